@@ -1,0 +1,1 @@
+"""The shell: typed configuration, the buzon command line, the scheduler process and the demo."""

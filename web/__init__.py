@@ -1,0 +1,1 @@
+"""The Flask application for accounts-payable clerks, treasury, admins and auditors."""
