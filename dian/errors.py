@@ -1,0 +1,27 @@
+"""The exception tree of the dian package: every message names the offending value."""
+
+from __future__ import annotations
+
+
+class DianError(Exception):
+    """Base of every error raised by the dian package."""
+
+
+class ParseError(DianError):
+    """An XML document is malformed, hostile or not a DIAN document; the message says what and where."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{message} (at {where})" if where else message)
+
+
+class BuildError(DianError):
+    """A document could not be built from the given values; the message names the field."""
+
+
+class SignatureError(DianError):
+    """A document could not be signed (bad key, bad placeholder)."""
+
+
+class CertificateError(DianError):
+    """A certificate or PKCS#12 file could not be loaded; the message names the file."""
