@@ -164,6 +164,8 @@ def test_business_days_between(calendar: BusinessCalendar, first: str, last: str
         # Friday 20:30 in Bogota is already Saturday 01:30 in UTC: the count starts from the Bogota date (Friday).
         (MON_FRI, datetime(2025, 3, 15, 1, 30, tzinfo=UTC), "2025-03-19"),
         (MON_SAT, datetime(2025, 3, 15, 1, 30, tzinfo=UTC), "2025-03-18"),  # Sat 15, Mon 17, Tue 18
+        # Mon-Fri cannot tell a Friday from a Saturday start; Thursday 21:00 Bogota (Friday 02:00 UTC) can.
+        (MON_FRI, datetime(2025, 3, 14, 2, 0, tzinfo=UTC), "2025-03-18"),  # Fri 14, Mon 17, Tue 18
         (MON_FRI, bogota("2025-03-14T08:00"), "2025-03-19"),  # Mon 17, Tue 18, Wed 19 (San José moved to 24)
         (MON_FRI, bogota("2025-04-14T10:00"), "2025-04-21"),  # Tue 15, Wed 16, Mon 21 over Semana Santa
         (MON_SAT, bogota("2025-04-14T10:00"), "2025-04-19"),  # Tue 15, Wed 16, Sat 19
