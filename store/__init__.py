@@ -1,1 +1,1 @@
-"""Persistence: SQLAlchemy models, sessions, the append-only audit log, the content-addressed blob store and Alembic migrations."""
+"""Persistence: SQLAlchemy models, sessions, the append-only audit log, the blob store and migrations."""

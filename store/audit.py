@@ -1,0 +1,70 @@
+"""The append-only audit log: entries are added, never changed or removed.
+
+The ORM refuses updates and deletes here; the database refuses them too (triggers created by the migrations,
+on PostgreSQL and on SQLite), so plain SQL cannot rewrite history either.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from store.models import AuditEntry, utcnow
+
+SECRET_KEY_RE = re.compile(r"pass(word)?|secret|token|pin|private|key", re.IGNORECASE)
+MASK = "***"
+
+
+class AuditLogIsAppendOnly(Exception):
+    """Someone tried to change or delete an audit entry."""
+
+
+def mask_secrets(data: Any) -> Any:
+    """A copy of data with the values of secret-looking keys replaced by ***."""
+    if isinstance(data, Mapping):
+        return {k: MASK if SECRET_KEY_RE.search(str(k)) else mask_secrets(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [mask_secrets(v) for v in data]
+    return data
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    source: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Add one audit entry to the session (committed with the change it describes)."""
+    entry = AuditEntry(
+        at=at or utcnow(), actor=actor, action=action, subject=subject, source=source, data=mask_secrets(data or {})
+    )
+    session.add(entry)
+    return entry
+
+
+@event.listens_for(AuditEntry, "before_update")
+def _refuse_update(mapper: Any, connection: Any, target: AuditEntry) -> None:
+    raise AuditLogIsAppendOnly(f"audit entry {target.id} cannot be changed: the audit log is append-only")
+
+
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_delete(mapper: Any, connection: Any, target: AuditEntry) -> None:
+    raise AuditLogIsAppendOnly(f"audit entry {target.id} cannot be deleted: the audit log is append-only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk(state: ORMExecuteState) -> None:
+    """Bulk ORM update()/delete() skip the mapper events above; refuse them here."""
+    if (state.is_update or state.is_delete) and any(
+        m.class_ is AuditEntry for m in state.all_mappers
+    ):
+        raise AuditLogIsAppendOnly("the audit log is append-only: bulk UPDATE/DELETE of audit entries refused")

@@ -1,0 +1,297 @@
+"""The domain objects of DESIGN.md section 3 as typed SQLAlchemy 2 models.
+
+Enum columns store DIAN's code ("030", "01"), money is Numeric, times are aware and stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dian.codes import ClaimReason, DocumentState, DocumentType, Environment, EventCode, PaymentMeans
+from store.types import MONEY, JSONType, UTCDateTime, code_enum
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Now, aware, in UTC (the default for created/updated columns)."""
+    return datetime.now(UTC)
+
+
+class MailStatus(StrEnum):
+    PENDING = "pending"  # raw bytes stored, not yet processed
+    FILED = "filed"
+    QUARANTINED = "quarantined"
+    IGNORED = "ignored"  # nothing for us (e.g. an out-of-office reply) and nothing to keep
+
+
+class QuarantineReason(StrEnum):
+    NOT_FOR_US = "not_for_us"  # not addressed to our NIT
+    SIGNATURE_INVALID = "signature_invalid"
+    NOT_VALIDATED = "not_validated"  # no valid DIAN validation
+    NO_DOCUMENT = "no_document"  # no electronic document inside
+    DUPLICATE = "duplicate"
+    TOO_LARGE = "too_large"
+    UNREADABLE = "unreadable"
+
+
+class Verdict(StrEnum):
+    VALID = "valid"
+    VALID_WITH_WARNINGS = "valid_with_warnings"
+    INVALID = "invalid"
+
+
+class Direction(StrEnum):
+    EMITTED = "emitted"  # ours
+    OBSERVED = "observed"  # the counterpart's, or a third party's (RADIAN)
+
+
+class SubmissionState(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    SENT = "sent"
+    REGISTERED = "registered"
+    REJECTED = "rejected"
+    SEND_FAILED = "send_failed"  # retryable
+
+
+class TitleRole(StrEnum):
+    HOLDER = "holder"  # our own invoice, or one endorsed to us
+    OBLIGOR = "obligor"  # a received invoice we must pay
+
+
+class TitleState(StrEnum):
+    REGISTERED = "registered"
+    ENDORSED = "endorsed"
+    LIMITED = "limited"
+    PAID = "paid"
+
+
+class OutboundState(StrEnum):
+    DRAFT = "draft"
+    SIGNED = "signed"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SEND_FAILED = "send_failed"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UTCDateTime(),
+        Decimal: MONEY,
+        dict[str, Any]: JSONType,
+        list[Any]: JSONType,
+    }
+
+
+class Timestamps:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MailMessage(Timestamps, Base):
+    """One e-mail as received; its raw bytes are a blob stored before anything is parsed."""
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(300))
+    uidvalidity: Mapped[int | None] = mapped_column(sa.BigInteger)
+    uid: Mapped[int | None] = mapped_column(sa.BigInteger)
+    message_id: Mapped[str | None] = mapped_column(sa.String(998), index=True)
+    sender: Mapped[str] = mapped_column(sa.String(998), default="")
+    subject: Mapped[str] = mapped_column(sa.String(998), default="")
+    received_at: Mapped[datetime]
+    size: Mapped[int] = mapped_column(default=0)
+    blob_key: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[MailStatus] = mapped_column(code_enum(MailStatus), default=MailStatus.PENDING, index=True)
+    reason: Mapped[QuarantineReason | None] = mapped_column(code_enum(QuarantineReason))
+    reason_detail: Mapped[str | None] = mapped_column(sa.Text)
+
+    documents: Mapped[list[ReceivedDocument]] = relationship(back_populates="mail_message")
+
+
+class ReceivedDocument(Timestamps, Base):
+    """One supplier invoice or note, unique by CUFE/CUDE, with its verification report."""
+
+    __tablename__ = "received_documents"
+    __table_args__ = (
+        sa.Index("ix_received_documents_state_window", "state", "window_ends_at"),
+        sa.Index("ix_received_documents_issued_at_id", "issued_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cufe: Mapped[str] = mapped_column(sa.String(96), unique=True)
+    document_type: Mapped[DocumentType] = mapped_column(code_enum(DocumentType))
+    environment: Mapped[Environment] = mapped_column(code_enum(Environment))
+    number: Mapped[str] = mapped_column(sa.String(40), index=True)
+    prefix: Mapped[str] = mapped_column(sa.String(10), default="")
+    issuer_nit: Mapped[str] = mapped_column(sa.String(20), index=True)
+    issuer_dv: Mapped[str | None] = mapped_column(sa.String(1))
+    issuer_name: Mapped[str] = mapped_column(sa.String(450))
+    buyer_nit: Mapped[str] = mapped_column(sa.String(20))
+    buyer_name: Mapped[str] = mapped_column(sa.String(450))
+    software_provider_nit: Mapped[str | None] = mapped_column(sa.String(20))
+    issue_date: Mapped[date]
+    issued_at: Mapped[datetime]
+    due_date: Mapped[date | None]
+    payment_means: Mapped[PaymentMeans | None] = mapped_column(code_enum(PaymentMeans))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="COP")
+    line_extension_amount: Mapped[Decimal]
+    tax_exclusive_amount: Mapped[Decimal]
+    tax_inclusive_amount: Mapped[Decimal]
+    payable_amount: Mapped[Decimal]
+    taxes: Mapped[list[Any]] = mapped_column(default=list)
+    lines: Mapped[list[Any]] = mapped_column(default=list)
+    line_count: Mapped[int] = mapped_column(default=0)
+    signed_xml_blob: Mapped[str] = mapped_column(sa.String(64))
+    attached_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    dian_response_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    pdf_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    zip_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    verdict: Mapped[Verdict] = mapped_column(code_enum(Verdict))
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[DocumentState] = mapped_column(code_enum(DocumentState), default=DocumentState.VALIDATED)
+    window_ends_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    assigned_to: Mapped[str | None] = mapped_column(sa.String(80))
+    mail_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_messages.id"), index=True)
+    referenced_cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)
+    referenced_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
+
+    mail_message: Mapped[MailMessage | None] = relationship(back_populates="documents")
+    referenced_document: Mapped[ReceivedDocument | None] = relationship(remote_side=[id])
+    events: Mapped[list[DocumentEvent]] = relationship(
+        back_populates="document", order_by="DocumentEvent.id", foreign_keys="DocumentEvent.document_id"
+    )
+
+
+class OutboundDocument(Timestamps, Base):
+    """An invoice or note we issue."""
+
+    __tablename__ = "outbound_documents"
+    __table_args__ = (sa.UniqueConstraint("document_type", "prefix", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_type: Mapped[DocumentType] = mapped_column(code_enum(DocumentType))
+    environment: Mapped[Environment] = mapped_column(code_enum(Environment))
+    prefix: Mapped[str] = mapped_column(sa.String(10), default="")
+    number: Mapped[str] = mapped_column(sa.String(40))
+    cufe: Mapped[str | None] = mapped_column(sa.String(96), unique=True)
+    buyer_nit: Mapped[str] = mapped_column(sa.String(20))
+    buyer_name: Mapped[str] = mapped_column(sa.String(450))
+    buyer_email: Mapped[str | None] = mapped_column(sa.String(320))
+    issued_at: Mapped[datetime | None]
+    currency: Mapped[str] = mapped_column(sa.String(3), default="COP")
+    payable_amount: Mapped[Decimal]
+    state: Mapped[OutboundState] = mapped_column(code_enum(OutboundState), default=OutboundState.DRAFT)
+    xml_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    dian_response_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    attached_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    pdf_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    dian_status_code: Mapped[str | None] = mapped_column(sa.String(10))
+    dian_messages: Mapped[list[Any]] = mapped_column(default=list)
+    delivery_state: Mapped[DeliveryState | None] = mapped_column(code_enum(DeliveryState))
+    delivered_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class DocumentEvent(Timestamps, Base):
+    """Every event about a document, ours or observed; the document's state derives from the registered ones."""
+
+    __tablename__ = "document_events"
+    __table_args__ = (
+        # Never two live emitted events of one code on one document (a rejected one may be redone).
+        sa.Index(
+            "uq_document_events_live_emitted",
+            "document_id",
+            "code",
+            unique=True,
+            sqlite_where=sa.text("direction = 'emitted' AND submission_state <> 'rejected'"),
+            postgresql_where=sa.text("direction = 'emitted' AND submission_state <> 'rejected'"),
+        ),
+        sa.Index("ix_document_events_outbox", "submission_state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
+    outbound_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbound_documents.id"), index=True)
+    code: Mapped[EventCode] = mapped_column(code_enum(EventCode))
+    direction: Mapped[Direction] = mapped_column(code_enum(Direction))
+    number: Mapped[str | None] = mapped_column(sa.String(40))
+    cude: Mapped[str | None] = mapped_column(sa.String(96), unique=True)
+    claim_reason: Mapped[ClaimReason | None] = mapped_column(code_enum(ClaimReason))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    person: Mapped[dict[str, Any] | None]
+    sender_nit: Mapped[str | None] = mapped_column(sa.String(20))
+    receiver_nit: Mapped[str | None] = mapped_column(sa.String(20))
+    signed_xml_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    signing_time: Mapped[datetime | None]
+    submission_state: Mapped[SubmissionState] = mapped_column(
+        code_enum(SubmissionState), default=SubmissionState.DRAFT
+    )
+    dian_status_code: Mapped[str | None] = mapped_column(sa.String(10))
+    dian_messages: Mapped[list[Any]] = mapped_column(default=list)
+    dian_response_blob: Mapped[str | None] = mapped_column(sa.String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    registered_at: Mapped[datetime | None]
+    actor: Mapped[str] = mapped_column(sa.String(120), default="")
+
+    document: Mapped[ReceivedDocument | None] = relationship(back_populates="events", foreign_keys=[document_id])
+    outbound_document: Mapped[OutboundDocument | None] = relationship()
+
+
+class ValueTitle(Timestamps, Base):
+    """An invoice registered in RADIAN, ours to collect or received and ours to pay."""
+
+    __tablename__ = "value_titles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), unique=True)
+    outbound_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbound_documents.id"), unique=True)
+    role: Mapped[TitleRole] = mapped_column(code_enum(TitleRole))
+    state: Mapped[TitleState] = mapped_column(code_enum(TitleState), default=TitleState.REGISTERED)
+    holder_nit: Mapped[str] = mapped_column(sa.String(20))
+    holder_name: Mapped[str] = mapped_column(sa.String(450), default="")
+    registered_at: Mapped[datetime | None]
+
+    document: Mapped[ReceivedDocument | None] = relationship()
+    outbound_document: Mapped[OutboundDocument | None] = relationship()
+
+
+class AuditEntry(Base):
+    """Append-only: who did what, when, from where. Updates and deletes are refused (store/audit.py)."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(120), index=True)
+    action: Mapped[str] = mapped_column(sa.String(120), index=True)
+    subject: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    source: Mapped[str | None] = mapped_column(sa.String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,77 @@
+"""The Flask application factory: `create_app(settings)`; request-scoped database sessions."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from store.db import current_revision, head_revision, make_engine, session_factory
+
+
+def _secret_key(settings: Any) -> str:
+    """The configured secret, else one generated once and kept (mode 0600) under the data directory."""
+    if settings.web.secret_key:
+        return settings.web.secret_key
+    path = Path(settings.data_dir) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def create_app(settings: Any, *, engine: Engine | None = None) -> Flask:
+    """Build the web application for these settings (a frozen buzon.config.Settings)."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        BUZON_SETTINGS=settings,
+    )
+    engine = engine or make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    app.extensions["buzon.engine"] = engine
+
+    def db() -> Session:
+        if "db" not in g:
+            g.db = sessions()
+        return g.db
+
+    app.extensions["buzon.db"] = db
+
+    @app.teardown_appcontext
+    def _close_db(_exc: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    @app.get("/health")
+    def health() -> Any:
+        """Liveness and readiness: the database answers and its schema is current."""
+        try:
+            db().execute(text("SELECT 1"))
+            revision = current_revision(engine)
+        except Exception as exc:  # the probe reports any database failure as a 503
+            return jsonify(status="error", database=f"unreachable: {exc.__class__.__name__}"), 503
+        head = head_revision()
+        status = "ok" if revision == head else "migration_needed"
+        return jsonify(status=status, database="ok", revision=revision, expected_revision=head), (
+            200 if status == "ok" else 503
+        )
+
+    @app.get("/")
+    def home() -> str:
+        return render_template("home.html", settings=settings)
+
+    return app
