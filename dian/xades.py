@@ -53,6 +53,7 @@ __all__ = [
     "Outcome",
     "SignatureReport",
     "Verdict",
+    "has_signature",
     "sign",
     "verdict_of",
     "verify",
@@ -415,9 +416,17 @@ def _text(node: etree._Element | None) -> str:
     return "".join(node.itertext()).strip() if node is not None else ""
 
 
+def has_signature(root: etree._Element) -> bool:
+    """True when the document carries a ds:Signature in its UBL extensions."""
+    return bool(root.findall(_SIGNATURE_PATH))
+
+
+_SIGNATURE_PATH = f"{{{EXT}}}UBLExtensions/{{{EXT}}}UBLExtension/{{{EXT}}}ExtensionContent/{{{DS}}}Signature"
+
+
 def _find_signature(root: etree._Element) -> tuple[etree._Element | None, str]:
     """The one ds:Signature in /*/ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent (dian-facts 3.1)."""
-    found = root.findall(f"{{{EXT}}}UBLExtensions/{{{EXT}}}UBLExtension/{{{EXT}}}ExtensionContent/{{{DS}}}Signature")
+    found = root.findall(_SIGNATURE_PATH)
     if not found:
         return None, "el documento no tiene firma ds:Signature en sus extensiones UBL"
     if len(found) > 1:

@@ -188,3 +188,184 @@ def write_ca_folder(folder: Path, *cas: Issued, der: bool = False) -> Path:
         else:
             (folder / f"ca{i}.crt").write_bytes(ca.pem)
     return folder
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Minimal unsigned DIAN documents for the PKI above to sign (hand-written UBL, dian-facts 2.5, 3.1, 3.2; each carries
+# the <ds:Signature Id="placeholder"/> of dian-facts 11). Values are fictitious.
+
+_ROOT_NS = (
+    'xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2" '
+    'xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2" '
+    'xmlns:ext="urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2" '
+    'xmlns:sts="dian:gov:co:facturaelectronica:Structures-2-1" '
+    'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:xades="http://uri.etsi.org/01903/v1.3.2#" '
+    'xmlns:xades141="http://uri.etsi.org/01903/v1.4.1#"'
+)
+CUFE = "a" * 64 + "0123456789abcdef0123456789abcdef"
+OTHER_CUFE = "b" * 64 + "0123456789abcdef0123456789abcdef"
+
+
+def _party(nit: str, name: str) -> str:
+    return (
+        f"<cac:Party><cac:PartyName><cbc:Name>{name}</cbc:Name></cac:PartyName><cac:PartyTaxScheme>"
+        f"<cbc:RegistrationName>{name}</cbc:RegistrationName>"
+        f'<cbc:CompanyID schemeAgencyID="195" schemeID="{check_digit(nit)}" schemeName="31">{nit}</cbc:CompanyID>'
+        "<cbc:TaxLevelCode>O-13</cbc:TaxLevelCode><cac:TaxScheme><cbc:ID>01</cbc:ID><cbc:Name>IVA</cbc:Name>"
+        "</cac:TaxScheme></cac:PartyTaxScheme></cac:Party>"
+    )
+
+
+def _extensions(provider_nit: str, first: str = "") -> str:
+    return (
+        "<ext:UBLExtensions><ext:UBLExtension><ext:ExtensionContent><sts:DianExtensions>"
+        f"{first}<sts:SoftwareProvider>"
+        f'<sts:ProviderID schemeAgencyID="195" schemeID="{check_digit(provider_nit)}" schemeName="31">'
+        f"{provider_nit}</sts:ProviderID><sts:SoftwareID>00000000-0000-0000-0000-000000000000</sts:SoftwareID>"
+        "</sts:SoftwareProvider></sts:DianExtensions></ext:ExtensionContent></ext:UBLExtension>"
+        '<ext:UBLExtension><ext:ExtensionContent><ds:Signature Id="placeholder"/></ext:ExtensionContent>'
+        "</ext:UBLExtension></ext:UBLExtensions>"
+    )
+
+
+def invoice_xml(
+    *,
+    number: str = "SETP990000001",
+    cufe: str = CUFE,
+    supplier_nit: str = SUPPLIER_NIT,
+    customer_nit: str = COMPANY_NIT,
+    provider_nit: str = PROVIDER_NIT,
+    lines: int = 1,
+    unit_price: str = "100000.00",
+) -> bytes:
+    """A minimal unsigned UBL 2.1 Invoice (01) with ``lines`` lines and 19 % IVA."""
+    from decimal import Decimal
+
+    price = Decimal(unit_price)
+    net = price * lines
+    tax = (net * Decimal("0.19")).quantize(Decimal("0.01"))
+    body = "".join(
+        f'<cac:InvoiceLine><cbc:ID>{i}</cbc:ID><cbc:InvoicedQuantity unitCode="94">1.00</cbc:InvoicedQuantity>'
+        f'<cbc:LineExtensionAmount currencyID="COP">{price}</cbc:LineExtensionAmount>'
+        f"<cac:Item><cbc:Description>Artículo {i}</cbc:Description></cac:Item>"
+        f'<cac:Price><cbc:PriceAmount currencyID="COP">{price}</cbc:PriceAmount>'
+        '<cbc:BaseQuantity unitCode="94">1.00</cbc:BaseQuantity></cac:Price></cac:InvoiceLine>'
+        for i in range(1, lines + 1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2" {_ROOT_NS}>'
+        + _extensions(provider_nit)
+        + "<cbc:UBLVersionID>UBL 2.1</cbc:UBLVersionID><cbc:CustomizationID>10</cbc:CustomizationID>"
+        "<cbc:ProfileID>DIAN 2.1: Factura Electrónica de Venta</cbc:ProfileID>"
+        f"<cbc:ProfileExecutionID>2</cbc:ProfileExecutionID><cbc:ID>{number}</cbc:ID>"
+        f'<cbc:UUID schemeID="2" schemeName="CUFE-SHA384">{cufe}</cbc:UUID>'
+        "<cbc:IssueDate>2025-03-03</cbc:IssueDate><cbc:IssueTime>09:00:00-05:00</cbc:IssueTime>"
+        "<cbc:DueDate>2025-04-02</cbc:DueDate><cbc:InvoiceTypeCode>01</cbc:InvoiceTypeCode>"
+        f"<cbc:DocumentCurrencyCode>COP</cbc:DocumentCurrencyCode><cbc:LineCountNumeric>{lines}</cbc:LineCountNumeric>"
+        f"<cac:AccountingSupplierParty><cbc:AdditionalAccountID>1</cbc:AdditionalAccountID>"
+        f"{_party(supplier_nit, 'PROVEEDOR DE PRUEBA S.A.S.')}</cac:AccountingSupplierParty>"
+        f"<cac:AccountingCustomerParty><cbc:AdditionalAccountID>1</cbc:AdditionalAccountID>"
+        f"{_party(customer_nit, 'EMPRESA COMPRADORA S.A.S.')}</cac:AccountingCustomerParty>"
+        "<cac:PaymentMeans><cbc:ID>2</cbc:ID><cbc:PaymentMeansCode>42</cbc:PaymentMeansCode>"
+        "<cbc:PaymentDueDate>2025-04-02</cbc:PaymentDueDate></cac:PaymentMeans>"
+        f'<cac:TaxTotal><cbc:TaxAmount currencyID="COP">{tax}</cbc:TaxAmount><cac:TaxSubtotal>'
+        f'<cbc:TaxableAmount currencyID="COP">{net}</cbc:TaxableAmount>'
+        f'<cbc:TaxAmount currencyID="COP">{tax}</cbc:TaxAmount><cac:TaxCategory><cbc:Percent>19.00</cbc:Percent>'
+        "<cac:TaxScheme><cbc:ID>01</cbc:ID><cbc:Name>IVA</cbc:Name></cac:TaxScheme></cac:TaxCategory>"
+        "</cac:TaxSubtotal></cac:TaxTotal>"
+        f'<cac:LegalMonetaryTotal><cbc:LineExtensionAmount currencyID="COP">{net}</cbc:LineExtensionAmount>'
+        f'<cbc:TaxExclusiveAmount currencyID="COP">{net}</cbc:TaxExclusiveAmount>'
+        f'<cbc:TaxInclusiveAmount currencyID="COP">{net + tax}</cbc:TaxInclusiveAmount>'
+        f'<cbc:PayableAmount currencyID="COP">{net + tax}</cbc:PayableAmount></cac:LegalMonetaryTotal>'
+        + body
+        + "</Invoice>"
+    ).encode()
+
+
+def application_response_xml(
+    *,
+    code: str = "02",
+    number: str = "SETP990000001",
+    cufe: str = CUFE,
+    sender_nit: str = DIAN_NIT,
+    receiver_nit: str = SUPPLIER_NIT,
+    notifications: tuple[str, ...] = ("RUT01",),
+    response_id: str = "987654321",
+) -> bytes:
+    """DIAN's validation answer (02/04, dian-facts 3.2), or an event 030-034 when ``code`` is an event code."""
+    description = {"02": "Documento validado por la DIAN", "04": "Documento rechazado por la DIAN"}.get(
+        code, "Acuse de recibo de Factura Electrónica de Venta"
+    )
+    lines = "<cac:LineResponse><cac:LineReference><cbc:LineID>1</cbc:LineID></cac:LineReference><cac:Response>"
+    lines += "<cbc:ResponseCode>0000</cbc:ResponseCode><cbc:Description>0</cbc:Description></cac:Response>"
+    lines += "</cac:LineResponse>"
+    for i, note in enumerate(notifications, start=2):
+        lines += (
+            f"<cac:LineResponse><cac:LineReference><cbc:LineID>{i}</cbc:LineID></cac:LineReference><cac:Response>"
+            f"<cbc:ResponseCode>{note}</cbc:ResponseCode><cbc:Description>Notificación {note}</cbc:Description>"
+            "</cac:Response></cac:LineResponse>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<ApplicationResponse xmlns="urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2" {_ROOT_NS}>'
+        + _extensions(sender_nit)
+        + "<cbc:UBLVersionID>UBL 2.1</cbc:UBLVersionID><cbc:CustomizationID>1</cbc:CustomizationID>"
+        "<cbc:ProfileID>DIAN 2.1</cbc:ProfileID><cbc:ProfileExecutionID>2</cbc:ProfileExecutionID>"
+        f'<cbc:ID>{response_id}</cbc:ID><cbc:UUID schemeName="CUDE-SHA384">{"c" * 96}</cbc:UUID>'
+        "<cbc:IssueDate>2025-03-03</cbc:IssueDate><cbc:IssueTime>09:00:05-05:00</cbc:IssueTime>"
+        f"<cac:SenderParty>{_party(sender_nit, 'Unidad Especial Dirección de Impuestos y Aduanas Nacionales')[11:-12]}"
+        f"</cac:SenderParty><cac:ReceiverParty>{_party(receiver_nit, 'PROVEEDOR DE PRUEBA S.A.S.')[11:-12]}"
+        "</cac:ReceiverParty><cac:DocumentResponse><cac:Response>"
+        f"<cbc:ResponseCode>{code}</cbc:ResponseCode><cbc:Description>{description}</cbc:Description></cac:Response>"
+        f'<cac:DocumentReference><cbc:ID>{number}</cbc:ID><cbc:UUID schemeName="CUFE-SHA384">{cufe}</cbc:UUID>'
+        "<cbc:DocumentTypeCode>01</cbc:DocumentTypeCode></cac:DocumentReference>"
+        + lines
+        + "</cac:DocumentResponse></ApplicationResponse>"
+    ).encode()
+
+
+def attached_document_xml(
+    document: bytes,
+    answer: bytes | None,
+    *,
+    number: str = "SETP990000001",
+    cufe: str = CUFE,
+    supplier_nit: str = SUPPLIER_NIT,
+    customer_nit: str = COMPANY_NIT,
+) -> bytes:
+    """An unsigned AttachedDocument holding ``document`` and DIAN's ``answer`` as CDATA (dian-facts 3.1)."""
+    answer_part = b""
+    if answer is not None:
+        answer_part = (
+            b"<cac:Attachment><cac:ExternalReference><cbc:MimeCode>text/xml</cbc:MimeCode>"
+            b"<cbc:EncodingCode>UTF-8</cbc:EncodingCode><cbc:Description><![CDATA["
+            + answer
+            + b"]]></cbc:Description></cac:ExternalReference></cac:Attachment>"
+            b"<cac:ResultOfVerification><cbc:ValidatorID>Unidad Especial Direcci\xc3\xb3n de Impuestos y Aduanas "
+            b"Nacionales</cbc:ValidatorID><cbc:ValidationResultCode>02</cbc:ValidationResultCode>"
+            b"<cbc:ValidationDate>2025-03-03</cbc:ValidationDate><cbc:ValidationTime>09:00:05-05:00"
+            b"</cbc:ValidationTime></cac:ResultOfVerification>"
+        )
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<AttachedDocument xmlns="urn:oasis:names:specification:ubl:schema:xsd:AttachedDocument-2" {_ROOT_NS}>'
+        "<cbc:UBLVersionID>UBL 2.1</cbc:UBLVersionID><cbc:CustomizationID>Documentos adjuntos</cbc:CustomizationID>"
+        "<cbc:ProfileID>Factura Electrónica de Venta</cbc:ProfileID><cbc:ProfileExecutionID>2</cbc:ProfileExecutionID>"
+        f"<cbc:ID>ad{number}</cbc:ID><cbc:IssueDate>2025-03-03</cbc:IssueDate>"
+        "<cbc:IssueTime>09:01:00-05:00</cbc:IssueTime>"
+        "<cbc:DocumentType>Contenedor de Factura Electrónica</cbc:DocumentType>"
+        f"<cbc:ParentDocumentID>{number}</cbc:ParentDocumentID>"
+        f"<cac:SenderParty>{_party(supplier_nit, 'PROVEEDOR DE PRUEBA S.A.S.')[11:-12]}</cac:SenderParty>"
+        f"<cac:ReceiverParty>{_party(customer_nit, 'EMPRESA COMPRADORA S.A.S.')[11:-12]}</cac:ReceiverParty>"
+        "<cac:Attachment><cac:ExternalReference><cbc:MimeCode>text/xml</cbc:MimeCode>"
+        "<cbc:EncodingCode>UTF-8</cbc:EncodingCode><cbc:Description><![CDATA["
+    ).encode()
+    middle = (
+        "]]></cbc:Description></cac:ExternalReference></cac:Attachment>"
+        "<cac:ParentDocumentLineReference><cbc:LineID>1</cbc:LineID><cac:DocumentReference>"
+        f'<cbc:ID>{number}</cbc:ID><cbc:UUID schemeName="CUFE-SHA384">{cufe}</cbc:UUID>'
+        "<cbc:IssueDate>2025-03-03</cbc:IssueDate><cbc:DocumentType>ApplicationResponse</cbc:DocumentType>"
+    ).encode()
+    tail = b"</cac:DocumentReference></cac:ParentDocumentLineReference></AttachedDocument>"
+    return head + document + middle + answer_part + tail
