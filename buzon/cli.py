@@ -94,7 +94,7 @@ def init(settings: Settings) -> None:
 @click.option("--host", default=None, help="Address to listen on (default: web.bind).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: web.bind).")
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
-    """Serve the web application (for production, run web.wsgi:app under gunicorn behind a proxy)."""
+    """Serve the web application (for production, run buzon.wsgi:app under gunicorn behind a proxy)."""
     from werkzeug.serving import run_simple
 
     from store.db import current_revision, head_revision, make_engine

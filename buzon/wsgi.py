@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: `gunicorn 'web.wsgi:app'` (configuration from $BUZON_CONFIG)."""
+"""WSGI entry point for gunicorn: `gunicorn "buzon.wsgi:app"` (configuration from $BUZON_CONFIG)."""
 
 from __future__ import annotations
 

@@ -38,3 +38,6 @@ def sample_bytes(name: str) -> bytes:
     if not path.is_file():
         missing(f"sample {name} is not at {SAMPLES}")
     return path.read_bytes()
+
+
+pytest_plugins = ["tests.services"]

@@ -1,0 +1,198 @@
+"""The store on real SQLite and PostgreSQL: migrations, schema parity, the append-only audit log, column rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from dian.codes import DocumentType, Environment, EventCode
+from store.audit import AuditLogIsAppendOnly, mask_secrets, record
+from store.db import current_revision, head_revision, make_engine, migrate
+from store.models import AuditEntry, Base, Direction, DocumentEvent, ReceivedDocument, SubmissionState, Verdict
+from tests.integration.schema import snapshot
+from tests.services import fresh_postgres_database
+
+pytestmark = pytest.mark.integration
+
+
+def test_migrations_and_models_agree(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+    assert current_revision(engine) == head_revision()
+
+
+def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_path):
+    sqlite = make_engine(f"sqlite:///{tmp_path / 'b.sqlite3'}")
+    migrate(sqlite)
+    first = snapshot(sqlite)
+    migrate(sqlite)
+    assert snapshot(sqlite) == first
+    with fresh_postgres_database() as url:
+        pg = make_engine(url)
+        migrate(pg)
+        pg_first = snapshot(pg)
+        migrate(pg)
+        assert snapshot(pg) == pg_first
+        pg.dispose()
+    assert set(first) == {
+        "audit_entries",
+        "document_events",
+        "mail_messages",
+        "outbound_documents",
+        "received_documents",
+        "value_titles",
+    }
+    assert pg_first == first
+    sqlite.dispose()
+
+
+def _document(**overrides) -> ReceivedDocument:
+    values = dict(
+        cufe="a" * 96,
+        document_type=DocumentType.INVOICE,
+        environment=Environment.PRODUCTION,
+        number="FE123",
+        prefix="FE",
+        issuer_nit="900000001",
+        issuer_name="Proveedor S.A.S.",
+        buyer_nit="900123456",
+        buyer_name="Empresa Demo S.A.S.",
+        issue_date=date(2025, 3, 3),
+        issued_at=datetime(2025, 3, 3, 15, 0, tzinfo=UTC),
+        line_extension_amount=Decimal("100.00"),
+        tax_exclusive_amount=Decimal("100.00"),
+        tax_inclusive_amount=Decimal("119.00"),
+        payable_amount=Decimal("119.00"),
+        signed_xml_blob="b" * 64,
+        verdict=Verdict.VALID,
+    )
+    values.update(overrides)
+    return ReceivedDocument(**values)
+
+
+def test_enum_columns_store_the_dian_code_and_money_stays_decimal(db):
+    doc = _document(payable_amount=Decimal("1234567.89"))
+    db.add(doc)
+    db.flush()
+    db.add(
+        DocumentEvent(
+            document_id=doc.id, code=EventCode.ACUSE_RECIBO, direction=Direction.EMITTED, actor="user:ana"
+        )
+    )
+    db.flush()
+    raw = db.execute(sa.text("SELECT code, submission_state FROM document_events")).one()
+    assert tuple(raw) == ("030", "draft")
+    raw_doc = db.execute(sa.text("SELECT document_type, environment, state FROM received_documents")).one()
+    assert tuple(raw_doc) == ("01", "1", "validated")
+    db.expire_all()
+    again = db.get(ReceivedDocument, doc.id)
+    assert again.payable_amount == Decimal("1234567.89")
+    assert isinstance(again.payable_amount, Decimal)
+
+
+def test_times_are_stored_in_utc_and_naive_times_refused(db):
+    bogota = timezone(timedelta(hours=-5))
+    doc = _document(issued_at=datetime(2025, 3, 3, 22, 30, tzinfo=bogota))
+    db.add(doc)
+    db.flush()
+    db.expire_all()
+    again = db.get(ReceivedDocument, doc.id)
+    assert again.issued_at == datetime(2025, 3, 4, 3, 30, tzinfo=UTC)
+    assert again.issued_at.tzinfo is not None
+    db.add(_document(cufe="c" * 96, issued_at=datetime(2025, 3, 3, 10, 0)))
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        db.flush()
+
+
+def test_cufe_is_unique(db):
+    db.add(_document())
+    db.flush()
+    db.add(_document(number="FE124"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.flush()
+
+
+def test_one_live_emitted_event_per_code_and_document(db):
+    doc = _document()
+    db.add(doc)
+    db.flush()
+
+    def event(state: SubmissionState, direction: Direction = Direction.EMITTED) -> DocumentEvent:
+        return DocumentEvent(
+            document_id=doc.id, code=EventCode.ACUSE_RECIBO, direction=direction, submission_state=state, actor="t"
+        )
+
+    db.add(event(SubmissionState.REJECTED))
+    db.add(event(SubmissionState.REJECTED))
+    db.add(event(SubmissionState.REGISTERED, Direction.OBSERVED))
+    db.add(event(SubmissionState.REGISTERED))
+    db.flush()
+    db.add(event(SubmissionState.SIGNED))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.flush()
+
+
+def test_audit_entries_cannot_be_changed_or_deleted_through_the_orm(db):
+    entry = record(db, actor="user:ana", action="document.event.030.sent", subject="FE123", source="127.0.0.1")
+    db.flush()
+    entry.action = "something.else"
+    with pytest.raises(AuditLogIsAppendOnly, match="cannot be changed"):
+        db.flush()
+    db.rollback()
+
+    entry = record(db, actor="user:ana", action="login")
+    db.flush()
+    db.delete(entry)
+    with pytest.raises(AuditLogIsAppendOnly, match="cannot be deleted"):
+        db.flush()
+    db.rollback()
+
+    with pytest.raises(AuditLogIsAppendOnly, match="bulk"):
+        db.execute(sa.update(AuditEntry).values(actor="x"))
+    with pytest.raises(AuditLogIsAppendOnly, match="bulk"):
+        db.execute(sa.delete(AuditEntry))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entries SET actor = 'mallory'",
+        "DELETE FROM audit_entries",
+    ],
+)
+def test_audit_entries_cannot_be_changed_through_plain_sql(engine, statement):
+    with engine.connect() as conn:
+        tx = conn.begin()
+        conn.execute(
+            sa.text("INSERT INTO audit_entries (at, actor, action, data) VALUES (:at, 'user:ana', 'login', '{}')"),
+            {"at": datetime(2025, 1, 1, 12, 0) if engine.dialect.name == "sqlite" else datetime(2025, 1, 1, tzinfo=UTC)},
+        )
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            conn.execute(sa.text(statement))
+        tx.rollback()
+
+
+def test_truncate_is_refused_on_postgresql(postgresql_engine):
+    with postgresql_engine.connect() as conn:
+        tx = conn.begin()
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            conn.execute(sa.text("TRUNCATE audit_entries"))
+        tx.rollback()
+
+
+def test_audit_data_masks_secrets(db):
+    entry = record(
+        db,
+        actor="user:admin",
+        action="settings.changed",
+        data={"imap": {"password": "hunter2", "host": "mail"}, "token": "abc", "items": [{"pin": "1"}]},
+    )
+    db.flush()
+    assert entry.data == {"imap": {"password": "***", "host": "mail"}, "token": "***", "items": [{"pin": "***"}]}
+    assert mask_secrets({"software_pin": "x"}) == {"software_pin": "***"}
