@@ -542,6 +542,16 @@ def _digest_reference(ref: _Reference, canon: _Canon, signature: etree._Element,
     ref.ok = True
 
 
+def _points_at(ref: _Reference, element: etree._Element | None) -> bool:
+    """True when the reference resolved to ``element`` or names its Id (even if the Id proved ambiguous)."""
+    if element is None:
+        return False
+    if ref.target is element:
+        return True
+    own = element.get("Id")
+    return own is not None and ref.uri == f"#{own}" and ref.target is None
+
+
 def _verify_signature_value(cert: x509.Certificate, method: str, signed_info_c14n: bytes, value: bytes) -> bool:
     kind, hash_cls = _SIGNATURES[method]
     key = cert.public_key()
@@ -747,8 +757,8 @@ def _verify(
     qp = signature.find(f"{ds('Object')}/{_q(XADES, 'QualifyingProperties')}")
     signed_props = qp.find(_q(XADES, "SignedProperties")) if qp is not None else None
     doc_refs = [r for r in references if r.target is root]
-    key_refs = [r for r in references if key_info is not None and r.target is key_info]
-    sp_refs = [r for r in references if signed_props is not None and r.target is signed_props]
+    key_refs = [r for r in references if _points_at(r, key_info)]
+    sp_refs = [r for r in references if _points_at(r, signed_props)]
     others = [r for r in references if r not in doc_refs and r not in key_refs and r not in sp_refs]
 
     signed_element = None
