@@ -1,0 +1,129 @@
+"""Every real DIAN document in ../shared/samples verifies as its PROVENANCE line says (dian-facts 3, 5, 9).
+
+The samples are read in place and never copied; expectations below are check names and outcomes only.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dian.reception import verify_received
+from dian.trust import DIAN_NIT, TrustStore
+from dian.xades import Outcome, Verdict
+from tests.conftest import sample_bytes
+
+# SHA-256 of DIAN's signing certificate in all 11 DIAN answers of samples/ (serialNumber 800197268, issued by
+# "Autoridad Subordinada 01 GSE", valid 2023-12-20 to 2025-12-19). A public certificate, not personal data.
+DIAN_CERT_SHA256 = "0496c119a959e94fb0109ad1503ebd86d7994bcda4ced80760d48c26cc383f92"
+
+CHAIN = "document.certificate.chain"  # no Colombian CA in the empty test store: always a warning
+DIAN_CHAIN = "dian.certificate.chain"  # DIAN's CA absent and DIAN's certificate not pinned: a warning
+CADENA = {"document.reference.key_info", "document.reference.signed_properties"}  # uncovered by CADENA's signature
+NO_ANSWER = "dian.response"  # bare invoices: no DIAN validation attached
+
+# file -> (checks expected to WARN with an empty trust store, ClaimedRole of the invoice signature,
+#          number of xades:Cert listed (3 = the whole chain))
+EXPECTED: dict[str, tuple[set[str], str | None, int]] = {
+    # outer container signature copies the invoice's Ids and does not verify: a warning, never a failure
+    "attached_americanrestaurant_CT33455_ownsw.xml": ({"container.signature", CHAIN, DIAN_CHAIN}, "supplier", 1),
+    "attached_aragon_FE6711_sw890930534.xml": ({*CADENA, CHAIN, DIAN_CHAIN}, "third party", 1),
+    "attached_distripanama_DP20602_sw830099008.xml": ({CHAIN, DIAN_CHAIN}, "third party", 1),
+    # Dispapeles writes no ClaimedRole and puts the SignedProperties reference first
+    "attached_gaseosas_FVNB605276_dispapeles.xml": ({CHAIN, DIAN_CHAIN}, None, 1),
+    "attached_guerrerosoto_FAC1020_cadena.xml": ({*CADENA, CHAIN, DIAN_CHAIN}, "third party", 1),
+    "attached_hrincon_RINC430_dianfree.xml": ({"container.signature", CHAIN, DIAN_CHAIN}, "supplier", 1),
+    "attached_ilucenter_FE4790_sw830048145.xml": ({CHAIN, DIAN_CHAIN}, "third party", 1),
+    "attached_medicalenergy_A01E5687_dataico.xml": ({CHAIN, DIAN_CHAIN}, "supplier", 3),
+    "attached_nextrading_VC19111_sw900965992.xml": ({CHAIN, DIAN_CHAIN}, "third_party", 3),
+    "attached_postobon_CA072079274_carvajal.xml": ({CHAIN, DIAN_CHAIN}, "third party", 3),
+    # exclusive C14N, fixed Ids "KeyInfo" / "SignedPropertiesId"
+    "attached_torrecafe_07GE28139_sw890319193_excc14n.xml": ({CHAIN, DIAN_CHAIN}, "supplier", 3),
+    "invoice_alpha_FV937_sw890930534.xml": ({*CADENA, CHAIN, NO_ANSWER}, "third party", 1),
+    "invoice_empolladora_EMH15818_sw900399741.xml": ({CHAIN, NO_ANSWER}, "supplier", 1),
+    # the declared X509SerialNumber lost its leading digit; the certificate digest matches
+    "invoice_pardodiaz_IP9629_ownsw_camerfirma.xml": (
+        {"document.signing_certificate", CHAIN, NO_ANSWER},
+        "supplier",
+        1,
+    ),
+    "invoice_taxcontadores_FE751_sw890930534.xml": ({*CADENA, CHAIN, NO_ANSWER}, "third party", 1),
+    "invoice_vargas_FV12765_sw900965992.xml": ({CHAIN, NO_ANSWER}, "third_party", 3),
+}
+RELATIVE_NAMESPACE = "invoice_saucedo_FESA59211_sw900011395_rsasha1.xml"
+ATTACHED = sorted(name for name in EXPECTED if name.startswith("attached_"))
+
+
+def test_every_sample_is_listed(samples_dir) -> None:
+    on_disk = {p.name for p in samples_dir.glob("*.xml")}
+    assert on_disk == {*EXPECTED, RELATIVE_NAMESPACE}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_regular_sample_verifies_with_its_expected_warnings(name: str) -> None:
+    warns, role, listed = EXPECTED[name]
+    report = verify_received(sample_bytes(name), trust=TrustStore())
+    outcomes = {c.name: c.outcome for c in report.checks}
+    assert {n for n, o in outcomes.items() if o == Outcome.FAIL} == set(), report.reasons()
+    assert {n for n, o in outcomes.items() if o == Outcome.WARN} == warns
+    assert report.verdict == Verdict.VALID_WITH_WARNINGS
+    assert outcomes["document.signature"] == Outcome.PASS
+    assert outcomes["document.reference.document"] == Outcome.PASS
+    assert outcomes["document.signer.nit"] == Outcome.PASS  # the issuer or its software provider
+    assert report.document is not None
+    assert report.document_signature.claimed_role == role
+    detail = report.check("document.signing_certificate").detail
+    assert ("3 certificados" in detail) == (listed == 3)
+    json.dumps(report.to_dict())
+
+
+@pytest.mark.parametrize("name", ATTACHED)
+def test_dians_answer_is_signed_by_dian_and_names_the_invoice(name: str) -> None:
+    report = verify_received(sample_bytes(name), trust=TrustStore())
+    assert report.dian_signature is not None
+    assert report.dian_signature.signer_nit == DIAN_NIT
+    assert report.outcome("dian.signer.nit") == Outcome.PASS
+    assert report.outcome("dian.response") == Outcome.PASS
+    assert report.outcome("dian.document_reference") == Outcome.PASS
+    assert report.dian_response.response_code == "02"
+    assert report.dian_response.document_reference.uuid.lower() == report.document.uuid.lower()
+    # Chain undecided without GSE's CA: an explicit warning, never a silent pass.
+    chain = report.check("dian.certificate.chain")
+    assert chain.outcome == Outcome.WARN
+    assert "no se puede decidir si la respuesta la firmó DIAN" in chain.detail
+    # DIAN's notifications are information; RUT01 appears in every 2024-2025 answer (dian-facts 2.6).
+    assert "RUT01" in {n.code for n in report.notifications}
+
+
+@pytest.mark.parametrize("name", ATTACHED)
+def test_pinned_dian_certificate_settles_the_chain(name: str) -> None:
+    report = verify_received(sample_bytes(name), trust=TrustStore(), dian_pins=[DIAN_CERT_SHA256])
+    assert report.outcome("dian.certificate.chain") == Outcome.PASS
+    assert report.dian_signature.chain_status == "pinned"
+    warns = {c.name for c in report.checks if c.outcome == Outcome.WARN}
+    assert DIAN_CHAIN not in warns
+    assert warns == EXPECTED[name][0] - {DIAN_CHAIN}
+
+
+def test_relative_namespace_sample_gets_a_clear_verdict() -> None:
+    # xmlns:none="none": libxml2's C14N refuses it; Buzón canonicalizes it tolerantly and the signature verifies.
+    report = verify_received(sample_bytes(RELATIVE_NAMESPACE), trust=TrustStore())
+    assert report.verdict == Verdict.VALID_WITH_WARNINGS, report.reasons()
+    assert "espacio de nombres relativo" in report.check("document.signature").detail
+    assert report.outcome("document.algorithms") == Outcome.WARN
+    assert "rsa-sha1" in report.check("document.algorithms").detail
+    warns = {c.name for c in report.checks if c.outcome == Outcome.WARN}
+    assert warns == {CHAIN, "document.algorithms", NO_ANSWER}
+    assert report.document is not None
+
+
+def test_tampered_sample_is_invalid() -> None:
+    data = sample_bytes("invoice_empolladora_EMH15818_sw900399741.xml")
+    start = data.index(b"<cbc:PayableAmount")
+    end = data.index(b"</cbc:PayableAmount>", start)
+    amount_at = data.rindex(b">", start, end) + 1
+    forged = data[:amount_at] + b"1" + data[amount_at:]
+    report = verify_received(forged, trust=TrustStore())
+    assert report.verdict == Verdict.INVALID
+    assert report.outcome("document.reference.document") == Outcome.FAIL
