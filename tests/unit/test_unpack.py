@@ -1,0 +1,156 @@
+"""Finding documents in what suppliers send, and refusing hostile containers with a reason."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from email.message import EmailMessage
+
+import pytest
+
+from inbox.unpack import Limits, UnpackError, mail_info, unpack
+
+XML = b'<?xml version="1.0" encoding="UTF-8"?><AttachedDocument>\xc3\xb1</AttachedDocument>'
+PDF = b"%PDF-1.4\n% representacion grafica\n"
+
+
+def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def make_mail(*attachments: tuple[str, bytes, str, str], subject: str = "900000001;Proveedor;FE1;01;Proveedor"):
+    msg = EmailMessage()
+    msg["From"] = "Proveedor <facturas@proveedor.test>"
+    msg["To"] = "recepcion@empresa.test"
+    msg["Subject"] = subject
+    msg["Message-ID"] = "<abc123@proveedor.test>"
+    msg.set_content("Adjuntamos la factura.")
+    for filename, data, maintype, subtype in attachments:
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg
+
+
+def names(parts):
+    return [(p.name, p.kind) for p in parts]
+
+
+def test_loose_xml_and_pdf():
+    assert names(unpack(XML, "ad.xml")) == [("ad.xml", "xml")]
+    assert names(unpack(PDF, "f.pdf")) == [("f.pdf", "pdf")]
+
+
+def test_zip_with_xml_pdf_and_a_nested_annex_zip():
+    inner = make_zip({"anexo.xml": XML.replace(b"\xc3\xb1", b"anexo")})
+    data = make_zip({"ad0900.xml": XML, "fv.pdf": PDF, "anexos.zip": inner})
+    parts = unpack(data, "z.zip")
+    assert names(parts) == [("z.zip!ad0900.xml", "xml"), ("z.zip!fv.pdf", "pdf"), ("z.zip!anexos.zip!anexo.xml", "xml")]
+    assert parts[0].data == XML  # exact bytes
+
+
+def test_mail_with_pdf_outside_the_zip_and_two_zips():
+    mail = make_mail(
+        ("z1.zip", make_zip({"ad1.xml": XML}), "application", "zip"),
+        ("z2.zip", make_zip({"ad2.xml": XML + b" "}), "application", "zip"),
+        ("factura.pdf", PDF, "application", "pdf"),
+    )
+    parts = unpack(mail.as_bytes(), "m.eml")
+    assert names(parts) == [
+        ("m.eml!z1.zip!ad1.xml", "xml"),
+        ("m.eml!z2.zip!ad2.xml", "xml"),
+        ("m.eml!factura.pdf", "pdf"),
+    ]
+
+
+def test_forwarded_mail_as_attachment_and_duplicates_removed():
+    inner = make_mail(("z.zip", make_zip({"ad.xml": XML}), "application", "zip"))
+    outer = EmailMessage()
+    outer["From"] = "reenvio@empresa.test"
+    outer["Subject"] = "RV: factura"
+    outer.set_content("Reenvío")
+    outer.add_attachment(inner)
+    outer.add_attachment(make_zip({"ad.xml": XML}), maintype="application", subtype="zip", filename="copia.zip")
+    parts = unpack(outer.as_bytes(), "fwd.eml")
+    assert [p.data for p in parts] == [XML]
+
+
+def test_xml_sent_as_text_keeps_its_exact_bytes():
+    latin = b'<?xml version="1.0" encoding="ISO-8859-1"?><Invoice>Espa\xf1a</Invoice>'
+    msg = make_mail()
+    msg.add_attachment(latin, maintype="text", subtype="xml", filename="fv.xml")
+    assert [p.data for p in unpack(msg.as_bytes(), "m.eml")] == [latin]
+
+
+def test_mail_without_documents_yields_nothing():
+    assert unpack(make_mail().as_bytes(), "m.eml") == []
+
+
+def test_mail_info():
+    info = mail_info(make_mail().as_bytes())
+    assert info.message_id == "<abc123@proveedor.test>"
+    assert info.sender == "facturas@proveedor.test"
+    assert info.subject.startswith("900000001;Proveedor")
+
+
+@pytest.mark.parametrize(
+    ("members", "reason", "words"),
+    [
+        ({"../../etc/passwd.xml": XML}, "unreadable", "climbs out"),
+        ({"/abs/ad.xml": XML}, "unreadable", "absolute path"),
+        ({"C:/win/ad.xml": XML}, "unreadable", "absolute path"),
+        ({"x" * 300 + ".xml": XML}, "unreadable", "longer than 255"),
+        ({f"f{i}.xml": XML for i in range(201)}, "too_large", "more than 200"),
+    ],
+)
+def test_hostile_zips_are_refused_with_a_reason(members, reason, words):
+    with pytest.raises(UnpackError) as info:
+        unpack(make_zip(members), "z.zip")
+    assert info.value.reason == reason
+    assert words in str(info.value)
+
+
+def test_zip_bomb_is_refused_by_ratio_before_exhausting_memory():
+    bomb = make_zip({"ad.xml": b"0" * (20 * 1024 * 1024)})
+    assert len(bomb) < 100_000
+    with pytest.raises(UnpackError) as info:
+        unpack(bomb, "bomb.zip")
+    assert info.value.reason == "too_large"
+    assert "expands" in str(info.value)
+
+
+def test_total_size_counts_across_members_and_nesting():
+    limits = Limits(max_total_bytes=3000, max_member_bytes=2000)
+    data = make_zip(
+        {"a.xml": b"<a>" + b"1" * 1500 + b"</a>", "b.xml": b"<b>" + b"2" * 1500 + b"</b>"}, zipfile.ZIP_STORED
+    )
+    with pytest.raises(UnpackError, match="unpacks to more than"):
+        unpack(data, "z.zip", limits)
+
+
+def test_lying_zip_header_cannot_smuggle_a_large_member():
+    data = bytearray(make_zip({"ad.xml": b"<a>" + b"9" * 5000 + b"</a>"}, zipfile.ZIP_STORED))
+    with pytest.raises(UnpackError, match="unpacks to more than"):
+        unpack(bytes(data), "z.zip", Limits(max_member_bytes=1000))
+
+
+def test_deep_nesting_is_refused():
+    data = make_zip({"ad.xml": XML})
+    for level in range(6):
+        data = make_zip({f"level{level}.zip": data})
+    with pytest.raises(UnpackError, match="nested more than 4 deep"):
+        unpack(data, "z.zip")
+
+
+def test_corrupt_and_encrypted_zips_are_unreadable():
+    with pytest.raises(UnpackError) as info:
+        unpack(b"PK\x03\x04" + b"\x00" * 40, "broken.zip")
+    assert info.value.reason == "unreadable"
+    encrypted = bytearray(make_zip({"ad.xml": XML}, zipfile.ZIP_STORED))
+    encrypted[6] |= 0x1  # local header flag
+    central = encrypted.rfind(b"PK\x01\x02")
+    encrypted[central + 8] |= 0x1  # central directory flag
+    with pytest.raises(UnpackError, match="encrypted"):
+        unpack(bytes(encrypted), "enc.zip")
