@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -128,6 +129,45 @@ def scheduler(settings: Settings) -> None:
 
     sched.run(settings, on_started=announce)
     click.echo("scheduler stopped")
+
+
+def load_trust(settings: Settings) -> Any:
+    """The trust store of the configuration; an unconfigured, absent default folder means an empty store."""
+    from dian.errors import CertificateError
+    from dian.trust import TrustStore
+
+    pins = settings.dian.pinned_dian_certificates
+    if not settings.dian.trust_store and not settings.trust_store_path.is_dir():
+        return TrustStore(pins=frozenset(pins))
+    try:
+        return TrustStore.from_folder(settings.trust_store_path, pins=pins)
+    except CertificateError as exc:
+        fail(f"dian.trust_store: {exc}")
+
+
+@main.command()
+@with_settings
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per document, one per line.")
+@click.option(
+    "--check-buyer/--no-check-buyer",
+    default=False,
+    help="Also require the buyer to be our company (company.nit); intake always does.",
+)
+def verify(settings: Settings, paths: tuple[Path, ...], as_json: bool, check_buyer: bool) -> None:
+    """Verify the documents in .xml, .zip and .eml files: signatures, DIAN's validation, and the fields they sign.
+
+    Exit 0 when every document is valid or valid_with_warnings, 1 when any is invalid or unreadable.
+    """
+    from buzon.verifycmd import render_json, render_text, verify_paths
+
+    trust = load_trust(settings)
+    our_nit = settings.company.nit_number if check_buyer else None
+    failed = False
+    for result in verify_paths(list(paths), trust=trust, pins=settings.dian.pinned_dian_certificates, our_nit=our_nit):
+        click.echo(render_json(result) if as_json else render_text(result))
+        failed |= result.verdict in {"invalid", "unreadable"}
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

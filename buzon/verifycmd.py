@@ -1,0 +1,99 @@
+"""`buzon verify`: the verification report of each document in .xml, .zip and .eml files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dian.reception import ReceptionReport, verify_received
+from dian.trust import TrustStore
+from inbox.unpack import UnpackError, unpack
+
+SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "info": "·"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One verified document (or one unreadable input) as `buzon verify` prints it."""
+
+    file: str
+    verdict: str
+    report: ReceptionReport | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON line: the fields read from the signed document, and every check."""
+        doc = self.report.document if self.report else None
+        checks = [c.to_dict() for c in self.report.checks] if self.report else []
+        if self.error:
+            checks.append({"name": "input", "outcome": "fail", "detail": self.error})
+        return {
+            "file": self.file,
+            "verdict": self.verdict,
+            "document_type": doc.document_type.value if doc else None,
+            "number": doc.number if doc else None,
+            "issuer_nit": doc.supplier.nit if doc else None,
+            "buyer_nit": doc.customer.nit if doc else None,
+            "cufe": doc.uuid if doc else None,
+            "payable_amount": str(doc.monetary_total.payable) if doc else None,
+            "issue_date": doc.issue_date.isoformat() if doc else None,
+            "line_count": len(doc.lines) if doc else None,
+            "dian_validated": _dian_validated(self.report),
+            "checks": checks,
+        }
+
+
+def _dian_validated(report: ReceptionReport | None) -> bool | None:
+    if report is None or report.dian_response is None:
+        return None
+    return report.dian_response.response_code == "02"
+
+
+def verify_paths(
+    paths: list[Path], *, trust: TrustStore, pins: tuple[str, ...], our_nit: str | None
+) -> Iterator[Result]:
+    """Verify every document found in the given files, in order."""
+    for path in paths:
+        data = path.read_bytes()
+        try:
+            parts = [p for p in unpack(data, str(path)) if p.kind == "xml"]
+        except UnpackError as exc:
+            yield Result(str(path), "unreadable", error=str(exc))
+            continue
+        if not parts:
+            yield Result(str(path), "unreadable", error="no electronic document (XML) inside")
+            continue
+        for part in parts:
+            report = verify_received(part.data, trust=trust, our_nit=our_nit, dian_pins=pins)
+            verdict = "unreadable" if report.unreadable else report.verdict.value
+            yield Result(part.name, verdict, report=report)
+
+
+def render_text(result: Result) -> str:
+    """A report a person reads: the verdict, the document, then one line per check."""
+    lines = [f"{result.file}: {result.verdict}"]
+    if result.error:
+        lines.append(f"  ✗ {result.error}")
+    report = result.report
+    if report is not None:
+        doc = report.document
+        if doc is not None:
+            lines.append(
+                f"  {doc.document_type.label} {doc.number} de {doc.supplier.registration_name} (NIT {doc.supplier.nit})"
+                f" para NIT {doc.customer.nit}, {doc.issue_date.isoformat()}, total {doc.monetary_total.payable}"
+                f" {doc.currency}"
+            )
+            lines.append(f"  CUFE/CUDE {doc.uuid}")
+        for check in report.checks:
+            lines.append(f"  {SYMBOLS.get(check.outcome.value, '?')} {check.name}: {check.detail}")
+        for note in report.notifications:
+            lines.append(f"  · DIAN {note.code}: {note.description}")
+    return "\n".join(lines)
+
+
+def render_json(result: Result) -> str:
+    """One JSON object on one line."""
+    return json.dumps(result.to_json(), ensure_ascii=False)
