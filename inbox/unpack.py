@@ -90,7 +90,8 @@ class _Budget:
 
 def _safe_member_name(container: str, name: str, limits: Limits) -> str:
     if len(name) > limits.max_name_length:
-        raise UnpackError("unreadable", f"{container}: a member name is longer than {limits.max_name_length} characters")
+        longest = limits.max_name_length
+        raise UnpackError("unreadable", f"{container}: a member name is longer than {longest} characters")
     normalized = name.replace("\\", "/")
     if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
         raise UnpackError("unreadable", f"{container}: member {name!r} has an absolute path")

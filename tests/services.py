@@ -149,7 +149,9 @@ service anvil {{
         with self.process_log.open("ab") as out:
             subprocess.run(["dovecot", "-c", str(self.config)], stdout=out, stderr=out, check=True)
         if not wait_for_port(self.port):
-            log = (self.root / "dovecot.log").read_text(errors="replace") if (self.root / "dovecot.log").exists() else ""
+            log = (
+                (self.root / "dovecot.log").read_text(errors="replace") if (self.root / "dovecot.log").exists() else ""
+            )
             raise RuntimeError(f"Dovecot did not open port {self.port}: {log[-2000:]}")
 
     def stop(self) -> None:
@@ -180,7 +182,7 @@ def dovecot() -> Iterator[Dovecot]:
     if shutil.which("dovecot") is None:
         missing("dovecot is not installed (apt-get install dovecot-imapd; `make test` does it)")
     root = Path(tempfile.mkdtemp(prefix="buzon-dovecot-"))
-    os.chmod(root, 0o755)
+    os.chmod(root, 0o755)  # noqa: S103 - Dovecot's own users must traverse it
     server = Dovecot(root=root, port=free_port())
     server.write_config()
     server.start()
@@ -201,7 +203,7 @@ class CapturingHandler:
         self.messages: list[tuple[str, list[str], Message]] = []
         self._arrived = threading.Condition()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         with self._arrived:
             self.messages.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.original_content))

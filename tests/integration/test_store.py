@@ -81,9 +81,7 @@ def test_enum_columns_store_the_dian_code_and_money_stays_decimal(db):
     db.add(doc)
     db.flush()
     db.add(
-        DocumentEvent(
-            document_id=doc.id, code=EventCode.ACUSE_RECIBO, direction=Direction.EMITTED, actor="user:ana"
-        )
+        DocumentEvent(document_id=doc.id, code=EventCode.ACUSE_RECIBO, direction=Direction.EMITTED, actor="user:ana")
     )
     db.flush()
     raw = db.execute(sa.text("SELECT code, submission_state FROM document_events")).one()
@@ -171,7 +169,11 @@ def test_audit_entries_cannot_be_changed_through_plain_sql(engine, statement):
         tx = conn.begin()
         conn.execute(
             sa.text("INSERT INTO audit_entries (at, actor, action, data) VALUES (:at, 'user:ana', 'login', '{}')"),
-            {"at": datetime(2025, 1, 1, 12, 0) if engine.dialect.name == "sqlite" else datetime(2025, 1, 1, tzinfo=UTC)},
+            {
+                "at": datetime(2025, 1, 1, 12, 0)
+                if engine.dialect.name == "sqlite"
+                else datetime(2025, 1, 1, tzinfo=UTC)
+            },
         )
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             conn.execute(sa.text(statement))

@@ -73,7 +73,10 @@ def test_secrets_are_not_shown_in_repr():
         ({"scheduler": {"auto_acknowledge_suppliers": [900]}}, "scheduler.auto_acknowledge_suppliers[0]: expected a"),
         ({"dian": {"read_timeout": "60"}}, "dian.read_timeout: expected a number, got '60'"),
         ({"company": {"nit": "900123456"}}, "company.nit: expected digits, a dash and the check digit"),
-        ({"company": {"nit": "900123456-1"}}, "company.nit: check digit 1 does not match NIT 900123456 (it should be 8)"),
+        (
+            {"company": {"nit": "900123456-1"}},
+            "company.nit: check digit 1 does not match NIT 900123456 (it should be 8)",
+        ),
         ({"imap": {"tls": "none", "host": "mail.example.com"}}, "imap.tls: 'none' (plain text) is only allowed"),
         ({"smtp": {"port": 70000}}, "smtp.port: expected a port between 1 and 65535, got 70000"),
         ({"web": {"bind": "8000"}}, "web.bind: expected host:port"),
