@@ -130,13 +130,16 @@ class BusinessCalendar:
         end = end.astimezone(BOGOTA)
         if end.timetz().replace(tzinfo=None) == time.max:
             end += timedelta(microseconds=1)  # "until the end of that day" is the next midnight
-        # Business time = the part of [now, end) that falls on business days.
-        business = timedelta()
-        d = now.date()
-        while d <= end.date():
-            if self.is_business_day(d):
-                start = datetime.combine(d, time.min, tzinfo=BOGOTA)
-                business += max(timedelta(), min(end, start + _DAY) - max(now, start))
-            d += _DAY
+        # Business time = the part of [now, end) that falls on business days: the rest of today, the whole business
+        # days in between, and the start of the last day.
+        today, last = now.date(), end.date()
+        midnight_after = datetime.combine(today + _DAY, time.min, tzinfo=BOGOTA)
+        if today == last:
+            business = end - now if self.is_business_day(today) else timedelta()
+        else:
+            business = midnight_after - now if self.is_business_day(today) else timedelta()
+            business += _DAY * self.business_days_between(today, last - _DAY)
+            if self.is_business_day(last):
+                business += end - datetime.combine(last, time.min, tzinfo=BOGOTA)
         whole_days, rest = divmod(business, _DAY)
         return Remaining(days=whole_days, hours=rest // timedelta(hours=1), expired=False)
