@@ -449,7 +449,7 @@ def _line(element: etree._Element, record: _Record, where: str) -> Line:
     f = record(element)
     codes = tuple(
         ItemCode(kind=kind, value=f[kind], scheme_id=f[f"{kind}_scheme"])  # type: ignore[arg-type]
-        for kind in ("standard", "sellers", "buyers")
+        for kind in ("buyers", "sellers", "standard")  # the order of cac:Item in UBL 2.1
         if f[kind] is not None
     )
     taxes = f["has_taxes"] == "true"
