@@ -47,14 +47,10 @@ def load_base64(text: str) -> x509.Certificate:
     return load_der(base64.b64decode("".join(text.split()), validate=True))
 
 
-def fingerprint(cert: x509.Certificate) -> str:
-    """The SHA-256 fingerprint of a certificate as lowercase hex without separators."""
-    return _fingerprint_der(cert.public_bytes(serialization.Encoding.DER))
-
-
 @lru_cache(maxsize=512)
-def _fingerprint_der(der: bytes) -> str:
-    return hashlib.sha256(der).hexdigest()
+def fingerprint(cert: x509.Certificate) -> str:
+    """The SHA-256 fingerprint of a certificate as lowercase hex without separators (cached per certificate)."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
 def normalize_fingerprint(value: str) -> str:
@@ -65,9 +61,16 @@ def normalize_fingerprint(value: str) -> str:
     return hexdigits
 
 
-def subject_text(name: x509.Name) -> str:
-    """An RFC 4514 rendering of a name, for reports."""
-    return name.rfc4514_string()
+@lru_cache(maxsize=512)
+def subject_text(cert: x509.Certificate) -> str:
+    """An RFC 4514 rendering of a certificate's subject, for reports (cached per certificate)."""
+    return cert.subject.rfc4514_string()
+
+
+@lru_cache(maxsize=512)
+def issuer_text(cert: x509.Certificate) -> str:
+    """An RFC 4514 rendering of a certificate's issuer, for reports (cached per certificate)."""
+    return cert.issuer.rfc4514_string()
 
 
 def common_name(name: x509.Name) -> str:
@@ -89,6 +92,7 @@ def _digits(value: str) -> str:
     return "".join(c for c in head if c.isdigit())
 
 
+@lru_cache(maxsize=512)
 def certificate_nits(cert: x509.Certificate) -> tuple[str, ...]:
     """Candidate NITs (digits, no DV) a certificate names: OID 4710.1.3.2 first, then the subject serialNumber."""
     raw: list[str] = []
@@ -279,7 +283,7 @@ class TrustStore:
                     "unknown_issuer",
                     f"el emisor «{missing}» no está en el almacén de confianza",
                     tuple(path),
-                    missing_issuer=subject_text(current.issuer),
+                    missing_issuer=current.issuer.rfc4514_string(),
                 )
             path.append(candidate)
             current = candidate

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from cryptography import x509
@@ -39,6 +40,7 @@ from dian.trust import (
     certificate_nit,
     certificate_nits,
     common_name,
+    issuer_text,
     load_base64,
     nit_matches,
     subject_text,
@@ -152,9 +154,6 @@ class SignatureReport:
     """The graded result of verifying one XAdES signature; ``signed_element`` is what the signature covers."""
 
     checks: tuple[Check, ...]
-    # The document as the enveloped reference covered it: parsed from the very bytes that were digested, so callers
-    # that read fields from it cannot be fooled by signature wrapping. None when the signature did not verify.
-    signed_element: etree._Element | None = field(default=None, compare=False, repr=False)
     certificate: x509.Certificate | None = field(default=None, compare=False, repr=False)
     signer_subject: str | None = None
     signer_issuer: str | None = None
@@ -163,6 +162,23 @@ class SignatureReport:
     signing_time: dt.datetime | None = None
     claimed_role: str | None = None
     chain_status: str | None = None
+    # The canonical bytes the enveloped reference digested; None when the signature did not verify.
+    signed_c14n: bytes | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def signed_element(self) -> etree._Element | None:
+        """The document as the enveloped reference covered it, re-read from the very bytes that were digested.
+
+        Fields parsed from it are exactly the signed ones: neither a wrapped element, nor anything inside the
+        ds:Signature, nor text split by comments can reach the caller. Parsed once, on first access.
+        """
+        if self.signed_c14n is None:
+            return None
+        cached = self.__dict__.get("_signed_element")
+        if cached is None:
+            cached = parse_xml(self.signed_c14n)
+            object.__setattr__(self, "_signed_element", cached)
+        return cached
 
     @property
     def verdict(self) -> Verdict:
@@ -210,8 +226,14 @@ def _b64_digest(data: bytes, algorithm: str = "sha256") -> str:
     return base64.b64encode(hashlib.new(algorithm, data).digest()).decode("ascii")
 
 
+@lru_cache(maxsize=512)
 def _der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.DER)
+
+
+@lru_cache(maxsize=64)
+def _cert_digest(cert: x509.Certificate) -> str:
+    return _b64_digest(_der(cert))
 
 
 def _format_signing_time(signing_time: dt.datetime) -> str:
@@ -244,9 +266,9 @@ def _qualifying_properties_annotator(
             cert_el = etree.SubElement(signing_certificate, xa("Cert"))
             digest = etree.SubElement(cert_el, xa("CertDigest"))
             etree.SubElement(digest, ds("DigestMethod"), {"Algorithm": DigestAlgorithm.SHA256.value})
-            etree.SubElement(digest, ds("DigestValue")).text = _b64_digest(_der(cert))
+            etree.SubElement(digest, ds("DigestValue")).text = _cert_digest(cert)
             issuer_serial = etree.SubElement(cert_el, xa("IssuerSerial"))
-            etree.SubElement(issuer_serial, ds("X509IssuerName")).text = cert.issuer.rfc4514_string()
+            etree.SubElement(issuer_serial, ds("X509IssuerName")).text = issuer_text(cert)
             etree.SubElement(issuer_serial, ds("X509SerialNumber")).text = str(cert.serial_number)
         policy = etree.SubElement(etree.SubElement(ssp, xa("SignaturePolicyIdentifier")), xa("SignaturePolicyId"))
         policy_id = etree.SubElement(policy, xa("SigPolicyId"))
@@ -434,13 +456,15 @@ def _find_signature(root: etree._Element) -> tuple[etree._Element | None, str]:
     return found[0], ""
 
 
+# Attribute nodes are far cheaper to collect than elements filtered by a predicate (45 µs vs 230 µs on 20 KB).
+_ID_XPATH = etree.XPath("//@Id | //@ID | //@id")
+
+
 def _index_ids(root: etree._Element) -> dict[str, list[etree._Element]]:
+    """Every element carrying an Id/ID/id, by value; a value held twice makes its reference ambiguous."""
     index: dict[str, list[etree._Element]] = {}
-    for el in root.xpath("//*[@Id or @ID or @id]"):
-        for attr in ("Id", "ID", "id"):
-            value = el.get(attr)
-            if value is not None:
-                index.setdefault(value, []).append(el)
+    for value in _ID_XPATH(root):
+        index.setdefault(str(value), []).append(value.getparent())
     return index
 
 
@@ -616,8 +640,8 @@ class _Builder:
     def add(self, name: str, outcome: Outcome, detail: str) -> None:
         self.checks.append(Check(name, outcome, detail))
 
-    def report(self, signed_element: etree._Element | None = None) -> SignatureReport:
-        return SignatureReport(checks=tuple(self.checks), signed_element=signed_element, **self.fields)
+    def report(self, signed_c14n: bytes | None = None) -> SignatureReport:
+        return SignatureReport(checks=tuple(self.checks), signed_c14n=signed_c14n, **self.fields)
 
 
 def verify(
@@ -747,8 +771,8 @@ def _verify(
     if signer is not None:
         b.fields.update(
             certificate=signer,
-            signer_subject=subject_text(signer.subject),
-            signer_issuer=subject_text(signer.issuer),
+            signer_subject=subject_text(signer),
+            signer_issuer=issuer_text(signer),
             signer_serial=str(signer.serial_number),
             signer_nit=certificate_nit(signer),
         )
@@ -761,7 +785,7 @@ def _verify(
     sp_refs = [r for r in references if _points_at(r, signed_props)]
     others = [r for r in references if r not in doc_refs and r not in key_refs and r not in sp_refs]
 
-    signed_element = None
+    signed_c14n = None
     if not doc_refs:
         b.add("reference.document", Outcome.FAIL, "ninguna referencia de la firma cubre el documento completo")
     elif len(doc_refs) > 1 or not any(t == ENVELOPED for t, _ in doc_refs[0].transforms):
@@ -773,8 +797,8 @@ def _verify(
     else:
         b.add("reference.document", Outcome.PASS, "el resumen del documento firmado coincide")
         if signer is not None:
-            # What the verifier digested, re-read: fields parsed from it are exactly the signed ones.
-            signed_element = parse_xml(doc_refs[0].c14n or b"")
+            # What the verifier digested: fields parsed from it are exactly the signed ones.
+            signed_c14n = doc_refs[0].c14n
 
     for name, refs, what in (
         ("reference.key_info", key_refs, "KeyInfo"),
@@ -828,7 +852,7 @@ def _verify(
         b.add("algorithms", Outcome.WARN, "algoritmos débiles: " + "; ".join(dict.fromkeys(weak)))
     elif b.checks and b.checks[0].outcome == Outcome.PASS:
         b.add("algorithms", Outcome.PASS, "algoritmos SHA-2")
-    return b.report(signed_element)
+    return b.report(signed_c14n)
 
 
 def _check_signing_time(
