@@ -242,6 +242,8 @@ class DocumentEvent(Timestamps, Base):
     direction: Mapped[Direction] = mapped_column(code_enum(Direction))
     number: Mapped[str | None] = mapped_column(sa.String(40))
     cude: Mapped[str | None] = mapped_column(sa.String(96), unique=True)
+    # The CUFE the event is about, kept even when that document is not on file yet (linked when it arrives).
+    referenced_cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)
     claim_reason: Mapped[ClaimReason | None] = mapped_column(code_enum(ClaimReason))
     note: Mapped[str | None] = mapped_column(sa.Text)
     person: Mapped[dict[str, Any] | None]
