@@ -190,7 +190,7 @@ def verify_received(
         )
 
     # The supplier's signature, on the exact embedded bytes (dian-facts 3.3 step 2).
-    doc_report = verify(doc_root, trust=trust, now=now)
+    doc_report = verify(doc_root, trust=trust, now=now, owned=True)
     checks.extend(_prefixed("document", doc_report))
     document: CommercialDocument | None = None
     unverified: CommercialDocument | None = None
@@ -275,7 +275,7 @@ def _container_signature(
             Check("container.signature", Outcome.PASS, "el contenedor no está firmado (la firma es opcional)")
         )
         return None
-    report = verify(outer, trust=trust, now=now)
+    report = verify(outer, trust=trust, now=now, owned=True)
     if report.core_valid:
         checks.append(
             Check("container.signature", Outcome.PASS, f"la firma del contenedor verifica ({report.signer_subject})")
@@ -323,7 +323,7 @@ def _dian_answer(
         )
         return None, None, ()
     store = _dian_store(trust, dian_pins)
-    report = verify(answer_root, trust=store, expected_nits=(DIAN_NIT,), now=now)
+    report = verify(answer_root, trust=store, expected_nits=(DIAN_NIT,), now=now, owned=True)
     for check in _prefixed("dian", report, skip=("certificate.chain",)):
         checks.append(check)
     chain = report.check("certificate.chain")

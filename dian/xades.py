@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import datetime as dt
 import hashlib
 import re
@@ -355,9 +356,10 @@ class _RelativeNamespace(Exception):
 class _Canon:
     """Canonicalizes nodes of one tree; on a rewritten tree, maps placeholder URIs back to the original ones."""
 
-    def __init__(self, root: etree._Element, restore: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    def __init__(self, root: etree._Element, restore: tuple[tuple[bytes, bytes], ...] = (), owned: bool = True) -> None:
         self.root = root
         self.restore = restore
+        self.owned = owned  # False: the caller's tree, which the enveloped transform must not touch
 
     def c14n(self, node: etree._Element | etree._ElementTree, method: str, prefixes: list[str] | None = None) -> bytes:
         exclusive, comments = _C14N[method]
@@ -511,6 +513,23 @@ def _is_ancestor(ancestor: etree._Element, node: etree._Element) -> bool:
     return False
 
 
+def _child_path(node: etree._Element) -> list[int]:
+    """Child indices from the root down to ``node``."""
+    path = []
+    parent = node.getparent()
+    while parent is not None:
+        path.append(parent.index(node))
+        node, parent = parent, parent.getparent()
+    return path[::-1]
+
+
+def _follow(root: etree._Element, path: list[int]) -> etree._Element:
+    node = root
+    for i in path:
+        node = node[i]
+    return node
+
+
 def _digest_reference(ref: _Reference, canon: _Canon, signature: etree._Element, ids: dict) -> None:
     """Resolve, transform and digest one reference; sets ok / problem / c14n on it."""
     if ref.uri == "":
@@ -550,8 +569,17 @@ def _digest_reference(ref: _Reference, canon: _Canon, signature: etree._Element,
     else:
         node = ref.target
     if enveloped and _is_ancestor(ref.target, signature):
-        with _Detached(signature):
-            data = canon.c14n(node, method, prefixes)
+        if canon.owned:
+            with _Detached(signature):
+                data = canon.c14n(node, method, prefixes)
+        else:
+            # Detaching and re-inserting lets lxml reconcile namespace declarations of the caller's tree; work on a
+            # copy instead (about 0.14 ms for 20 KB).
+            clone = copy.deepcopy(canon.root.getroottree())
+            clone_sig = _follow(clone.getroot(), _child_path(signature))
+            _Detached(clone_sig).__enter__()
+            clone_node = clone if ref.uri == "" else _follow(clone.getroot(), _child_path(ref.target))
+            data = canon.c14n(clone_node, method, prefixes)
     else:
         data = canon.c14n(node, method, prefixes)
     ref.c14n = data
@@ -650,17 +678,22 @@ def verify(
     trust: TrustStore,
     expected_nits: Iterable[str] = (),
     now: dt.datetime | None = None,
+    owned: bool = False,
 ) -> SignatureReport:
     """Verify the XAdES signature of a DIAN document and grade every aspect; never raises on a parsed document.
 
     Bytes are parsed with the hardened parser first (a ParseError there means "unreadable"); an element is used as
-    given. ``now`` (optional) only serves to flag signing times in the future.
+    given and left untouched unless ``owned`` is True (the caller parsed it for this call alone: the signature is
+    then detached in place for the enveloped digest, which saves a copy). ``now`` only flags future signing times.
     """
-    root = parse_xml(xml) if isinstance(xml, bytes | bytearray | memoryview) else xml
+    if isinstance(xml, bytes | bytearray | memoryview):
+        root, owned = parse_xml(bytes(xml)), True
+    else:
+        root = xml
     expected = tuple(n for n in expected_nits if n)
     try:
         try:
-            return _verify(_Canon(root), trust, expected, now)
+            return _verify(_Canon(root, owned=owned), trust, expected, now)
         except _RelativeNamespace:
             canon = _rewrite_relative_namespaces(root)
             if canon is None:

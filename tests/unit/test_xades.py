@@ -413,3 +413,17 @@ def test_parse_signing_time_rejects_garbage(text: str) -> None:
 def test_future_signing_time_is_a_warning(signed_invoice: bytes) -> None:
     report = verify(signed_invoice, trust=full_store(), now=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
     assert report.outcome("signing_time") == Outcome.WARN
+
+
+def test_verify_leaves_the_callers_element_untouched(signed_invoice: bytes) -> None:
+    # A redundant xmlns:ds on the Signature (as a real Camerfirma invoice has) is what lxml would "reconcile" away if
+    # the verifier detached and re-inserted the signature in the caller's tree.
+    data = signed_invoice.replace(
+        b"<ds:Signature Id=", b'<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Id='
+    )
+    root = etree.fromstring(data)
+    before = etree.tostring(root)
+    report = verify(root, trust=full_store())
+    assert report.verdict == Verdict.VALID
+    assert etree.tostring(root) == before
+    assert verify(data, trust=full_store()).verdict == Verdict.VALID
