@@ -427,3 +427,23 @@ def test_verify_leaves_the_callers_element_untouched(signed_invoice: bytes) -> N
     assert report.verdict == Verdict.VALID
     assert etree.tostring(root) == before
     assert verify(data, trust=full_store()).verdict == Verdict.VALID
+
+
+def test_signxml_verifiers_accept_our_signature(signed_invoice: bytes) -> None:
+    # dian-facts 11: the shape must satisfy signxml's XMLVerifier (3 references) and XAdESVerifier (DIAN policy).
+    from signxml import DigestAlgorithm, SignatureConfiguration, XMLVerifier
+    from signxml.xades import XAdESSignaturePolicy, XAdESVerifier
+
+    from dian.xades import POLICY_DESCRIPTION
+
+    cert = pki().supplier.cert
+    config = SignatureConfiguration(expect_references=3)
+    results = XMLVerifier().verify(signed_invoice, x509_cert=cert, expect_config=config)
+    assert results[0].signed_xml.findtext(f"{{{CBC}}}ID") == "SETP990000001"
+    policy = XAdESSignaturePolicy(
+        Identifier=POLICY_URL,
+        Description=POLICY_DESCRIPTION,
+        DigestMethod=DigestAlgorithm.SHA256,
+        DigestValue=POLICY_HASH,
+    )
+    XAdESVerifier().verify(signed_invoice, x509_cert=cert, expect_signature_policy=policy, expect_config=config)
