@@ -7,6 +7,12 @@ Verification (dian-facts 5, 9): the core XMLDSig signature is checked strictly w
 document's own ``ds:X509Certificate``; the XAdES layer and the certificate are graded check by check (pass / warn /
 fail), because DIAN accepts real documents that a single yes/no library call rejects (CADENA's uncovered
 SignedProperties, whole-chain SigningCertificate lists, an rsa-sha1 invoice, a relative namespace URI).
+
+Checks, in report order: ``signature`` (SignatureValue over SignedInfo), ``reference.document`` (enveloped URI=""),
+``reference.key_info`` and ``reference.signed_properties`` (warn when not covered), ``reference.other`` (only when
+present), ``signing_time``, ``policy.identifier``, ``policy.hash``, ``signing_certificate``, ``certificate.validity``
+(at the signing time), ``certificate.chain`` (warn when the issuer is not in the store), ``signer.nit`` (only when
+NITs are expected), ``algorithms`` (warn on SHA-1).
 """
 
 from __future__ import annotations
@@ -688,6 +694,9 @@ def verify(
     """
     if isinstance(xml, bytes | bytearray | memoryview):
         root, owned = parse_xml(bytes(xml)), True
+    elif xml.getparent() is not None:
+        # An element inside a larger tree: verify it as its own document (URI="" means that document).
+        root, owned = copy.deepcopy(xml), True
     else:
         root = xml
     expected = tuple(n for n in expected_nits if n)

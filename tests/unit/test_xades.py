@@ -447,3 +447,10 @@ def test_signxml_verifiers_accept_our_signature(signed_invoice: bytes) -> None:
         DigestValue=POLICY_HASH,
     )
     XAdESVerifier().verify(signed_invoice, x509_cert=cert, expect_signature_policy=policy, expect_config=config)
+
+
+def test_an_embedded_element_is_verified_as_its_own_document(signed_invoice: bytes) -> None:
+    holder = etree.Element("holder")
+    holder.append(etree.fromstring(signed_invoice))
+    assert verify(holder[0], trust=full_store()).verdict == Verdict.VALID
+    assert verify(holder, trust=full_store()).verdict == Verdict.INVALID  # no signature of its own
