@@ -25,7 +25,6 @@ DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 # Real UBL documents nest about 12 levels deep (a signature adds a few); libxml2 itself stops at 256 without huge_tree.
 DEFAULT_MAX_DEPTH = 64
 
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _ENCODING_DECL = re.compile(rb"""^<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 # Only ASCII-compatible encodings: the DOCTYPE byte scan above must see the markup as ASCII bytes. DIAN documents are
 # UTF-8; anything exotic (UTF-7, UTF-16, EBCDIC) is an evasion risk, not a real supplier.
@@ -64,6 +63,25 @@ def _too_deep(max_depth: int) -> etree.XPath:
     return etree.XPath("boolean(/" + "/".join(["*"] * (max_depth + 1)) + ")")
 
 
+def _declaration_in_prolog(data: bytes) -> int | None:
+    """Offset of a "<!" declaration (DOCTYPE) before the root element, skipping comments and PIs; else None."""
+    position = 0
+    while (start := data.find(b"<", position)) >= 0:
+        if data.startswith(b"<?", start):
+            end = data.find(b"?>", start + 2)
+            position = end + 2
+        elif data.startswith(b"<!--", start):
+            end = data.find(b"-->", start + 4)
+            position = end + 3
+        elif data.startswith(b"<!", start):
+            return start
+        else:
+            return None  # the root element: anything after it is content, where "<!" cannot declare
+        if end < 0:
+            return None  # unterminated: libxml2 reports the syntax error
+    return None
+
+
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
@@ -87,13 +105,13 @@ def parse_xml(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int
         raise ParseError(
             f"encoding {declared.group(1).decode('ascii')!r} is refused: DIAN documents are UTF-8", where="line 1"
         )
-    # XXE and billion laughs both need a DOCTYPE; refuse it before libxml2 reads a single declaration. A literal
-    # "<!DOCTYPE" can only be markup or sit inside a CDATA/comment, and no DIAN document carries one anywhere.
-    doctype = _DOCTYPE.search(data)
+    # XXE and billion laughs both need a DOCTYPE, which can only sit in the prolog; refuse it before libxml2 reads a
+    # single declaration. Scanning just the prolog keeps this O(prolog), not O(document).
+    doctype = _declaration_in_prolog(data)
     if doctype is not None:
         raise ParseError(
             "DOCTYPE declarations are refused (external entities, entity expansion)",
-            where=f"line {_line_of(data, doctype.start())}",
+            where=f"line {_line_of(data, doctype)}",
         )
     try:
         root = etree.fromstring(data, _parser())

@@ -433,8 +433,32 @@ def _line_record(quantity: str) -> _Record:
         sellers_scheme="cac:Item/cac:SellersItemIdentification/cbc:ID/@schemeID",
         buyers="cac:Item/cac:BuyersItemIdentification/cbc:ID",
         buyers_scheme="cac:Item/cac:BuyersItemIdentification/cbc:ID/@schemeID",
-        has_taxes="boolean(cac:TaxTotal | cac:WithholdingTaxTotal)",
+        # Most lines carry one TaxTotal with one subtotal: read it in the same call (fast path, see _line_taxes).
+        tax_count="count(cac:TaxTotal)",
+        tax_subtotal_count="count(cac:TaxTotal/cac:TaxSubtotal)",
+        tax_amount="cac:TaxTotal/cbc:TaxAmount",
+        tax_scheme_id="cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cac:TaxScheme/cbc:ID",
+        tax_scheme_name="cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cac:TaxScheme/cbc:Name",
+        tax_subtotal_amount="cac:TaxTotal/cac:TaxSubtotal/cbc:TaxAmount",
+        tax_taxable_amount="cac:TaxTotal/cac:TaxSubtotal/cbc:TaxableAmount",
+        tax_percent="cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory/cbc:Percent",
+        withholding_count="count(cac:WithholdingTaxTotal)",
     )
+
+
+def _line_taxes(element: etree._Element, record: _Record, f: dict[str, str | None], where: str) -> tuple[TaxTotal, ...]:
+    if f["tax_count"] == "0":
+        return ()
+    if f["tax_count"] != "1" or f["tax_subtotal_count"] != "1":
+        return _tax_totals(element, "cac:TaxTotal", where)
+    subtotal = TaxSubtotal(
+        scheme_id=record.need(f, "tax_scheme_id", where),
+        scheme_name=f["tax_scheme_name"],
+        amount=_req_amount(record, f, "tax_subtotal_amount", where),
+        taxable_amount=_amount(record, f, "tax_taxable_amount", where),
+        percent=_amount(record, f, "tax_percent", where),
+    )
+    return (TaxTotal(amount=_req_amount(record, f, "tax_amount", where), subtotals=(subtotal,)),)
 
 
 # Document root local name -> (line element, quantity element, its record).
@@ -452,7 +476,6 @@ def _line(element: etree._Element, record: _Record, where: str) -> Line:
         for kind in ("buyers", "sellers", "standard")  # the order of cac:Item in UBL 2.1
         if f[kind] is not None
     )
-    taxes = f["has_taxes"] == "true"
     return Line(
         id=record.need(f, "id", where),
         quantity=_req_amount(record, f, "quantity", where),
@@ -461,8 +484,8 @@ def _line(element: etree._Element, record: _Record, where: str) -> Line:
         line_extension_amount=_req_amount(record, f, "line_extension_amount", where),
         unit_price=_amount(record, f, "unit_price", where),
         base_quantity=_amount(record, f, "base_quantity", where),
-        taxes=_tax_totals(element, "cac:TaxTotal", where) if taxes else (),
-        withholdings=_tax_totals(element, "cac:WithholdingTaxTotal", where) if taxes else (),
+        taxes=_line_taxes(element, record, f, where),
+        withholdings=_tax_totals(element, "cac:WithholdingTaxTotal", where) if f["withholding_count"] != "0" else (),
         item_codes=codes,
     )
 

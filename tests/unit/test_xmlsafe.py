@@ -42,8 +42,16 @@ def test_doctype_is_refused_before_any_expansion(data: bytes) -> None:
     assert error.where == "line 2"
 
 
-def test_doctype_in_lowercase_or_late_is_refused() -> None:
-    assert "DOCTYPE" in str(_refused(b"<!--x-->\n\n<!doctype r><r/>"))
+def test_doctype_after_comments_and_processing_instructions_is_refused() -> None:
+    error = _refused(b'<?xml version="1.0"?><?pi ?>\n<!-- <r> -->\n<!doctype r><r/>')
+    assert "DOCTYPE" in str(error) and error.where == "line 3"
+
+
+def test_doctype_text_inside_content_is_only_text() -> None:
+    # Inside the root, "<!DOCTYPE" can only be CDATA or comment text: it declares nothing. An embedded document
+    # carrying one is refused when it is itself parsed.
+    root = parse_xml(b"<r><![CDATA[<!DOCTYPE x [<!ENTITY e 'x'>]><x>&e;</x>]]><!-- <!DOCTYPE --></r>")
+    assert root.text.startswith("<!DOCTYPE")
 
 
 def test_too_deep_tree() -> None:
