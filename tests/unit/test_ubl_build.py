@@ -258,8 +258,10 @@ def test_debit_note_uses_requested_monetary_total() -> None:
     [
         lambda: build_invoice(INVOICE, software=SOFTWARE, numbering=NUMBERING),
         lambda: build_credit_note(NOTE, software=SOFTWARE),
+        lambda: build_event(EVENT, software=SOFTWARE),
+        lambda: build_validation_response(VALIDATION),
     ],
-    ids=["invoice", "credit-note"],
+    ids=["invoice", "credit-note", "event", "dian-answer"],
 )
 def test_extensions_hold_dian_extensions_then_one_placeholder(builder) -> None:
     xml = builder()
@@ -271,7 +273,8 @@ def test_extensions_hold_dian_extensions_then_one_placeholder(builder) -> None:
     for prefix in ("ext", "cbc", "cac", "ds", "xades", "xades141", "sts"):
         assert root.nsmap[prefix] == ns.NSMAP[prefix]
     provider = contents[0][0].find(f"{{{ns.STS}}}SoftwareProvider/{{{ns.STS}}}ProviderID")
-    assert (provider.get("schemeID"), provider.get("schemeName"), provider.get("schemeAgencyID")) == ("5", "31", "195")
+    dv = DIAN_DV if provider.text == DIAN_NIT else SOFTWARE.provider_dv
+    assert (provider.get("schemeID"), provider.get("schemeName"), provider.get("schemeAgencyID")) == (dv, "31", "195")
 
 
 @pytest.mark.parametrize(
@@ -504,3 +507,26 @@ def test_attached_document_refuses_payloads_cdata_cannot_hold(payload: bytes, me
     )  # fmt: skip
     with pytest.raises(BuildError, match=f"^document_xml: .*{message}"):
         build_attached_document(draft)
+
+
+def test_attached_document_for_an_event_mailed_to_the_supplier() -> None:
+    event = build_event(EVENT, software=SOFTWARE)
+    cude = _parse(event).uuid
+    answer = build_validation_response(
+        dataclasses.replace(VALIDATION, receiver=EVENT.sender, document_number="AR0001", document_uuid=cude,
+                            document_uuid_scheme="CUDE-SHA384")
+    )  # fmt: skip
+    draft = AttachedDraft(
+        id="AD-AR0001", issue_date=date(2025, 3, 11), issue_time="09:01:00-05:00", environment=Environment.TESTING,
+        sender=EVENT.sender, receiver=EVENT.receiver, parent_document_id="AR0001", document_xml=event,
+        dian_response_xml=answer, reference_uuid=cude, reference_uuid_scheme="CUDE-SHA384",
+        reference_issue_date=date(2025, 3, 11), validation_date=date(2025, 3, 11), validation_time="09:00:30-05:00",
+        document_type_text="Contenedor de ApplicationResponse",
+    )  # fmt: skip
+    doc = _parse(build_attached_document(draft))
+    assert isinstance(doc, AttachedDocument) and doc.document_xml == event and doc.dian_response_xml == answer
+    assert (doc.reference_uuid, doc.reference_uuid_scheme) == (cude, "CUDE-SHA384")
+    inner = _parse(doc.document_xml)
+    assert isinstance(inner, ApplicationResponse) and inner.response_code == "030"
+    dian = _parse(doc.dian_response_xml)
+    assert dian.document_reference is not None and dian.document_reference.uuid_scheme == "CUDE-SHA384"
