@@ -530,3 +530,23 @@ def test_attached_document_for_an_event_mailed_to_the_supplier() -> None:
     assert isinstance(inner, ApplicationResponse) and inner.response_code == "030"
     dian = _parse(doc.dian_response_xml)
     assert dian.document_reference is not None and dian.document_reference.uuid_scheme == "CUDE-SHA384"
+
+
+def test_built_documents_sign_and_verify_with_the_signer() -> None:
+    # The placeholder and the root's prefixes are what dian/xades.py expects (dian-facts.md 11).
+    import datetime as dt
+
+    from dian.trust import SigningIdentity, TrustStore
+    from dian.xades import Outcome, sign, verify
+    from tests.pki import pki
+
+    issued = pki()
+    identity = SigningIdentity(issued.supplier.key, issued.supplier.cert, issued.supplier.chain)
+    store = TrustStore(anchors=(issued.root.cert, issued.intermediate.cert, issued.dian_root.cert))
+    at = dt.datetime(2025, 3, 10, 15, 0, tzinfo=dt.UTC)
+    for xml in (build_invoice(INVOICE, software=SOFTWARE, numbering=NUMBERING), build_event(EVENT, software=SOFTWARE)):
+        signed = sign(xml, identity, signing_time=at)
+        assert b"ns0:" not in signed
+        report = verify(signed, trust=store, now=at)
+        assert [check.name for check in report.checks if check.outcome is not Outcome.PASS] == []
+        assert parse_document(report.signed_element) == parse_document(xml)
