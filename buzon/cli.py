@@ -170,5 +170,9 @@ def verify(settings: Settings, paths: tuple[Path, ...], as_json: bool, check_buy
     sys.exit(1 if failed else 0)
 
 
+from buzon.inbox_commands import register as register_inbox  # noqa: E402 - `buzon poll`, `buzon import`
+
+register_inbox(main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

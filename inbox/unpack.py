@@ -214,6 +214,11 @@ def unpack(data: bytes, name: str, limits: Limits | None = None) -> list[Part]:
     return unique
 
 
+def is_mail(data: bytes, name: str = "") -> bool:
+    """Whether data is an e-mail message (an .eml name, or MIME headers at the top) rather than a zip or XML."""
+    return name.lower().endswith(".eml") or _looks_like_mail(data)
+
+
 def mail_info(data: bytes) -> MailInfo:
     """The Message-ID, sender, subject and date of a mail, as mail-parser reads them."""
     parsed = mailparser.parse_from_bytes(data)

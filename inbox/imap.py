@@ -1,0 +1,244 @@
+"""The reception mailbox over IMAP (imapclient): TLS or STARTTLS, password or XOAUTH2, UIDVALIDITY + UID checkpoint,
+move after commit (MOVE, else COPY + UID EXPUNGE), IDLE when offered and polling otherwise.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from inbox.intake import Envelope, Intake
+from inbox.sources import Handle
+from store.models import MailStatus
+
+# Errors after which the loop reconnects with backoff instead of giving up.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    socket.timeout,
+    ssl.SSLError,
+    imaplib.IMAP4.error,
+    IMAPClientError,
+)
+SEEN = b"\\Seen"
+FETCH_BATCH = 25
+
+
+class ImapConfigError(Exception):
+    """The IMAP settings cannot work (no credentials, plain text off loopback); the message names the setting."""
+
+
+@dataclass(frozen=True)
+class ImapOptions:
+    """What the source needs from settings.imap (and inbox.max_message_bytes)."""
+
+    host: str
+    port: int
+    tls: str  # "implicit", "starttls" or "none" (config only allows "none" on loopback)
+    user: str
+    password: str = field(default="", repr=False)
+    oauth2_token: str = field(default="", repr=False)
+    folder: str = "INBOX"
+    processed_folder: str = "Buzon/Procesados"  # empty: leave messages in place, flagged \\Seen
+    quarantine_folder: str = "Buzon/Cuarentena"
+    max_message_bytes: int = 10 * 1024 * 1024
+    timeout: float = 60.0
+    ssl_context: ssl.SSLContext | None = None
+
+
+class ImapSource:
+    """One logged-in IMAP connection reading one folder."""
+
+    def __init__(self, options: ImapOptions) -> None:
+        self.options = options
+        self.mailbox = f"imap:{options.user}@{options.host}/{options.folder}"
+        self.client: IMAPClient | None = None
+        self.uidvalidity: int = 0
+        self.delimiter = "/"
+        self._targets: dict[MailStatus, str | None] = {}
+
+    # --- connection -------------------------------------------------------------------------------------------
+
+    def connect(self) -> ImapSource:
+        """Connect, secure, log in, create the target folders if missing and select the folder to read."""
+        o = self.options
+        if not o.password and not o.oauth2_token:
+            raise ImapConfigError("imap.password or imap.oauth2_token: one of them is needed to log in")
+        context = o.ssl_context or ssl.create_default_context()
+        client = IMAPClient(o.host, port=o.port, ssl=o.tls == "implicit", ssl_context=context, timeout=o.timeout)
+        try:
+            if o.tls == "starttls":
+                client.starttls(context)
+            if o.oauth2_token:
+                client.oauth2_login(o.user, o.oauth2_token)
+            else:
+                client.login(o.user, o.password)
+            self.client = client
+            self.delimiter = self._find_delimiter()
+            for status, configured in (
+                (MailStatus.FILED, o.processed_folder),
+                (MailStatus.IGNORED, o.processed_folder),
+                (MailStatus.QUARANTINED, o.quarantine_folder),
+            ):
+                self._targets[status] = self._ensure(configured) if configured else None
+            self._select()
+        except BaseException:
+            self.client = None
+            _quietly_logout(client)
+            raise
+        return self
+
+    def _find_delimiter(self) -> str:
+        assert self.client is not None
+        for _flags, delimiter, _name in self.client.list_folders(directory="", pattern=""):
+            if delimiter:
+                return delimiter.decode() if isinstance(delimiter, bytes) else str(delimiter)
+        return "/"
+
+    def _ensure(self, configured: str) -> str:
+        """The server's name for a configured folder ('/' becomes the server's delimiter), created when missing."""
+        assert self.client is not None
+        name = self.delimiter.join(p for p in configured.split("/") if p)
+        if not self.client.folder_exists(name):
+            try:
+                self.client.create_folder(name)
+            except IMAPClientError:
+                if not self.client.folder_exists(name):  # created meanwhile by another poller: fine
+                    raise
+        return name
+
+    def _select(self) -> None:
+        assert self.client is not None
+        info = self.client.select_folder(self.options.folder)
+        self.uidvalidity = int(info[b"UIDVALIDITY"])
+
+    def close(self) -> None:
+        """Log out (quietly: the connection may already be gone)."""
+        client, self.client = self.client, None
+        if client is not None:
+            _quietly_logout(client)
+
+    def __enter__(self) -> ImapSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- the three verbs --------------------------------------------------------------------------------------
+
+    @property
+    def moves(self) -> bool:
+        """Whether settled messages leave the folder (else they stay, flagged \\Seen, and the checkpoint skips them)."""
+        return any(self._targets.values())
+
+    def scan(self, intake: Intake) -> Iterator[Handle]:
+        """Messages to look at: all of them when settled ones move away, else those past the UID checkpoint."""
+        client = self._client()
+        self._select()  # re-read UIDVALIDITY: a re-created folder starts a new UID space (RFC 3501 2.3.1.1)
+        if self.moves:
+            uids = sorted(client.search(["ALL"]))
+        else:
+            last = intake.checkpoint(self.mailbox, self.uidvalidity)
+            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+        if not uids:
+            return iter(())
+        known = intake.known_uids(self.mailbox, self.uidvalidity)
+        handles: list[Handle] = []
+        new = [u for u in uids if u not in known]
+        sizes: dict[int, int] = {}
+        for start in range(0, len(new), 500):
+            chunk = new[start : start + 500]
+            for uid, data in client.fetch(chunk, ["RFC822.SIZE"]).items():
+                sizes[uid] = int(data.get(b"RFC822.SIZE", 0))
+        for uid in uids:
+            handles.append(
+                Handle(key=uid, uid=uid, uidvalidity=self.uidvalidity, size=sizes.get(uid), status=known.get(uid))
+            )
+        return iter(handles)
+
+    def fetch(self, handle: Handle) -> Envelope:
+        """The message's bytes (BODY.PEEK: fetching does not mark it read); only its headers when it is too large."""
+        client = self._client()
+        uid = handle.uid
+        assert uid is not None
+        oversize = handle.size if handle.size and handle.size > self.options.max_message_bytes else None
+        part = b"BODY[HEADER]" if oversize else b"BODY[]"
+        response = client.fetch([uid], [b"BODY.PEEK[HEADER]" if oversize else b"BODY.PEEK[]", b"INTERNALDATE"])
+        data = response.get(uid)
+        if data is None or part not in data:
+            raise IMAPClientError(f"UID {uid} vanished from {self.options.folder} while it was being read")
+        received = data.get(b"INTERNALDATE")
+        if isinstance(received, datetime):
+            received = received.replace(tzinfo=received.tzinfo or UTC)
+        return Envelope(
+            mailbox=self.mailbox,
+            data=bytes(data[part]),
+            name=f"uid-{uid}.eml",
+            uidvalidity=handle.uidvalidity,
+            uid=uid,
+            received_at=received if isinstance(received, datetime) else None,
+            oversize=oversize,
+        )
+
+    def settle(self, handle: Handle, status: MailStatus) -> None:
+        """Flag the message \\Seen and move it to the processed or quarantine folder (called after the commit)."""
+        client = self._client()
+        uid = handle.uid
+        assert uid is not None
+        if handle.uidvalidity != self.uidvalidity:
+            return  # the folder was re-created meanwhile: that UID now names another message
+        client.add_flags([uid], [SEEN])
+        target = self._targets.get(status)
+        if not target:
+            return
+        if client.has_capability("MOVE"):
+            client.move([uid], target)
+        else:
+            client.copy([uid], target)
+            client.delete_messages([uid])
+            if client.has_capability("UIDPLUS"):
+                client.uid_expunge([uid])
+            else:  # pragma: no cover - Dovecot offers UIDPLUS; plain EXPUNGE also removes others' \\Deleted mail
+                client.expunge()
+
+    def wait(self, seconds: float, sleep: Callable[[float], None], stop: Callable[[], bool]) -> None:
+        """Wait for new mail: IDLE when the server offers it (woken by EXISTS), else sleep ``seconds``."""
+        client = self._client()
+        if not client.has_capability("IDLE"):
+            remaining = seconds
+            while remaining > 0 and not stop():
+                sleep(min(1.0, remaining))
+                remaining -= 1.0
+            client.noop()
+            return
+        client.idle()
+        try:
+            remaining = seconds
+            while remaining > 0 and not stop():
+                responses = client.idle_check(timeout=min(5.0, remaining))
+                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    break
+                remaining -= 5.0
+        finally:
+            client.idle_done()
+
+    def _client(self) -> IMAPClient:
+        if self.client is None:
+            raise IMAPClientError("not connected")
+        return self.client
+
+
+def _quietly_logout(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except (*TRANSIENT, AttributeError):
+        try:
+            client.shutdown()
+        except (*TRANSIENT, AttributeError):
+            pass

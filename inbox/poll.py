@@ -1,0 +1,123 @@
+"""The poll loop: recover what a crash left pending, take every new message, settle it after the commit; and the
+long-running loop around it (reconnect with backoff, IDLE or polling). The clock and sleep are handed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from inbox.intake import Intake, Result
+from inbox.sources import Source
+from store.models import MailStatus
+
+BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+@dataclass
+class Summary:
+    """Counts of one poll or import: filed documents, duplicates, quarantined messages by reason code."""
+
+    filed: int = 0
+    duplicates: int = 0
+    events: int = 0
+    quarantined: dict[str, int] = field(default_factory=dict)
+    messages: int = 0
+    results: list[Result] = field(default_factory=list, repr=False)
+
+    def add(self, result: Result) -> None:
+        """Count one message's outcome (one taken in an earlier run counts as a duplicate)."""
+        self.messages += 1
+        self.results.append(result)
+        if result.earlier:
+            self.duplicates += 1
+            return
+        self.filed += len(result.filed)
+        self.events += len(result.events)
+        self.duplicates += len(result.duplicates)
+        if result.status == MailStatus.QUARANTINED and result.reason is not None:
+            self.quarantined[result.reason.value] = self.quarantined.get(result.reason.value, 0) + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON summary of `buzon import --json`."""
+        return {
+            "filed": self.filed,
+            "duplicates": self.duplicates,
+            "quarantined": dict(sorted(self.quarantined.items())),
+        }
+
+
+def poll_once(
+    source: Source,
+    intake: Intake,
+    *,
+    on_result: Callable[[Result], None] | None = None,
+    recover: bool = True,
+) -> Summary:
+    """Take every message the source holds now; each is settled (moved, flagged) only after its commit."""
+    summary = Summary()
+    if recover:
+        # Messages recorded by a run that died before deciding them (step "recorded" and after).
+        for mail_id in intake.pending(source.mailbox):
+            result = intake.process(mail_id)
+            if not result.earlier:
+                summary.add(result)
+    for handle in source.scan(intake):
+        if handle.status is not None and handle.status != MailStatus.PENDING:
+            # Decided and committed by an earlier run that died before settling it: just settle it now.
+            source.settle(handle, handle.status)
+            intake.hook("settled")
+            continue
+        envelope = source.fetch(handle)
+        result = intake.take(envelope)
+        if result.status == MailStatus.PENDING:
+            continue  # another process holds it; that process settles it
+        source.settle(handle, result.status)
+        intake.hook("settled")
+        summary.add(result)
+        if on_result is not None:
+            on_result(result)
+    return summary
+
+
+def run(
+    connect: Callable[[], Source],
+    intake: Intake,
+    *,
+    wait_seconds: float,
+    sleep: Callable[[float], None],
+    stop: Callable[[], bool],
+    log: Callable[[str], None] = lambda message: None,
+    transient: tuple[type[BaseException], ...] = (OSError,),
+    backoff: tuple[float, ...] = BACKOFF,
+) -> None:
+    """Poll until ``stop()``: connect, take new mail, wait (IDLE or sleep); on a lost connection or an unreachable
+    database, close, wait the next backoff delay and start again (intake is idempotent, so nothing is redone)."""
+    failures = 0
+    while not stop():
+        source: Source | None = None
+        try:
+            source = connect()
+            while not stop():
+                summary = poll_once(source, intake)
+                failures = 0
+                if summary.messages:
+                    log(
+                        f"{summary.messages} mensaje(s): {summary.filed} archivado(s), "
+                        f"{summary.duplicates} duplicado(s), {sum(summary.quarantined.values())} en cuarentena"
+                    )
+                source.wait(wait_seconds, sleep, stop)
+        except (*transient, DBAPIError) as exc:
+            delay = backoff[min(failures, len(backoff) - 1)]
+            failures += 1
+            log(f"conexión perdida ({exc.__class__.__name__}: {exc}); nuevo intento en {delay:.0f} s")
+            remaining = delay
+            while remaining > 0 and not stop():
+                sleep(min(1.0, remaining))
+                remaining -= 1.0
+        finally:
+            if source is not None:
+                source.close()
