@@ -989,8 +989,11 @@ def _check_validity(
 ) -> None:
     period = f"vigencia {signer.not_valid_before_utc.date()} a {signer.not_valid_after_utc.date()}"
     if signing_time is None:
-        at = now or dt.datetime.now(dt.UTC)
-        ok = _valid_at(signer, at)
+        # The clock is injected, never read here: without a signing time only ``now`` can be used, if given.
+        if now is None:
+            b.add("certificate.validity", Outcome.WARN, f"sin fecha de firma no se puede juzgar la vigencia ({period})")
+            return
+        ok = _valid_at(signer, now)
         b.add(
             "certificate.validity",
             Outcome.WARN if ok else Outcome.FAIL,
@@ -1027,7 +1030,9 @@ def _check_chain(
             f"el almacén de confianza está vacío: no se puede decidir si «{common_name(signer.issuer)}» es confiable",
         )
         return
-    moments = _moments(signing_time, ambiguous) if signing_time else [now or dt.datetime.now(dt.UTC)]
+    # Without a signing time (already a failed check) the structure is judged at ``now`` or, lacking it, at the
+    # start of the signer's validity, so the clock is never read here.
+    moments = _moments(signing_time, ambiguous) if signing_time else [now or signer.not_valid_before_utc]
     result = None
     for at in moments:
         result = trust.evaluate(signer, others, at=at)

@@ -454,3 +454,15 @@ def test_an_embedded_element_is_verified_as_its_own_document(signed_invoice: byt
     holder.append(etree.fromstring(signed_invoice))
     assert verify(holder[0], trust=full_store()).verdict == Verdict.VALID
     assert verify(holder, trust=full_store()).verdict == Verdict.INVALID  # no signature of its own
+
+
+def test_missing_signing_time_fails_and_the_clock_is_not_read(signed_invoice: bytes) -> None:
+    root = etree.fromstring(signed_invoice)
+    signing_time = root.find(f".//{{{XADES}}}SigningTime")
+    signing_time.getparent().remove(signing_time)
+    report = verify(root, trust=full_store())
+    assert report.outcome("signing_time") == Outcome.FAIL
+    assert report.outcome("certificate.validity") == Outcome.WARN
+    assert report.verdict == Verdict.INVALID
+    late = verify(root, trust=full_store(), now=dt.datetime(2046, 1, 1, tzinfo=dt.UTC))
+    assert late.outcome("certificate.validity") == Outcome.FAIL
