@@ -88,6 +88,11 @@ def init(settings: Settings) -> None:
     else:
         click.echo(f"database {where} upgraded from {before or 'empty'} to revision {after}")
     assert after == head_revision()
+    if settings.demo:
+        from buzon.demo import seed
+
+        if note := seed(settings):
+            click.echo(note)
 
 
 @main.command()
