@@ -179,5 +179,9 @@ from buzon.inbox_commands import register as register_inbox  # noqa: E402 - `buz
 
 register_inbox(main)
 
+from buzon.dian_commands import dian_sim  # noqa: E402 - `buzon dian-sim`
+
+main.add_command(dian_sim)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,930 @@
+"""The simulated DIAN: validates invoices and notes, registers events, answers the queries (dian-facts 3.2, 6, 10).
+
+Rules and their codes. DIAN's own code is used where the facts name it: 89 packaging/authorization, 90 duplicate,
+99 with ``Regla:`` lines, FAD06/CAD06/DAD06 (CUFE/CUDE), FAB27b (software fingerprint), FAD09e (issue date differs
+from the signing date), ZB01 (unreadable/schema), RUT01 (notification), and the event rule codes of ``dian.rules``.
+Where the facts do not name DIAN's code the simulator says so with its own ``SIM…`` code rather than invent one.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+import tomllib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from dian.calendar import BOGOTA, BusinessCalendar
+from dian.codes import DIAN_NIT, DocumentType, Environment, EventCode, PaymentMeans, ValidationCode
+from dian.cufe import event_cude, invoice_cufe, note_cude, software_security_code
+from dian.errors import DianError, ParseError
+from dian.rules import DocumentFacts, Role
+from dian.rules import check as check_event
+from dian.simulator.pki import SimulatorPKI, issue_identity, load_or_create
+from dian.simulator.store import Store
+from dian.soap.packaging import ZipMember
+from dian.trust import SigningIdentity, TrustStore, certificate_nit, load_certificate_file, nit_matches
+from dian.ubl import parse_document
+from dian.ubl.build import ValidationDraft, build_validation_response
+from dian.ubl.model import ApplicationResponse, CommercialDocument, LineResponse, Party
+from dian.xades import Outcome, sign, verify
+from dian.xmlsafe import parse_xml
+
+__all__ = [
+    "AcquirerReply",
+    "EmailsReply",
+    "RangesReply",
+    "Reply",
+    "Simulator",
+    "SimulatorRejected",
+    "UploadReply",
+    "XmlReply",
+]
+
+_COMMERCIAL = {"Invoice": "invoice", "CreditNote": "credit_note", "DebitNote": "debit_note"}
+_KEY_RULE = {"invoice": "FAD06", "credit_note": "CAD06", "debit_note": "DAD06"}
+_KEY_NAME = {"invoice": "CUFE", "credit_note": "CUDE", "debit_note": "CUDE"}
+_DATE_RULE = {"invoice": "FAD09e", "credit_note": "CAD09e", "debit_note": "DAD09e"}
+_AUTHORIZED_TEXT = {
+    "invoice": "La Factura electrónica {n}, ha sido autorizada.",
+    "credit_note": "La Nota de credito electronica {n}, ha sido autorizada.",
+    "debit_note": "La Nota de debito electronica {n}, ha sido autorizada.",
+}
+# dian-facts 2.6: every 2024-2025 DIAN answer carries this notification.
+RUT01 = ("RUT01", "La validación del estado del RUT próximamente estará disponible.")
+OK = "Procesado Correctamente."
+ERRORS = "Validación contiene errores en campos mandatorios."
+NOT_FOUND = "TrackId no existe en los registros de la DIAN."
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A ``DianResponse`` as the simulator answers it."""
+
+    is_valid: bool
+    status_code: str
+    status_description: str
+    status_message: str = ""
+    errors: tuple[str, ...] = ()
+    xml: bytes | None = None
+    key: str | None = None
+    file_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """For storing an asynchronous result."""
+        data = self.__dict__.copy()
+        data["errors"] = list(self.errors)
+        data["xml"] = base64.b64encode(self.xml).decode() if self.xml else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reply:
+        """Back from :meth:`to_json`."""
+        values = dict(data)
+        values["errors"] = tuple(values["errors"])
+        values["xml"] = base64.b64decode(values["xml"]) if values["xml"] else None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class UploadReply:
+    """``UploadDocumentResponse``: a ZipKey, or errors (document key, message, file name)."""
+
+    zip_key: str | None
+    errors: tuple[tuple[str | None, str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class XmlReply:
+    """``EventResponse`` of GetXmlByDocumentKey."""
+
+    code: str
+    message: str
+    validation_date: str | None = None
+    xml: bytes | None = None
+
+
+@dataclass(frozen=True)
+class RangesReply:
+    """``NumberRangeResponseList``."""
+
+    operation_code: str
+    description: str
+    ranges: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class EmailsReply:
+    """``ExchangeEmailResponse``."""
+
+    success: bool
+    status_code: str
+    message: str
+    csv: bytes | None
+
+
+@dataclass(frozen=True)
+class AcquirerReply:
+    """``AdquirienteResponse``."""
+
+    status_code: str
+    message: str
+    name: str | None
+    email: str | None
+
+
+class SimulatorRejected(DianError):
+    """The in-process API refused a document; ``reply`` holds DIAN's answer."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        super().__init__(f"StatusCode {reply.status_code}: {'; '.join(reply.errors) or reply.status_description}")
+
+
+def _rule(code: str, text: str, kind: str = "Rechazo") -> str:
+    return f"Regla: {code}, {kind}: {text}"
+
+
+def _packaging(message: str) -> Reply:
+    # dian-facts 6.4-6.5: packaging and authorization errors are StatusCode 89.
+    return Reply(False, "89", message, errors=(message,))
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat()
+
+
+def _from_iso(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
+
+
+def _bogota(moment: dt.datetime) -> tuple[dt.date, str]:
+    local = moment.astimezone(BOGOTA)
+    return local.date(), local.strftime("%H:%M:%S") + "-05:00"
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class _Checked:
+    """What validation learned about one document."""
+
+    errors: list[str] = field(default_factory=list)
+    notifications: list[str] = field(default_factory=list)
+
+
+class Simulator:
+    """A DIAN stand-in over one data directory: PKI, SQLite state, seeds and (optional) trusted CA folder."""
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        clock: Callable[[], dt.datetime] = _utcnow,
+        environment: Environment = Environment.TESTING,
+        calendar: BusinessCalendar | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.clock = clock
+        self.environment = environment
+        self.calendar = calendar or BusinessCalendar(saturday_is_business_day=False)  # DIAN counts Mon-Fri (2.2)
+        self.pki: SimulatorPKI = load_or_create(self.data_dir / "pki")
+        self.store = Store(self.data_dir / "simulator.sqlite3")
+        self.trust_dir = self.data_dir / "trust"
+        self.trust_dir.mkdir(exist_ok=True)
+        self._trust_lock = threading.Lock()
+        self._trust: TrustStore | None = None
+        from dian.simulator.faults import FaultPlan
+
+        self.faults = FaultPlan()
+
+    def close(self) -> None:
+        """Release the database."""
+        self.store.close()
+
+    # -- configuration ------------------------------------------------------------------------------------------
+
+    @property
+    def ca_certificate_path(self) -> Path:
+        """The simulator CA (PEM): put it in a trust store folder to accept the simulator's answers."""
+        return self.pki.ca_path
+
+    @property
+    def dian_identity(self) -> SigningIdentity:
+        """The simulator's "DIAN" signing identity (NIT 800197268)."""
+        return self.pki.dian
+
+    @property
+    def trust(self) -> TrustStore:
+        """CAs whose certificates may sign documents and SOAP calls: the simulator CA plus ``trust/``."""
+        with self._trust_lock:
+            if self._trust is None:
+                anchors: list[x509.Certificate] = [self.pki.ca.certificate]
+                for path in sorted(self.trust_dir.iterdir()):
+                    if path.suffix.lower() in {".pem", ".crt", ".cer", ".der"}:
+                        anchors.extend(load_certificate_file(path))
+                self._trust = TrustStore(anchors=tuple(anchors), source=str(self.trust_dir))
+            return self._trust
+
+    def trust_ca(self, certificate: x509.Certificate, name: str | None = None) -> Path:
+        """Add a CA to the simulator's trust folder (kept across restarts)."""
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        label = name or certificate.fingerprint(hashes.SHA256()).hex()[:16]
+        target = self.trust_dir / f"{label}.pem"
+        target.write_bytes(certificate.public_bytes(Encoding.PEM))
+        with self._trust_lock:
+            self._trust = None
+        return target
+
+    def issue_identity(self, nit: str, name: str) -> SigningIdentity:
+        """A sandbox certificate for ``nit`` under the simulator CA: integrators test without a real certificate."""
+        return issue_identity(self.pki, nit, name, now=self.clock())
+
+    def seed(self, data: Mapping[str, Any]) -> None:
+        """Load software/PINs, authorizations, numbering ranges, exchange e-mails and acquirers."""
+        self.store.seed(dict(data))
+
+    def seed_file(self, path: str | Path) -> None:
+        """Seed from a TOML or JSON file (see :meth:`seed`)."""
+        path = Path(path)
+        raw = path.read_bytes()
+        data = json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw.decode("utf-8"))
+        self.seed(data)
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+
+    def _authorized(self, caller: str | None, *owners: str | None) -> bool:
+        """The caller is one of ``owners`` or a technology provider authorized for one of them."""
+        if caller is None:
+            return True  # the in-process API acts as DIAN itself
+        wanted = [o for o in owners if o]
+        if caller in wanted:
+            return True
+        return any(
+            self.store.one("SELECT 1 FROM authorization WHERE provider_nit = ? AND issuer_nit = ?", caller, owner)
+            for owner in wanted
+        )
+
+    def _software(self, software_id: str | None) -> Any:
+        if not software_id:
+            return None
+        return self.store.one("SELECT * FROM software WHERE software_id = ?", software_id)
+
+    def _answer(
+        self,
+        db: Any,
+        *,
+        receiver: Party,
+        document_number: str,
+        document_uuid: str,
+        scheme: str,
+        code: ValidationCode,
+        lines: list[LineResponse],
+        now: dt.datetime,
+    ) -> bytes:
+        """DIAN's ApplicationResponse, numbered from the counter and signed by the simulator's DIAN certificate."""
+        number = self.store.next_number(db, "application_response", 90000001)
+        issue_date, issue_time = _bogota(now)
+        if not receiver.registration_name:
+            receiver = Party(nit=receiver.nit, dv=receiver.dv, registration_name="Contribuyente")
+        draft = ValidationDraft(
+            number=str(number),
+            issue_date=issue_date,
+            issue_time=issue_time,
+            environment=self.environment,
+            receiver=receiver,
+            document_number=document_number,
+            document_uuid=document_uuid,
+            document_uuid_scheme=scheme,
+            code=code,
+            line_responses=tuple(lines),
+        )
+        return sign(build_validation_response(draft), self.pki.dian, signing_time=now, role="supplier")
+
+    @staticmethod
+    def _lines(checked: _Checked, validated: bool) -> list[LineResponse]:
+        lines = [LineResponse(line_id="1", code="0000", description="0")] if validated else []
+        for index, text in enumerate(checked.errors + checked.notifications, start=len(lines) + 1):
+            rule = text.split(",", 1)[0].removeprefix("Regla:").strip()
+            description = text.split(":", 2)[-1].strip()
+            lines.append(LineResponse(line_id=str(index), code=rule, description=description))
+        return lines
+
+    # -- invoices and notes -------------------------------------------------------------------------------------
+
+    def validate(self, xml: bytes, *, file_name: str | None = None, now: dt.datetime | None = None) -> bytes:
+        """In-process SendBillSync as DIAN itself: the signed ApplicationResponse 02, or SimulatorRejected.
+
+        A document already validated with the same key returns its original answer (Regla 90 is success here).
+        """
+        reply = self.process_document(xml, file_name=file_name, caller_nit=None, now=now)
+        if reply.is_valid and reply.xml:
+            return reply.xml
+        if reply.status_code == "99" and reply.errors == (_rule("90", "Documento procesado anteriormente."),):
+            stored = self.store.one("SELECT answer FROM document WHERE key = ?", reply.key)
+            if stored is not None and reply.xml and self._key_of(xml) == reply.key:
+                return bytes(stored["answer"])
+        raise SimulatorRejected(reply)
+
+    @staticmethod
+    def _key_of(xml: bytes) -> str | None:
+        try:
+            document = parse_document(parse_xml(xml))
+        except (ParseError, DianError):
+            return None
+        return getattr(document, "uuid", None)
+
+    def process_document(
+        self, xml: bytes, *, file_name: str | None, caller_nit: str | None, now: dt.datetime | None = None
+    ) -> Reply:
+        """Validate one invoice or note as SendBillSync does and keep it when valid."""
+        now = now or self.clock()
+        stem = (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
+        try:
+            root = parse_xml(xml)
+        except ParseError as exc:
+            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+        local = etree_local(root)
+        kind = _COMMERCIAL.get(local)
+        if kind is None:
+            return Reply(
+                False, "99", ERRORS, errors=(_rule("ZB01", f"El documento {local} no es una factura ni una nota."),)
+            )
+        report = verify(root, trust=self.trust, now=now)
+        try:
+            parsed = parse_document(report.signed_element if report.signed_element is not None else root)
+        except ParseError as exc:
+            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+        assert isinstance(parsed, CommercialDocument)
+        doc = parsed
+        supplier = doc.supplier.nit
+        if not self._authorized(caller_nit, supplier, doc.software_provider_nit):
+            return _packaging(f"NIT {caller_nit} no autorizado para enviar documentos del emisor {supplier}.")
+
+        checked = _Checked()
+        self._check_signature(report, doc, checked)
+        software = self._software(doc.software_id)
+        if software is None or doc.software_security_code != software_security_code(
+            software["software_id"], software["pin"], doc.number
+        ):
+            checked.errors.append(_rule("FAB27b", "Huella no corresponde a un software autorizado para este OFE."))
+        self._check_key(doc, kind, software, checked)
+        self._check_dates(doc, kind, report.signing_time, now, checked)
+        if doc.environment != self.environment:
+            checked.errors.append(
+                _rule(
+                    "SIM01",
+                    f"Ambiente {doc.environment.value} no corresponde al del servicio ({self.environment.value}).",
+                )
+            )
+        checked.notifications.append(_rule(*RUT01, kind="Notificación"))
+
+        with self.store.transaction() as db:
+            stored = db.execute(
+                "SELECT key, file_name, answer FROM document "
+                "WHERE key = ? OR (issuer_nit = ? AND kind = ? AND number = ?)",
+                (doc.uuid, supplier, kind, doc.number),
+            ).fetchone()
+            if stored is not None:
+                # dian-facts 10: the stored key, the stored file name and the ORIGINAL answer.
+                return Reply(
+                    False,
+                    "99",
+                    ERRORS,
+                    errors=(_rule("90", "Documento procesado anteriormente."),),
+                    xml=bytes(stored["answer"]),
+                    key=stored["key"],
+                    file_name=stored["file_name"],
+                )
+            validated = not checked.errors
+            answer = self._answer(
+                db,
+                receiver=doc.supplier,
+                document_number=doc.number,
+                document_uuid=doc.uuid,
+                scheme=doc.uuid_scheme or ("CUFE-SHA384" if kind == "invoice" else "CUDE-SHA384"),
+                code=ValidationCode.VALIDATED if validated else ValidationCode.REJECTED,
+                lines=self._lines(checked, validated),
+                now=now,
+            )
+            if not validated:
+                db.execute(
+                    "INSERT OR REPLACE INTO rejection VALUES (?, ?, ?, ?, ?, ?)",
+                    (doc.uuid, doc.number, stem, json.dumps(checked.errors + checked.notifications), answer, _iso(now)),
+                )
+                return Reply(
+                    False,
+                    "99",
+                    ERRORS,
+                    errors=tuple(checked.errors + checked.notifications),
+                    xml=answer,
+                    key=doc.uuid,
+                    file_name=stem,
+                )
+            db.execute(
+                "INSERT INTO document VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc.uuid,
+                    kind,
+                    doc.number,
+                    supplier,
+                    doc.customer.nit,
+                    doc.document_type.value,
+                    doc.payment_means.value if doc.payment_means else None,
+                    _iso(report.signing_time) if report.signing_time else None,
+                    stem,
+                    xml,
+                    answer,
+                    _iso(now),
+                ),
+            )
+            db.execute("DELETE FROM rejection WHERE key = ?", (doc.uuid,))
+        return Reply(
+            True,
+            "00",
+            OK,
+            _AUTHORIZED_TEXT[kind].format(n=doc.number),
+            errors=tuple(checked.notifications),
+            xml=answer,
+            key=doc.uuid,
+            file_name=stem,
+        )
+
+    def _check_signature(self, report: Any, doc: CommercialDocument, checked: _Checked) -> None:
+        if not report.core_valid:
+            reasons = "; ".join(report.reasons()[:2]) or "firma ausente"
+            checked.errors.append(_rule("SIM10", f"La firma del documento no es válida: {reasons}"))
+            return
+        if report.outcome("certificate.chain") != Outcome.PASS:
+            checked.errors.append(
+                _rule("SIM11", "El certificado firmante no proviene de una entidad de certificación reconocida.")
+            )
+        if report.outcome("certificate.validity") == Outcome.FAIL:
+            checked.errors.append(_rule("SIM12", "El certificado firmante no estaba vigente al firmar."))
+        cert = report.certificate
+        if cert is not None and not any(
+            nit_matches(cert, nit) for nit in (doc.supplier.nit, doc.software_provider_nit) if nit
+        ):
+            checked.errors.append(
+                _rule(
+                    "SIM13",
+                    f"El certificado firmante (NIT {certificate_nit(cert)}) no es del emisor ni de su "
+                    "proveedor tecnológico.",
+                )
+            )
+
+    def _check_key(self, doc: CommercialDocument, kind: str, software: Any, checked: _Checked) -> None:
+        fields: dict[str, Any] = {
+            "number": doc.number,
+            "issue_date": doc.issue_date,
+            "issue_time": doc.issue_time,
+            "line_extension_amount": doc.monetary_total.line_extension,
+            "tax_amounts": doc.tax_amounts,
+            "payable_amount": doc.monetary_total.payable,
+            "supplier_nit": doc.supplier.nit,
+            "customer_nit": doc.customer.nit,
+            "environment": doc.environment.value,
+        }
+        expected: str | None = None
+        if kind == "invoice" and doc.document_type is not DocumentType.CONTINGENCY_INVOICE:
+            ranges = self.store.all("SELECT * FROM numbering WHERE nit = ?", doc.supplier.nit)
+            prefix = doc.invoice_control.prefix if doc.invoice_control and doc.invoice_control.prefix else doc.prefix
+            match = None
+            for row in ranges:
+                if row["prefix"] != (prefix or "") or not doc.number.startswith(row["prefix"]):
+                    continue
+                tail = doc.number[len(row["prefix"]) :]
+                if tail.isdigit() and row["from_number"] <= int(tail) <= row["to_number"]:
+                    match = row
+                    break
+            if match is None:
+                checked.errors.append(
+                    _rule("SIM20", f"El número {doc.number} no está en un rango de numeración autorizado del emisor.")
+                )
+            else:
+                if doc.invoice_control and doc.invoice_control.authorization != match["resolution"]:
+                    checked.errors.append(
+                        _rule(
+                            "SIM21",
+                            f"La autorización {doc.invoice_control.authorization} no corresponde al rango "
+                            f"{match['resolution']}.",
+                        )
+                    )
+                if not (
+                    dt.date.fromisoformat(match["valid_from"])
+                    <= doc.issue_date
+                    <= dt.date.fromisoformat(match["valid_to"])
+                ):
+                    checked.errors.append(
+                        _rule(
+                            "SIM22",
+                            f"La fecha de emisión {doc.issue_date} está fuera de la vigencia de la "
+                            "autorización de numeración.",
+                        )
+                    )
+                expected = invoice_cufe(**fields, technical_key=match["technical_key"])
+        elif software is not None:
+            expected = note_cude(**fields, software_pin=software["pin"])
+        if expected is not None and expected != doc.uuid.strip().lower():
+            checked.errors.append(
+                _rule(_KEY_RULE[kind], f"Valor del {_KEY_NAME[kind]} no está calculado correctamente.")
+            )
+
+    def _check_dates(
+        self, doc: CommercialDocument, kind: str, signed_at: dt.datetime | None, now: dt.datetime, checked: _Checked
+    ) -> None:
+        if signed_at is not None and signed_at.astimezone(BOGOTA).date() != doc.issue_date:
+            checked.errors.append(
+                _rule(_DATE_RULE[kind], "La fecha de generación del documento es diferente a la fecha de firma.")
+            )
+        if signed_at is not None and signed_at > now + FUTURE_TOLERANCE:
+            checked.errors.append(_rule("SIM30", "La fecha de firma es posterior a la fecha de recepción."))
+
+    # -- events -------------------------------------------------------------------------------------------------
+
+    def process_event(
+        self, xml: bytes, *, file_name: str | None, caller_nit: str | None, now: dt.datetime | None = None
+    ) -> Reply:
+        """SendEventUpdateStatus: check one signed event 030-051 against DIAN's rules and register it."""
+        now = now or self.clock()
+        stem = (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
+        try:
+            root = parse_xml(xml)
+        except ParseError as exc:
+            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+        if etree_local(root) != "ApplicationResponse":
+            return _packaging(f"El archivo contiene un {etree_local(root)}, no un ApplicationResponse.")
+        report = verify(root, trust=self.trust, now=now)
+        try:
+            parsed = parse_document(report.signed_element if report.signed_element is not None else root)
+        except ParseError as exc:
+            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+        assert isinstance(parsed, ApplicationResponse)
+        event = parsed
+        code = event.event_code
+        reference = event.document_reference
+        if code is None or reference is None or not reference.uuid:
+            return Reply(
+                False, "99", ERRORS, errors=(_rule("SIM40", "El documento no es un evento sobre una factura."),)
+            )
+        if not self._authorized(caller_nit, event.sender.nit, event.software_provider_nit):
+            return _packaging(f"NIT {caller_nit} no autorizado para enviar eventos del NIT {event.sender.nit}.")
+
+        errors: list[str] = []
+        signed_at = report.signing_time
+        if not report.core_valid:
+            errors.append(_rule("SIM10", f"La firma del evento no es válida: {'; '.join(report.reasons()[:2])}"))
+        elif report.outcome("certificate.chain") != Outcome.PASS:
+            errors.append(
+                _rule("SIM11", "El certificado firmante no proviene de una entidad de certificación reconocida.")
+            )
+        if signed_at is None:
+            errors.append(_rule("SIM41", "El evento no tiene xades:SigningTime."))
+        elif signed_at > now + FUTURE_TOLERANCE:
+            # dian-facts 2.2: an event dated in the future relative to DIAN's clock is rejected (DC24).
+            errors.append(_rule("DC24", "La fecha de firma del evento es posterior a la fecha de recepción."))
+        software = self._software(event.software_id)
+        if software is None or event.software_security_code != software_security_code(
+            software["software_id"], software["pin"], event.id
+        ):
+            errors.append(_rule("AAB27b", "Huella no corresponde a un software autorizado para este emisor."))
+        elif event.uuid != event_cude(
+            number=event.id,
+            issue_date=event.issue_date,
+            issue_time=event.issue_time,
+            sender_nit=event.sender.nit,
+            receiver_nit=event.receiver.nit,
+            response_code=code.value,
+            document_number=reference.id,
+            document_type_code=reference.type_code or "01",
+            software_pin=software["pin"],
+        ):
+            errors.append(_rule("AAD06", "Valor del CUDE no está calculado correctamente."))
+
+        with self.store.transaction() as db:
+            invoice = db.execute("SELECT * FROM document WHERE key = ?", (reference.uuid.strip().lower(),)).fetchone()
+            if invoice is None:
+                invoice = db.execute("SELECT * FROM document WHERE key = ?", (reference.uuid.strip(),)).fetchone()
+            duplicate = db.execute(
+                "SELECT cude, file_name, answer FROM event WHERE cude = ? OR (sender_nit = ? AND number = ?)",
+                (event.uuid, event.sender.nit, event.id),
+            ).fetchone()
+            if duplicate is None and invoice is not None and code.value in _ONCE:
+                duplicate = db.execute(
+                    "SELECT cude, file_name, answer FROM event WHERE invoice_key = ? AND code = ? AND sender_nit = ?",
+                    (invoice["key"], code.value, event.sender.nit),
+                ).fetchone()
+            if duplicate is not None:
+                return Reply(
+                    False,
+                    "99",
+                    ERRORS,
+                    errors=(_rule("90", "Documento procesado anteriormente."),),
+                    xml=bytes(duplicate["answer"]),
+                    key=duplicate["cude"],
+                    file_name=duplicate["file_name"],
+                )
+            if invoice is None:
+                errors.append(_rule("SIM42", f"La factura referenciada {reference.id} no existe en la DIAN."))
+            elif invoice["kind"] != "invoice" or invoice["number"] != reference.id:
+                errors.append(
+                    _rule("SIM43", f"El documento referenciado {reference.id} no corresponde a la factura registrada.")
+                )
+            if errors or invoice is None or signed_at is None:
+                return Reply(False, "99", ERRORS, errors=tuple(errors), key=event.uuid, file_name=stem)
+            errors.extend(self._event_rules(db, event, code, invoice, signed_at))
+            if errors:
+                return Reply(False, "99", ERRORS, errors=tuple(errors), key=event.uuid, file_name=stem)
+            answer = self._answer(
+                db,
+                receiver=event.sender,
+                document_number=event.id,
+                document_uuid=event.uuid or "",
+                scheme="CUDE-SHA384",
+                code=ValidationCode.VALIDATED,
+                lines=[LineResponse(line_id="1", code="0000", description="0")],
+                now=now,
+            )
+            db.execute(
+                "INSERT INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.uuid,
+                    invoice["key"],
+                    code.value,
+                    event.id,
+                    event.sender.nit,
+                    event.receiver.nit,
+                    _iso(signed_at),
+                    stem,
+                    xml,
+                    answer,
+                    _iso(now),
+                ),
+            )
+        return Reply(
+            True,
+            "00",
+            OK,
+            f"El evento {code.value} ({code.label}) {event.id}, ha sido registrado.",
+            xml=answer,
+            key=event.uuid,
+            file_name=stem,
+        )
+
+    def _event_rules(
+        self, db: Any, event: ApplicationResponse, code: EventCode, invoice: Any, signed_at: dt.datetime
+    ) -> list[str]:
+        sender, receiver = event.sender.nit, event.receiver.nit
+        if sender == invoice["receiver_nit"]:
+            role = Role.BUYER
+        elif sender == invoice["issuer_nit"]:
+            role = Role.SELLER
+        else:
+            role = Role.THIRD_PARTY
+        # dian-facts 2.1: 030-033 go from the buyer to the seller; 034 from the seller to DIAN.
+        expected_receiver = {
+            EventCode.ACEPTACION_TACITA: DIAN_NIT,
+        }.get(code, invoice["issuer_nit"] if role is Role.BUYER else None)
+        if code in _COMMERCIAL_EVENTS and expected_receiver and receiver != expected_receiver:
+            return [_rule("SIM44", f"El receptor del evento ({receiver}) debe ser el NIT {expected_receiver}.")]
+        registered: dict[EventCode, list[dt.datetime]] = {}
+        for row in db.execute("SELECT code, signing_time FROM event WHERE invoice_key = ?", (invoice["key"],)):
+            registered.setdefault(EventCode(row["code"]), []).append(_from_iso(row["signing_time"]))
+        facts = DocumentFacts(
+            document_type=DocumentType(invoice["type_code"]),
+            payment_means=PaymentMeans(invoice["payment_means"]) if invoice["payment_means"] else None,
+            signed_at=_from_iso(invoice["signing_time"]) if invoice["signing_time"] else None,
+            events=registered,
+        )
+        decision = check_event(code, role=role, facts=facts, at=signed_at, calendar=self.calendar)
+        if decision.allowed:
+            return []
+        return [_rule(decision.rule or "LGC", decision.reason)]
+
+    # -- queries ------------------------------------------------------------------------------------------------
+
+    def get_status(self, track_id: str) -> Reply:
+        """GetStatus by CUFE/CUDE: the stored answer, the last rejection, or 66."""
+        key = (track_id or "").strip()
+        row = self.store.one("SELECT key, kind, number, file_name, answer FROM document WHERE key = ?", key)
+        if row is not None:
+            return Reply(
+                True,
+                "00",
+                OK,
+                _AUTHORIZED_TEXT[row["kind"]].format(n=row["number"]),
+                xml=bytes(row["answer"]),
+                key=row["key"],
+                file_name=row["file_name"],
+            )
+        row = self.store.one("SELECT cude, code, number, file_name, answer FROM event WHERE cude = ?", key)
+        if row is not None:
+            label = EventCode(row["code"]).label
+            return Reply(
+                True,
+                "00",
+                OK,
+                f"El evento {row['code']} ({label}) {row['number']}, ha sido registrado.",
+                xml=bytes(row["answer"]),
+                key=row["cude"],
+                file_name=row["file_name"],
+            )
+        row = self.store.one("SELECT * FROM rejection WHERE key = ?", key)
+        if row is not None:
+            return Reply(
+                False,
+                "99",
+                ERRORS,
+                errors=tuple(json.loads(row["messages"])),
+                xml=bytes(row["answer"]) if row["answer"] else None,
+                key=row["key"],
+                file_name=row["file_name"],
+            )
+        return Reply(False, "66", NOT_FOUND, key=key or None)
+
+    def get_status_event(self, track_id: str, *, now: dt.datetime | None = None) -> Reply:
+        """GetStatusEvent by invoice CUFE: a signed answer whose LineResponses list the registered events."""
+        key = (track_id or "").strip()
+        row = self.store.one("SELECT * FROM document WHERE key = ?", key)
+        if row is None:
+            known = self.store.one("SELECT 1 FROM event WHERE cude = ?", key)
+            if known is not None:
+                return Reply(False, "68", "TrackId no corresponde a un CUFE.")
+            return Reply(False, "66", NOT_FOUND)
+        if row["kind"] != "invoice":
+            return Reply(False, "68", "TrackId no corresponde a un CUFE.")
+        events = self.store.all(
+            "SELECT code, cude, number, signing_time FROM event WHERE invoice_key = ? ORDER BY signing_time, code", key
+        )
+        lines = [
+            LineResponse(
+                line_id=e["cude"],
+                code=e["code"],
+                description=f"{EventCode(e['code']).label} ({e['number']}, firmado {e['signing_time']})",
+            )
+            for e in events
+        ]
+        now = now or self.clock()
+        with self.store.transaction() as db:
+            answer = self._answer(
+                db,
+                receiver=Party(nit=row["issuer_nit"], registration_name="Emisor"),
+                document_number=row["number"],
+                document_uuid=row["key"],
+                scheme="CUFE-SHA384",
+                code=ValidationCode.VALIDATED,
+                lines=lines,
+                now=now,
+            )
+        return Reply(True, "00", OK, f"{len(events)} evento(s) registrado(s).", xml=answer, key=key)
+
+    def get_xml_by_document_key(self, track_id: str, *, caller_nit: str | None) -> XmlReply:
+        """GetXmlByDocumentKey: 100 with the XML to the issuer, the receiver or their providers; 401; 404."""
+        key = (track_id or "").strip()
+        row = self.store.one("SELECT issuer_nit, receiver_nit, xml, validated_at FROM document WHERE key = ?", key)
+        owners: tuple[str, ...]
+        if row is not None:
+            owners = (row["issuer_nit"], row["receiver_nit"])
+            moment = row["validated_at"]
+        else:
+            row = self.store.one(
+                "SELECT e.sender_nit, e.receiver_nit, e.xml, e.registered_at, d.issuer_nit, d.receiver_nit AS buyer "
+                "FROM event e JOIN document d ON d.key = e.invoice_key WHERE e.cude = ?",
+                key,
+            )
+            if row is None:
+                return XmlReply("404", "Documento no encontrado.")
+            owners = (row["sender_nit"], row["receiver_nit"], row["issuer_nit"], row["buyer"])
+            moment = row["registered_at"]
+        if not self._authorized(caller_nit, *owners):
+            return XmlReply("401", f"NIT {caller_nit} no autorizado para consultar el documento {key}.")
+        return XmlReply("100", "Accion completada OK.", moment, bytes(row["xml"]))
+
+    def get_numbering_range(
+        self, account_code: str, account_code_t: str, software_code: str, *, caller_nit: str | None
+    ) -> RangesReply:
+        """GetNumberingRange: the issuer's ranges for a software (401 for a caller not allowed to ask)."""
+        allowed = (
+            caller_nit is None
+            or caller_nit == account_code
+            or (caller_nit == account_code_t and self._authorized(caller_nit, account_code))
+        )
+        if not allowed:
+            # The wording of DIAN's real 401 (dian-responses/GetNumberingRange_401_…).
+            return RangesReply(
+                "401", f"NIT: {caller_nit} no autorizado para consultar rangos de numeración del NIT: {account_code}"
+            )
+        rows = self.store.all(
+            "SELECT * FROM numbering WHERE nit = ? AND software_id = ? ORDER BY prefix, from_number",
+            account_code,
+            software_code,
+        )
+        ranges = tuple(
+            {
+                "ResolutionNumber": r["resolution"],
+                "ResolutionDate": r["resolution_date"],
+                "Prefix": r["prefix"],
+                "FromNumber": r["from_number"],
+                "ToNumber": r["to_number"],
+                "ValidDateFrom": r["valid_from"],
+                "ValidDateTo": r["valid_to"],
+                "TechnicalKey": r["technical_key"],
+            }
+            for r in rows
+        )
+        if not ranges:
+            return RangesReply("301", "No se encontraron rangos de numeración para el software indicado.")
+        return RangesReply("100", "Accion completada OK.", ranges)
+
+    def get_exchange_emails(self) -> EmailsReply:
+        """GetExchangeEmails: the registered reception e-mails as CSV."""
+        rows = self.store.all("SELECT nit, name, email, updated FROM exchange_email ORDER BY nit")
+        lines = ["Nit,RazonSocial,CorreoElectronico,FechaActualizacion"]
+        for r in rows:
+            cells = [r["nit"], r["name"] or "", r["email"], r["updated"] or ""]
+            lines.append(",".join('"' + c.replace('"', '""') + '"' if ("," in c or '"' in c) else c for c in cells))
+        return EmailsReply(True, "0", f"{len(rows)} registro(s).", ("\r\n".join(lines) + "\r\n").encode("utf-8"))
+
+    def get_acquirer(self, id_type: str, id_number: str) -> AcquirerReply:
+        """GetAcquirer: the buyer's name and e-mail; empty fields when unknown."""
+        row = self.store.one("SELECT name, email FROM acquirer WHERE id_type = ? AND id_number = ?", id_type, id_number)
+        if row is None:
+            return AcquirerReply("00", "No se encontró información del adquiriente.", None, None)
+        return AcquirerReply("00", "Consulta exitosa.", row["name"], row["email"])
+
+    # -- packaged operations ------------------------------------------------------------------------------------
+
+    def send_bill_sync(self, members: list[ZipMember], *, caller_nit: str | None) -> Reply:
+        """SendBillSync: exactly one XML in the zip (else 89), then :meth:`process_document`."""
+        xmls = [m for m in members if m.name.lower().endswith(".xml")]
+        if len(xmls) != 1 or len(members) != 1:
+            if not xmls:
+                return _packaging("El archivo zip no contiene documentos XML.")
+            return _packaging("El método síncrono solo puede recibir un documento.")
+        return self.process_document(xmls[0].data, file_name=xmls[0].name, caller_nit=caller_nit)
+
+    def send_event(self, members: list[ZipMember], *, caller_nit: str | None) -> Reply:
+        """SendEventUpdateStatus: one ApplicationResponse in the zip (else 89)."""
+        xmls = [m for m in members if m.name.lower().endswith(".xml")]
+        if len(xmls) != 1 or len(members) != 1:
+            if not xmls:
+                return _packaging("El archivo zip no contiene documentos XML.")
+            return _packaging("El método síncrono solo puede recibir un documento.")
+        return self.process_event(xmls[0].data, file_name=xmls[0].name, caller_nit=caller_nit)
+
+    def send_bill_async(
+        self, members: list[ZipMember], *, caller_nit: str | None, test_set_id: str | None = None
+    ) -> UploadReply:
+        """SendBillAsync / SendTestSetAsync: validate each XML now and keep the answers under a new ZipKey."""
+        xmls = [m for m in members if m.name.lower().endswith(".xml")]
+        if not xmls:
+            return UploadReply(None, ((None, "El archivo zip no contiene documentos XML.", None),))
+        replies = [self.process_document(m.data, file_name=m.name, caller_nit=caller_nit) for m in xmls]
+        zip_key = str(uuid.uuid4())
+        with self.store.transaction() as db:
+            db.execute("INSERT INTO upload VALUES (?, ?, ?)", (zip_key, test_set_id, _iso(self.clock())))
+            for position, reply in enumerate(replies):
+                db.execute(
+                    "INSERT INTO upload_item VALUES (?, ?, ?)", (zip_key, position, Store.dumps(reply.to_json()))
+                )
+        return UploadReply(zip_key)
+
+    def get_status_zip(self, zip_key: str) -> list[Reply]:
+        """GetStatusZip: the answers of an upload, or one 66 answer for an unknown key."""
+        rows = self.store.all(
+            "SELECT reply FROM upload_item WHERE zip_key = ? ORDER BY position", (zip_key or "").strip()
+        )
+        if not rows:
+            return [Reply(False, "66", NOT_FOUND)]
+        return [Reply.from_json(json.loads(r["reply"])) for r in rows]
+
+
+_ONCE = frozenset({"030", "031", "032", "033", "034"})
+_COMMERCIAL_EVENTS = frozenset(
+    {
+        EventCode.ACUSE_RECIBO,
+        EventCode.RECLAMO,
+        EventCode.RECIBO_BIEN,
+        EventCode.ACEPTACION_EXPRESA,
+        EventCode.ACEPTACION_TACITA,
+    }
+)
+
+
+def etree_local(root: Any) -> str:
+    """The local name of an element."""
+    tag = root.tag if isinstance(root.tag, str) else ""
+    return tag.rpartition("}")[2]

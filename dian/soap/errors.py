@@ -1,0 +1,61 @@
+"""The errors of DIAN's web service, as one small tree under ``dian.errors.DianError``.
+
+``DianTransportError`` is the only retryable kind (timeouts, resets, 5xx without a SOAP answer); ``DianFault`` is a
+SOAP fault (the request was refused before DIAN looked at the document, e.g. a bad WS-Security header);
+``DianRejected`` is a well-formed DIAN answer that says no, with DIAN's messages parsed (dian-facts 6.5).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dian.errors import DianError
+
+if TYPE_CHECKING:
+    from dian.soap.results import DianMessage, DianResponse
+
+__all__ = ["DianFault", "DianRejected", "DianServiceError", "DianTransportError"]
+
+
+class DianServiceError(DianError):
+    """Base of every error of the DIAN web-service client."""
+
+
+class DianTransportError(DianServiceError):
+    """The call did not get a DIAN answer: timeout, connection reset, HTTP 5xx or a non-SOAP body."""
+
+    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True) -> None:
+        self.status = status
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class DianFault(DianServiceError):
+    """DIAN (or the simulator) answered with a SOAP fault; ``code`` is the fault code, ``subcodes`` its details."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, code: str | None = None, subcodes: tuple[str, ...] = ()) -> None:
+        self.code = code
+        self.subcodes = subcodes
+        super().__init__(f"SOAP fault {code or '?'}: {message}")
+        self.reason = message
+
+
+class DianRejected(DianServiceError):
+    """DIAN processed the request and refused it; ``response`` is the whole answer, ``messages`` its rules."""
+
+    retryable = False
+
+    def __init__(self, response: DianResponse) -> None:
+        self.response = response
+        self.status_code = response.status_code
+        self.messages: tuple[DianMessage, ...] = response.messages
+        rejections = [m for m in response.messages if m.kind != "Notificación"] or list(response.messages)
+        detail = "; ".join(m.render() for m in rejections[:5]) or response.status_description or "sin detalle"
+        super().__init__(f"DIAN StatusCode {response.status_code}: {detail}")
+
+    @property
+    def already_registered(self) -> bool:
+        """True for "Regla: 90 … Documento procesado anteriormente": DIAN already holds the document (6.5)."""
+        return self.response.already_registered
