@@ -498,7 +498,8 @@ class Intake:
             return
         on_file = s.execute(sa.select(ReceivedDocument.id).where(ReceivedDocument.cufe == item.cufe)).scalar()
         ours = {_digits(event.sender.nit), _digits(event.receiver.nit)}
-        if on_file is None and _digits(self.policy.our_nit) not in ours:
+        # 034 goes from the seller to DIAN and names no buyer: without its invoice on file it waits to be linked.
+        if on_file is None and not ours & {_digits(self.policy.our_nit), DIAN_NIT}:
             item.reason = QuarantineReason.NOT_FOR_US
             item.detail = (
                 f"{REASON_TEXT[item.reason]}: el evento {event.response_code} es entre los NIT "

@@ -1,0 +1,247 @@
+"""Intake on SQLite and PostgreSQL: real samples filed with their report and blobs, hostile mail quarantined with a
+reason a clerk can read, duplicates never filed twice, notes linked to their invoice, counterpart events recorded."""
+
+from __future__ import annotations
+
+import hashlib
+
+import sqlalchemy as sa
+
+from dian.codes import DocumentType, EventCode
+from inbox.intake import Envelope
+from store.models import (
+    AuditEntry,
+    Direction,
+    DocumentEvent,
+    MailMessage,
+    MailStatus,
+    QuarantineReason,
+    ReceivedDocument,
+)
+from tests.conftest import sample_bytes
+from tests.integration.inbox_fixtures import (
+    OTHER_BUYER_SAMPLE,
+    OUR_BARE,
+    OUR_SAMPLE,
+    PDF,
+    XXE,
+    bed_fixture,  # noqa: F401 - the `bed` fixture
+    event_xml,
+    mail,
+    sample_mail,
+    signed,
+    tampered,
+    zip_bomb,
+    zip_bytes,
+)
+
+
+def envelope(data: bytes, uid: int | None = None, name: str = "m.eml", mailbox: str = "test") -> Envelope:
+    return Envelope(mailbox=mailbox, data=data, name=name, uidvalidity=1 if uid else None, uid=uid)
+
+
+def test_real_sample_is_filed_with_report_pdf_blobs_and_audit(bed) -> None:
+    intake = bed.intake()
+    result = intake.take(envelope(sample_mail(), uid=1))
+    assert result.status == MailStatus.FILED, result.detail
+    with bed.session() as s:
+        doc = s.execute(sa.select(ReceivedDocument)).scalar_one()
+        assert doc.number == "DP20602" and doc.buyer_nit == "805007280"
+        assert doc.cufe == result.filed[0] and doc.cufe == doc.cufe.lower()
+        assert doc.verdict.value == "valid_with_warnings"  # no Colombian CA in the empty trust store
+        assert {c["name"] for c in doc.report["checks"]} >= {"document.signature", "buyer.nit", "dian.response"}
+        assert doc.report["intake"]["mail_message_id"] == result.mail_id
+        assert bed.blobs.get(doc.pdf_blob) == PDF
+        signed_xml = bed.blobs.get(doc.signed_xml_blob)
+        assert signed_xml in sample_bytes(OUR_SAMPLE)  # the exact signed bytes of the CDATA
+        assert bed.blobs.get(doc.attached_blob) == sample_bytes(OUR_SAMPLE)
+        assert b"ApplicationResponse" in bed.blobs.get(doc.dian_response_blob)
+        assert doc.payable_amount > 0 and doc.line_count == len(doc.lines) > 0
+        message = s.get(MailMessage, result.mail_id)
+        assert message.status == MailStatus.FILED and message.uid == 1
+        assert b"DP20602" in bed.blobs.get(message.blob_key) or b"z0000000000.zip" in bed.blobs.get(message.blob_key)
+        audit = s.execute(sa.select(AuditEntry).where(AuditEntry.action == "document.filed")).scalar_one()
+        assert audit.actor == "system:intake" and audit.subject == doc.cufe
+
+
+def test_the_same_invoice_twice_makes_one_document(bed) -> None:
+    intake = bed.intake()
+    data = sample_mail(message_id="<same@proveedor.test>")
+    first = intake.take(envelope(data, uid=1))
+    again_same_uid = intake.take(envelope(data, uid=1))
+    same_message_other_uid = intake.take(envelope(data, uid=2))
+    resent = intake.take(envelope(sample_mail(), uid=3))  # another mail with the same invoice
+    assert first.status == MailStatus.FILED
+    assert again_same_uid.earlier and again_same_uid.mail_id == first.mail_id
+    assert same_message_other_uid.status == MailStatus.IGNORED
+    assert same_message_other_uid.reason == QuarantineReason.DUPLICATE
+    assert resent.status == MailStatus.IGNORED and resent.duplicates == first.filed
+    with bed.session() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(ReceivedDocument)).scalar() == 1
+        assert s.execute(sa.select(sa.func.count()).select_from(MailMessage)).scalar() == 3
+
+
+def test_bare_invoice_and_loose_xml_are_read_liberally(bed) -> None:
+    intake = bed.intake()
+    result = intake.take(envelope(mail(("factura.xml", sample_bytes(OUR_BARE)), ("f.pdf", PDF)), uid=1))
+    assert result.status == MailStatus.FILED, result.detail
+    with bed.session() as s:
+        doc = s.execute(sa.select(ReceivedDocument)).scalar_one()
+        assert doc.dian_response_blob is None and doc.pdf_blob is not None
+        assert any(c["name"] == "dian.response" and c["outcome"] == "warn" for c in doc.report["checks"])
+
+
+def test_bare_invoice_quarantined_when_policy_requires_dian_validation(bed) -> None:
+    intake = bed.intake(require_dian_validation=True)
+    result = intake.take(envelope(mail(("factura.xml", sample_bytes(OUR_BARE))), uid=1))
+    assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.NOT_VALIDATED)
+
+
+def test_online_check_failure_quarantines_and_success_is_recorded(bed) -> None:
+    class Answer:
+        def __init__(self, outcome: str, detail: str) -> None:
+            self.outcome, self.detail = outcome, detail
+
+    refused = bed.intake(online_check=lambda cufe: Answer("fail", "DIAN no encuentra el CUFE"))
+    result = refused.take(envelope(sample_mail(), uid=1))
+    assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.NOT_VALIDATED)
+    assert "DIAN no encuentra el CUFE" in result.detail
+    confirmed = bed.intake(online_check=lambda cufe: Answer("pass", f"DIAN: validado {cufe[:8]}"))
+    result = confirmed.take(envelope(sample_mail(), uid=2))
+    assert result.status == MailStatus.FILED
+    with bed.session() as s:
+        doc = s.execute(sa.select(ReceivedDocument)).scalar_one()
+        assert {"name": "dian.online", "outcome": "pass", "detail": f"DIAN: validado {doc.cufe[:8]}"} in doc.report[
+            "checks"
+        ]
+
+    def down(cufe: str) -> object:
+        raise TimeoutError("sin respuesta")
+
+    assert bed.intake(online_check=down).take(envelope(sample_mail(OUR_BARE), uid=3)).status == MailStatus.FILED
+
+
+def quarantined(bed, data: bytes, **policy) -> tuple[QuarantineReason, str]:
+    result = bed.intake(**policy).take(envelope(data))
+    assert result.status == MailStatus.QUARANTINED and not result.earlier, result
+    with bed.session() as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(ReceivedDocument)).scalar() == 0
+        message = s.get(MailMessage, result.mail_id)
+        assert (message.reason, message.reason_detail) == (result.reason, result.detail)
+        entry = s.execute(
+            sa.select(AuditEntry).where(
+                AuditEntry.action == "mail.quarantined", AuditEntry.subject == f"mail:{message.id}"
+            )
+        ).scalar_one()
+        assert entry.data["reason"] == result.reason.value
+    return result.reason, result.detail
+
+
+def test_hostile_and_wrong_mail_is_quarantined_with_a_reason(bed) -> None:
+    reason, detail = quarantined(bed, sample_mail(OTHER_BUYER_SAMPLE))
+    assert reason == QuarantineReason.NOT_FOR_US and "900923112" in detail and "805007280" in detail
+    reason, detail = quarantined(bed, mail(("ad.xml", tampered())))
+    assert reason == QuarantineReason.SIGNATURE_INVALID and detail.startswith("La firma del documento no es válida")
+    reason, detail = quarantined(bed, mail(("ad.xml", XXE)))
+    assert reason == QuarantineReason.UNREADABLE
+    reason, detail = quarantined(bed, mail(("z.zip", zip_bomb())))
+    assert reason == QuarantineReason.TOO_LARGE and "zip bomb" in detail
+    reason, detail = quarantined(bed, mail())
+    assert reason == QuarantineReason.NO_DOCUMENT and "ningún adjunto" in detail
+    reason, detail = quarantined(bed, mail(("f.pdf", PDF), subject="Evento;FV1;900;X;1;030"))
+    assert reason == QuarantineReason.NO_DOCUMENT and "anuncia un evento" in detail
+    reason, detail = quarantined(bed, sample_mail(), max_message_bytes=10_000)
+    assert reason == QuarantineReason.TOO_LARGE
+    reason, detail = quarantined(bed, mail(("z.zip", b"PK\x03\x04 not really a zip")))
+    assert reason == QuarantineReason.UNREADABLE
+
+
+def test_same_cufe_with_other_signed_content_is_quarantined_as_duplicate(bed) -> None:
+    s_ = signed()
+    intake = bed.intake(s_.company_nit, trust=s_.trust)
+    assert intake.take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=1)).status == MailStatus.FILED
+    result = intake.take(envelope(mail(("fv.xml", _resigned(s_))), uid=2))
+    assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.DUPLICATE)
+    assert "ya está archivado" in result.detail
+
+
+def _resigned(s_) -> bytes:
+    from buzon import demo
+    from dian.ubl import Party
+    from tests.integration.inbox_fixtures import NOW
+
+    again = demo.make_document(
+        s_.pki,
+        demo.SUPPLIERS[0],
+        42,
+        (("Resmas", 10, "18500.00"),),
+        buyer=Party(nit=s_.company_nit, dv=_dv(s_.company_nit), registration_name="EMPRESA COMPRADORA S.A.S.",
+                    organization_type="1"),
+        issued=NOW,  # same CUFE inputs, a new signature (new random signature Id): other signed bytes
+    )  # fmt: skip
+    assert again.cufe == s_.invoice.cufe and again.signed != s_.invoice.signed
+    return again.signed
+
+
+def _dv(nit: str) -> str:
+    from dian.nit import check_digit
+
+    return check_digit(nit)
+
+
+def test_credit_note_links_to_its_invoice_whichever_arrives_first(bed) -> None:
+    s_ = signed()
+    intake = bed.intake(s_.company_nit, trust=s_.trust)
+    note = intake.take(envelope(mail(("nc.zip", zip_bytes(("nc.xml", s_.note.attached)))), uid=1))
+    assert note.status == MailStatus.FILED, note.detail
+    with bed.session() as s:
+        row = s.execute(sa.select(ReceivedDocument)).scalar_one()
+        assert row.document_type == DocumentType.CREDIT_NOTE
+        assert row.referenced_cufe == s_.invoice.cufe.lower() and row.referenced_document_id is None
+        assert row.verdict.value == "valid"  # the demo CA is trusted: every check passes
+    invoice = intake.take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=2))
+    assert invoice.status == MailStatus.FILED
+    with bed.session() as s:
+        inv = s.execute(sa.select(ReceivedDocument).where(ReceivedDocument.cufe == invoice.filed[0])).scalar_one()
+        nc = s.execute(sa.select(ReceivedDocument).where(ReceivedDocument.cufe == note.filed[0])).scalar_one()
+        assert nc.referenced_document_id == inv.id
+
+
+def test_counterpart_event_is_recorded_as_observed_and_linked(bed) -> None:
+    s_ = signed()
+    intake = bed.intake(s_.company_nit, trust=s_.trust)
+    event = event_xml(s_)
+    before = intake.take(envelope(mail(("ar.xml", event), subject="Evento;PLA42;900111222;PAPELERIA;EV1;034"), uid=1))
+    assert before.status == MailStatus.FILED and len(before.events) == 1, before.detail
+    with bed.session() as s:
+        row = s.execute(sa.select(DocumentEvent)).scalar_one()
+        assert (row.code, row.direction, row.document_id) == (EventCode.ACEPTACION_TACITA, Direction.OBSERVED, None)
+        assert row.referenced_cufe == s_.invoice.cufe.lower()
+        assert bed.blobs.get(row.signed_xml_blob) == event
+        assert row.submission_state.value == "sent"  # no DIAN answer attached: seen, not confirmed registered
+    intake.take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=2))
+    again = intake.take(envelope(mail(("ar.xml", event), subject="Evento;again"), uid=3))
+    assert again.status == MailStatus.IGNORED  # the same event (CUDE) twice
+    with bed.session() as s:
+        row = s.execute(sa.select(DocumentEvent)).scalar_one()
+        doc = s.execute(sa.select(ReceivedDocument)).scalar_one()
+        assert row.document_id == doc.id
+        assert s.execute(sa.select(AuditEntry).where(AuditEntry.action == "document.event.observed")).scalar_one()
+
+
+def test_forged_event_is_quarantined(bed) -> None:
+    s_ = signed()
+    forged = event_xml(s_).replace(b">034<", b">033<")
+    result = bed.intake(s_.company_nit, trust=s_.trust).take(envelope(mail(("ar.xml", forged)), uid=1))
+    assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.SIGNATURE_INVALID)
+
+
+def test_loose_files_are_recognised_by_their_bytes(bed) -> None:
+    intake = bed.intake()
+    data = sample_bytes(OUR_SAMPLE)
+    first = intake.take(envelope(data, name="ad.xml"))
+    second = intake.take(envelope(data, name="copia.xml"))
+    assert first.status == MailStatus.FILED and second.earlier and second.mail_id == first.mail_id
+    key = hashlib.sha256(data).hexdigest()
+    with bed.session() as s:
+        assert s.get(MailMessage, first.mail_id).blob_key == key
