@@ -80,6 +80,8 @@ POLICY_MIRROR = "https://s3.amazonaws.com/efactura.resources/politicadefirmav2.p
 POLICY_HASH = "dMoMvtcG5aIzgYo0tIsSQeVJBDnUnfSOfBpxXrmor0Y="
 POLICY_DESCRIPTION = "Política de firma para facturas electrónicas de la República de Colombia"
 COLOMBIA = dt.timezone(dt.timedelta(hours=-5), "COT")
+# The declaration as DIAN's own documents write it (lxml's own uses single quotes).
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 # Canonicalization method -> (exclusive, with_comments). C14N 1.1 differs from 1.0 only in xml:id/xml:base
 # inheritance, which no DIAN document uses; lxml has no 1.1 serializer, so it is read as 1.0.
@@ -348,7 +350,7 @@ def sign(
     except (InvalidInput, ValueError, TypeError) as exc:
         raise SignatureError(f"signxml refused to sign: {exc}") from exc
     # Serialize once; anything added or re-indented afterwards breaks the signature (dian-facts 11).
-    return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
+    return _DECLARATION + etree.tostring(signed, encoding="UTF-8", xml_declaration=False)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -109,7 +109,7 @@ def test_signature_has_dians_shape(signed_invoice: bytes) -> None:
     assert props.findtext(f".//{{{XADES}}}SigPolicyHash/{{{DS}}}DigestValue") == POLICY_HASH
     assert props.findtext(f".//{{{XADES}}}ClaimedRole") == "supplier"
     assert b"ns0:" not in signed_invoice
-    assert signed_invoice.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<Invoice")
+    assert signed_invoice.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<Invoice')
 
 
 def test_whole_chain_in_signing_certificate_and_third_party_role() -> None:
