@@ -133,7 +133,26 @@ def verify_received(
     dian_pins: Iterable[str] = (),
     now: dt.datetime | None = None,
 ) -> ReceptionReport:
-    """Verify an AttachedDocument or a bare Invoice/CreditNote/DebitNote as received by mail (dian-facts 3.3)."""
+    """Verify an AttachedDocument or a bare Invoice/CreditNote/DebitNote as received by mail (dian-facts 3.3).
+
+    Never raises on hostile input: anything unexpected becomes a failed check with its reason.
+    """
+    try:
+        return _verify_received(data, trust, our_nit, dian_pins, now)
+    except Exception as exc:  # a hostile document must yield a report, never crash intake
+        return ReceptionReport(
+            checks=(Check("input.parse", Outcome.FAIL, f"documento no procesable: {type(exc).__name__}: {exc}"),),
+            kind="unreadable",
+        )
+
+
+def _verify_received(
+    data: bytes,
+    trust: TrustStore,
+    our_nit: str | None,
+    dian_pins: Iterable[str],
+    now: dt.datetime | None,
+) -> ReceptionReport:
     checks: list[Check] = []
     try:
         outer = parse_xml(data)
