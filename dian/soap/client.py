@@ -237,7 +237,8 @@ class DianClient:
     def get_status_zip(self, zip_key: str) -> tuple[DianResponse, ...]:
         """The answers for the documents of an asynchronous upload."""
         result = self._call("GetStatusZip", trackId=zip_key)
-        items: Sequence[Any] = getattr(result, "DianResponse", None) or [] if result is not None else []
+        # zeep unwraps an ArrayOf… result into a plain list.
+        items: Sequence[Any] = result if isinstance(result, list) else (getattr(result, "DianResponse", None) or [])
         return tuple(dian_response_from(item) for item in items)
 
     def get_status_event(self, cufe: str) -> DianResponse:
