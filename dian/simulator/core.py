@@ -712,7 +712,8 @@ class Simulator:
         decision = check_event(code, role=role, facts=facts, at=signed_at, calendar=self.calendar)
         if decision.allowed:
             return []
-        return [_rule(decision.rule or "LGC", decision.reason)]
+        # dian.rules has no DIAN code for some refusals (e.g. 031 after 033): say so with the simulator's own code.
+        return [_rule(decision.rule or "SIM50", decision.reason)]
 
     # -- queries ------------------------------------------------------------------------------------------------
 

@@ -23,6 +23,9 @@ from dian.trust import NIT_OID, SigningIdentity, check_digit
 __all__ = ["SimulatorPKI", "issue_identity", "load_or_create"]
 
 _VALIDITY = dt.timedelta(days=3650)
+# Back-dated so demo and test documents may carry signing times from past years (a signature is judged at its
+# signing time, dian-facts 9).
+_BACKDATE = dt.timedelta(days=5 * 365)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def _certificate(
         .issuer_name(issuer.certificate.subject if issuer else subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(now - _BACKDATE)
         .not_valid_after(now + _VALIDITY)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(

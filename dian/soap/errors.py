@@ -56,6 +56,11 @@ class DianRejected(DianServiceError):
         super().__init__(f"DIAN StatusCode {response.status_code}: {detail}")
 
     @property
+    def rejections(self) -> tuple[DianMessage, ...]:
+        """The messages that blocked the document (``Rechazo``)."""
+        return self.response.rejections
+
+    @property
     def already_registered(self) -> bool:
         """True for "Regla: 90 … Documento procesado anteriormente": DIAN already holds the document (6.5)."""
         return self.response.already_registered
