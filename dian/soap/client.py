@@ -135,6 +135,8 @@ class DianClient:
         if verify is False:
             raise ValueError("TLS verification cannot be disabled; pass a CA bundle path instead")
         self.session.verify = verify
+        self._last = threading.local()
+        self.session.hooks.setdefault("response", []).append(self._remember)
         self.timeouts = (connect_timeout, read_timeout)
         kwargs: dict[str, Any] = {}
         if clock is not None:
@@ -143,6 +145,9 @@ class DianClient:
         transport = Transport(session=self.session, timeout=connect_timeout, operation_timeout=self.timeouts)
         self._zeep = zeep.Client(_wsdl(), transport=transport, wsse=self.signer, settings=_settings())
         self._service = self._zeep.create_service(BINDING, endpoint)
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._last.status = response.status_code
 
     def close(self) -> None:
         """Close the HTTP session's connections."""
@@ -157,6 +162,7 @@ class DianClient:
     # -- transport --------------------------------------------------------------------------------------------
 
     def _call(self, operation: str, **params: Any) -> Any:
+        self._last.status = None
         try:
             return getattr(self._service, operation)(**params)
         except requests.exceptions.SSLError as exc:
@@ -168,6 +174,12 @@ class DianClient:
         except requests.exceptions.RequestException as exc:
             raise DianTransportError(f"{operation}: HTTP request failed: {exc}") from exc
         except zeep.exceptions.Fault as exc:
+            status = getattr(self._last, "status", None)
+            if exc.code is None and status is not None and status >= 500:
+                # An error page that happens to be well-formed XML (a proxy's HTML): no SOAP fault inside.
+                raise DianTransportError(
+                    f"{operation}: HTTP {status} without a SOAP answer", status=status, retryable=True
+                ) from exc
             subcodes = tuple(str(s) for s in (exc.subcodes or ()))
             raise DianFault(str(exc.message), code=str(exc.code) if exc.code else None, subcodes=subcodes) from exc
         except zeep.exceptions.TransportError as exc:
