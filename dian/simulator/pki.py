@@ -106,7 +106,7 @@ def load_or_create(folder: Path, *, now: dt.datetime | None = None) -> Simulator
     """Load the PKI from ``folder``, generating the missing parts (CA first, then the DIAN certificate)."""
     now = now or dt.datetime.now(dt.UTC)
     folder.mkdir(parents=True, exist_ok=True)
-    ca_cert, ca_key = folder / "ca.pem", folder / "ca.key.pem"
+    ca_cert, ca_key = folder / "ca.pem", folder / "ca.key"
     if not (ca_cert.exists() and ca_key.exists()):
         key = _new_key()
         name = x509.Name(
@@ -119,10 +119,10 @@ def load_or_create(folder: Path, *, now: dt.datetime | None = None) -> Simulator
         cert = _certificate(name, key, issuer=None, ca=True, now=now)
         _write_private(ca_key, _pem_key(key))
         ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        for stale in ("dian.pem", "dian.key.pem"):
+        for stale in ("dian.pem", "dian.key"):
             (folder / stale).unlink(missing_ok=True)
     ca = _load(ca_cert, ca_key)
-    dian_cert, dian_key = folder / "dian.pem", folder / "dian.key.pem"
+    dian_cert, dian_key = folder / "dian.pem", folder / "dian.key"
     if not (dian_cert.exists() and dian_key.exists()):
         key = _new_key()
         name = x509.Name(
