@@ -1,0 +1,142 @@
+"""Intake throughput and memory: .eml to committed ReceivedDocument with the full verification report.
+
+Run from the repository root: ``.venv/bin/python benchmarks/intake.py [--messages 300]``. Prints figures; asserts
+nothing. Each message is a distinct supplier mail (a zip with an AttachedDocument signed under a throw-away demo CA
+and a PDF); one process, so the rate is per core. SQLite is a file under a temporary folder; PostgreSQL is a fresh
+database on $BUZON_TEST_PG (skipped when unreachable). Memory: peak RSS growth while taking one 2 MB zip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import resource
+import secrets
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import sqlalchemy as sa  # noqa: E402
+
+from buzon import demo  # noqa: E402
+from dian.trust import TrustStore  # noqa: E402
+from dian.ubl import Party  # noqa: E402
+from inbox.intake import Envelope, Intake, IntakePolicy  # noqa: E402
+from store.blobs import BlobStore  # noqa: E402
+from store.db import make_engine, migrate, session_factory  # noqa: E402
+
+NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
+COMPANY = "900654321"
+PG_ADMIN = os.environ.get("BUZON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def messages_for(pki: demo.DemoPKI, count: int) -> list[bytes]:
+    buyer = Party(nit=COMPANY, dv="7", registration_name="EMPRESA COMPRADORA S.A.S.", organization_type="1")
+    pdf = demo._pdf("Factura", ["representación gráfica"])
+    out = []
+    for i in range(count):
+        supplier = demo.SUPPLIERS[i % len(demo.SUPPLIERS)]
+        items = tuple((f"Artículo {j}", j + 1, f"{1000 + i}.00") for j in range(1 + i % 5))
+        doc = demo.make_document(pki, supplier, 10000 + i, items, buyer=buyer, issued=NOW + dt.timedelta(minutes=i))
+        out.append(demo.make_mail(doc, to="recepcion@empresa.test", when=NOW, pdf=pdf))
+    return out
+
+
+def intake_for(url: str, blobs: Path, pki: demo.DemoPKI) -> tuple[Intake, sa.Engine]:
+    engine = make_engine(url)
+    migrate(engine)
+    policy = IntakePolicy(our_nit=COMPANY, trust=TrustStore(anchors=(pki.ca,)))
+    return Intake(session_factory(engine), BlobStore(blobs), policy, clock=lambda: NOW), engine
+
+
+def rate(label: str, url: str, mails: list[bytes], pki: demo.DemoPKI, tmp: Path) -> None:
+    intake, engine = intake_for(url, tmp / f"blobs-{label}", pki)
+    try:
+        started = time.perf_counter()
+        cpu = time.process_time()
+        filed = 0
+        for uid, data in enumerate(mails, start=1):
+            result = intake.take(Envelope(mailbox="bench", data=data, uidvalidity=1, uid=uid))
+            filed += len(result.filed)
+        wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu
+        print(
+            f"{label:<11} {filed} filed in {wall:.2f} s: {filed / wall:.0f} messages/s wall, "
+            f"{filed / cpu:.0f} messages/s per core (CPU time of this process)"
+        )
+    finally:
+        engine.dispose()
+
+
+def big_zip_mail(pki: demo.DemoPKI) -> bytes:
+    buyer = Party(nit=COMPANY, dv="7", registration_name="EMPRESA COMPRADORA S.A.S.", organization_type="1")
+    items = tuple((f"Artículo {j} " + "x" * 40, 1, "1000.00") for j in range(3000))  # a large invoice
+    doc = demo.make_document(pki, demo.SUPPLIERS[0], 99999, items, buyer=buyer, issued=NOW)
+    filler = secrets.token_bytes(2 * 1024 * 1024 - len(doc.attached) // 6)  # incompressible PDF-like bulk
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("ad.xml", doc.attached)
+        archive.writestr("fv.pdf", b"%PDF-1.4\n" + filler)
+    data = out.getvalue()
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@b.test", "c@d.test", "900111222;X;PLA99999;01;X"
+    message.set_content("adjunto")
+    message.add_attachment(data, maintype="application", subtype="zip", filename="z.zip")
+    print(f"2 MB case: zip {len(data) / 1048576:.2f} MB, AttachedDocument {len(doc.attached) / 1048576:.2f} MB")
+    return message.as_bytes()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=300)
+    args = parser.parse_args()
+    pki = demo.make_pki(NOW)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        # Memory first, while the process is still small: peak RSS growth over the baseline of a warmed-up intake.
+        big = big_zip_mail(pki)
+        intake, engine = intake_for(f"sqlite:///{tmp / 'big.sqlite3'}", tmp / "blobs-big", pki)
+        try:
+            intake.take(Envelope(mailbox="warm", data=messages_for(pki, 1)[0], uidvalidity=1, uid=1))
+            baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            started = time.perf_counter()
+            result = intake.take(Envelope(mailbox="big", data=big, uidvalidity=1, uid=1))
+            took = time.perf_counter() - started
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        finally:
+            engine.dispose()
+        print(
+            f"2 MB zip   {result.status.value} in {took:.2f} s; peak RSS {peak / 1024:.0f} MB, "
+            f"{(peak - baseline) / 1024:.1f} MB over the baseline before it"
+        )
+        mails = messages_for(pki, args.messages)
+        print(f"{len(mails)} distinct supplier mails of {sum(map(len, mails)) / len(mails) / 1024:.0f} KB on average")
+        rate("SQLite", f"sqlite:///{tmp / 'bench.sqlite3'}", mails, pki, tmp)
+        name = f"buzon_bench_{secrets.token_hex(4)}"
+        try:
+            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:
+            print(f"PostgreSQL  skipped: {exc.__class__.__name__}")
+        else:
+            try:
+                url = sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+                rate("PostgreSQL", url, mails, pki, tmp)
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
