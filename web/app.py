@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template
+from flask import Flask, g, jsonify
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -70,8 +70,7 @@ def create_app(settings: Any, *, engine: Engine | None = None) -> Flask:
             200 if status == "ok" else 503
         )
 
-    @app.get("/")
-    def home() -> str:
-        return render_template("home.html", settings=settings)
+    from web.inbox import bp as inbox_bp
 
+    app.register_blueprint(inbox_bp)
     return app
