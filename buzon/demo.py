@@ -19,13 +19,14 @@ from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from buzon.config import Settings
 from dian.codes import DocumentType, Environment, PaymentMeans
 from dian.nit import check_digit
+from dian.pki import issue_certificate, new_key
 from dian.trust import SigningIdentity
 from dian.ubl import (
     Address,
@@ -121,43 +122,21 @@ def _certificate(
     subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name, issuer_key: rsa.RSAPrivateKey, *, ca: bool,
     now: dt.datetime,
 ) -> x509.Certificate:  # fmt: skip
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=30))
-        .not_valid_after(now + dt.timedelta(days=3650))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca,
-                content_commitment=not ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    return issue_certificate(
+        subject,
+        key,
+        issuer_name=issuer,
+        issuer_key=issuer_key,
+        ca=ca,
+        not_before=now - dt.timedelta(days=30),
+        not_after=now + dt.timedelta(days=3650),
     )
-    if not ca:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
-        )
-    return builder.sign(issuer_key, hashes.SHA256())
 
 
 def make_pki(now: dt.datetime) -> DemoPKI:
     """A fresh demo CA with one certificate per demo supplier and a demo DIAN certificate."""
 
-    def key() -> rsa.RSAPrivateKey:
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key = new_key
 
     ca_key = key()
     ca_name = _name("Buzón Demo CA (no es una autoridad real)")

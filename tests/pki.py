@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from dian.pki import issue_certificate
 from dian.trust import check_digit
 
 DIAN_NIT = "800197268"
@@ -72,38 +73,16 @@ def issue(
 ) -> Issued:
     """Issue a certificate for ``subject`` signed by ``issuer`` (self-signed when None)."""
     key = _key(key_label)
-    signer_key = issuer.key if issuer else key
-    issuer_name = issuer.cert.subject if issuer else subject
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca,
-                content_commitment=not ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    cert = issue_certificate(
+        subject,
+        key,
+        issuer_name=issuer.cert.subject if issuer else None,
+        issuer_key=issuer.key if issuer else None,
+        ca=ca,
+        not_before=not_before,
+        not_after=not_after,
+        hash_algorithm=hash_algorithm,
     )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), critical=False
-        )
-    cert = builder.sign(signer_key, hash_algorithm or hashes.SHA256())
     chain = (issuer.cert, *issuer.chain) if issuer else ()
     return Issued(key=key, cert=cert, chain=chain)
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from dian.codes import DIAN_NIT
+from dian.pki import issue_certificate, new_key
 from dian.trust import NIT_OID, SigningIdentity, check_digit
 
 __all__ = ["SimulatorPKI", "issue_identity", "load_or_create"]
@@ -38,7 +39,7 @@ class SimulatorPKI:
 
 
 def _new_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return new_key()
 
 
 def _certificate(
@@ -49,38 +50,15 @@ def _certificate(
     ca: bool,
     now: dt.datetime,
 ) -> x509.Certificate:
-    signer_key = issuer.key if issuer else key
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer.certificate.subject if issuer else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now + _VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=not ca,
-                content_commitment=not ca,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=ca,
-                crl_sign=ca,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    return issue_certificate(
+        subject,
+        key,
+        issuer_name=issuer.certificate.subject if issuer else None,
+        issuer_key=issuer.key if issuer else None,  # type: ignore[arg-type]
+        ca=ca,
+        not_before=now - _BACKDATE,
+        not_after=now + _VALIDITY,
     )
-    if issuer is not None:
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),  # type: ignore[arg-type]
-            critical=False,
-        )
-    return builder.sign(signer_key, hashes.SHA256())
 
 
 def _write_private(path: Path, data: bytes) -> None:
