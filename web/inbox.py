@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 
 from dian.calendar import BusinessCalendar
 from store.models import MailMessage, MailStatus, ReceivedDocument
@@ -25,6 +25,24 @@ def _calendar() -> BusinessCalendar:
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor(doc: ReceivedDocument) -> str:
+    """Where the next page starts: microseconds since the epoch and the id (URL-safe, exact)."""
+    delta = doc.issued_at - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros}_{doc.id}"
+
+
+def _parse_cursor(text: str) -> tuple[datetime, int]:
+    """The (issued_at, id) of a cursor; a malformed one is a 400, never a silent first page."""
+    micros, _, ident = text.partition("_")
+    if not (micros.lstrip("-").isdigit() and ident.isdigit()):
+        abort(400, description="Cursor de paginación inválido.")
+    return _EPOCH + timedelta(microseconds=int(micros)), int(ident)
+
+
 @bp.get("/")
 def index() -> str:
     """The newest documents first; keyset pagination on (issued_at, id) stays fast on large tables."""
@@ -32,13 +50,12 @@ def index() -> str:
     query = sa.select(ReceivedDocument).order_by(ReceivedDocument.issued_at.desc(), ReceivedDocument.id.desc())
     after = request.args.get("after", "")
     if after:
-        stamp, _, ident = after.partition("_")
-        try:
-            cursor = (datetime.fromisoformat(stamp), int(ident))
-        except ValueError:
-            cursor = None
-        if cursor is not None:
-            query = query.where(sa.tuple_(ReceivedDocument.issued_at, ReceivedDocument.id) < sa.tuple_(*cursor))
+        stamp, ident = _parse_cursor(after)
+        # Bind through the columns' own types, so the stamp is compared in stored-format UTC on every backend.
+        key = sa.tuple_(ReceivedDocument.issued_at, ReceivedDocument.id)
+        query = query.where(
+            key < sa.tuple_(sa.literal(stamp, ReceivedDocument.issued_at.type), sa.literal(ident, sa.Integer()))
+        )
     rows = db.scalars(query.limit(PAGE_SIZE + 1)).all()
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
@@ -54,7 +71,7 @@ def index() -> str:
         }
         for d in rows
     ]
-    next_cursor = f"{rows[-1].issued_at.isoformat()}_{rows[-1].id}" if more else None
+    next_cursor = _cursor(rows[-1]) if more else None
     quarantined = db.scalar(
         sa.select(sa.func.count()).select_from(MailMessage).where(MailMessage.status == MailStatus.QUARANTINED)
     )
