@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from buzon.config import Settings
+from buzon.config import ConfigError, Settings
 
 CRASH_ENV = "BUZON_CRASH_AT"
 CONFIG_HELP = "Configuration file (default: $BUZON_CONFIG, else ./buzon.toml, else built-in defaults)."
@@ -74,15 +74,15 @@ def crash_hook(spec: str | None) -> Callable[[str], None] | None:
 
 
 def online_checker(settings: Settings) -> Callable[[str], Any] | None:
-    """DIAN's online confirmation (GetStatus by CUFE) when dian.online_check is on and the SOAP client exists."""
+    """DIAN's online confirmation (GetStatus by CUFE) when dian.online_check is on."""
     if not settings.dian.online_check:
         return None
+    from buzon.dian_access import dian_client, online_check
+
     try:
-        from dian.soap import online_check_for  # type: ignore[attr-defined]  # issue 4, wired when it lands
-    except ImportError:
-        click.echo("aviso: dian.online_check está activo pero el cliente SOAP de DIAN aún no existe", err=True)
-        return None
-    return online_check_for(settings)  # pragma: no cover - depends on issue 4
+        return online_check(dian_client(settings))
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 @contextmanager
