@@ -1,0 +1,50 @@
+"""`buzon init` with no configuration: the demo inbox, validated by the local DIAN simulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from dian.simulator import Simulator
+
+pytestmark = pytest.mark.integration
+
+BUZON = [sys.executable, "-m", "buzon.cli"]
+
+
+def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
+    first = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "demo: 11 documento(s) archivado(s), 1 correo(s) en cuarentena" in first.stdout
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'var' / 'buzon.sqlite3'}")
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT cufe, verdict, report FROM received_documents")).all()
+        reasons = conn.execute(sa.text("SELECT reason FROM mail_messages WHERE status = 'quarantined'")).scalars().all()
+    assert reasons == ["not_for_us"]
+    assert len(rows) == 11
+    assert Counter(verdict for _, verdict, _ in rows) == {"valid": 10, "valid_with_warnings": 1}  # one bare invoice
+    answered = 0
+    for cufe, _, report in rows:
+        checks = {c["name"]: c["outcome"] for c in json.loads(report)["checks"]}
+        if "dian.signature" in checks:
+            answered += 1
+            assert checks["dian.certificate.chain"] == "pass", cufe  # DIAN's answer chains to the simulator CA
+            assert checks["dian.response"] == "pass", cufe
+    assert answered == 10
+    # The simulator itself has every answered document on record (a later GetStatus confirms them).
+    simulator = Simulator(tmp_path / "var" / "dian-sim")
+    try:
+        known = [cufe for cufe, _, _ in rows if simulator.get_status(cufe).status_code == "00"]
+    finally:
+        simulator.close()
+    assert len(known) == 11  # the bare invoice was validated too; its mail just does not carry the answer
+    second = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "demo:" not in second.stdout
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM received_documents")).scalar() == 11
+    engine.dispose()
