@@ -28,11 +28,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from buzon.config import Settings
-from dian.codes import DocumentType, Environment, PaymentMeans
+from dian.calendar import BOGOTA
+from dian.codes import DIAN_NIT, DocumentType, Environment, PaymentMeans
 from dian.nit import check_digit
 from dian.pki import issue_certificate, new_key
 from dian.simulator import Simulator
-from dian.trust import SigningIdentity
+from dian.trust import NIT_OID, SigningIdentity
 from dian.ubl import (
     Address,
     BillingReference,
@@ -57,9 +58,6 @@ from dian.ubl.build import (
 )
 from dian.xades import sign
 
-NIT_OID = x509.ObjectIdentifier("1.3.6.1.4.1.4710.1.3.2")
-DIAN_NIT = "800197268"
-BOGOTA = dt.timezone(dt.timedelta(hours=-5))
 CA_FILE = "demo-ca.crt"
 SIMULATOR_CA_FILE = "dian-simulator-ca.crt"
 

@@ -14,8 +14,9 @@ from typing import Any
 
 from lxml import etree
 
+from dian.codes import DIAN_NIT
 from dian.errors import ParseError
-from dian.trust import DIAN_NIT, TrustStore, certificate_nits, nit_matches
+from dian.trust import TrustStore, certificate_nits, nit_matches
 from dian.ubl import ApplicationResponse, AttachedDocument, CommercialDocument, LineResponse, parse_document
 from dian.xades import Check, Outcome, SignatureReport, Verdict, has_signature, verdict_of, verify
 from dian.xmlsafe import parse_xml

@@ -23,12 +23,11 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from dian.errors import CertificateError
+from dian.nit import check_digit
 
-DIAN_NIT = "800197268"
 # dian-facts 3.2: DIAN's certificate repeats its NIT under this OID (GSE's "NIT" attribute).
 NIT_OID = x509.ObjectIdentifier("1.3.6.1.4.1.4710.1.3.2")
 _CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
-_DV_WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
 _MAX_CHAIN = 8
 
 
@@ -79,13 +78,6 @@ def common_name(name: x509.Name) -> str:
     return str(cns[0].value) if cns else name.rfc4514_string()
 
 
-def check_digit(nit: str) -> str:
-    """DIAN's modulo-11 verification digit (DV) of a NIT given as digits."""
-    total = sum(int(d) * w for d, w in zip(reversed(nit), _DV_WEIGHTS, strict=False))
-    rest = total % 11
-    return str(rest if rest < 2 else 11 - rest)
-
-
 def _digits(value: str) -> str:
     # "900123456-7", "NIT 900.123.456", "CC 1234" → the digits before any DV separator.
     head = value.split("-")[0]
@@ -105,7 +97,7 @@ def certificate_nits(cert: x509.Certificate) -> tuple[str, ...]:
     for digits in raw:
         out.append(digits)
         # Andes SCD and Camerfirma run the DV into the serialNumber ("8909305340" = 890930534 + DV 0).
-        if len(digits) > 5 and check_digit(digits[:-1]) == digits[-1] and digits[:-1] not in out:
+        if 5 < len(digits) <= 16 and check_digit(digits[:-1]) == digits[-1] and digits[:-1] not in out:
             out.append(digits[:-1])
     return tuple(out)
 

@@ -29,10 +29,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.codes import ClaimReason, EventCode
+from dian.codes import DIAN_NIT, ClaimReason, EventCode
 from dian.errors import ParseError
 from dian.reception import ReceptionReport, verify_received
-from dian.trust import DIAN_NIT, TrustStore
+from dian.trust import TrustStore
 from dian.ubl import ApplicationResponse, TaxTotal, parse_document
 from dian.xades import Check, Outcome, Verdict, verify
 from dian.xmlsafe import parse_xml

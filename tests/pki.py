@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from dian.nit import check_digit
 from dian.pki import issue_certificate
-from dian.trust import check_digit
 
 DIAN_NIT = "800197268"
 SUPPLIER_NIT = "900123456"

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from dian.codes import DIAN_NIT
+from dian.nit import check_digit
 from dian.pki import issue_certificate, new_key
-from dian.trust import NIT_OID, SigningIdentity, check_digit
+from dian.trust import NIT_OID, SigningIdentity
 
 __all__ = ["SimulatorPKI", "issue_identity", "load_or_create"]
 

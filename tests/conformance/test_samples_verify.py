@@ -9,8 +9,9 @@ import json
 
 import pytest
 
+from dian.codes import DIAN_NIT
 from dian.reception import verify_received
-from dian.trust import DIAN_NIT, TrustStore
+from dian.trust import TrustStore
 from dian.xades import Outcome, Verdict
 from tests.conftest import sample_bytes
 

@@ -15,9 +15,10 @@ import pytest
 
 from dian.calendar import BOGOTA
 from dian.codes import DIAN_DV, DIAN_NAME, DIAN_NIT, ClaimReason, Environment, EventCode, PaymentMeans
+from dian.nit import check_digit
 from dian.simulator import Simulator, SimulatorServer
 from dian.soap import DianClient
-from dian.trust import SigningIdentity, check_digit
+from dian.trust import SigningIdentity
 from dian.ubl import Line, MonetaryTotal, Party, Person, TaxSubtotal, TaxTotal, parse_document
 from dian.ubl.build import DocumentDraft, EventDraft, NumberingRange, Software, build_event, build_invoice
 from dian.xades import sign

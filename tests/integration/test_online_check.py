@@ -10,7 +10,7 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from dian.trust import check_digit
+from dian.nit import check_digit
 from tests.integration.dian_fixtures import BUYER_NIT, dian_world  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.integration

@@ -8,13 +8,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from dian.codes import DIAN_NIT
 from dian.errors import CertificateError
+from dian.nit import check_digit
 from dian.trust import (
-    DIAN_NIT,
     TrustStore,
     certificate_nit,
     certificate_nits,
-    check_digit,
     fingerprint,
     load_pkcs12,
     nit_matches,
