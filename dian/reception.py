@@ -18,7 +18,7 @@ from dian.codes import DIAN_NIT
 from dian.errors import ParseError
 from dian.trust import TrustStore, certificate_nits, nit_matches
 from dian.ubl import ApplicationResponse, AttachedDocument, CommercialDocument, LineResponse, parse_document
-from dian.xades import Check, Outcome, SignatureReport, Verdict, has_signature, verdict_of, verify
+from dian.xades import Check, CheckResults, Outcome, SignatureReport, has_signature, verify
 from dian.xmlsafe import parse_xml
 
 __all__ = ["ReceptionReport", "verify_received"]
@@ -27,7 +27,7 @@ _COMMERCIAL_ROOTS = {"Invoice", "CreditNote", "DebitNote"}
 
 
 @dataclass(frozen=True)
-class ReceptionReport:
+class ReceptionReport(CheckResults):
     """Everything Buzón learnt about one received document; ``document`` is parsed from the signed element."""
 
     checks: tuple[Check, ...]
@@ -45,27 +45,9 @@ class ReceptionReport:
     unverified_document: CommercialDocument | None = None
 
     @property
-    def verdict(self) -> Verdict:
-        """valid / valid_with_warnings / invalid over all checks."""
-        return verdict_of(self.checks)
-
-    @property
     def unreadable(self) -> bool:
         """True when the input could not be parsed at all."""
         return self.kind == "unreadable"
-
-    def check(self, name: str) -> Check | None:
-        """The check called ``name``, if present."""
-        return next((c for c in self.checks if c.name == name), None)
-
-    def outcome(self, name: str) -> Outcome | None:
-        """The outcome of the check called ``name``, if present."""
-        found = self.check(name)
-        return found.outcome if found else None
-
-    def reasons(self) -> list[str]:
-        """One line per failed check, for the quarantine reason."""
-        return [f"{c.name}: {c.detail}" for c in self.checks if c.outcome == Outcome.FAIL]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable summary: verdict, key fields, signatures and every check."""

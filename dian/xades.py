@@ -158,8 +158,32 @@ def verdict_of(checks: Iterable[Check]) -> Verdict:
     return Verdict.VALID
 
 
+class CheckResults:
+    """Looking up checks by name and folding them into a verdict: shared by every report made of checks."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        """valid / valid_with_warnings / invalid."""
+        return verdict_of(self.checks)
+
+    def check(self, name: str) -> Check | None:
+        """The check called ``name``, if present."""
+        return next((c for c in self.checks if c.name == name), None)
+
+    def outcome(self, name: str) -> Outcome | None:
+        """The outcome of the check called ``name``, if present."""
+        found = self.check(name)
+        return found.outcome if found else None
+
+    def reasons(self) -> list[str]:
+        """One line per failed check."""
+        return [f"{c.name}: {c.detail}" for c in self.checks if c.outcome == Outcome.FAIL]
+
+
 @dataclass(frozen=True)
-class SignatureReport:
+class SignatureReport(CheckResults):
     """The graded result of verifying one XAdES signature; ``signed_element`` is what the signature covers."""
 
     checks: tuple[Check, ...]
@@ -190,27 +214,9 @@ class SignatureReport:
         return cached
 
     @property
-    def verdict(self) -> Verdict:
-        """valid / valid_with_warnings / invalid."""
-        return verdict_of(self.checks)
-
-    @property
     def core_valid(self) -> bool:
         """True when SignatureValue and the document digest both verified."""
         return self.outcome("signature") == Outcome.PASS and self.outcome("reference.document") == Outcome.PASS
-
-    def check(self, name: str) -> Check | None:
-        """The check called ``name``, if present."""
-        return next((c for c in self.checks if c.name == name), None)
-
-    def outcome(self, name: str) -> Outcome | None:
-        """The outcome of the check called ``name``, if present."""
-        found = self.check(name)
-        return found.outcome if found else None
-
-    def reasons(self) -> list[str]:
-        """The details of failed checks, for a quarantine reason."""
-        return [f"{c.name}: {c.detail}" for c in self.checks if c.outcome == Outcome.FAIL]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable view (no lxml or certificate objects)."""
