@@ -142,6 +142,16 @@ class AcquirerReply:
     email: str | None
 
 
+def _stem(file_name: str | None) -> str | None:
+    """The file name a sender gave, without folders or .xml (DIAN answers with it)."""
+    return (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
+
+
+def _unreadable(exc: ParseError) -> Reply:
+    """DIAN's answer to XML it cannot read or parse: 99 with rule ZB01."""
+    return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+
+
 class SimulatorRejected(DianError):
     """The in-process API refused a document; ``reply`` holds DIAN's answer."""
 
@@ -352,11 +362,11 @@ class Simulator:
     ) -> Reply:
         """Validate one invoice or note as SendBillSync does and keep it when valid."""
         now = now or self.clock()
-        stem = (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
+        stem = _stem(file_name)
         try:
             root = parse_xml(xml)
         except ParseError as exc:
-            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+            return _unreadable(exc)
         local = etree_local(root)
         kind = _COMMERCIAL.get(local)
         if kind is None:
@@ -367,7 +377,7 @@ class Simulator:
         try:
             parsed = parse_document(report.signed_element if report.signed_element is not None else root)
         except ParseError as exc:
-            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+            return _unreadable(exc)
         assert isinstance(parsed, CommercialDocument)
         doc = parsed
         supplier = doc.supplier.nit
@@ -560,18 +570,18 @@ class Simulator:
     ) -> Reply:
         """SendEventUpdateStatus: check one signed event 030-051 against DIAN's rules and register it."""
         now = now or self.clock()
-        stem = (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
+        stem = _stem(file_name)
         try:
             root = parse_xml(xml)
         except ParseError as exc:
-            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+            return _unreadable(exc)
         if etree_local(root) != "ApplicationResponse":
             return _packaging(f"El archivo contiene un {etree_local(root)}, no un ApplicationResponse.")
         report = verify(root, trust=self.trust, now=now)
         try:
             parsed = parse_document(report.signed_element if report.signed_element is not None else root)
         except ParseError as exc:
-            return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+            return _unreadable(exc)
         assert isinstance(parsed, ApplicationResponse)
         event = parsed
         code = event.event_code
