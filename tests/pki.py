@@ -17,14 +17,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from dian.codes import DIAN_NIT
 from dian.nit import check_digit
 from dian.pki import issue_certificate
+from dian.trust import NIT_OID
 
-DIAN_NIT = "800197268"
 SUPPLIER_NIT = "900123456"
 COMPANY_NIT = "900654321"
 PROVIDER_NIT = "830111222"
-NIT_OID = x509.ObjectIdentifier("1.3.6.1.4.1.4710.1.3.2")
 
 NOT_BEFORE = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 NOT_AFTER = dt.datetime(2045, 1, 1, tzinfo=dt.UTC)
