@@ -64,7 +64,5 @@ def _refuse_delete(mapper: Any, connection: Any, target: AuditEntry) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _refuse_bulk(state: ORMExecuteState) -> None:
     """Bulk ORM update()/delete() skip the mapper events above; refuse them here."""
-    if (state.is_update or state.is_delete) and any(
-        m.class_ is AuditEntry for m in state.all_mappers
-    ):
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEntry for m in state.all_mappers):
         raise AuditLogIsAppendOnly("the audit log is append-only: bulk UPDATE/DELETE of audit entries refused")

@@ -94,6 +94,18 @@ class DeliveryState(StrEnum):
     FAILED = "failed"
 
 
+class MailKind(StrEnum):
+    EVENT_NOTICE = "event_notice"  # our registered event, mailed to the supplier
+    REMINDER = "reminder"  # a claim window about to close, mailed to the assigned clerk
+
+
+class Role(StrEnum):
+    CLERK = "clerk"  # inbox, events 030-033
+    TREASURY = "treasury"  # RADIAN; inbox read-only
+    ADMIN = "admin"  # users, settings
+    AUDITOR = "auditor"  # read-only everything, audit log
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
@@ -176,6 +188,8 @@ class ReceivedDocument(Timestamps, Base):
     window_ends_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     assigned_to: Mapped[str | None] = mapped_column(sa.String(80))
+    # When GetStatusEvent last told us the counterpart's events (None: never asked).
+    events_synced_at: Mapped[datetime | None]
     mail_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_messages.id"), index=True)
     referenced_cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)
     referenced_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
@@ -251,9 +265,7 @@ class DocumentEvent(Timestamps, Base):
     receiver_nit: Mapped[str | None] = mapped_column(sa.String(20))
     signed_xml_blob: Mapped[str | None] = mapped_column(sa.String(64))
     signing_time: Mapped[datetime | None]
-    submission_state: Mapped[SubmissionState] = mapped_column(
-        code_enum(SubmissionState), default=SubmissionState.DRAFT
-    )
+    submission_state: Mapped[SubmissionState] = mapped_column(code_enum(SubmissionState), default=SubmissionState.DRAFT)
     dian_status_code: Mapped[str | None] = mapped_column(sa.String(10))
     dian_messages: Mapped[list[Any]] = mapped_column(default=list)
     dian_response_blob: Mapped[str | None] = mapped_column(sa.String(64))
@@ -297,3 +309,104 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     source: Mapped[str | None] = mapped_column(sa.String(200))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Supplier(Timestamps, Base):
+    """What we know of a supplier beyond its documents: where its events go, and our policies for it."""
+
+    __tablename__ = "suppliers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nit: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(450), default="")
+    reception_email: Mapped[str | None] = mapped_column(sa.String(320))  # overrides the invoice and DIAN's list
+    auto_acknowledge: Mapped[bool] = mapped_column(default=False)  # 030 by policy "valid_listed"
+    auto_receipt: Mapped[bool] = mapped_column(default=False)  # services: 032 automatically on invoicing
+
+
+class OutgoingMail(Timestamps, Base):
+    """A message waiting to be sent (the mail outbox); the whole RFC 5322 message is a blob."""
+
+    __tablename__ = "outgoing_mail"
+    __table_args__ = (sa.Index("ix_outgoing_mail_outbox", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[MailKind] = mapped_column(code_enum(MailKind))
+    # One message per purpose, e.g. "event:<cude>" or "reminder:<document id>:<window end>"; enqueueing twice is
+    # a no-op.
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    to_address: Mapped[str] = mapped_column(sa.String(998))
+    subject: Mapped[str] = mapped_column(sa.String(998))
+    message_blob: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[DeliveryState] = mapped_column(code_enum(DeliveryState), default=DeliveryState.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[datetime | None]
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("document_events.id"), index=True)
+
+
+class Counter(Base):
+    """A named consecutive (e.g. our event numbers per event code), advanced under a row lock."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # the last number handed out
+
+
+class JobRun(Base):
+    """One run of a scheduled job: when, how it ended, and what it did."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (sa.Index("ix_job_runs_job_started", "job_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[str] = mapped_column(sa.String(80))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str] = mapped_column(sa.String(20), default="running")  # running, ok, failed
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class User(Timestamps, Base):
+    """A person who signs in; the person fields prefill the 032 form (who received the goods)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    role: Mapped[Role] = mapped_column(code_enum(Role))
+    password_hash: Mapped[str] = mapped_column(sa.String(300), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    id_type: Mapped[str | None] = mapped_column(sa.String(2))  # DIAN identification type: 13 cédula, 22 extranjería…
+    id_number: Mapped[str | None] = mapped_column(sa.String(20))
+    first_name: Mapped[str | None] = mapped_column(sa.String(120))
+    family_name: Mapped[str | None] = mapped_column(sa.String(120))
+    job_title: Mapped[str | None] = mapped_column(sa.String(120))
+    department: Mapped[str | None] = mapped_column(sa.String(120))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+
+class ApiToken(Base):
+    """A bearer token for the JSON API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))  # the first characters, to tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="tokens")
