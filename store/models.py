@@ -190,6 +190,8 @@ class ReceivedDocument(Timestamps, Base):
     assigned_to: Mapped[str | None] = mapped_column(sa.String(80))
     # When GetStatusEvent last told us the counterpart's events (None: never asked).
     events_synced_at: Mapped[datetime | None]
+    # When the deadline sweep saw the claim window end with no 031 or 033 of ours.
+    window_closed_at: Mapped[datetime | None]
     mail_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_messages.id"), index=True)
     referenced_cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)
     referenced_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
