@@ -1,4 +1,4 @@
-"""The Flask application factory: `create_app(settings)`; request-scoped database sessions."""
+"""The Flask application factory: `create_app(settings)`; request-scoped database sessions; access control."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from store.db import current_revision, head_revision, make_engine, session_factory
+from web.access import init_access, public
 
 
 def _secret_key(settings: Any) -> str:
@@ -49,6 +50,7 @@ def create_app(settings: Any, *, engine: Engine | None = None) -> Flask:
         return g.db
 
     app.extensions["buzon.db"] = db
+    init_access(app)
 
     @app.teardown_appcontext
     def _close_db(_exc: BaseException | None) -> None:
@@ -57,6 +59,7 @@ def create_app(settings: Any, *, engine: Engine | None = None) -> Flask:
             session.close()
 
     @app.get("/health")
+    @public
     def health() -> Any:
         """Liveness and readiness: the database answers and its schema is current."""
         try:
@@ -70,7 +73,11 @@ def create_app(settings: Any, *, engine: Engine | None = None) -> Flask:
             200 if status == "ok" else 503
         )
 
+    from web.api import bp as api_bp
+    from web.auth import bp as auth_bp
     from web.inbox import bp as inbox_bp
 
+    app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp)
+    app.register_blueprint(api_bp)
     return app

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request
 
 from dian.calendar import BusinessCalendar
-from store.models import MailMessage, MailStatus, ReceivedDocument
+from store.models import MailMessage, MailStatus, ReceivedDocument, Role
+from web.access import roles
 from web.labels import QUARANTINE_LABELS, STATE_LABELS, VERDICT_LABELS, money
 
 bp = Blueprint("inbox", __name__)
@@ -43,7 +44,13 @@ def _parse_cursor(text: str) -> tuple[datetime, int]:
     return _EPOCH + timedelta(microseconds=int(micros)), int(ident)
 
 
+# Everyone reads the inbox and the quarantine: treasury read-only, the auditor everything, and the admin too,
+# because a wrong NIT or mailbox setting shows up first as documents missing here or mail piling up in quarantine.
+READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
+
+
 @bp.get("/")
+@roles(*READERS)
 def index() -> str:
     """The newest documents first; keyset pagination on (issued_at, id) stays fast on large tables."""
     db = _db()
@@ -87,6 +94,7 @@ def index() -> str:
 
 
 @bp.get("/cuarentena")
+@roles(*READERS)
 def quarantine() -> str:
     """Mail that was not filed, with the reason a clerk can act on."""
     db = _db()

@@ -8,28 +8,18 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from buzon.config import default_settings
 from dian.codes import DocumentState, DocumentType, Environment
-from store.models import MailMessage, MailStatus, QuarantineReason, ReceivedDocument, Verdict
-from web.app import create_app
+from store.models import MailMessage, MailStatus, QuarantineReason, ReceivedDocument, Role, Verdict
 from web.labels import money
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def app_and_db(engine, tmp_path):
-    settings = default_settings(base=tmp_path)
-    with engine.connect() as conn:
-        outer = conn.begin()
-        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        app = create_app(settings, engine=engine)
-        app.extensions["buzon.db"] = lambda: session
-        yield app, session
-        session.close()
-        outer.rollback()
+def client(client_as):
+    """A clerk, signed in: the inbox pages need a user (tests/web/test_access.py walks every role)."""
+    return client_as(Role.CLERK)
 
 
 def add_document(session, n: int, **overrides) -> ReceivedDocument:
@@ -64,14 +54,13 @@ def test_money_in_colombian_format():
     assert money(Decimal("10.5"), "USD") == "10,50 USD"
 
 
-def test_empty_inbox_says_so(app_and_db):
-    app, _ = app_and_db
-    page = app.test_client().get("/").get_data(as_text=True)
+def test_empty_inbox_says_so(client):
+    page = client.get("/").get_data(as_text=True)
     assert "Aún no hay documentos" in page
 
 
-def test_documents_newest_first_with_state_amount_and_countdown(app_and_db):
-    app, session = app_and_db
+def test_documents_newest_first_with_state_amount_and_countdown(app_and_db, client):
+    _, session = app_and_db
     add_document(session, 1)
     add_document(
         session,
@@ -81,7 +70,7 @@ def test_documents_newest_first_with_state_amount_and_countdown(app_and_db):
         verdict=Verdict.VALID_WITH_WARNINGS,
         document_type=DocumentType.CREDIT_NOTE,
     )
-    page = app.test_client().get("/").get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True)
     assert page.index("FE2") < page.index("FE1")
     assert "$ 1.234.567,89" in page
     assert "Bien o servicio recibido" in page
@@ -91,11 +80,10 @@ def test_documents_newest_first_with_state_amount_and_countdown(app_and_db):
     assert "2 documentos recibidos" in page
 
 
-def test_keyset_pages_cover_every_document_once(app_and_db):
-    app, session = app_and_db
+def test_keyset_pages_cover_every_document_once(app_and_db, client):
+    _, session = app_and_db
     for n in range(1, 121):
         add_document(session, n)
-    client = app.test_client()
     seen: list[str] = []
     url = "/"
     for _ in range(5):  # 120 documents at 50 a page: 3 pages; a loop that repeats a page must not run forever
@@ -110,8 +98,8 @@ def test_keyset_pages_cover_every_document_once(app_and_db):
     assert client.get("/?after=2025-03-03T00:00:00+00:00_5").status_code == 400
 
 
-def test_quarantine_page_shows_the_reason(app_and_db):
-    app, session = app_and_db
+def test_quarantine_page_shows_the_reason(app_and_db, client):
+    _, session = app_and_db
     session.add(
         MailMessage(
             mailbox="INBOX",
@@ -127,7 +115,6 @@ def test_quarantine_page_shows_the_reason(app_and_db):
         )
     )
     session.flush()
-    client = app.test_client()
     assert "1 en cuarentena" in client.get("/").get_data(as_text=True)
     page = client.get("/cuarentena").get_data(as_text=True)
     assert "Sin documento electrónico" in page

@@ -1,0 +1,356 @@
+"""Who may see what: every view states its roles with `@roles(...)` (or `@public`), one hook enforces it.
+
+Deny by default: a view that states nothing is refused (403) and the route × role test fails. Pages answer an
+anonymous visitor with a redirect to the login page and a wrong role with a Spanish 403 page; `/api/` answers with
+JSON 401 (and `WWW-Authenticate: Bearer`) and 403. The JSON API takes `Authorization: Bearer <token>` (only the
+token's SHA-256 is stored); such requests ignore the session cookie and are therefore exempt from CSRF, while every
+other POST (a form, or a script riding on the session cookie) must carry the CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask, Request, current_app, jsonify, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import AnonymousUserMixin, LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException
+
+from store.models import ApiToken, Role, User
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROLES_ATTR = "buzon_roles"
+PUBLIC_ATTR = "buzon_public"
+API_PREFIX = "/api/"
+TOKEN_PREFIX = "bzn_"  # noqa: S105 - a public marker, not a secret
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is written at most this often per token
+
+ROLE_LABELS = {
+    Role.CLERK: "Auxiliar de cuentas por pagar",
+    Role.TREASURY: "Tesorería",
+    Role.ADMIN: "Administrador",
+    Role.AUDITOR: "Auditor",
+}
+
+
+# --- Declaring access -------------------------------------------------------------------------------------------
+
+
+def roles(*allowed: Role) -> Callable[[F], F]:
+    """Let only signed-in users with one of these roles reach the view (put it below the route decorator)."""
+    if not allowed:
+        raise ValueError("roles() needs at least one role; use @public for views open to everyone")
+    for role in allowed:
+        if not isinstance(role, Role):
+            raise TypeError(f"roles(): expected store.models.Role members, got {role!r}")
+
+    def mark(view: F) -> F:
+        setattr(view, ROLES_ATTR, frozenset(allowed))
+        return view
+
+    return mark
+
+
+def public(view: F) -> F:
+    """Let anyone reach the view, signed in or not (the login page, the health probe)."""
+    setattr(view, PUBLIC_ATTR, True)
+    return view
+
+
+def declared_roles(view: Callable[..., Any]) -> frozenset[Role] | None:
+    """The roles a view states, or None when it states none."""
+    return getattr(view, ROLES_ATTR, None)
+
+
+def is_public(view: Callable[..., Any]) -> bool:
+    """Whether the view is marked @public."""
+    return bool(getattr(view, PUBLIC_ATTR, False))
+
+
+def undeclared_endpoints(app: Flask) -> list[str]:
+    """The endpoints that state neither roles nor @public (Flask's own static files excepted)."""
+    return sorted(
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint != "static" and declared_roles(view) is None and not is_public(view)
+    )
+
+
+def may_access(endpoint: str, role: Role | None = None) -> bool:
+    """Whether the current user (or this role) may reach the endpoint; for templates hiding links and buttons."""
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    if endpoint == "static" or is_public(view):
+        return True
+    allowed = declared_roles(view)
+    if role is None:
+        if not current_user.is_authenticated:
+            return False
+        role = current_user.role
+    return allowed is not None and role in allowed
+
+
+# --- Who is signed in -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user as the request sees it: a detached snapshot of the users row, and how it authenticated."""
+
+    id: int
+    username: str
+    role: Role
+    display_name: str
+    email: str | None
+    session_key: str  # changes with the password, so a password change ends the other sessions
+    via: str = "session"  # or "token"
+    token_id: int | None = None
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    @classmethod
+    def of(cls, user: User, *, via: str = "session", token_id: int | None = None) -> Principal:
+        """The principal for a users row."""
+        name = " ".join(p for p in (user.first_name, user.family_name) if p) or user.username
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=Role(user.role),
+            display_name=name,
+            email=user.email,
+            session_key=session_key(user),
+            via=via,
+            token_id=token_id,
+        )
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session cookie: the id and a key bound to the password hash."""
+        return f"{self.id}.{self.session_key}"
+
+    @property
+    def actor(self) -> str:
+        """The audit actor (DESIGN.md section 3): user:<username>."""
+        return f"user:{self.username}"
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]
+
+    def load(self, session: Session) -> User:
+        """The users row itself (for the profile fields, e.g. to prefill the 032 form)."""
+        return session.get_one(User, self.id)
+
+
+class Anonymous(AnonymousUserMixin):
+    """Nobody signed in: no role, no actor."""
+
+    role = None
+    username = ""
+    display_name = ""
+
+
+def session_key(user: User) -> str:
+    """A short key derived from the secret key and the password hash: changing the password invalidates it."""
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _db() -> Session:
+    return current_app.extensions["buzon.db"]()
+
+
+def bearer_token(req: Request) -> str | None:
+    """The token of an `Authorization: Bearer …` header on an /api/ request, else None."""
+    if not req.path.startswith(API_PREFIX):
+        return None
+    scheme, _, value = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
+def _load_session_user(user_id: str) -> Principal | None:
+    """flask-login's user loader: the session's user while it is active and its password unchanged."""
+    if bearer_token(request) is not None:
+        return None  # a bearer request is the token's user only; the cookie is ignored (and so is CSRF)
+    ident, _, key = user_id.partition(".")
+    if not ident.isdigit():
+        return None
+    user = _db().get(User, int(ident))
+    if user is None or not user.active:
+        return None
+    principal = Principal.of(user)
+    return principal if hmac.compare_digest(principal.session_key, key) else None
+
+
+def _load_token_user(req: Request) -> Principal | None:
+    """flask-login's request loader: the user of a valid, unrevoked bearer token."""
+    raw = bearer_token(req)
+    if raw is None:
+        return None
+    found = authenticate_token(_db(), raw, now=datetime.now(UTC))
+    if found is None:
+        return None
+    user, token = found
+    return Principal.of(user, via="token", token_id=token.id)
+
+
+# --- API tokens -------------------------------------------------------------------------------------------------
+
+
+def hash_token(raw: str) -> str:
+    """The SHA-256 hex digest under which a token is stored."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh bearer token: a recognisable prefix and 256 random bits."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def authenticate_token(session: Session, raw: str, *, now: datetime) -> tuple[User, ApiToken] | None:
+    """The active user and token for a raw bearer token, or None (unknown, revoked, or the user is inactive).
+
+    Marks the token as used (at most once per TOKEN_TOUCH_INTERVAL, so the API does not write on every call).
+    """
+    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    digest = hash_token(raw)
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    if token is None or token.revoked_at is not None or not hmac.compare_digest(token.token_hash, digest):
+        return None
+    user = token.user
+    if not user.active:
+        return None
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_INTERVAL:
+        token.last_used_at = now
+        session.commit()
+    return user, token
+
+
+# --- Enforcement ------------------------------------------------------------------------------------------------
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local path to return to after login, or None (no open redirects to other sites)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def unauthenticated() -> Any:
+    """401 JSON for the API; for pages, a redirect to the login page that comes back here afterwards."""
+    if is_api_request():
+        response = jsonify(
+            error="authentication_required",
+            message="Se requiere autenticación: envíe Authorization: Bearer <token>.",
+        )
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="buzon"'
+        return response
+    here = request.full_path.rstrip("?") if request.query_string else request.path
+    return redirect(url_for("auth.login", next=here))
+
+
+def forbidden() -> Any:
+    """403: JSON for the API, a Spanish page otherwise."""
+    if is_api_request():
+        return jsonify(error="forbidden", message="Su rol no tiene acceso a este recurso."), 403
+    return render_template("403.html"), 403
+
+
+def _enforce() -> Any:
+    """The one before_request check: CSRF for cookie-borne writes, then the view's stated roles."""
+    if current_app.config.get("WTF_CSRF_ENABLED", True) and bearer_token(request) is None:
+        current_app.extensions["csrf"].protect(apply_exemptions=True)
+    endpoint = request.endpoint
+    if endpoint is None or endpoint == "static":
+        return None  # a 404/405 is raised by the dispatcher; static files are public
+    view = current_app.view_functions[endpoint]
+    if is_public(view):
+        return None
+    allowed = declared_roles(view)
+    if allowed is None:
+        log.error("route %s states no roles: refused (deny by default)", endpoint)
+        return forbidden()
+    if not current_user.is_authenticated:
+        return unauthenticated()
+    if current_user.role not in allowed:
+        return forbidden()
+    return None
+
+
+def _csrf_error(exc: CSRFError) -> Any:
+    if is_api_request():
+        return jsonify(error="csrf", message="Falta el token CSRF o no es válido."), 400
+    return render_template("400_csrf.html"), 400
+
+
+def _http_error(exc: HTTPException) -> Any:
+    """Errors under /api/ as JSON, so an ERP client never parses an HTML page; a Spanish page for 403."""
+    if is_api_request():
+        return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code or 500
+    if exc.code == 403:
+        return render_template("403.html"), 403
+    return exc
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the Secure flag also set whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def init_access(app: Flask) -> None:
+    """Install sessions, flask-login, CSRF and the role check on the app (create_app calls this)."""
+    app.config.setdefault("SESSION_COOKIE_SECURE", False)
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # _enforce checks, exempting bearer-token requests only
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the (bounded) session
+    app.session_interface = CookieSessions()
+
+    manager = LoginManager()
+    manager.anonymous_user = Anonymous
+    manager.user_loader(_load_session_user)
+    manager.request_loader(_load_token_user)
+    manager.init_app(app)
+
+    CSRFProtect(app)
+    app.before_request(_enforce)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.after_request(_security_headers)
+
+    @app.context_processor
+    def _access_helpers() -> dict[str, Any]:
+        return {"may_access": may_access, "settings": current_app.config["BUZON_SETTINGS"]}
