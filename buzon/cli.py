@@ -90,7 +90,10 @@ def init(settings: Settings) -> None:
     assert after == head_revision()
     if settings.demo:
         from buzon.demo import seed
+        from buzon.demo_users import seed_users
 
+        if note := seed_users(settings):
+            click.echo(note)
         if note := seed(settings):
             click.echo(note)
 
@@ -178,6 +181,10 @@ def verify(settings: Settings, paths: tuple[Path, ...], as_json: bool, check_buy
 from buzon.inbox_commands import register as register_inbox  # noqa: E402 - `buzon poll`, `buzon import`
 
 register_inbox(main)
+
+from buzon.user_commands import register as register_users  # noqa: E402 - `buzon user`, `buzon token`
+
+register_users(main)
 
 from buzon.dian_commands import dian_sim  # noqa: E402 - `buzon dian-sim`
 
