@@ -190,5 +190,9 @@ from buzon.dian_commands import dian_sim  # noqa: E402 - `buzon dian-sim`
 
 main.add_command(dian_sim)
 
+from buzon.event_commands import register as register_events  # noqa: E402 - `buzon event`, `buzon jobs`
+
+register_events(main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -114,6 +114,26 @@ class SchedulerSettings:
 
 
 @dataclass(frozen=True)
+class EventSettings:
+    # The person named in 030/032 signed by scheduled jobs (IssuerParty/Person): who receives for the company.
+    person_id_type: str = "13"
+    person_id: str = ""
+    person_first_name: str = ""
+    person_family_name: str = ""
+    person_job_title: str = ""
+    person_department: str = ""
+    # Retries of events and mail: the first wait, doubled per attempt up to the cap.
+    retry_seconds: int = 30
+    retry_max_seconds: int = 3600
+    # How far back the sync of the counterpart's events looks (days since the invoice's issue).
+    sync_max_age_days: int = 180
+
+    @property
+    def has_person(self) -> bool:
+        return bool(self.person_id and self.person_first_name and self.person_family_name)
+
+
+@dataclass(frozen=True)
 class WebSettings:
     secret_key: str = field(default="", repr=False)
     bind: str = "127.0.0.1:8000"
@@ -139,6 +159,7 @@ class Settings:
     imap: ImapSettings = ImapSettings()
     smtp: SmtpSettings = SmtpSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    events: EventSettings = EventSettings()
     web: WebSettings = WebSettings()
     loaded_from: str = field(default="(defaults)", compare=False)
 
@@ -286,6 +307,16 @@ def _validate(s: Settings) -> None:
     for name in ("poll_interval", "outbox_interval", "sync_interval", "deadline_interval"):
         if getattr(s.scheduler, name) <= 0:
             raise ConfigError(f"scheduler.{name}: expected a positive number of seconds")
+    if s.scheduler.auto_acknowledge != "off" and not s.events.has_person:
+        raise ConfigError(
+            "events.person_id: automatic acknowledgement (scheduler.auto_acknowledge) signs 030 in the name of a "
+            "person; set events.person_id, person_first_name and person_family_name"
+        )
+    if s.events.person_id_type and not s.events.person_id_type.isdigit():
+        raise ConfigError(f"events.person_id_type: expected a DIAN identification type (13, 22…), got "
+                          f"{s.events.person_id_type!r}")  # fmt: skip
+    if s.events.retry_seconds <= 0 or s.events.retry_max_seconds < s.events.retry_seconds:
+        raise ConfigError("events.retry_seconds: expected a positive number no larger than events.retry_max_seconds")
     if s.inbox.max_message_bytes <= 0:
         raise ConfigError("inbox.max_message_bytes: expected a positive number of bytes")
 

@@ -1,4 +1,4 @@
-"""Events 030-034: emitting and signing them, the outbox that submits them to DIAN with retries and Regla 90
-reconciliation, observing the counterpart's events, the three-business-day clock, and mail to the supplier. Code
-arrives with the Events issue.
+"""Events 030-034: emitting and signing them (emit), the outbox that submits them to DIAN with retries and Regla 90
+reconciliation (outbox), mail to the supplier and to clerks (notify), the counterpart's events (sync), and the
+three-business-day clock with reminders (clock).
 """

@@ -1,0 +1,53 @@
+"""What every event operation needs, gathered once by the shell (buzon) from the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from dian.calendar import BOGOTA, BusinessCalendar
+from dian.codes import Environment
+from dian.trust import SigningIdentity, TrustStore
+from dian.ubl import Party, Person
+from dian.ubl.build import Software
+from store.blobs import BlobStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff for retries: base, doubled per attempt, capped."""
+
+    base_seconds: float = 30.0
+    max_seconds: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after ``attempts`` failed attempts (1 -> base)."""
+        return timedelta(seconds=min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1)))
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """Our company, its software and certificate, the environment, the calendar and where blobs go."""
+
+    company: Party  # with its DV: CompanyID/@schemeID carries it on events
+    software: Software  # its PIN enters every CUDE
+    environment: Environment
+    identity: SigningIdentity
+    blobs: BlobStore
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
+    # Who signs events made by scheduled jobs (030 and 032 name the person who received).
+    default_person: Person | None = None
+    # DIAN's answers are checked against these anchors and pins before they change anything.
+    trust: TrustStore | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    lease_seconds: float = 300.0  # an event marked "sent" whose answer never came is retried after this
+    provider_code: str = "000"  # PPP in DIAN file names: 000 = own software (dian-facts.md 4.3)
+
+    def issue_moment(self, now: datetime) -> tuple[datetime, str]:
+        """The event's IssueDate and IssueTime in Bogota, as "HH:MM:SS-05:00" (the literal enters the CUDE)."""
+        local = now.astimezone(BOGOTA)
+        return local, local.strftime("%H:%M:%S") + "-05:00"

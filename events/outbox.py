@@ -1,0 +1,298 @@
+"""The event outbox: submit our signed events to DIAN (SendEventUpdateStatus) and record the answer.
+
+Registered, rejected with DIAN's rule messages, or retried later with exponential backoff. An event is marked "sent"
+and committed before the call, so a crash after DIAN took it leaves a trace; resending the same signed bytes then gets
+Regla 90 ("procesado anteriormente"), which is confirmed with GetStatusEvent and recorded as registered — never two
+registered events of one code on one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from dian.codes import EventCode
+from dian.soap import DianFault, DianRejected, DianResponse, DianTransportError
+from dian.soap.packaging import document_file_name
+from events.answers import ForgedAnswer, checked_answer, listed_events
+from events.context import EventContext, utc_now
+from store.audit import record
+from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
+from store.state import IN_FLIGHT, refresh_state
+
+DUE_STATES = (SubmissionState.SIGNED, SubmissionState.SENT, SubmissionState.SEND_FAILED)
+
+
+class DianEvents(Protocol):
+    """The part of dian.soap.DianClient the outbox and the sync use."""
+
+    def send_event_update_status(self, file_name: str, xml: bytes) -> DianResponse: ...
+    def get_status_event(self, cufe: str) -> DianResponse: ...
+    def get_status(self, track_id: str) -> DianResponse: ...
+
+
+# Called after an event is recorded as registered, in the same transaction (the supplier's notice is queued there).
+OnRegistered = Callable[[Session, DocumentEvent, ReceivedDocument, datetime], None]
+
+
+@dataclass
+class DeliveryReport:
+    registered: list[str] = field(default_factory=list)  # CUDEs
+    rejected: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    waiting: int = 0  # behind an earlier event of the same document
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "registered": len(self.registered),
+            "rejected": len(self.rejected),
+            "retrying": len(self.retrying),
+            "waiting": self.waiting,
+        }
+
+
+def file_name(ctx: EventContext, event: DocumentEvent) -> str:
+    """``ar<NIT10><PPP><AA><hex id>.xml`` (dian-facts.md 4.3)."""
+    year = (event.signing_time or utc_now()).year
+    return document_file_name("ar", ctx.company.nit, year=year, consecutive=event.id, provider_code=ctx.provider_code)
+
+
+def due_events(session: Session, now: datetime, limit: int) -> list[int]:
+    """Ids of our events due for submission, oldest first."""
+    return list(
+        session.execute(
+            sa.select(DocumentEvent.id)
+            .where(
+                DocumentEvent.direction == Direction.EMITTED,
+                DocumentEvent.submission_state.in_(DUE_STATES),
+                sa.or_(DocumentEvent.next_attempt_at.is_(None), DocumentEvent.next_attempt_at <= now),
+            )
+            .order_by(DocumentEvent.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def _blocked(session: Session, event: DocumentEvent) -> bool:
+    """An earlier event of ours on the same document still waits for DIAN (030 goes before 032)."""
+    earlier = session.execute(
+        sa.select(DocumentEvent.id).where(
+            DocumentEvent.document_id == event.document_id,
+            DocumentEvent.direction == Direction.EMITTED,
+            DocumentEvent.id < event.id,
+            DocumentEvent.submission_state.in_(IN_FLIGHT),
+        )
+    ).first()
+    return earlier is not None
+
+
+def _claim(sessions: sessionmaker[Session], ctx: EventContext, event_id: int, now: datetime) -> bytes | None:
+    """Mark the event "sent" (a lease) and commit before calling DIAN; None when it is no longer ours to send."""
+    with sessions() as s:
+        event = s.execute(
+            sa.select(DocumentEvent).where(DocumentEvent.id == event_id).with_for_update()
+        ).scalar_one_or_none()
+        if event is None or event.submission_state not in DUE_STATES:
+            return None
+        if event.next_attempt_at is not None and event.next_attempt_at > now:
+            return None  # another worker took it
+        if _blocked(s, event):
+            return b""
+        event.submission_state = SubmissionState.SENT
+        event.attempts += 1
+        event.next_attempt_at = now + timedelta(seconds=ctx.lease_seconds)
+        assert event.signed_xml_blob is not None
+        xml = ctx.blobs.get(event.signed_xml_blob)
+        s.commit()
+        return xml
+
+
+def mark_registered(
+    s: Session,
+    ctx: EventContext,
+    event: DocumentEvent,
+    answer_xml: bytes | None,
+    response: DianResponse | None,
+    now: datetime,
+    *,
+    actor: str,
+    via: str,
+    on_registered: OnRegistered | None = None,
+) -> None:
+    """Record DIAN's registration of ``event`` (ours or observed), refresh the document's state, audit it."""
+    event.submission_state = SubmissionState.REGISTERED
+    event.registered_at = now
+    event.next_attempt_at = None
+    event.last_error = None
+    if response is not None:
+        event.dian_status_code = response.status_code
+        event.dian_messages = [m.render() for m in response.messages]
+    if answer_xml:
+        event.dian_response_blob = ctx.blobs.put(answer_xml)
+    document = s.get(ReceivedDocument, event.document_id) if event.document_id is not None else None
+    if document is not None:
+        s.flush()
+        refresh_state(s, document, ctx.calendar)
+    record(
+        s,
+        actor=actor,
+        action=f"event.{event.code.value}.registered",
+        subject=event.referenced_cufe,
+        data={"event_id": event.id, "cude": event.cude, "number": event.number, "via": via,
+              "direction": event.direction.value, "state": document.state.value if document else None},
+        at=now,
+    )  # fmt: skip
+    if on_registered is not None and document is not None and event.direction is Direction.EMITTED:
+        on_registered(s, event, document, now)
+
+
+def _confirm_regla_90(
+    ctx: EventContext, client: DianEvents, event: DocumentEvent, refused: DianRejected
+) -> tuple[bool, bytes | None, str]:
+    """After Regla 90: is *our* CUDE the one DIAN holds? Returns (registered, DIAN's answer, detail)."""
+    assert event.referenced_cufe is not None and event.cude is not None
+    listing = listed_events(client.get_status_event(event.referenced_cufe), event.referenced_cufe, ctx.trust)
+    if not any(item.cude == event.cude for item in listing):
+        others = [f"{item.code.value} {item.cude[:12]}…" for item in listing if item.code is event.code]
+        detail = "DIAN ya tiene registrado otro evento " + (", ".join(others) if others else "con este número")
+        return False, None, detail
+    # The Regla 90 answer carries the original answer; else ask for it by CUDE.
+    for candidate in (refused.response.xml, None):
+        xml = candidate if candidate is not None else client.get_status(event.cude).xml
+        try:
+            checked_answer(xml, ctx.trust, about=event.cude)
+        except ForgedAnswer:
+            continue
+        return True, xml, "confirmado con GetStatusEvent tras Regla 90"
+    return True, None, "confirmado con GetStatusEvent tras Regla 90 (sin la respuesta original)"
+
+
+def _retry(event: DocumentEvent, ctx: EventContext, now: datetime, error: str) -> None:
+    event.submission_state = SubmissionState.SEND_FAILED
+    event.last_error = error[:2000]
+    event.next_attempt_at = now + ctx.backoff.delay(event.attempts)
+
+
+def deliver_events(
+    sessions: sessionmaker[Session],
+    ctx: EventContext,
+    client: DianEvents,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    limit: int = 100,
+    actor: str = "job:deliver_outbox",
+    on_registered: OnRegistered | None = None,
+) -> DeliveryReport:
+    """Submit every due event once; each ends registered, rejected, or scheduled for a retry."""
+    report = DeliveryReport()
+    with sessions() as s:
+        ids = due_events(s, now(), limit)
+    for event_id in ids:
+        xml = _claim(sessions, ctx, event_id, now())
+        if xml is None:
+            continue
+        if xml == b"":
+            report.waiting += 1
+            continue
+        with sessions() as s:
+            event = s.get(DocumentEvent, event_id)
+            assert event is not None
+            name = file_name(ctx, event)
+        outcome: tuple[str, DianResponse | DianRejected | None, bytes | None, str] = ("retry", None, None, "")
+        try:
+            response = client.send_event_update_status(name, xml)
+            assert event.cude is not None
+            checked_answer(response.xml, ctx.trust, about=event.cude)
+            outcome = ("registered", response, response.xml, "SendEventUpdateStatus")
+        except DianRejected as refused:
+            if refused.already_registered:
+                try:
+                    ok, answer, detail = _confirm_regla_90(ctx, client, event, refused)
+                except (DianTransportError, DianFault, ForgedAnswer) as exc:
+                    outcome = ("retry", None, None, f"Regla 90 sin confirmar: {exc}")
+                else:
+                    outcome = (
+                        ("registered", refused.response, answer, detail) if ok else ("rejected", refused, None, detail)
+                    )
+            else:
+                outcome = ("rejected", refused, None, "")
+        except ForgedAnswer as exc:
+            outcome = ("retry", None, None, f"Respuesta de la DIAN rechazada: {exc}")
+        except (DianTransportError, DianFault) as exc:
+            outcome = ("retry", None, None, str(exc))
+        _record(sessions, ctx, event_id, outcome, now(), actor, on_registered, report)
+    return report
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    ctx: EventContext,
+    event_id: int,
+    outcome: tuple[str, DianResponse | DianRejected | None, bytes | None, str],
+    at: datetime,
+    actor: str,
+    on_registered: OnRegistered | None,
+    report: DeliveryReport,
+) -> None:
+    kind, answer, answer_xml, detail = outcome
+    with sessions() as s:
+        event = s.execute(sa.select(DocumentEvent).where(DocumentEvent.id == event_id).with_for_update()).scalar_one()
+        cude = event.cude or ""
+        if kind == "registered":
+            response = answer.response if isinstance(answer, DianRejected) else answer
+            mark_registered(
+                s, ctx, event, answer_xml, response, at, actor=actor, via=detail, on_registered=on_registered
+            )
+            report.registered.append(cude)
+        elif kind == "rejected":
+            assert isinstance(answer, DianRejected)
+            event.submission_state = SubmissionState.REJECTED
+            event.next_attempt_at = None
+            event.dian_status_code = answer.response.status_code
+            messages = [m.render() for m in answer.response.messages] or [answer.response.status_description]
+            if detail:
+                messages.append(detail)
+            event.dian_messages = messages
+            event.last_error = "; ".join(messages)[:2000]
+            if answer.response.xml:
+                event.dian_response_blob = ctx.blobs.put(answer.response.xml)
+            record(
+                s,
+                actor=actor,
+                action=f"event.{event.code.value}.rejected",
+                subject=event.referenced_cufe,
+                data={"event_id": event.id, "cude": cude, "number": event.number, "messages": messages},
+                at=at,
+            )
+            report.rejected.append(cude)
+        else:
+            _retry(event, ctx, at, detail)
+            record(
+                s,
+                actor=actor,
+                action=f"event.{event.code.value}.send_failed",
+                subject=event.referenced_cufe,
+                data={"event_id": event.id, "cude": cude, "attempts": event.attempts, "error": detail,
+                      "next_attempt_at": event.next_attempt_at.isoformat() if event.next_attempt_at else None},
+                at=at,
+            )  # fmt: skip
+            report.retrying.append(cude)
+        s.commit()
+
+
+def pending_codes(session: Session, document_id: int) -> list[EventCode]:
+    """Codes of our events on a document still waiting for DIAN (for the UI and the policy jobs)."""
+    return list(
+        session.execute(
+            sa.select(DocumentEvent.code).where(
+                DocumentEvent.document_id == document_id,
+                DocumentEvent.direction == Direction.EMITTED,
+                DocumentEvent.submission_state.in_(IN_FLIGHT),
+            )
+        ).scalars()
+    )

@@ -1,0 +1,204 @@
+"""The counterpart's events: ask DIAN (GetStatusEvent) what is registered on our open invoices and record it.
+
+The seller's 034 moves ours to tacitly_accepted; 036/037… are recorded for RADIAN; an event of ours whose answer was
+lost is found here registered too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from dian.codes import DocumentState, DocumentType, EventCode
+from dian.errors import ParseError
+from dian.soap import DianFault, DianResponse, DianTransportError
+from dian.soap.results import DocumentXml
+from dian.ubl import ApplicationResponse, parse_document
+from events.answers import ForgedAnswer, ListedEvent, listed_events
+from events.context import EventContext, utc_now
+from events.outbox import OnRegistered, mark_registered
+from store.audit import record
+from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
+from store.state import refresh_state
+
+# Invoices on which something can still happen (RADIAN goes on after acceptance).
+OPEN_STATES = (
+    DocumentState.VALIDATED,
+    DocumentState.ACKNOWLEDGED,
+    DocumentState.GOODS_RECEIVED,
+    DocumentState.ACCEPTED,
+    DocumentState.TACITLY_ACCEPTED,
+    DocumentState.TITLE,
+)
+INVOICES = tuple(t for t in DocumentType if t.is_invoice)
+
+
+class DianStatus(Protocol):
+    def get_status_event(self, cufe: str) -> DianResponse: ...
+    def get_xml_by_document_key(self, track_id: str) -> DocumentXml: ...
+
+
+@dataclass
+class SyncReport:
+    documents: int = 0
+    observed: list[str] = field(default_factory=list)  # CUDEs newly recorded
+    confirmed: list[str] = field(default_factory=list)  # already known, now registered
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "documents": self.documents,
+            "observed": len(self.observed),
+            "confirmed": len(self.confirmed),
+            "errors": len(self.errors),
+        }
+
+
+def documents_to_sync(session: Session, now: datetime, *, every: timedelta, max_age_days: int, limit: int) -> list[int]:
+    """Open invoices not asked about for ``every``, never-asked and soonest-closing first."""
+    since = now - timedelta(days=max_age_days)
+    return list(
+        session.execute(
+            sa.select(ReceivedDocument.id)
+            .where(
+                ReceivedDocument.state.in_(OPEN_STATES),
+                ReceivedDocument.document_type.in_(INVOICES),
+                ReceivedDocument.issued_at >= since,
+                sa.or_(ReceivedDocument.events_synced_at.is_(None), ReceivedDocument.events_synced_at <= now - every),
+            )
+            .order_by(ReceivedDocument.events_synced_at.is_not(None), ReceivedDocument.events_synced_at,
+                      ReceivedDocument.id)
+            .limit(limit)
+        ).scalars()
+    )  # fmt: skip
+
+
+def _fetch(client: DianStatus, cude: str) -> tuple[ApplicationResponse, bytes] | None:
+    """The event's own XML from DIAN (GetXmlByDocumentKey), for its number, parties and times; None when unavailable."""
+    try:
+        found = client.get_xml_by_document_key(cude)
+    except (DianTransportError, DianFault):
+        return None
+    if not found.found or not found.xml:
+        return None
+    try:
+        parsed = parse_document(found.xml)
+    except ParseError:
+        return None
+    if not isinstance(parsed, ApplicationResponse) or (parsed.uuid or "").strip().lower() != cude:
+        return None
+    return parsed, found.xml
+
+
+def _observe(
+    s: Session, ctx: EventContext, document: ReceivedDocument, item: ListedEvent, client: DianStatus, now: datetime
+) -> DocumentEvent:
+    fetched = _fetch(client, item.cude)
+    parsed = fetched[0] if fetched else None
+    xml_key = ctx.blobs.put(fetched[1]) if fetched else None
+    event = DocumentEvent(
+        document_id=document.id,
+        code=item.code,
+        direction=Direction.OBSERVED,
+        number=parsed.id[:40] if parsed else None,
+        cude=item.cude,
+        referenced_cufe=document.cufe,
+        note=item.description[:2000] or None,
+        sender_nit=parsed.sender.nit[:20] if parsed else None,
+        receiver_nit=parsed.receiver.nit[:20] if parsed else None,
+        signed_xml_blob=xml_key,
+        signing_time=parsed.issued_at if parsed else None,
+        submission_state=SubmissionState.REGISTERED,
+        registered_at=now,
+        actor="dian:GetStatusEvent",
+    )
+    s.add(event)
+    s.flush()
+    return event
+
+
+def sync_document(
+    s: Session,
+    ctx: EventContext,
+    client: DianStatus,
+    document: ReceivedDocument,
+    now: datetime,
+    report: SyncReport,
+    *,
+    actor: str = "job:sync_events",
+    on_registered: OnRegistered | None = None,
+) -> None:
+    """Record what DIAN lists on ``document`` that we did not know; the caller commits."""
+    listing = listed_events(client.get_status_event(document.cufe), document.cufe, ctx.trust)
+    known = {
+        e.cude: e
+        for e in s.execute(sa.select(DocumentEvent).where(DocumentEvent.cude.in_([i.cude for i in listing]))).scalars()
+    }
+    for item in listing:
+        event = known.get(item.cude)
+        if event is None:
+            event = _observe(s, ctx, document, item, client, now)
+            report.observed.append(item.cude)
+            mark_registered(s, ctx, event, None, None, now, actor=actor, via="GetStatusEvent")
+        elif event.submission_state is not SubmissionState.REGISTERED:
+            if event.document_id is None:
+                event.document_id = document.id
+            report.confirmed.append(item.cude)
+            mark_registered(s, ctx, event, None, None, now, actor=actor, via="GetStatusEvent",
+                            on_registered=on_registered)  # fmt: skip
+    document.events_synced_at = now
+    refresh_state(s, document, ctx.calendar)
+
+
+def sync_events(
+    sessions: sessionmaker[Session],
+    ctx: EventContext,
+    client: DianStatus,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    every: timedelta = timedelta(hours=1),
+    max_age_days: int = 180,
+    limit: int = 200,
+    actor: str = "job:sync_events",
+    on_registered: OnRegistered | None = None,
+) -> SyncReport:
+    """Sync every open invoice due for it, one transaction each; DIAN's failures are counted, not raised."""
+    report = SyncReport()
+    with sessions() as s:
+        ids = documents_to_sync(s, now(), every=every, max_age_days=max_age_days, limit=limit)
+    for document_id in ids:
+        with sessions() as s:
+            document = s.get(ReceivedDocument, document_id)
+            if document is None:
+                continue
+            try:
+                sync_document(s, ctx, client, document, now(), report, actor=actor, on_registered=on_registered)
+            except (DianTransportError, DianFault) as exc:
+                report.errors.append(f"{document.cufe[:12]}…: {exc}")
+                continue
+            except ForgedAnswer as exc:
+                s.rollback()
+                record(s, actor=actor, action="document.sync.refused", subject=document.cufe,
+                       data={"error": str(exc)}, at=now())  # fmt: skip
+                report.errors.append(f"{document.cufe[:12]}…: {exc}")
+            report.documents += 1
+            s.commit()
+    return report
+
+
+def event_codes(session: Session, document_id: int) -> list[EventCode]:
+    """The registered event codes on a document, in order (for reports and tests)."""
+    return list(
+        session.execute(
+            sa.select(DocumentEvent.code)
+            .where(
+                DocumentEvent.document_id == document_id, DocumentEvent.submission_state == SubmissionState.REGISTERED
+            )
+            .order_by(DocumentEvent.id)
+        ).scalars()
+    )

@@ -1,0 +1,3 @@
+"""Fixtures shared by the integration tests that need a whole Buzón (events, jobs)."""
+
+from tests.integration.events_fixtures import events_bed  # noqa: F401 - the fixture
