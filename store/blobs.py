@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
+import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 KEY_RE = re.compile(r"^[0-9a-f]{64}$")
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 class BlobError(Exception):
@@ -16,7 +18,12 @@ class BlobError(Exception):
 
 
 class BlobStore:
-    """put() returns the SHA-256 hex key; get() returns the bytes and checks they still hash to it."""
+    """put() returns the SHA-256 hex key; get() returns the bytes and checks they still hash to it.
+
+    Every blob is durable when put() or put_many() returns: its bytes are flushed to disk before it is renamed into
+    place, and the folder holding the new name is flushed after. put_many() writes several blobs with the same
+    guarantee but flushes each folder once, after all the renames.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -28,29 +35,54 @@ class BlobStore:
 
     def put(self, data: bytes) -> str:
         """Store data (idempotent: the same bytes give the same key and are written once)."""
-        key = hashlib.sha256(data).hexdigest()
-        path = self._path(key)
-        if path.exists():
-            return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write a temporary file in the same folder, flush it to disk, then rename: a crash leaves either no
-        # file or the whole file, never a torn one.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        return self.put_many((data,))[0]
+
+    def put_many(self, items: Iterable[bytes]) -> list[str]:
+        """Store several blobs durably; their keys, in order. Either all new ones are in place or an error is raised
+        (blobs already renamed into place stay: they are whole, and storing them again is harmless)."""
+        keys: list[str] = []
+        pending: list[tuple[str, str]] = []  # (temporary, final) paths, data flushed, not renamed yet
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            for data in items:
+                key = hashlib.sha256(data).hexdigest()
+                keys.append(key)
+                final = os.fspath(self._path(key))
+                if os.path.exists(final) or any(f == final for _, f in pending):
+                    continue
+                # Write a temporary file in the same folder, flush it to disk, then rename: a crash leaves either no
+                # file or the whole file, never a torn one.
+                tmp = f"{os.path.dirname(final)}/.tmp-{key[:16]}-{secrets.token_hex(6)}"
+                try:
+                    fd = os.open(tmp, _FLAGS, 0o600)
+                except FileNotFoundError:
+                    os.makedirs(os.path.dirname(final), exist_ok=True)
+                    fd = os.open(tmp, _FLAGS, 0o600)
+                pending.append((tmp, final))
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            folders: dict[str, None] = {}
+            while pending:
+                tmp, final = pending[0]
+                os.replace(tmp, final)
+                pending.pop(0)
+                folders[os.path.dirname(final)] = None
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            for tmp, _ in pending:
+                Path(tmp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-        return key
+        # The new names are durable once their folders are flushed.
+        for folder in folders:
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        return keys
 
     def get(self, key: str) -> bytes:
         """The bytes stored under key; BlobError when missing or when they no longer match their hash."""
