@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from email.message import Message
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ from dian.trust import TrustStore
 from dian.ubl import ApplicationResponse, TaxTotal, parse_document
 from dian.xades import Check, Outcome, Verdict, verify
 from dian.xmlsafe import parse_xml
-from inbox.unpack import Limits, Part, UnpackError, is_mail, mail_info, unpack
+from inbox.unpack import Limits, Part, UnpackError, is_mail, mail_info, parse_mail, unpack
 from store import audit
 from store.blobs import BlobStore
 from store.models import (
@@ -134,6 +135,16 @@ class _Item:
     event_answer_xml: bytes | None = None
     event_registered: bool = False
     event_note: str = ""
+
+
+@dataclass(frozen=True)
+class _Received:
+    """What receive read of a message, handed straight to process when one run does both (take): the bytes are not
+    read back from the blob store and the mail is not parsed twice. After a restart, process reads and parses anew."""
+
+    key: str
+    data: bytes = field(repr=False)
+    message: Message | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -246,20 +257,27 @@ class Intake:
 
     def receive(self, envelope: Envelope) -> tuple[int, MailStatus]:
         """Store the raw bytes and record the message (status pending); a message already recorded is returned."""
+        mail_id, status, _ = self._receive(envelope)
+        return mail_id, status
+
+    def _receive(self, envelope: Envelope) -> tuple[int, MailStatus, _Received]:
         self.hook("fetched")
-        key = self.blobs.put(envelope.data)
+        key = self.blobs.put(envelope.data)  # durable before the row that names it is committed
         self.hook("stored")
         info = None
+        message = None
         if envelope.oversize is not None or is_mail(envelope.data, envelope.name):
             try:
-                info = mail_info(envelope.data)
+                message = parse_mail(envelope.data)
+                info = mail_info(message)
             except Exception:  # a mangled header must not stop the raw bytes being kept
                 info = None
+        received = _Received(key, envelope.data, message if envelope.oversize is None else None)
         message_id = info.message_id if info and info.message_id else None
         with self.sessions() as s:
             existing = self._existing(s, envelope, key)
             if existing is not None:
-                return existing
+                return (*existing, received)
             mail = MailMessage(
                 mailbox=_clip(envelope.mailbox, 300),
                 uidvalidity=envelope.uidvalidity,
@@ -281,8 +299,8 @@ class Intake:
                 found = self._existing(s, envelope, key)
                 if found is None:
                     raise
-                return found
-            result = (mail.id, mail.status)
+                return (*found, received)
+            result = (mail.id, mail.status, received)
         self.hook("recorded")
         return result
 
@@ -297,10 +315,10 @@ class Intake:
 
     def take(self, envelope: Envelope) -> Result:
         """Receive and process one message; a message processed by an earlier run comes back with earlier=True."""
-        mail_id, status = self.receive(envelope)
+        mail_id, status, received = self._receive(envelope)
         if status != MailStatus.PENDING:
             return self.outcome(mail_id, earlier=True)
-        return self.process(mail_id, oversize=envelope.oversize)
+        return self._process(mail_id, envelope.oversize, received)
 
     def outcome(self, mail_id: int, *, earlier: bool = False) -> Result:
         """The recorded outcome of a processed message."""
@@ -316,16 +334,19 @@ class Intake:
 
     def process(self, mail_id: int, *, oversize: int | None = None) -> Result:
         """Verify a recorded message and commit its outcome; a message already processed is left as it is."""
+        return self._process(mail_id, oversize, None)
+
+    def _process(self, mail_id: int, oversize: int | None, received: _Received | None) -> Result:
         for attempt in range(3):
             try:
-                return self._process_once(mail_id, oversize)
+                return self._process_once(mail_id, oversize, received)
             except IntegrityError:
                 # A concurrent intake filed the same CUFE (or event CUDE) first: decide again, now as a duplicate.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _process_once(self, mail_id: int, oversize: int | None) -> Result:
+    def _process_once(self, mail_id: int, oversize: int | None, received: _Received | None) -> Result:
         with self.sessions() as s:
             mail = s.get(MailMessage, mail_id, with_for_update={"skip_locked": True})
             if mail is None:  # another process holds it right now; it will commit the outcome
@@ -333,15 +354,20 @@ class Intake:
             if mail.status != MailStatus.PENDING:
                 s.rollback()
                 return self.outcome(mail_id, earlier=True)
-            data = self.blobs.get(mail.blob_key)
-            plan = self._plan(s, mail, data, oversize)
+            if received is not None and received.key == mail.blob_key:
+                data, message = received.data, received.message  # the very bytes the key hashes
+            else:
+                data, message = self.blobs.get(mail.blob_key), None
+            plan = self._plan(s, mail, data, oversize, message)
             self.hook("verified")
             result = self._apply(s, mail, plan)
             s.commit()
         self.hook("committed")
         return result
 
-    def _plan(self, s: Session, mail: MailMessage, data: bytes, oversize: int | None) -> _Plan:
+    def _plan(
+        self, s: Session, mail: MailMessage, data: bytes, oversize: int | None, message: Message | None = None
+    ) -> _Plan:
         plan = _Plan()
         if oversize is not None or len(data) > self.policy.max_message_bytes:
             size = oversize or len(data)
@@ -371,7 +397,7 @@ class Intake:
         else:  # a loose file: its name was kept as the subject
             name = mail.subject if mail.subject.lower().endswith((".xml", ".zip", ".eml")) else "adjunto"
         try:
-            parts = unpack(data, name, self.policy.limits)
+            parts = unpack(data, name, self.policy.limits, message=message)
         except UnpackError as exc:
             plan.reason = QuarantineReason(exc.reason)
             plan.detail = f"{REASON_TEXT[plan.reason]}: {exc}"
@@ -548,29 +574,39 @@ class Intake:
         if plan.reason is not None:
             self.hook("parts_stored")
             return self._quarantine(s, mail, result, plan.reason, plan.detail, now)
-        pdf_key = self.blobs.put(plan.pdf) if plan.pdf else None
         refused: list[_Item] = []
-        stored: list[tuple[_Item, dict[str, str | None]]] = []
-        for item in plan.items:
+        # The blobs to write, by what they are (item index or "pdf", role): all written (and flushed) in one go.
+        parts: dict[tuple[int | str, str], bytes] = {}
+        if plan.pdf:
+            parts["pdf", "pdf"] = plan.pdf
+        kept: list[tuple[int, _Item]] = []
+        for index, item in enumerate(plan.items):
             if item.reason is not None:
                 refused.append(item)
             elif item.duplicate:
                 result.duplicates.append(item.cufe or "")
             elif item.kind == "document":
                 assert item.report is not None and item.report.document_xml is not None
-                keys = {
-                    "signed": self.blobs.put(item.report.document_xml),
-                    "answer": self.blobs.put(item.report.dian_response_xml) if item.report.dian_response_xml else None,
-                    "container": self.blobs.put(plan.containers[item.part]) if item.part in plan.containers else None,
-                }
-                stored.append((item, keys))
+                kept.append((index, item))
+                parts[index, "signed"] = item.report.document_xml
+                if item.report.dian_response_xml:
+                    parts[index, "answer"] = item.report.dian_response_xml
+                if item.part in plan.containers:
+                    parts[index, "container"] = plan.containers[item.part]
             else:
                 assert item.event_xml is not None
-                keys = {
-                    "signed": self.blobs.put(item.event_xml),
-                    "answer": self.blobs.put(item.event_answer_xml) if item.event_answer_xml else None,
-                }
-                stored.append((item, keys))
+                kept.append((index, item))
+                parts[index, "signed"] = item.event_xml
+                if item.event_answer_xml:
+                    parts[index, "answer"] = item.event_answer_xml
+        written = dict(zip(parts, self.blobs.put_many(parts.values()), strict=True)) if kept or plan.pdf else {}
+        pdf_key = written.get(("pdf", "pdf"))
+        stored: list[tuple[_Item, dict[str, str | None]]] = []
+        for index, item in kept:
+            keys: dict[str, str | None] = {"signed": written[index, "signed"], "answer": written.get((index, "answer"))}
+            if item.kind == "document":
+                keys["container"] = written.get((index, "container"))
+            stored.append((item, keys))
         self.hook("parts_stored")
         for item, keys in stored:
             if item.kind == "document":

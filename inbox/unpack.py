@@ -7,6 +7,7 @@ against the bytes actually read, never against what a zip header claims.
 
 from __future__ import annotations
 
+import email
 import hashlib
 import io
 import zipfile
@@ -153,12 +154,12 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, mem
     return b"".join(chunks)
 
 
-def _add(data: bytes, name: str, budget: _Budget, depth: int, out: list[Part]) -> None:
+def _add(data: bytes, name: str, budget: _Budget, depth: int, out: list[Part], message: Message | None = None) -> None:
     kind = _kind(data)
     if kind == "zip":
         _unzip(data, name, budget, depth, out)
     elif name.lower().endswith(".eml") or _looks_like_mail(data):
-        _mail_parts(data, name, budget, depth, out)
+        _mail_parts(data, name, budget, depth, out, message)
     else:
         out.append(Part(name, kind, data))
 
@@ -168,10 +169,13 @@ def _looks_like_mail(data: bytes) -> bool:
     return _kind(data) == "other" and b"\nmime-version:" in head and (b"\nfrom:" in head or head.startswith(b"from:"))
 
 
-def _mail_parts(data: bytes, name: str, budget: _Budget, depth: int, out: list[Part]) -> None:
+def _mail_parts(
+    data: bytes, name: str, budget: _Budget, depth: int, out: list[Part], message: Message | None = None
+) -> None:
     if depth > budget.limits.max_depth:
         raise UnpackError("too_large", f"{name}: mails nested more than {budget.limits.max_depth} deep")
-    message = mailparser.parse_from_bytes(data).message
+    if message is None:
+        message = parse_mail(data)
     for index, part in enumerate(_leaf_parts(message)):
         filename = part.get_filename() or ""
         content_type = part.get_content_type()
@@ -199,11 +203,14 @@ def _leaf_parts(message: Message) -> list[Message]:
     return leaves
 
 
-def unpack(data: bytes, name: str, limits: Limits | None = None) -> list[Part]:
-    """Every XML, PDF and other file inside data (a mail, a zip or a loose file), duplicates removed."""
+def unpack(data: bytes, name: str, limits: Limits | None = None, *, message: Message | None = None) -> list[Part]:
+    """Every XML, PDF and other file inside data (a mail, a zip or a loose file), duplicates removed.
+
+    ``message`` is ``parse_mail(data)`` when the caller already has it (the mail is then not parsed again).
+    """
     budget = _Budget(limits or Limits())
     out: list[Part] = []
-    _add(data, name, budget, 0, out)
+    _add(data, name, budget, 0, out, message)
     seen: set[str] = set()
     unique: list[Part] = []
     for part in out:
@@ -219,9 +226,27 @@ def is_mail(data: bytes, name: str = "") -> bool:
     return name.lower().endswith(".eml") or _looks_like_mail(data)
 
 
-def mail_info(data: bytes) -> MailInfo:
-    """The Message-ID, sender, subject and date of a mail, as mail-parser reads them."""
-    parsed = mailparser.parse_from_bytes(data)
+def parse_mail(data: bytes) -> Message:
+    """The mail as Python's e-mail parser reads it (what mail-parser reads too); parse it once, hand it around."""
+    try:
+        return email.message_from_bytes(data)
+    except RecursionError as exc:  # multiparts nested thousands deep: refuse the mail, do not crash intake
+        raise UnpackError("unreadable", "the mail's parts are nested too deep to read") from exc
+
+
+class _Headers(mailparser.MailParser):
+    """mail-parser's reading of the headers only: its parse() also walks and decodes every part, which Buzón's own
+    unpacking does again, so here it stops after reading the headers (what ``_reset`` indexes and decodes)."""
+
+    def parse(self) -> _Headers:
+        self._reset()
+        return self
+
+
+def mail_info(data: bytes | Message) -> MailInfo:
+    """The Message-ID, sender, subject and date of a mail (its bytes or ``parse_mail`` of them), as mail-parser
+    reads them."""
+    parsed = _Headers(data if isinstance(data, Message) else parse_mail(data))
     sender = ", ".join(addr for _, addr in parsed.from_ if addr) if parsed.from_ else ""
     message_id = (parsed.message_id or "").strip() or None
     date = parsed.date.isoformat() if parsed.date else None

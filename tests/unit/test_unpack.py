@@ -6,9 +6,10 @@ import io
 import zipfile
 from email.message import EmailMessage
 
+import mailparser
 import pytest
 
-from inbox.unpack import Limits, UnpackError, mail_info, unpack
+from inbox.unpack import Limits, UnpackError, mail_info, parse_mail, unpack
 
 XML = b'<?xml version="1.0" encoding="UTF-8"?><AttachedDocument>\xc3\xb1</AttachedDocument>'
 PDF = b"%PDF-1.4\n% representacion grafica\n"
@@ -93,6 +94,34 @@ def test_mail_info():
     assert info.message_id == "<abc123@proveedor.test>"
     assert info.sender == "facturas@proveedor.test"
     assert info.subject.startswith("900000001;Proveedor")
+    assert mail_info(parse_mail(make_mail().as_bytes())) == info
+
+
+HEADER_CASES = [
+    make_mail(("ad.zip", b"PK\x05\x06" + b"\0" * 18, "application", "zip")).as_bytes(),
+    b"From: =?utf-8?q?Jos=C3=A9_P=C3=A9rez?= <jose@proveedor.test>, otra@proveedor.test\r\n"
+    b"Subject: =?iso-8859-1?q?Factura_electr=F3nica?= FE1\r\n"
+    b"Date: Mon, 2 Mar 2026 10:00:00 -0500\r\n"
+    b"Message-ID:   <x@y>  \r\n\r\ncuerpo\r\n",
+    b"From: sin arroba\r\nSubject: \r\nDate: not a date\r\n\r\n",
+    b"Subject: =?utf-8?b?\xff?=\r\nFrom: <>\r\n\r\n",
+    b"no headers at all",
+]
+
+
+@pytest.mark.parametrize("data", HEADER_CASES)
+def test_mail_info_reads_the_headers_as_a_full_mail_parser_parse_does(data):
+    full = mailparser.parse_from_bytes(data)
+    info = mail_info(data)
+    assert info.message_id == ((full.message_id or "").strip() or None)
+    assert info.sender == (", ".join(addr for _, addr in full.from_ if addr) if full.from_ else "")
+    assert info.subject == (full.subject or "")
+    assert info.date == (full.date.isoformat() if full.date else None)
+
+
+def test_a_mail_parsed_once_unpacks_as_its_bytes_do():
+    data = make_mail(("fv.zip", make_zip({"ad.xml": XML, "fv.pdf": PDF}), "application", "zip")).as_bytes()
+    assert unpack(data, "m.eml", message=parse_mail(data)) == unpack(data, "m.eml")
 
 
 @pytest.mark.parametrize(
