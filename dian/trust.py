@@ -199,7 +199,10 @@ def _is_ca(cert: x509.Certificate) -> bool:
     return ku.key_cert_sign
 
 
+@lru_cache(maxsize=1024)
 def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool:
+    """Whether parent's key signed child (and the names chain); cached per pair, as the same supplier, DIAN and CA
+    certificates recur in every document (certificates compare and hash by their DER bytes)."""
     try:
         child.verify_directly_issued_by(parent)
     except (ValueError, TypeError, InvalidSignature):
