@@ -30,7 +30,7 @@ def environment(settings: Settings) -> Environment:
 
 
 def company_software(settings: Settings) -> Software:
-    """Our software as registered with DIAN; at the simulator it is registered on first use."""
+    """Our software as registered with DIAN; at the local simulator it is registered on first use."""
     pin = settings.dian.software_pin or (SIMULATOR_PIN if settings.dian.environment == "simulator" else "")
     software = Software(
         provider_nit=settings.company.nit_number,
@@ -38,8 +38,8 @@ def company_software(settings: Settings) -> Software:
         software_id=settings.dian.software_id,
         pin=pin,
     )
-    if settings.dian.environment == "simulator":
-        _register_at_simulator(settings, software)
+    if settings.dian.environment == "simulator" and not settings.dian.endpoint:
+        _register_at_simulator(settings, software)  # the local simulator Buzón runs; another one is seeded by its owner
     return software
 
 

@@ -98,23 +98,32 @@ def _check_request(request: EventRequest, default_person: Person | None) -> Pers
     return person
 
 
-def in_flight(session: Session, document: ReceivedDocument, code: EventCode) -> DocumentEvent | None:
+def in_flight(events: list[DocumentEvent], code: EventCode) -> DocumentEvent | None:
     """Our event of this code still waiting for DIAN's answer, if any."""
-    for event in events_of(session, document):
+    for event in events:
         if event.direction is Direction.EMITTED and event.code is code and event.submission_state in IN_FLIGHT:
             return event
     return None
 
 
-def decide(session: Session, ctx: EventContext, document: ReceivedDocument, code: EventCode, at: datetime) -> Decision:
+def _queued(code: EventCode, event: DocumentEvent) -> str:
+    return f"El evento {code.value} ({code.label}) ya está en cola para la DIAN (número {event.number})."
+
+
+def decide(
+    session: Session,
+    ctx: EventContext,
+    document: ReceivedDocument,
+    code: EventCode,
+    at: datetime,
+    events: list[DocumentEvent] | None = None,
+) -> Decision:
     """May we send ``code`` on this document now (our in-flight events counted as if registered)?"""
-    queued = in_flight(session, document, code)
+    events = events_of(session, document) if events is None else events
+    queued = in_flight(events, code)
     if queued is not None:
-        return Decision(
-            allowed=False,
-            reason=f"El evento {code.value} ({code.label}) ya está en cola para la DIAN (número {queued.number}).",
-        )
-    facts = facts_for(document, events_of(session, document), include_in_flight=True)
+        return Decision(allowed=False, reason=_queued(code, queued))
+    facts = facts_for(document, events, include_in_flight=True)
     return check(code, role=Role.BUYER, facts=facts, at=at, calendar=ctx.calendar)
 
 
@@ -154,13 +163,11 @@ def emit(
     ).scalar_one_or_none()
     if document is None:
         raise EventRefused(f"No existe el documento {document_id}.")
-    queued = in_flight(session, document, request.code)
+    events = events_of(session, document)
+    queued = in_flight(events, request.code)
     if queued is not None:  # even forced: one live event per code (DIAN would answer Regla 90)
-        raise EventRefused(
-            f"El evento {request.code.value} ({request.code.label}) ya está en cola para la DIAN "
-            f"(número {queued.number})."
-        )
-    decision = decide(session, ctx, document, request.code, now)
+        raise EventRefused(_queued(request.code, queued))
+    decision = decide(session, ctx, document, request.code, now, events)
     if not decision.allowed and not force:
         raise EventRefused(decision.reason, decision.rule)
     number = _next_number(session, request.code)
@@ -232,6 +239,25 @@ def emit(
     return event
 
 
+@dataclass(frozen=True)
+class Emitted:
+    """What a caller needs to know of an event just signed and queued."""
+
+    id: int
+    document_id: int
+    code: EventCode
+    number: str
+    cude: str
+    submission_state: SubmissionState
+    signing_time: datetime
+
+    @classmethod
+    def of(cls, event: DocumentEvent) -> Emitted:
+        assert event.document_id is not None and event.number and event.cude and event.signing_time
+        return cls(event.id, event.document_id, event.code, event.number, event.cude, event.submission_state,
+                   event.signing_time)  # fmt: skip
+
+
 def emit_and_commit(
     sessions: sessionmaker[Session],
     ctx: EventContext,
@@ -242,17 +268,54 @@ def emit_and_commit(
     source: str | None = None,
     now: datetime | None = None,
     force: bool = False,
-) -> DocumentEvent:
+) -> Emitted:
     """`emit` in its own transaction; a concurrent twin (the unique live-event index) becomes an EventRefused."""
     with sessions() as session:
         try:
             event = emit(session, ctx, document_id, request, actor=actor, source=source, now=now, force=force)
+            emitted = Emitted.of(event)
             session.commit()
         except IntegrityError as exc:
             session.rollback()
             raise EventRefused(
                 f"El evento {request.code.value} ya fue firmado para este documento por otra acción simultánea."
             ) from exc
-        session.refresh(event)
-        session.expunge(event)
-        return event
+        return emitted
+
+
+def emit_many(
+    sessions: sessionmaker[Session],
+    ctx: EventContext,
+    requests: list[tuple[int, EventRequest]],
+    *,
+    actor: str,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> tuple[list[Emitted], dict[int, str]]:
+    """Many events in one transaction (bulk actions, policy jobs); refusals are returned by document id, not raised.
+
+    A refusal happens before anything is written, so it leaves the others intact; should the commit meet a concurrent
+    twin, each request is retried in its own transaction.
+    """
+    emitted: list[Emitted] = []
+    refused: dict[int, str] = {}
+    with sessions() as session:
+        try:
+            for document_id, request in requests:
+                try:
+                    event = emit(session, ctx, document_id, request, actor=actor, source=source, now=now)
+                except EventRefused as exc:
+                    refused[document_id] = exc.reason
+                else:
+                    emitted.append(Emitted.of(event))
+            session.commit()
+            return emitted, refused
+        except IntegrityError:
+            session.rollback()
+    emitted, refused = [], {}
+    for document_id, request in requests:
+        try:
+            emitted.append(emit_and_commit(sessions, ctx, document_id, request, actor=actor, source=source, now=now))
+        except EventRefused as exc:
+            refused[document_id] = exc.reason
+    return emitted, refused

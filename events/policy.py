@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from dian.codes import DocumentState, DocumentType, EventCode
 from events.context import EventContext, utc_now
-from events.emit import EventRefused, EventRequest, emit_and_commit
+from events.emit import EventRequest, emit_many
 from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState, Supplier, Verdict
 
 INVOICES = tuple(t for t in DocumentType if t.is_invoice)
@@ -48,15 +48,8 @@ def _listed(s: Session, configured: Iterable[str], column: sa.ColumnElement[bool
 def _emit_all(
     sessions: sessionmaker[Session], ctx: EventContext, ids: list[int], code: EventCode, actor: str, at: datetime
 ) -> PolicyReport:
-    report = PolicyReport()
-    for document_id in ids:
-        try:
-            emit_and_commit(sessions, ctx, document_id, EventRequest(code), actor=actor, now=at)
-        except EventRefused as exc:
-            report.refused[document_id] = exc.reason
-        else:
-            report.emitted.append(document_id)
-    return report
+    emitted, refused = emit_many(sessions, ctx, [(i, EventRequest(code)) for i in ids], actor=actor, now=at)
+    return PolicyReport(emitted=[e.document_id for e in emitted], refused=refused)
 
 
 def auto_acknowledge(

@@ -25,7 +25,7 @@ from dian.codes import Environment, EventCode, PaymentMeans
 from dian.nit import check_digit
 from dian.ubl import parse_document
 from dian.ubl.build import AttachedDraft, build_attached_document
-from events.emit import EventRequest, emit_and_commit
+from events.emit import Emitted, EventRequest, emit_and_commit
 from store.models import DocumentEvent, ReceivedDocument
 from tests.integration.dian_fixtures import BUYER, BUYER_NIT, BUYER_SW, SELLER, SELLER_NIT, DianWorld, make_world
 from tests.integration.inbox_fixtures import append, mail, zip_bytes
@@ -118,7 +118,7 @@ class EventsBed:
 
     def send(
         self, document_id: int, code: EventCode, *, at: dt.datetime | None = None, force: bool = False, **request: Any
-    ) -> DocumentEvent:
+    ) -> Emitted:
         return emit_and_commit(
             self.sessions,
             self.runtime.ctx,
