@@ -106,17 +106,41 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the web application (for production, run buzon.wsgi:app under gunicorn behind a proxy)."""
     from werkzeug.serving import run_simple
 
+    from buzon.event_access import event_service
     from store.db import current_revision, head_revision, make_engine
     from web.app import create_app
 
     engine = make_engine(settings.database_url)
     if current_revision(engine) != head_revision():
         fail("the database schema is not current: run `buzon init` first")
-    app = create_app(settings, engine=engine)
+    app = create_app(settings, engine=engine, events=lambda sessions: event_service(settings, sessions))
     host = host or settings.web.host
     port = port or settings.web.port
+    simulator = _local_simulator(settings)
+    if simulator is not None:
+        click.echo(f"DIAN simulator at {simulator.url}")
     click.echo(f"Buzón at http://{host}:{port}/ (configuration: {settings.loaded_from})")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if simulator is not None:
+            simulator.stop()
+
+
+def _local_simulator(settings: Settings) -> Any:
+    """In the simulator environment with no endpoint of its own, the DIAN simulator runs beside the web app (in a
+    thread) so that events sent from the demo are registered; None otherwise or when its port is taken."""
+    if settings.dian.environment != "simulator" or settings.dian.endpoint:
+        return None
+    from buzon.dian_access import simulator_data_dir
+    from dian.simulator import Simulator, SimulatorServer
+
+    try:
+        return SimulatorServer(Simulator(simulator_data_dir(settings)), port=settings.dian.simulator_port).start()
+    except OSError as exc:  # already running (e.g. `buzon dian-sim` in another terminal): use that one
+        click.echo(f"DIAN simulator not started here ({exc.strerror}); using the one on port "
+                   f"{settings.dian.simulator_port}", err=True)  # fmt: skip
+        return None
 
 
 @main.command()

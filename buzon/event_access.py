@@ -139,3 +139,16 @@ def notice_hook(
         )
 
     return on_registered
+
+
+def event_service(settings: Settings, sessions: Any) -> Any:
+    """The events façade for the web application (events.service.EventService), bound to these settings."""
+    from buzon.dian_access import dian_client
+    from events.service import EventService
+
+    return EventService(
+        sessions=sessions,
+        make_context=lambda: event_context(settings),
+        make_client=lambda: dian_client(settings),
+        make_on_registered=lambda ctx, client: notice_hook(ctx, settings, client),
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from buzon.config import load_settings
+from buzon.event_access import event_service
 from web.app import create_app
 
-app = create_app(load_settings())
+settings = load_settings()
+app = create_app(settings, events=lambda sessions: event_service(settings, sessions))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, jsonify
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import current_revision, head_revision, make_engine, session_factory
 from web.access import init_access, public
@@ -31,8 +32,14 @@ def _secret_key(settings: Any) -> str:
     return key
 
 
-def create_app(settings: Any, *, engine: Engine | None = None) -> Flask:
-    """Build the web application for these settings (a frozen buzon.config.Settings)."""
+def create_app(
+    settings: Any, *, engine: Engine | None = None, events: Callable[[sessionmaker[Session]], Any] | None = None
+) -> Flask:
+    """Build the web application for these settings (a frozen buzon.config.Settings).
+
+    ``events`` makes the events façade (events.service.EventService) from the app's session factory; the shell passes
+    buzon.event_access.event_service. Without it the pages read, and event actions say they are unavailable.
+    """
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=_secret_key(settings),
@@ -43,6 +50,8 @@ def create_app(settings: Any, *, engine: Engine | None = None) -> Flask:
     engine = engine or make_engine(settings.database_url)
     sessions = session_factory(engine)
     app.extensions["buzon.engine"] = engine
+    app.extensions["buzon.sessions"] = sessions
+    app.extensions["buzon.events"] = events(sessions) if events is not None else None
 
     def db() -> Session:
         if "db" not in g:
