@@ -109,11 +109,12 @@ def send(
 
 
 @click.group("jobs", invoke_without_command=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help="As for `jobs list`.")
 @click.pass_context
-def jobs_group(ctx: click.Context) -> None:
-    """The scheduled jobs: their last run, outcome and next run."""
+def jobs_group(ctx: click.Context, config_path: str | None) -> None:
+    """The scheduled jobs: their last run, outcome and next run (`buzon jobs` is `buzon jobs list`)."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_jobs)
+        ctx.invoke(list_jobs, config_path=config_path)
 
 
 @jobs_group.command("list")
