@@ -96,6 +96,10 @@ def init(settings: Settings) -> None:
             click.echo(note)
         if note := seed(settings):
             click.echo(note)
+        from buzon.demo_events import seed_events
+
+        if note := seed_events(settings):
+            click.echo(note)
 
 
 @main.command()

@@ -1,0 +1,86 @@
+"""Demo events: after the demo inbox is filed, a few invoices get their 030/032/033 registered by the local DIAN
+simulator, so the inbox shows every state and one live three-business-day countdown.
+
+The events are signed at past moments (the invoices are days old), queued, and delivered over HTTP to a simulator
+started for the occasion on a free loopback port; the suppliers' notices wait in the mail outbox for the scheduler.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from buzon.config import Settings
+from dian.codes import DocumentType, EventCode, PaymentMeans
+from dian.ubl import Person
+
+# (position among the filed credit invoices, oldest first) -> events, each at hours after the invoice was issued;
+# a negative number means hours before now.
+PLAN: dict[int, tuple[tuple[EventCode, float], ...]] = {
+    0: ((EventCode.ACUSE_RECIBO, 1), (EventCode.RECIBO_BIEN, 3), (EventCode.ACEPTACION_EXPRESA, 5)),
+    1: ((EventCode.ACUSE_RECIBO, 2), (EventCode.RECIBO_BIEN, 4)),  # the window ended long ago: tacit acceptance due
+    3: ((EventCode.ACUSE_RECIBO, 1),),
+    -1: ((EventCode.ACUSE_RECIBO, 1), (EventCode.RECIBO_BIEN, -2)),  # the newest: a live countdown
+}
+
+
+DEMO_PERSON = Person(id="1020304050", first_name="Ana María", family_name="Pérez Gómez", job_title="Almacenista",
+                     department="Compras")  # fmt: skip
+
+
+def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
+    """Register the demo events once (nothing when any event of ours exists already)."""
+    from buzon.dian_access import simulator_data_dir
+    from buzon.event_access import event_context, notice_hook
+    from dian.simulator import Simulator, SimulatorServer
+    from dian.soap import DianClient
+    from events.emit import EventRefused, EventRequest, emit_and_commit
+    from events.outbox import deliver_events
+    from store.db import make_engine, session_factory
+    from store.models import Direction, DocumentEvent, ReceivedDocument
+
+    if not settings.demo or settings.dian.environment != "simulator" or settings.dian.endpoint:
+        return None
+    now = now or dt.datetime.now(dt.UTC)
+    engine = make_engine(settings.database_url)
+    sessions = session_factory(engine)
+    try:
+        with sessions() as s:
+            if s.execute(sa.select(DocumentEvent.id).where(DocumentEvent.direction == Direction.EMITTED)).first():
+                return None
+            invoices = list(
+                s.execute(
+                    sa.select(ReceivedDocument.id, ReceivedDocument.issued_at)
+                    .where(
+                        ReceivedDocument.document_type == DocumentType.INVOICE,
+                        ReceivedDocument.payment_means == PaymentMeans.CREDIT,
+                    )
+                    .order_by(ReceivedDocument.issued_at)
+                )
+            )
+        if len(invoices) < 5:
+            return None
+        ctx = event_context(settings)
+        for position, steps in PLAN.items():
+            document_id, issued = invoices[position]
+            for code, hours in steps:
+                at = issued + dt.timedelta(hours=hours) if hours > 0 else now + dt.timedelta(hours=hours)
+                try:
+                    person = DEMO_PERSON if code in (EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN) else None
+                    request = EventRequest(code, person=person)
+                    emit_and_commit(sessions, ctx, document_id, request, actor="demo", now=at)
+                except EventRefused:
+                    continue
+        server = SimulatorServer(Simulator(simulator_data_dir(settings))).start()
+        try:
+            with DianClient(server.url, ctx.identity) as client:
+                report = deliver_events(
+                    sessions, ctx, client, actor="demo", on_registered=notice_hook(ctx, settings, None)
+                )
+        finally:
+            server.stop()
+            server.simulator.close()
+        return f"demo: {len(report.registered)} evento(s) registrado(s) en el simulador de la DIAN"
+    finally:
+        engine.dispose()
