@@ -94,6 +94,13 @@ class DeliveryState(StrEnum):
     FAILED = "failed"
 
 
+class WebhookState(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    FAILED = "failed"  # gave up after the configured attempts
+    SKIPPED = "skipped"  # no webhook URL was configured when it came up for delivery
+
+
 class MailKind(StrEnum):
     EVENT_NOTICE = "event_notice"  # our registered event, mailed to the supplier
     REMINDER = "reminder"  # a claim window about to close, mailed to the assigned clerk
@@ -151,6 +158,12 @@ class ReceivedDocument(Timestamps, Base):
     __table_args__ = (
         sa.Index("ix_received_documents_state_window", "state", "window_ends_at"),
         sa.Index("ix_received_documents_issued_at_id", "issued_at", "id"),
+        # The inbox's sorts and common filters walk these in keyset order (web/query.py, migration 0004).
+        sa.Index("ix_received_documents_state_issued", "state", "issued_at", "id"),
+        sa.Index("ix_received_documents_issuer_issued", "issuer_nit", "issued_at", "id"),
+        sa.Index("ix_received_documents_amount_id", "payable_amount", "id"),
+        sa.Index("ix_received_documents_window_id", "window_ends_at", "id"),
+        sa.Index("ix_received_documents_issuer_name_id", "issuer_name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -412,3 +425,28 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class WebhookDelivery(Timestamps, Base):
+    """The webhook outbox: one row per document state change, written in the transaction that made the change
+    (store/webhooks.py), then POSTed, signed, until the receiver says 2xx (events/webhooks.py)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (sa.Index("ix_webhook_deliveries_outbox", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
+    event: Mapped[str] = mapped_column(sa.String(80))  # e.g. document.state_changed
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the JSON body, fixed when the change happened
+    state: Mapped[WebhookState] = mapped_column(code_enum(WebhookState), default=WebhookState.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_status: Mapped[int | None]  # the receiver's HTTP status
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    delivered_at: Mapped[datetime | None]
+
+    document: Mapped[ReceivedDocument | None] = relationship()
+
+
+# Every process that maps the documents also enqueues a webhook on their state changes (a Session listener).
+import store.webhooks  # noqa: E402, F401 - imported last: the listener needs the models above

@@ -53,6 +53,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "suppliers",
         "users",
         "value_titles",
+        "webhook_deliveries",
     }
     assert pg_first == first
     sqlite.dispose()
