@@ -117,7 +117,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     engine = make_engine(settings.database_url)
     if current_revision(engine) != head_revision():
         fail("the database schema is not current: run `buzon init` first")
-    app = create_app(settings, engine=engine, events=lambda sessions: event_service(settings, sessions))
+    app = create_app(settings, engine=engine, events=lambda sessions: event_service(settings, sessions),
+                     intake=lambda sessions: web_intake(settings, sessions))  # fmt: skip
     host = host or settings.web.host
     port = port or settings.web.port
     simulator = _local_simulator(settings)
@@ -129,6 +130,37 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     finally:
         if simulator is not None:
             simulator.stop()
+
+
+def web_intake(settings: Settings, sessions: Any) -> Callable[[str], Any]:
+    """For the web's quarantine page: ``make(actor)`` gives an inbox.intake.Intake on the app's sessions (the trust
+    store and the DIAN client are loaded on first use, not when the app starts)."""
+    from datetime import UTC, datetime
+
+    from inbox.intake import Intake, IntakePolicy
+    from store.blobs import BlobStore
+
+    policies: list[Any] = []
+
+    def make(actor: str) -> Any:
+        if not policies:
+            check = None
+            if settings.dian.online_check:
+                from buzon.dian_access import dian_client, online_check
+
+                check = online_check(dian_client(settings))
+            policy = IntakePolicy(
+                our_nit=settings.company.nit_number,
+                trust=load_trust(settings),
+                dian_pins=settings.dian.pinned_dian_certificates,
+                max_message_bytes=settings.inbox.max_message_bytes,
+                online_check=check,
+            )
+            policies.append(policy)
+        blobs = BlobStore(settings.blob_dir)
+        return Intake(sessions, blobs, policies[0], clock=lambda: datetime.now(UTC), actor=actor)
+
+    return make
 
 
 def _local_simulator(settings: Settings) -> Any:

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from buzon.cli import web_intake
 from buzon.config import load_settings
 from buzon.event_access import event_service
 from web.app import create_app
 
 settings = load_settings()
-app = create_app(settings, events=lambda sessions: event_service(settings, sessions))
+app = create_app(
+    settings,
+    events=lambda sessions: event_service(settings, sessions),
+    intake=lambda sessions: web_intake(settings, sessions),
+)

@@ -33,12 +33,18 @@ def _secret_key(settings: Any) -> str:
 
 
 def create_app(
-    settings: Any, *, engine: Engine | None = None, events: Callable[[sessionmaker[Session]], Any] | None = None
+    settings: Any,
+    *,
+    engine: Engine | None = None,
+    events: Callable[[sessionmaker[Session]], Any] | None = None,
+    intake: Callable[[sessionmaker[Session]], Callable[[str], Any]] | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
     ``events`` makes the events façade (events.service.EventService) from the app's session factory; the shell passes
     buzon.event_access.event_service. Without it the pages read, and event actions say they are unavailable.
+    ``intake`` likewise gives, from the session factory, ``make(actor) -> inbox.intake.Intake`` for re-processing
+    quarantined mail (buzon.cli.web_intake); without it the quarantine page offers no re-processing.
     """
     app = Flask(__name__)
     app.config.update(
@@ -52,6 +58,7 @@ def create_app(
     app.extensions["buzon.engine"] = engine
     app.extensions["buzon.sessions"] = sessions
     app.extensions["buzon.events"] = events(sessions) if events is not None else None
+    app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
 
     def db() -> Session:
         if "db" not in g:
@@ -84,9 +91,13 @@ def create_app(
 
     from web.api import bp as api_bp
     from web.auth import bp as auth_bp
+    from web.documents import bp as documents_bp
     from web.inbox import bp as inbox_bp
+    from web.quarantine import bp as quarantine_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(quarantine_bp)
     return app

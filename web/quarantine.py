@@ -1,0 +1,156 @@
+"""Quarantined mail, per message: download the raw message, re-process it, or dismiss it (both audited).
+
+The list itself is `inbox.quarantine`; these are the actions on one message. Re-processing runs the same intake the
+poller runs (inbox.intake.Intake.process), through a factory the shell hands to create_app (``intake=``), so a
+message quarantined for a fixable reason (the trust store, our NIT, a DIAN check that was down) can be filed.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from store import audit
+from store.blobs import BlobError, BlobStore
+from store.models import MailMessage, MailStatus, ReceivedDocument, Role
+from web.access import roles
+from web.labels import QUARANTINE_LABELS
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("quarantine", __name__)
+
+READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
+NOTE_MAX = 300
+UNAVAILABLE = "El reprocesamiento no está disponible en esta instalación."
+
+
+def _db() -> Any:
+    return current_app.extensions["buzon.db"]()
+
+
+def _mail(mail_id: int) -> MailMessage:
+    mail = _db().get(MailMessage, mail_id)
+    if mail is None:
+        abort(404)
+    return mail
+
+
+def _back() -> Any:
+    return redirect(url_for("inbox.quarantine"))
+
+
+@bp.get("/correos/<int:mail_id>/original")
+@roles(*READERS)
+def raw(mail_id: int) -> Response:
+    """The message exactly as received (RFC 5322), to open in a mail program."""
+    mail = _mail(mail_id)
+    try:
+        data = BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir).get(mail.blob_key)
+    except (BlobError, OSError):
+        log.exception("mail %s: raw message blob %s is missing", mail.id, mail.blob_key)
+        abort(404)
+    response = Response(data, mimetype="message/rfc822")
+    response.headers["Content-Disposition"] = f'attachment; filename="correo-{mail.id}.eml"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _settle_check(mail_id: int) -> MailMessage:
+    """The message, which must still be in quarantine (another clerk may have acted first)."""
+    mail = _mail(mail_id)
+    if mail.status is not MailStatus.QUARANTINED:
+        flash(f"El correo {mail.id} ya no está en cuarentena.", "info")
+        abort(_back())
+    return mail
+
+
+@bp.post("/cuarentena/<int:mail_id>/reprocesar")
+@roles(Role.CLERK)
+def reprocess(mail_id: int) -> Any:
+    """Run intake again on the stored message: it is filed, or stays in quarantine with the new reason."""
+    make_intake = current_app.extensions.get("buzon.intake")
+    if make_intake is None:
+        flash(UNAVAILABLE, "error")
+        return _back()
+    db = _db()
+    mail = _settle_check(mail_id)
+    actor = current_user.actor
+    before = {"reason": mail.reason.value if mail.reason else None, "detail": mail.reason_detail}
+    # Back to pending, guarded on the status so two clerks cannot both reprocess; intake then takes it like new mail.
+    changed = db.execute(
+        sa.update(MailMessage)
+        .where(MailMessage.id == mail.id, MailMessage.status == MailStatus.QUARANTINED)
+        .values(status=MailStatus.PENDING, reason=None, reason_detail=None, updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.rollback()
+        flash(f"El correo {mail.id} ya no está en cuarentena.", "info")
+        return _back()
+    audit.record(db, actor=actor, action="mail.reprocess", subject=f"mail:{mail.id}", source=request.remote_addr,
+                 data={"before": before, "subject": mail.subject})  # fmt: skip
+    db.commit()
+    try:
+        result = make_intake(actor).process(mail.id)
+    except Exception:  # the message stays pending; the poller's next run takes it again
+        log.exception("re-processing mail %s", mail.id)
+        flash(f"El correo {mail.id} no se pudo reprocesar ahora; quedó pendiente y el próximo ciclo lo "
+              "procesará.", "error")  # fmt: skip
+        return _back()
+    db.expire_all()
+    _say(result)
+    return _back()
+
+
+def _say(result: Any) -> None:
+    status = MailStatus(result.status)
+    if status is MailStatus.FILED:
+        db = _db()
+        filed = db.scalars(sa.select(ReceivedDocument).where(ReceivedDocument.cufe.in_(result.filed or []))).all()
+        numbers = ", ".join(f"{d.number} ({d.issuer_name})" for d in filed) or "sin documentos nuevos"
+        flash(f"Correo {result.mail_id} reprocesado y archivado: {numbers}.", "success")
+    elif status is MailStatus.QUARANTINED:
+        reason = QUARANTINE_LABELS.get(result.reason.value if result.reason else "", "")
+        detail = f" — {result.detail}" if result.detail else ""
+        flash(f"Correo {result.mail_id} reprocesado: sigue en cuarentena. {reason}{detail}", "error")
+    elif status is MailStatus.PENDING:
+        flash(f"Correo {result.mail_id}: otro proceso lo está procesando en este momento.", "info")
+    else:
+        flash(f"Correo {result.mail_id} reprocesado: {result.detail or 'no trae nada para archivar'}.", "info")
+
+
+@bp.post("/cuarentena/<int:mail_id>/descartar")
+@roles(Role.CLERK)
+def dismiss(mail_id: int) -> Any:
+    """Take the message out of quarantine as ignored, with who and why; its raw bytes are kept."""
+    db = _db()
+    mail = _settle_check(mail_id)
+    note = " ".join(str(request.form.get("note", "")).split())[:NOTE_MAX]
+    actor = current_user.actor
+    before = {"reason": mail.reason.value if mail.reason else None, "detail": mail.reason_detail}
+    stamp = datetime.now(UTC)
+    detail = f"Descartado por {actor.removeprefix('user:')}" + (f": {note}" if note else "")
+    if mail.reason_detail:
+        detail += f" (motivo de la cuarentena: {mail.reason_detail})"
+    changed = db.execute(
+        sa.update(MailMessage)
+        .where(MailMessage.id == mail.id, MailMessage.status == MailStatus.QUARANTINED)
+        .values(status=MailStatus.IGNORED, reason_detail=detail[:4000], updated_at=stamp)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.rollback()
+        flash(f"El correo {mail.id} ya no está en cuarentena.", "info")
+        return _back()
+    audit.record(db, actor=actor, action="mail.dismissed", subject=f"mail:{mail.id}", source=request.remote_addr,
+                 data={"before": before, "note": note, "subject": mail.subject}, at=stamp)  # fmt: skip
+    db.commit()
+    db.expire_all()
+    flash(f"Correo {mail.id} descartado: sale de la cuarentena (queda guardado y auditado).", "success")
+    return _back()
