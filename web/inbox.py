@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
 
-from dian.calendar import BusinessCalendar
-from store.models import MailMessage, MailStatus, ReceivedDocument, Role
+from dian.calendar import BOGOTA, BusinessCalendar
+from dian.codes import DocumentState, DocumentType
+from store.models import MailMessage, MailStatus, ReceivedDocument, Role, Verdict
+from web import query
 from web.access import roles
 from web.labels import QUARANTINE_LABELS, STATE_LABELS, VERDICT_LABELS, money
+from web.query import FilterError, InboxQuery
 
 bp = Blueprint("inbox", __name__)
 PAGE_SIZE = 50
@@ -26,24 +33,6 @@ def _calendar() -> BusinessCalendar:
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _cursor(doc: ReceivedDocument) -> str:
-    """Where the next page starts: microseconds since the epoch and the id (URL-safe, exact)."""
-    delta = doc.issued_at - _EPOCH
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return f"{micros}_{doc.id}"
-
-
-def _parse_cursor(text: str) -> tuple[datetime, int]:
-    """The (issued_at, id) of a cursor; a malformed one is a 400, never a silent first page."""
-    micros, _, ident = text.partition("_")
-    if not (micros.lstrip("-").isdigit() and ident.isdigit()):
-        abort(400, description="Cursor de paginación inválido.")
-    return _EPOCH + timedelta(microseconds=int(micros)), int(ident)
-
-
 # Everyone reads the inbox and the quarantine: treasury read-only, the auditor everything, and the admin too,
 # because a wrong NIT or mailbox setting shows up first as documents missing here or mail piling up in quarantine.
 READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
@@ -54,20 +43,10 @@ READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 def index() -> str:
     """The newest documents first; keyset pagination on (issued_at, id) stays fast on large tables."""
     db = _db()
-    query = sa.select(ReceivedDocument).order_by(ReceivedDocument.issued_at.desc(), ReceivedDocument.id.desc())
-    after = request.args.get("after", "")
-    if after:
-        stamp, ident = _parse_cursor(after)
-        # Bind through the columns' own types, so the stamp is compared in stored-format UTC on every backend.
-        key = sa.tuple_(ReceivedDocument.issued_at, ReceivedDocument.id)
-        query = query.where(
-            key < sa.tuple_(sa.literal(stamp, ReceivedDocument.issued_at.type), sa.literal(ident, sa.Integer()))
-        )
-    rows = db.scalars(query.limit(PAGE_SIZE + 1)).all()
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
     now = datetime.now(UTC)
     calendar = _calendar()
+    filters, found = _filtered_page(db, now, calendar)
+    rows = found.documents
     documents = [
         {
             "doc": d,
@@ -78,7 +57,7 @@ def index() -> str:
         }
         for d in rows
     ]
-    next_cursor = _cursor(rows[-1]) if more else None
+    next_cursor = found.next_cursor
     quarantined = db.scalar(
         sa.select(sa.func.count()).select_from(MailMessage).where(MailMessage.status == MailStatus.QUARANTINED)
     )
@@ -90,6 +69,7 @@ def index() -> str:
         quarantined=quarantined,
         total=total,
         settings=current_app.config["BUZON_SETTINGS"],
+        **_filter_form(filters),
     )
 
 
@@ -108,4 +88,101 @@ def quarantine() -> str:
         "quarantine.html",
         messages=[{"mail": m, "reason": QUARANTINE_LABELS.get(m.reason or "", m.reason or "")} for m in rows],
         settings=current_app.config["BUZON_SETTINGS"],
+    )
+
+
+# --- Filters, search, sort and the CSV export (web/query.py builds the one query all three share) ---------------
+
+
+def _filtered_page(db: Any, now: datetime, calendar: BusinessCalendar) -> tuple[InboxQuery, query.Page]:
+    """The inbox query of the request's parameters and its page after ``after``; a malformed one is a 400."""
+    try:
+        filters = InboxQuery.from_args(request.args)
+        found = query.page(db, filters, now=now, calendar=calendar, cursor=request.args.get("after") or None,
+                           limit=PAGE_SIZE)  # fmt: skip
+    except FilterError as exc:
+        abort(400, description=str(exc))
+    return filters, found
+
+
+def _filter_form(filters: InboxQuery) -> dict[str, Any]:
+    """What the template needs to show the filter form filled in, and to keep the filters on the next page link."""
+    return {
+        "filters": filters,
+        "filter_args": filters.to_args(),
+        "state_choices": [(s.value, STATE_LABELS.get(s, s.value)) for s in query.STATES],
+        "sort_choices": [(s.key, s.label) for s in query.SORTS.values()],
+    }
+
+
+CSV_COLUMNS = (
+    ("Estado", ReceivedDocument.state),
+    ("NIT proveedor", ReceivedDocument.issuer_nit),
+    ("Proveedor", ReceivedDocument.issuer_name),
+    ("Tipo", ReceivedDocument.document_type),
+    ("Número", ReceivedDocument.number),
+    ("Fecha de emisión", ReceivedDocument.issue_date),
+    ("Vencimiento", ReceivedDocument.due_date),
+    ("Valor a pagar", ReceivedDocument.payable_amount),
+    ("Moneda", ReceivedDocument.currency),
+    ("Verificación", ReceivedDocument.verdict),
+    ("Plazo hasta", ReceivedDocument.window_ends_at),
+    ("Asignado a", ReceivedDocument.assigned_to),
+    ("CUFE", ReceivedDocument.cufe),
+)
+
+
+def _csv_cell(value: Any) -> str:
+    """One value as Excel in Colombia reads it: dd/mm/aaaa dates, decimal comma, Bogota times, labels in Spanish."""
+    if value is None:
+        return ""
+    if isinstance(value, DocumentState):
+        return STATE_LABELS.get(value, value.value)
+    if isinstance(value, DocumentType):
+        return value.label
+    if isinstance(value, Verdict):
+        return VERDICT_LABELS.get(value, value.value)
+    if isinstance(value, datetime):
+        return value.astimezone(BOGOTA).strftime("%d/%m/%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, Decimal):
+        return format(value.quantize(Decimal("0.01")), "f").replace(".", ",")
+    text = str(value)
+    # A cell starting with = + - @ is a formula to Excel: a supplier's name must never run as one (CSV injection).
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/exportar.csv")
+@roles(*READERS)
+def export_csv() -> Any:
+    """The inbox view as CSV for Excel (es-CO): same filters and order, `;` separated, UTF-8 with BOM, streamed."""
+    db = _db()
+    now = datetime.now(UTC)
+    try:
+        filters = InboxQuery.from_args(request.args)
+    except FilterError as exc:
+        abort(400, description=str(exc))
+    calendar = _calendar()
+    columns = [column for _, column in CSV_COLUMNS]
+
+    def lines() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow([title for title, _ in CSV_COLUMNS])
+        yield "\ufeff" + out.getvalue()
+        for row in query.iterate(db, filters, columns, now=now, calendar=calendar):
+            out.seek(0)
+            out.truncate()
+            writer.writerow([_csv_cell(v) for v in row[: len(columns)]])
+            yield out.getvalue()
+
+    stamp = now.astimezone(BOGOTA).strftime("%Y%m%d-%H%M")
+    return Response(
+        stream_with_context(lines()),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="buzon-{stamp}.csv"',
+            "Content-Type": "text/csv; charset=utf-8",
+        },
     )

@@ -1,0 +1,390 @@
+"""The one inbox query: filters, search, sort and keyset pages, shared by the inbox page, its CSV export and the API.
+
+Every sort orders by (column, id) and pages by a cursor holding the last row's (value, id), so page 5 000 costs what
+page 1 costs; migration 0004 adds the (column, id) indexes each sort and the common filters walk.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from dian.calendar import BOGOTA, BusinessCalendar
+from dian.codes import DocumentState
+from store.models import MailMessage, MailStatus, ReceivedDocument
+
+MAX_CLOSING_WITHIN = 30  # business days; the claim window itself is 3
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class FilterError(ValueError):
+    """A filter, sort or cursor the user (or an ERP) sent is malformed; the message is Spanish, for a 400."""
+
+
+@dataclass(frozen=True)
+class Sort:
+    """One way to order the inbox: a column, its direction, and how its value is written in a cursor."""
+
+    key: str
+    column: Any
+    descending: bool
+    kind: Literal["time", "money", "text"]
+    label: str
+    nullable: bool = False  # NULLs come last whatever the direction
+
+
+D = ReceivedDocument
+SORTS: dict[str, Sort] = {
+    s.key: s
+    for s in (
+        Sort("-issued", D.issued_at, True, "time", "Más recientes primero"),
+        Sort("issued", D.issued_at, False, "time", "Más antiguos primero"),
+        Sort("window", D.window_ends_at, False, "time", "Plazo más próximo primero", nullable=True),
+        Sort("-amount", D.payable_amount, True, "money", "Mayor valor primero"),
+        Sort("amount", D.payable_amount, False, "money", "Menor valor primero"),
+        Sort("supplier", D.issuer_name, False, "text", "Proveedor (A–Z)"),
+    )
+}
+DEFAULT_SORT = "-issued"
+
+# The states a filter may ask for, in the order of the document's life (DESIGN.md section 4).
+STATES = tuple(DocumentState)
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """What the user asked the inbox for; every field empty means "everything, newest first"."""
+
+    states: tuple[DocumentState, ...] = ()
+    supplier: str = ""  # a NIT (with or without its check digit), or part of the supplier's name
+    date_from: date | None = None  # issue date, America/Bogota, inclusive
+    date_to: date | None = None
+    amount_min: Decimal | None = None  # payable amount
+    amount_max: Decimal | None = None
+    closing_within: int | None = None  # claim window closing within this many business days
+    quarantined: bool = False  # only documents marked invalid or whose mail is in quarantine
+    search: str = ""  # a number, a CUFE or a NIT
+    sort: str = DEFAULT_SORT
+
+    # The query-string names, shared by the page, the CSV export and the API (English, like the API).
+    PARAMS = (
+        ("states", "status"),
+        ("supplier", "supplier"),
+        ("date_from", "from"),
+        ("date_to", "to"),
+        ("amount_min", "min_amount"),
+        ("amount_max", "max_amount"),
+        ("closing_within", "closing_within"),
+        ("quarantined", "quarantined"),
+        ("search", "q"),
+        ("sort", "sort"),
+    )
+
+    @classmethod
+    def from_args(cls, args: Any) -> InboxQuery:
+        """Parse request.args (a MultiDict); a malformed value raises FilterError naming the parameter."""
+        values: dict[str, Any] = {}
+        states = []
+        for raw in args.getlist("status"):
+            for part in raw.split(","):
+                if part.strip():
+                    try:
+                        states.append(DocumentState(part.strip()))
+                    except ValueError:
+                        known = ", ".join(s.value for s in STATES)
+                        raise FilterError(f"status: estado desconocido {part!r}; use uno de: {known}.") from None
+        values["states"] = tuple(dict.fromkeys(states))
+        values["supplier"] = _text(args.get("supplier", ""), "supplier", 450)
+        values["search"] = _text(args.get("q", ""), "q", 120)
+        values["date_from"] = _date(args.get("from", ""), "from")
+        values["date_to"] = _date(args.get("to", ""), "to")
+        values["amount_min"] = _amount(args.get("min_amount", ""), "min_amount")
+        values["amount_max"] = _amount(args.get("max_amount", ""), "max_amount")
+        closing = args.get("closing_within", "").strip()
+        if closing:
+            if not closing.isdigit() or not 1 <= int(closing) <= MAX_CLOSING_WITHIN:
+                raise FilterError(f"closing_within: días hábiles entre 1 y {MAX_CLOSING_WITHIN}, no {closing!r}.")
+            values["closing_within"] = int(closing)
+        quarantined = args.get("quarantined", "").strip().lower()
+        if quarantined not in ("", "0", "1", "true", "false", "on", "si", "sí"):
+            raise FilterError(f"quarantined: use 1 o 0, no {quarantined!r}.")
+        values["quarantined"] = quarantined in ("1", "true", "on", "si", "sí")
+        sort = args.get("sort", "").strip() or DEFAULT_SORT
+        if sort not in SORTS:
+            raise FilterError(f"sort: orden desconocido {sort!r}; use uno de: {', '.join(SORTS)}.")
+        values["sort"] = sort
+        if values["date_from"] and values["date_to"] and values["date_from"] > values["date_to"]:
+            raise FilterError("from: la fecha inicial es posterior a la final.")
+        low, high = values["amount_min"], values["amount_max"]
+        if low is not None and high is not None and low > high:
+            raise FilterError("min_amount: el valor mínimo es mayor que el máximo.")
+        return cls(**values)
+
+    def to_args(self) -> dict[str, Any]:
+        """The query-string parameters that reproduce this query (defaults left out), for links and url_for."""
+        out: dict[str, Any] = {}
+        for attr, name in self.PARAMS:
+            value = getattr(self, attr)
+            if attr == "states":
+                if value:
+                    out[name] = [s.value for s in value]
+            elif attr == "quarantined":
+                if value:
+                    out[name] = "1"
+            elif attr == "sort":
+                if value != DEFAULT_SORT:
+                    out[name] = value
+            elif value not in (None, ""):
+                out[name] = value.isoformat() if isinstance(value, date) else str(value)
+        return out
+
+    @property
+    def filtered(self) -> bool:
+        """Whether any filter or search narrows the list (the sort alone does not)."""
+        return any(getattr(self, f.name) not in (None, "", (), False) for f in fields(self) if f.name != "sort")
+
+
+def _text(value: str, name: str, limit: int) -> str:
+    value = value.strip()
+    if len(value) > limit:
+        raise FilterError(f"{name}: el texto es demasiado largo (máximo {limit} caracteres).")
+    return value
+
+
+def _date(value: str, name: str) -> date | None:
+    value = value.strip()
+    if not value:
+        return None
+    for parse in (date.fromisoformat, lambda v: datetime.strptime(v, "%d/%m/%Y").date()):
+        try:
+            return parse(value)
+        except ValueError:
+            continue
+    raise FilterError(f"{name}: fecha inválida {value!r}; use AAAA-MM-DD o DD/MM/AAAA.")
+
+
+def _amount(value: str, name: str) -> Decimal | None:
+    """A plain decimal (1234567.89), or the Colombian way when it has a comma (1.234.567,89)."""
+    text = value.strip().replace("$", "").replace(" ", "")
+    if not text:
+        return None
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise FilterError(f"{name}: valor inválido {value!r}.") from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e16"):
+        raise FilterError(f"{name}: valor fuera de rango {value!r}.")
+    return amount
+
+
+def _nit(value: str) -> str | None:
+    """The NIT in a supplier or search text (dots, spaces and the check digit dropped), or None when it is not one."""
+    text = value.replace(".", "").replace(" ", "")
+    number, dash, dv = text.partition("-")
+    if number.isdigit() and 5 <= len(number) <= 15 and (not dash or (len(dv) == 1 and dv.isdigit())):
+        return number
+    return None
+
+
+def _bogota_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=BOGOTA)
+
+
+def closing_cutoff(now: datetime, days: int, calendar: BusinessCalendar) -> datetime:
+    """The end of the days-th business day counting from today (today itself when it is a business day).
+
+    A window in the result has, in the countdown's terms, fewer than ``days`` whole business days left.
+    """
+    today = now.astimezone(BOGOTA).date()
+    first = today if calendar.is_business_day(today) else calendar.add_business_days(today, 1)
+    last = calendar.add_business_days(first, days - 1)
+    return datetime.combine(last, time.max, tzinfo=BOGOTA)
+
+
+def conditions(query: InboxQuery, *, now: datetime, calendar: BusinessCalendar) -> list[Any]:
+    """The WHERE clauses of the query's filters and search."""
+    where: list[Any] = []
+    if query.states:
+        where.append(D.state.in_(query.states))
+    if query.supplier:
+        nit = _nit(query.supplier)
+        if nit is not None:
+            where.append(D.issuer_nit == nit)
+        else:
+            where.append(D.issuer_name.icontains(query.supplier, autoescape=True))
+    if query.date_from:
+        where.append(D.issued_at >= _bogota_midnight(query.date_from))
+    if query.date_to:
+        where.append(D.issued_at < _bogota_midnight(query.date_to + timedelta(days=1)))
+    if query.amount_min is not None:
+        where.append(D.payable_amount >= query.amount_min)
+    if query.amount_max is not None:
+        where.append(D.payable_amount <= query.amount_max)
+    if query.closing_within:
+        # Only goods_received documents have an open window (033 or 031 closes it; 034 and 036 come after it).
+        where += [
+            D.state == DocumentState.GOODS_RECEIVED,
+            D.window_ends_at >= now,
+            D.window_ends_at <= closing_cutoff(now, query.closing_within, calendar),
+        ]
+    if query.quarantined:
+        in_quarantine = sa.select(MailMessage.id).where(MailMessage.status == MailStatus.QUARANTINED)
+        where.append(sa.or_(D.state == DocumentState.INVALID, D.mail_message_id.in_(in_quarantine)))
+    if query.search:
+        text = query.search
+        found = [D.number == text, D.number == text.upper(), D.cufe == text.lower()]
+        nit = _nit(text)
+        if nit is not None:
+            found.append(D.issuer_nit == nit)
+        where.append(sa.or_(*found))
+    return where
+
+
+# --- Keyset cursors -------------------------------------------------------------------------------------------------
+
+
+def _micros(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def encode_cursor(sort: Sort, doc: ReceivedDocument) -> str:
+    """Where the next page starts: the last row's sort value and id, URL-safe and exact."""
+    return _encode(sort, getattr(doc, sort.column.key), doc.id)
+
+
+def _encode(sort: Sort, value: Any, ident: int) -> str:
+    if value is None:
+        text = "n"
+    elif sort.kind == "time":
+        text = str(_micros(value))
+    elif sort.kind == "money":
+        text = format(Decimal(value), "f")
+    else:
+        text = base64.urlsafe_b64encode(str(value).encode("utf-8")).decode("ascii").rstrip("=")
+    return f"{text}_{ident}"
+
+
+def decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
+    """The (value, id) of a cursor for this sort; a malformed one raises FilterError (a 400, never a first page)."""
+    text, _, ident = cursor.rpartition("_")
+    bad = FilterError("Cursor de paginación inválido.")
+    if not ident.isdigit() or not text or len(cursor) > 1000:
+        raise bad
+    if text == "n":
+        if not sort.nullable:
+            raise bad
+        return None, int(ident)
+    if sort.kind == "time":
+        if not text.lstrip("-").isdigit():
+            raise bad
+        try:
+            return _EPOCH + timedelta(microseconds=int(text)), int(ident)
+        except OverflowError:
+            raise bad from None
+    if sort.kind == "money":
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise bad from None
+        if not value.is_finite():
+            raise bad
+        return value, int(ident)
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True).decode("utf-8"), int(
+            ident
+        )
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise bad from None
+
+
+def _after(sort: Sort, value: Any, ident: int) -> Any:
+    """Rows that come after (value, id) in this sort's order."""
+    if value is None:  # inside the NULLs, which come last: only the ids after
+        return sa.and_(sort.column.is_(None), D.id > ident)
+    # Bind through the column's own type, so a time is compared in its stored UTC format on every backend.
+    key = sa.tuple_(sort.column, D.id)
+    bound = sa.tuple_(sa.literal(value, sort.column.type), sa.literal(ident, sa.Integer()))
+    after = key < bound if sort.descending else key > bound
+    return sa.or_(after, sort.column.is_(None)) if sort.nullable else after
+
+
+def statement(
+    query: InboxQuery, *, now: datetime, calendar: BusinessCalendar, cursor: str | None = None, limit: int | None = None
+) -> sa.Select[Any]:
+    """SELECT the documents of the query in its order, after the cursor, at most limit of them."""
+    sort = SORTS[query.sort]
+    stmt = sa.select(D).where(*conditions(query, now=now, calendar=calendar))
+    if cursor:
+        value, ident = decode_cursor(sort, cursor)
+        stmt = stmt.where(_after(sort, value, ident))
+    if sort.nullable:
+        stmt = stmt.order_by(sort.column.asc().nulls_last(), D.id.asc())
+    elif sort.descending:
+        stmt = stmt.order_by(sort.column.desc(), D.id.desc())
+    else:
+        stmt = stmt.order_by(sort.column.asc(), D.id.asc())
+    return stmt.limit(limit) if limit is not None else stmt
+
+
+@dataclass(frozen=True)
+class Page:
+    documents: list[ReceivedDocument]
+    next_cursor: str | None
+
+
+def page(
+    session: Session,
+    query: InboxQuery,
+    *,
+    now: datetime,
+    calendar: BusinessCalendar,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """One page of the query and the cursor of the next one (None on the last page)."""
+    rows = list(session.scalars(statement(query, now=now, calendar=calendar, cursor=cursor, limit=limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(SORTS[query.sort], rows[-1]) if more and rows else None)
+
+
+def iterate(
+    session: Session,
+    query: InboxQuery,
+    columns: list[Any],
+    *,
+    now: datetime,
+    calendar: BusinessCalendar,
+    batch: int = 1000,
+) -> Iterator[Any]:
+    """Every row of the query as plain column tuples, fetched a keyset page at a time (the CSV export streams these).
+
+    Plain rows, not ORM objects: nothing piles up in the session however many documents are exported.
+    """
+    sort = SORTS[query.sort]
+    picked = [*columns, sort.column.label("_sort_value"), D.id.label("_sort_id")]
+    cursor: str | None = None
+    while True:
+        stmt = statement(query, now=now, calendar=calendar, cursor=cursor, limit=batch).with_only_columns(*picked)
+        rows = session.execute(stmt).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        last = rows[-1]
+        cursor = _encode(sort, last._sort_value, last._sort_id)
+
+
+def args_of(query: InboxQuery, **extra: Any) -> Mapping[str, Any]:
+    """The query's parameters plus extra ones (e.g. the cursor), for url_for."""
+    return {**query.to_args(), **{k: v for k, v in extra.items() if v is not None}}
