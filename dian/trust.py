@@ -184,6 +184,7 @@ def _valid_at(cert: x509.Certificate, at: dt.datetime) -> bool:
     return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
 
 
+@lru_cache(maxsize=512)
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -197,6 +198,12 @@ def _is_ca(cert: x509.Certificate) -> bool:
     except x509.ExtensionNotFound:
         return True
     return ku.key_cert_sign
+
+
+@lru_cache(maxsize=512)
+def _issuer_key(cert: x509.Certificate) -> bytes:
+    """The DER of a certificate's issuer name, to look its issuer up by subject (cached per certificate)."""
+    return cert.issuer.public_bytes()
 
 
 @lru_cache(maxsize=1024)
@@ -262,7 +269,7 @@ class TrustStore:
         for _ in range(_MAX_CHAIN):
             if fingerprint(current) in self._anchor_fps:
                 return self._finish(path, at)
-            issuer_key = current.issuer.public_bytes()
+            issuer_key = _issuer_key(current)
             anchor = next((a for a in self._by_subject.get(issuer_key, ()) if _issued_by(current, a)), None)
             if anchor is not None:
                 path.append(anchor)

@@ -247,8 +247,8 @@ def _der(cert: x509.Certificate) -> bytes:
 
 
 @lru_cache(maxsize=64)
-def _cert_digest(cert: x509.Certificate) -> str:
-    return _b64_digest(_der(cert))
+def _cert_digest(cert: x509.Certificate, algorithm: str = "sha256") -> str:
+    return _b64_digest(_der(cert), algorithm)
 
 
 def _format_signing_time(signing_time: dt.datetime) -> str:
@@ -964,14 +964,13 @@ def _check_signing_certificate(b: _Builder, ssp: etree._Element | None, signer: 
     if not listed:
         b.add("signing_certificate", Outcome.FAIL, "la firma no identifica su certificado (xades:SigningCertificate)")
         return
-    der = _der(signer)
     for cert_el in listed:
         method = cert_el.find(f"{xa('CertDigest')}/{_q(DS, 'DigestMethod')}")
         algorithm = _DIGESTS.get(method.get("Algorithm", "") if method is not None else "")
         value = _text(cert_el.find(f"{xa('CertDigest')}/{_q(DS, 'DigestValue')}"))
         if algorithm is None or not value:
             continue
-        if _b64_digest(der, algorithm) == "".join(value.split()):
+        if _cert_digest(signer, algorithm) == "".join(value.split()):
             if algorithm in _WEAK:
                 weak.append("resumen SHA-1 del certificado firmante")
             serial = _text(cert_el.find(f"{xa('IssuerSerial')}/{_q(DS, 'X509SerialNumber')}"))
