@@ -6,13 +6,26 @@ cookie it carries. Errors are JSON: 401 without a valid token, 403 when the user
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, jsonify
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, jsonify, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
-from store.models import Role
+from dian.calendar import BusinessCalendar
+from dian.codes import ClaimReason, EventCode
+from dian.ubl import Person
+from events.emit import BUYER_EVENTS, EventRefused, EventRequest
+from store.models import DocumentEvent, ReceivedDocument, Role, User
+from store.state import events_of
+from web import query
 from web.access import roles
+from web.labels import STATE_LABELS
+from web.openapi import openapi_document
+from web.query import FilterError, InboxQuery
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,3 +42,246 @@ def me() -> Any:
         role_label=current_user.role_label,
         authenticated_by=current_user.via,
     )
+
+
+# --- Documents: the inbox for an ERP ----------------------------------------------------------------------------
+
+READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
+MAX_LIMIT = 200
+_BODY_KEYS = {"code", "person", "claim_reason", "note"}
+_PERSON_KEYS = {"id", "first_name", "family_name", "id_type", "job_title", "department"}
+
+
+def _db() -> Session:
+    return current_app.extensions["buzon.db"]()
+
+
+def _calendar() -> BusinessCalendar:
+    settings = current_app.config["BUZON_SETTINGS"]
+    return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
+
+
+def _error(status: int, error: str, message: str, **extra: Any) -> Any:
+    return jsonify(error=error, message=message, **extra), status
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _money(value: Decimal | None) -> str | None:
+    """Money as a decimal string (never a float): "1234567.89"."""
+    return format(Decimal(value).quantize(Decimal("0.01")), "f") if value is not None else None
+
+
+def document_summary(doc: ReceivedDocument, now: datetime, calendar: BusinessCalendar) -> dict[str, Any]:
+    """One document as the list shows it."""
+    remaining = calendar.remaining(now, doc.window_ends_at) if doc.window_ends_at else None
+    return {
+        "cufe": doc.cufe,
+        "document_type": doc.document_type.value,
+        "number": doc.number,
+        "issuer": {"nit": doc.issuer_nit, "dv": doc.issuer_dv, "name": doc.issuer_name},
+        "issue_date": _iso(doc.issue_date),
+        "issued_at": _iso(doc.issued_at),
+        "due_date": _iso(doc.due_date),
+        "payable_amount": _money(doc.payable_amount),
+        "currency": doc.currency,
+        "state": doc.state.value,
+        "state_label": STATE_LABELS.get(doc.state, doc.state.value),
+        "verdict": doc.verdict.value,
+        "window_ends_at": _iso(doc.window_ends_at),
+        "window_remaining": None
+        if remaining is None
+        else {"business_days": remaining.days, "hours": remaining.hours, "expired": remaining.expired},
+        "assigned_to": doc.assigned_to,
+        "url": url_for("api.document", cufe=doc.cufe),
+    }
+
+
+def event_json(event: DocumentEvent) -> dict[str, Any]:
+    """One event of a document's timeline, ours or observed, with DIAN's answer."""
+    return {
+        "id": event.id,
+        "code": event.code.value,
+        "direction": event.direction.value,
+        "number": event.number,
+        "cude": event.cude,
+        "claim_reason": event.claim_reason.value if event.claim_reason else None,
+        "note": event.note,
+        "person": event.person,
+        "submission_state": event.submission_state.value,
+        "dian_status_code": event.dian_status_code,
+        "dian_messages": event.dian_messages or [],
+        "attempts": event.attempts,
+        "last_error": event.last_error,
+        "signing_time": _iso(event.signing_time),
+        "registered_at": _iso(event.registered_at),
+        "actor": event.actor or None,
+    }
+
+
+@bp.get("/documents")
+@roles(*READERS)
+def documents() -> Any:
+    """The inbox's documents with its filters (web/query.py), in keyset pages: pass `next_cursor` back as `cursor`."""
+    raw_limit = request.args.get("limit", "50").strip()
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
+        return _error(400, "bad_request", f"limit: un entero entre 1 y {MAX_LIMIT}, no {raw_limit!r}.")
+    now = datetime.now(UTC)
+    calendar = _calendar()
+    try:
+        filters = InboxQuery.from_args(request.args)
+        found = query.page(_db(), filters, now=now, calendar=calendar, cursor=request.args.get("cursor") or None,
+                           limit=int(raw_limit))  # fmt: skip
+    except FilterError as exc:
+        return _error(400, "bad_request", str(exc))
+    return jsonify(
+        documents=[document_summary(d, now, calendar) for d in found.documents],
+        next_cursor=found.next_cursor,
+    )
+
+
+def _by_cufe(cufe: str) -> ReceivedDocument:
+    doc = _db().scalar(sa.select(ReceivedDocument).where(ReceivedDocument.cufe == cufe.strip().lower()))
+    if doc is None:
+        abort(404, description=f"No hay ningún documento recibido con el CUFE {cufe[:96]}.")
+    return doc
+
+
+@bp.get("/documents/<cufe>")
+@roles(*READERS)
+def document(cufe: str) -> Any:
+    """One document: its data, lines and taxes, its verification report, its events, and what may be sent now."""
+    db = _db()
+    doc = _by_cufe(cufe)
+    now = datetime.now(UTC)
+    body = document_summary(doc, now, _calendar())
+    body.update(
+        prefix=doc.prefix,
+        environment=doc.environment.value,
+        buyer={"nit": doc.buyer_nit, "name": doc.buyer_name},
+        payment_means=doc.payment_means.value if doc.payment_means else None,
+        totals={
+            "line_extension_amount": _money(doc.line_extension_amount),
+            "tax_exclusive_amount": _money(doc.tax_exclusive_amount),
+            "tax_inclusive_amount": _money(doc.tax_inclusive_amount),
+            "payable_amount": _money(doc.payable_amount),
+        },
+        taxes=doc.taxes,
+        lines=doc.lines,
+        referenced_cufe=doc.referenced_cufe,
+        report=doc.report,
+        events=[event_json(e) for e in events_of(db, doc)],
+        actions=_actions(db, doc),
+    )
+    return jsonify(body)
+
+
+def _actions(db: Session, doc: ReceivedDocument) -> list[dict[str, Any]] | None:
+    """For each buyer event (030, 031, 032, 033): may it be sent now, and if not, why (None without the service)."""
+    service = current_app.extensions.get("buzon.events")
+    if service is None:
+        return None
+    return [
+        {"code": code.value, "allowed": d.allowed, "reason": d.reason or None, "rule": d.rule}
+        for code, d in service.decisions(db, doc)
+    ]
+
+
+class BadBody(ValueError):
+    """The JSON body of an event request is malformed (a 400)."""
+
+
+def _event_request(body: Any, user: User) -> EventRequest:
+    """An EventRequest from the JSON body; the person defaults to the user's own profile when it is complete."""
+    if not isinstance(body, dict):
+        raise BadBody('Se espera un objeto JSON como {"code": "030"} (Content-Type: application/json).')
+    unknown = sorted(set(body) - _BODY_KEYS)
+    if unknown:
+        raise BadBody(f"Campos desconocidos: {', '.join(unknown)}; se aceptan {', '.join(sorted(_BODY_KEYS))}.")
+    code = body.get("code")
+    if not isinstance(code, str) or code not in {c.value for c in EventCode}:
+        raise BadBody(f'code: un código de evento de la DIAN como "030", no {code!r}.')
+    reason = body.get("claim_reason")
+    if reason is not None and (not isinstance(reason, str) or reason not in {r.value for r in ClaimReason}):
+        raise BadBody(f"claim_reason: 01, 02, 03 o 04, no {reason!r}.")
+    note = body.get("note")
+    if note is not None and (not isinstance(note, str) or len(note) > 1000):
+        raise BadBody("note: un texto de hasta 1000 caracteres.")
+    person = _person(body.get("person"))
+    if person is None and code in (EventCode.ACUSE_RECIBO.value, EventCode.RECIBO_BIEN.value):
+        profile = {"id": user.id_number, "first_name": user.first_name, "family_name": user.family_name}
+        if all(profile.values()):
+            person = Person(id=user.id_number or "", first_name=user.first_name or "",
+                            family_name=user.family_name or "", id_type=user.id_type or "13",
+                            job_title=user.job_title, department=user.department)  # fmt: skip
+    return EventRequest(EventCode(code), person=person, claim_reason=ClaimReason(reason) if reason else None,
+                        note=note or None)  # fmt: skip
+
+
+def _person(value: Any) -> Person | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadBody("person: un objeto con id, first_name y family_name.")
+    unknown = sorted(set(value) - _PERSON_KEYS)
+    if unknown:
+        raise BadBody(f"person: campos desconocidos: {', '.join(unknown)}.")
+    if not all(isinstance(v, str) for v in value.values()):
+        raise BadBody("person: cada campo es un texto.")
+    missing = [k for k in ("id", "first_name", "family_name") if not value.get(k, "").strip()]
+    if missing:
+        raise BadBody(f"person: faltan {', '.join(missing)}.")
+    id_type = value.get("id_type", "13").strip() or "13"
+    if not id_type.isdigit() or len(id_type) > 2:
+        raise BadBody(f"person.id_type: un tipo de documento de la DIAN (13, 22, 41…), no {id_type!r}.")
+    return Person(id=value["id"].strip(), first_name=value["first_name"].strip(),
+                  family_name=value["family_name"].strip(), id_type=id_type,
+                  job_title=value.get("job_title", "").strip() or None,
+                  department=value.get("department", "").strip() or None)  # fmt: skip
+
+
+@bp.post("/documents/<cufe>/events")
+@roles(Role.CLERK)
+def send_event(cufe: str) -> Any:
+    """Sign and queue 030, 031, 032 or 033 on the document, deliver it to DIAN now, and answer with its state."""
+    db = _db()
+    doc = _by_cufe(cufe)
+    try:
+        wanted = _event_request(request.get_json(silent=True), current_user.load(db))
+    except BadBody as exc:
+        return _error(400, "bad_request", str(exc))
+    service = current_app.extensions.get("buzon.events")
+    if service is None:
+        return _error(503, "unavailable", "El envío de eventos no está disponible en este servidor.")
+    # Whether the document's state allows it now is a conflict (409); a request the event cannot carry is a 422.
+    decided = dict(service.decisions(db, doc)) if wanted.code in BUYER_EVENTS else {}
+    decision = decided.get(wanted.code)
+    if decision is not None and not decision.allowed:
+        return _error(409, "conflict", decision.reason, rule=decision.rule)
+    actor = current_user.actor
+    try:
+        emitted = service.emit(doc.id, wanted, actor=actor, source=request.remote_addr)
+    except EventRefused as exc:
+        return _error(409 if exc.rule else 422, "conflict" if exc.rule else "unprocessable", exc.reason,
+                      rule=exc.rule)  # fmt: skip
+    report = service.deliver_now(actor=actor)
+    db.expire_all()
+    event = db.get(DocumentEvent, emitted.id)
+    assert event is not None
+    response = jsonify(
+        event=event_json(event),
+        submission_state=event.submission_state.value,
+        delivered_now=report is not None,
+    )
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.document", cufe=doc.cufe)
+    return response
+
+
+@bp.get("/openapi.json")
+@roles(*READERS)
+def openapi() -> Any:
+    """This API described in OpenAPI 3.1 (web/openapi.py)."""
+    return jsonify(openapi_document())

@@ -1,0 +1,355 @@
+"""The JSON API under /api/v1 described in OpenAPI 3.1, written by hand and served at /api/v1/openapi.json.
+
+tests/web/test_api.py checks that every /api/v1 route is described here and that nothing here is missing a route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dian.codes import ClaimReason, DocumentState, EventCode
+from store.models import Direction, Role, SubmissionState, Verdict
+from web.query import DEFAULT_SORT, MAX_CLOSING_WITHIN, SORTS
+
+API_VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+_ERRORS = {
+    "401": _error_response("Falta el token o no es válido (Authorization: Bearer <token>)."),
+    "403": _error_response("El rol del usuario no permite esta operación."),
+}
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_DATE = {"type": "string", "format": "date"}
+_DATETIME = {"type": "string", "format": "date-time"}
+_MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "Decimal como texto, nunca float."}
+_CUFE = {
+    "name": "cufe",
+    "in": "path",
+    "required": True,
+    "description": "CUFE o CUDE del documento (96 caracteres hexadecimales).",
+    "schema": {"type": "string", "maxLength": 96},
+}
+
+
+def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema, **extra}
+
+
+_LIST_PARAMETERS = [
+    _query(
+        "status",
+        "Estados del documento; repetible o separado por comas.",
+        {"type": "array", "items": {"type": "string", "enum": [s.value for s in DocumentState]}},
+        style="form",
+        explode=True,
+    ),
+    _query("supplier", "NIT del proveedor (con o sin DV) o parte de su razón social.", {"type": "string"}),
+    _query("from", "Emitidos desde este día (America/Bogota), inclusive. AAAA-MM-DD.", _DATE),
+    _query("to", "Emitidos hasta este día (America/Bogota), inclusive. AAAA-MM-DD.", _DATE),
+    _query("min_amount", "Valor a pagar mínimo (1234567.89).", {"type": "string"}),
+    _query("max_amount", "Valor a pagar máximo.", {"type": "string"}),
+    _query(
+        "closing_within",
+        "Plazo de reclamo o aceptación que vence dentro de N días hábiles (documentos con recibo, 032).",
+        {"type": "integer", "minimum": 1, "maximum": MAX_CLOSING_WITHIN},
+    ),
+    _query("quarantined", "1: solo documentos inválidos o de correos en cuarentena.", {"type": "string"}),
+    _query("q", "Buscar por número, CUFE o NIT.", {"type": "string", "maxLength": 120}),
+    _query(
+        "sort",
+        "Orden: " + "; ".join(f"{s.key} ({s.label})" for s in SORTS.values()) + ".",
+        {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},
+    ),
+    _query("cursor", "El next_cursor de la página anterior.", {"type": "string"}),
+    _query("limit", "Documentos por página.", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+]
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "examples": ["bad_request", "conflict", "forbidden"]},
+            "message": {"type": "string", "description": "En español, para mostrar al usuario."},
+            "rule": {**_NULLABLE_STRING, "description": "La regla de la DIAN que lo impide, si la hay."},
+        },
+    },
+    "Me": {
+        "type": "object",
+        "properties": {
+            "username": {"type": "string"},
+            "name": {"type": "string"},
+            "email": _NULLABLE_STRING,
+            "role": {"type": "string", "enum": [r.value for r in Role]},
+            "role_label": {"type": "string"},
+            "authenticated_by": {"type": "string", "enum": ["token", "session"]},
+        },
+    },
+    "DocumentSummary": {
+        "type": "object",
+        "properties": {
+            "cufe": {"type": "string"},
+            "document_type": {"type": "string", "examples": ["01", "91", "92"]},
+            "number": {"type": "string"},
+            "issuer": {
+                "type": "object",
+                "properties": {"nit": {"type": "string"}, "dv": _NULLABLE_STRING, "name": {"type": "string"}},
+            },
+            "issue_date": _DATE,
+            "issued_at": _DATETIME,
+            "due_date": {"type": ["string", "null"], "format": "date"},
+            "payable_amount": _MONEY,
+            "currency": {"type": "string"},
+            "state": {"type": "string", "enum": [s.value for s in DocumentState]},
+            "state_label": {"type": "string"},
+            "verdict": {"type": "string", "enum": [v.value for v in Verdict]},
+            "window_ends_at": {"type": ["string", "null"], "format": "date-time"},
+            "window_remaining": {
+                "type": ["object", "null"],
+                "properties": {
+                    "business_days": {"type": "integer"},
+                    "hours": {"type": "integer"},
+                    "expired": {"type": "boolean"},
+                },
+            },
+            "assigned_to": _NULLABLE_STRING,
+            "url": {"type": "string"},
+        },
+    },
+    "DocumentPage": {
+        "type": "object",
+        "properties": {
+            "documents": {"type": "array", "items": _ref("DocumentSummary")},
+            "next_cursor": {**_NULLABLE_STRING, "description": "null en la última página."},
+        },
+    },
+    "Event": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "code": {"type": "string", "enum": [c.value for c in EventCode]},
+            "direction": {"type": "string", "enum": [d.value for d in Direction]},
+            "number": _NULLABLE_STRING,
+            "cude": _NULLABLE_STRING,
+            "claim_reason": {"type": ["string", "null"], "enum": [*(r.value for r in ClaimReason), None]},
+            "note": _NULLABLE_STRING,
+            "person": {"type": ["object", "null"]},
+            "submission_state": {"type": "string", "enum": [s.value for s in SubmissionState]},
+            "dian_status_code": _NULLABLE_STRING,
+            "dian_messages": {"type": "array"},
+            "attempts": {"type": "integer"},
+            "last_error": _NULLABLE_STRING,
+            "signing_time": {"type": ["string", "null"], "format": "date-time"},
+            "registered_at": {"type": ["string", "null"], "format": "date-time"},
+            "actor": _NULLABLE_STRING,
+        },
+    },
+    "Document": {
+        "allOf": [
+            _ref("DocumentSummary"),
+            {
+                "type": "object",
+                "properties": {
+                    "prefix": {"type": "string"},
+                    "environment": {"type": "string"},
+                    "buyer": {"type": "object"},
+                    "payment_means": _NULLABLE_STRING,
+                    "totals": {"type": "object", "additionalProperties": _MONEY},
+                    "taxes": {"type": "array"},
+                    "lines": {"type": "array"},
+                    "referenced_cufe": _NULLABLE_STRING,
+                    "report": {"type": "object", "description": "El informe de verificación, chequeo por chequeo."},
+                    "events": {"type": "array", "items": _ref("Event")},
+                    "actions": {
+                        "type": ["array", "null"],
+                        "description": "Si cada evento del comprador puede enviarse ahora y, si no, por qué.",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "allowed": {"type": "boolean"},
+                                "reason": _NULLABLE_STRING,
+                                "rule": _NULLABLE_STRING,
+                            },
+                        },
+                    },
+                },
+            },
+        ]
+    },
+    "Person": {
+        "type": "object",
+        "required": ["id", "first_name", "family_name"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string"},
+            "first_name": {"type": "string"},
+            "family_name": {"type": "string"},
+            "id_type": {"type": "string", "default": "13", "description": "13 cédula, 22 extranjería, 41 pasaporte."},
+            "job_title": {"type": "string"},
+            "department": {"type": "string"},
+        },
+    },
+    "EventRequest": {
+        "type": "object",
+        "required": ["code"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "enum": ["030", "031", "032", "033"]},
+            "person": {
+                **_ref("Person"),
+                "description": "030 y 032: quien recibe; por omisión el perfil del usuario o la persona configurada.",
+            },
+            "claim_reason": {"type": "string", "enum": [r.value for r in ClaimReason], "description": "Solo 031."},
+            "note": {"type": "string", "maxLength": 1000, "description": "Solo 031."},
+        },
+    },
+    "EventCreated": {
+        "type": "object",
+        "properties": {
+            "event": _ref("Event"),
+            "submission_state": {"type": "string", "enum": [s.value for s in SubmissionState]},
+            "delivered_now": {"type": "boolean", "description": "false: la DIAN no respondió; se reintenta."},
+        },
+    },
+    "StateChanged": {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string", "const": "document.state_changed"},
+            "occurred_at": _DATETIME,
+            "document": {
+                "type": "object",
+                "properties": {
+                    "cufe": {"type": "string"},
+                    "number": {"type": "string"},
+                    "document_type": {"type": "string"},
+                    "issuer_nit": {"type": "string"},
+                    "issuer_name": {"type": "string"},
+                    "issue_date": _DATE,
+                    "payable_amount": {"type": "string"},
+                    "currency": {"type": "string"},
+                    "state": {"type": "string", "enum": [s.value for s in DocumentState]},
+                    "previous_state": _NULLABLE_STRING,
+                    "window_ends_at": {"type": ["string", "null"], "format": "date-time"},
+                },
+            },
+        },
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of /api/v1 (paths are absolute, so `servers` is the site itself)."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Buzón API",
+            "version": API_VERSION,
+            "description": (
+                "Facturas y notas recibidas, su verificación y sus eventos (030–033) para integrar el ERP. "
+                "Autenticación: Authorization: Bearer <token> (buzon token create --user NOMBRE). "
+                "Los errores son JSON con error y message (en español)."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/me": {
+                "get": {
+                    "operationId": "me",
+                    "summary": "El usuario del token y su rol.",
+                    "responses": {
+                        "200": {"description": "El usuario.", "content": {"application/json": {"schema": _ref("Me")}}},
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/documents": {
+                "get": {
+                    "operationId": "listDocuments",
+                    "summary": "Documentos recibidos con los filtros de la bandeja, por páginas (cursor).",
+                    "parameters": _LIST_PARAMETERS,
+                    "responses": {
+                        "200": {
+                            "description": "Una página.",
+                            "content": {"application/json": {"schema": _ref("DocumentPage")}},
+                        },
+                        "400": _error_response("Un filtro, el orden, el cursor o el límite no son válidos."),
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/documents/{cufe}": {
+                "get": {
+                    "operationId": "getDocument",
+                    "summary": "Un documento con su informe de verificación, sus eventos y lo que puede enviarse.",
+                    "parameters": [_CUFE],
+                    "responses": {
+                        "200": {
+                            "description": "El documento.",
+                            "content": {"application/json": {"schema": _ref("Document")}},
+                        },
+                        "404": _error_response("No hay un documento con ese CUFE."),
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/documents/{cufe}/events": {
+                "post": {
+                    "operationId": "sendEvent",
+                    "summary": "Firmar y enviar a la DIAN el evento 030, 031, 032 o 033 (rol auxiliar).",
+                    "parameters": [_CUFE],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("EventRequest")}},
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Firmado, en la cola y entregado a la DIAN si respondió.",
+                            "content": {"application/json": {"schema": _ref("EventCreated")}},
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                        },
+                        "400": _error_response("El cuerpo no es un JSON válido para un evento."),
+                        "404": _error_response("No hay un documento con ese CUFE."),
+                        "409": _error_response("El estado del documento no lo permite ahora (con el porqué)."),
+                        "422": _error_response("El evento no puede llevar lo pedido (p. ej. falta la persona)."),
+                        "503": _error_response("El envío de eventos no está disponible en este servidor."),
+                        **_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "Este documento.",
+                    "responses": {"200": {"description": "OpenAPI 3.1."}, **_ERRORS},
+                }
+            },
+        },
+        "webhooks": {
+            "documentStateChanged": {
+                "post": {
+                    "summary": "Un documento cambió de estado (configurado en [webhooks] url).",
+                    "description": (
+                        "Cabeceras: X-Buzon-Timestamp (segundos Unix), X-Buzon-Delivery (id de la entrega) y "
+                        "X-Buzon-Signature: sha256=<hex> = HMAC-SHA256(secreto, timestamp + '.' + cuerpo). "
+                        "Responda 2xx; otra respuesta se reintenta con espera creciente."
+                    ),
+                    "requestBody": {"content": {"application/json": {"schema": _ref("StateChanged")}}},
+                    "responses": {"200": {"description": "Recibido."}},
+                }
+            }
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": _SCHEMAS,
+        },
+    }
