@@ -111,6 +111,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     from werkzeug.serving import run_simple
 
     from buzon.event_access import event_service
+    from buzon.scheduler import job_specs
     from store.db import current_revision, head_revision, make_engine
     from web.app import create_app
 
@@ -118,7 +119,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     if current_revision(engine) != head_revision():
         fail("the database schema is not current: run `buzon init` first")
     app = create_app(settings, engine=engine, events=lambda sessions: event_service(settings, sessions),
-                     intake=lambda sessions: web_intake(settings, sessions))  # fmt: skip
+                     intake=lambda sessions: web_intake(settings, sessions),
+                     jobs=lambda: job_specs(settings))  # fmt: skip
     host = host or settings.web.host
     port = port or settings.web.port
     simulator = _local_simulator(settings)

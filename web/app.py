@@ -38,6 +38,7 @@ def create_app(
     engine: Engine | None = None,
     events: Callable[[sessionmaker[Session]], Any] | None = None,
     intake: Callable[[sessionmaker[Session]], Callable[[str], Any]] | None = None,
+    jobs: Callable[[], Any] | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
@@ -59,6 +60,8 @@ def create_app(
     app.extensions["buzon.sessions"] = sessions
     app.extensions["buzon.events"] = events(sessions) if events is not None else None
     app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
+    # The scheduled jobs (objects with id, description, seconds) for the jobs page; buzon passes its job_specs.
+    app.extensions["buzon.jobs"] = jobs
 
     def db() -> Session:
         if "db" not in g:
@@ -90,9 +93,11 @@ def create_app(
         )
 
     from web.api import bp as api_bp
+    from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp
     from web.documents import bp as documents_bp
     from web.inbox import bp as inbox_bp
+    from web.jobs import bp as jobs_bp
     from web.quarantine import bp as quarantine_bp
 
     app.register_blueprint(auth_bp)
@@ -100,4 +105,6 @@ def create_app(
     app.register_blueprint(api_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(quarantine_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(jobs_bp)
     return app
