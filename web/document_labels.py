@@ -69,6 +69,29 @@ ID_TYPES = (
     ("42", "Documento de identificación extranjero"),
 )
 
+# UN/ECE Rec. 20 unit codes common on Colombian invoices (cbc:InvoicedQuantity/@unitCode).
+UNITS = {
+    "94": "unidad",
+    "EA": "unidad",
+    "NIU": "unidad",
+    "C62": "unidad",
+    "ZZ": "unidad",
+    "KGM": "kg",
+    "GRM": "g",
+    "LTR": "L",
+    "MTR": "m",
+    "MTK": "m²",
+    "MTQ": "m³",
+    "HUR": "hora",
+    "DAY": "día",
+    "MON": "mes",
+    "KWH": "kWh",
+    "GLL": "galón",
+    "BX": "caja",
+    "PR": "par",
+    "SET": "juego",
+}
+
 PAYMENT_LABELS = {"1": "Contado", "2": "Crédito"}
 TAX_LABELS = {
     "01": "IVA",

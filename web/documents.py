@@ -28,7 +28,7 @@ from flask import (
 from flask_login import current_user
 
 from dian.calendar import BOGOTA, BusinessCalendar
-from dian.codes import ClaimReason, EventCode
+from dian.codes import ClaimReason, DocumentState, EventCode
 from dian.ubl import Person, parse_document
 from events.emit import EventRefused, EventRequest
 from store.blobs import BlobError, BlobStore
@@ -52,6 +52,7 @@ from web.document_labels import (
     PAYMENT_LABELS,
     SUBMISSION_LABELS,
     TAX_LABELS,
+    UNITS,
     check_label,
 )
 from web.labels import STATE_LABELS, VERDICT_LABELS, money
@@ -66,6 +67,8 @@ ACTIONS = (EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN, EventCode.ACEPTACION_E
 CONFIRMED = (EventCode.ACEPTACION_EXPRESA, EventCode.RECLAMO)  # definitive for the supplier: asked twice
 WITH_PERSON = (EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN)
 NOTE_MAX = 500
+# Once accepted, claimed or a title, the 3-business-day window no longer matters to the clerk.
+DECIDED = (DocumentState.ACCEPTED, DocumentState.CLAIMED, DocumentState.TACITLY_ACCEPTED, DocumentState.TITLE)
 UNAVAILABLE = "Los eventos no están disponibles en esta instalación (falta la configuración de eventos de la DIAN)."
 
 
@@ -137,7 +140,7 @@ def lines_view(lines: list[dict[str, Any]], currency: str) -> list[dict[str, str
             "id": str(line.get("id") or ""),
             "description": line.get("description") or "",
             "quantity": _quantity(line.get("quantity")),
-            "unit": line.get("unit_code") or "",
+            "unit": UNITS.get(line.get("unit_code") or "", line.get("unit_code") or ""),
             "unit_price": _amount(line.get("unit_price"), currency),
             "amount": _amount(line.get("line_extension_amount"), currency),
             "codes": line.get("codes") or "",
@@ -232,6 +235,8 @@ def timeline_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> list[di
 
 def window_view(doc: ReceivedDocument, now: datetime) -> dict[str, Any]:
     """The claim window (031/033 within 3 business days of 032): its end and what is left."""
+    if doc.state in DECIDED:
+        return {"open": False, "text": f"{STATE_LABELS[doc.state]}: el plazo para reclamar o aceptar ya no aplica."}
     if doc.window_ends_at is None:
         return {"open": False, "text": "El plazo de 3 días hábiles para reclamar o aceptar empieza con el recibo "
                 "del bien o servicio (032) registrado."}  # fmt: skip
@@ -376,6 +381,7 @@ def show(document_id: int) -> str:
     decisions, unavailable = _decisions(doc) if may_act else ({}, None)
     person = profile_person(current_user.load(db)) if may_act else {}
     mail = db.get(MailMessage, doc.mail_message_id) if doc.mail_message_id else None
+    checks = checks_view(doc.report)
     return render_template(
         "document.html",
         doc=doc,
@@ -391,7 +397,8 @@ def show(document_id: int) -> str:
         ],
         lines=lines_view(doc.lines or [], doc.currency),
         taxes=taxes_view(doc.taxes or [], doc.currency),
-        checks=checks_view(doc.report),
+        checks=checks,
+        check_counts={o: sum(1 for c in checks if c["outcome"] == o) for o in ("pass", "warn", "fail")},
         rendering=None if doc.pdf_blob else _xml_rendering(doc),
         timeline=timeline_view(doc, events),
         window=window_view(doc, datetime.now(UTC)),

@@ -186,3 +186,15 @@ def export_csv() -> Any:
             "Content-Type": "text/csv; charset=utf-8",
         },
     )
+
+
+# --- Bulk actions on the ticked rows (web/bulk.py does the work) ----------------------------------------------------
+
+
+@bp.post("/acciones-masivas")
+@roles(Role.CLERK)
+def bulk() -> Any:
+    """Acknowledge (030) or mark received (030 + 032) the ticked documents; the result is shown row by row."""
+    from web.bulk import run_bulk  # web.bulk imports web.documents; imported here to keep this module's imports lean
+
+    return run_bulk(request.form)
