@@ -148,6 +148,15 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    # Where document state changes are POSTed (empty: no webhooks), signed with the secret (HMAC-SHA256).
+    url: str = ""
+    secret: str = field(default="", repr=False)
+    timeout: float = 10.0
+    max_attempts: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "./var"
     demo: bool = False
@@ -161,6 +170,7 @@ class Settings:
     scheduler: SchedulerSettings = SchedulerSettings()
     events: EventSettings = EventSettings()
     web: WebSettings = WebSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     loaded_from: str = field(default="(defaults)", compare=False)
 
     @property
@@ -319,6 +329,24 @@ def _validate(s: Settings) -> None:
         raise ConfigError("events.retry_seconds: expected a positive number no larger than events.retry_max_seconds")
     if s.inbox.max_message_bytes <= 0:
         raise ConfigError("inbox.max_message_bytes: expected a positive number of bytes")
+    _validate_webhooks(s.webhooks)
+
+
+def _validate_webhooks(w: WebhookSettings) -> None:
+    if not w.url:
+        return
+    scheme, _, rest = w.url.partition("://")
+    host = rest.split("/")[0].rsplit("@", 1)[-1].rsplit(":", 1)[0].strip("[]")
+    if scheme not in ("http", "https") or not host:
+        raise ConfigError(f"webhooks.url: expected an http(s):// URL, got {w.url!r}")
+    if scheme == "http" and not _is_loopback(host):
+        raise ConfigError(f"webhooks.url: plain http is only allowed on a loopback host, not {host!r}; use https")
+    if len(w.secret) < 16:
+        raise ConfigError("webhooks.secret: expected a shared secret of at least 16 characters (write it as env:NAME)")
+    if w.timeout <= 0:
+        raise ConfigError("webhooks.timeout: expected a positive number of seconds")
+    if w.max_attempts < 1:
+        raise ConfigError("webhooks.max_attempts: expected at least 1")
 
 
 def _absolute(s: Settings, base: Path) -> Settings:

@@ -170,6 +170,14 @@ def _deadlines(rt: Runtime) -> dict[str, Any]:
     return report.as_dict()
 
 
+def _deliver_webhooks(rt: Runtime) -> dict[str, Any]:
+    from events.webhooks import WebhookTarget, deliver_webhooks
+
+    w, e = rt.settings.webhooks, rt.settings.events
+    target = WebhookTarget(w.url, w.secret, w.timeout, w.max_attempts, e.retry_seconds, e.retry_max_seconds)
+    return deliver_webhooks(rt.sessions, target if w.url else None).as_dict()
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -200,6 +208,11 @@ def deadlines() -> dict[str, Any]:
     return recorded("deadlines", _deadlines)
 
 
+def deliver_webhooks() -> dict[str, Any]:
+    """POST document state changes to the configured webhook URL, signed, with retries."""
+    return recorded("deliver_webhooks", _deliver_webhooks)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -207,6 +220,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "deliver_outbox": deliver_outbox,
     "sync_events": sync_events,
     "deadlines": deadlines,
+    "deliver_webhooks": deliver_webhooks,
 }
 
 

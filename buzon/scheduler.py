@@ -39,6 +39,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         # Runs often; each invoice is asked about at most once per sync_interval.
         JobSpec("sync_events", jobs.sync_events, min(sched.sync_interval, 300), "Eventos de la contraparte (DIAN)"),
         JobSpec("deadlines", jobs.deadlines, sched.deadline_interval, "Cerrar plazos y enviar recordatorios"),
+        JobSpec("deliver_webhooks", jobs.deliver_webhooks, sched.outbox_interval, "Webhooks de cambios de estado"),
     ]
 
 
