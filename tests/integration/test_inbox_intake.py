@@ -245,3 +245,27 @@ def test_loose_files_are_recognised_by_their_bytes(bed) -> None:
     key = hashlib.sha256(data).hexdigest()
     with bed.session() as s:
         assert s.get(MailMessage, first.mail_id).blob_key == key
+
+
+def test_take_parses_a_mail_once_and_a_restart_parses_it_again(bed, monkeypatch) -> None:
+    import inbox.intake
+    import inbox.unpack
+
+    calls: list[int] = []
+    real = inbox.unpack.parse_mail
+
+    def counting(data: bytes):
+        calls.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(inbox.intake, "parse_mail", counting)
+    monkeypatch.setattr(inbox.unpack, "parse_mail", counting)
+    intake = bed.intake()
+    assert intake.take(envelope(sample_mail(), uid=1)).status == MailStatus.FILED
+    assert len(calls) == 1  # receive parsed it; process used that parse and the bytes in hand
+    calls.clear()
+    # As after a crash at "recorded": the message is pending in the database and nothing is in memory.
+    mail_id, status = intake.receive(envelope(sample_mail("attached_aragon_FE6711_sw890930534.xml"), uid=2))
+    assert status == MailStatus.PENDING and len(calls) == 1
+    result = intake.process(mail_id)
+    assert result.status == MailStatus.FILED and len(calls) == 2  # read back from the blob store and parsed anew
