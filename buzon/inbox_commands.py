@@ -88,23 +88,28 @@ def online_checker(settings: Settings) -> Callable[[str], Any] | None:
 @contextmanager
 def intake_for(settings: Settings, *, actor: str = "system:intake") -> Iterator[Any]:
     """An Intake bound to the configured database, blob store, trust store and policy; the engine is disposed after."""
+    from dian.calendar import BusinessCalendar
     from inbox.intake import Intake, IntakePolicy
     from store.blobs import BlobStore
     from store.db import current_revision, head_revision, make_engine, session_factory
+    from store.state import refresh_documents
 
     engine = make_engine(settings.database_url)
     try:
         if current_revision(engine) != head_revision():
             fail("the database schema is not current: run `buzon init` first")
+        calendar = BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
+        sessions = session_factory(engine)
         policy = IntakePolicy(
             our_nit=settings.company.nit_number,
             trust=load_trust(settings),
             dian_pins=settings.dian.pinned_dian_certificates,
             max_message_bytes=settings.inbox.max_message_bytes,
             online_check=online_checker(settings),
+            on_documents=lambda ids: refresh_documents(sessions, ids, calendar),
         )
         yield Intake(
-            session_factory(engine),
+            sessions,
             BlobStore(settings.blob_dir),
             policy,
             clock=lambda: datetime.now(UTC),

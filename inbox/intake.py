@@ -19,6 +19,7 @@ the session factory, the blob store, the clock and the policy are handed in.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,6 +128,7 @@ _LINK_EVENTS = (
 
 STEPS = ("fetched", "stored", "recorded", "verified", "parts_stored", "committed", "settled")
 ACTOR = "system:intake"
+log = logging.getLogger("buzon.intake")
 _COMMERCIAL_KINDS = {"attached_document", "invoice", "credit_note", "debit_note"}
 
 # What a clerk reads on the quarantine screen (es-CO), one sentence per reason code.
@@ -173,6 +175,10 @@ class IntakePolicy:
     limits: Limits = field(default_factory=Limits)
     online_check: Callable[[str], Any] | None = None
     require_dian_validation: bool = False  # quarantine documents that bring no DIAN answer and no online check
+    # Called after the commit with the ids of documents whose events changed (an observed event recorded, or events
+    # seen earlier linked to a newly filed invoice), so their state is derived again; its failure is logged, and the
+    # sync job derives the state again anyway.
+    on_documents: Callable[[list[int]], None] | None = None
 
 
 @dataclass
@@ -186,6 +192,7 @@ class Result:
     filed: list[str] = field(default_factory=list)  # CUFEs filed from this message
     duplicates: list[str] = field(default_factory=list)  # CUFEs already on file (or the message itself seen)
     events: list[str] = field(default_factory=list)  # CUDEs of the observed events recorded
+    touched: list[int] = field(default_factory=list)  # documents whose events changed
     earlier: bool = False  # the outcome was committed by an earlier run; nothing was done now
 
 
@@ -510,6 +517,11 @@ class Intake:
             conn.rollback()
             raise
         self.hook("committed")
+        if result.touched and self.policy.on_documents is not None:
+            try:
+                self.policy.on_documents(sorted(set(result.touched)))
+            except Exception:  # the outcome is committed; the sync job derives the state again
+                log.exception("deriving the state of documents %s after intake failed", result.touched)
         return result
 
     def _plan(self, conn: _Tx, mail: _Mail, data: bytes, oversize: int | None, message: Message | None = None) -> _Plan:
@@ -859,7 +871,8 @@ class Intake:
         # The CUFE's unique constraint speaks here when a concurrent intake filed it first.
         document_id = conn.execute(_INSERT_DOC, row).inserted_primary_key[0]
         conn.execute(_LINK_NOTES, {"linked_cufe": item.cufe, "linked_id": document_id})
-        conn.execute(_LINK_EVENTS, {"linked_cufe": item.cufe, "linked_id": document_id})
+        if conn.execute(_LINK_EVENTS, {"linked_cufe": item.cufe, "linked_id": document_id}).rowcount:
+            result.touched.append(document_id)
         self._audit(
             conn,
             "document.filed",
@@ -913,6 +926,8 @@ class Intake:
             actor=self.actor,
         )  # fmt: skip
         conn.execute(_INSERT_EVENT, row)  # the CUDE's unique constraint speaks here
+        if document_id is not None:
+            result.touched.append(document_id)
         self._audit(conn,
             "document.event.observed",
             item.cufe,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -78,3 +79,13 @@ def refresh_state(session: Session, document: ReceivedDocument, calendar: Busine
     receipts = [_moment(e) for e in registered if e.code is EventCode.RECIBO_BIEN]
     document.window_ends_at = calendar.window_end(max(receipts)) if receipts else None
     return document.state
+
+
+def refresh_documents(sessions: Any, document_ids: Iterable[int], calendar: BusinessCalendar) -> None:
+    """`refresh_state` for each document in one ORM transaction (so flush listeners, such as webhooks, see it)."""
+    with sessions() as session:
+        for document_id in document_ids:
+            document = session.get(ReceivedDocument, document_id)
+            if document is not None:
+                refresh_state(session, document, calendar)
+        session.commit()

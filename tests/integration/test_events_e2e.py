@@ -321,3 +321,36 @@ def test_an_answer_that_is_not_dianss_registers_nothing_until_a_trusted_one_conf
     assert bed.deliver()["events"]["registered"] == 1  # the trusted answer, through Regla 90
     (event,) = bed.events(doc_id)
     assert event.submission_state is SubmissionState.REGISTERED
+
+
+def test_the_sellers_034_mailed_to_us_makes_the_invoice_tacitly_accepted_at_intake(events_bed: EventsBed) -> None:
+    from dian.calendar import BOGOTA
+    from dian.codes import Environment
+    from dian.ubl.build import AttachedDraft, build_attached_document
+    from tests.integration.dian_fixtures import BUYER, SELLER
+    from tests.integration.inbox_fixtures import zip_bytes
+
+    bed = events_bed
+    doc_id, _ = _received_goods_long_ago(bed)
+    doc = bed.document(doc_id)
+    tacit = bed.world.event(EventCode.ACEPTACION_TACITA, bed.invoices[doc.cufe], sender="seller")
+    answer = bed.world.client(bed.world.seller).send_event_update_status(f"ar{SELLER_NIT}.xml", tacit)
+    parsed = parse_document(tacit)
+    local = dt.datetime.now(BOGOTA)
+    container = build_attached_document(
+        AttachedDraft(
+            id=f"AD{parsed.id}", issue_date=local.date(), issue_time=local.strftime("%H:%M:%S-05:00"),
+            environment=Environment.TESTING, sender=SELLER, receiver=BUYER, parent_document_id=parsed.id,
+            document_xml=tacit, dian_response_xml=answer.xml, reference_uuid=parsed.uuid,
+            reference_uuid_scheme="CUDE-SHA384", reference_issue_date=parsed.issue_date,
+            validation_date=local.date(), validation_time=local.strftime("%H:%M:%S-05:00"), signed=False,
+        )
+    )  # fmt: skip
+    subject = f"Evento;{doc.number};{SELLER_NIT};PROVEEDOR DE PRUEBA S.A.S.;{parsed.id};034"
+    append(bed.dovecot, bed.folder, mail(("evento.zip", zip_bytes(("ad034.xml", container))), subject=subject))
+    polled = jobs.poll_mailbox()
+    assert polled["outcome"] == "ok" and polled["summary"]["filed"] == 0, polled
+    observed = bed.events(doc_id)[-1]
+    assert (observed.code, observed.direction, observed.submission_state) == (
+        EventCode.ACEPTACION_TACITA, Direction.OBSERVED, SubmissionState.REGISTERED)  # fmt: skip
+    assert bed.document(doc_id).state is DocumentState.TACITLY_ACCEPTED
