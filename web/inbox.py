@@ -61,13 +61,14 @@ def index() -> str:
     quarantined = db.scalar(
         sa.select(sa.func.count()).select_from(MailMessage).where(MailMessage.status == MailStatus.QUARANTINED)
     )
-    total = db.scalar(sa.select(sa.func.count()).select_from(ReceivedDocument))
+    total, total_estimated = _document_count(db)
     return render_template(
         "inbox.html",
         documents=documents,
         next_cursor=next_cursor,
         quarantined=quarantined,
         total=total,
+        total_estimated=total_estimated,
         settings=current_app.config["BUZON_SETTINGS"],
         **_filter_form(filters),
     )
@@ -103,6 +104,21 @@ def _filtered_page(db: Any, now: datetime, calendar: BusinessCalendar) -> tuple[
     except FilterError as exc:
         abort(400, description=str(exc))
     return filters, found
+
+
+# Past this many documents PostgreSQL's own estimate is shown: count(*) reads every row (75 ms at 200k).
+EXACT_COUNT_UP_TO = 50_000
+
+
+def _document_count(db: Any) -> tuple[int, bool]:
+    """How many documents there are, and whether that is the planner's estimate (PostgreSQL, large tables)."""
+    if db.get_bind().dialect.name == "postgresql":
+        estimate = db.scalar(
+            sa.text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('received_documents')")
+        )
+        if estimate is not None and estimate > EXACT_COUNT_UP_TO:
+            return int(estimate), True
+    return db.scalar(sa.select(sa.func.count()).select_from(ReceivedDocument)), False
 
 
 def _filter_form(filters: InboxQuery) -> dict[str, Any]:
