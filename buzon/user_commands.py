@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from buzon.config import Settings
+from buzon.inbox_commands import fail, with_settings  # the lazy wrappers of buzon.cli (imported at its end)
 
-CONFIG_HELP = "Configuration file (default: $BUZON_CONFIG, else ./buzon.toml, else built-in defaults)."
 ROLE_CHOICE = click.Choice(["clerk", "treasury", "admin", "auditor"])
 
 
@@ -27,26 +27,6 @@ def register(group: click.Group) -> None:
     """Add `buzon user` and `buzon token` to the command group (buzon/cli.py calls this at its end)."""
     group.add_command(user)
     group.add_command(token)
-
-
-def with_settings(func: Callable[..., Any]) -> Callable[..., Any]:
-    """buzon.cli.with_settings, looked up when the command runs: buzon.cli imports this module at its end."""
-
-    @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
-    @functools.wraps(func)
-    def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> Any:
-        from buzon.cli import with_settings as load_then_call
-
-        return load_then_call(func)(*args, config_path=config_path, **kwargs)
-
-    return wrapper
-
-
-def fail(message: str, code: int = 2) -> None:
-    """buzon.cli.fail: one clear line on stderr, then exit."""
-    from buzon.cli import fail as cli_fail
-
-    cli_fail(message, code)
 
 
 def cli_actor() -> str:
