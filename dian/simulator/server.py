@@ -28,7 +28,9 @@ class SimulatorServer:
         self._server: BaseWSGIServer = make_server(
             host, port, self.app, threaded=True, request_handler=_QuietHandler if quiet else None
         )
+        self._server.timeout = 0.2  # handle_request() returns this often to look at _stopping
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     @property
     def port(self) -> int:
@@ -48,9 +50,16 @@ class SimulatorServer:
     def start(self) -> SimulatorServer:
         """Serve in a daemon thread."""
         self.simulator.faults.stopping.clear()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="dian-simulator", daemon=True)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, name="dian-simulator", daemon=True)
         self._thread.start()
         return self
+
+    def _serve(self) -> None:
+        # Our own loop rather than serve_forever()/shutdown(): shutdown() waits without a timeout, and a test run was
+        # seen to hang there for good while the serving thread sat in select().
+        while not self._stopping.is_set():
+            self._server.handle_request()
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until interrupted."""
@@ -59,8 +68,8 @@ class SimulatorServer:
     def stop(self) -> None:
         """Stop serving, let held requests go, and close the socket."""
         self.simulator.faults.stopping.set()
+        self._stopping.set()
         if self._thread is not None:
-            self._server.shutdown()
             self._thread.join(timeout=10)
             self._thread = None
         self._server.server_close()
