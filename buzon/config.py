@@ -137,6 +137,9 @@ class EventSettings:
 class WebSettings:
     secret_key: str = field(default="", repr=False)
     bind: str = "127.0.0.1:8000"
+    # How many reverse proxies stand in front (0: none). Their X-Forwarded-For/-Proto/-Host are then believed, so the
+    # login throttle and the audit log see the client's address and cookies get the Secure flag behind TLS.
+    proxy_hops: int = 0
 
     @property
     def host(self) -> str:
@@ -314,6 +317,8 @@ def _validate(s: Settings) -> None:
     host, _, port = s.web.bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ConfigError(f"web.bind: expected host:port such as 127.0.0.1:8000, got {s.web.bind!r}")
+    if not 0 <= s.web.proxy_hops <= 5:
+        raise ConfigError(f"web.proxy_hops: expected 0 (no proxy) to 5, got {s.web.proxy_hops}")
     for name in ("poll_interval", "outbox_interval", "sync_interval", "deadline_interval"):
         if getattr(s.scheduler, name) <= 0:
             raise ConfigError(f"scheduler.{name}: expected a positive number of seconds")

@@ -57,6 +57,13 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     sessions = session_factory(engine)
     app.extensions["buzon.engine"] = engine
+    hops = getattr(getattr(settings, "web", None), "proxy_hops", 0)
+    if hops:
+        # Behind nginx or similar: the client's address (throttling, audit) and https (Secure cookies) come from
+        # the proxy's X-Forwarded-* headers, believed for exactly that many hops.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions["buzon.sessions"] = sessions
     app.extensions["buzon.events"] = events(sessions) if events is not None else None
     app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
