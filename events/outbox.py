@@ -16,7 +16,6 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.codes import EventCode
 from dian.soap import DianFault, DianRejected, DianResponse, DianTransportError
 from dian.soap.packaging import document_file_name
 from events.answers import ForgedAnswer, checked_answer, listed_events
@@ -283,16 +282,3 @@ def _record(
             )  # fmt: skip
             report.retrying.append(cude)
         s.commit()
-
-
-def pending_codes(session: Session, document_id: int) -> list[EventCode]:
-    """Codes of our events on a document still waiting for DIAN (for the UI and the policy jobs)."""
-    return list(
-        session.execute(
-            sa.select(DocumentEvent.code).where(
-                DocumentEvent.document_id == document_id,
-                DocumentEvent.direction == Direction.EMITTED,
-                DocumentEvent.submission_state.in_(IN_FLIGHT),
-            )
-        ).scalars()
-    )

@@ -14,7 +14,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.codes import DocumentState, DocumentType, EventCode
+from dian.codes import DocumentState, DocumentType
 from dian.errors import ParseError
 from dian.soap import DianFault, DianResponse, DianTransportError
 from dian.soap.results import DocumentXml
@@ -189,16 +189,3 @@ def sync_events(
             report.documents += 1
             s.commit()
     return report
-
-
-def event_codes(session: Session, document_id: int) -> list[EventCode]:
-    """The registered event codes on a document, in order (for reports and tests)."""
-    return list(
-        session.execute(
-            sa.select(DocumentEvent.code)
-            .where(
-                DocumentEvent.document_id == document_id, DocumentEvent.submission_state == SubmissionState.REGISTERED
-            )
-            .order_by(DocumentEvent.id)
-        ).scalars()
-    )
