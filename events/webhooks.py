@@ -16,13 +16,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from events.context import utc_now
+from events.context import Backoff, utc_now
 from store.models import WebhookDelivery, WebhookState
 
 SIGNATURE_HEADER = "X-Buzon-Signature"
@@ -80,10 +80,6 @@ def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
     except urllib.error.HTTPError as exc:
         with exc:
             return exc.code
-
-
-def _backoff(target: WebhookTarget, attempts: int) -> timedelta:
-    return timedelta(seconds=min(target.retry_seconds * 2 ** max(attempts - 1, 0), target.retry_max_seconds))
 
 
 def deliver_webhooks(
@@ -159,7 +155,10 @@ def _deliver_one(
             report.failed += 1
             report.errors.append(f"{row.id}: {error}")
         else:
-            row.last_error, row.next_attempt_at = error, now + _backoff(target, row.attempts)
+            row.last_error, row.next_attempt_at = (
+                error,
+                now + Backoff(target.retry_seconds, target.retry_max_seconds).delay(row.attempts),
+            )
             report.retrying += 1
             report.errors.append(f"{row.id}: {error}")
         s.commit()
