@@ -82,7 +82,13 @@ def events_service() -> Any:
 
 
 def blobs() -> BlobStore:
-    return BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir)
+    """The app's blob store: one per app, so each serving thread keeps its connection between requests."""
+    store = current_app.extensions.get("buzon.blobs")
+    if store is None:
+        store = current_app.extensions.setdefault(
+            "buzon.blobs", BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir)
+        )
+    return store
 
 
 def calendar() -> BusinessCalendar:

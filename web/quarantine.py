@@ -16,9 +16,10 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, requ
 from flask_login import current_user
 
 from store import audit
-from store.blobs import BlobError, BlobStore
+from store.blobs import BlobError
 from store.models import MailMessage, MailStatus, ReceivedDocument, Role
 from web.access import roles
+from web.documents import blobs
 from web.labels import QUARANTINE_LABELS
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def raw(mail_id: int) -> Response:
     """The message exactly as received (RFC 5322), to open in a mail program."""
     mail = _mail(mail_id)
     try:
-        data = BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir).get(mail.blob_key)
+        data = blobs().get(mail.blob_key)
     except (BlobError, OSError):
         log.exception("mail %s: raw message blob %s is missing", mail.id, mail.blob_key)
         abort(404)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
+import sqlite3
+import threading
 
 import pytest
 
-from store.blobs import BlobError, BlobStore
+from store.blobs import FILENAME, BlobError, BlobStore
+
+
+def _rows(root) -> list[tuple[str, int]]:
+    with sqlite3.connect(root / FILENAME) as conn:
+        return conn.execute("SELECT key, size FROM blobs ORDER BY key").fetchall()
 
 
 def test_put_returns_sha256_and_get_returns_the_bytes(tmp_path):
@@ -18,21 +23,29 @@ def test_put_returns_sha256_and_get_returns_the_bytes(tmp_path):
     assert key == hashlib.sha256(data).hexdigest()
     assert store.get(key) == data
     assert store.exists(key)
-    assert (tmp_path / key[:2] / key[2:4] / key).is_file()
+    assert _rows(tmp_path) == [(key, len(data))]
 
 
-def test_put_is_idempotent_and_leaves_no_temporary_files(tmp_path):
+def test_put_is_idempotent(tmp_path):
     store = BlobStore(tmp_path)
     assert store.put(b"same") == store.put(b"same")
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert len(files) == 1
-    assert not any(p.name.startswith(".tmp-") for p in files)
+    assert len(_rows(tmp_path)) == 1
+
+
+def test_a_blob_is_committed_when_put_returns(tmp_path):
+    store = BlobStore(tmp_path)
+    key = store.put(b"committed")
+    # Another connection (another process, say) sees it at once: nothing is left in an open transaction.
+    assert BlobStore(tmp_path).get(key) == b"committed"
+    with sqlite3.connect(tmp_path / FILENAME) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_corruption_is_detected(tmp_path):
     store = BlobStore(tmp_path)
     key = store.put(b"original bytes")
-    (tmp_path / key[:2] / key[2:4] / key).write_bytes(b"tampered bytes")
+    with sqlite3.connect(tmp_path / FILENAME) as conn:
+        conn.execute("UPDATE blobs SET data = ? WHERE key = ?", (b"tampered bytes", key))
     with pytest.raises(BlobError, match="corrupt"):
         store.get(key)
 
@@ -43,19 +56,9 @@ def test_missing_and_malformed_keys(tmp_path):
         store.get("0" * 64)
     with pytest.raises(BlobError, match="not a SHA-256"):
         store.get("../../etc/passwd")
+    with pytest.raises(BlobError, match="not a SHA-256"):
+        store.exists("' OR 1=1 --")
     assert not store.exists("f" * 64)
-
-
-def test_a_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    store = BlobStore(tmp_path)
-
-    def boom(*_a, **_k):
-        raise OSError("disk full")
-
-    monkeypatch.setattr("store.blobs.os.replace", boom)
-    with pytest.raises(OSError, match="disk full"):
-        store.put(b"data")
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 def test_put_many_stores_each_blob_once_and_returns_the_keys_in_order(tmp_path):
@@ -66,36 +69,67 @@ def test_put_many_stores_each_blob_once_and_returns_the_keys_in_order(tmp_path):
     assert keys == [hashlib.sha256(d).hexdigest() for d in items]
     assert keys[3] == first
     assert [store.get(k) for k in keys] == items
-    files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert len(files) == 3
-    assert not any(p.name.startswith(".tmp-") for p in files)
+    assert len(_rows(tmp_path)) == 3
 
 
-def test_put_many_flushes_every_file_and_each_folder_once(tmp_path, monkeypatch):
-    store = BlobStore(tmp_path)
-    synced: list[str] = []
-    real = os.fsync
-
-    def fsync(fd):
-        synced.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
-        real(fd)
-
-    monkeypatch.setattr("store.blobs.os.fsync", fsync)
-    store.put_many([b"a", b"b", b"c"])
-    assert synced[:3] == ["file", "file", "file"]  # every file flushed before anything is renamed into place
-    assert synced.count("folder") == 3
-    synced.clear()
-    store.put_many([b"a", b"b"])
-    assert synced == []  # nothing new to write
-
-
-def test_a_failed_batch_leaves_no_temporary_files(tmp_path, monkeypatch):
+def test_a_failed_batch_leaves_nothing(tmp_path):
     store = BlobStore(tmp_path)
 
-    def boom(*_a, **_k):
-        raise OSError("disk full")
+    class Unreadable:
+        def __bytes__(self):
+            raise OSError("read error")
 
-    monkeypatch.setattr("store.blobs.os.replace", boom)
-    with pytest.raises(OSError, match="disk full"):
+    def items():
+        yield b"x"
+        yield Unreadable()
+
+    with pytest.raises(OSError, match="read error"):
+        store.put_many(items())
+    assert not store.exists(hashlib.sha256(b"x").hexdigest())
+    # A failure inside the transaction (a trigger refusing the second row) rolls back the first too.
+    conn = store._conn()
+    conn.execute(
+        "CREATE TRIGGER refuse_y BEFORE INSERT ON blobs WHEN NEW.data = X'79' BEGIN SELECT RAISE(ABORT, 'no'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
         store.put_many([b"x", b"y"])
-    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert _rows(tmp_path) == []
+    assert not conn.in_transaction
+
+
+def test_each_thread_uses_its_own_connection(tmp_path):
+    store = BlobStore(tmp_path)
+    keys: list[str] = []
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(20):
+                keys.append(store.put(f"{n}-{i}".encode()))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(keys)) == 80
+    assert len(_rows(tmp_path)) == 80
+
+
+def test_blobs_of_the_older_file_layout_are_still_read(tmp_path):
+    store = BlobStore(tmp_path)
+    data = b"written as a file by an earlier release"
+    key = hashlib.sha256(data).hexdigest()
+    legacy = tmp_path / key[:2] / key[2:4] / key
+    legacy.parent.mkdir(parents=True)
+    legacy.write_bytes(data)
+    assert store.exists(key)
+    assert store.get(key) == data
+    legacy.write_bytes(b"tampered")
+    with pytest.raises(BlobError, match="corrupt"):
+        store.get(key)
