@@ -21,7 +21,7 @@ from dian.ubl import Party, Person
 from dian.ubl.build import EventDraft, build_event
 from dian.xades import sign
 from events.context import EventContext, utc_now
-from store.audit import record
+from store.audit import entry, insert_entries
 from store.models import Counter, Direction, DocumentEvent, ReceivedDocument, SubmissionState
 from store.state import IN_FLIGHT, events_of, facts_for
 
@@ -127,116 +127,219 @@ def decide(
     return check(code, role=Role.BUYER, facts=facts, at=at, calendar=ctx.calendar)
 
 
-def _next_number(session: Session, code: EventCode) -> str:
-    name = f"event:{code.value}"
-    counter = session.get(Counter, name, with_for_update=True)
-    if counter is None:
-        counter = Counter(name=name, value=0)
-        session.add(counter)
-    counter.value += 1
-    session.flush()
-    return f"{NUMBER_PREFIX[code]}{counter.value}"
+_DOCS = ReceivedDocument.__table__
+_EVENTS = DocumentEvent.__table__
+_COUNTERS = Counter.__table__
+# What the rule check and the event need of each document, locked until the commit (a no-op on SQLite, whose writers
+# are serialized by the database lock; the unique live-event index catches a twin there).
+_LOCK_DOCUMENTS = (
+    sa.select(
+        _DOCS.c.id, _DOCS.c.cufe, _DOCS.c.number, _DOCS.c.document_type, _DOCS.c.payment_means, _DOCS.c.due_date,
+        _DOCS.c.report, _DOCS.c.issuer_nit, _DOCS.c.issuer_dv, _DOCS.c.issuer_name,
+    )
+    .where(_DOCS.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_DOCS.c.id)
+    .with_for_update()
+)  # fmt: skip
+# What store.state.facts_for and in_flight read of each event.
+_EVENTS_OF = (
+    sa.select(
+        _EVENTS.c.document_id, _EVENTS.c.code, _EVENTS.c.direction, _EVENTS.c.number, _EVENTS.c.submission_state,
+        _EVENTS.c.signing_time, _EVENTS.c.registered_at, _EVENTS.c.created_at,
+    )
+    .where(_EVENTS.c.document_id.in_(sa.bindparam("ids", expanding=True)))
+    .order_by(_EVENTS.c.id)
+)  # fmt: skip
+_INSERT_EVENTS = sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
+_ADVANCE: dict[str, sa.Executable] = {}
 
 
-def _supplier(document: ReceivedDocument) -> Party:
+def _advance(conn: sa.Connection, code: EventCode, count: int) -> int:
+    """Hand out ``count`` consecutive numbers of this code; the last one. The row stays locked until the commit."""
+    statement = _ADVANCE.get(conn.dialect.name)
+    if statement is None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        upsert = insert(_COUNTERS).values(name=sa.bindparam("name"), value=sa.bindparam("count"))
+        statement = _ADVANCE.setdefault(
+            conn.dialect.name,
+            upsert.on_conflict_do_update(
+                index_elements=[_COUNTERS.c.name], set_={"value": _COUNTERS.c.value + sa.bindparam("count")}
+            ).returning(_COUNTERS.c.value),
+        )
+    return int(conn.execute(statement, {"name": f"event:{code.value}", "count": count}).scalar_one())
+
+
+def _supplier(document: Any) -> Party:
     nit = document.issuer_nit
     return Party(nit=nit, dv=document.issuer_dv or check_digit(nit), registration_name=document.issuer_name or nit)
 
 
-def emit(
-    session: Session,
+@dataclass
+class _Queued:
+    """An event planned earlier in the same batch, as the rule check sees it."""
+
+    code: EventCode
+    number: str | None
+    signing_time: datetime
+    direction: Direction = Direction.EMITTED
+    submission_state: SubmissionState = SubmissionState.SIGNED
+    registered_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass
+class _Plan:
+    document: Any
+    request: EventRequest
+    person: Person | None
+    decision: Decision
+    number: str = ""
+
+
+def _emit(
+    conn: sa.Connection,
     ctx: EventContext,
-    document_id: int,
-    request: EventRequest,
+    requests: list[tuple[int, EventRequest]],
     *,
     actor: str,
-    source: str | None = None,
-    now: datetime | None = None,
+    source: str | None,
+    now: datetime,
     force: bool = False,
-) -> DocumentEvent:
-    """Sign ``request`` on the document and queue it; the caller commits. ``force`` skips our own rule check only
-    (DIAN still checks), for the rare case a clerk knows better than the local calendar."""
-    now = now or utc_now()
-    person = _check_request(request, ctx.default_person)
-    document = session.execute(
-        sa.select(ReceivedDocument).where(ReceivedDocument.id == document_id).with_for_update()
-    ).scalar_one_or_none()
-    if document is None:
-        raise EventRefused(f"No existe el documento {document_id}.")
-    events = events_of(session, document)
-    queued = in_flight(events, request.code)
-    if queued is not None:  # even forced: one live event per code (DIAN would answer Regla 90)
-        raise EventRefused(_queued(request.code, queued))
-    decision = decide(session, ctx, document, request.code, now, events)
-    if not decision.allowed and not force:
-        raise EventRefused(decision.reason, decision.rule)
-    number = _next_number(session, request.code)
+) -> tuple[list[Emitted], dict[int, EventRefused]]:
+    """Check, number, build, sign, store and queue each request in the caller's transaction; refusals by document id.
+
+    A refusal is decided before anything is written. Statements per batch, whatever its size: the documents locked,
+    their events read, one counter advanced per code, the signed blobs stored in one transaction of the blob store,
+    the events and their audit entries inserted.
+    """
+    refused: dict[int, EventRefused] = {}
+    checked: list[tuple[int, EventRequest, Person | None]] = []
+    for document_id, request in requests:
+        try:
+            checked.append((document_id, request, _check_request(request, ctx.default_person)))
+        except EventRefused as exc:
+            refused[document_id] = exc
+    ids = sorted({document_id for document_id, _, _ in checked})
+    if not ids:
+        return [], refused
+    documents = {row.id: row for row in conn.execute(_LOCK_DOCUMENTS, {"ids": ids})}
+    events: dict[int, list[Any]] = {document_id: [] for document_id in ids}
+    for row in conn.execute(_EVENTS_OF, {"ids": ids}):
+        events[row.document_id].append(row)
+
+    plans: list[_Plan] = []
+    for document_id, request, person in checked:
+        document = documents.get(document_id)
+        if document is None:
+            refused[document_id] = EventRefused(f"No existe el documento {document_id}.")
+            continue
+        queued = in_flight(events[document_id], request.code)
+        if queued is not None:  # even forced: one live event per code (DIAN would answer Regla 90)
+            refused[document_id] = EventRefused(_queued(request.code, queued))
+            continue
+        facts = facts_for(document, events[document_id], include_in_flight=True)
+        decision = check(request.code, role=Role.BUYER, facts=facts, at=now, calendar=ctx.calendar)
+        if not decision.allowed and not force:
+            refused[document_id] = EventRefused(decision.reason, decision.rule)
+            continue
+        plans.append(_Plan(document, request, person, decision))
+        events[document_id].append(_Queued(request.code, None, now))
+    if not plans:
+        return [], refused
+
+    by_code: dict[EventCode, list[_Plan]] = {}
+    for plan in plans:
+        by_code.setdefault(plan.request.code, []).append(plan)
+    for code, coded in sorted(by_code.items()):
+        last = _advance(conn, code, len(coded))
+        for offset, plan in enumerate(coded):
+            plan.number = f"{NUMBER_PREFIX[code]}{last - len(coded) + 1 + offset}"
+
     local, issue_time = ctx.issue_moment(now)
-    draft = EventDraft(
-        code=request.code,
-        number=number,
-        issue_date=local.date(),
-        issue_time=issue_time,
-        environment=ctx.environment,
-        sender=ctx.company,
-        receiver=_supplier(document),
-        invoice_number=document.number,
-        invoice_cufe=document.cufe,
-        invoice_type_code=document.document_type.value,
-        person=person,
-        claim_reason=request.claim_reason,
-        notes=(request.note,) if request.note else (),
+    signed: list[bytes] = []
+    rows: list[dict[str, Any]] = []
+    for plan in plans:
+        document, request = plan.document, plan.request
+        draft = EventDraft(
+            code=request.code,
+            number=plan.number,
+            issue_date=local.date(),
+            issue_time=issue_time,
+            environment=ctx.environment,
+            sender=ctx.company,
+            receiver=_supplier(document),
+            invoice_number=document.number,
+            invoice_cufe=document.cufe,
+            invoice_type_code=document.document_type.value,
+            person=plan.person,
+            claim_reason=request.claim_reason,
+            notes=(request.note,) if request.note else (),
+        )
+        signed.append(sign(build_event(draft, software=ctx.software), ctx.identity, signing_time=now))
+        cude = event_cude(
+            number=plan.number,
+            issue_date=draft.issue_date,
+            issue_time=issue_time,
+            sender_nit=ctx.company.nit,
+            receiver_nit=draft.receiver.nit,
+            response_code=request.code.value,
+            document_number=document.number,
+            document_type_code=draft.invoice_type_code,
+            software_pin=ctx.software.pin,
+        )
+        rows.append(
+            {
+                "document_id": document.id,
+                "code": request.code,
+                "direction": Direction.EMITTED,
+                "number": plan.number,
+                "cude": cude,
+                "referenced_cufe": document.cufe,
+                "claim_reason": request.claim_reason,
+                "note": request.note,
+                "person": person_dict(plan.person),
+                "sender_nit": ctx.company.nit,
+                "receiver_nit": document.issuer_nit,
+                "signing_time": now,
+                "submission_state": SubmissionState.SIGNED,
+                "next_attempt_at": now,
+                "actor": actor,
+            }
+        )
+    # Durable before the rows that name them are committed.
+    for row, key in zip(rows, ctx.blobs.put_many(signed), strict=True):
+        row["signed_xml_blob"] = key
+    event_ids = conn.execute(_INSERT_EVENTS, rows).scalars().all()
+    insert_entries(
+        conn,
+        [
+            entry(
+                actor=actor,
+                action=f"event.{plan.request.code.value}.signed",
+                subject=plan.document.cufe,
+                source=source,
+                data={
+                    "document_id": plan.document.id,
+                    "event_id": event_id,
+                    "number": plan.number,
+                    "cude": row["cude"],
+                    "forced": bool(force and not plan.decision.allowed),
+                    "rule_check": plan.decision.reason,
+                    "claim_reason": plan.request.claim_reason.value if plan.request.claim_reason else None,
+                },
+                at=now,
+            )
+            for plan, row, event_id in zip(plans, rows, event_ids, strict=True)
+        ],
     )
-    signed = sign(build_event(draft, software=ctx.software), ctx.identity, signing_time=now)
-    cude = event_cude(
-        number=number,
-        issue_date=draft.issue_date,
-        issue_time=issue_time,
-        sender_nit=ctx.company.nit,
-        receiver_nit=draft.receiver.nit,
-        response_code=request.code.value,
-        document_number=document.number,
-        document_type_code=draft.invoice_type_code,
-        software_pin=ctx.software.pin,
-    )
-    event = DocumentEvent(
-        document_id=document.id,
-        code=request.code,
-        direction=Direction.EMITTED,
-        number=number,
-        cude=cude,
-        referenced_cufe=document.cufe,
-        claim_reason=request.claim_reason,
-        note=request.note,
-        person=person_dict(person),
-        sender_nit=ctx.company.nit,
-        receiver_nit=document.issuer_nit,
-        signed_xml_blob=ctx.blobs.put(signed),
-        signing_time=now,
-        submission_state=SubmissionState.SIGNED,
-        next_attempt_at=now,
-        actor=actor,
-    )
-    session.add(event)
-    session.flush()
-    record(
-        session,
-        actor=actor,
-        action=f"event.{request.code.value}.signed",
-        subject=document.cufe,
-        source=source,
-        data={
-            "document_id": document.id,
-            "event_id": event.id,
-            "number": number,
-            "cude": cude,
-            "forced": bool(force and not decision.allowed),
-            "rule_check": decision.reason,
-            "claim_reason": request.claim_reason.value if request.claim_reason else None,
-        },
-        at=now,
-    )
-    return event
+    emitted = [
+        Emitted(event_id, row["document_id"], row["code"], row["number"], row["cude"], SubmissionState.SIGNED, now)
+        for row, event_id in zip(rows, event_ids, strict=True)
+    ]
+    return emitted, refused
 
 
 @dataclass(frozen=True)
@@ -251,12 +354,6 @@ class Emitted:
     submission_state: SubmissionState
     signing_time: datetime
 
-    @classmethod
-    def of(cls, event: DocumentEvent) -> Emitted:
-        assert event.document_id is not None and event.number and event.cude and event.signing_time
-        return cls(event.id, event.document_id, event.code, event.number, event.cude, event.submission_state,
-                   event.signing_time)  # fmt: skip
-
 
 def emit_and_commit(
     sessions: sessionmaker[Session],
@@ -269,18 +366,25 @@ def emit_and_commit(
     now: datetime | None = None,
     force: bool = False,
 ) -> Emitted:
-    """`emit` in its own transaction; a concurrent twin (the unique live-event index) becomes an EventRefused."""
+    """Sign ``request`` on the document and queue it, in its own transaction. ``force`` skips our own rule check only
+    (DIAN still checks), for the rare case a clerk knows better than the local calendar. A refusal raises
+    EventRefused; so does a concurrent twin (the unique live-event index)."""
     with sessions() as session:
         try:
-            event = emit(session, ctx, document_id, request, actor=actor, source=source, now=now, force=force)
-            emitted = Emitted.of(event)
+            emitted, refused = _emit(
+                session.connection(), ctx, [(document_id, request)], actor=actor, source=source,
+                now=now or utc_now(), force=force,
+            )  # fmt: skip
+            if refused:
+                session.rollback()
+                raise refused[document_id]
             session.commit()
         except IntegrityError as exc:
             session.rollback()
             raise EventRefused(
                 f"El evento {request.code.value} ya fue firmado para este documento por otra acción simultánea."
             ) from exc
-        return emitted
+        return emitted[0]
 
 
 def emit_many(
@@ -297,25 +401,18 @@ def emit_many(
     A refusal happens before anything is written, so it leaves the others intact; should the commit meet a concurrent
     twin, each request is retried in its own transaction.
     """
-    emitted: list[Emitted] = []
-    refused: dict[int, str] = {}
+    now = now or utc_now()
     with sessions() as session:
         try:
-            for document_id, request in requests:
-                try:
-                    event = emit(session, ctx, document_id, request, actor=actor, source=source, now=now)
-                except EventRefused as exc:
-                    refused[document_id] = exc.reason
-                else:
-                    emitted.append(Emitted.of(event))
+            emitted, refused = _emit(session.connection(), ctx, requests, actor=actor, source=source, now=now)
             session.commit()
-            return emitted, refused
+            return emitted, {document_id: exc.reason for document_id, exc in refused.items()}
         except IntegrityError:
             session.rollback()
-    emitted, refused = [], {}
+    emitted, reasons = [], {}
     for document_id, request in requests:
         try:
             emitted.append(emit_and_commit(sessions, ctx, document_id, request, actor=actor, source=source, now=now))
         except EventRefused as exc:
-            refused[document_id] = exc.reason
-    return emitted, refused
+            reasons[document_id] = exc.reason
+    return emitted, reasons

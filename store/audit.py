@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -49,6 +50,35 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def entry(
+    *,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    source: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The row `record` adds, for code that writes with Core statements (`insert_entries`)."""
+    return {
+        "at": at or utcnow(),
+        "actor": actor,
+        "action": action,
+        "subject": subject[:200] if subject else subject,
+        "source": source,
+        "data": mask_secrets(data or {}),
+    }
+
+
+_INSERT = sa.insert(AuditEntry.__table__)
+
+
+def insert_entries(conn: sa.Connection, entries: list[dict[str, Any]]) -> None:
+    """Insert rows made by `entry` in the connection's transaction (committed with the change they describe)."""
+    if entries:
+        conn.execute(_INSERT, entries)
 
 
 @event.listens_for(AuditEntry, "before_update")
