@@ -114,6 +114,15 @@ _SETTLE_MAIL = (
 )
 _DOC_BY_CUFE = sa.select(_DOCS.c.id, _DOCS.c.signed_xml_blob).where(_DOCS.c.cufe == sa.bindparam("cufe"))
 _EVENT_BY_CUDE = sa.select(_EVENTS.c.id).where(_EVENTS.c.cude == sa.bindparam("cude"))
+_SAME_CUFE = _DOCS.alias("same_cufe")
+# Before filing: the document already on file under this CUFE (id, signed blob), and whether notes or events that
+# arrived before it wait to be linked to it, in one round trip; the links are then written only when needed.
+_DEDUPE = sa.select(
+    sa.select(_SAME_CUFE.c.id).where(_SAME_CUFE.c.cufe == sa.bindparam("cufe")).scalar_subquery().label("id"),
+    sa.select(_SAME_CUFE.c.signed_xml_blob).where(_SAME_CUFE.c.cufe == sa.bindparam("cufe")).scalar_subquery(),
+    sa.exists().where(_DOCS.c.referenced_cufe == sa.bindparam("cufe"), _DOCS.c.referenced_document_id.is_(None)),
+    sa.exists().where(_EVENTS.c.referenced_cufe == sa.bindparam("cufe"), _EVENTS.c.document_id.is_(None)),
+)
 # A note that arrived before its invoice, and events seen before it, now point at it.
 _LINK_NOTES = (
     _DOCS.update()
@@ -216,6 +225,9 @@ class _Item:
     event_answer_xml: bytes | None = None
     event_registered: bool = False
     event_note: str = ""
+    # Found while deduplicating: notes and events already filed that name this CUFE and wait to be linked to it.
+    orphan_notes: bool = True
+    orphan_events: bool = True
 
 
 @dataclass(frozen=True)
@@ -628,9 +640,12 @@ class Intake:
 
     def _dedupe(self, conn: _Tx, item: _Item, report: ReceptionReport) -> None:
         assert item.cufe is not None and report.document_xml is not None
-        existing = conn.execute(_DOC_BY_CUFE, {"cufe": item.cufe}).first()
-        if existing is None:
+        existing_id, existing_blob, item.orphan_notes, item.orphan_events = conn.execute(
+            _DEDUPE, {"cufe": item.cufe}
+        ).one()
+        if existing_id is None:
             return
+        existing = (existing_id, existing_blob)
         if existing[1] == hashlib.sha256(report.document_xml).hexdigest():
             item.duplicate = True
         else:
@@ -870,8 +885,12 @@ class Intake:
         )
         # The CUFE's unique constraint speaks here when a concurrent intake filed it first.
         document_id = conn.execute(_INSERT_DOC, row).inserted_primary_key[0]
-        conn.execute(_LINK_NOTES, {"linked_cufe": item.cufe, "linked_id": document_id})
-        if conn.execute(_LINK_EVENTS, {"linked_cufe": item.cufe, "linked_id": document_id}).rowcount:
+        if item.orphan_notes:
+            conn.execute(_LINK_NOTES, {"linked_cufe": item.cufe, "linked_id": document_id})
+        if (
+            item.orphan_events
+            and conn.execute(_LINK_EVENTS, {"linked_cufe": item.cufe, "linked_id": document_id}).rowcount
+        ):
             result.touched.append(document_id)
         self._audit(
             conn,
