@@ -816,11 +816,8 @@ class Intake:
 
     def _audit(self, conn: _Tx, action: str, subject: str, data: dict[str, Any], now: datetime) -> None:
         # What store.audit.record adds, inserted straight away (the audit log's guards refuse updates and deletes).
-        conn.execute(
-            _INSERT_AUDIT,
-            {"at": now, "actor": self.actor, "action": action, "subject": subject[:200], "source": "inbox",
-             "data": audit.mask_secrets(data)},
-        )  # fmt: skip
+        row = audit.entry(actor=self.actor, action=action, subject=subject, source="inbox", data=data, at=now)
+        conn.execute(_INSERT_AUDIT, row)
 
     def _file(
         self,

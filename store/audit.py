@@ -34,24 +34,6 @@ def mask_secrets(data: Any) -> Any:
     return data
 
 
-def record(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    subject: str | None = None,
-    source: str | None = None,
-    data: Mapping[str, Any] | None = None,
-    at: datetime | None = None,
-) -> AuditEntry:
-    """Add one audit entry to the session (committed with the change it describes)."""
-    entry = AuditEntry(
-        at=at or utcnow(), actor=actor, action=action, subject=subject, source=source, data=mask_secrets(data or {})
-    )
-    session.add(entry)
-    return entry
-
-
 def entry(
     *,
     actor: str,
@@ -70,6 +52,13 @@ def entry(
         "source": source,
         "data": mask_secrets(data or {}),
     }
+
+
+def record(session: Session, **fields: Any) -> AuditEntry:
+    """Add one audit entry to the session (committed with the change it describes); ``fields`` as `entry` takes."""
+    added = AuditEntry(**entry(**fields))
+    session.add(added)
+    return added
 
 
 _INSERT = sa.insert(AuditEntry.__table__)
