@@ -645,13 +645,12 @@ class Intake:
         ).one()
         if existing_id is None:
             return
-        existing = (existing_id, existing_blob)
-        if existing[1] == hashlib.sha256(report.document_xml).hexdigest():
+        if existing_blob == hashlib.sha256(report.document_xml).hexdigest():
             item.duplicate = True
         else:
             item.reason = QuarantineReason.DUPLICATE
             item.detail = (
-                f"{REASON_TEXT[item.reason]}: el CUFE {item.cufe[:16]}… ya está archivado (documento #{existing[0]}) "
+                f"{REASON_TEXT[item.reason]}: el CUFE {item.cufe[:16]}… ya está archivado (documento #{existing_id}) "
                 "y este trae otro contenido firmado"
             )
 

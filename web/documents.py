@@ -83,12 +83,8 @@ def events_service() -> Any:
 
 def blobs() -> BlobStore:
     """The app's blob store: one per app, so each serving thread keeps its connection between requests."""
-    store = current_app.extensions.get("buzon.blobs")
-    if store is None:
-        store = current_app.extensions.setdefault(
-            "buzon.blobs", BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir)
-        )
-    return store
+    extensions = current_app.extensions
+    return extensions.setdefault("buzon.blobs", BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir))
 
 
 def calendar() -> BusinessCalendar:
