@@ -17,9 +17,20 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from store.sqlite import TIMEOUT, use_wal
+
 KEY_RE = re.compile(r"^[0-9a-f]{64}$")
 FILENAME = "blobs.sqlite3"
 _SCHEMA = "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL)"
+
+
+_SETUP = threading.Lock()  # threads of one process set a new store up one at a time
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    use_wal(conn)
+    conn.execute(_SCHEMA)
+    conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before put() returns
 
 
 class BlobError(Exception):
@@ -44,10 +55,13 @@ class BlobStore:
         if conn is None:
             self.root.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: transactions are opened explicitly, so nothing is held open between calls.
-            conn = sqlite3.connect(self.root / FILENAME, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")  # a commit is on disk before put() returns
-            conn.execute(_SCHEMA)
+            conn = sqlite3.connect(self.root / FILENAME, timeout=TIMEOUT, isolation_level=None)
+            try:
+                with _SETUP:
+                    _prepare(conn)
+            except BaseException:
+                conn.close()
+                raise
             self._local.conn = conn
         return conn
 
@@ -64,6 +78,11 @@ class BlobStore:
             raise BlobError(f"blob key {key!r} is not a SHA-256 hex digest")
         return key
 
+    @staticmethod
+    def key_of(data: bytes) -> str:
+        """The key the bytes are stored under: their SHA-256, in hex."""
+        return hashlib.sha256(data).hexdigest()
+
     def put(self, data: bytes) -> str:
         """Store data (idempotent: the same bytes give the same key and are stored once)."""
         return self.put_many((data,))[0]
@@ -74,7 +93,7 @@ class BlobStore:
         keys: list[str] = []
         for data in items:
             data = bytes(data)
-            key = hashlib.sha256(data).hexdigest()
+            key = self.key_of(data)
             keys.append(key)
             rows.setdefault(key, data)
         conn = self._conn()
@@ -106,7 +125,7 @@ class BlobStore:
             if legacy is None:
                 raise BlobError(f"blob {key} is missing from {self.root}")
             data = legacy.read_bytes()
-        if hashlib.sha256(data).hexdigest() != key:
+        if self.key_of(data) != key:
             raise BlobError(f"blob {key} is corrupt: its bytes no longer match their SHA-256")
         return data
 

@@ -121,6 +121,57 @@ def test_each_thread_uses_its_own_connection(tmp_path):
     assert len(_rows(tmp_path)) == 80
 
 
+def test_a_store_created_while_another_process_holds_its_file_waits_for_it(tmp_path):
+    # Another process (here: another connection) holds the new file locked while this store sets it up; the store
+    # waits for it instead of failing with "database is locked".
+    other = sqlite3.connect(tmp_path / "blobs.sqlite3", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    other.execute("CREATE TABLE held (x)")
+    store = BlobStore(tmp_path)
+    outcome: list[object] = []
+    thread = threading.Thread(target=lambda: outcome.append(_put_or_error(store, b"after the lock")))
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive(), "the store did not wait for the lock"
+    other.execute("COMMIT")
+    other.close()
+    thread.join(10)
+    assert outcome == [hashlib.sha256(b"after the lock").hexdigest()]
+    assert store.get(outcome[0]) == b"after the lock"
+
+
+class _SwitchRefusedTwice:
+    """A connection on which switching to WAL is refused twice, as SQLite does while another one is switching."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.refused = 0
+
+    def execute(self, sql: str, *args):
+        if sql == "PRAGMA journal_mode=WAL" and self.refused < 2:
+            self.refused += 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.conn.execute(sql, *args)
+
+
+def test_opening_a_new_sqlite_file_retries_while_another_connection_switches_it_to_wal(tmp_path):
+    from store.sqlite import use_wal
+
+    conn = _SwitchRefusedTwice(sqlite3.connect(tmp_path / "blobs.sqlite3", isolation_level=None))
+    use_wal(conn)
+    assert conn.refused == 2
+    assert conn.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def _put_or_error(store: BlobStore, data: bytes) -> object:
+    try:
+        return store.put(data)
+    except Exception as exc:  # reported through the assertion on the outcome
+        return exc
+    finally:
+        store.close()
+
+
 def test_blobs_of_the_older_file_layout_are_still_read(tmp_path):
     store = BlobStore(tmp_path)
     data = b"written as a file by an earlier release"
