@@ -101,13 +101,6 @@ def _kind(local: str) -> str:
     return {"Invoice": "invoice", "CreditNote": "credit_note", "DebitNote": "debit_note"}.get(local, local)
 
 
-def _dian_store(trust: TrustStore, pins: Iterable[str]) -> TrustStore:
-    extra = frozenset(pins)
-    if not extra:
-        return trust
-    return TrustStore(anchors=trust.anchors, pins=trust.pins | extra, source=trust.source)
-
-
 def verify_received(
     data: bytes,
     *,
@@ -327,7 +320,7 @@ def _dian_answer(
             Check("dian.response", Outcome.FAIL, f"la respuesta de DIAN adjunta es un «{_local(answer_root)}»")
         )
         return None, None, ()
-    store = _dian_store(trust, dian_pins)
+    store = trust.with_pins(dian_pins)
     report = verify(answer_root, trust=store, expected_nits=(DIAN_NIT,), now=now, owned=True)
     for check in _prefixed("dian", report, skip=("certificate.chain",)):
         checks.append(check)

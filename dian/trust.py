@@ -226,6 +226,7 @@ class TrustStore:
     source: str = ""
     _by_subject: dict[bytes, list[x509.Certificate]] = field(default_factory=dict, repr=False)
     _anchor_fps: frozenset[str] = field(default=frozenset(), repr=False)
+    _pinned: dict[frozenset[str], TrustStore] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.pins = frozenset(normalize_fingerprint(p) for p in self.pins)
@@ -245,6 +246,17 @@ class TrustStore:
                 continue
             anchors.extend(load_certificate_file(path))
         return cls(anchors=tuple(anchors), pins=frozenset(pins), source=str(folder))
+
+    def with_pins(self, pins: Iterable[str]) -> TrustStore:
+        """This store with more pinned fingerprints (DIAN's certificates): built once per set of pins, as every
+        received document asks for it; ValueError names a pin that is not a SHA-256 fingerprint."""
+        key = frozenset(pins)
+        store = self._pinned.get(key)
+        if store is None:
+            extra = frozenset(normalize_fingerprint(p) for p in key)
+            store = self if extra <= self.pins else TrustStore(self.anchors, self.pins | extra, self.source)
+            self._pinned[key] = store
+        return store
 
     @property
     def empty(self) -> bool:

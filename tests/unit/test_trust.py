@@ -138,6 +138,20 @@ def test_pinned_leaf_is_trusted_without_anchors() -> None:
     assert store.evaluate(p.impostor.cert, at=AT).status == "unknown_issuer"
 
 
+def test_with_pins_adds_pins_once_per_set_and_keeps_the_anchors() -> None:
+    p = pki()
+    store = TrustStore(anchors=(p.root.cert,))
+    pin = fingerprint(p.dian.cert)
+    pinned = store.with_pins([pin.upper()])
+    assert pinned is not store and pinned.anchors == store.anchors and pin in pinned.pins
+    assert pinned.evaluate(p.dian.cert, at=AT).status == "pinned"
+    assert store.evaluate(p.dian.cert, at=AT).status != "pinned"  # the original store is unchanged
+    assert store.with_pins([pin.upper()]) is pinned  # built once per set of pins
+    assert store.with_pins([]) is store and pinned.with_pins([pin]) is pinned
+    with pytest.raises(ValueError, match="not a SHA-256 fingerprint"):
+        store.with_pins(["abc"])
+
+
 def test_validity_is_judged_at_the_given_time() -> None:
     p = pki()
     store = TrustStore(anchors=(p.root.cert, p.intermediate.cert))
