@@ -202,8 +202,8 @@ def poll(settings: Settings, once: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="End with one JSON summary line.")
 def import_(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
     """Take .eml, .zip and .xml files (or folders of them) as if they had arrived by mail; the files stay in place."""
-    from inbox.poll import Summary
-    from inbox.sources import PathsSource
+    from inbox.poll import Summary, batches
+    from inbox.sources import Handle, PathsSource
 
     source = PathsSource(list(paths))
     files = source.files()
@@ -213,12 +213,12 @@ def import_(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
             result = intake.process(mail_id)
             if not result.earlier:
                 summary.add(result)
-        with click.progressbar(files, label="Importando", file=sys.stderr, show_pos=True) as bar:
-            for path in bar:
-                from inbox.sources import Handle
-
-                envelope = source.fetch(Handle(key=path))
-                summary.add(intake.take(envelope))
+        envelopes = (source.fetch(Handle(key=path)) for path in files)
+        with click.progressbar(length=len(files), label="Importando", file=sys.stderr, show_pos=True) as bar:
+            for batch in batches(envelopes):  # each batch's outcomes commit together
+                for result in intake.take_many(batch):
+                    summary.add(result)
+                bar.update(len(batch))
     if as_json:
         click.echo(json.dumps(summary.to_dict(), sort_keys=True))
     else:

@@ -10,6 +10,12 @@ The steps of one message, in order (each is a place where a crash must lose noth
 ``committed``    the outcome (documents, events, status, audit entries) is committed in one transaction
 ``settled``      the source moved or flagged the message (only ever after ``committed``)
 
+Sources hand intake a batch of messages at a time (``take_many``; ``take`` is a batch of one): the batch's raw bytes
+are stored in one blob transaction and its mail rows committed together, then its outcomes are committed together,
+so the database's round trips and commits are paid per batch, not per message. Each step above is then reached by
+every message of the batch before the next step begins; a crash anywhere still loses and doubles nothing, because
+every step is idempotent and a recorded message that is still pending is processed again by the next run.
+
 A message is identified by (mailbox, UIDVALIDITY, UID) when the source has UIDs, else by (mailbox, SHA-256 of its
 bytes). A message seen again with the same Message-ID and the same bytes is a duplicate; a document is unique by its
 CUFE/CUDE, so the same invoice mailed twice is filed once. Nothing here reads files, the environment or the clock:
@@ -18,9 +24,8 @@ the session factory, the blob store, the clock and the policy are handed in.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +34,7 @@ from email.message import Message
 from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dian.codes import DIAN_NIT, ClaimReason, EventCode
@@ -43,7 +48,6 @@ from inbox.unpack import Limits, Part, UnpackError, is_mail, mail_info, parse_ma
 from store import audit
 from store.blobs import BlobStore
 from store.models import (
-    AuditEntry,
     Direction,
     DocumentEvent,
     MailMessage,
@@ -59,11 +63,10 @@ from store.models import Verdict as StoredVerdict
 _MAILS = MailMessage.__table__
 _DOCS = ReceivedDocument.__table__
 _EVENTS = DocumentEvent.__table__
-_AUDIT = AuditEntry.__table__
-_INSERT_MAIL = _MAILS.insert()
+# Many mail rows in one statement, their ids back in the order of the rows.
+_INSERT_MAILS = _MAILS.insert().returning(_MAILS.c.id, sort_by_parameter_order=True)
 _INSERT_DOC = _DOCS.insert()
 _INSERT_EVENT = _EVENTS.insert()
-_INSERT_AUDIT = _AUDIT.insert()
 _MAIL_BY_UID = (
     sa.select(_MAILS.c.id, _MAILS.c.status)
     .where(
@@ -83,9 +86,9 @@ _MAIL_BY_KEY = (
     .limit(1)
 )
 _EARLIER = _MAILS.alias("earlier")
-# The message, locked for this process (skipped when another holds it), with the first message already decided
-# that has the same Message-ID and the same bytes (a copy of the same mail), in one round trip.
-_LOCK_MAIL = (
+# The messages of a batch, locked for this process (those another holds are skipped), each with the first message
+# already decided that has the same Message-ID and the same bytes (a copy of the same mail), in one round trip.
+_LOCK_MAILS = (
     sa.select(
         _MAILS.c.id,
         _MAILS.c.status,
@@ -104,12 +107,13 @@ _LOCK_MAIL = (
         .scalar_subquery()
         .label("earlier"),
     )
-    .where(_MAILS.c.id == sa.bindparam("mail_id"))
+    .where(_MAILS.c.id.in_(sa.bindparam("mail_ids", expanding=True)))
+    .order_by(_MAILS.c.id)
     .with_for_update(skip_locked=True, of=_MAILS)
 )
 _SETTLE_MAIL = (
     _MAILS.update()
-    .where(_MAILS.c.id == sa.bindparam("mail_id"))
+    .where(_MAILS.c.id == sa.bindparam("settled_id"))
     .values(status=sa.bindparam("new_status"), reason=sa.bindparam("new_reason"), reason_detail=sa.bindparam("detail"))
 )
 _DOC_BY_CUFE = sa.select(_DOCS.c.id, _DOCS.c.signed_xml_blob).where(_DOCS.c.cufe == sa.bindparam("cufe"))
@@ -134,6 +138,24 @@ _LINK_EVENTS = (
     .where(_EVENTS.c.referenced_cufe == sa.bindparam("linked_cufe"), _EVENTS.c.document_id.is_(None))
     .values(document_id=sa.bindparam("linked_id"))
 )
+# After the commit, for the CUFEs a batch filed or referred to without finding: notes and events still unlinked whose
+# document is now on file point at it. A concurrent intake may have filed a note (or an event) while our invoice was
+# in flight, or the invoice while our note was: neither transaction saw the other, and whichever commits second links
+# them here.
+_ON_FILE = _DOCS.alias("on_file")
+
+
+def _relink_statement(table: sa.Table, link: sa.Column[Any]) -> sa.Update:
+    target = sa.select(_ON_FILE.c.id).where(_ON_FILE.c.cufe == table.c.referenced_cufe).scalar_subquery()
+    return (
+        table.update()
+        .where(link.is_(None), table.c.referenced_cufe.in_(sa.bindparam("cufes", expanding=True)), target.is_not(None))
+        .values({link.name: target})
+    )
+
+
+_RELINK_NOTES = _relink_statement(_DOCS, _DOCS.c.referenced_document_id)
+_RELINK_EVENTS = _relink_statement(_EVENTS, _EVENTS.c.document_id).returning(_EVENTS.c.document_id)
 
 STEPS = ("fetched", "stored", "recorded", "verified", "parts_stored", "committed", "settled")
 ACTOR = "system:intake"
@@ -240,10 +262,13 @@ class _Received:
     message: Message | None = field(default=None, repr=False)
 
 
+_Params = dict[str, Any] | list[dict[str, Any]] | None
+
+
 class _Tx(Protocol):
     """A connection, or a session standing for one: statements, commit, rollback."""
 
-    def execute(self, statement: sa.Executable, parameters: dict[str, Any] | None = None, /) -> sa.CursorResult[Any]:
+    def execute(self, statement: sa.Executable, parameters: _Params = None, /) -> sa.CursorResult[Any]:
         """Run one statement in the current transaction (begun when needed)."""
 
     def commit(self) -> None:
@@ -259,7 +284,7 @@ class _SessionTx:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def execute(self, statement: sa.Executable, parameters: dict[str, Any] | None = None, /) -> sa.CursorResult[Any]:
+    def execute(self, statement: sa.Executable, parameters: _Params = None, /) -> sa.CursorResult[Any]:
         return self.session.connection().execute(statement, parameters)
 
     def commit(self) -> None:
@@ -291,6 +316,31 @@ class _Plan:
     reason: QuarantineReason | None = None  # refusal of the message as a whole
     detail: str = ""
     duplicate_of: int | None = None
+
+
+@dataclass
+class _Writes:
+    """What a batch writes besides its documents and events: the blobs its rows name (stored in one go before the
+    commit) and its audit entries (inserted in one statement)."""
+
+    now: datetime
+    parts: dict[str, bytes] = field(default_factory=dict, repr=False)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    relink: set[str] = field(default_factory=set)  # CUFEs filed, or referred to and not found on file
+
+    def stage(self, data: bytes | None) -> str | None:
+        """The key the bytes will be stored under (None for no bytes)."""
+        if not data:
+            return None
+        key = BlobStore.key_of(data)
+        self.parts.setdefault(key, data)
+        return key
+
+    def audit(self, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
+        """An audit entry of the inbox (what store.audit.record adds; the log's guards refuse updates and deletes)."""
+        self.audits.append(
+            audit.entry(actor=actor, action=action, subject=subject, source="inbox", data=data, at=self.now)
+        )
 
 
 def quarantine_reason(report: ReceptionReport) -> QuarantineReason | None:
@@ -410,13 +460,61 @@ class Intake:
     def receive(self, envelope: Envelope) -> tuple[int, MailStatus]:
         """Store the raw bytes and record the message (status pending); a message already recorded is returned."""
         with self._connect() as conn:
-            mail_id, status, _ = self._receive(conn, envelope)
+            mail_id, status, _ = self._receive(conn, [envelope])[0]
         return mail_id, status
 
-    def _receive(self, conn: _Tx, envelope: Envelope) -> tuple[int, MailStatus, _Received]:
-        self.hook("fetched")
-        key = self.blobs.put(envelope.data)  # durable before the row that names it is committed
-        self.hook("stored")
+    def _receive(self, conn: _Tx, envelopes: Sequence[Envelope]) -> list[tuple[int, MailStatus, _Received]]:
+        """Store the raw bytes of a batch (one blob transaction) and record its messages (one statement, one commit).
+
+        A message recorded already (by UID, or by its bytes when the source has no UIDs) comes back with its id and
+        status; a second copy of the same bytes in one batch of such a source is the first one's id.
+        """
+        for _ in envelopes:
+            self.hook("fetched")
+        keys = self.blobs.put_many(e.data for e in envelopes)  # durable before the rows that name them commit
+        for _ in envelopes:
+            self.hook("stored")
+        out: list[tuple[int, MailStatus, _Received] | None] = [None] * len(envelopes)
+        rows: dict[int, dict[str, Any]] = {}
+        received: list[_Received] = []
+        copies: dict[tuple[str, str], int] = {}  # (mailbox, key) -> index of its first copy in this batch
+        for index, (envelope, key) in enumerate(zip(envelopes, keys, strict=True)):
+            row, got = self._mail_row(envelope, key)
+            received.append(got)
+            if envelope.uid is None:  # no unique constraint names such a message: look it up first
+                if copies.setdefault((envelope.mailbox, key), index) != index:
+                    continue
+                existing = self._existing(conn, envelope, key)
+                if existing is not None:
+                    out[index] = (*existing, got)
+                    continue
+            rows[index] = row
+        if rows:
+            try:
+                ids = conn.execute(_INSERT_MAILS, list(rows.values())).scalars().all()
+                conn.commit()
+            except IntegrityError:
+                # A UID recorded already: by an earlier run (sources skip the UIDs they know, so this is rare) or by
+                # another intake process between our look-up and our insert. Record them one by one.
+                conn.rollback()
+                ids = [self._record_one(conn, envelopes[index], keys[index], row) for index, row in rows.items()]
+            except BaseException:
+                conn.rollback()
+                raise
+            for index, found in zip(rows, ids, strict=True):
+                mail_id, status = found if isinstance(found, tuple) else (found, MailStatus.PENDING)
+                out[index] = (mail_id, status, received[index])
+                self.hook("recorded")
+        else:
+            conn.rollback()
+        for index, envelope in enumerate(envelopes):
+            if out[index] is None:  # a second copy of the same bytes: the first one's message
+                first = out[copies[envelope.mailbox, keys[index]]]
+                assert first is not None
+                out[index] = (first[0], first[1], received[index])
+        return [entry for entry in out if entry is not None]
+
+    def _mail_row(self, envelope: Envelope, key: str) -> tuple[dict[str, Any], _Received]:
         info = None
         message = None
         if envelope.oversize is not None or is_mail(envelope.data, envelope.name):
@@ -427,11 +525,6 @@ class Intake:
                 info = None
         received = _Received(key, envelope.data, message if envelope.oversize is None else None)
         message_id = info.message_id if info and info.message_id else None
-        if envelope.uid is None:  # no unique constraint names such a message: look it up first
-            existing = self._existing(conn, envelope, key)
-            if existing is not None:
-                conn.rollback()
-                return (*existing, received)
         row = {
             "mailbox": _clip(envelope.mailbox, 300),
             "uidvalidity": envelope.uidvalidity,
@@ -444,23 +537,23 @@ class Intake:
             "blob_key": key,
             "status": MailStatus.PENDING,
         }
+        return row, received
+
+    def _record_one(self, conn: _Tx, envelope: Envelope, key: str, row: dict[str, Any]) -> tuple[int, MailStatus]:
         try:
-            mail_id = conn.execute(_INSERT_MAIL, row).inserted_primary_key[0]
+            mail_id = conn.execute(_INSERT_MAILS, [row]).scalar_one()
             conn.commit()
+            return mail_id, MailStatus.PENDING
         except IntegrityError:
-            # (mailbox, UIDVALIDITY, UID) is recorded already: by an earlier run (sources skip the UIDs they know,
-            # so this is rare) or by another intake process between our look-up and our insert.
             conn.rollback()
             found = self._existing(conn, envelope, key)
             conn.rollback()
             if found is None:
                 raise
-            return (*found, received)
+            return found
         except BaseException:
             conn.rollback()
             raise
-        self.hook("recorded")
-        return mail_id, MailStatus.PENDING, received
 
     def _existing(self, conn: _Tx, envelope: Envelope, key: str) -> tuple[int, MailStatus] | None:
         if envelope.uid is not None:
@@ -472,11 +565,29 @@ class Intake:
 
     def take(self, envelope: Envelope) -> Result:
         """Receive and process one message; a message processed by an earlier run comes back with earlier=True."""
+        return self.take_many([envelope])[0]
+
+    def take_many(self, envelopes: Sequence[Envelope]) -> list[Result]:
+        """Receive and process a batch of messages, one Result each, in order.
+
+        The batch shares its transactions: the raw bytes and the mail rows are committed together, then the outcomes
+        of all its messages are committed together (``inbox.poll.batches`` says how large a batch should be). A message
+        processed by an earlier run (or a second copy in the same batch) comes back with earlier=True.
+        """
+        if not envelopes:
+            return []
         with self._connect() as conn:  # one connection for both transactions
-            mail_id, status, received = self._receive(conn, envelope)
-            if status == MailStatus.PENDING:
-                return self._process(conn, mail_id, envelope.oversize, received)
-        return self.outcome(mail_id, earlier=True)
+            recorded = self._receive(conn, envelopes)
+            todo: dict[int, tuple[int, int | None, _Received | None]] = {}
+            for envelope, (mail_id, status, received) in zip(envelopes, recorded, strict=True):
+                if status == MailStatus.PENDING:
+                    todo.setdefault(mail_id, (mail_id, envelope.oversize, received))
+            done = self._process(conn, list(todo.values())) if todo else {}
+        results = []
+        for mail_id, _, _ in recorded:
+            result = done.pop(mail_id, None)
+            results.append(result if result is not None else self.outcome(mail_id, earlier=True))
+        return results
 
     def outcome(self, mail_id: int, *, earlier: bool = False) -> Result:
         """The recorded outcome of a processed message."""
@@ -493,50 +604,114 @@ class Intake:
     def process(self, mail_id: int, *, oversize: int | None = None) -> Result:
         """Verify a recorded message and commit its outcome; a message already processed is left as it is."""
         with self._connect() as conn:
-            return self._process(conn, mail_id, oversize, None)
+            return self._process(conn, [(mail_id, oversize, None)])[mail_id]
 
-    def _process(self, conn: _Tx, mail_id: int, oversize: int | None, received: _Received | None) -> Result:
+    def _process(self, conn: _Tx, batch: list[tuple[int, int | None, _Received | None]]) -> dict[int, Result]:
+        if len(batch) > 1:
+            try:
+                return self._process_batch(conn, batch)
+            except IntegrityError:
+                pass  # a concurrent intake filed one of its CUFEs (or event CUDEs) first: each message on its own
+            except DBAPIError:
+                raise  # the database is unreachable: the poll loop waits and tries again
+            except Exception:
+                log.warning("a batch of %d messages failed; taking them one by one", len(batch), exc_info=True)
+            done: dict[int, Result] = {}
+            failure: Exception | None = None
+            for entry in batch:
+                try:
+                    done.update(self._process(conn, [entry]))
+                except Exception as exc:  # the others still commit; the first failure is raised after them
+                    failure = failure or exc
+            if failure is not None:
+                raise failure
+            return done
         for attempt in range(3):
             try:
-                return self._process_once(conn, mail_id, oversize, received)
+                return self._process_batch(conn, batch)
             except IntegrityError:
                 # A concurrent intake filed the same CUFE (or event CUDE) first: decide again, now as a duplicate.
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _process_once(self, conn: _Tx, mail_id: int, oversize: int | None, received: _Received | None) -> Result:
+    def _process_batch(self, conn: _Tx, batch: list[tuple[int, int | None, _Received | None]]) -> dict[int, Result]:
+        """Lock the batch's messages, verify each (no write yet), then write every outcome and commit once.
+
+        Verification runs before the first write, so SQLite's write lock is held only while the rows are written.
+        The outcomes are written in order, each after its dedupe look-ups, so a CUFE (or a copy of a mail) seen
+        twice in one batch is filed once, exactly as in two batches.
+        """
+        done: dict[int, Result] = {}
+        todo: list[tuple[_Mail, _Plan]] = []
+        writes = _Writes(self.clock())
         try:
-            row = conn.execute(_LOCK_MAIL, {"mail_id": mail_id}).first()
-            if row is None:  # another process holds it right now; it will commit the outcome
+            locked = {row.id: _Mail(*row) for row in conn.execute(_LOCK_MAILS, {"mail_ids": [e[0] for e in batch]})}
+            copies: dict[tuple[str, str], int] = {}  # (Message-ID, blob) -> the first message of this batch
+            for mail_id, oversize, received in batch:
+                mail = locked.get(mail_id)
+                if mail is None:  # another process holds it right now; it will commit the outcome
+                    done[mail_id] = Result(mail_id, MailStatus.PENDING, earlier=True)
+                    continue
+                if mail.status != MailStatus.PENDING:
+                    continue  # decided by an earlier run: its outcome is read below
+                if mail.message_id and mail.earlier is None:
+                    first = copies.setdefault((mail.message_id, mail.blob_key), mail.id)
+                    mail.earlier = first if first != mail.id else None
+                if received is not None and received.key == mail.blob_key:
+                    data, message = received.data, received.message  # the very bytes the key hashes
+                else:
+                    data, message = self.blobs.get(mail.blob_key), None
+                todo.append((mail, self._verify(mail, data, oversize, message)))
+                self.hook("verified")
+            if not todo:
                 conn.rollback()
-                return Result(mail_id, MailStatus.PENDING, earlier=True)
-            mail = _Mail(*row)
-            if mail.status != MailStatus.PENDING:
-                conn.rollback()
-                return self.outcome(mail_id, earlier=True)
-            if received is not None and received.key == mail.blob_key:
-                data, message = received.data, received.message  # the very bytes the key hashes
             else:
-                data, message = self.blobs.get(mail.blob_key), None
-            plan = self._plan(conn, mail, data, oversize, message)
-            self.hook("verified")
-            result = self._apply(conn, mail, plan)
-            settled = {"new_status": mail.status, "new_reason": mail.reason, "detail": mail.reason_detail}
-            conn.execute(_SETTLE_MAIL, {"mail_id": mail.id, **settled})
+                for mail, plan in todo:
+                    self._resolve(conn, plan)
+                    done[mail.id] = self._apply(conn, mail, plan, writes)
+                if writes.parts:
+                    self.blobs.put_many(writes.parts.values())  # durable before the rows that name them commit
+                for _ in todo:
+                    self.hook("parts_stored")
+                audit.insert_entries(conn, writes.audits)  # type: ignore[arg-type]
+                settled = [
+                    {"settled_id": m.id, "new_status": m.status, "new_reason": m.reason, "detail": m.reason_detail}
+                    for m, _ in todo
+                ]
+                conn.execute(_SETTLE_MAIL, settled)
+                conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        for _ in todo:
+            self.hook("committed")
+        for mail_id, _, _ in batch:
+            if mail_id not in done:
+                done[mail_id] = self.outcome(mail_id, earlier=True)
+        touched = {d for mail, _ in todo for d in done[mail.id].touched}
+        if writes.relink:
+            touched.update(self._relink(conn, sorted(writes.relink)))
+        if touched and self.policy.on_documents is not None:
+            try:
+                self.policy.on_documents(sorted(touched))
+            except Exception:  # the outcome is committed; the sync job derives the state again
+                log.exception("deriving the state of documents %s after intake failed", sorted(touched))
+        return done
+
+    def _relink(self, conn: _Tx, cufes: list[str]) -> list[int]:
+        """Link what a concurrent intake left unlinked (see _RELINK_NOTES); the documents whose events were linked."""
+        try:
+            conn.execute(_RELINK_NOTES, {"cufes": cufes})
+            linked = [row[0] for row in conn.execute(_RELINK_EVENTS, {"cufes": cufes})]
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
-        self.hook("committed")
-        if result.touched and self.policy.on_documents is not None:
-            try:
-                self.policy.on_documents(sorted(set(result.touched)))
-            except Exception:  # the outcome is committed; the sync job derives the state again
-                log.exception("deriving the state of documents %s after intake failed", result.touched)
-        return result
+        return linked
 
-    def _plan(self, conn: _Tx, mail: _Mail, data: bytes, oversize: int | None, message: Message | None = None) -> _Plan:
+    def _verify(self, mail: _Mail, data: bytes, oversize: int | None, message: Message | None = None) -> _Plan:
+        """What to do with a message, from its bytes alone (no database): the items found and their verification."""
         plan = _Plan()
         if oversize is not None or len(data) > self.policy.max_message_bytes:
             size = oversize or len(data)
@@ -564,8 +739,7 @@ class Intake:
         for part in parts:
             if part.kind != "xml":
                 continue
-            self._consider(conn, part, plan, unreadable)
-        plan.items = _prefer_containers(plan.items)
+            self._consider(part, plan, unreadable)
         if not plan.items:
             if unreadable:
                 plan.reason = QuarantineReason.UNREADABLE
@@ -580,7 +754,18 @@ class Intake:
                     plan.detail += ". El asunto anuncia un evento, pero no trae su ApplicationResponse"
         return plan
 
-    def _consider(self, conn: _Tx, part: Part, plan: _Plan, unreadable: list[str]) -> None:
+    def _resolve(self, conn: _Tx, plan: _Plan) -> None:
+        """What the plan's items are against what is on file: duplicates, events of documents we do not hold."""
+        for item in plan.items:
+            if item.reason is not None or item.cufe is None:
+                continue
+            if item.kind == "document":
+                self._dedupe(conn, item)
+            elif item.event is not None:
+                self._resolve_event(conn, item)
+        plan.items = _prefer_containers(plan.items)
+
+    def _consider(self, part: Part, plan: _Plan, unreadable: list[str]) -> None:
         report = verify_received(
             part.data, trust=self.policy.trust, our_nit=self.policy.our_nit, dian_pins=self.policy.dian_pins
         )
@@ -589,11 +774,11 @@ class Intake:
             unreadable.append(f"{short}: {_first_failure(report.checks)}")
             return
         if report.kind == "ApplicationResponse":
-            self._consider_event(conn, part.name, part.data, None, plan)
+            self._consider_event(part.name, part.data, None, plan)
             return
         attached = report.attached
         if report.document is None and attached is not None and _local(attached.document_xml) == "ApplicationResponse":
-            self._consider_event(conn, part.name, attached.document_xml, attached.dian_response_xml, plan)
+            self._consider_event(part.name, attached.document_xml, attached.dian_response_xml, plan)
             return
         if report.kind not in _COMMERCIAL_KINDS:
             return  # an XML that is no DIAN document (a purchase order, a style sheet): not ours to judge
@@ -616,8 +801,6 @@ class Intake:
             if not answered and not confirmed:
                 item.reason = QuarantineReason.NOT_VALIDATED
                 item.detail = f"{REASON_TEXT[item.reason]}: no trae la respuesta de DIAN y no se consultó en línea"
-        if item.reason is None:
-            self._dedupe(conn, item, report)
         plan.items.append(item)
 
     def _online(self, item: _Item) -> None:
@@ -638,14 +821,15 @@ class Intake:
             item.reason = QuarantineReason.NOT_VALIDATED
             item.detail = f"{REASON_TEXT[item.reason]}: {detail or 'DIAN no reconoce el CUFE'}"
 
-    def _dedupe(self, conn: _Tx, item: _Item, report: ReceptionReport) -> None:
-        assert item.cufe is not None and report.document_xml is not None
+    def _dedupe(self, conn: _Tx, item: _Item) -> None:
+        report = item.report
+        assert item.cufe is not None and report is not None and report.document_xml is not None
         existing_id, existing_blob, item.orphan_notes, item.orphan_events = conn.execute(
             _DEDUPE, {"cufe": item.cufe}
         ).one()
         if existing_id is None:
             return
-        if existing_blob == hashlib.sha256(report.document_xml).hexdigest():
+        if existing_blob == BlobStore.key_of(report.document_xml):
             item.duplicate = True
         else:
             item.reason = QuarantineReason.DUPLICATE
@@ -654,7 +838,7 @@ class Intake:
                 "y este trae otro contenido firmado"
             )
 
-    def _consider_event(self, conn: _Tx, name: str, xml: bytes, answer_xml: bytes | None, plan: _Plan) -> None:
+    def _consider_event(self, name: str, xml: bytes, answer_xml: bytes | None, plan: _Plan) -> None:
         item = _Item(kind="event", part=name, event_xml=xml, event_answer_xml=answer_xml)
         plan.items.append(item)
         signature = verify(xml, trust=self.policy.trust)
@@ -679,6 +863,12 @@ class Intake:
             item.reason = QuarantineReason.UNREADABLE
             item.detail = f"{REASON_TEXT[item.reason]}: el evento {event.response_code} no nombra el CUFE del documento"
             return
+        cude = (event.uuid or "").strip().lower() or None
+        item.event_registered, item.event_note = self._event_answer(answer_xml, cude)
+
+    def _resolve_event(self, conn: _Tx, item: _Item) -> None:
+        event = item.event
+        assert event is not None
         found = conn.execute(_DOC_BY_CUFE, {"cufe": item.cufe}).first()
         on_file = found[0] if found else None
         ours = {_digits(event.sender.nit), _digits(event.receiver.nit)}
@@ -693,16 +883,12 @@ class Intake:
         cude = (event.uuid or "").strip().lower() or None
         if cude and conn.execute(_EVENT_BY_CUDE, {"cude": cude}).first() is not None:
             item.duplicate = True
-            return
-        item.event_registered, item.event_note = self._event_answer(answer_xml, cude)
 
     def _event_answer(self, answer_xml: bytes | None, cude: str | None) -> tuple[bool, str]:
         """Whether DIAN's attached answer registers the event (signed by DIAN, code 02, same CUDE)."""
         if answer_xml is None:
             return False, "evento observado sin la respuesta de DIAN adjunta"
-        store = self.policy.trust
-        if self.policy.dian_pins:
-            store = TrustStore(anchors=store.anchors, pins=store.pins | frozenset(self.policy.dian_pins))
+        store = self.policy.trust.with_pins(self.policy.dian_pins)
         signature = verify(answer_xml, trust=store, expected_nits=(DIAN_NIT,))
         if signature.signed_element is None or signature.verdict == Verdict.INVALID:
             return False, f"la respuesta de DIAN adjunta al evento no verifica: {_first_failure(signature.checks)}"
@@ -719,58 +905,41 @@ class Intake:
 
     # --- writing the outcome ------------------------------------------------------------------------------------
 
-    def _apply(self, conn: _Tx, mail: _Mail, plan: _Plan) -> Result:
-        now = self.clock()
+    def _apply(self, conn: _Tx, mail: _Mail, plan: _Plan, writes: _Writes) -> Result:
         result = Result(mail.id, MailStatus.PENDING)
         if plan.duplicate_of is not None:
             mail.status, mail.reason = MailStatus.IGNORED, QuarantineReason.DUPLICATE
             mail.reason_detail = f"El mismo correo ya se recibió (mensaje #{plan.duplicate_of})"
             result.duplicates.append(mail.message_id or "")
-            self.hook("parts_stored")
-            self._audit(conn, "mail.duplicate", f"mail:{mail.id}", {"earlier": plan.duplicate_of}, now)
+            writes.audit(self.actor, "mail.duplicate", f"mail:{mail.id}", {"earlier": plan.duplicate_of})
             return self._finish(mail, result)
         if plan.reason is not None:
-            self.hook("parts_stored")
-            return self._quarantine(conn, mail, result, plan.reason, plan.detail, now)
+            return self._quarantine(mail, result, plan.reason, plan.detail, writes)
         refused: list[_Item] = []
-        # The blobs to write, by what they are (item index or "pdf", role): all written (and flushed) in one go.
-        parts: dict[tuple[int | str, str], bytes] = {}
-        if plan.pdf:
-            parts["pdf", "pdf"] = plan.pdf
-        kept: list[tuple[int, _Item]] = []
-        for index, item in enumerate(plan.items):
+        kept: list[_Item] = []
+        for item in plan.items:
             if item.reason is not None:
                 refused.append(item)
             elif item.duplicate:
                 result.duplicates.append(item.cufe or "")
-            elif item.kind == "document":
-                assert item.report is not None and item.report.document_xml is not None
-                kept.append((index, item))
-                parts[index, "signed"] = item.report.document_xml
-                if item.report.dian_response_xml:
-                    parts[index, "answer"] = item.report.dian_response_xml
-                if item.part in plan.containers:
-                    parts[index, "container"] = plan.containers[item.part]
+            else:
+                kept.append(item)
+        # The blobs the rows name, staged by key: the batch stores them all in one go before it commits.
+        pdf_key = writes.stage(plan.pdf) if any(i.kind == "document" for i in kept) else None
+        for item in kept:
+            if item.kind == "document":
+                report = item.report
+                assert report is not None and report.document_xml is not None
+                keys = {
+                    "signed": writes.stage(report.document_xml),
+                    "answer": writes.stage(report.dian_response_xml),
+                    "container": writes.stage(plan.containers.get(item.part)),
+                }
+                self._file(conn, mail, item, keys, pdf_key, writes, result)
             else:
                 assert item.event_xml is not None
-                kept.append((index, item))
-                parts[index, "signed"] = item.event_xml
-                if item.event_answer_xml:
-                    parts[index, "answer"] = item.event_answer_xml
-        written = dict(zip(parts, self.blobs.put_many(parts.values()), strict=True)) if kept or plan.pdf else {}
-        pdf_key = written.get(("pdf", "pdf"))
-        stored: list[tuple[_Item, dict[str, str | None]]] = []
-        for index, item in kept:
-            keys: dict[str, str | None] = {"signed": written[index, "signed"], "answer": written.get((index, "answer"))}
-            if item.kind == "document":
-                keys["container"] = written.get((index, "container"))
-            stored.append((item, keys))
-        self.hook("parts_stored")
-        for item, keys in stored:
-            if item.kind == "document":
-                self._file(conn, mail, item, keys, pdf_key, now, result)
-            else:
-                self._record_event(conn, mail, item, keys, now, result)
+                keys = {"signed": writes.stage(item.event_xml), "answer": writes.stage(item.event_answer_xml)}
+                self._record_event(conn, mail, item, keys, writes, result)
         if refused:
             first = refused[0]
             assert first.reason is not None
@@ -778,14 +947,13 @@ class Intake:
             if result.filed or result.events:
                 detail += f" (además se archivaron {len(result.filed) + len(result.events)} documento(s) del correo)"
             for item in refused:
-                self._audit(conn,
+                writes.audit(self.actor,
                     "document.quarantined",
                     item.cufe or f"mail:{mail.id}",
                     {"mail_message_id": mail.id, "reason": item.reason.value if item.reason else None,
                      "part": item.part, "detail": item.detail},
-                    now,
                 )  # fmt: skip
-            return self._quarantine(conn, mail, result, first.reason, detail, now)
+            return self._quarantine(mail, result, first.reason, detail, writes)
         if result.filed or result.events:
             mail.status, mail.reason, mail.reason_detail = MailStatus.FILED, None, None
         else:  # every document in it is already on file
@@ -793,7 +961,7 @@ class Intake:
             mail.reason_detail = "Todos los documentos del correo ya estaban archivados: " + ", ".join(
                 c[:16] + "…" for c in result.duplicates
             )
-            self._audit(conn, "mail.duplicate", f"mail:{mail.id}", {"cufes": result.duplicates}, now)
+            writes.audit(self.actor, "mail.duplicate", f"mail:{mail.id}", {"cufes": result.duplicates})
         return self._finish(mail, result)
 
     def _finish(self, mail: _Mail, result: Result) -> Result:
@@ -801,22 +969,14 @@ class Intake:
         return result
 
     def _quarantine(
-        self, conn: _Tx, mail: _Mail, result: Result, reason: QuarantineReason, detail: str, now: datetime
+        self, mail: _Mail, result: Result, reason: QuarantineReason, detail: str, writes: _Writes
     ) -> Result:
         mail.status, mail.reason, mail.reason_detail = MailStatus.QUARANTINED, reason, detail
-        self._audit(
-            conn,
-            "mail.quarantined",
-            f"mail:{mail.id}",
+        writes.audit(
+            self.actor, "mail.quarantined", f"mail:{mail.id}",
             {"reason": reason.value, "detail": detail, "subject": mail.subject},
-            now,
-        )
+        )  # fmt: skip
         return self._finish(mail, result)
-
-    def _audit(self, conn: _Tx, action: str, subject: str, data: dict[str, Any], now: datetime) -> None:
-        # What store.audit.record adds, inserted straight away (the audit log's guards refuse updates and deletes).
-        row = audit.entry(actor=self.actor, action=action, subject=subject, source="inbox", data=data, at=now)
-        conn.execute(_INSERT_AUDIT, row)
 
     def _file(
         self,
@@ -825,7 +985,7 @@ class Intake:
         item: _Item,
         keys: dict[str, str | None],
         pdf_key: str | None,
-        now: datetime,
+        writes: _Writes,
         result: Result,
     ) -> None:
         report = item.report
@@ -834,7 +994,7 @@ class Intake:
         summary = report.to_dict()
         if item.extra_checks:
             summary["checks"].extend(c.to_dict() for c in item.extra_checks)
-        summary["intake"] = {"mail_message_id": mail.id, "part": item.part, "at": now.isoformat()}
+        summary["intake"] = {"mail_message_id": mail.id, "part": item.part, "at": writes.now.isoformat()}
         verdict = report.verdict
         if any(c.outcome == Outcome.WARN for c in item.extra_checks) and verdict == Verdict.VALID:
             verdict = Verdict.VALID_WITH_WARNINGS
@@ -881,6 +1041,9 @@ class Intake:
         )
         # The CUFE's unique constraint speaks here when a concurrent intake filed it first.
         document_id = conn.execute(_INSERT_DOC, row).inserted_primary_key[0]
+        writes.relink.add(item.cufe)
+        if referenced and referenced_id is None:
+            writes.relink.add(referenced)
         if item.orphan_notes:
             conn.execute(_LINK_NOTES, {"linked_cufe": item.cufe, "linked_id": document_id})
         if (
@@ -888,8 +1051,8 @@ class Intake:
             and conn.execute(_LINK_EVENTS, {"linked_cufe": item.cufe, "linked_id": document_id}).rowcount
         ):
             result.touched.append(document_id)
-        self._audit(
-            conn,
+        writes.audit(
+            self.actor,
             "document.filed",
             item.cufe,
             {
@@ -901,17 +1064,18 @@ class Intake:
                 "verdict": verdict.value,
                 "referenced_cufe": referenced,
             },
-            now,
         )
         result.filed.append(item.cufe)
 
     def _record_event(
-        self, conn: _Tx, mail: _Mail, item: _Item, keys: dict[str, str | None], now: datetime, result: Result
+        self, conn: _Tx, mail: _Mail, item: _Item, keys: dict[str, str | None], writes: _Writes, result: Result
     ) -> None:
         event = item.event
         assert event is not None and item.cufe is not None
         found = conn.execute(_DOC_BY_CUFE, {"cufe": item.cufe}).first()
         document_id = found[0] if found else None
+        if document_id is None:
+            writes.relink.add(item.cufe)
         response = event.responses[0] if event.responses else None
         claim = None
         if event.response_code == EventCode.RECLAMO.value and response and response.list_id:
@@ -937,18 +1101,17 @@ class Intake:
             signing_time=event.issued_at,
             submission_state=SubmissionState.REGISTERED if item.event_registered else SubmissionState.SENT,
             dian_response_blob=keys.get("answer"),
-            registered_at=now if item.event_registered else None,
+            registered_at=writes.now if item.event_registered else None,
             actor=self.actor,
         )  # fmt: skip
         conn.execute(_INSERT_EVENT, row)  # the CUDE's unique constraint speaks here
         if document_id is not None:
             result.touched.append(document_id)
-        self._audit(conn,
+        writes.audit(self.actor,
             "document.event.observed",
             item.cufe,
             {"mail_message_id": mail.id, "code": event.response_code, "cude": cude, "document_id": document_id,
              "registered": item.event_registered},
-            now,
         )  # fmt: skip
         result.events.append(cude or item.cufe)
 

@@ -4,17 +4,23 @@ long-running loop around it (reconnect with backoff, IDLE or polling). The clock
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from inbox.intake import Intake, Result
-from inbox.sources import Source
+from inbox.intake import Envelope, Intake, Result
+from inbox.sources import Handle, Source
 from store.models import MailStatus
 
+T = TypeVar("T")
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+# A poll takes the mail it fetched in batches whose outcomes commit together: the database's round trips, commits and
+# the blob store's transactions are paid once per batch, not per message. A batch closes at this many messages or once
+# it holds this many bytes (what is verified at once stays in memory until the batch commits).
+BATCH_MESSAGES = 50
+BATCH_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -57,7 +63,7 @@ def poll_once(
     on_result: Callable[[Result], None] | None = None,
     recover: bool = True,
 ) -> Summary:
-    """Take every message the source holds now; each is settled (moved, flagged) only after its commit."""
+    """Take every message the source holds now, in batches; each is settled (moved, flagged) only after its commit."""
     summary = Summary()
     if recover:
         # Messages recorded by a run that died before deciding them (step "recorded" and after).
@@ -65,14 +71,31 @@ def poll_once(
             result = intake.process(mail_id)
             if not result.earlier:
                 summary.add(result)
+    for batch in batches(_fetched(source, intake), weight=lambda fetched: len(fetched[1].data)):
+        _take(source, intake, batch, summary, on_result)
+    return summary
+
+
+def _fetched(source: Source, intake: Intake) -> Iterator[tuple[Handle, Envelope]]:
+    """The new messages of the source, fetched one by one; those an earlier run decided are settled on the way."""
     for handle in source.scan(intake):
         if handle.status is not None and handle.status != MailStatus.PENDING:
             # Decided and committed by an earlier run that died before settling it: just settle it now.
             source.settle(handle, handle.status)
             intake.hook("settled")
             continue
-        envelope = source.fetch(handle)
-        result = intake.take(envelope)
+        yield handle, source.fetch(handle)
+
+
+def _take(
+    source: Source,
+    intake: Intake,
+    batch: list[tuple[Handle, Envelope]],
+    summary: Summary,
+    on_result: Callable[[Result], None] | None,
+) -> None:
+    """Take a batch of fetched messages (their outcomes commit together), then settle each, in order."""
+    for (handle, _), result in zip(batch, intake.take_many([e for _, e in batch]), strict=True):
         if result.status == MailStatus.PENDING:
             continue  # another process holds it; that process settles it
         source.settle(handle, result.status)
@@ -80,7 +103,22 @@ def poll_once(
         summary.add(result)
         if on_result is not None:
             on_result(result)
-    return summary
+
+
+def batches(items: Iterable[T], weight: Callable[[T], int] | None = None) -> Iterator[list[T]]:
+    """Envelopes (or what carries them) in batches for Intake.take_many, bounded by BATCH_MESSAGES and BATCH_BYTES;
+    ``weight`` gives an item's bytes (an Envelope's data by default)."""
+    measure = weight or (lambda envelope: len(envelope.data))  # type: ignore[attr-defined]
+    batch: list[T] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += measure(item)
+        if len(batch) >= BATCH_MESSAGES or size >= BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
 
 
 def run(
