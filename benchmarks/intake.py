@@ -1,12 +1,16 @@
 """Intake throughput and memory: .eml to committed ReceivedDocument with the full verification report.
 
-Run from the repository root: ``.venv/bin/python benchmarks/intake.py [--messages 300]``. Prints figures; asserts
-nothing. Each message is a distinct supplier mail (a zip with an AttachedDocument signed under a throw-away demo CA
-and a PDF); one process, so the rate is per core. SQLite is a file under a temporary folder; PostgreSQL is a fresh
-database on $BUZON_TEST_PG (skipped when unreachable). Memory: peak RSS growth while taking one 2 MB zip, in a fresh
-child process after one warm-up message, read from Linux's VmHWM after resetting it (/proc/self/clear_refs). Not
-ru_maxrss: that high-water mark survives exec, so a child started by a large parent starts at the parent's size and
-hides anything smaller (it made an earlier version of this script print 5 MB for what is ~57 MB).
+Run from the repository root: ``.venv/bin/python benchmarks/intake.py [--messages 300] [--rounds 3]``. Prints
+figures; asserts nothing. Each message is a distinct supplier mail (a zip with an AttachedDocument signed under a
+throw-away demo CA and a PDF); one process, so the rate is per core. Taken in batches, as `buzon poll` and `buzon
+import` take them (each batch's outcomes commit together), and one at a time (Intake.take: a clerk's re-processing,
+a test), in interleaved rounds on fresh databases; the median is printed, with the range, and the time of a plain
+Python loop, so that figures from different machines can be compared. SQLite is a file under a temporary folder;
+PostgreSQL is a fresh database on $BUZON_TEST_PG (skipped when unreachable). Memory: peak RSS growth while taking
+one 2 MB zip, in a fresh child process after one warm-up message, read from Linux's VmHWM after resetting it
+(/proc/self/clear_refs). Not ru_maxrss: that high-water mark survives exec, so a child started by a large parent
+starts at the parent's size and hides anything smaller (it made an earlier version of this script print 5 MB for
+what is ~57 MB).
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import gc
 import io
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,6 +40,7 @@ from buzon import demo  # noqa: E402
 from dian.trust import TrustStore  # noqa: E402
 from dian.ubl import Party  # noqa: E402
 from inbox.intake import Envelope, Intake, IntakePolicy  # noqa: E402
+from inbox.poll import BATCH_MESSAGES, batches  # noqa: E402
 from store.blobs import BlobStore  # noqa: E402
 from store.db import make_engine, migrate, session_factory  # noqa: E402
 
@@ -60,23 +68,81 @@ def intake_for(url: str, blobs: Path, pki: demo.DemoPKI) -> tuple[Intake, sa.Eng
     return Intake(session_factory(engine), BlobStore(blobs), policy, clock=lambda: NOW), engine
 
 
-def rate(label: str, url: str, mails: list[bytes], pki: demo.DemoPKI, tmp: Path) -> None:
-    intake, engine = intake_for(url, tmp / f"blobs-{label}", pki)
+def measure(url: str, mails: list[bytes], pki: demo.DemoPKI, blobs: Path, *, batched: bool) -> tuple[int, float, float]:
+    """Documents filed, wall seconds and CPU seconds of this process, taking every mail into a fresh database."""
+    intake, engine = intake_for(url, blobs, pki)
     try:
+        envelopes = [Envelope(mailbox="bench", data=data, uidvalidity=1, uid=uid) for uid, data in enumerate(mails, 1)]
+        gc.collect()
         started = time.perf_counter()
         cpu = time.process_time()
         filed = 0
-        for uid, data in enumerate(mails, start=1):
-            result = intake.take(Envelope(mailbox="bench", data=data, uidvalidity=1, uid=uid))
-            filed += len(result.filed)
-        wall = time.perf_counter() - started
-        cpu = time.process_time() - cpu
-        print(
-            f"{label:<11} {filed} filed in {wall:.2f} s: {filed / wall:.0f} messages/s wall, "
-            f"{filed / cpu:.0f} messages/s per core (CPU time of this process)"
-        )
+        if batched:  # as `buzon poll` and `buzon import` take them
+            for batch in batches(envelopes):
+                filed += sum(len(result.filed) for result in intake.take_many(batch))
+        else:
+            for envelope in envelopes:
+                filed += len(intake.take(envelope).filed)
+        return filed, time.perf_counter() - started, time.process_time() - cpu
     finally:
         engine.dispose()
+
+
+@contextmanager
+def database(kind: str, tmp: Path) -> Iterator[str | None]:
+    """The URL of a fresh database (a SQLite file, or a PostgreSQL database dropped afterwards); None when PostgreSQL
+    is unreachable."""
+    name = f"buzon_bench_{secrets.token_hex(4)}"
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / f'{name}.sqlite3'}"
+        return
+    try:
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"PostgreSQL  skipped: {exc.__class__.__name__}: {exc}")
+        yield None
+        return
+    try:
+        yield sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def rates(kind: str, label: str, mails: list[bytes], pki: demo.DemoPKI, tmp: Path, rounds: int) -> None:
+    """Rounds of both ways of taking mail, interleaved (so drift of a shared machine hits both alike); the median."""
+    runs: dict[bool, list[tuple[int, float, float]]] = {True: [], False: []}
+    for round_ in range(rounds):
+        for batched in (True, False):
+            with database(kind, tmp) as url:
+                if url is None:
+                    return
+                runs[batched].append(
+                    measure(url, mails, pki, tmp / f"blobs-{kind}-{round_}-{batched}", batched=batched)
+                )
+    for batched, samples in runs.items():
+        filed = samples[0][0]
+        per_core = [f / cpu for f, _, cpu in samples]
+        wall = statistics.median(f / w for f, w, _ in samples)
+        how = f"in batches of {BATCH_MESSAGES}" if batched else "one at a time"
+        print(
+            f"{label:<11} {filed} filed {how:<17}: {statistics.median(per_core):.0f} messages/s per core "
+            f"(CPU time of this process; median of {rounds}, {min(per_core):.0f}-{max(per_core):.0f}), "
+            f"{wall:.0f} messages/s wall"
+        )
+
+
+def reference_loop() -> float:
+    """CPU seconds of a 10-million-step pure-Python loop: how fast this machine runs Python, to compare figures
+    taken on different machines."""
+    started = time.process_time()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return time.process_time() - started
 
 
 def big_zip_mail(pki: demo.DemoPKI) -> bytes:
@@ -99,29 +165,37 @@ def big_zip_mail(pki: demo.DemoPKI) -> bytes:
     return message.as_bytes()
 
 
-def memory_case(folder: Path) -> None:
-    """In a fresh process: intake warmed up on one message, then the peak RSS growth while it takes the big one."""
+def memory_case(folder: Path, *, batched: bool) -> None:
+    """In a fresh process: intake warmed up on one message, then the peak RSS growth while it takes the big one, alone
+    or at the end of a full batch (the small mails before it fill the batch's byte budget, as a poll would)."""
     from cryptography import x509
 
     ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
-    engine = make_engine(f"sqlite:///{folder / 'big.sqlite3'}")
+    name = "big-batched" if batched else "big-alone"  # each case on a database and blob store of its own
+    engine = make_engine(f"sqlite:///{folder / f'{name}.sqlite3'}")
     migrate(engine)
     policy = IntakePolicy(our_nit=COMPANY, trust=TrustStore(anchors=(ca,)))
-    intake = Intake(session_factory(engine), BlobStore(folder / "blobs-big"), policy, clock=lambda: NOW)
+    intake = Intake(session_factory(engine), BlobStore(folder / f"blobs-{name}"), policy, clock=lambda: NOW)
     try:
         intake.take(Envelope(mailbox="warm", data=(folder / "warm.eml").read_bytes(), uidvalidity=1, uid=1))
-        big = (folder / "big.eml").read_bytes()
+        batch = [Envelope(mailbox="big", data=(folder / "big.eml").read_bytes(), uidvalidity=1, uid=1)]
+        if batched:
+            small = sorted(folder.glob("small-*.eml"))
+            batch[:0] = [
+                Envelope(mailbox="big", data=p.read_bytes(), uidvalidity=1, uid=i) for i, p in enumerate(small, 2)
+            ]
         gc.collect()
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS now
         baseline = _status_kb("VmRSS")
         started = time.perf_counter()
-        result = intake.take(Envelope(mailbox="big", data=big, uidvalidity=1, uid=1))
+        result = intake.take_many(batch)[-1]
         took = time.perf_counter() - started
         peak = _status_kb("VmHWM")
     finally:
         engine.dispose()
+    how = f"after {len(batch) - 1} small mails in its batch" if batched else "alone"
     print(
-        f"2 MB zip   {result.status.value} in {took:.2f} s; peak RSS {peak / 1024:.0f} MB, "
+        f"2 MB zip   {result.status.value} {how} in {took:.2f} s; peak RSS {peak / 1024:.0f} MB, "
         f"{(peak - baseline) / 1024:.1f} MB over the baseline before it (a fresh process, warmed up)"
     )
 
@@ -136,36 +210,31 @@ def _status_kb(field: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="fresh databases per way of taking mail; the median")
     parser.add_argument("--memory-case", type=Path, help=argparse.SUPPRESS)  # the child process of the memory figure
+    parser.add_argument("--batched", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_case:
-        memory_case(args.memory_case)
+        memory_case(args.memory_case, batched=args.batched)
         return
     pki = demo.make_pki(NOW)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         (tmp / "ca.pem").write_bytes(pki.ca_pem)
         (tmp / "big.eml").write_bytes(big_zip_mail(pki))
-        (tmp / "warm.eml").write_bytes(messages_for(pki, 1)[0])
+        warm, *small = messages_for(pki, BATCH_MESSAGES)
+        (tmp / "warm.eml").write_bytes(warm)
+        for index, data in enumerate(small):
+            (tmp / f"small-{index:03}.eml").write_bytes(data)
         subprocess.run([sys.executable, __file__, "--memory-case", str(tmp)], check=True)
+        subprocess.run([sys.executable, __file__, "--memory-case", str(tmp), "--batched"], check=True)
         mails = messages_for(pki, args.messages)
         print(f"{len(mails)} distinct supplier mails of {sum(map(len, mails)) / len(mails) / 1024:.0f} KB on average")
-        rate("SQLite", f"sqlite:///{tmp / 'bench.sqlite3'}", mails, pki, tmp)
-        name = f"buzon_bench_{secrets.token_hex(4)}"
-        try:
-            admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        except Exception as exc:
-            print(f"PostgreSQL  skipped: {exc.__class__.__name__}")
-        else:
-            try:
-                url = sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-                rate("PostgreSQL", url, mails, pki, tmp)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+        print(
+            f"this machine: a 10-million-step Python loop takes {min(reference_loop() for _ in range(3)):.2f} s of CPU"
+        )
+        rates("sqlite", "SQLite", mails, pki, tmp, args.rounds)
+        rates("postgresql", "PostgreSQL", mails, pki, tmp, args.rounds)
 
 
 if __name__ == "__main__":
