@@ -196,20 +196,33 @@ class SignatureReport(CheckResults):
     chain_status: str | None = None
     # The canonical bytes the enveloped reference digested; None when the signature did not verify.
     signed_c14n: bytes | None = field(default=None, compare=False, repr=False)
+    # The tree those bytes were digested from and its signature element, when verify() owned that tree and the
+    # reference covered its whole root: signed_element then detaches the signature instead of parsing the bytes again.
+    digested_tree: tuple[etree._Element, etree._Element] | None = field(default=None, compare=False, repr=False)
 
     @property
     def signed_element(self) -> etree._Element | None:
-        """The document as the enveloped reference covered it, re-read from the very bytes that were digested.
+        """The document as the enveloped reference covered it: exactly what was digested.
 
         Fields parsed from it are exactly the signed ones: neither a wrapped element, nor anything inside the
-        ds:Signature, nor text split by comments can reach the caller. Parsed once, on first access.
+        ds:Signature, nor text split by comments can reach the caller. Built once, on first access: from the tree
+        that was digested, with its signature removed as the enveloped transform removed it, when that tree holds no
+        comment (the one node the digest of a whole document leaves out, and the one that can split a signed text);
+        otherwise re-read from the digested bytes. Either way the two read alike (the tests compare them).
         """
         if self.signed_c14n is None:
             return None
         cached = self.__dict__.get("_signed_element")
         if cached is None:
-            cached = parse_xml(self.signed_c14n)
+            held = self.digested_tree
+            if held is not None and not _has_comment(held[0]):
+                root, signature = held
+                _Detached(signature).__enter__()  # for good: the verifier owned this tree, and is done with it
+                cached = root
+            else:
+                cached = parse_xml(self.signed_c14n)
             object.__setattr__(self, "_signed_element", cached)
+            object.__setattr__(self, "digested_tree", None)
         return cached
 
     @property
@@ -568,6 +581,13 @@ class _Detached:
         sig.tail = self.tail
 
 
+_ANY_COMMENT = etree.XPath("boolean(descendant-or-self::comment())")
+
+
+def _has_comment(root: etree._Element) -> bool:
+    return bool(_ANY_COMMENT(root))
+
+
 def _is_ancestor(ancestor: etree._Element, node: etree._Element) -> bool:
     while node is not None:
         if node is ancestor:
@@ -731,8 +751,12 @@ class _Builder:
     def add(self, name: str, outcome: Outcome, detail: str) -> None:
         self.checks.append(Check(name, outcome, detail))
 
-    def report(self, signed_c14n: bytes | None = None) -> SignatureReport:
-        return SignatureReport(checks=tuple(self.checks), signed_c14n=signed_c14n, **self.fields)
+    def report(
+        self, signed_c14n: bytes | None = None, digested_tree: tuple[etree._Element, etree._Element] | None = None
+    ) -> SignatureReport:
+        return SignatureReport(
+            checks=tuple(self.checks), signed_c14n=signed_c14n, digested_tree=digested_tree, **self.fields
+        )
 
 
 def verify(
@@ -885,6 +909,7 @@ def _verify(
     others = [r for r in references if r not in doc_refs and r not in key_refs and r not in sp_refs]
 
     signed_c14n = None
+    digested_tree = None
     if not doc_refs:
         b.add("reference.document", Outcome.FAIL, "ninguna referencia de la firma cubre el documento completo")
     elif len(doc_refs) > 1 or not any(t == ENVELOPED for t, _ in doc_refs[0].transforms):
@@ -898,6 +923,8 @@ def _verify(
         if signer is not None:
             # What the verifier digested: fields parsed from it are exactly the signed ones.
             signed_c14n = doc_refs[0].c14n
+            if canon.owned and not canon.restore:
+                digested_tree = (root, signature)
 
     for name, refs, what in (
         ("reference.key_info", key_refs, "KeyInfo"),
@@ -951,7 +978,7 @@ def _verify(
         b.add("algorithms", Outcome.WARN, "algoritmos débiles: " + "; ".join(dict.fromkeys(weak)))
     elif b.checks and b.checks[0].outcome == Outcome.PASS:
         b.add("algorithms", Outcome.PASS, "algoritmos SHA-2")
-    return b.report(signed_c14n)
+    return b.report(signed_c14n, digested_tree)
 
 
 def _check_signing_time(

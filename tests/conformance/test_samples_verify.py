@@ -8,11 +8,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from lxml import etree
 
 from dian.codes import DIAN_NIT
 from dian.reception import verify_received
 from dian.trust import TrustStore
-from dian.xades import Outcome, Verdict
+from dian.ubl import parse_document
+from dian.xades import Outcome, SignatureReport, Verdict
+from dian.xmlsafe import parse_xml
 from tests.conftest import sample_bytes
 
 # SHA-256 of DIAN's signing certificate in all 11 DIAN answers of samples/ (serialNumber 800197268, issued by
@@ -128,3 +131,26 @@ def test_tampered_sample_is_invalid() -> None:
     report = verify_received(forged, trust=TrustStore())
     assert report.verdict == Verdict.INVALID
     assert report.outcome("document.reference.document") == Outcome.FAIL
+
+
+def _reads_as_the_digested_bytes(signature: SignatureReport, *, canonical: bool = True) -> None:
+    """What signed_element hands the parser (the digested tree without its signature, when verify owned it) is the
+    document the digested bytes hold: the same canonical form and the same parsed fields."""
+    assert signature.signed_c14n is not None
+    reparsed = parse_xml(signature.signed_c14n)
+    element = signature.signed_element
+    assert element is not None
+    if canonical:
+        assert etree.tostring(element, method="c14n", exclusive=True) == etree.tostring(
+            reparsed, method="c14n", exclusive=True
+        )
+    assert parse_document(element) == parse_document(reparsed)
+
+
+@pytest.mark.parametrize("name", sorted({*EXPECTED, RELATIVE_NAMESPACE}))
+def test_the_signed_element_of_every_sample_is_its_digested_bytes(name: str) -> None:
+    report = verify_received(sample_bytes(name), trust=TrustStore())
+    # libxml2 cannot canonicalize the relative namespace again (its signed element is re-read from the bytes anyway).
+    _reads_as_the_digested_bytes(report.document_signature, canonical=name != RELATIVE_NAMESPACE)
+    if report.dian_signature is not None:
+        _reads_as_the_digested_bytes(report.dian_signature)

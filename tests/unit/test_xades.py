@@ -25,6 +25,7 @@ from dian.xades import (
     sign,
     verify,
 )
+from dian.xmlsafe import parse_xml
 from tests.pki import PROVIDER_NIT, SUPPLIER_NIT, Issued, application_response_xml, invoice_xml, pki
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -230,6 +231,46 @@ def test_forged_invoice_hidden_in_the_signature_never_reaches_the_fields(signed_
     assert isinstance(doc, CommercialDocument)
     assert doc.number == "SETP990000001"
     assert str(doc.monetary_total.payable) == "119000.00"
+
+
+def test_a_verified_tree_of_its_own_becomes_the_signed_element_without_its_signature(signed_invoice: bytes) -> None:
+    # verify() owns the tree it parsed: the signed element is that tree with the signature detached (no second parse),
+    # and a forged Invoice inside the ds:Signature leaves with the signature.
+    root = etree.fromstring(signed_invoice)
+    obj = etree.SubElement(root.find(f".//{{{DS}}}Signature"), f"{{{DS}}}Object")
+    obj.append(etree.fromstring(invoice_xml(number="FORJADA1", unit_price="1.00")))
+    owned = parse_xml(etree.tostring(root))
+    report = verify(owned, trust=full_store(), owned=True)
+    assert report.core_valid
+    signed = report.signed_element
+    assert signed is owned
+    assert signed.findall(f".//{{{DS}}}Signature") == []
+    assert b"FORJADA1" not in etree.tostring(signed)
+    assert etree.tostring(signed, method="c14n") == etree.tostring(parse_xml(report.signed_c14n), method="c14n")
+    doc = parse_document(signed)
+    assert doc.number == "SETP990000001"
+    assert str(doc.monetary_total.payable) == "119000.00"
+
+
+def test_a_comment_splitting_a_signed_text_is_read_as_the_digest_read_it(signed_invoice: bytes) -> None:
+    # A comment is outside the digest of URI="", so one slipped into the invoice number keeps the signature valid.
+    # The fields must still be read from what was digested (the whole number), never from the tree's first text node.
+    commented = signed_invoice.replace(b">SETP990000001<", b">SETP99<!-- x -->0000001<", 1)
+    assert commented != signed_invoice
+    owned = parse_xml(commented)
+    report = verify(owned, trust=full_store(), owned=True)
+    assert report.core_valid
+    signed = report.signed_element
+    assert signed is not owned  # re-read from the digested bytes
+    assert parse_document(signed).number == "SETP990000001"
+    assert owned.findtext(f"{{{CBC}}}ID") == "SETP99"  # what reading the tree would have given
+
+
+def test_a_callers_tree_is_never_changed_by_the_signed_element(signed_invoice: bytes) -> None:
+    root = parse_xml(signed_invoice)
+    report = verify(root, trust=full_store())
+    assert report.signed_element is not root
+    assert root.findall(f".//{{{DS}}}Signature") != []
 
 
 def test_duplicate_id_is_refused(signed_invoice: bytes) -> None:
