@@ -41,7 +41,7 @@ from dian.codes import DIAN_NIT, ClaimReason, EventCode
 from dian.errors import ParseError
 from dian.reception import ReceptionReport, verify_received
 from dian.trust import TrustStore
-from dian.ubl import ApplicationResponse, TaxTotal, parse_document
+from dian.ubl import ApplicationResponse, CommercialDocument, TaxTotal, parse_document
 from dian.xades import Check, Outcome, Verdict, verify
 from dian.xmlsafe import parse_xml
 from inbox.unpack import Limits, Part, UnpackError, is_mail, mail_info, parse_mail, unpack
@@ -65,7 +65,7 @@ _DOCS = ReceivedDocument.__table__
 _EVENTS = DocumentEvent.__table__
 # Many mail rows in one statement, their ids back in the order of the rows.
 _INSERT_MAILS = _MAILS.insert().returning(_MAILS.c.id, sort_by_parameter_order=True)
-_INSERT_DOC = _DOCS.insert()
+_INSERT_DOCS = _DOCS.insert().returning(_DOCS.c.id, sort_by_parameter_order=True)
 _INSERT_EVENT = _EVENTS.insert()
 _MAIL_BY_UID = (
     sa.select(_MAILS.c.id, _MAILS.c.status)
@@ -116,16 +116,23 @@ _SETTLE_MAIL = (
     .where(_MAILS.c.id == sa.bindparam("settled_id"))
     .values(status=sa.bindparam("new_status"), reason=sa.bindparam("new_reason"), reason_detail=sa.bindparam("detail"))
 )
-_DOC_BY_CUFE = sa.select(_DOCS.c.id, _DOCS.c.signed_xml_blob).where(_DOCS.c.cufe == sa.bindparam("cufe"))
-_EVENT_BY_CUDE = sa.select(_EVENTS.c.id).where(_EVENTS.c.cude == sa.bindparam("cude"))
-_SAME_CUFE = _DOCS.alias("same_cufe")
-# Before filing: the document already on file under this CUFE (id, signed blob), and whether notes or events that
-# arrived before it wait to be linked to it, in one round trip; the links are then written only when needed.
-_DEDUPE = sa.select(
-    sa.select(_SAME_CUFE.c.id).where(_SAME_CUFE.c.cufe == sa.bindparam("cufe")).scalar_subquery().label("id"),
-    sa.select(_SAME_CUFE.c.signed_xml_blob).where(_SAME_CUFE.c.cufe == sa.bindparam("cufe")).scalar_subquery(),
-    sa.exists().where(_DOCS.c.referenced_cufe == sa.bindparam("cufe"), _DOCS.c.referenced_document_id.is_(None)),
-    sa.exists().where(_EVENTS.c.referenced_cufe == sa.bindparam("cufe"), _EVENTS.c.document_id.is_(None)),
+# What a batch reads of the files before deciding, in one round trip: the documents on file under the CUFEs it names
+# (its documents', those its notes reference, those its events are about), which CUFEs it files have notes or events
+# waiting to be linked to them (they arrived first), and which of its events' CUDEs are already recorded.
+_FILING = sa.bindparam("filing", expanding=True)
+_KNOWN = sa.union_all(
+    sa.select(sa.literal_column("'document'"), _DOCS.c.cufe, _DOCS.c.id, _DOCS.c.signed_xml_blob).where(
+        _DOCS.c.cufe.in_(sa.bindparam("cufes", expanding=True))
+    ),
+    sa.select(sa.literal_column("'note'"), _DOCS.c.referenced_cufe, sa.null(), sa.null()).where(
+        _DOCS.c.referenced_cufe.in_(_FILING), _DOCS.c.referenced_document_id.is_(None)
+    ),
+    sa.select(sa.literal_column("'event'"), _EVENTS.c.referenced_cufe, sa.null(), sa.null()).where(
+        _EVENTS.c.referenced_cufe.in_(_FILING), _EVENTS.c.document_id.is_(None)
+    ),
+    sa.select(sa.literal_column("'cude'"), _EVENTS.c.cude, sa.null(), sa.null()).where(
+        _EVENTS.c.cude.in_(sa.bindparam("cudes", expanding=True))
+    ),
 )
 # A note that arrived before its invoice, and events seen before it, now point at it.
 _LINK_NOTES = (
@@ -248,8 +255,8 @@ class _Item:
     event_registered: bool = False
     event_note: str = ""
     # Found while deduplicating: notes and events already filed that name this CUFE and wait to be linked to it.
-    orphan_notes: bool = True
-    orphan_events: bool = True
+    orphan_notes: bool = False
+    orphan_events: bool = False
 
 
 @dataclass(frozen=True)
@@ -319,14 +326,37 @@ class _Plan:
 
 
 @dataclass
+class _OnFile:
+    """A document on file under a CUFE, as the batch knows it; ``id`` is None while the batch's insert of it waits."""
+
+    id: int | None
+    blob: str | None
+
+
+@dataclass
+class _Filing:
+    """A document the batch files: inserted with the others in one statement (``_Writes.flush``), then linked."""
+
+    row: dict[str, Any] = field(repr=False)
+    on_file: _OnFile
+    result: Result
+    audit_slot: int
+    audit: dict[str, Any]
+    link_notes: bool
+    link_events: bool
+
+
+@dataclass
 class _Writes:
-    """What a batch writes besides its documents and events: the blobs its rows name (stored in one go before the
+    """What a batch writes: its documents (inserted together), the blobs its rows name (stored in one go before the
     commit) and its audit entries (inserted in one statement)."""
 
     now: datetime
+    actor: str
     parts: dict[str, bytes] = field(default_factory=dict, repr=False)
-    audits: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any] | None] = field(default_factory=list)
     relink: set[str] = field(default_factory=set)  # CUFEs filed, or referred to and not found on file
+    filings: list[_Filing] = field(default_factory=list)
 
     def stage(self, data: bytes | None) -> str | None:
         """The key the bytes will be stored under (None for no bytes)."""
@@ -336,11 +366,84 @@ class _Writes:
         self.parts.setdefault(key, data)
         return key
 
-    def audit(self, actor: str, action: str, subject: str, data: dict[str, Any]) -> None:
-        """An audit entry of the inbox (what store.audit.record adds; the log's guards refuse updates and deletes)."""
-        self.audits.append(
-            audit.entry(actor=actor, action=action, subject=subject, source="inbox", data=data, at=self.now)
-        )
+    def audit(self, action: str, subject: str, data: dict[str, Any], slot: int | None = None) -> None:
+        """An audit entry of the inbox (what store.audit.record adds; the log's guards refuse updates and deletes),
+        in its place in the batch's order (``slot``, when it was reserved)."""
+        entry = audit.entry(actor=self.actor, action=action, subject=subject, source="inbox", data=data, at=self.now)
+        if slot is None:
+            self.audits.append(entry)
+        else:
+            self.audits[slot] = entry
+
+    def reserve(self) -> int:
+        """A place for an audit entry written later (when the id it names is known)."""
+        self.audits.append(None)
+        return len(self.audits) - 1
+
+    def flush(self, conn: _Tx) -> None:
+        """Insert the documents filed so far (one statement), then link the notes and events that waited for them."""
+        filings, self.filings = self.filings, []
+        if not filings:
+            return
+        # The CUFE's unique constraint speaks here when a concurrent intake filed one of them first.
+        ids = conn.execute(_INSERT_DOCS, [f.row for f in filings]).scalars().all()
+        for filing, document_id in zip(filings, ids, strict=True):
+            filing.on_file.id = document_id
+            cufe = filing.row["cufe"]
+            link = {"linked_cufe": cufe, "linked_id": document_id}
+            if filing.link_notes:
+                conn.execute(_LINK_NOTES, link)
+            if filing.link_events and conn.execute(_LINK_EVENTS, link).rowcount:
+                filing.result.touched.append(document_id)
+            self.audit("document.filed", cufe, {**filing.audit, "document_id": document_id}, slot=filing.audit_slot)
+
+
+class _Known:
+    """What the batch knows of the files: read for all its CUFEs and CUDEs in one round trip before deciding, then
+    kept up to date with the batch's own writes, so that each message is decided as if the ones before it in the
+    batch had been committed (a CUFE met twice is filed once; a note or event met before its invoice is linked)."""
+
+    def __init__(self, conn: _Tx, plans: Iterable[_Plan], writes: _Writes) -> None:
+        self.conn = conn
+        self.writes = writes
+        cufes: set[str] = set()
+        filing: set[str] = set()
+        cudes: set[str] = set()
+        for plan in plans:
+            for item in plan.items:
+                if item.reason is not None or item.cufe is None:
+                    continue
+                cufes.add(item.cufe)
+                if item.kind == "document":
+                    assert item.report is not None and item.report.document is not None
+                    filing.add(item.cufe)
+                    if referenced := _referenced(item.report.document):
+                        cufes.add(referenced)
+                elif item.event is not None and (cude := _cude(item.event)):
+                    cudes.add(cude)
+        self.documents: dict[str, _OnFile] = {}
+        self.waiting_notes: set[str] = set()  # CUFEs that notes on file reference without being linked to them
+        self.waiting_events: set[str] = set()  # CUFEs that events on file are about without being linked to them
+        self.cudes: set[str] = set()  # CUDEs of events on file
+        if not cufes and not cudes:
+            return
+        rows = conn.execute(_KNOWN, {"cufes": sorted(cufes), "filing": sorted(filing), "cudes": sorted(cudes)})
+        for what, key, document_id, blob in rows:
+            if what == "document":
+                self.documents[key] = _OnFile(document_id, blob)
+            elif what == "note":
+                self.waiting_notes.add(key)
+            elif what == "event":
+                self.waiting_events.add(key)
+            else:
+                self.cudes.add(key)
+
+    def id_of(self, cufe: str) -> int | None:
+        """The id of the document on file under cufe (inserting the batch's documents first if it is one of them)."""
+        on_file = self.documents.get(cufe)
+        if on_file is not None and on_file.id is None:
+            self.writes.flush(self.conn)
+        return on_file.id if on_file is not None else None
 
 
 def quarantine_reason(report: ReceptionReport) -> QuarantineReason | None:
@@ -644,7 +747,7 @@ class Intake:
         """
         done: dict[int, Result] = {}
         todo: list[tuple[_Mail, _Plan]] = []
-        writes = _Writes(self.clock())
+        writes = _Writes(self.clock(), self.actor)
         try:
             locked = {row.id: _Mail(*row) for row in conn.execute(_LOCK_MAILS, {"mail_ids": [e[0] for e in batch]})}
             copies: dict[tuple[str, str], int] = {}  # (Message-ID, blob) -> the first message of this batch
@@ -667,13 +770,16 @@ class Intake:
             if not todo:
                 conn.rollback()
             else:
+                known = _Known(conn, (plan for _, plan in todo), writes)
                 for mail, plan in todo:
-                    self._resolve(conn, plan)
-                    done[mail.id] = self._apply(conn, mail, plan, writes)
+                    self._resolve(plan, known)
+                    done[mail.id] = self._apply(conn, mail, plan, writes, known)
+                writes.flush(conn)
                 if writes.parts:
                     self.blobs.put_many(writes.parts.values())  # durable before the rows that name them commit
                 for _ in todo:
                     self.hook("parts_stored")
+                assert None not in writes.audits  # every reserved entry was written by the flush
                 audit.insert_entries(conn, writes.audits)  # type: ignore[arg-type]
                 settled = [
                     {"settled_id": m.id, "new_status": m.status, "new_reason": m.reason, "detail": m.reason_detail}
@@ -754,15 +860,15 @@ class Intake:
                     plan.detail += ". El asunto anuncia un evento, pero no trae su ApplicationResponse"
         return plan
 
-    def _resolve(self, conn: _Tx, plan: _Plan) -> None:
+    def _resolve(self, plan: _Plan, known: _Known) -> None:
         """What the plan's items are against what is on file: duplicates, events of documents we do not hold."""
         for item in plan.items:
             if item.reason is not None or item.cufe is None:
                 continue
             if item.kind == "document":
-                self._dedupe(conn, item)
+                self._dedupe(item, known)
             elif item.event is not None:
-                self._resolve_event(conn, item)
+                self._resolve_event(item, known)
         plan.items = _prefer_containers(plan.items)
 
     def _consider(self, part: Part, plan: _Plan, unreadable: list[str]) -> None:
@@ -821,21 +927,21 @@ class Intake:
             item.reason = QuarantineReason.NOT_VALIDATED
             item.detail = f"{REASON_TEXT[item.reason]}: {detail or 'DIAN no reconoce el CUFE'}"
 
-    def _dedupe(self, conn: _Tx, item: _Item) -> None:
+    def _dedupe(self, item: _Item, known: _Known) -> None:
         report = item.report
         assert item.cufe is not None and report is not None and report.document_xml is not None
-        existing_id, existing_blob, item.orphan_notes, item.orphan_events = conn.execute(
-            _DEDUPE, {"cufe": item.cufe}
-        ).one()
-        if existing_id is None:
+        item.orphan_notes = item.cufe in known.waiting_notes
+        item.orphan_events = item.cufe in known.waiting_events
+        on_file = known.documents.get(item.cufe)
+        if on_file is None:
             return
-        if existing_blob == BlobStore.key_of(report.document_xml):
+        if on_file.blob == BlobStore.key_of(report.document_xml):
             item.duplicate = True
         else:
             item.reason = QuarantineReason.DUPLICATE
             item.detail = (
-                f"{REASON_TEXT[item.reason]}: el CUFE {item.cufe[:16]}… ya está archivado (documento #{existing_id}) "
-                "y este trae otro contenido firmado"
+                f"{REASON_TEXT[item.reason]}: el CUFE {item.cufe[:16]}… ya está archivado "
+                f"(documento #{known.id_of(item.cufe)}) y este trae otro contenido firmado"
             )
 
     def _consider_event(self, name: str, xml: bytes, answer_xml: bytes | None, plan: _Plan) -> None:
@@ -863,25 +969,22 @@ class Intake:
             item.reason = QuarantineReason.UNREADABLE
             item.detail = f"{REASON_TEXT[item.reason]}: el evento {event.response_code} no nombra el CUFE del documento"
             return
-        cude = (event.uuid or "").strip().lower() or None
-        item.event_registered, item.event_note = self._event_answer(answer_xml, cude)
+        item.event_registered, item.event_note = self._event_answer(answer_xml, _cude(event))
 
-    def _resolve_event(self, conn: _Tx, item: _Item) -> None:
+    def _resolve_event(self, item: _Item, known: _Known) -> None:
         event = item.event
-        assert event is not None
-        found = conn.execute(_DOC_BY_CUFE, {"cufe": item.cufe}).first()
-        on_file = found[0] if found else None
+        assert event is not None and item.cufe is not None
         ours = {_digits(event.sender.nit), _digits(event.receiver.nit)}
         # 034 goes from the seller to DIAN and names no buyer: without its invoice on file it waits to be linked.
-        if on_file is None and not ours & {_digits(self.policy.our_nit), DIAN_NIT}:
+        if item.cufe not in known.documents and not ours & {_digits(self.policy.our_nit), DIAN_NIT}:
             item.reason = QuarantineReason.NOT_FOR_US
             item.detail = (
                 f"{REASON_TEXT[item.reason]}: el evento {event.response_code} es entre los NIT "
                 f"{event.sender.nit} y {event.receiver.nit} y su documento no está archivado"
             )
             return
-        cude = (event.uuid or "").strip().lower() or None
-        if cude and conn.execute(_EVENT_BY_CUDE, {"cude": cude}).first() is not None:
+        cude = _cude(event)
+        if cude and cude in known.cudes:
             item.duplicate = True
 
     def _event_answer(self, answer_xml: bytes | None, cude: str | None) -> tuple[bool, str]:
@@ -905,13 +1008,13 @@ class Intake:
 
     # --- writing the outcome ------------------------------------------------------------------------------------
 
-    def _apply(self, conn: _Tx, mail: _Mail, plan: _Plan, writes: _Writes) -> Result:
+    def _apply(self, conn: _Tx, mail: _Mail, plan: _Plan, writes: _Writes, known: _Known) -> Result:
         result = Result(mail.id, MailStatus.PENDING)
         if plan.duplicate_of is not None:
             mail.status, mail.reason = MailStatus.IGNORED, QuarantineReason.DUPLICATE
             mail.reason_detail = f"El mismo correo ya se recibió (mensaje #{plan.duplicate_of})"
             result.duplicates.append(mail.message_id or "")
-            writes.audit(self.actor, "mail.duplicate", f"mail:{mail.id}", {"earlier": plan.duplicate_of})
+            writes.audit("mail.duplicate", f"mail:{mail.id}", {"earlier": plan.duplicate_of})
             return self._finish(mail, result)
         if plan.reason is not None:
             return self._quarantine(mail, result, plan.reason, plan.detail, writes)
@@ -935,11 +1038,11 @@ class Intake:
                     "answer": writes.stage(report.dian_response_xml),
                     "container": writes.stage(plan.containers.get(item.part)),
                 }
-                self._file(conn, mail, item, keys, pdf_key, writes, result)
+                self._file(mail, item, keys, pdf_key, writes, known, result)
             else:
                 assert item.event_xml is not None
                 keys = {"signed": writes.stage(item.event_xml), "answer": writes.stage(item.event_answer_xml)}
-                self._record_event(conn, mail, item, keys, writes, result)
+                self._record_event(conn, mail, item, keys, writes, known, result)
         if refused:
             first = refused[0]
             assert first.reason is not None
@@ -947,8 +1050,7 @@ class Intake:
             if result.filed or result.events:
                 detail += f" (además se archivaron {len(result.filed) + len(result.events)} documento(s) del correo)"
             for item in refused:
-                writes.audit(self.actor,
-                    "document.quarantined",
+                writes.audit("document.quarantined",
                     item.cufe or f"mail:{mail.id}",
                     {"mail_message_id": mail.id, "reason": item.reason.value if item.reason else None,
                      "part": item.part, "detail": item.detail},
@@ -961,7 +1063,7 @@ class Intake:
             mail.reason_detail = "Todos los documentos del correo ya estaban archivados: " + ", ".join(
                 c[:16] + "…" for c in result.duplicates
             )
-            writes.audit(self.actor, "mail.duplicate", f"mail:{mail.id}", {"cufes": result.duplicates})
+            writes.audit("mail.duplicate", f"mail:{mail.id}", {"cufes": result.duplicates})
         return self._finish(mail, result)
 
     def _finish(self, mail: _Mail, result: Result) -> Result:
@@ -973,19 +1075,19 @@ class Intake:
     ) -> Result:
         mail.status, mail.reason, mail.reason_detail = MailStatus.QUARANTINED, reason, detail
         writes.audit(
-            self.actor, "mail.quarantined", f"mail:{mail.id}",
+            "mail.quarantined", f"mail:{mail.id}",
             {"reason": reason.value, "detail": detail, "subject": mail.subject},
         )  # fmt: skip
         return self._finish(mail, result)
 
     def _file(
         self,
-        conn: _Tx,
         mail: _Mail,
         item: _Item,
         keys: dict[str, str | None],
         pdf_key: str | None,
         writes: _Writes,
+        known: _Known,
         result: Result,
     ) -> None:
         report = item.report
@@ -999,11 +1101,8 @@ class Intake:
         if any(c.outcome == Outcome.WARN for c in item.extra_checks) and verdict == Verdict.VALID:
             verdict = Verdict.VALID_WITH_WARNINGS
         summary["verdict"] = verdict.value
-        referenced = next((r.uuid.strip().lower() for r in doc.billing_references if r.uuid), None)
-        referenced_id = None
-        if referenced:
-            found = conn.execute(_DOC_BY_CUFE, {"cufe": referenced}).first()
-            referenced_id = found[0] if found else None
+        referenced = _referenced(doc)
+        referenced_id = known.id_of(referenced) if referenced else None
         total = doc.monetary_total
         row = dict(
             cufe=item.cufe,
@@ -1039,49 +1138,47 @@ class Intake:
             referenced_cufe=referenced,
             referenced_document_id=referenced_id,
         )
-        # The CUFE's unique constraint speaks here when a concurrent intake filed it first.
-        document_id = conn.execute(_INSERT_DOC, row).inserted_primary_key[0]
+        on_file = known.documents[item.cufe] = _OnFile(None, keys["signed"])
+        audit_data = {
+            "mail_message_id": mail.id,
+            "document_id": None,  # written by the flush, with the id
+            "type": doc.document_type.value,
+            "number": doc.number,
+            "issuer_nit": doc.supplier.nit,
+            "verdict": verdict.value,
+            "referenced_cufe": referenced,
+        }
+        writes.filings.append(
+            _Filing(row, on_file, result, writes.reserve(), audit_data, item.orphan_notes, item.orphan_events)
+        )
         writes.relink.add(item.cufe)
         if referenced and referenced_id is None:
             writes.relink.add(referenced)
-        if item.orphan_notes:
-            conn.execute(_LINK_NOTES, {"linked_cufe": item.cufe, "linked_id": document_id})
-        if (
-            item.orphan_events
-            and conn.execute(_LINK_EVENTS, {"linked_cufe": item.cufe, "linked_id": document_id}).rowcount
-        ):
-            result.touched.append(document_id)
-        writes.audit(
-            self.actor,
-            "document.filed",
-            item.cufe,
-            {
-                "mail_message_id": mail.id,
-                "document_id": document_id,
-                "type": doc.document_type.value,
-                "number": doc.number,
-                "issuer_nit": doc.supplier.nit,
-                "verdict": verdict.value,
-                "referenced_cufe": referenced,
-            },
-        )
+            known.waiting_notes.add(referenced)
         result.filed.append(item.cufe)
 
     def _record_event(
-        self, conn: _Tx, mail: _Mail, item: _Item, keys: dict[str, str | None], writes: _Writes, result: Result
+        self,
+        conn: _Tx,
+        mail: _Mail,
+        item: _Item,
+        keys: dict[str, str | None],
+        writes: _Writes,
+        known: _Known,
+        result: Result,
     ) -> None:
         event = item.event
         assert event is not None and item.cufe is not None
-        found = conn.execute(_DOC_BY_CUFE, {"cufe": item.cufe}).first()
-        document_id = found[0] if found else None
+        document_id = known.id_of(item.cufe)
         if document_id is None:
             writes.relink.add(item.cufe)
+            known.waiting_events.add(item.cufe)
         response = event.responses[0] if event.responses else None
         claim = None
         if event.response_code == EventCode.RECLAMO.value and response and response.list_id:
             claim = ClaimReason(response.list_id) if response.list_id in {c.value for c in ClaimReason} else None
         person = event.issuer_person
-        cude = (event.uuid or "").strip().lower() or None
+        cude = _cude(event)
         row = dict(
             document_id=document_id,
             code=EventCode(event.response_code),
@@ -1105,15 +1202,25 @@ class Intake:
             actor=self.actor,
         )  # fmt: skip
         conn.execute(_INSERT_EVENT, row)  # the CUDE's unique constraint speaks here
+        if cude:
+            known.cudes.add(cude)
         if document_id is not None:
             result.touched.append(document_id)
-        writes.audit(self.actor,
-            "document.event.observed",
+        writes.audit("document.event.observed",
             item.cufe,
             {"mail_message_id": mail.id, "code": event.response_code, "cude": cude, "document_id": document_id,
              "registered": item.event_registered},
         )  # fmt: skip
         result.events.append(cude or item.cufe)
+
+
+def _referenced(document: CommercialDocument) -> str | None:
+    """The CUFE of the document a note references (its first billing reference that names one)."""
+    return next((r.uuid.strip().lower() for r in document.billing_references if r.uuid), None)
+
+
+def _cude(event: ApplicationResponse) -> str | None:
+    return (event.uuid or "").strip().lower() or None
 
 
 def _digits(value: str) -> str:

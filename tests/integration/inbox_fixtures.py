@@ -128,6 +128,17 @@ def signed() -> Signed:
     return Signed(pki, company, invoice, note)
 
 
+def resigned(s: Signed) -> bytes:
+    """The invoice signed again: the same CUFE, other signed bytes (a new random signature Id)."""
+    buyer = Party(
+        nit=s.company_nit, dv=check_digit(s.company_nit), registration_name="EMPRESA COMPRADORA S.A.S.",
+        organization_type="1",
+    )  # fmt: skip
+    again = demo.make_document(s.pki, demo.SUPPLIERS[0], 42, (("Resmas", 10, "18500.00"),), buyer=buyer, issued=NOW)
+    assert again.cufe == s.invoice.cufe and again.signed != s.invoice.signed
+    return again.signed
+
+
 def event_xml(s: Signed, code: EventCode = EventCode.ACEPTACION_TACITA, number: str = "EV1") -> bytes:
     """The seller's signed event about the invoice (034 goes to DIAN, dian-facts 2.4)."""
     supplier = demo.SUPPLIERS[0]

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from inbox.intake import Envelope, Intake, IntakePolicy
+from inbox.intake import Envelope, Intake, IntakePolicy, Result
 from inbox.poll import BATCH_BYTES, BATCH_MESSAGES, batches
 from store.blobs import BlobStore
 from store.db import make_engine, migrate
@@ -26,6 +26,7 @@ from tests.integration.inbox_fixtures import (
     XXE,
     event_xml,
     mail,
+    resigned,
     sample_mail,
     signed,
     tampered,
@@ -96,8 +97,10 @@ def outcome_rows(engine: sa.Engine) -> dict[str, object]:
         events = conn.execute(sa.select(DocumentEvent.cude, DocumentEvent.document_id)).all()
         mails = conn.execute(sa.select(MailMessage.uid, MailMessage.status, MailMessage.reason)).all()
         actions = Counter(conn.execute(sa.select(AuditEntry.action)).scalars())
+        ids = {cufe: id_ for cufe, id_ in conn.execute(sa.select(ReceivedDocument.cufe, ReceivedDocument.id))}
     return {
         "documents": sorted((number, ref is not None) for _, number, ref in docs),
+        "ids": ids,
         "cufes": len({c for c, _, _ in docs}) == len(docs),
         "events": sorted(doc is not None for _, doc in events),
         "mails": sorted((uid, str(status), str(reason)) for uid, status, reason in mails),
@@ -105,20 +108,46 @@ def outcome_rows(engine: sa.Engine) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
-def test_a_batch_decides_every_message_as_one_at_a_time_does(kind: str, tmp_path: Path) -> None:
-    envelopes = mixed()
+def following() -> list[Envelope]:
+    """Mail that names what an earlier mail of the same batch files: a note, an event and a second event after their
+    invoice, the invoice signed again (same CUFE, other bytes), and the event and the note again in other mails."""
+    s_ = signed()
+    datas = [
+        mail(("ad.xml", s_.invoice.attached)),
+        mail(("nc.xml", s_.note.attached)),  # its invoice is not committed yet: the note must still point at it
+        mail(("ar.xml", event_xml(s_)), subject="Evento;PLA42;034"),
+        mail(("fv.xml", resigned(s_))),  # names the document number of the invoice filed above
+        mail(("ar.xml", event_xml(s_)), subject="Evento;PLA42;034 (reenvío)"),  # the same CUDE
+        mail(("ar.xml", event_xml(s_, number="EV2")), subject="Evento;PLA42;034 EV2"),
+        mail(("nc.zip", zip_bytes(("nc.xml", s_.note.attached)))),
+    ]
+    return [envelope(data, uid) for uid, data in enumerate(datas, start=1)]
+
+
+def one_batch_and_one_at_a_time(
+    kind: str, tmp_path: Path, envelopes: list[Envelope]
+) -> tuple[list[Result], list[list[int]], dict[str, object]]:
+    """The envelopes taken as one batch and one at a time, each into a database of its own: the batch's results
+    (checked equal to the others, as are the rows written), the documents it had derived again, and its rows."""
     with database(kind, tmp_path) as single_db, database(kind, tmp_path) as batch_db:
         one = intake_on(single_db, tmp_path / "blobs-one")
         singles = [one.take(e) for e in envelopes]
         touched: list[list[int]] = []
         many = intake_on(batch_db, tmp_path / "blobs-many", on_documents=touched.append)
         together = many.take_many(envelopes)
-        assert len(together) == len(singles) == 11
+        assert len(together) == len(singles) == len(envelopes)
         for a, b in zip(singles, together, strict=True):
             assert (a.mail_id, a.status, a.reason, a.detail) == (b.mail_id, b.status, b.reason, b.detail)
             assert (a.filed, a.duplicates, a.events) == (b.filed, b.duplicates, b.events)
-        assert outcome_rows(single_db) == outcome_rows(batch_db)
+        rows = outcome_rows(batch_db)
+        assert outcome_rows(single_db) == rows
+    return together, touched, rows
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_batch_decides_every_message_as_one_at_a_time_does(kind: str, tmp_path: Path) -> None:
+    together, touched, _ = one_batch_and_one_at_a_time(kind, tmp_path, mixed())
+    assert len(together) == 11
     statuses = [(r.status, r.reason) for r in together]
     assert statuses == [
         (MailStatus.FILED, None),  # the note, linked once its invoice is filed
@@ -135,6 +164,25 @@ def test_a_batch_decides_every_message_as_one_at_a_time_does(kind: str, tmp_path
     ]
     assert "mensaje #3" in (together[4].detail or "")  # the copy names the mail it copies
     assert len(touched) == 1 and len(touched[0]) == 1  # the invoice whose event arrived before it, derived again
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_what_a_batch_files_is_on_file_for_the_mail_after_it_in_the_same_batch(kind: str, tmp_path: Path) -> None:
+    together, touched, rows = one_batch_and_one_at_a_time(kind, tmp_path, following())
+    assert [(r.status, r.reason) for r in together] == [
+        (MailStatus.FILED, None),  # the invoice
+        (MailStatus.FILED, None),  # the note, pointing at it
+        (MailStatus.FILED, None),  # the event, on it
+        (MailStatus.QUARANTINED, QuarantineReason.DUPLICATE),  # other signed bytes under its CUFE
+        (MailStatus.IGNORED, QuarantineReason.DUPLICATE),  # the event again
+        (MailStatus.FILED, None),  # a second event on it
+        (MailStatus.IGNORED, QuarantineReason.DUPLICATE),  # the note again
+    ]
+    invoice_id = rows["ids"][signed().invoice.cufe]  # type: ignore[index]
+    assert f"(documento #{invoice_id})" in (together[3].detail or "")
+    assert rows["documents"] == sorted([(signed().note.number, True), (signed().invoice.number, False)])
+    assert rows["events"] == [True, True]  # both events point at the invoice
+    assert [sorted(ids) for ids in touched] == [[invoice_id]]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -28,6 +28,7 @@ from tests.integration.inbox_fixtures import (
     bed_fixture,  # noqa: F401 - the `bed` fixture
     event_xml,
     mail,
+    resigned,
     sample_mail,
     signed,
     tampered,
@@ -160,33 +161,9 @@ def test_same_cufe_with_other_signed_content_is_quarantined_as_duplicate(bed) ->
     s_ = signed()
     intake = bed.intake(s_.company_nit, trust=s_.trust)
     assert intake.take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=1)).status == MailStatus.FILED
-    result = intake.take(envelope(mail(("fv.xml", _resigned(s_))), uid=2))
+    result = intake.take(envelope(mail(("fv.xml", resigned(s_))), uid=2))
     assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.DUPLICATE)
     assert "ya está archivado" in result.detail
-
-
-def _resigned(s_) -> bytes:
-    from buzon import demo
-    from dian.ubl import Party
-    from tests.integration.inbox_fixtures import NOW
-
-    again = demo.make_document(
-        s_.pki,
-        demo.SUPPLIERS[0],
-        42,
-        (("Resmas", 10, "18500.00"),),
-        buyer=Party(nit=s_.company_nit, dv=_dv(s_.company_nit), registration_name="EMPRESA COMPRADORA S.A.S.",
-                    organization_type="1"),
-        issued=NOW,  # same CUFE inputs, a new signature (new random signature Id): other signed bytes
-    )  # fmt: skip
-    assert again.cufe == s_.invoice.cufe and again.signed != s_.invoice.signed
-    return again.signed
-
-
-def _dv(nit: str) -> str:
-    from dian.nit import check_digit
-
-    return check_digit(nit)
 
 
 def test_credit_note_links_to_its_invoice_whichever_arrives_first(bed) -> None:
