@@ -243,10 +243,20 @@ class _Headers(mailparser.MailParser):
         return self
 
 
+_INFO_HEADERS = ("Message-ID", "From", "Subject", "Date")
+
+
 def mail_info(data: bytes | Message) -> MailInfo:
     """The Message-ID, sender, subject and date of a mail (its bytes or ``parse_mail`` of them), as mail-parser
     reads them."""
-    parsed = _Headers(data if isinstance(data, Message) else parse_mail(data))
+    message = data if isinstance(data, Message) else parse_mail(data)
+    # mail-parser reads every header it knows on the way (each address header, every Received line of the relays):
+    # it is handed the four read here, as they are.
+    headers = Message()
+    for name in _INFO_HEADERS:
+        for value in message.get_all(name, ()):
+            headers[name] = value
+    parsed = _Headers(headers)
     sender = ", ".join(addr for _, addr in parsed.from_ if addr) if parsed.from_ else ""
     message_id = (parsed.message_id or "").strip() or None
     date = parsed.date.isoformat() if parsed.date else None

@@ -106,6 +106,10 @@ HEADER_CASES = [
     b"From: sin arroba\r\nSubject: \r\nDate: not a date\r\n\r\n",
     b"Subject: =?utf-8?b?\xff?=\r\nFrom: <>\r\n\r\n",
     b"no headers at all",
+    b"Received: from relay.proveedor.test by mx.empresa.test; Mon, 2 Mar 2026 10:00:01 -0500\r\n"
+    b"Received: nonsense\r\nMessage-Id: <lower@case>\r\nFrom: a@proveedor.test\r\nFrom: b@proveedor.test\r\n"
+    b"To: recepcion@empresa.test\r\nCc: x@y.test\r\nSubject: Factura n\xc2\xba 5\r\n"
+    b"Date: Mon, 2 Mar 2026 10:00:00 -0500\r\nDate: Tue, 3 Mar 2026 10:00:00 -0500\r\n\r\ncuerpo\r\n",
 ]
 
 
