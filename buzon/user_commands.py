@@ -143,13 +143,7 @@ def user_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
 @click.argument("name")
 def user_disable(settings: Settings, name: str) -> None:
     """Stop a user from signing in; its API tokens stop working too."""
-    from web.auth import set_active
-
-    with database(settings) as session:
-        found = _user_or_fail(session, name)
-        set_active(session, found, False, actor=cli_actor())
-        session.commit()
-        click.echo(f"user {found.username} disabled")
+    _set_active(settings, name, False)
 
 
 @user.command("enable")
@@ -157,13 +151,17 @@ def user_disable(settings: Settings, name: str) -> None:
 @click.argument("name")
 def user_enable(settings: Settings, name: str) -> None:
     """Let a disabled user sign in again."""
+    _set_active(settings, name, True)
+
+
+def _set_active(settings: Settings, name: str, active: bool) -> None:
     from web.auth import set_active
 
     with database(settings) as session:
         found = _user_or_fail(session, name)
-        set_active(session, found, True, actor=cli_actor())
+        set_active(session, found, active, actor=cli_actor())
         session.commit()
-        click.echo(f"user {found.username} enabled")
+        click.echo(f"user {found.username} {'enabled' if active else 'disabled'}")
 
 
 @user.command("list")

@@ -189,9 +189,9 @@ def _verify_received(
     checks.extend(_prefixed("document", doc_report))
     document: CommercialDocument | None = None
     unverified: CommercialDocument | None = None
-    if doc_report.signed_c14n is not None:  # it verified: signed_element re-reads the signed bytes
-        # Let the parsed tree go before they are parsed again (for a 2 MB invoice each tree is tens of MB, and two
-        # alive at once set intake's peak memory).
+    if doc_report.signed_c14n is not None:  # it verified: signed_element is what was digested
+        # Let the container's tree go, and ours (signed_element keeps it, or re-reads the signed bytes when a comment
+        # is in it): for a 2 MB invoice each tree is tens of MB, and two alive at once set intake's peak memory.
         doc_root = outer = None  # type: ignore[assignment]
         try:
             parsed_doc = parse_document(doc_report.signed_element)
