@@ -23,7 +23,7 @@ from store.models import DocumentEvent, ReceivedDocument, Role, User
 from store.state import events_of
 from web import query
 from web.access import roles
-from web.labels import STATE_LABELS
+from web.labels import STATE_LABELS, claim_window_left
 from web.openapi import openapi_document
 from web.query import FilterError, InboxQuery
 
@@ -76,7 +76,7 @@ def _money(value: Decimal | None) -> str | None:
 
 def document_summary(doc: ReceivedDocument, now: datetime, calendar: BusinessCalendar) -> dict[str, Any]:
     """One document as the list shows it."""
-    remaining = calendar.remaining(now, doc.window_ends_at) if doc.window_ends_at else None
+    remaining = claim_window_left(doc, now, calendar)
     return {
         "cufe": doc.cufe,
         "document_type": doc.document_type.value,

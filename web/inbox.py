@@ -17,7 +17,7 @@ from dian.codes import DocumentState, DocumentType
 from store.models import MailMessage, MailStatus, ReceivedDocument, Role, Verdict
 from web import query
 from web.access import roles
-from web.labels import QUARANTINE_LABELS, STATE_LABELS, VERDICT_LABELS, money
+from web.labels import QUARANTINE_LABELS, STATE_LABELS, VERDICT_LABELS, claim_window_left, money
 from web.query import FilterError, InboxQuery
 
 bp = Blueprint("inbox", __name__)
@@ -53,7 +53,7 @@ def index() -> str:
             "state": STATE_LABELS.get(d.state, d.state),
             "verdict": VERDICT_LABELS.get(d.verdict, d.verdict),
             "amount": money(d.payable_amount, d.currency),
-            "remaining": calendar.remaining(now, d.window_ends_at) if d.window_ends_at else None,
+            "remaining": claim_window_left(d, now, calendar),
         }
         for d in rows
     ]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
+from dian.calendar import BusinessCalendar, Remaining
 from dian.codes import DocumentState
+
+if TYPE_CHECKING:
+    from store.models import ReceivedDocument
 
 STATE_LABELS = {
     DocumentState.RECEIVED: "Recibida",
@@ -43,3 +49,13 @@ def money(value: Decimal | None, currency: str = "COP") -> str:
     whole, _, cents = f"{rounded:,.2f}".partition(".")
     text = f"{whole.replace(',', '.')},{cents}"
     return f"$ {text}" if currency == "COP" else f"{text} {currency}"
+
+
+def claim_window_left(doc: ReceivedDocument, now: datetime, calendar: BusinessCalendar) -> Remaining | None:
+    """What is left of the 3 business days to accept (033) or claim (031) after the 032, for the countdown the inbox
+    and the API show; None when no window is running: before the 032, and once a 033, 031, the seller's 034 or
+    RADIAN's 036 decided the invoice (its window_ends_at stays on file, but "Plazo vencido" there would be false
+    alarm). The inbox's closing_within filter and the deadline sweeps select on the same state."""
+    if doc.state is not DocumentState.GOODS_RECEIVED or doc.window_ends_at is None:
+        return None
+    return calendar.remaining(now, doc.window_ends_at)

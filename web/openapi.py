@@ -114,6 +114,8 @@ _SCHEMAS: dict[str, Any] = {
             "window_ends_at": {"type": ["string", "null"], "format": "date-time"},
             "window_remaining": {
                 "type": ["object", "null"],
+                "description": "What is left of the 3 business days to accept or claim; null before the 032 and once "
+                "the invoice is accepted, claimed, tacitly accepted or a title value.",
                 "properties": {
                     "business_days": {"type": "integer"},
                     "hours": {"type": "integer"},

@@ -326,3 +326,16 @@ def test_window_remaining_in_business_days(app_and_db, token_for):
     )
     body = app.test_client().get(f"/api/v1/documents/{doc.cufe}", headers=token_for(Role.TREASURY)).json
     assert body["window_remaining"]["business_days"] == 0
+
+
+def test_no_window_remaining_once_the_invoice_is_decided(app_and_db, token_for):
+    app, session = app_and_db
+    ended = datetime.now(UTC) - timedelta(days=2)
+    doc = add_document(session, 51, state=DocumentState.ACCEPTED, window_ends_at=ended)
+    headers = token_for(Role.TREASURY)
+    body = app.test_client().get(f"/api/v1/documents/{doc.cufe}", headers=headers).json
+    assert body["window_ends_at"] is not None and body["window_remaining"] is None
+    doc.state = DocumentState.GOODS_RECEIVED
+    session.flush()
+    body = app.test_client().get(f"/api/v1/documents/{doc.cufe}", headers=headers).json
+    assert body["window_remaining"]["expired"] is True

@@ -80,6 +80,21 @@ def test_documents_newest_first_with_state_amount_and_countdown(app_and_db, clie
     assert "2 documentos recibidos" in page
 
 
+@pytest.mark.parametrize("state", [DocumentState.ACCEPTED, DocumentState.CLAIMED, DocumentState.TACITLY_ACCEPTED])
+def test_a_decided_invoice_shows_no_countdown(app_and_db, client, state):
+    """Its window's end stays on file, but once accepted or claimed a "Plazo vencido" would be a false alarm."""
+    _, session = app_and_db
+    past = datetime.now(UTC) - timedelta(days=3)
+    add_document(session, 1, state=DocumentState.GOODS_RECEIVED, window_ends_at=past)
+    add_document(session, 2, state=state, window_ends_at=past)
+    page = client.get("/").get_data(as_text=True)
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>", 1)[1], re.S):
+        cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        rows[re.search(r"FE\d+", row).group()] = cells[-2]  # the Plazo column, before Asignado a
+    assert rows == {"FE1": "Plazo vencido", "FE2": "—"}
+
+
 def test_keyset_pages_cover_every_document_once(app_and_db, client):
     _, session = app_and_db
     for n in range(1, 121):
