@@ -243,12 +243,18 @@ def window_view(doc: ReceivedDocument, now: datetime) -> dict[str, Any]:
         return {"open": False, "text": "El plazo de 3 días hábiles para reclamar o aceptar empieza con el recibo "
                 "del bien o servicio (032) registrado."}  # fmt: skip
     remaining = calendar().remaining(now, doc.window_ends_at)
+    ends = local_time(doc.window_ends_at)
+    if remaining.expired:  # no 031 or 033 of ours was registered in time (DESIGN.md section 4)
+        text = (f"El plazo para reclamar o aceptar expresamente venció el {ends} sin reclamo ni aceptación: la factura "
+                "se entiende aceptada tácitamente y el emisor puede registrar la aceptación tácita (034).")  # fmt: skip
+    else:
+        text = f"Plazo para reclamar o aceptar expresamente: hasta el {ends}."
     return {
         "open": not remaining.expired,
-        "ends": local_time(doc.window_ends_at),
+        "ends": ends,
         "label": remaining.label,
         "urgent": remaining.is_urgent or remaining.expired,
-        "text": f"Plazo para reclamar o aceptar expresamente: hasta el {local_time(doc.window_ends_at)}.",
+        "text": text,
     }
 
 

@@ -304,11 +304,13 @@ def test_window_countdown(app_and_db, document, client_as):
     document.window_ends_at = datetime.now(UTC) + timedelta(days=10)
     session.flush()
     page = client_as(Role.CLERK).get(f"/documentos/{document.id}").get_data(as_text=True)
-    assert 'id="plazo"' in page and "días hábiles" in page
+    assert re.search(r'id="plazo">Plazo: \d días hábiles', page)
+    assert "Quedan: <strong>" in page
     document.window_ends_at = datetime.now(UTC) - timedelta(hours=1)
     session.flush()
     page = client_as(Role.CLERK).get(f"/documentos/{document.id}").get_data(as_text=True)
-    assert "Plazo vencido" in page
+    assert '<span class="countdown urgent" id="plazo">Plazo vencido</span>' in page
+    assert "sin reclamo ni aceptación" in page and "Quedan" not in page
     document.state = DocumentState.ACCEPTED
     session.flush()
     page = client_as(Role.CLERK).get(f"/documentos/{document.id}").get_data(as_text=True)
