@@ -27,7 +27,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from dian.calendar import BOGOTA, BusinessCalendar
+from dian.calendar import BusinessCalendar
 from dian.codes import ClaimReason, DocumentState, EventCode
 from dian.ubl import Person, parse_document
 from events.emit import EventRefused, EventRequest
@@ -55,7 +55,7 @@ from web.document_labels import (
     UNITS,
     check_label,
 )
-from web.labels import STATE_LABELS, VERDICT_LABELS, money
+from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +90,6 @@ def blobs() -> BlobStore:
 def calendar() -> BusinessCalendar:
     settings = current_app.config["BUZON_SETTINGS"]
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
-
-
-def local_time(moment: datetime | None) -> str:
-    """A moment in Bogotá time, as the clerks read it: 03/03/2025 14:05."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(BOGOTA).strftime("%d/%m/%Y %H:%M")
 
 
 def _document(document_id: int) -> ReceivedDocument:

@@ -17,7 +17,7 @@ from dian.codes import DocumentState, DocumentType
 from store.models import MailMessage, MailStatus, ReceivedDocument, Role, Verdict
 from web import query
 from web.access import roles
-from web.labels import QUARANTINE_LABELS, STATE_LABELS, VERDICT_LABELS, claim_window_left, money
+from web.labels import QUARANTINE_LABELS, STATE_LABELS, VERDICT_LABELS, claim_window_left, local_time, money
 from web.query import FilterError, InboxQuery
 
 bp = Blueprint("inbox", __name__)
@@ -87,7 +87,14 @@ def quarantine() -> str:
     ).all()
     return render_template(
         "quarantine.html",
-        messages=[{"mail": m, "reason": QUARANTINE_LABELS.get(m.reason or "", m.reason or "")} for m in rows],
+        messages=[
+            {
+                "mail": m,
+                "received": local_time(m.received_at),
+                "reason": QUARANTINE_LABELS.get(m.reason or "", m.reason or ""),
+            }
+            for m in rows
+        ],
         settings=current_app.config["BUZON_SETTINGS"],
     )
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from dian.calendar import BusinessCalendar, Remaining
+from dian.calendar import BOGOTA, BusinessCalendar, Remaining
 from dian.codes import DocumentState
 
 if TYPE_CHECKING:
@@ -59,3 +59,12 @@ def claim_window_left(doc: ReceivedDocument, now: datetime, calendar: BusinessCa
     if doc.state is not DocumentState.GOODS_RECEIVED or doc.window_ends_at is None:
         return None
     return calendar.remaining(now, doc.window_ends_at)
+
+
+def local_time(moment: datetime | None) -> str:
+    """A moment in Bogotá time, as the clerks read it: 03/03/2025 14:05."""
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BOGOTA).strftime("%d/%m/%Y %H:%M")

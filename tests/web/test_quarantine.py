@@ -72,6 +72,14 @@ def test_the_list_offers_download_to_all_and_actions_to_clerks(mail, client_as):
     assert raw.data == RAW
 
 
+def test_the_list_says_when_mail_arrived_in_bogota_time(app_and_db, mail, client_as):
+    _, session = app_and_db
+    mail.received_at = datetime(2026, 3, 2, 3, 30, tzinfo=UTC)  # 22:30 of the day before in Bogotá (UTC-5)
+    session.flush()
+    page = shown(client_as(Role.CLERK))
+    assert "<td>01/03/2026 22:30</td>" in page and "UTC" not in page
+
+
 @pytest.mark.parametrize("role", [Role.AUDITOR, Role.TREASURY, Role.ADMIN])
 def test_only_clerks_act(app_and_db, mail, client_as, role):
     _, session = app_and_db
