@@ -44,6 +44,7 @@ def test_the_audit_log_newest_first_with_filters(client_as, entries):
                          "document.event.032.signed", "document.event.030.signed"]  # fmt: skip
     assert "secreta" not in page  # the audit log masks secrets when written
     assert "10/03/2025 10:00:00" in page  # Bogota time
+    assert f'title="{CUFE}">{CUFE[:23]}…</a>' in page  # a CUFE is cut short in its column, whole on hover
 
     def listed(**params: str) -> list[str]:
         response = auditor.get("/auditoria", query_string=params)
