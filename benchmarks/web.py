@@ -55,7 +55,8 @@ COLUMNS = (
     "cufe", "document_type", "environment", "number", "prefix", "issuer_nit", "issuer_dv", "issuer_name", "buyer_nit",
     "buyer_name", "issue_date", "issued_at", "due_date", "payment_means", "currency", "line_extension_amount",
     "tax_exclusive_amount", "tax_inclusive_amount", "payable_amount", "taxes", "lines", "line_count",
-    "signed_xml_blob", "pdf_blob", "verdict", "report", "state", "window_ends_at", "created_at", "updated_at",
+    "signed_xml_blob", "pdf_blob", "verdict", "report", "state", "window_ends_at", "open_window_ends_at", "created_at",
+    "updated_at",
 )  # fmt: skip
 
 
@@ -94,12 +95,14 @@ def fill(url: str, count: int, seed: int = 7) -> None:
                     window = now + timedelta(hours=rng.randrange(-48, 96))
                 elif state in (DocumentState.ACCEPTED, DocumentState.CLAIMED, DocumentState.TACITLY_ACCEPTED):
                     window = issued + timedelta(days=5)
+                # As the state writer and the deadline sweep keep it: the windows still running.
+                running = window if state is DocumentState.GOODS_RECEIVED and window > now else None
                 copy.write_row((
                     f"{n:096x}", "01", "1", f"FE{n}", "FE", nit, "7", name, "900123456", "Empresa Demo S.A.S.",
                     issued.date(), issued, issued.date() + timedelta(days=30), "2", "COP", base, base, base + tax,
                     base + tax, json.dumps(taxes), json.dumps(lines), 3, "b" * 64, "c" * 64,
-                    "invalid" if state is DocumentState.INVALID else "valid", report, state.value, window, issued,
-                    issued,
+                    "invalid" if state is DocumentState.INVALID else "valid", report, state.value, window, running,
+                    issued, issued,
                 ))  # fmt: skip
         raw.commit()
         cur.execute("ANALYZE received_documents")
@@ -166,6 +169,7 @@ def main() -> None:
             ("inbox, status=acknowledged, ~40 000 rows deep", [f"/?status=acknowledged&after={deep}"], 100),
             ("inbox, one supplier, 300 rows deep", [f"/?supplier={supplier}&after={by_supplier}"], 100),
             ("inbox, closing within 1 business day", ["/?closing_within=1&sort=window"], 100),
+            ("inbox, nearest deadline first", ["/?sort=window"], 100),
             ("inbox, search by CUFE", [f"/?q={c}" for c in cufes], 100),
             ("inbox, sorted by amount, first page", ["/?sort=-amount"], 100),
             ("API list, first page (limit 50)", ["/api/v1/documents"], 100),

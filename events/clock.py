@@ -70,6 +70,7 @@ def close_windows(
         ).scalars()
         for document in documents:
             document.window_closed_at = at
+            document.open_window_ends_at = None  # off the top of the inbox's "nearest deadline first"
             document.events_synced_at = None  # the seller may now register 034: look soon
             record(
                 s,

@@ -162,7 +162,7 @@ class ReceivedDocument(Timestamps, Base):
         sa.Index("ix_received_documents_state_issued", "state", "issued_at", "id"),
         sa.Index("ix_received_documents_issuer_issued", "issuer_nit", "issued_at", "id"),
         sa.Index("ix_received_documents_amount_id", "payable_amount", "id"),
-        sa.Index("ix_received_documents_window_id", "window_ends_at", "id"),
+        sa.Index("ix_received_documents_open_window_id", "open_window_ends_at", "id"),
         sa.Index("ix_received_documents_issuer_name_id", "issuer_name", "id"),
     )
 
@@ -205,6 +205,9 @@ class ReceivedDocument(Timestamps, Base):
     events_synced_at: Mapped[datetime | None]
     # When the deadline sweep saw the claim window end with no 031 or 033 of ours.
     window_closed_at: Mapped[datetime | None]
+    # window_ends_at while that window still runs (goods_received, not closed by the sweep), else None: the inbox's
+    # "nearest deadline first" sorts on it, so decided and lapsed invoices do not bury the open windows.
+    open_window_ends_at: Mapped[datetime | None]
     mail_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_messages.id"), index=True)
     referenced_cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)
     referenced_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)

@@ -78,6 +78,8 @@ def refresh_state(session: Session, document: ReceivedDocument, calendar: Busine
     )
     receipts = [_moment(e) for e in registered if e.code is EventCode.RECIBO_BIEN]
     document.window_ends_at = calendar.window_end(max(receipts)) if receipts else None
+    still_open = document.state is DocumentState.GOODS_RECEIVED and document.window_closed_at is None
+    document.open_window_ends_at = document.window_ends_at if still_open else None
     return document.state
 
 

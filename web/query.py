@@ -47,7 +47,8 @@ SORTS: dict[str, Sort] = {
     for s in (
         Sort("-issued", D.issued_at, True, "time", "Más recientes primero"),
         Sort("issued", D.issued_at, False, "time", "Más antiguos primero"),
-        Sort("window", D.window_ends_at, False, "time", "Plazo más próximo primero", nullable=True),
+        # Running windows only: a decided or lapsed invoice keeps its window_ends_at but sorts with the NULLs.
+        Sort("window", D.open_window_ends_at, False, "time", "Plazo más próximo primero", nullable=True),
         Sort("-amount", D.payable_amount, True, "money", "Mayor valor primero"),
         Sort("amount", D.payable_amount, False, "money", "Menor valor primero"),
         Sort("supplier", D.issuer_name, False, "text", "Proveedor (A–Z)"),
@@ -231,11 +232,11 @@ def conditions(query: InboxQuery, *, now: datetime, calendar: BusinessCalendar) 
     if query.amount_max is not None:
         where.append(D.payable_amount <= query.amount_max)
     if query.closing_within:
-        # Only goods_received documents have an open window (033 or 031 closes it; 034 and 036 come after it).
+        # Only goods_received documents have a running window (033 or 031 closes it; 034 and 036 come after it): the
+        # column that says so is the one "nearest deadline first" walks, so its index serves both.
         where += [
-            D.state == DocumentState.GOODS_RECEIVED,
-            D.window_ends_at >= now,
-            D.window_ends_at <= closing_cutoff(now, query.closing_within, calendar),
+            D.open_window_ends_at >= now,
+            D.open_window_ends_at <= closing_cutoff(now, query.closing_within, calendar),
         ]
     if query.quarantined:
         in_quarantine = sa.select(MailMessage.id).where(MailMessage.status == MailStatus.QUARANTINED)

@@ -62,6 +62,11 @@ def test_a_credit_invoice_goes_030_032_033_and_the_supplier_gets_each_event(even
         summary = bed.deliver()
         assert summary["events"]["registered"] == 1, summary
         assert summary["mail"]["sent"] == 1, summary
+        running = bed.document(doc_id)  # the inbox's "nearest deadline first" sorts on the window while it runs
+        if code is EventCode.RECIBO_BIEN:
+            assert running.open_window_ends_at == running.window_ends_at is not None
+        else:
+            assert running.open_window_ends_at is None
 
     doc = bed.document(doc_id)
     events = bed.events(doc_id)
@@ -278,6 +283,8 @@ def test_deadlines_close_ended_windows_and_remind_the_assigned_clerk(events_bed:
     assert result["summary"] == {"closed": 1, "reminded": 1, "without_address": 0}, result
     assert bed.document(ended).window_closed_at is not None
     assert bed.document(open_id).window_closed_at is None
+    assert bed.document(ended).open_window_ends_at is None  # a lapsed window leaves the top of the inbox's sort
+    assert bed.document(open_id).open_window_ends_at == bed.document(open_id).window_ends_at is not None
     assert len(_audit(bed, "document.window.closed")) == 1
     assert jobs.deadlines()["summary"] == {"closed": 0, "reminded": 0, "without_address": 0}  # once
     bed.deliver()

@@ -83,6 +83,41 @@ def _document(**overrides) -> ReceivedDocument:
     return ReceivedDocument(**values)
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0005_marks_the_claim_windows_that_still_run(kind, tmp_path):
+    """A database upgraded with documents on file sorts them as one filed after the upgrade would be."""
+
+    def check(url: str) -> None:
+        engine = make_engine(url)
+        migrate(engine, "0004")
+        ends = datetime(2026, 3, 9, 4, 59, tzinfo=UTC)
+        table = ReceivedDocument.__table__
+        rows = [("goods_received", None), ("goods_received", ends), ("accepted", None), ("validated", None)]
+        with engine.begin() as conn:
+            for n, (state, closed) in enumerate(rows, 1):
+                conn.execute(
+                    sa.insert(table).values(
+                        cufe=f"{n:096x}", document_type="01", environment="1", number=f"FE{n}", prefix="",
+                        issuer_nit="900000001", issuer_name="P", buyer_nit="900123456", buyer_name="C",
+                        issue_date=date(2026, 3, 2), issued_at=ends, currency="COP", line_extension_amount=1,
+                        tax_exclusive_amount=1, tax_inclusive_amount=1, payable_amount=1, taxes=[], lines=[],
+                        line_count=0, signed_xml_blob="b" * 64, verdict="valid", report={}, state=state,
+                        window_ends_at=ends if state != "validated" else None, window_closed_at=closed,
+                    )
+                )  # fmt: skip
+        migrate(engine)
+        with engine.connect() as conn:
+            found = conn.execute(sa.select(table.c.number, table.c.open_window_ends_at).order_by(table.c.id)).all()
+        assert found == [("FE1", ends), ("FE2", None), ("FE3", None), ("FE4", None)]
+        engine.dispose()
+
+    if kind == "sqlite":
+        check(f"sqlite:///{tmp_path / 'upgraded.sqlite3'}")
+    else:
+        with fresh_postgres_database() as url:
+            check(url)
+
+
 def test_enum_columns_store_the_dian_code_and_money_stays_decimal(db):
     doc = _document(payable_amount=Decimal("1234567.89"))
     db.add(doc)

@@ -120,6 +120,11 @@ def test_window_closing_soon_and_red_under_one_business_day(client, documents):
     assert listed(client, closing_within="3", sort="window") == ["FE3"]
 
 
+def test_nearest_deadline_first_puts_the_running_windows_first(client, documents):
+    """FE6's window ended three days ago, but it is accepted: it sorts with the documents that have no window."""
+    assert listed(client, sort="window") == ["FE3", "FE4", "FE1", "FE2", "FE5", "FE6"]
+
+
 def test_closing_cutoff_counts_business_days_from_today():
     calendar = BusinessCalendar()
     friday = datetime(2025, 3, 7, 15, tzinfo=UTC)  # 10:00 in Bogota
@@ -140,6 +145,7 @@ def test_every_sort_pages_through_every_document_once_in_order(app_and_db, clien
             payable_amount=Decimal(n % 7) * 1000,  # ties, broken by id
             issuer_name=f"Proveedor {n % 5}",
             window_ends_at=now + timedelta(days=n % 4) if n % 3 else None,  # NULLs come last
+            state=DocumentState.GOODS_RECEIVED if n % 3 else DocumentState.VALIDATED,
             issued_at=datetime(2025, 3, 3, tzinfo=UTC) + timedelta(minutes=n % 11),
         )
     seen: list[str] = []

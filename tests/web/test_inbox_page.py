@@ -42,6 +42,8 @@ def add_document(session, n: int, **overrides) -> ReceivedDocument:
         verdict=Verdict.VALID,
     )
     values.update(overrides)
+    if values.get("state") is DocumentState.GOODS_RECEIVED:  # as store.state.refresh_state keeps it
+        values.setdefault("open_window_ends_at", values.get("window_ends_at"))
     doc = ReceivedDocument(**values)
     session.add(doc)
     session.flush()
