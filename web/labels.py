@@ -55,7 +55,8 @@ def claim_window_left(doc: ReceivedDocument, now: datetime, calendar: BusinessCa
     """What is left of the 3 business days to accept (033) or claim (031) after the 032, for the countdown the inbox
     and the API show; None when no window is running: before the 032, and once a 033, 031, the seller's 034 or
     RADIAN's 036 decided the invoice (its window_ends_at stays on file, but "Plazo vencido" there would be false
-    alarm). The inbox's closing_within filter and the deadline sweeps select on the same state."""
+    alarm). A window that lapsed still shows, expired, while nothing decided the invoice; the inbox's filter and sort
+    use open_window_ends_at, which drops a lapsed window once the deadline sweep closes it."""
     if doc.state is not DocumentState.GOODS_RECEIVED or doc.window_ends_at is None:
         return None
     return calendar.remaining(now, doc.window_ends_at)
