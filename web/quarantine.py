@@ -71,6 +71,21 @@ def _settle_check(mail_id: int) -> MailMessage:
     return mail
 
 
+def _leave_quarantine(db: Any, mail: MailMessage, **values: Any) -> bool:
+    """Move the message out of quarantine, guarded on its status so that two clerks cannot both act on it; False
+    (rolled back, and said) when another clerk or process moved it first."""
+    changed = db.execute(
+        sa.update(MailMessage)
+        .where(MailMessage.id == mail.id, MailMessage.status == MailStatus.QUARANTINED)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        db.rollback()
+        flash(f"El correo {mail.id} ya no está en cuarentena.", "info")
+    return changed == 1
+
+
 @bp.post("/cuarentena/<int:mail_id>/reprocesar")
 @roles(Role.CLERK)
 def reprocess(mail_id: int) -> Any:
@@ -84,15 +99,8 @@ def reprocess(mail_id: int) -> Any:
     actor = current_user.actor
     before = {"reason": mail.reason.value if mail.reason else None, "detail": mail.reason_detail}
     # Back to pending, guarded on the status so two clerks cannot both reprocess; intake then takes it like new mail.
-    changed = db.execute(
-        sa.update(MailMessage)
-        .where(MailMessage.id == mail.id, MailMessage.status == MailStatus.QUARANTINED)
-        .values(status=MailStatus.PENDING, reason=None, reason_detail=None, updated_at=datetime.now(UTC))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        db.rollback()
-        flash(f"El correo {mail.id} ya no está en cuarentena.", "info")
+    if not _leave_quarantine(db, mail, status=MailStatus.PENDING, reason=None, reason_detail=None,
+                             updated_at=datetime.now(UTC)):  # fmt: skip
         return _back()
     audit.record(db, actor=actor, action="mail.reprocess", subject=f"mail:{mail.id}", source=request.remote_addr,
                  data={"before": before, "subject": mail.subject})  # fmt: skip
@@ -139,15 +147,7 @@ def dismiss(mail_id: int) -> Any:
     detail = f"Descartado por {actor.removeprefix('user:')}" + (f": {note}" if note else "")
     if mail.reason_detail:
         detail += f" (motivo de la cuarentena: {mail.reason_detail})"
-    changed = db.execute(
-        sa.update(MailMessage)
-        .where(MailMessage.id == mail.id, MailMessage.status == MailStatus.QUARANTINED)
-        .values(status=MailStatus.IGNORED, reason_detail=detail[:4000], updated_at=stamp)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        db.rollback()
-        flash(f"El correo {mail.id} ya no está en cuarentena.", "info")
+    if not _leave_quarantine(db, mail, status=MailStatus.IGNORED, reason_detail=detail[:4000], updated_at=stamp):
         return _back()
     audit.record(db, actor=actor, action="mail.dismissed", subject=f"mail:{mail.id}", source=request.remote_addr,
                  data={"before": before, "note": note, "subject": mail.subject}, at=stamp)  # fmt: skip
