@@ -170,6 +170,7 @@ class DocumentState(StrEnum):
 
     RECEIVED = "received"
     VALIDATED = "validated"
+    UNCONFIRMED = "unconfirmed"  # verified, but DIAN's validation is not proven yet (DESIGN.md 5a)
     INVALID = "invalid"
     ACKNOWLEDGED = "acknowledged"  # 030 registered
     GOODS_RECEIVED = "goods_received"  # 032 registered

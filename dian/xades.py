@@ -131,6 +131,7 @@ class Verdict(StrEnum):
 
     VALID = "valid"
     VALID_WITH_WARNINGS = "valid_with_warnings"
+    UNCONFIRMED = "unconfirmed"  # reception only: the signatures hold, DIAN's validation is not proven
     INVALID = "invalid"
 
 
