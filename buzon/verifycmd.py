@@ -26,8 +26,9 @@ class Result:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON line: the fields read from the signed document, and every check."""
-        doc = self.report.document if self.report else None
-        checks = [c.to_dict() for c in self.report.checks] if self.report else []
+        report = self.report
+        doc = (report.document or report.unverified_document) if report else None
+        checks = [c.to_dict() for c in report.checks] if report else []
         if self.error:
             checks.append({"name": "input", "outcome": "fail", "detail": self.error})
         return {
@@ -41,15 +42,14 @@ class Result:
             "payable_amount": str(doc.monetary_total.payable) if doc else None,
             "issue_date": doc.issue_date.isoformat() if doc else None,
             "line_count": len(doc.lines) if doc else None,
-            "dian_validated": _dian_validated(self.report),
+            # False unless DIAN's answer is proven (offline) or confirmed (online): "unconfirmed" is its own verdict.
+            "dian_validated": bool(report and report.dian_validated),
+            "dian_proof": report.dian_proof.value if report else None,
+            # The fields above come from a signature that did not verify: what the document claims, unproven.
+            "proven": bool(report and report.document is not None),
+            "event": report.to_dict()["event"] if report and report.kind == "event" else None,
             "checks": checks,
         }
-
-
-def _dian_validated(report: ReceptionReport | None) -> bool | None:
-    if report is None or report.dian_response is None:
-        return None
-    return report.dian_response.response_code == "02"
 
 
 def verify_paths(
@@ -79,14 +79,28 @@ def render_text(result: Result) -> str:
         lines.append(f"  ✗ {result.error}")
     report = result.report
     if report is not None:
-        doc = report.document
+        doc = report.document or report.unverified_document
         if doc is not None:
+            unproven = "" if report.document is not None else " (sin probar: la firma no verifica; dice ser)"
             lines.append(
                 f"  {doc.document_type.label} {doc.number} de {doc.supplier.registration_name} (NIT {doc.supplier.nit})"
                 f" para NIT {doc.customer.nit}, {doc.issue_date.isoformat()}, total {doc.monetary_total.payable}"
-                f" {doc.currency}"
+                f" {doc.currency}{unproven}"
             )
             lines.append(f"  CUFE/CUDE {doc.uuid}")
+        event = report.event or report.unverified_event
+        if event is not None:
+            ref = event.document_reference
+            unproven = "" if report.event is not None else " (sin probar)"
+            lines.append(
+                f"  Evento {event.response_code} {event.id} del NIT {event.sender.nit} al NIT {event.receiver.nit}"
+                f" sobre {ref.id if ref else '?'} (CUFE {ref.uuid if ref else '?'}){unproven}"
+            )
+        if report.kind in {"attached_document", "invoice", "credit_note", "debit_note", "event", "dian_answer"}:
+            proof = "validada por DIAN" if report.dian_validated else "validación DIAN sin confirmar"
+            if report.dian_proof.value == "invalid":
+                proof = "sin validación DIAN válida"
+            lines.append(f"  DIAN: {proof}")
         for check in report.checks:
             lines.append(f"  {SYMBOLS.get(check.outcome.value, '?')} {check.name}: {check.detail}")
         for note in report.notifications:

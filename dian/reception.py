@@ -1,8 +1,11 @@
-"""Verify a received document end to end: AttachedDocument or bare Invoice/CreditNote/DebitNote (dian-facts 3.3).
+"""Verify a received document end to end (dian-facts 3.3): an AttachedDocument, a bare Invoice/CreditNote/DebitNote,
+an event (ApplicationResponse 030-051, bare or in a container) or DIAN's validation answer mailed on its own.
 
 Every field the report returns is parsed from the element the signature covers, never from the raw bytes, so a
-wrapped or forged element cannot reach the filed record. DIAN's ApplicationResponse must be signed by DIAN
-(NIT 800197268, chaining to the trust store or pinned), say 02 and name the same CUFE and number.
+wrapped or forged element cannot reach the filed record; a document whose signature fails still reports what it
+*says* (``unverified_document``, marked unproven) so a clerk can chase the supplier. DIAN's ApplicationResponse is
+weighed by the one trust policy of ``dian.proof``: only a DIAN signature anchored or pinned proves the validation;
+anything else makes the verdict ``unconfirmed`` ("validación DIAN sin confirmar"), never valid.
 """
 
 from __future__ import annotations
@@ -14,16 +17,35 @@ from typing import Any
 
 from lxml import etree
 
-from dian.codes import DIAN_NIT
+from dian.codes import DIAN_NIT, EventCode
 from dian.errors import ParseError
+from dian.proof import DianKeys, Level, level_of
 from dian.trust import TrustStore, certificate_nits, nit_matches
 from dian.ubl import ApplicationResponse, AttachedDocument, CommercialDocument, LineResponse, parse_document
-from dian.xades import Check, CheckResults, Outcome, SignatureReport, has_signature, verify
+from dian.xades import Check, CheckResults, Outcome, SignatureReport, Verdict, has_signature, verdict_of, verify
 from dian.xmlsafe import parse_xml
 
 __all__ = ["ReceptionReport", "verify_received"]
 
 _COMMERCIAL_ROOTS = {"Invoice", "CreditNote", "DebitNote"}
+_HEX = frozenset("0123456789abcdef")
+_EVENT_CODES = frozenset(code.value for code in EventCode)
+
+
+def is_key(value: str | None) -> bool:
+    """True for a CUFE/CUDE/CUDS of DIAN's shape: SHA-384 as 96 hexadecimal characters (dian-facts 1.1)."""
+    text = (value or "").strip().lower()
+    return len(text) == 96 and set(text) <= _HEX
+
+
+def _key_problem(what: str, value: str | None) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return f"el {what} está vacío"
+    if is_key(text):
+        return None
+    shown = text if len(text) <= 40 else f"{text[:40]}… ({len(text)} caracteres)"
+    return f"el {what} «{shown}» no tiene la forma de DIAN (96 caracteres hexadecimales, SHA-384)"
 
 
 @dataclass(frozen=True)
@@ -43,33 +65,48 @@ class ReceptionReport(CheckResults):
     notifications: tuple[LineResponse, ...] = ()
     # Fields read from bytes whose signature did NOT verify: for the quarantine screen only, never to file.
     unverified_document: CommercialDocument | None = None
+    # How well DIAN's validation is established (dian.proof); only PROVEN or CONFIRMED make the document valid.
+    dian_proof: Level = Level.UNCONFIRMED
+    dian_basis: str | None = None  # anchor / shipped / configured / learned, when proven
+    # An event (kind "event"): the ApplicationResponse parsed from its signed bytes, and those bytes.
+    event: ApplicationResponse | None = None
+    event_xml: bytes | None = field(default=None, repr=False)
+    unverified_event: ApplicationResponse | None = None
 
     @property
     def unreadable(self) -> bool:
         """True when the input could not be parsed at all."""
         return self.kind == "unreadable"
 
+    @property
+    def dian_validated(self) -> bool:
+        """True when DIAN's validation (or registration, for an event) is proven offline or confirmed online."""
+        return self.dian_proof.proven
+
+    @property
+    def verdict(self) -> Verdict:
+        """invalid on any failed check; unconfirmed while DIAN's word is not proven; else valid(_with_warnings)."""
+        folded = verdict_of(self.checks)
+        if folded is Verdict.INVALID or self.dian_proof is Level.INVALID:
+            return Verdict.INVALID
+        if not self.dian_proof.proven:
+            return Verdict.UNCONFIRMED
+        return folded
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable summary: verdict, key fields, signatures and every check."""
-        doc = self.document
         answer = self.dian_response
+        claimed = self.unverified_document if self.document is None else None
         return {
             "verdict": self.verdict.value,
             "kind": self.kind,
-            "document": None
-            if doc is None
-            else {
-                "type": doc.document_type.value,
-                "number": doc.number,
-                "uuid": doc.uuid,
-                "issue_date": doc.issue_date.isoformat(),
-                "issued_at": doc.issued_at.isoformat(),
-                "supplier_nit": doc.supplier.nit,
-                "supplier_name": doc.supplier.registration_name,
-                "customer_nit": doc.customer.nit,
-                "payable": str(doc.monetary_total.payable),
-                "software_provider_nit": doc.software_provider_nit,
-            },
+            "dian_validated": self.dian_validated,
+            "dian_proof": self.dian_proof.value,
+            "dian_basis": self.dian_basis,
+            "document": _document_summary(self.document, proven=True),
+            # What a document whose signature failed says of itself: unproven, for chasing the supplier only.
+            "claimed_document": _document_summary(claimed, proven=False),
+            "event": _event_summary(self.event or self.unverified_event, proven=self.event is not None),
             "dian_response": None
             if answer is None
             else {
@@ -85,6 +122,41 @@ class ReceptionReport(CheckResults):
             "container_signature": self.container_signature.to_dict() if self.container_signature else None,
             "checks": [c.to_dict() for c in self.checks],
         }
+
+
+def _document_summary(doc: CommercialDocument | None, *, proven: bool) -> dict[str, Any] | None:
+    if doc is None:
+        return None
+    return {
+        "type": doc.document_type.value,
+        "number": doc.number,
+        "uuid": doc.uuid,
+        "issue_date": doc.issue_date.isoformat(),
+        "issued_at": doc.issued_at.isoformat(),
+        "supplier_nit": doc.supplier.nit,
+        "supplier_name": doc.supplier.registration_name,
+        "customer_nit": doc.customer.nit,
+        "payable": str(doc.monetary_total.payable),
+        "currency": doc.currency,
+        "software_provider_nit": doc.software_provider_nit,
+        "proven": proven,
+    }
+
+
+def _event_summary(event: ApplicationResponse | None, *, proven: bool) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    ref = event.document_reference
+    return {
+        "code": event.response_code,
+        "number": event.id,
+        "cude": event.uuid,
+        "sender_nit": event.sender.nit,
+        "receiver_nit": event.receiver.nit,
+        "document_id": ref.id if ref else None,
+        "document_uuid": ref.uuid if ref else None,
+        "proven": proven,
+    }
 
 
 def _local(root: etree._Element) -> str:
@@ -107,35 +179,44 @@ def verify_received(
     trust: TrustStore,
     our_nit: str | None = None,
     dian_pins: Iterable[str] = (),
+    keys: DianKeys | None = None,
     now: dt.datetime | None = None,
+    dian_answer: bytes | None = None,
 ) -> ReceptionReport:
-    """Verify an AttachedDocument or a bare Invoice/CreditNote/DebitNote as received by mail (dian-facts 3.3).
+    """Verify what a supplier mailed (dian-facts 3.3): a document, an event, or DIAN's answer on its own.
 
-    Never raises on hostile input: anything unexpected becomes a failed check with its reason.
+    ``keys`` are what DIAN's signature may be anchored in (by default the trust store, the shipped pins and
+    ``dian_pins``); ``dian_answer`` is DIAN's validation that arrived apart from a bare document. Never raises on
+    hostile input: anything unexpected becomes a failed check with its reason.
     """
+    keys = keys or DianKeys.of(trust, dian_pins)
     try:
-        return _verify_received(data, trust, our_nit, dian_pins, now)
+        return _verify_received(data, trust, our_nit, keys, now, dian_answer)
     except Exception as exc:  # a hostile document must yield a report, never crash intake
         return ReceptionReport(
             checks=(Check("input.parse", Outcome.FAIL, f"documento no procesable: {type(exc).__name__}: {exc}"),),
             kind="unreadable",
+            dian_proof=Level.INVALID,
         )
+
+
+def _unreadable(name: str, detail: str, kind: str = "unreadable") -> ReceptionReport:
+    return ReceptionReport(checks=(Check(name, Outcome.FAIL, detail),), kind=kind, dian_proof=Level.INVALID)
 
 
 def _verify_received(
     data: bytes,
     trust: TrustStore,
     our_nit: str | None,
-    dian_pins: Iterable[str],
+    keys: DianKeys,
     now: dt.datetime | None,
+    loose_answer: bytes | None,
 ) -> ReceptionReport:
     checks: list[Check] = []
     try:
         outer = parse_xml(data)
     except ParseError as exc:
-        return ReceptionReport(
-            checks=(Check("input.parse", Outcome.FAIL, f"el archivo no es un XML legible: {exc}"),), kind="unreadable"
-        )
+        return _unreadable("input.parse", f"el archivo no es un XML legible: {exc}")
     local = _local(outer)
     attached: AttachedDocument | None = None
     container_report: SignatureReport | None = None
@@ -145,9 +226,7 @@ def _verify_received(
         try:
             parsed = parse_document(outer, source=bytes(data))
         except ParseError as exc:
-            return ReceptionReport(
-                checks=(Check("container.parse", Outcome.FAIL, f"AttachedDocument ilegible: {exc}"),), kind=kind
-            )
+            return _unreadable("container.parse", f"AttachedDocument ilegible: {exc}", kind)
         assert isinstance(parsed, AttachedDocument)
         attached = parsed
         document_xml = attached.document_xml
@@ -157,31 +236,38 @@ def _verify_received(
             doc_root = parse_xml(document_xml)
         except ParseError as exc:
             checks.append(Check("document.parse", Outcome.FAIL, f"el documento adjunto no es un XML legible: {exc}"))
-            return ReceptionReport(checks=tuple(checks), kind=kind, attached=attached, document_xml=document_xml)
-        if _local(doc_root) not in _COMMERCIAL_ROOTS:
+            return ReceptionReport(
+                checks=tuple(checks), kind=kind, attached=attached, document_xml=document_xml, dian_proof=Level.INVALID
+            )
+        inner = _local(doc_root)
+        if inner == "ApplicationResponse":  # an event mailed in its container, with DIAN's answer beside it
+            outer = None  # type: ignore[assignment]
+            return _verify_event(document_xml, doc_root, answer_xml, trust, keys, now, checks, attached)
+        if inner not in _COMMERCIAL_ROOTS:
             checks.append(
                 Check(
                     "document.parse",
                     Outcome.FAIL,
-                    f"el contenedor trae un {_local(doc_root) or 'documento desconocido'}, "
-                    "no una factura, nota crédito o nota débito",
+                    f"el contenedor trae un {inner or 'documento desconocido'}, "
+                    "no una factura, nota crédito, nota débito ni un evento",
                 )
             )
-            return ReceptionReport(checks=tuple(checks), kind=kind, attached=attached, document_xml=document_xml)
+            return ReceptionReport(
+                checks=tuple(checks), kind=kind, attached=attached, document_xml=document_xml, dian_proof=Level.INVALID
+            )
     elif local in _COMMERCIAL_ROOTS:
         kind = _kind(local)
         document_xml = bytes(data)
         doc_root = outer
+        answer_xml = loose_answer
+    elif local == "ApplicationResponse":
+        return _verify_application_response(bytes(data), outer, trust, keys, now)
     else:
-        return ReceptionReport(
-            checks=(
-                Check(
-                    "input.parse",
-                    Outcome.FAIL,
-                    f"se esperaba un AttachedDocument, Invoice, CreditNote o DebitNote y llegó «{local or '?'}»",
-                ),
-            ),
-            kind=local or "unknown",
+        return _unreadable(
+            "input.parse",
+            f"se esperaba un AttachedDocument, Invoice, CreditNote, DebitNote o ApplicationResponse y llegó "
+            f"«{local or '?'}»",
+            local or "unknown",
         )
 
     # The supplier's signature, on the exact embedded bytes (dian-facts 3.3 step 2).
@@ -203,14 +289,16 @@ def _verify_received(
             else:  # pragma: no cover - the root name was checked above
                 checks.append(Check("document.parse", Outcome.FAIL, "el documento firmado no es comercial"))
     else:
-        try:
-            claimed = parse_document(doc_root)
-            unverified = claimed if isinstance(claimed, CommercialDocument) else None
-        except ParseError:
-            unverified = None
+        unverified = _claimed_document(doc_root, document_xml)
 
     if document is not None:
         checks.append(Check("document.parse", Outcome.PASS, f"{document.document_type.label} {document.number}"))
+        problem = _key_problem("CUFE/CUDE del documento", document.uuid)
+        if problem:
+            checks.append(Check("document.uuid", Outcome.FAIL, problem))
+        for reference in document.billing_references:
+            if reference.uuid and (problem := _key_problem("CUFE de la factura referenciada", reference.uuid)):
+                checks.append(Check("document.reference.uuid", Outcome.FAIL, problem))
         if doc_report.certificate is not None:
             checks.append(_signer_nit_check(doc_report, document))
         if our_nit:
@@ -225,8 +313,8 @@ def _verify_received(
                     )
                 )
 
-    # DIAN's validation answer (dian-facts 3.2, 3.3 steps 3-4).
-    answer, answer_report, notifications = _dian_answer(answer_xml, document, trust, dian_pins, now, checks)
+    # DIAN's validation answer (dian-facts 3.2, 3.3 steps 3-4), weighed by the one trust policy (dian.proof).
+    answer, answer_report, notifications, level, basis = _dian_answer(answer_xml, document, keys, now, checks)
     return ReceptionReport(
         checks=tuple(checks),
         kind=kind,
@@ -240,6 +328,179 @@ def _verify_received(
         dian_response_xml=answer_xml,
         notifications=notifications,
         unverified_document=unverified,
+        dian_proof=level,
+        dian_basis=basis,
+    )
+
+
+def _claimed_document(root: etree._Element | None, xml: bytes) -> CommercialDocument | None:
+    """What an unproven document says of itself (number, issuer, total), for the clerk; never filed."""
+    try:
+        claimed = parse_document(root if root is not None else parse_xml(xml))
+    except (ParseError, ValueError):
+        return None
+    return claimed if isinstance(claimed, CommercialDocument) else None
+
+
+def _verify_application_response(
+    data: bytes, root: etree._Element, trust: TrustStore, keys: DianKeys, now: dt.datetime | None
+) -> ReceptionReport:
+    """A bare ApplicationResponse: DIAN's validation of a document (mailed on its own) or a counterpart's event."""
+    try:
+        claimed = parse_document(root)
+    except ParseError:
+        claimed = None
+    is_answer = isinstance(claimed, ApplicationResponse) and (
+        claimed.is_validation or _same_nit(claimed.sender.nit, DIAN_NIT)
+    )
+    if not is_answer:
+        return _verify_event(data, root, None, trust, keys, now, [], None)
+    checks: list[Check] = []
+    answer, report, notifications, level, basis = _dian_answer(data, None, keys, now, checks, owned_root=root)
+    ref = answer.document_reference if answer is not None else None
+    if ref is not None:
+        if problem := _key_problem("CUFE del documento validado", ref.uuid):
+            checks.append(Check("dian.document_reference", Outcome.FAIL, problem))
+            level = Level.INVALID
+        else:
+            checks.append(
+                Check(
+                    "dian.document_reference",
+                    Outcome.PASS,
+                    f"validación de DIAN del documento {ref.id} (CUFE {(ref.uuid or '')[:16]}…); se cruza con el "
+                    "documento por su CUFE cuando esté archivado",
+                )
+            )
+    elif answer is not None:
+        checks.append(Check("dian.document_reference", Outcome.FAIL, "la respuesta de DIAN no nombra el documento"))
+        level = Level.INVALID
+    return ReceptionReport(
+        checks=tuple(checks),
+        kind="dian_answer",
+        dian_response=answer,
+        dian_signature=report,
+        dian_response_xml=data,
+        notifications=notifications,
+        dian_proof=level,
+        dian_basis=basis,
+    )
+
+
+def _verify_event(
+    event_xml: bytes,
+    root: etree._Element,
+    answer_xml: bytes | None,
+    trust: TrustStore,
+    keys: DianKeys,
+    now: dt.datetime | None,
+    checks: list[Check],
+    attached: AttachedDocument | None,
+) -> ReceptionReport:
+    """A counterpart's event: its signature, that its signer is its SenderParty (or the sender's software provider),
+    the shape of its CUDE and CUFE, and DIAN's answer registering it (dian-facts 2.5)."""
+    try:
+        claimed = parse_document(root)
+    except ParseError:
+        claimed = None
+    claimed_event = claimed if isinstance(claimed, ApplicationResponse) else None
+    what = _event_words(claimed_event)
+    if not has_signature(root):
+        checks.append(Check("event.signature", Outcome.FAIL, f"{what} no está firmado"))
+        return _event_report(checks, attached, event_xml, None, claimed_event, None, None, (), Level.INVALID, None)
+    signature = verify(root, trust=trust, now=now, owned=True)
+    checks.extend(_prefixed("event", signature))
+    event: ApplicationResponse | None = None
+    if signature.signed_c14n is not None:
+        try:
+            parsed = parse_document(signature.signed_element)
+        except ParseError as exc:
+            checks.append(Check("event.parse", Outcome.FAIL, f"el evento firmado no se puede leer: {exc}"))
+        else:
+            if isinstance(parsed, ApplicationResponse):
+                event = parsed
+    if event is None:
+        checks.append(Check("event.parse", Outcome.FAIL, f"{what}: la firma no verifica, nada de él es confiable"))
+        return _event_report(checks, attached, event_xml, None, claimed_event, signature, None, (), Level.INVALID, None)
+    if not event.is_event:
+        checks.append(
+            Check(
+                "event.parse",
+                Outcome.FAIL,
+                f"el ApplicationResponse trae el código «{event.response_code}», no un evento",
+            )
+        )
+    else:
+        checks.append(Check("event.parse", Outcome.PASS, _event_words(event)))
+    ref = event.document_reference
+    for label, value in (("CUDE del evento", event.uuid), ("CUFE de la factura del evento", ref.uuid if ref else None)):
+        if problem := _key_problem(label, value):
+            checks.append(Check("event.uuid", Outcome.FAIL, problem))
+    cert = signature.certificate
+    if cert is not None:
+        sender = event.sender.nit
+        provider = event.software_provider_nit
+        if nit_matches(cert, sender):
+            checks.append(Check("event.signer.nit", Outcome.PASS, f"firmado por quien lo envía (NIT {sender})"))
+        elif provider and nit_matches(cert, provider):
+            checks.append(
+                Check(
+                    "event.signer.nit", Outcome.PASS, f"firmado por el proveedor tecnológico del remitente ({provider})"
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    "event.signer.nit",
+                    Outcome.FAIL,
+                    f"el certificado firmante es del NIT {', '.join(certificate_nits(cert)) or 'desconocido'}, pero "
+                    f"el evento dice enviarlo el NIT {sender}",
+                )
+            )
+    cude = (event.uuid or "").strip().lower() or None
+    answer, answer_report, notes, level, basis = _dian_answer(answer_xml, None, keys, now, checks, about=cude)
+    return _event_report(checks, attached, event_xml, event, None, signature, answer, notes, level, basis,
+                         answer_xml=answer_xml, answer_report=answer_report)  # fmt: skip
+
+
+def _event_words(event: ApplicationResponse | None) -> str:
+    if event is None:
+        return "el evento"
+    code = event.response_code
+    label = EventCode(code).label if code in _EVENT_CODES else f"código {code or '?'}"
+    ref = event.document_reference
+    about = f" sobre la factura {ref.id} (CUFE {(ref.uuid or '?')[:16]}…)" if ref else ""
+    return f"el evento {code} ({label}) del NIT {event.sender.nit}{about}"
+
+
+def _event_report(
+    checks: list[Check],
+    attached: AttachedDocument | None,
+    event_xml: bytes,
+    event: ApplicationResponse | None,
+    unverified: ApplicationResponse | None,
+    signature: SignatureReport | None,
+    answer: ApplicationResponse | None,
+    notifications: tuple[LineResponse, ...],
+    level: Level,
+    basis: str | None,
+    *,
+    answer_xml: bytes | None = None,
+    answer_report: SignatureReport | None = None,
+) -> ReceptionReport:
+    return ReceptionReport(
+        checks=tuple(checks),
+        kind="event",
+        attached=attached,
+        document_signature=signature,
+        dian_response=answer,
+        dian_signature=answer_report,
+        dian_response_xml=answer_xml,
+        notifications=notifications,
+        dian_proof=level,
+        dian_basis=basis,
+        event=event,
+        event_xml=event_xml,
+        unverified_event=unverified,
     )
 
 
@@ -294,59 +555,59 @@ def _container_signature(
 def _dian_answer(
     answer_xml: bytes | None,
     document: CommercialDocument | None,
-    trust: TrustStore,
-    dian_pins: Iterable[str],
+    keys: DianKeys,
     now: dt.datetime | None,
     checks: list[Check],
-) -> tuple[ApplicationResponse | None, SignatureReport | None, tuple[LineResponse, ...]]:
+    *,
+    about: str | None = None,
+    owned_root: etree._Element | None = None,
+) -> tuple[ApplicationResponse | None, SignatureReport | None, tuple[LineResponse, ...], Level, str | None]:
+    """Weigh DIAN's answer: its signature by the one trust policy, its code, its sender and what it is about."""
+    empty: tuple[LineResponse, ...] = ()
     if answer_xml is None:
-        # Warn, not fail: the optional online GetStatus query (dian-facts 3.3 step 5) settles it, and the quarantine
-        # policy for documents without DIAN's answer belongs to intake, not to this check.
+        what = "el evento" if about is not None else "el documento"
         checks.append(
             Check(
                 "dian.response",
                 Outcome.WARN,
-                "sin validación DIAN adjunta: el documento no trae la respuesta de DIAN; consultar su estado en DIAN",
+                f"validación DIAN sin confirmar: {what} no trae la respuesta de DIAN; se consulta su estado en DIAN",
             )
         )
-        return None, None, ()
-    try:
-        answer_root = parse_xml(answer_xml)
-    except ParseError as exc:
-        checks.append(Check("dian.response", Outcome.FAIL, f"la respuesta de DIAN adjunta es ilegible: {exc}"))
-        return None, None, ()
+        return None, None, empty, Level.UNCONFIRMED, None
+    if owned_root is not None:
+        answer_root = owned_root
+    else:
+        try:
+            answer_root = parse_xml(answer_xml)
+        except ParseError as exc:
+            checks.append(Check("dian.response", Outcome.FAIL, f"la respuesta de DIAN adjunta es ilegible: {exc}"))
+            return None, None, empty, Level.INVALID, None
     if _local(answer_root) != "ApplicationResponse":
         checks.append(
             Check("dian.response", Outcome.FAIL, f"la respuesta de DIAN adjunta es un «{_local(answer_root)}»")
         )
-        return None, None, ()
-    store = trust.with_pins(dian_pins)
-    report = verify(answer_root, trust=store, expected_nits=(DIAN_NIT,), now=now, owned=True)
-    for check in _prefixed("dian", report, skip=("certificate.chain",)):
-        checks.append(check)
+        return None, None, empty, Level.INVALID, None
+    report = verify(answer_root, trust=keys.store(), expected_nits=(DIAN_NIT,), now=now, owned=True)
+    before = len(checks)
+    checks.extend(_prefixed("dian", report, skip=("certificate.chain",)))
+    level, why = level_of(report)
     chain = report.check("certificate.chain")
-    if chain is not None:
-        if chain.outcome == Outcome.WARN:
-            checks.append(
-                Check(
-                    "dian.certificate.chain",
-                    Outcome.WARN,
-                    "no se puede decidir si la respuesta la firmó DIAN: "
-                    f"{chain.detail}, y el certificado de DIAN no está fijado (huella SHA-256)",
-                )
-            )
-        else:
-            checks.append(Check("dian.certificate.chain", chain.outcome, chain.detail))
+    if level is Level.PROVEN:
+        checks.append(Check("dian.certificate.chain", Outcome.PASS, f"{why} ({chain.detail if chain else ''})"))
+    elif level is Level.UNCONFIRMED:
+        checks.append(Check("dian.certificate.chain", Outcome.WARN, why))
+    elif chain is not None:
+        checks.append(Check("dian.certificate.chain", chain.outcome, chain.detail))
     if report.signed_element is None:
-        return None, report, ()
+        return None, report, empty, Level.INVALID, None
     try:
         parsed = parse_document(report.signed_element)
     except ParseError as exc:
         checks.append(Check("dian.response", Outcome.FAIL, f"la respuesta de DIAN firmada no se puede leer: {exc}"))
-        return None, report, ()
+        return None, report, empty, Level.INVALID, None
     if not isinstance(parsed, ApplicationResponse):  # pragma: no cover - the root name was checked above
         checks.append(Check("dian.response", Outcome.FAIL, "la respuesta de DIAN no es un ApplicationResponse"))
-        return None, report, ()
+        return None, report, empty, Level.INVALID, None
     answer = parsed
     code = answer.response_code
     if code == "02":
@@ -363,8 +624,20 @@ def _dian_answer(
                 "dian.sender", Outcome.FAIL, f"la respuesta la emite el NIT {answer.sender.nit}, no DIAN ({DIAN_NIT})"
             )
         )
-    if document is not None:
-        ref = answer.document_reference
+    ref = answer.document_reference
+    if about is not None:
+        named = (ref.uuid or "").strip().lower() if ref else ""
+        if named == about:
+            checks.append(Check("dian.document_reference", Outcome.PASS, "la respuesta de DIAN es de este evento"))
+        else:
+            checks.append(
+                Check(
+                    "dian.document_reference",
+                    Outcome.FAIL,
+                    f"la respuesta de DIAN es de otro documento (CUDE {named[:16] or '?'}…), no de este evento",
+                )
+            )
+    elif document is not None:
         if ref is None:
             checks.append(Check("dian.document_reference", Outcome.FAIL, "la respuesta de DIAN no nombra el documento"))
         else:
@@ -387,4 +660,7 @@ def _dian_answer(
     if notifications:
         listed = ", ".join(n.code for n in notifications)
         checks.append(Check("dian.notifications", Outcome.PASS, f"notificaciones de DIAN (no bloquean): {listed}"))
-    return answer, report, notifications
+    if any(c.outcome == Outcome.FAIL for c in checks[before:]):
+        level = Level.INVALID
+    basis = keys.basis(report) if level.proven else None
+    return answer, report, notifications, level, basis

@@ -11,6 +11,7 @@ import pytest
 from lxml import etree
 
 from dian.codes import DIAN_NIT
+from dian.proof import DianKeys
 from dian.reception import verify_received
 from dian.trust import TrustStore
 from dian.ubl import parse_document
@@ -23,27 +24,27 @@ from tests.conftest import sample_bytes
 DIAN_CERT_SHA256 = "0496c119a959e94fb0109ad1503ebd86d7994bcda4ced80760d48c26cc383f92"
 
 CHAIN = "document.certificate.chain"  # no Colombian CA in the empty test store: always a warning
-DIAN_CHAIN = "dian.certificate.chain"  # DIAN's CA absent and DIAN's certificate not pinned: a warning
+DIAN_CHAIN = "dian.certificate.chain"  # DIAN's certificate: proven by the shipped pin (dian/pins.toml)
 CADENA = {"document.reference.key_info", "document.reference.signed_properties"}  # uncovered by CADENA's signature
 NO_ANSWER = "dian.response"  # bare invoices: no DIAN validation attached
 
-# file -> (checks expected to WARN with an empty trust store, ClaimedRole of the invoice signature,
-#          number of xades:Cert listed (3 = the whole chain))
+# file -> (checks expected to WARN with an empty trust store and the shipped DIAN pins, ClaimedRole of the invoice
+#          signature, number of xades:Cert listed (3 = the whole chain))
 EXPECTED: dict[str, tuple[set[str], str | None, int]] = {
     # outer container signature copies the invoice's Ids and does not verify: a warning, never a failure
-    "attached_americanrestaurant_CT33455_ownsw.xml": ({"container.signature", CHAIN, DIAN_CHAIN}, "supplier", 1),
-    "attached_aragon_FE6711_sw890930534.xml": ({*CADENA, CHAIN, DIAN_CHAIN}, "third party", 1),
-    "attached_distripanama_DP20602_sw830099008.xml": ({CHAIN, DIAN_CHAIN}, "third party", 1),
+    "attached_americanrestaurant_CT33455_ownsw.xml": ({"container.signature", CHAIN}, "supplier", 1),
+    "attached_aragon_FE6711_sw890930534.xml": ({*CADENA, CHAIN}, "third party", 1),
+    "attached_distripanama_DP20602_sw830099008.xml": ({CHAIN}, "third party", 1),
     # Dispapeles writes no ClaimedRole and puts the SignedProperties reference first
-    "attached_gaseosas_FVNB605276_dispapeles.xml": ({CHAIN, DIAN_CHAIN}, None, 1),
-    "attached_guerrerosoto_FAC1020_cadena.xml": ({*CADENA, CHAIN, DIAN_CHAIN}, "third party", 1),
-    "attached_hrincon_RINC430_dianfree.xml": ({"container.signature", CHAIN, DIAN_CHAIN}, "supplier", 1),
-    "attached_ilucenter_FE4790_sw830048145.xml": ({CHAIN, DIAN_CHAIN}, "third party", 1),
-    "attached_medicalenergy_A01E5687_dataico.xml": ({CHAIN, DIAN_CHAIN}, "supplier", 3),
-    "attached_nextrading_VC19111_sw900965992.xml": ({CHAIN, DIAN_CHAIN}, "third_party", 3),
-    "attached_postobon_CA072079274_carvajal.xml": ({CHAIN, DIAN_CHAIN}, "third party", 3),
+    "attached_gaseosas_FVNB605276_dispapeles.xml": ({CHAIN}, None, 1),
+    "attached_guerrerosoto_FAC1020_cadena.xml": ({*CADENA, CHAIN}, "third party", 1),
+    "attached_hrincon_RINC430_dianfree.xml": ({"container.signature", CHAIN}, "supplier", 1),
+    "attached_ilucenter_FE4790_sw830048145.xml": ({CHAIN}, "third party", 1),
+    "attached_medicalenergy_A01E5687_dataico.xml": ({CHAIN}, "supplier", 3),
+    "attached_nextrading_VC19111_sw900965992.xml": ({CHAIN}, "third_party", 3),
+    "attached_postobon_CA072079274_carvajal.xml": ({CHAIN}, "third party", 3),
     # exclusive C14N, fixed Ids "KeyInfo" / "SignedPropertiesId"
-    "attached_torrecafe_07GE28139_sw890319193_excc14n.xml": ({CHAIN, DIAN_CHAIN}, "supplier", 3),
+    "attached_torrecafe_07GE28139_sw890319193_excc14n.xml": ({CHAIN}, "supplier", 3),
     "invoice_alpha_FV937_sw890930534.xml": ({*CADENA, CHAIN, NO_ANSWER}, "third party", 1),
     "invoice_empolladora_EMH15818_sw900399741.xml": ({CHAIN, NO_ANSWER}, "supplier", 1),
     # the declared X509SerialNumber lost its leading digit; the certificate digest matches
@@ -71,7 +72,13 @@ def test_regular_sample_verifies_with_its_expected_warnings(name: str) -> None:
     outcomes = {c.name: c.outcome for c in report.checks}
     assert {n for n, o in outcomes.items() if o == Outcome.FAIL} == set(), report.reasons()
     assert {n for n, o in outcomes.items() if o == Outcome.WARN} == warns
-    assert report.verdict == Verdict.VALID_WITH_WARNINGS
+    if name.startswith("attached_"):  # DIAN's answer proven offline by the shipped pin
+        assert report.verdict == Verdict.VALID_WITH_WARNINGS
+        assert report.dian_validated and report.dian_basis == "shipped"
+    else:  # a bare invoice brings no DIAN answer: "sin confirmar" offline, never valid and never invalid
+        assert report.verdict == Verdict.UNCONFIRMED
+        assert not report.dian_validated
+        assert report.to_dict()["dian_validated"] is False
     assert outcomes["document.signature"] == Outcome.PASS
     assert outcomes["document.reference.document"] == Outcome.PASS
     assert outcomes["document.signer.nit"] == Outcome.PASS  # the issuer or its software provider
@@ -92,28 +99,40 @@ def test_dians_answer_is_signed_by_dian_and_names_the_invoice(name: str) -> None
     assert report.outcome("dian.document_reference") == Outcome.PASS
     assert report.dian_response.response_code == "02"
     assert report.dian_response.document_reference.uuid.lower() == report.document.uuid.lower()
-    # Chain undecided without GSE's CA: an explicit warning, never a silent pass.
+    # GSE's CA is not in the empty store: the shipped pin of DIAN's certificate is what proves the answer.
+    chain = report.check("dian.certificate.chain")
+    assert chain.outcome == Outcome.PASS
+    assert report.dian_signature.chain_status == "pinned"
+
+
+@pytest.mark.parametrize("name", ATTACHED)
+def test_without_the_shipped_pins_dians_answer_is_unconfirmed(name: str) -> None:
+    report = verify_received(sample_bytes(name), trust=TrustStore(), keys=DianKeys.of(TrustStore(), shipped=False))
     chain = report.check("dian.certificate.chain")
     assert chain.outcome == Outcome.WARN
-    assert "no se puede decidir si la respuesta la firmó DIAN" in chain.detail
+    assert "validación DIAN sin confirmar" in chain.detail
+    assert report.verdict == Verdict.UNCONFIRMED
+    assert not report.dian_validated
     # DIAN's notifications are information; RUT01 appears in every 2024-2025 answer (dian-facts 2.6).
     assert "RUT01" in {n.code for n in report.notifications}
 
 
 @pytest.mark.parametrize("name", ATTACHED)
 def test_pinned_dian_certificate_settles_the_chain(name: str) -> None:
-    report = verify_received(sample_bytes(name), trust=TrustStore(), dian_pins=[DIAN_CERT_SHA256])
+    keys = DianKeys.of(TrustStore(), [DIAN_CERT_SHA256], shipped=False)
+    report = verify_received(sample_bytes(name), trust=TrustStore(), keys=keys)
     assert report.outcome("dian.certificate.chain") == Outcome.PASS
     assert report.dian_signature.chain_status == "pinned"
+    assert report.dian_basis == "configured"
     warns = {c.name for c in report.checks if c.outcome == Outcome.WARN}
     assert DIAN_CHAIN not in warns
-    assert warns == EXPECTED[name][0] - {DIAN_CHAIN}
+    assert warns == EXPECTED[name][0]
 
 
 def test_relative_namespace_sample_gets_a_clear_verdict() -> None:
     # xmlns:none="none": libxml2's C14N refuses it; Buzón canonicalizes it tolerantly and the signature verifies.
     report = verify_received(sample_bytes(RELATIVE_NAMESPACE), trust=TrustStore())
-    assert report.verdict == Verdict.VALID_WITH_WARNINGS, report.reasons()
+    assert report.verdict == Verdict.UNCONFIRMED, report.reasons()  # valid signature, no DIAN answer
     assert "espacio de nombres relativo" in report.check("document.signature").detail
     assert report.outcome("document.algorithms") == Outcome.WARN
     assert "rsa-sha1" in report.check("document.algorithms").detail
@@ -131,6 +150,12 @@ def test_tampered_sample_is_invalid() -> None:
     report = verify_received(forged, trust=TrustStore())
     assert report.verdict == Verdict.INVALID
     assert report.outcome("document.reference.document") == Outcome.FAIL
+    # Nothing of it is filed, but the clerk still reads what it claims (marked unproven) to chase the supplier.
+    assert report.document is None
+    claimed = report.to_dict()["claimed_document"]
+    assert claimed["proven"] is False
+    assert claimed["number"] == "EMH15818" and claimed["supplier_nit"] == "832001292"
+    assert claimed["payable"].startswith("1")
 
 
 def _reads_as_the_digested_bytes(signature: SignatureReport, *, canonical: bool = True) -> None:
