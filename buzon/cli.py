@@ -150,13 +150,14 @@ def web_intake(settings: Settings, sessions: Any) -> Callable[[str], Any]:
             if settings.dian.online_check:
                 from buzon.dian_access import dian_client, online_check
 
-                check = online_check(dian_client(settings))
+                check = online_check(dian_client(settings), settings)
             policy = IntakePolicy(
                 our_nit=settings.company.nit_number,
                 trust=load_trust(settings),
                 dian_pins=settings.dian.pinned_dian_certificates,
                 max_message_bytes=settings.inbox.max_message_bytes,
                 online_check=check,
+                require_dian_validation=settings.dian.require_validation,
             )
             policies.append(policy)
         blobs = BlobStore(settings.blob_dir)

@@ -66,6 +66,8 @@ class DianSettings:
     trust_store: str = ""
     pinned_dian_certificates: tuple[str, ...] = ()
     online_check: bool = False
+    require_validation: bool = False
+    confirm_every_minutes: int = 60
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
 

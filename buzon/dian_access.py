@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
 from buzon.config import ConfigError, Settings
 from dian.errors import CertificateError
+from dian.proof import DianKeys, OnlineAnswer
 from dian.simulator import SERVICE_PATH
-from dian.soap import DianClient, endpoint_for
-from dian.trust import SigningIdentity, load_pkcs12
-from dian.xades import Check, Outcome
+from dian.soap import DianClient, DianFault, DianTransportError, endpoint_for
+from dian.trust import SigningIdentity, TrustStore, load_pkcs12
 
 SANDBOX_P12 = "company-sandbox.p12"
 
@@ -75,26 +76,47 @@ def dian_client(settings: Settings) -> DianClient:
     )
 
 
-def online_check(client: DianClient) -> Callable[[str], Check]:
-    """Confirm a received document with DIAN (GetStatus by CUFE): pass, fail when DIAN does not know it, else warn.
+def online_check(client: DianClient, settings: Settings) -> Callable[[str], OnlineAnswer]:
+    """Ask DIAN about a received document: GetStatus by CUFE, then GetXmlByDocumentKey for DIAN's own copy.
 
-    Transport errors propagate: intake files the document with a warning rather than block on DIAN being down.
+    What DIAN says is weighed by ``dian.proof.confirm_online``; transport errors propagate (intake files the document
+    as unconfirmed and the confirmation job asks again). Only an answer from an https endpoint (DIAN's) or from the
+    local simulator in the simulator environment may teach a DIAN certificate.
     """
+    endpoint = client.endpoint
+    environment = settings.dian.environment
+    learnable = endpoint.startswith("https://") or environment == "simulator"
 
-    def check(cufe: str) -> Check:
+    def check(cufe: str) -> OnlineAnswer:
         answer = client.get_status(cufe)
-        if answer.accepted:
-            return Check(
-                "dian.online", Outcome.PASS, "DIAN confirma en línea que el documento está validado (GetStatus 00)"
-            )
-        if answer.status_code == "66":
-            return Check(
-                "dian.online", Outcome.FAIL, f"DIAN no conoce este CUFE (GetStatus 66: {answer.status_description})"
-            )
-        return Check(
-            "dian.online",
-            Outcome.WARN,
-            f"DIAN respondió {answer.status_code} ({answer.status_description}) al consultar el documento",
+        document_xml = None
+        if answer.status_code == "00":
+            try:
+                held = client.get_xml_by_document_key(cufe)
+            except (DianTransportError, DianFault):
+                held = None  # DIAN's copy is a bonus: GetStatus's signed answer already confirms the CUFE
+            if held is not None and held.found:
+                document_xml = held.xml
+        return OnlineAnswer(
+            status_code=answer.status_code,
+            description=answer.status_description,
+            answer_xml=answer.xml,
+            document_xml=document_xml,
+            endpoint=endpoint,
+            environment=environment,
+            learnable=learnable,
         )
 
     return check
+
+
+def dian_keys(settings: Settings, trust: TrustStore, sessions: Any = None) -> DianKeys:
+    """What DIAN's signature may be anchored in: the trust store, the shipped and configured pins, and (when a
+    database is at hand) the certificates learned from DIAN itself."""
+    learned: frozenset[str] = frozenset()
+    if sessions is not None:
+        from store.dian_certificates import learned_pins
+
+        with sessions() as session:
+            learned = learned_pins(session)
+    return DianKeys.of(trust, settings.dian.pinned_dian_certificates, learned)

@@ -80,7 +80,7 @@ def online_checker(settings: Settings) -> Callable[[str], Any] | None:
     from buzon.dian_access import dian_client, online_check
 
     try:
-        return online_check(dian_client(settings))
+        return online_check(dian_client(settings), settings)
     except ConfigError as exc:
         fail(str(exc))
 
@@ -106,6 +106,7 @@ def intake_for(settings: Settings, *, actor: str = "system:intake") -> Iterator[
             dian_pins=settings.dian.pinned_dian_certificates,
             max_message_bytes=settings.inbox.max_message_bytes,
             online_check=online_checker(settings),
+            require_dian_validation=settings.dian.require_validation,
             on_documents=lambda ids: refresh_documents(sessions, ids, calendar),
         )
         yield Intake(
