@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,8 +26,39 @@ from cryptography.x509.oid import NameOID
 from dian.errors import CertificateError
 from dian.nit import check_digit
 
-# dian-facts 3.2: DIAN's certificate repeats its NIT under this OID (GSE's "NIT" attribute).
+# Where the Colombian CAs write the NIT. Subject attributes unless said otherwise; each is also read as an X.509
+# extension of the same OID, its value a DER string (UTF8String, PrintableString, IA5String…), possibly wrapped in an
+# OCTET STRING or a SEQUENCE, or bare text. What was found, and how sure it is:
+#
+# GSE, and DIAN's own certificate (issued by GSE): 1.3.6.1.4.1.4710.1.3.2 = the NIT without DV, beside
+#   serialNumber = the same NIT (dian-facts 3.2; every DIAN answer and GSE certificate in the samples). The arc 4710 is
+#   not GSE's (GSE's policies are under 1.3.6.1.4.1.31136): public code shows other CAs' subjects carrying an
+#   organisation's tax number under 4710.1.3.2 and a person's id under 4710.1.3.1 (Certicámara among them).
+#   Confidence: high.
 NIT_OID = x509.ObjectIdentifier("1.3.6.1.4.1.4710.1.3.2")
+# Certicámara (arc 1.3.6.1.4.1.23267): 23267.2.3 = the company's NIT, 23267.2.2 = the holder's cédula, both subject
+#   attributes, while serialNumber is the legal representative's cédula. Three independent public integrations read
+#   the NIT from 23267.2.3 in the subject DN (falling back to serialNumber) and one lists the subject's unnamed
+#   attributes as 23267.2.3 then 23267.2.2. Nothing found shows it as an extension; the issue report called it one, so
+#   that form is read too. Confidence: high for the attribute, low that the extension form exists.
+CERTICAMARA_NIT_OID = x509.ObjectIdentifier("1.3.6.1.4.1.23267.2.3")
+CERTICAMARA_PERSON_ID_OID = x509.ObjectIdentifier("1.3.6.1.4.1.23267.2.2")  # a cédula: never read as a NIT
+# Camerfirma (arc 1.3.6.1.4.1.17326; Camerfirma Colombia's certificates in the samples carry SAN registeredID
+#   17326.30.11): the samples' certificates write the NIT with its DV run in (company) or the cédula (person) in
+#   serialNumber and nothing else. Camerfirma's Spanish and Peruvian profiles put the organisation's tax number in
+#   17326.30.3 (17326.30.2 naming its kind, e.g. "RUC"), seen in public code only. Confidence: high for serialNumber,
+#   medium that a Colombian certificate carries 17326.30.3; read when present.
+CAMERFIRMA_ORG_ID_OID = x509.ObjectIdentifier("1.3.6.1.4.1.17326.30.3")
+# Olimpia IT: ETSI EN 319 412-1 organizationIdentifier (2.5.4.97) = the NIT, beside serialNumber and
+#   x500UniqueIdentifier = the same NIT (samples). Its ETSI form "VATCO-900123456" is read as well. Confidence: high.
+ORGANIZATION_ID_OID = NameOID.ORGANIZATION_IDENTIFIER
+# Andes SCD: the NIT with its DV run in ("8909305340" = 890930534 + DV 0) in serialNumber and no private attribute,
+#   in every Andes SCD certificate of the samples; its arc is 1.3.6.1.4.1.31304 (its policy OIDs), not 27395 as once
+#   guessed, and no NIT attribute of its own was found. Confidence: high for serialNumber.
+#
+# Order matters: an organisation's NIT OID wins over serialNumber, which in a company certificate may be a person's
+# cédula (Certicámara). When one is present, serialNumber only counts where it is that NIT (or that NIT + DV).
+ORGANIZATION_NIT_OIDS = (NIT_OID, CERTICAMARA_NIT_OID, CAMERFIRMA_ORG_ID_OID, ORGANIZATION_ID_OID)
 _CERT_SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 _MAX_CHAIN = 8
 
@@ -50,6 +82,57 @@ def load_base64(text: str) -> x509.Certificate:
 def fingerprint(cert: x509.Certificate) -> str:
     """The SHA-256 fingerprint of a certificate as lowercase hex without separators (cached per certificate)."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+@lru_cache(maxsize=512)
+def spki_fingerprint(cert: x509.Certificate) -> str:
+    """The SHA-256 of the certificate's SubjectPublicKeyInfo (DER, as written in it) as lowercase hex (cached)."""
+    return hashlib.sha256(_spki_der(cert)).hexdigest()
+
+
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """The (tag, contents start, contents end) of the DER element at ``pos``; ValueError when it is malformed."""
+    if pos + 2 > len(data):
+        raise ValueError("truncated DER element")
+    tag, first = data[pos], data[pos + 1]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("multi-byte DER tags are not used here")
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if not 0 < count <= 4 or pos + count > len(data):
+            raise ValueError("bad DER length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > len(data):
+        raise ValueError("DER element runs past its container")
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int) -> Iterable[tuple[int, int, int, int]]:
+    """(tag, element start, contents start, contents end) of each DER element between ``start`` and ``end``."""
+    pos = start
+    while pos < end:
+        tag, body, stop = _tlv(data, pos)
+        if stop > end:
+            raise ValueError("DER element runs past its container")
+        yield tag, pos, body, stop
+        pos = stop
+
+
+def _spki_der(cert: x509.Certificate) -> bytes:
+    # TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject,
+    # subjectPublicKeyInfo, … } (RFC 5280 4.1): the seventh element, or the sixth without the explicit version.
+    tbs = cert.tbs_certificate_bytes
+    _, body, end = _tlv(tbs, 0)
+    elements = list(_children(tbs, body, end))
+    index = 6 if elements and elements[0][0] == 0xA0 else 5
+    if len(elements) <= index or elements[index][0] != 0x30:
+        raise CertificateError(f"the certificate «{subject_text(cert)}» has no SubjectPublicKeyInfo where expected")
+    _, start, _, stop = elements[index]
+    return tbs[start:stop]
 
 
 def normalize_fingerprint(value: str) -> str:
@@ -78,27 +161,92 @@ def common_name(name: x509.Name) -> str:
     return str(cns[0].value) if cns else name.rfc4514_string()
 
 
+_NUMBER = re.compile(r"[0-9][0-9. ]*")
+_EXPLICIT_DV = re.compile(r"\s*-\s*[0-9]\b")
+# DER string types an extension's value may be written in, with the codec of each.
+_DER_STRINGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x14: "latin-1", 0x1A: "ascii", 0x1E: "utf-16-be"}
+_MAX_DER_DEPTH = 4
+
+
+def _number(value: str) -> tuple[str, bool]:
+    """The first number a value writes (ASCII digits; dots and blanks inside it dropped), and whether a DV follows it
+    after a dash: "900123456-7", "NIT 900.123.456-7", "VATCO-900123456" and "CC 1234" give 900123456, …, 1234."""
+    match = _NUMBER.search(value)
+    if match is None:
+        return "", False
+    digits = match.group().replace(".", "").replace(" ", "")
+    return digits, bool(_EXPLICIT_DV.match(value, match.end()))
+
+
 def _digits(value: str) -> str:
     # "900123456-7", "NIT 900.123.456", "CC 1234" → the digits before any DV separator.
-    head = value.split("-")[0]
-    return "".join(c for c in head if c.isdigit())
+    return _number(value)[0]
+
+
+def _nit_forms(value: str) -> list[str]:
+    """The NIT candidates one written value gives: its number, and that number without its last digit when the value
+    may run the DV in (no dash before one) and the last digit is the DV of the others (Andes SCD, Camerfirma)."""
+    digits, explicit_dv = _number(value)
+    if not digits:
+        return []
+    if not explicit_dv and 5 < len(digits) <= 16 and check_digit(digits[:-1]) == digits[-1]:
+        return [digits, digits[:-1]]
+    return [digits]
+
+
+def _der_texts(data: bytes, depth: int = 0) -> list[str]:
+    """The strings inside a DER value: a string element, or those within an OCTET STRING or a constructed element."""
+    out: list[str] = []
+    for tag, _, body, stop in _children(data, 0, len(data)):
+        if tag in _DER_STRINGS:
+            out.append(data[body:stop].decode(_DER_STRINGS[tag], errors="replace"))
+        elif depth < _MAX_DER_DEPTH and (tag == 0x04 or tag & 0x20):
+            out.extend(_der_texts(data[body:stop], depth + 1))
+    return out
+
+
+def _extension_texts(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> list[str]:
+    """The text an extension of ``oid`` carries (a CA's private NIT extension); [] when there is none."""
+    try:
+        extension = cert.extensions.get_extension_for_oid(oid)
+    except (x509.ExtensionNotFound, ValueError):  # ValueError: some other extension is malformed or repeated
+        return []
+    value = extension.value
+    if not isinstance(value, x509.UnrecognizedExtension):
+        return []
+    raw = value.value
+    try:
+        texts = _der_texts(raw)
+    except ValueError:
+        texts = []
+    if not texts and raw.isascii() and raw.decode("ascii").isprintable():
+        texts = [raw.decode("ascii")]  # bare text, not DER
+    return texts
+
+
+def _organization_values(cert: x509.Certificate) -> list[str]:
+    values: list[str] = []
+    for oid in ORGANIZATION_NIT_OIDS:
+        values.extend(str(attr.value) for attr in cert.subject.get_attributes_for_oid(oid))
+        values.extend(_extension_texts(cert, oid))
+    return values
 
 
 @lru_cache(maxsize=512)
 def certificate_nits(cert: x509.Certificate) -> tuple[str, ...]:
-    """Candidate NITs (digits, no DV) a certificate names: OID 4710.1.3.2 first, then the subject serialNumber."""
-    raw: list[str] = []
-    for oid in (NIT_OID, NameOID.SERIAL_NUMBER):
-        for attr in cert.subject.get_attributes_for_oid(oid):
-            digits = _digits(str(attr.value))
-            if digits and digits not in raw:
-                raw.append(digits)
+    """Candidate NITs (digits, no DV) a certificate names, the organisation's first: its NIT OIDs (GSE 4710.1.3.2,
+    Certicámara 23267.2.3, Camerfirma 17326.30.3, organizationIdentifier; as attributes or extensions), then the
+    subject serialNumber — which, beside an organisation NIT, counts only when it is that NIT (a person's cédula in a
+    company certificate is not the company's NIT)."""
     out: list[str] = []
-    for digits in raw:
-        out.append(digits)
-        # Andes SCD and Camerfirma run the DV into the serialNumber ("8909305340" = 890930534 + DV 0).
-        if 5 < len(digits) <= 16 and check_digit(digits[:-1]) == digits[-1] and digits[:-1] not in out:
-            out.append(digits[:-1])
+    for value in _organization_values(cert):
+        out.extend(form for form in _nit_forms(value) if form not in out)
+    organization = set(out)
+    for attr in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
+        forms = _nit_forms(str(attr.value))
+        if organization and organization.isdisjoint(forms):
+            continue
+        out.extend(form for form in forms if form not in out)
     return tuple(out)
 
 
@@ -119,6 +267,54 @@ def nit_matches(cert: x509.Certificate, nit: str) -> bool:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Validity
+
+
+# Colombia keeps UTC-05:00 all year (no daylight saving): the dates a clerk reads are Bogotá's.
+_COLOMBIA = dt.timezone(dt.timedelta(hours=-5))
+
+
+def _day(moment: dt.datetime) -> str:
+    return moment.astimezone(_COLOMBIA).date().isoformat()
+
+
+def _require_aware(at: dt.datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError(f"the moment must be timezone-aware, got the naive datetime {at.isoformat()}")
+
+
+def validity_problem(cert: x509.Certificate, at: dt.datetime) -> str | None:
+    """Why ``cert`` may not sign at ``at`` (expired, or not yet valid), naming its dates (Bogotá); None while valid."""
+    _require_aware(at)
+    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    span = f"vigente del {_day(start)} al {_day(end)}"
+    name = common_name(cert.subject)
+    if at > end:
+        return f"el certificado de firma «{name}» venció el {_day(end)} ({span})"
+    if at < start:
+        return f"el certificado de firma «{name}» aún no está vigente: rige desde el {_day(start)} ({span})"
+    return None
+
+
+def expiry_warning(cert: x509.Certificate, at: dt.datetime, *, days: int = 30) -> str | None:
+    """A warning when ``cert`` expires within ``days`` of ``at`` (or is already outside its validity, see
+    :func:`validity_problem`); None while more than ``days`` remain."""
+    problem = validity_problem(cert, at)
+    if problem is not None:
+        return problem
+    end = cert.not_valid_after_utc
+    left = end - at
+    if left > dt.timedelta(days=days):
+        return None
+    whole = left.days
+    remaining = "vence en menos de un día" if whole == 0 else "queda 1 día" if whole == 1 else f"quedan {whole} días"
+    return (
+        f"el certificado de firma «{common_name(cert.subject)}» vence el {_day(end)} ({remaining}; vigente del "
+        f"{_day(cert.not_valid_before_utc)} al {_day(end)}): renuévelo antes de esa fecha"
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
 # Signing identity
 
 
@@ -136,6 +332,26 @@ class SigningIdentity:
         """The NIT of the signing certificate."""
         return certificate_nit(self.certificate)
 
+    def check_valid_at(self, at: dt.datetime) -> None:
+        """Raise CertificateError naming the dates when the certificate is expired or not yet valid at ``at``."""
+        problem = validity_problem(self.certificate, at)
+        if problem is not None:
+            raise CertificateError(problem)
+
+
+class PasswordError(CertificateError):
+    """A PKCS#12 file opened with the wrong password (or none when it has one); the message names the file."""
+
+
+def _looks_like_pfx(data: bytes) -> bool:
+    # PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo, macData OPTIONAL } (RFC 7292 4).
+    try:
+        _, body, end = _tlv(data, 0)
+        tag, value, stop = _tlv(data, body)
+    except ValueError:
+        return False
+    return data[0] == 0x30 and tag == 0x02 and data[value:stop] == b"\x03" and stop < end
+
 
 def load_pkcs12(path: str | Path, password: str | bytes | None) -> SigningIdentity:
     """Load a PKCS#12 file into a SigningIdentity; CertificateError names the file on any problem."""
@@ -149,7 +365,9 @@ def load_pkcs12(path: str | Path, password: str | bytes | None) -> SigningIdenti
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password)
     except ValueError as exc:
-        raise CertificateError(f"cannot open the PKCS#12 file {path}: wrong password or not a PKCS#12 file") from exc
+        if _looks_like_pfx(data):
+            raise PasswordError(f"cannot open the PKCS#12 file {path}: wrong password") from exc
+        raise CertificateError(f"cannot open the PKCS#12 file {path}: not a PKCS#12 file") from exc
     if key is None:
         raise CertificateError(f"the PKCS#12 file {path} holds no private key")
     if cert is None:
@@ -264,15 +482,25 @@ class TrustStore:
         return not self.anchors and not self.pins
 
     def is_pinned(self, cert: x509.Certificate) -> bool:
-        """True when the certificate's SHA-256 fingerprint is pinned."""
-        return fingerprint(cert) in self.pins
+        """True when the SHA-256 of the certificate, or of its SubjectPublicKeyInfo (same key, renewed), is pinned."""
+        return self._pin_of(cert) is not None
+
+    def _pin_of(self, cert: x509.Certificate) -> str | None:
+        if not self.pins:
+            return None
+        if fingerprint(cert) in self.pins:
+            return f"certificado fijado (SHA-256 {fingerprint(cert)[:16]}…)"
+        if spki_fingerprint(cert) in self.pins:
+            return f"clave pública fijada (SPKI SHA-256 {spki_fingerprint(cert)[:16]}…)"
+        return None
 
     def evaluate(
         self, leaf: x509.Certificate, intermediates: Iterable[x509.Certificate] = (), *, at: dt.datetime
     ) -> ChainResult:
         """Build a chain from ``leaf`` through ``intermediates`` (from the document) to an anchor, judged at ``at``."""
-        if self.is_pinned(leaf):
-            return ChainResult("pinned", f"certificado fijado (SHA-256 {fingerprint(leaf)[:16]}…)", (leaf,))
+        pinned = self._pin_of(leaf)
+        if pinned is not None:
+            return ChainResult("pinned", pinned, (leaf,))
         pool: dict[bytes, list[x509.Certificate]] = {}
         for cert in intermediates:
             pool.setdefault(cert.subject.public_bytes(), []).append(cert)
