@@ -10,7 +10,11 @@ from __future__ import annotations
 import email
 import hashlib
 import io
+import lzma
+import struct
 import zipfile
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Literal
@@ -33,7 +37,8 @@ class Limits:
 
 
 class UnpackError(Exception):
-    """The container is refused; ``reason`` is a quarantine reason code (too_large, unreadable)."""
+    """The container is refused; ``reason`` is a quarantine reason code (too_large, unreadable), the message says why
+    in Spanish (the clerk reads it on the quarantine screen) and names the container."""
 
     def __init__(self, reason: str, message: str) -> None:
         self.reason = reason
@@ -83,44 +88,81 @@ class _Budget:
         self.members += 1
         if self.total > self.limits.max_total_bytes:
             raise UnpackError(
-                "too_large", f"{name}: unpacks to more than {self.limits.max_total_bytes // (1024 * 1024)} MB"
+                "too_large", f"{name}: descomprimido ocupa más de {self.limits.max_total_bytes // (1024 * 1024)} MB"
             )
         if self.members > self.limits.max_members:
-            raise UnpackError("too_large", f"{name}: more than {self.limits.max_members} files inside")
+            raise UnpackError("too_large", f"{name}: contiene más de {self.limits.max_members} archivos")
 
 
 def _safe_member_name(container: str, name: str, limits: Limits) -> str:
     if len(name) > limits.max_name_length:
         longest = limits.max_name_length
-        raise UnpackError("unreadable", f"{container}: a member name is longer than {longest} characters")
+        raise UnpackError("unreadable", f"{container}: el nombre de un archivo interno pasa de {longest} caracteres")
+    if not name:
+        raise UnpackError("unreadable", f"{container}: un archivo interno no tiene nombre")
     normalized = name.replace("\\", "/")
     if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
-        raise UnpackError("unreadable", f"{container}: member {name!r} has an absolute path")
+        raise UnpackError("unreadable", f"{container}: el archivo interno {name!r} tiene una ruta absoluta")
     if ".." in normalized.split("/"):
-        raise UnpackError("unreadable", f"{container}: member {name!r} climbs out of the archive with '..'")
+        raise UnpackError("unreadable", f"{container}: el archivo interno {name!r} sale del comprimido con '..'")
     if any(ord(c) < 32 for c in name):
-        raise UnpackError("unreadable", f"{container}: member name {name!r} holds control characters")
+        raise UnpackError("unreadable", f"{container}: el archivo interno {name!r} tiene caracteres de control")
     return normalized
+
+
+# What zipfile raises on bytes that are no zip it can read: a header field out of range (a negative seek, a
+# version it does not know, a truncated structure), a corrupt compressed stream. Each means the zip is unreadable.
+_ZIP_ERRORS: tuple[type[BaseException], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    ValueError,
+    OSError,
+    EOFError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    RuntimeError,
+    struct.error,
+    zlib.error,
+    lzma.LZMAError,
+)
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong reading a zip, in Spanish, with the library's own words (for whoever debugs the sender's zip)."""
+    kind = type(exc)
+    if isinstance(exc, zlib.error | lzma.LZMAError | EOFError):
+        gloss = "datos comprimidos dañados o cortados"
+    elif isinstance(exc, NotImplementedError | zipfile.LargeZipFile):
+        gloss = "usa una versión o un método de compresión que no se admite"
+    elif isinstance(exc, RuntimeError):
+        gloss = "está protegido o usa un cifrado que no se admite"
+    else:
+        gloss = "estructura dañada"
+    name = kind.__qualname__ if kind.__module__ in {"builtins", "zipfile"} else f"{kind.__module__}.{kind.__qualname__}"
+    text = " ".join(str(exc).split())[:160]
+    return f"{gloss}: {name}: {text}" if text else f"{gloss}: {name}"
 
 
 def _unzip(data: bytes, name: str, budget: _Budget, depth: int, out: list[Part]) -> None:
     limits = budget.limits
     if depth > limits.max_depth:
-        raise UnpackError("too_large", f"{name}: archives nested more than {limits.max_depth} deep")
+        raise UnpackError("too_large", f"{name}: comprimidos anidados a más de {limits.max_depth} niveles")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError) as exc:
-        raise UnpackError("unreadable", f"{name}: not a readable zip ({exc})") from exc
+    except _ZIP_ERRORS as exc:
+        raise UnpackError("unreadable", f"{name}: no es un zip legible ({_why(exc)})") from exc
     if len(infos) > limits.max_members:
-        raise UnpackError("too_large", f"{name}: {len(infos)} files inside, more than {limits.max_members}")
+        raise UnpackError("too_large", f"{name}: contiene {len(infos)} archivos, más de {limits.max_members}")
     with archive:
         for info in infos:
             member = _safe_member_name(name, info.filename, limits)
-            if info.is_dir():
+            if member.endswith("/"):  # a folder (zipfile's is_dir, which fails on an empty name)
                 continue
             if info.flag_bits & 0x1:
-                raise UnpackError("unreadable", f"{name}: member {member} is encrypted")
+                raise UnpackError("unreadable", f"{name}: el archivo interno {member} está cifrado")
             content = _read_member(archive, info, name, member, budget)
             budget.take(f"{name}!{member}", len(content))
             _add(content, f"{name}!{member}", budget, depth + 1, out)
@@ -142,15 +184,18 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, mem
             while chunk := fh.read(_CHUNK):
                 size += len(chunk)
                 if size > cap:
-                    raise UnpackError("too_large", f"{name}: member {member} unpacks to more than {cap} bytes")
+                    raise UnpackError(
+                        "too_large", f"{name}: el archivo interno {member} descomprimido pasa de {cap} bytes"
+                    )
                 if size > _RATIO_FLOOR and size / compressed > limits.max_ratio:
                     raise UnpackError(
                         "too_large",
-                        f"{name}: member {member} expands more than {limits.max_ratio:.0f}x (a zip bomb?)",
+                        f"{name}: el archivo interno {member} se expande más de {limits.max_ratio:.0f} veces "
+                        "(¿una bomba zip?)",
                     )
                 chunks.append(chunk)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError) as exc:
-        raise UnpackError("unreadable", f"{name}: member {member} cannot be read ({exc})") from exc
+    except _ZIP_ERRORS as exc:
+        raise UnpackError("unreadable", f"{name}: el archivo interno {member} no se puede leer ({_why(exc)})") from exc
     return b"".join(chunks)
 
 
@@ -173,7 +218,7 @@ def _mail_parts(
     data: bytes, name: str, budget: _Budget, depth: int, out: list[Part], message: Message | None = None
 ) -> None:
     if depth > budget.limits.max_depth:
-        raise UnpackError("too_large", f"{name}: mails nested more than {budget.limits.max_depth} deep")
+        raise UnpackError("too_large", f"{name}: correos anidados a más de {budget.limits.max_depth} niveles")
     if message is None:
         message = parse_mail(data)
     for index, part in enumerate(_leaf_parts(message)):
@@ -231,7 +276,7 @@ def parse_mail(data: bytes) -> Message:
     try:
         return email.message_from_bytes(data)
     except RecursionError as exc:  # multiparts nested thousands deep: refuse the mail, do not crash intake
-        raise UnpackError("unreadable", "the mail's parts are nested too deep to read") from exc
+        raise UnpackError("unreadable", "las partes del correo están anidadas a demasiada profundidad") from exc
 
 
 class _Headers(mailparser.MailParser):
@@ -244,20 +289,55 @@ class _Headers(mailparser.MailParser):
 
 
 _INFO_HEADERS = ("Message-ID", "From", "Subject", "Date")
+_SINGLE = {"message-id", "subject", "date"}  # one value each (RFC 5322 3.6): a repeat's first one counts
+
+
+def _lenient(value: str) -> str:
+    """A header value as text: 8-bit bytes sent raw (what Python's parser keeps as surrogates) read as UTF-8 when
+    they are, else as Windows-1252, the two encodings Colombian mail software sends unannounced."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def _first(value: object) -> str:
+    if isinstance(value, list | tuple):
+        value = value[0] if value else ""
+    return value if isinstance(value, str) else ""
 
 
 def mail_info(data: bytes | Message) -> MailInfo:
     """The Message-ID, sender, subject and date of a mail (its bytes or ``parse_mail`` of them), as mail-parser
-    reads them."""
+    reads them; a header mail-parser cannot read is left empty, never the others with it."""
     message = data if isinstance(data, Message) else parse_mail(data)
     # mail-parser reads every header it knows on the way (each address header, every Received line of the relays):
-    # it is handed the four read here, as they are.
+    # it is handed the four read here, as text (8-bit bytes decoded), the first of those that must be single.
     headers = Message()
-    for name in _INFO_HEADERS:
-        for value in message.get_all(name, ()):
-            headers[name] = value
+    seen: set[str] = set()
+    for name, value in message.raw_items():
+        key = name.lower()
+        if key not in {h.lower() for h in _INFO_HEADERS} or (key in _SINGLE and key in seen):
+            continue
+        seen.add(key)
+        headers[name] = _lenient(value) if isinstance(value, str) else str(value)
     parsed = _Headers(headers)
-    sender = ", ".join(addr for _, addr in parsed.from_ if addr) if parsed.from_ else ""
-    message_id = (parsed.message_id or "").strip() or None
-    date = parsed.date.isoformat() if parsed.date else None
-    return MailInfo(message_id=message_id, sender=sender, subject=parsed.subject or "", date=date)
+    sender = _read(lambda: ", ".join(addr for _, addr in parsed.from_ if addr) if parsed.from_ else "")
+    message_id = _read(lambda: _first(parsed.message_id)).strip() or None
+    subject = _read(lambda: _first(parsed.subject))
+    date = _read(lambda: parsed.date.isoformat() if parsed.date else "") or None
+    return MailInfo(message_id=message_id, sender=sender, subject=subject, date=date)
+
+
+def _read(header: Callable[[], str]) -> str:
+    """One header as mail-parser reads it, or empty when its reading fails (a malformed date loses only the date)."""
+    try:
+        value = header()
+    except Exception:
+        return ""
+    return value if isinstance(value, str) else ""

@@ -136,7 +136,7 @@ def test_a_mail_without_documents_and_a_zip_bomb_are_unreadable(tmp_path):
     assert code == 1
     assert [line["verdict"] for line in lines] == ["unreadable", "unreadable"]
     assert "no electronic document" in lines[0]["checks"][-1]["detail"]
-    assert "expands" in lines[1]["checks"][-1]["detail"]
+    assert "se expande" in lines[1]["checks"][-1]["detail"]
 
 
 def test_buyer_check_uses_the_configured_company(tmp_path, samples_dir):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
 from email.message import EmailMessage
 
@@ -104,7 +105,6 @@ HEADER_CASES = [
     b"Date: Mon, 2 Mar 2026 10:00:00 -0500\r\n"
     b"Message-ID:   <x@y>  \r\n\r\ncuerpo\r\n",
     b"From: sin arroba\r\nSubject: \r\nDate: not a date\r\n\r\n",
-    b"Subject: =?utf-8?b?\xff?=\r\nFrom: <>\r\n\r\n",
     b"no headers at all",
     b"Received: from relay.proveedor.test by mx.empresa.test; Mon, 2 Mar 2026 10:00:01 -0500\r\n"
     b"Received: nonsense\r\nMessage-Id: <lower@case>\r\nFrom: a@proveedor.test\r\nFrom: b@proveedor.test\r\n"
@@ -131,11 +131,11 @@ def test_a_mail_parsed_once_unpacks_as_its_bytes_do():
 @pytest.mark.parametrize(
     ("members", "reason", "words"),
     [
-        ({"../../etc/passwd.xml": XML}, "unreadable", "climbs out"),
-        ({"/abs/ad.xml": XML}, "unreadable", "absolute path"),
-        ({"C:/win/ad.xml": XML}, "unreadable", "absolute path"),
-        ({"x" * 300 + ".xml": XML}, "unreadable", "longer than 255"),
-        ({f"f{i}.xml": XML for i in range(201)}, "too_large", "more than 200"),
+        ({"../../etc/passwd.xml": XML}, "unreadable", "sale del comprimido"),
+        ({"/abs/ad.xml": XML}, "unreadable", "ruta absoluta"),
+        ({"C:/win/ad.xml": XML}, "unreadable", "ruta absoluta"),
+        ({"x" * 300 + ".xml": XML}, "unreadable", "pasa de 255 caracteres"),
+        ({f"f{i}.xml": XML for i in range(201)}, "too_large", "más de 200"),
     ],
 )
 def test_hostile_zips_are_refused_with_a_reason(members, reason, words):
@@ -151,7 +151,7 @@ def test_zip_bomb_is_refused_by_ratio_before_exhausting_memory():
     with pytest.raises(UnpackError) as info:
         unpack(bomb, "bomb.zip")
     assert info.value.reason == "too_large"
-    assert "expands" in str(info.value)
+    assert "se expande" in str(info.value)
 
 
 def test_total_size_counts_across_members_and_nesting():
@@ -159,13 +159,13 @@ def test_total_size_counts_across_members_and_nesting():
     data = make_zip(
         {"a.xml": b"<a>" + b"1" * 1500 + b"</a>", "b.xml": b"<b>" + b"2" * 1500 + b"</b>"}, zipfile.ZIP_STORED
     )
-    with pytest.raises(UnpackError, match="unpacks to more than"):
+    with pytest.raises(UnpackError, match="descomprimido pasa de"):
         unpack(data, "z.zip", limits)
 
 
 def test_lying_zip_header_cannot_smuggle_a_large_member():
     data = bytearray(make_zip({"ad.xml": b"<a>" + b"9" * 5000 + b"</a>"}, zipfile.ZIP_STORED))
-    with pytest.raises(UnpackError, match="unpacks to more than"):
+    with pytest.raises(UnpackError, match="descomprimido pasa de 1000 bytes"):
         unpack(bytes(data), "z.zip", Limits(max_member_bytes=1000))
 
 
@@ -173,7 +173,7 @@ def test_deep_nesting_is_refused():
     data = make_zip({"ad.xml": XML})
     for level in range(6):
         data = make_zip({f"level{level}.zip": data})
-    with pytest.raises(UnpackError, match="nested more than 4 deep"):
+    with pytest.raises(UnpackError, match="anidados a más de 4 niveles"):
         unpack(data, "z.zip")
 
 
@@ -185,5 +185,94 @@ def test_corrupt_and_encrypted_zips_are_unreadable():
     encrypted[6] |= 0x1  # local header flag
     central = encrypted.rfind(b"PK\x01\x02")
     encrypted[central + 8] |= 0x1  # central directory flag
-    with pytest.raises(UnpackError, match="encrypted"):
+    with pytest.raises(UnpackError, match="cifrado"):
         unpack(bytes(encrypted), "enc.zip")
+
+
+# --- what fuzzing the intake path found (issue 14): each raised an exception unpack did not declare ----------------
+
+
+def _zip_fields(data: bytes) -> tuple[bytearray, int, int]:
+    """The zip as bytes to edit, with the offsets of its (single) central directory entry and end record."""
+    edited = bytearray(data)
+    return edited, edited.rfind(b"PK\x01\x02"), edited.rfind(b"PK\x05\x06")
+
+
+def _refused(data: bytes) -> UnpackError:
+    with pytest.raises(UnpackError) as info:
+        unpack(bytes(data), "z.zip")
+    return info.value
+
+
+def test_a_member_without_a_name_is_unreadable():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(zipfile.ZipInfo(""), XML)  # zipfile's is_dir() raised IndexError on it
+    error = _refused(buf.getvalue())
+    assert (error.reason, str(error)) == ("unreadable", "z.zip: un archivo interno no tiene nombre")
+
+
+def test_corrupt_deflate_data_is_unreadable():
+    data = bytearray(make_zip({"ad.xml": XML * 20}))
+    start = 30 + len("ad.xml")  # the compressed data, after the local header
+    data[start : start + 4] = b"\xff\xff\xff\xff"  # not a deflate block type: zlib.error
+    error = _refused(data)
+    assert error.reason == "unreadable"
+    assert "ad.xml no se puede leer (datos comprimidos dañados" in str(error)
+
+
+def test_a_central_directory_offset_past_the_start_is_unreadable():
+    data, _, end = _zip_fields(make_zip({"ad.xml": XML}))
+    offset = struct.unpack("<I", data[end + 16 : end + 20])[0]
+    data[end + 16 : end + 20] = struct.pack("<I", offset + 1000)  # zipfile seeks to -1000: ValueError
+    error = _refused(data)
+    assert error.reason == "unreadable"
+    assert "estructura dañada" in str(error) and "negative seek" in str(error)
+
+
+def test_a_version_needed_that_zipfile_does_not_know_is_unreadable():
+    data, central, _ = _zip_fields(make_zip({"ad.xml": XML}))
+    data[central + 6 : central + 8] = struct.pack("<H", 235)  # "version needed to extract" 23.5: NotImplementedError
+    error = _refused(data)
+    assert error.reason == "unreadable"
+    assert "no es un zip legible (usa una versión" in str(error) and "23.5" in str(error)
+
+
+def test_two_message_ids_keep_the_first_and_the_other_headers():
+    data = (
+        b"Message-ID: <primero@proveedor.test>\r\nMessage-ID: <segundo@proveedor.test>\r\n"
+        b"From: Proveedor <facturas@proveedor.test>\r\nSubject: Factura FE1\r\n"
+        b"Date: Mon, 2 Mar 2026 10:00:00 -0500\r\n\r\ncuerpo\r\n"
+    )
+    info = mail_info(data)
+    assert info.message_id == "<primero@proveedor.test>"
+    assert (info.sender, info.subject) == ("facturas@proveedor.test", "Factura FE1")
+    assert info.date == "2026-03-02T15:00:00+00:00"
+
+
+def test_an_8bit_byte_in_the_date_loses_only_the_date():
+    data = (
+        b"Message-ID: <x@proveedor.test>\r\nFrom: facturas@proveedor.test\r\nSubject: Factura FE1\r\n"
+        b"Date: Lun, 2 Mar 2026 10:00:00 -05\xe100\r\n\r\ncuerpo\r\n"
+    )
+    info = mail_info(data)
+    assert info.message_id == "<x@proveedor.test>"
+    assert (info.sender, info.subject) == ("facturas@proveedor.test", "Factura FE1")
+    assert info.date is None
+
+
+def test_8bit_headers_are_read_as_utf8_or_windows_1252_and_a_second_subject_is_ignored():
+    data = (
+        b"From: Jos\xe9 P\xe9rez <jose@proveedor.test>\r\nSubject: Factura n\xba 5\r\nSubject: otra\r\n"
+        b"Message-ID: <y@proveedor.test>\r\n\r\ncuerpo\r\n"
+    )
+    info = mail_info(data)
+    assert (info.subject, info.sender, info.message_id) == ("Factura nº 5", "jose@proveedor.test", "<y@proveedor.test>")
+    utf8 = mail_info(b"Subject: Factura n\xc2\xba 6\r\nFrom: a@proveedor.test\r\n\r\n")
+    assert utf8.subject == "Factura nº 6"
+
+
+def test_an_undecodable_encoded_word_leaves_a_subject_without_surrogates():
+    info = mail_info(b"Subject: =?utf-8?b?\xff?=\r\nFrom: facturas@proveedor.test\r\n\r\n")
+    assert info.sender == "facturas@proveedor.test"
+    info.subject.encode("utf-8")  # storable text, whatever mail-parser made of it
