@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dian.codes import ClaimReason, EventCode
 from dian.cufe import event_cude
-from dian.errors import DianError
+from dian.errors import CertificateError, DianError
 from dian.nit import check_digit
 from dian.rules import Decision, Role, check
 from dian.ubl import Party, Person
@@ -211,10 +211,20 @@ def _emit(
 ) -> tuple[list[Emitted], dict[int, EventRefused]]:
     """Check, number, build, sign, store and queue each request in the caller's transaction; refusals by document id.
 
-    A refusal is decided before anything is written. Statements per batch, whatever its size: the documents locked,
+    A refusal is decided before anything is written; a signing certificate outside its validity refuses them all.
+    Statements per batch, whatever its size: the documents locked,
     their events read, one counter advanced per code, the signed blobs stored in one transaction of the blob store,
     the events and their audit entries inserted.
     """
+    try:
+        # DIAN refuses what an expired (or not yet valid) certificate signs: say so before a number is spent.
+        ctx.identity.check_valid_at(now)
+    except CertificateError as exc:
+        reason = (
+            f"No se puede firmar el evento: {exc}. Configure el certificado vigente de la empresa "
+            "(certificate.pkcs12_path)."
+        )
+        return [], {document_id: EventRefused(reason) for document_id, _ in requests}
     refused: dict[int, EventRefused] = {}
     checked: list[tuple[int, EventRequest, Person | None]] = []
     for document_id, request in requests:
