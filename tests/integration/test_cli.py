@@ -53,10 +53,18 @@ def test_check_config_names_the_bad_key_in_one_line_and_exits_2(tmp_path, toml, 
 
 
 def test_check_config_accepts_the_example(tmp_path):
+    from tests.pki import pki, write_pkcs12
+
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    # check-config opens the certificate the example names: put one where it says (under tmp_path).
+    p12 = write_pkcs12(pki().company, tmp_path / "firma.p12", password=b"x")
+    text = example.read_text(encoding="utf-8")
+    assert 'pkcs12_path = "/etc/buzon/firma.p12"' in text
+    copy = tmp_path / "example.toml"
+    copy.write_text(text.replace('"/etc/buzon/firma.p12"', f'"{p12}"'), encoding="utf-8")
     env = {n: "x" for n in ("BUZON_CERT_PASSWORD", "BUZON_DIAN_PIN", "BUZON_IMAP_PASSWORD", "BUZON_SMTP_PASSWORD")}
     env["BUZON_SECRET_KEY"] = "k"
-    result = run(["check-config", "--config", str(example)], tmp_path, env)
+    result = run(["check-config", "--config", str(copy)], tmp_path, env)
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout
 
