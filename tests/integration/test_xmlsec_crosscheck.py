@@ -7,18 +7,22 @@ Usage per services.md: ``xmlsec1 --verify --insecure --id-attr:Id SignedProperti
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
 
 from dian.reception import verify_received
 from dian.trust import SigningIdentity, TrustStore
 from dian.ubl import AttachedDocument, parse_document
 from dian.xades import sign, verify
 from tests.conftest import SAMPLES, missing, sample_bytes
-from tests.pki import SUPPLIER_NIT, application_response_xml, invoice_xml, pki
+from tests.pki import SUPPLIER_NIT, application_response_xml, attached_document_xml, invoice_xml, pki
+from tests.unit.test_c14n_prefixes import LAYOUTS, two_prefix_document
 
 pytestmark = pytest.mark.integration
 
@@ -115,3 +119,66 @@ def test_every_signature_buzon_accepts_verifies_with_xmlsec1(xmlsec1, tmp_path, 
         assert checked >= 1
     # The whole reception agrees: nothing Buzón accepted here is invalid.
     assert verify_received(sample_bytes(name), trust=TrustStore()).reasons() == []
+
+
+# --- two prefixes for one namespace URI (issue 14) -------------------------------------------------------------
+
+
+def _signed_info_digests(data: bytes) -> list[str]:
+    signed_info = etree.fromstring(data).find(".//{http://www.w3.org/2000/09/xmldsig#}SignedInfo")
+    return [(d.text or "").strip() for d in signed_info.iterfind(".//{*}DigestValue")]
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_two_prefix_documents_verify_with_xmlsec1_and_buzon(xmlsec1, tmp_path, layout) -> None:
+    data = two_prefix_document(layout)
+    result = xmlsec_verify(xmlsec1, data, tmp_path, f"{layout}.xml")
+    assert result.returncode == 0, result.stderr
+    assert "SignedInfo References (ok/all): 3/3" in result.stderr
+    report = verify(data, trust=TrustStore())
+    assert report.reasons() == []
+    assert report.core_valid
+
+
+def test_xmlsec1_signing_the_two_prefix_template_gives_the_digests_buzon_accepts(xmlsec1, tmp_path) -> None:
+    # xmlsec1 itself computes every digest and the SignatureValue of the two-prefix shape; Buzón verifies what it
+    # wrote, and the test's own builder (lxml in-place C14N) agrees with it digest for digest.
+    built = two_prefix_document("root+signature")
+    start, end = built.index(b"<ds:SignedInfo"), built.index(b"</ds:SignedInfo>")
+    blank = re.sub(rb"<ds:DigestValue>[^<]*</ds:DigestValue>", b"<ds:DigestValue></ds:DigestValue>", built[start:end])
+    template = built[:start] + blank + built[end:]
+    template = re.sub(rb"<ds:SignatureValue>[^<]*</ds:SignatureValue>", b"<ds:SignatureValue/>", template)
+    key = tmp_path / "key.pem"
+    key.write_bytes(
+        pki().supplier.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    (tmp_path / "template.xml").write_bytes(template)
+    out = tmp_path / "signed.xml"
+    command = [xmlsec1, "--sign", "--privkey-pem", str(key), "--id-attr:Id", "SignedProperties"]
+    command += ["--id-attr:Id", "KeyInfo", "--output", str(out), str(tmp_path / "template.xml")]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    signed = out.read_bytes()
+    assert b"xmlns:xadesv141=" in signed
+    assert _signed_info_digests(signed) == _signed_info_digests(built)
+    report = verify(signed, trust=TrustStore())
+    assert report.reasons() == []
+    assert report.outcome("reference.signed_properties").value == "pass"
+
+
+def test_two_prefix_invoice_and_answer_in_a_container_verify_everywhere(xmlsec1, tmp_path) -> None:
+    document = two_prefix_document("root+signature")
+    answer = two_prefix_document("root+signature", application_response_xml(), pki().dian)
+    for name, payload in (("document", document), ("answer", answer)):
+        result = xmlsec_verify(xmlsec1, payload, tmp_path, f"{name}.xml")
+        assert result.returncode == 0, (name, result.stderr)
+    report = verify_received(attached_document_xml(document, answer), trust=TrustStore())
+    assert report.reasons() == []
