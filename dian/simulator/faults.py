@@ -2,7 +2,11 @@
 
 Kinds: ``latency`` (wait, then answer), ``http500`` / ``http503`` (an error page, no SOAP), ``reset`` (close the
 connection without answering), ``timeout`` (hold the request, then close it), ``drop`` (process and commit, then
-close without answering: the case that makes clients send twice).
+close without answering: the case that makes clients send twice), and DIAN's answers that are not final
+(dian-facts 6.5): ``status98`` (process and commit, then answer StatusCode 98 "En Proceso" without DIAN's
+ApplicationResponse: DIAN took it and is still validating) and ``status66`` (answer StatusCode 66 without processing:
+DIAN does not find it, or its batch is still being validated). Both apply to the operations that answer a
+``DianResponse``; on any other operation they are ignored.
 """
 
 from __future__ import annotations
@@ -10,10 +14,18 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 
+from dian.simulator.core import Reply
+
 __all__ = ["KINDS", "Fault", "FaultPlan"]
 
-KINDS = frozenset({"latency", "http500", "http503", "reset", "timeout", "drop"})
+KINDS = frozenset({"latency", "http500", "http503", "reset", "timeout", "drop", "status98", "status66"})
 ANY = "*"
+# The operations whose answer is one DianResponse: the not-final answers replace theirs.
+STATUS_OPERATIONS = frozenset({"SendBillSync", "SendEventUpdateStatus", "GetStatus", "GetStatusEvent"})
+NOT_FINAL = {
+    "status98": ("98", "En Proceso"),
+    "status66": ("66", "TrackId no encontrado o el lote aún se está validando"),
+}
 
 
 @dataclass(frozen=True)
@@ -30,6 +42,18 @@ class Fault:
             raise ValueError(f"fault kind {self.kind!r}: expected one of {', '.join(sorted(KINDS))}")
         if self.seconds < 0 or (self.count is not None and self.count < 1):
             raise ValueError("seconds must be >= 0 and count >= 1 (or None for always)")
+
+    @property
+    def processes(self) -> bool:
+        """False when the call is answered without being processed (``status66``: DIAN never took it)."""
+        return self.kind != "status66"
+
+    def answer(self, operation: str) -> Reply | None:
+        """The not-final DianResponse this fault answers on ``operation`` instead of DIAN's, or None."""
+        if self.kind not in NOT_FINAL or operation not in STATUS_OPERATIONS:
+            return None
+        code, description = NOT_FINAL[self.kind]
+        return Reply(False, code, description, status_message=description)
 
 
 class FaultPlan:

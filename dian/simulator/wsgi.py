@@ -187,10 +187,12 @@ class SimulatorApp:
             )
         caller_nit = certificate_nit(caller.certificate)
         params = {etree.QName(c).localname: (c.text or "") for c in operation_el if isinstance(c.tag, str)}
+        answer = fault.answer(operation) if fault is not None else None  # a not-final answer (98, 66)
         try:
-            result = self._operation(operation, params, caller_nit)
+            result = self._operation(operation, params, caller_nit) if answer is None or fault.processes else answer
         except _SoapFault as exc:
             return _fault(exc.code, exc.subcode, exc.reason)
+        result = answer or result
         response = Response(_envelope(operation, result), content_type="application/soap+xml; charset=utf-8")
         if fault is not None and fault.kind == "drop":
             _reset(environ)  # committed above; the client never hears about it

@@ -3,7 +3,9 @@
 DIAN's ``ErrorMessage`` strings read ``Regla: <code>, Rechazo: <text>`` or ``Regla: <code>, Notificación: <text>``
 (dian-facts 6.5, 10); they become :class:`DianMessage` values. A single ``Regla: 90 … Documento procesado
 anteriormente`` means the document is already registered: the answer then carries the stored key, file name and the
-original ApplicationResponse (dian-facts 10).
+original ApplicationResponse (dian-facts 10). StatusCode 98 ("En Proceso") and 66 (not found, or its batch still being
+validated) are not final: DIAN has not decided yet, so they are asked again later, never taken as a rejection
+(dian-facts 6.5).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "NOT_FINAL_CODES",
     "Acquirer",
     "DianMessage",
     "DianResponse",
@@ -31,6 +34,11 @@ _MESSAGE = re.compile(
     re.DOTALL | re.IGNORECASE,
 )
 ALREADY_REGISTERED_RULE = "90"
+# StatusCodes that are not DIAN's final word (dian-facts 6.5): ask again later.
+NOT_FINAL_CODES = {
+    "98": "en proceso",
+    "66": "no encontrado o el lote aún se está validando",
+}
 
 
 def _squash(text: str) -> str:
@@ -100,6 +108,11 @@ class DianResponse:
     def rejections(self) -> tuple[DianMessage, ...]:
         """The messages that blocked it."""
         return tuple(m for m in self.messages if m.is_rejection)
+
+    @property
+    def not_final(self) -> bool:
+        """True for StatusCode 98 (en proceso) and 66 (not found / batch still validating): DIAN has not decided."""
+        return not self.accepted and self.status_code in NOT_FINAL_CODES
 
     @property
     def already_registered(self) -> bool:
