@@ -4,6 +4,12 @@ Registered, rejected with DIAN's rule messages, or retried later with exponentia
 and committed before the call, so a crash after DIAN took it leaves a trace; resending the same signed bytes then gets
 Regla 90 ("procesado anteriormente"), which is confirmed with GetStatusEvent and recorded as registered — never two
 registered events of one code on one document.
+
+DIAN's answers that are not final — StatusCode 98 ("En Proceso") and 66 (not found, or its batch still validating;
+dian-facts 6.5) — are never recorded as rejections: the event stays ``send_failed`` and is asked again with the same
+backoff. After ``NOT_FINAL_MAX_ATTEMPTS`` attempts still without DIAN's final word it is no longer sent automatically
+("unresolved"): its error says so to the clerk, the audit log records ``event.<code>.unresolved``, and it stays in
+flight (DIAN may hold it: the sync job's GetStatusEvent then records it registered) so no second one is queued.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dian.soap import DianFault, DianRejected, DianResponse, DianTransportError
 from dian.soap.packaging import document_file_name
+from dian.soap.results import NOT_FINAL_CODES
 from events.answers import ForgedAnswer, checked_answer, listed_events
 from events.context import EventContext, utc_now
 from store.audit import record
@@ -25,6 +32,9 @@ from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionS
 from store.state import IN_FLIGHT, refresh_state
 
 DUE_STATES = (SubmissionState.SIGNED, SubmissionState.SENT, SubmissionState.SEND_FAILED)
+# Attempts (of any kind) after which an event DIAN still answers 98 or 66 for is no longer sent automatically. With the
+# default backoff (30 s doubled, capped at 1 h) the eighth attempt comes about two hours after the first.
+NOT_FINAL_MAX_ATTEMPTS = 8
 
 
 class DianEvents(Protocol):
@@ -45,14 +55,44 @@ class DeliveryReport:
     rejected: list[str] = field(default_factory=list)
     retrying: list[str] = field(default_factory=list)
     waiting: int = 0  # behind an earlier event of the same document
+    unresolved: list[str] = field(default_factory=list)  # DIAN answered 98/66 too often: no longer sent automatically
 
     def as_dict(self) -> dict[str, int]:
-        return {
+        counts = {
             "registered": len(self.registered),
             "rejected": len(self.rejected),
             "retrying": len(self.retrying),
             "waiting": self.waiting,
         }
+        if self.unresolved:
+            counts["unresolved"] = len(self.unresolved)
+        return counts
+
+
+class NotFinal(Exception):
+    """DIAN answered StatusCode 98 or 66: it has not decided yet (dian-facts 6.5); ask again later."""
+
+    def __init__(self, response: DianResponse) -> None:
+        self.response = response
+        super().__init__(not_final_text(response))
+
+
+def not_final_text(response: DianResponse) -> str:
+    """The clerk's sentence for a not-final answer: "DIAN aún procesa el evento (98 En Proceso)"."""
+    said = response.status_description or NOT_FINAL_CODES.get(response.status_code, "")
+    code = f"{response.status_code} {said}".strip()
+    if response.status_code == "98":
+        return f"DIAN aún procesa el evento ({code})"
+    return f"DIAN aún no encuentra el evento o su lote sigue en validación ({code})"
+
+
+def unresolved(event: DocumentEvent) -> bool:
+    """Whether the outbox stopped sending ``event`` because DIAN kept answering 98/66 (it stays in flight)."""
+    return (
+        event.submission_state is SubmissionState.SEND_FAILED
+        and event.next_attempt_at is None
+        and event.dian_status_code in NOT_FINAL_CODES
+    )
 
 
 def file_name(ctx: EventContext, event: DocumentEvent) -> str:
@@ -70,6 +110,12 @@ def due_events(session: Session, now: datetime, limit: int) -> list[int]:
                 DocumentEvent.direction == Direction.EMITTED,
                 DocumentEvent.submission_state.in_(DUE_STATES),
                 sa.or_(DocumentEvent.next_attempt_at.is_(None), DocumentEvent.next_attempt_at <= now),
+                # Not the unresolved ones (see unresolved()): DIAN kept saying "not yet"; they wait for the sync.
+                ~sa.and_(
+                    DocumentEvent.submission_state == SubmissionState.SEND_FAILED,
+                    DocumentEvent.next_attempt_at.is_(None),
+                    DocumentEvent.dian_status_code.in_(tuple(NOT_FINAL_CODES)),
+                ),
             )
             .order_by(DocumentEvent.id)
             .limit(limit)
@@ -131,6 +177,8 @@ def mark_registered(
     if response is not None:
         event.dian_status_code = response.status_code
         event.dian_messages = [m.render() for m in response.messages]
+    elif event.dian_status_code in NOT_FINAL_CODES:
+        event.dian_status_code = None  # the 98/66 of an earlier attempt is no longer DIAN's word on it
     if answer_xml:
         event.dian_response_blob = ctx.blobs.put(answer_xml)
     document = s.get(ReceivedDocument, event.document_id) if event.document_id is not None else None
@@ -147,6 +195,13 @@ def mark_registered(
         at=now,
     )  # fmt: skip
     if on_registered is not None and document is not None and event.direction is Direction.EMITTED:
+        if event.dian_response_blob is None:
+            # Found registered without DIAN's answer (the sync's GetStatusEvent): the supplier's notice carries that
+            # answer (dian-facts 4.2), so it cannot be built; say so instead of failing the whole sweep.
+            record(s, actor=actor, action=f"event.{event.code.value}.notice_skipped", subject=event.referenced_cufe,
+                   data={"event_id": event.id, "cude": event.cude, "reason": "sin la respuesta de la DIAN"},
+                   at=now)  # fmt: skip
+            return
         on_registered(s, event, document, now)
 
 
@@ -155,7 +210,10 @@ def _confirm_regla_90(
 ) -> tuple[bool, bytes | None, str]:
     """After Regla 90: is *our* CUDE the one DIAN holds? Returns (registered, DIAN's answer, detail)."""
     assert event.referenced_cufe is not None and event.cude is not None
-    listing = listed_events(client.get_status_event(event.referenced_cufe), event.referenced_cufe, ctx.trust)
+    status = client.get_status_event(event.referenced_cufe)
+    if status.not_final:
+        raise NotFinal(status)
+    listing = listed_events(status, event.referenced_cufe, ctx.trust)
     if not any(item.cude == event.cude for item in listing):
         others = [f"{item.code.value} {item.cude[:12]}…" for item in listing if item.code is event.code]
         detail = "DIAN ya tiene registrado otro evento " + (", ".join(others) if others else "con este número")
@@ -171,10 +229,15 @@ def _confirm_regla_90(
     return True, None, "confirmado con GetStatusEvent tras Regla 90 (sin la respuesta original)"
 
 
-def _retry(event: DocumentEvent, ctx: EventContext, now: datetime, error: str) -> None:
+# What one submission came to: kind (registered, rejected, not_final, retry), DIAN's answer, its XML, a detail.
+Outcome = tuple[str, DianResponse | DianRejected | NotFinal | None, bytes | None, str]
+
+
+def _retry(event: DocumentEvent, ctx: EventContext, now: datetime, error: str, status_code: str | None = None) -> None:
     event.submission_state = SubmissionState.SEND_FAILED
     event.last_error = error[:2000]
     event.next_attempt_at = now + ctx.backoff.delay(event.attempts)
+    event.dian_status_code = status_code  # DIAN's not-final code, or None when no DIAN answer came
 
 
 def deliver_events(
@@ -186,8 +249,10 @@ def deliver_events(
     limit: int = 100,
     actor: str = "job:deliver_outbox",
     on_registered: OnRegistered | None = None,
+    max_attempts: int = NOT_FINAL_MAX_ATTEMPTS,
 ) -> DeliveryReport:
-    """Submit every due event once; each ends registered, rejected, or scheduled for a retry."""
+    """Submit every due event once; each ends registered, rejected, or scheduled for a retry (98/66 included, until
+    ``max_attempts``: then unresolved)."""
     report = DeliveryReport()
     with sessions() as s:
         ids = due_events(s, now(), limit)
@@ -202,16 +267,20 @@ def deliver_events(
             event = s.get(DocumentEvent, event_id)
             assert event is not None
             name = file_name(ctx, event)
-        outcome: tuple[str, DianResponse | DianRejected | None, bytes | None, str] = ("retry", None, None, "")
+        outcome: Outcome = ("retry", None, None, "")
         try:
             response = client.send_event_update_status(name, xml)
             assert event.cude is not None
             checked_answer(response.xml, ctx.trust, about=event.cude)
             outcome = ("registered", response, response.xml, "SendEventUpdateStatus")
         except DianRejected as refused:
-            if refused.already_registered:
+            if refused.response.not_final:
+                outcome = ("not_final", refused, None, not_final_text(refused.response))
+            elif refused.already_registered:
                 try:
                     ok, answer, detail = _confirm_regla_90(ctx, client, event, refused)
+                except NotFinal as exc:
+                    outcome = ("not_final", exc, None, f"Regla 90 sin confirmar: {exc}")
                 except (DianTransportError, DianFault, ForgedAnswer) as exc:
                     outcome = ("retry", None, None, f"Regla 90 sin confirmar: {exc}")
                 else:
@@ -224,7 +293,7 @@ def deliver_events(
             outcome = ("retry", None, None, f"Respuesta de la DIAN rechazada: {exc}")
         except (DianTransportError, DianFault) as exc:
             outcome = ("retry", None, None, str(exc))
-        _record(sessions, ctx, event_id, outcome, now(), actor, on_registered, report)
+        _record(sessions, ctx, event_id, outcome, now(), actor, on_registered, report, max_attempts)
     return report
 
 
@@ -232,11 +301,12 @@ def _record(
     sessions: sessionmaker[Session],
     ctx: EventContext,
     event_id: int,
-    outcome: tuple[str, DianResponse | DianRejected | None, bytes | None, str],
+    outcome: Outcome,
     at: datetime,
     actor: str,
     on_registered: OnRegistered | None,
     report: DeliveryReport,
+    max_attempts: int = NOT_FINAL_MAX_ATTEMPTS,
 ) -> None:
     kind, answer, answer_xml, detail = outcome
     with sessions() as s:
@@ -269,6 +339,9 @@ def _record(
                 at=at,
             )
             report.rejected.append(cude)
+        elif kind == "not_final":
+            assert isinstance(answer, DianRejected | NotFinal)
+            _not_final(s, ctx, event, answer.response, detail, at, actor, report, max_attempts)
         else:
             _retry(event, ctx, at, detail)
             record(
@@ -282,3 +355,39 @@ def _record(
             )  # fmt: skip
             report.retrying.append(cude)
         s.commit()
+
+
+def _not_final(
+    s: Session,
+    ctx: EventContext,
+    event: DocumentEvent,
+    response: DianResponse,
+    detail: str,
+    at: datetime,
+    actor: str,
+    report: DeliveryReport,
+    max_attempts: int,
+) -> None:
+    """DIAN answered 98 or 66: retry with the backoff, or, past ``max_attempts``, stop and say so (unresolved)."""
+    cude = event.cude or ""
+    data = {"event_id": event.id, "cude": cude, "attempts": event.attempts, "status_code": response.status_code}
+    if event.attempts < max_attempts:
+        _retry(event, ctx, at, f"{detail}; se volverá a consultar (intento {event.attempts} de {max_attempts}).",
+               response.status_code)  # fmt: skip
+        data.update(error=detail, next_attempt_at=event.next_attempt_at.isoformat() if event.next_attempt_at else None)
+        record(s, actor=actor, action=f"event.{event.code.value}.send_failed", subject=event.referenced_cufe,
+               data=data, at=at)  # fmt: skip
+        report.retrying.append(cude)
+        return
+    event.submission_state = SubmissionState.SEND_FAILED
+    event.next_attempt_at = None
+    event.dian_status_code = response.status_code
+    event.last_error = (
+        f"{detail}: sin respuesta definitiva de la DIAN tras {event.attempts} intentos; ya no se envía "
+        "automáticamente. Consulte el evento en el portal de la DIAN: si la DIAN lo registró, la sincronización "
+        "(GetStatusEvent) lo marcará como registrado."
+    )[:2000]
+    data.update(error=detail)
+    record(s, actor=actor, action=f"event.{event.code.value}.unresolved", subject=event.referenced_cufe, data=data,
+           at=at)  # fmt: skip
+    report.unresolved.append(cude)
