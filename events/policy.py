@@ -1,5 +1,9 @@
 """Events made by policy, not by a clerk: 030 for valid documents (optionally only from listed suppliers), and 032
 for suppliers of services, who are "received" when they invoice.
+
+No policy ever acts on a document whose DIAN validation is not proven (DESIGN.md 5a): verdict ``unconfirmed``
+("validación DIAN sin confirmar") and ``invalid`` are skipped by every sweep here, whatever state the document is in
+(a clerk may have sent a 030 by hand on an unconfirmed invoice; auto_receipt must still not follow it with a 032).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from events.emit import EventRequest, emit_many
 from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState, Supplier, Verdict
 
 INVOICES = tuple(t for t in DocumentType if t.is_invoice)
+# The verdicts an automatic event may act on: DIAN's validation proven. Never UNCONFIRMED, never INVALID.
+DIAN_VALIDATED = (Verdict.VALID, Verdict.VALID_WITH_WARNINGS)
 MODES = ("off", "valid", "valid_listed")
 
 
@@ -62,7 +68,8 @@ def auto_acknowledge(
     limit: int = 500,
     actor: str = "job:auto_acknowledge",
 ) -> PolicyReport:
-    """030 on every invoice that verified valid and has none yet ("valid"), or only those from listed suppliers."""
+    """030 on every invoice that verified valid and has none yet ("valid"), or only those from listed suppliers; never
+    on one whose DIAN validation is unconfirmed."""
     if mode not in MODES:
         raise ValueError(f"auto_acknowledge: expected one of {MODES}, got {mode!r}")
     if mode == "off":
@@ -71,7 +78,7 @@ def auto_acknowledge(
         query = (
             sa.select(ReceivedDocument.id)
             .where(
-                ReceivedDocument.verdict == Verdict.VALID,
+                ReceivedDocument.verdict == Verdict.VALID,  # so never UNCONFIRMED nor INVALID
                 ReceivedDocument.state == DocumentState.VALIDATED,
                 ReceivedDocument.document_type.in_(INVOICES),
                 _without_live(EventCode.ACUSE_RECIBO),
@@ -95,7 +102,7 @@ def auto_receipt(
     actor: str = "job:auto_receipt",
 ) -> PolicyReport:
     """032 on invoices of suppliers of services once our 030 is registered or on its way (services are received
-    when invoiced)."""
+    when invoiced); never on one whose DIAN validation is unconfirmed or invalid."""
     with sessions() as s:
         nits = _listed(s, suppliers, Supplier.auto_receipt)
         if not nits:
@@ -106,6 +113,7 @@ def auto_receipt(
                 sa.select(ReceivedDocument.id)
                 .where(
                     ReceivedDocument.issuer_nit.in_(nits),
+                    ReceivedDocument.verdict.in_(DIAN_VALIDATED),
                     ReceivedDocument.document_type.in_(INVOICES),
                     ReceivedDocument.state.in_((DocumentState.VALIDATED, DocumentState.ACKNOWLEDGED)),
                     sa.exists().where(
