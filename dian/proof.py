@@ -22,13 +22,16 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from dian.codes import DIAN_NIT
 from dian.errors import ParseError
-from dian.trust import TrustStore, fingerprint, nit_matches
+from dian.trust import TrustStore, fingerprint, nit_matches, spki_fingerprint
 from dian.ubl import ApplicationResponse, parse_document
 from dian.xades import Outcome, SignatureReport, Verdict, verify
+from dian.xmlsafe import parse_xml
 
 __all__ = [
     "NOT_FINAL",
@@ -125,14 +128,8 @@ class DianKeys:
         return "shipped"
 
 
-def _keys_of(cert: object) -> set[str]:
-    from dian import trust as trust_module
-
-    keys = {fingerprint(cert)}  # type: ignore[arg-type]
-    spki = getattr(trust_module, "spki_fingerprint", None)
-    if spki is not None:
-        keys.add(spki(cert))
-    return keys
+def _keys_of(cert: x509.Certificate) -> set[str]:
+    return {fingerprint(cert), spki_fingerprint(cert)}
 
 
 def level_of(report: SignatureReport) -> tuple[Level, str]:
@@ -268,17 +265,11 @@ NOT_FINAL = {"98": "DIAN aún procesa el documento (98 en proceso)", "66": "DIAN
 
 
 def _learned(report: SignatureReport, cufe: str, online: OnlineAnswer) -> LearnedCertificate | None:
-    from cryptography.hazmat.primitives import serialization
-
-    from dian import trust as trust_module
-
     cert = report.certificate
     if cert is None or not online.learnable:
         return None
-    spki = getattr(trust_module, "spki_fingerprint", None)
-    spki_hex = spki(cert) if spki is not None else _spki(cert)
     return LearnedCertificate(
-        spki_sha256=spki_hex,
+        spki_sha256=spki_fingerprint(cert),
         fingerprint_sha256=fingerprint(cert),
         subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(),
@@ -292,21 +283,8 @@ def _learned(report: SignatureReport, cufe: str, online: OnlineAnswer) -> Learne
     )
 
 
-def _spki(cert: object) -> str:
-    import hashlib
-
-    from cryptography.hazmat.primitives import serialization
-
-    der = cert.public_key().public_bytes(  # type: ignore[attr-defined]
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(der).hexdigest()
-
-
 def _signature_value(xml: bytes) -> str | None:
     """The ds:SignatureValue text of a signed document, whitespace removed (None when absent or unreadable)."""
-    from dian.xmlsafe import parse_xml
-
     try:
         root = parse_xml(xml)
     except ParseError:

@@ -34,22 +34,27 @@ from email.message import Message
 from typing import Any, Literal, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.codes import DIAN_NIT, ClaimReason, EventCode
+from dian.codes import DIAN_NIT, ClaimReason, DocumentState, EventCode
 from dian.errors import ParseError
+from dian.proof import DianKeys, LearnedCertificate, Level, OnlineAnswer, confirm_online
 from dian.reception import ReceptionReport, verify_received
+from dian.rules import RULES, Role
 from dian.trust import TrustStore
-from dian.ubl import ApplicationResponse, CommercialDocument, TaxTotal, parse_document
-from dian.xades import Check, Outcome, Verdict, verify
+from dian.ubl import ApplicationResponse, CommercialDocument, TaxTotal
+from dian.xades import Check, Outcome, Verdict, verdict_of
 from dian.xmlsafe import parse_xml
+from inbox.faults import lost_connection, one_line, storable
 from inbox.unpack import Limits, Part, UnpackError, is_mail, mail_info, parse_mail, unpack
 from store import audit
 from store.blobs import BlobStore
+from store.dian_certificates import learn, learned_pins
 from store.models import (
     Direction,
     DocumentEvent,
+    LooseAnswer,
     MailMessage,
     MailStatus,
     QuarantineReason,
@@ -120,20 +125,43 @@ _SETTLE_MAIL = (
 # (its documents', those its notes reference, those its events are about), which CUFEs it files have notes or events
 # waiting to be linked to them (they arrived first), and which of its events' CUDEs are already recorded.
 _FILING = sa.bindparam("filing", expanding=True)
+_LOOSE = LooseAnswer.__table__
+_NULLS = (sa.null(), sa.null(), sa.null(), sa.null(), sa.null())
 _KNOWN = sa.union_all(
-    sa.select(sa.literal_column("'document'"), _DOCS.c.cufe, _DOCS.c.id, _DOCS.c.signed_xml_blob).where(
-        _DOCS.c.cufe.in_(sa.bindparam("cufes", expanding=True))
-    ),
-    sa.select(sa.literal_column("'note'"), _DOCS.c.referenced_cufe, sa.null(), sa.null()).where(
+    sa.select(
+        sa.literal_column("'document'"), _DOCS.c.cufe, _DOCS.c.id, _DOCS.c.signed_xml_blob, _DOCS.c.issuer_nit,
+        _DOCS.c.buyer_nit, _DOCS.c.verdict,
+    ).where(_DOCS.c.cufe.in_(sa.bindparam("cufes", expanding=True))),
+    sa.select(sa.literal_column("'note'"), _DOCS.c.referenced_cufe, *_NULLS).where(
         _DOCS.c.referenced_cufe.in_(_FILING), _DOCS.c.referenced_document_id.is_(None)
     ),
-    sa.select(sa.literal_column("'event'"), _EVENTS.c.referenced_cufe, sa.null(), sa.null()).where(
+    sa.select(sa.literal_column("'event'"), _EVENTS.c.referenced_cufe, *_NULLS).where(
         _EVENTS.c.referenced_cufe.in_(_FILING), _EVENTS.c.document_id.is_(None)
     ),
-    sa.select(sa.literal_column("'cude'"), _EVENTS.c.cude, sa.null(), sa.null()).where(
+    sa.select(sa.literal_column("'cude'"), _EVENTS.c.cude, *_NULLS).where(
         _EVENTS.c.cude.in_(sa.bindparam("cudes", expanding=True))
     ),
+    # DIAN's answers that arrived on their own before their document (kept until it is on file).
+    sa.select(sa.literal_column("'answer'"), _LOOSE.c.cufe, sa.null(), _LOOSE.c.blob_key, *_NULLS[:3]).where(
+        _LOOSE.c.cufe.in_(_FILING), _LOOSE.c.document_id.is_(None)
+    ),
+)  # fmt: skip
+_MATCH_LOOSE = (
+    _LOOSE.update()
+    .where(_LOOSE.c.cufe == sa.bindparam("loose_cufe"), _LOOSE.c.document_id.is_(None))
+    .values(document_id=sa.bindparam("loose_document"), outcome=sa.bindparam("loose_outcome"))
 )
+_CONFIRM_DOC = (
+    _DOCS.update()
+    .where(_DOCS.c.id == sa.bindparam("confirmed_id"), _DOCS.c.verdict == Verdict.UNCONFIRMED.value)
+    .values(
+        verdict=sa.bindparam("new_verdict"),
+        report=sa.bindparam("new_report"),
+        dian_response_blob=sa.bindparam("new_answer"),
+        state=sa.case((_DOCS.c.state == DocumentState.UNCONFIRMED.value, DocumentState.VALIDATED.value),
+                      else_=_DOCS.c.state),
+    )
+)  # fmt: skip
 # A note that arrived before its invoice, and events seen before it, now point at it.
 _LINK_NOTES = (
     _DOCS.update()
@@ -178,7 +206,12 @@ REASON_TEXT = {
     QuarantineReason.DUPLICATE: "Ya existe un documento con el mismo CUFE y contenido distinto",
     QuarantineReason.TOO_LARGE: "El correo o sus adjuntos superan el tamaño permitido",
     QuarantineReason.UNREADABLE: "El adjunto no se puede leer",
+    QuarantineReason.INTERNAL_ERROR: "Error interno al procesar el correo",
+    QuarantineReason.FORGED: "El evento o la respuesta de DIAN no corresponde a quien dice enviarlo",
 }
+# Events of the commercial cycle: only the seller or the buyer of the invoice may send them (dian/rules.py).
+_CYCLE = frozenset({EventCode.ACUSE_RECIBO, EventCode.RECLAMO, EventCode.RECIBO_BIEN, EventCode.ACEPTACION_EXPRESA,
+                    EventCode.ACEPTACION_TACITA})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -202,8 +235,10 @@ class Envelope:
 class IntakePolicy:
     """What intake checks against: our NIT, the trust store, DIAN pins, limits and the optional online check.
 
-    ``online_check(cufe)`` returns something with ``outcome`` (pass/warn/fail) and ``detail``, like a
-    ``dian.xades.Check``; a fail quarantines the document as not validated by DIAN, an exception is a warning.
+    ``online_check(cufe)`` returns DIAN's ``dian.proof.OnlineAnswer`` (GetStatus and DIAN's copy of the document),
+    asked only for documents whose DIAN validation is not proven offline; ``dian.proof.confirm_online`` weighs it:
+    confirmed files the document as validated (and teaches DIAN's certificate), refused quarantines it as not
+    validated, and 98/66 or an exception leave it "sin confirmar" for the confirmation job.
     """
 
     our_nit: str
@@ -211,8 +246,8 @@ class IntakePolicy:
     dian_pins: tuple[str, ...] = ()
     max_message_bytes: int = 10 * 1024 * 1024
     limits: Limits = field(default_factory=Limits)
-    online_check: Callable[[str], Any] | None = None
-    require_dian_validation: bool = False  # quarantine documents that bring no DIAN answer and no online check
+    online_check: Callable[[str], OnlineAnswer] | None = None
+    require_dian_validation: bool = False  # quarantine documents whose DIAN validation stays unproven
     # Called after the commit with the ids of documents whose events changed (an observed event recorded, or events
     # seen earlier linked to a newly filed invoice), so their state is derived again; its failure is logged, and the
     # sync job derives the state again anyway.
@@ -230,6 +265,8 @@ class Result:
     filed: list[str] = field(default_factory=list)  # CUFEs filed from this message
     duplicates: list[str] = field(default_factory=list)  # CUFEs already on file (or the message itself seen)
     events: list[str] = field(default_factory=list)  # CUDEs of the observed events recorded
+    confirmed: list[str] = field(default_factory=list)  # CUFEs on file "sin confirmar" that this message proved
+    answers: list[str] = field(default_factory=list)  # CUFEs of DIAN answers kept until their document arrives
     touched: list[int] = field(default_factory=list)  # documents whose events changed
     earlier: bool = False  # the outcome was committed by an earlier run; nothing was done now
 
@@ -254,6 +291,11 @@ class _Item:
     event_answer_xml: bytes | None = None
     event_registered: bool = False
     event_note: str = ""
+    event_signing_time: datetime | None = None  # the event's signed xades:SigningTime (dian-facts 2.2)
+    confirmed_online: bool = False  # DIAN's endpoint confirmed the document (dian.proof.confirm_online)
+    learned: LearnedCertificate | None = None  # DIAN's certificate that confirmation teaches
+    answer_xml: bytes | None = None  # kind "answer": DIAN's validation mailed on its own
+    upgrade: ReceptionReport | None = None  # a document on file "sin confirmar" that this item proves
     # Found while deduplicating: notes and events already filed that name this CUFE and wait to be linked to it.
     orphan_notes: bool = False
     orphan_events: bool = False
@@ -331,6 +373,9 @@ class _OnFile:
 
     id: int | None
     blob: str | None
+    issuer_nit: str | None = None
+    buyer_nit: str | None = None
+    verdict: str | None = None
 
 
 @dataclass
@@ -344,6 +389,7 @@ class _Filing:
     audit: dict[str, Any]
     link_notes: bool
     link_events: bool
+    loose_outcome: str | None = None  # DIAN answers that waited for this document: what weighing them concluded
 
 
 @dataclass
@@ -395,6 +441,9 @@ class _Writes:
                 conn.execute(_LINK_NOTES, link)
             if filing.link_events and conn.execute(_LINK_EVENTS, link).rowcount:
                 filing.result.touched.append(document_id)
+            if filing.loose_outcome is not None:
+                conn.execute(_MATCH_LOOSE, {"loose_cufe": cufe, "loose_document": document_id,
+                                            "loose_outcome": filing.loose_outcome})  # fmt: skip
             self.audit("document.filed", cufe, {**filing.audit, "document_id": document_id}, slot=filing.audit_slot)
 
 
@@ -421,16 +470,21 @@ class _Known:
                         cufes.add(referenced)
                 elif item.event is not None and (cude := _cude(item.event)):
                     cudes.add(cude)
+                elif item.kind == "answer":
+                    filing.add(item.cufe)
         self.documents: dict[str, _OnFile] = {}
         self.waiting_notes: set[str] = set()  # CUFEs that notes on file reference without being linked to them
         self.waiting_events: set[str] = set()  # CUFEs that events on file are about without being linked to them
         self.cudes: set[str] = set()  # CUDEs of events on file
+        self.answers: dict[str, list[str]] = {}  # CUFE -> blobs of DIAN answers that arrived before the document
         if not cufes and not cudes:
             return
         rows = conn.execute(_KNOWN, {"cufes": sorted(cufes), "filing": sorted(filing), "cudes": sorted(cudes)})
-        for what, key, document_id, blob in rows:
+        for what, key, document_id, blob, issuer, buyer, verdict in rows:
             if what == "document":
-                self.documents[key] = _OnFile(document_id, blob)
+                self.documents[key] = _OnFile(document_id, blob, issuer, buyer, verdict)
+            elif what == "answer":
+                self.answers.setdefault(key, []).append(blob)
             elif what == "note":
                 self.waiting_notes.add(key)
             elif what == "event":
@@ -504,6 +558,7 @@ class Intake:
         self.actor = actor
         self.hook = hook or (lambda step: None)
         self._engine: sa.Engine | Literal[False] | None = None
+        self._dian_keys: DianKeys | None = None
 
     # --- recording the raw message ------------------------------------------------------------------------------
 
@@ -627,14 +682,21 @@ class Intake:
             except Exception:  # a mangled header must not stop the raw bytes being kept
                 info = None
         received = _Received(key, envelope.data, message if envelope.oversize is None else None)
-        message_id = info.message_id if info and info.message_id else None
+
+        def text(value: object, length: int) -> str:
+            # Whatever a sender put in a header, the row must insert: a NUL, an undecodable byte or a list (two
+            # Subject headers) would fail the batch's INSERT, and with it every message of the poll.
+            return storable(value if isinstance(value, str) else "")[:length]
+
+        # The Message-ID is indexed: PostgreSQL refuses an index entry past 2,704 bytes, so clip its bytes too.
+        message_id = text(info.message_id if info else None, 998).encode()[:998].decode("utf-8", "ignore") or None
         row = {
-            "mailbox": _clip(envelope.mailbox, 300),
+            "mailbox": text(envelope.mailbox, 300),
             "uidvalidity": envelope.uidvalidity,
             "uid": envelope.uid,
-            "message_id": _clip(message_id, 998),
-            "sender": _clip(info.sender if info else "", 998) or "",
-            "subject": _clip(info.subject if info else envelope.name, 998) or "",
+            "message_id": message_id,
+            "sender": text(info.sender if info else "", 998),
+            "subject": text(info.subject if info else envelope.name, 998),
             "received_at": envelope.received_at or self.clock(),
             "size": envelope.oversize or len(envelope.data),
             "blob_key": key,
@@ -679,6 +741,7 @@ class Intake:
         """
         if not envelopes:
             return []
+        self._dian_keys = None  # the certificates learned meanwhile (by any process) count from this run on
         with self._connect() as conn:  # one connection for both transactions
             recorded = self._receive(conn, envelopes)
             todo: dict[int, tuple[int, int | None, _Received | None]] = {}
@@ -706,37 +769,70 @@ class Intake:
 
     def process(self, mail_id: int, *, oversize: int | None = None) -> Result:
         """Verify a recorded message and commit its outcome; a message already processed is left as it is."""
+        self._dian_keys = None
         with self._connect() as conn:
             return self._process(conn, [(mail_id, oversize, None)])[mail_id]
 
     def _process(self, conn: _Tx, batch: list[tuple[int, int | None, _Received | None]]) -> dict[int, Result]:
+        """Process a batch; when it fails, each message on its own. A message that fails on its own is quarantined
+        (error_interno) so that the others and the next poll go on; only a lost database connection is raised."""
         if len(batch) > 1:
             try:
                 return self._process_batch(conn, batch)
-            except IntegrityError:
-                pass  # a concurrent intake filed one of its CUFEs (or event CUDEs) first: each message on its own
-            except DBAPIError:
-                raise  # the database is unreachable: the poll loop waits and tries again
-            except Exception:
-                log.warning("a batch of %d messages failed; taking them one by one", len(batch), exc_info=True)
+            except Exception as exc:
+                if lost_connection(exc):
+                    raise  # the database is unreachable: the poll loop waits and tries again
+                if not isinstance(exc, IntegrityError):  # else a concurrent intake filed one of its CUFEs first
+                    log.warning("a batch of %d messages failed; taking them one by one", len(batch), exc_info=True)
             done: dict[int, Result] = {}
-            failure: Exception | None = None
             for entry in batch:
-                try:
-                    done.update(self._process(conn, [entry]))
-                except Exception as exc:  # the others still commit; the first failure is raised after them
-                    failure = failure or exc
-            if failure is not None:
-                raise failure
+                done.update(self._process(conn, [entry]))
             return done
-        for attempt in range(3):
+        failure: Exception | None = None
+        for _ in range(3):
             try:
                 return self._process_batch(conn, batch)
-            except IntegrityError:
+            except IntegrityError as exc:
                 # A concurrent intake filed the same CUFE (or event CUDE) first: decide again, now as a duplicate.
-                if attempt == 2:
+                # Three times in a row is not a race: it is this message's own values.
+                failure = exc
+            except Exception as exc:
+                if lost_connection(exc):
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+                failure = exc
+                break
+        assert failure is not None
+        mail_id = batch[0][0]
+        return {mail_id: self._quarantine_failure(conn, mail_id, failure)}
+
+    def _quarantine_failure(self, conn: _Tx, mail_id: int, failure: Exception) -> Result:
+        """Quarantine a pending message whose processing failed (reason error_interno, with the failure's one-line
+        summary and an audit entry) in a transaction of its own; its raw bytes stay its blob, for a later reprocess."""
+        reason = QuarantineReason.INTERNAL_ERROR
+        detail = f"{REASON_TEXT[reason]}: {one_line(failure)}"
+        log.error("message #%d failed and is quarantined (%s)", mail_id, reason.value, exc_info=failure)
+        try:
+            quarantine = (
+                _MAILS.update()
+                .where(_MAILS.c.id == mail_id, _MAILS.c.status == MailStatus.PENDING)
+                .values(status=MailStatus.QUARANTINED, reason=reason, reason_detail=detail)
+            )
+            if not conn.execute(quarantine).rowcount:
+                # Decided meanwhile (by this run, when the failure came after its commit, or by another process).
+                conn.rollback()
+                return self.outcome(mail_id)
+            subject = conn.execute(sa.select(_MAILS.c.subject).where(_MAILS.c.id == mail_id)).scalar_one()
+            data = {"reason": reason.value, "detail": detail, "subject": subject, "error": type(failure).__name__}
+            entry = audit.entry(
+                actor=self.actor, action="mail.quarantined", subject=f"mail:{mail_id}", source="inbox", data=data,
+                at=self.clock(),
+            )  # fmt: skip
+            audit.insert_entries(conn, [entry])  # type: ignore[arg-type]
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        return Result(mail_id, MailStatus.QUARANTINED, reason, detail)
 
     def _process_batch(self, conn: _Tx, batch: list[tuple[int, int | None, _Received | None]]) -> dict[int, Result]:
         """Lock the batch's messages, verify each (no write yet), then write every outcome and commit once.
@@ -860,31 +956,43 @@ class Intake:
                     plan.detail += ". El asunto anuncia un evento, pero no trae su ApplicationResponse"
         return plan
 
+    def _keys(self) -> DianKeys:
+        """What DIAN's signature may be anchored in: the policy's trust store and pins, and the certificates learned
+        from DIAN itself (read once per run from the database, and added to as this run learns more)."""
+        if self._dian_keys is None:
+            with self.sessions() as s:
+                learned = learned_pins(s)
+            self._dian_keys = DianKeys.of(self.policy.trust, self.policy.dian_pins, learned)
+        return self._dian_keys
+
     def _resolve(self, plan: _Plan, known: _Known) -> None:
-        """What the plan's items are against what is on file: duplicates, events of documents we do not hold."""
+        """What the plan's items are against what is on file: duplicates, events of documents we do not hold, DIAN
+        answers that arrived apart from their documents, and who may send each event."""
         for item in plan.items:
             if item.reason is not None or item.cufe is None:
                 continue
             if item.kind == "document":
                 self._dedupe(item, known)
+                if not item.duplicate and item.reason is None:
+                    self._match_loose_answers(item, known)
+                    self._require_validation(item)
+            elif item.kind == "answer":
+                self._resolve_answer(item, known)
             elif item.event is not None:
                 self._resolve_event(item, known)
         plan.items = _prefer_containers(plan.items)
 
     def _consider(self, part: Part, plan: _Plan, unreadable: list[str]) -> None:
-        report = verify_received(
-            part.data, trust=self.policy.trust, our_nit=self.policy.our_nit, dian_pins=self.policy.dian_pins
-        )
+        report = verify_received(part.data, trust=self.policy.trust, our_nit=self.policy.our_nit, keys=self._keys())
         short = part.name.rpartition("!")[2]
         if report.unreadable:
             unreadable.append(f"{short}: {_first_failure(report.checks)}")
             return
-        if report.kind == "ApplicationResponse":
-            self._consider_event(part.name, part.data, None, plan)
+        if report.kind == "event":
+            self._consider_event(part.name, report, plan)
             return
-        attached = report.attached
-        if report.document is None and attached is not None and _local(attached.document_xml) == "ApplicationResponse":
-            self._consider_event(part.name, attached.document_xml, attached.dian_response_xml, plan)
+        if report.kind == "dian_answer":
+            self._consider_answer(part.name, report, plan)
             return
         if report.kind not in _COMMERCIAL_KINDS:
             return  # an XML that is no DIAN document (a purchase order, a style sheet): not ours to judge
@@ -900,32 +1008,73 @@ class Intake:
             return
         assert report.document is not None
         item.cufe = report.document.uuid.strip().lower()
-        self._online(item)
-        if item.reason is None and self.policy.require_dian_validation:
-            answered = report.dian_response is not None
-            confirmed = any(c.name == "dian.online" and c.outcome == Outcome.PASS for c in item.extra_checks)
-            if not answered and not confirmed:
-                item.reason = QuarantineReason.NOT_VALIDATED
-                item.detail = f"{REASON_TEXT[item.reason]}: no trae la respuesta de DIAN y no se consultó en línea"
+        if not report.dian_validated:
+            self._online(item)
         plan.items.append(item)
 
-    def _online(self, item: _Item) -> None:
-        check = self.policy.online_check
-        if check is None or item.cufe is None:
+    def _proven(self, item: _Item) -> bool:
+        report = item.report
+        return item.confirmed_online or (report is not None and report.dian_validated)
+
+    def _require_validation(self, item: _Item) -> None:
+        """dian.require_validation: a document whose DIAN validation stays unproven is quarantined, not filed."""
+        if not self.policy.require_dian_validation or self._proven(item):
             return
+        item.reason = QuarantineReason.NOT_VALIDATED
+        report = item.report
+        unproven = report.check("dian.certificate.chain") or report.check("dian.response") if report else None
+        why = unproven.detail if unproven is not None else "validación DIAN sin confirmar"
+        asked = any(c.name == "dian.online" for c in item.extra_checks)
+        item.detail = f"{REASON_TEXT[item.reason]}: {why}" + ("" if asked else " (la consulta en línea está apagada)")
+
+    def _online(self, item: _Item) -> None:
+        """Ask DIAN's endpoint about a document whose validation is not proven offline (dian.online_check)."""
+        check = self.policy.online_check
+        report = item.report
+        if check is None or item.cufe is None or report is None or report.document is None:
+            return
+        doc = report.document
         try:
-            answer = check(item.cufe)
-            outcome = Outcome(getattr(answer, "outcome", "warn"))
-            detail = str(getattr(answer, "detail", "") or "")
-        except Exception as exc:  # DIAN down must not block intake: file, warn
+            online = check(item.cufe)
+            proof = confirm_online(
+                online,
+                self._keys(),
+                cufe=item.cufe,
+                number=doc.number,
+                issuer_nit=doc.supplier.nit,
+                signed_xml=report.document_xml or b"",
+            )
+        except Exception as exc:  # DIAN down must not block intake: file it "sin confirmar"; the job asks again
             item.extra_checks.append(
-                Check("dian.online", Outcome.WARN, f"no se pudo consultar el documento en DIAN: {exc}")
+                Check("dian.online", Outcome.WARN, f"no se pudo consultar el documento en DIAN: {exc}; se reintenta")
             )
             return
-        item.extra_checks.append(Check("dian.online", outcome, detail or f"consulta en línea: {outcome.value}"))
-        if outcome == Outcome.FAIL:
+        if proof.level is Level.CONFIRMED:
+            item.confirmed_online, item.learned = True, proof.learned
+            item.extra_checks.append(Check("dian.online", Outcome.PASS, proof.detail))
+        elif proof.level is Level.INVALID:
+            item.extra_checks.append(Check("dian.online", Outcome.FAIL, proof.detail))
             item.reason = QuarantineReason.NOT_VALIDATED
-            item.detail = f"{REASON_TEXT[item.reason]}: {detail or 'DIAN no reconoce el CUFE'}"
+            item.detail = f"{REASON_TEXT[item.reason]}: {proof.detail}"
+        else:
+            item.extra_checks.append(Check("dian.online", Outcome.WARN, proof.detail))
+
+    def _match_loose_answers(self, item: _Item, known: _Known) -> None:
+        """A document "sin confirmar" whose DIAN answer arrived earlier on its own: weigh it against the document."""
+        report = item.report
+        assert report is not None
+        if self._proven(item) or report.document_xml is None:
+            return
+        for blob in known.answers.get(item.cufe or "", ()):
+            weighed = self._with_answer(report.document_xml, self.blobs.get(blob))
+            if weighed.dian_validated and weighed.document is not None:
+                item.report = weighed
+                return
+
+    def _with_answer(self, signed_xml: bytes, answer_xml: bytes) -> ReceptionReport:
+        return verify_received(
+            signed_xml, trust=self.policy.trust, our_nit=self.policy.our_nit, keys=self._keys(), dian_answer=answer_xml
+        )
 
     def _dedupe(self, item: _Item, known: _Known) -> None:
         report = item.report
@@ -937,6 +1086,10 @@ class Intake:
             return
         if on_file.blob == BlobStore.key_of(report.document_xml):
             item.duplicate = True
+            # The same signed document again, now with DIAN's proven answer: the copy on file "sin confirmar" is
+            # confirmed by it (a bare invoice first, its AttachedDocument later).
+            if on_file.verdict == Verdict.UNCONFIRMED.value and self._proven(item):
+                item.upgrade = report
         else:
             item.reason = QuarantineReason.DUPLICATE
             item.detail = (
@@ -944,67 +1097,97 @@ class Intake:
                 f"(documento #{known.id_of(item.cufe)}) y este trae otro contenido firmado"
             )
 
-    def _consider_event(self, name: str, xml: bytes, answer_xml: bytes | None, plan: _Plan) -> None:
-        item = _Item(kind="event", part=name, event_xml=xml, event_answer_xml=answer_xml)
+    def _consider_answer(self, name: str, report: ReceptionReport, plan: _Plan) -> None:
+        """DIAN's validation mailed on its own: kept by CUFE, and weighed against its document when it is on file."""
+        answer = report.dian_response
+        ref = answer.document_reference if answer is not None else None
+        item = _Item(kind="answer", part=name, report=report, answer_xml=report.dian_response_xml)
+        item.cufe = (ref.uuid or "").strip().lower() or None if ref is not None else None
         plan.items.append(item)
-        signature = verify(xml, trust=self.policy.trust)
-        if signature.signed_element is None or signature.verdict == Verdict.INVALID:
+        if report.verdict is Verdict.INVALID or item.cufe is None:
+            item.reason = QuarantineReason.FORGED if report.dian_signature is not None else QuarantineReason.UNREADABLE
+            item.detail = f"{REASON_TEXT[item.reason]}: {_first_failure(report.checks) or 'respuesta de DIAN ilegible'}"
+
+    def _resolve_answer(self, item: _Item, known: _Known) -> None:
+        on_file = known.documents.get(item.cufe or "")
+        if on_file is None or on_file.blob is None:
+            return  # kept until its document arrives (a LooseAnswer row)
+        if on_file.verdict != Verdict.UNCONFIRMED.value:
+            item.duplicate = True  # the document on file already has DIAN's proven validation (or is not ours)
+            return
+        assert item.answer_xml is not None
+        weighed = self._with_answer(self.blobs.get(on_file.blob), item.answer_xml)
+        if weighed.dian_validated:
+            item.upgrade = weighed
+        elif weighed.verdict is Verdict.INVALID:
+            item.reason = QuarantineReason.FORGED
+            item.detail = f"{REASON_TEXT[item.reason]}: {_first_failure(weighed.checks) or 'no corresponde'}"
+        else:
+            item.duplicate = True  # unproven: it proves nothing more than what is on file
+            item.detail = "la respuesta atribuida a DIAN no está probada; el documento sigue sin confirmar"
+
+    def _consider_event(self, name: str, report: ReceptionReport, plan: _Plan) -> None:
+        """A counterpart's event as reception verified it: recorded as observed, pending DIAN's confirmation, unless
+        its DIAN answer is proven; forged when its signer or its DIAN answer do not match."""
+        item = _Item(kind="event", part=name, event_xml=report.event_xml, event_answer_xml=report.dian_response_xml)
+        plan.items.append(item)
+        event = report.event
+        claimed = event or report.unverified_event
+        ref = claimed.document_reference if claimed is not None else None
+        item.cufe = (ref.uuid or "").strip().lower() or None if ref is not None else None
+        failed = {c.name for c in report.checks if c.outcome == Outcome.FAIL}
+        if event is None:
             item.reason = QuarantineReason.SIGNATURE_INVALID
-            item.detail = f"{REASON_TEXT[item.reason]} (evento): {_first_failure(signature.checks)}"
+            item.detail = f"{REASON_TEXT[item.reason]} (evento): {_first_failure(report.checks)}"
             return
-        try:
-            event = parse_document(signature.signed_element)
-        except ParseError as exc:
-            item.reason = QuarantineReason.UNREADABLE
-            item.detail = f"{REASON_TEXT[item.reason]}: el evento firmado no se puede leer: {exc}"
-            return
-        codes = {c.value for c in EventCode}
-        if not isinstance(event, ApplicationResponse) or event.response_code not in codes:
-            plan.items.remove(item)  # DIAN's own validation answer on its own: a companion file, not an event
+        if not event.is_event:
+            plan.items.remove(item)  # an ApplicationResponse that is no event and not DIAN's: not ours to judge
             return
         item.event = event
-        ref = event.document_reference
-        item.cufe = (ref.uuid or "").strip().lower() if ref else None
+        if failed:
+            if "event.signer.nit" in failed or any(n.startswith("dian.") for n in failed):
+                item.reason = QuarantineReason.FORGED
+            elif "event.uuid" in failed:
+                item.reason = QuarantineReason.UNREADABLE
+            else:
+                item.reason = QuarantineReason.SIGNATURE_INVALID
+            item.detail = f"{REASON_TEXT[item.reason]}: evento {event.response_code}: {_first_failure(report.checks)}"
+            return
         if not item.cufe:
             item.reason = QuarantineReason.UNREADABLE
             item.detail = f"{REASON_TEXT[item.reason]}: el evento {event.response_code} no nombra el CUFE del documento"
             return
-        item.event_registered, item.event_note = self._event_answer(answer_xml, _cude(event))
+        signature = report.document_signature
+        item.event_signing_time = signature.signing_time if signature is not None else None
+        item.event_registered = report.dian_validated
+        if item.event_registered:
+            item.event_note = "evento registrado por la DIAN (su respuesta firmada está probada)"
+        else:
+            why = report.check("dian.certificate.chain") or report.check("dian.response")
+            item.event_note = "evento observado, pendiente de confirmación de la DIAN" + (
+                f": {why.detail}" if why is not None else ""
+            )
 
     def _resolve_event(self, item: _Item, known: _Known) -> None:
         event = item.event
         assert event is not None and item.cufe is not None
         ours = {_digits(event.sender.nit), _digits(event.receiver.nit)}
+        on_file = known.documents.get(item.cufe)
         # 034 goes from the seller to DIAN and names no buyer: without its invoice on file it waits to be linked.
-        if item.cufe not in known.documents and not ours & {_digits(self.policy.our_nit), DIAN_NIT}:
+        if on_file is None and not ours & {_digits(self.policy.our_nit), DIAN_NIT}:
             item.reason = QuarantineReason.NOT_FOR_US
             item.detail = (
                 f"{REASON_TEXT[item.reason]}: el evento {event.response_code} es entre los NIT "
                 f"{event.sender.nit} y {event.receiver.nit} y su documento no está archivado"
             )
             return
+        if on_file is not None and (refusal := _not_entitled(event, on_file)):
+            item.reason = QuarantineReason.FORGED
+            item.detail = f"{REASON_TEXT[item.reason]}: {refusal}"
+            return
         cude = _cude(event)
         if cude and cude in known.cudes:
             item.duplicate = True
-
-    def _event_answer(self, answer_xml: bytes | None, cude: str | None) -> tuple[bool, str]:
-        """Whether DIAN's attached answer registers the event (signed by DIAN, code 02, same CUDE)."""
-        if answer_xml is None:
-            return False, "evento observado sin la respuesta de DIAN adjunta"
-        store = self.policy.trust.with_pins(self.policy.dian_pins)
-        signature = verify(answer_xml, trust=store, expected_nits=(DIAN_NIT,))
-        if signature.signed_element is None or signature.verdict == Verdict.INVALID:
-            return False, f"la respuesta de DIAN adjunta al evento no verifica: {_first_failure(signature.checks)}"
-        try:
-            answer = parse_document(signature.signed_element)
-        except ParseError as exc:
-            return False, f"la respuesta de DIAN adjunta al evento es ilegible: {exc}"
-        if not isinstance(answer, ApplicationResponse) or answer.response_code != "02":
-            return False, "DIAN no validó el evento"
-        ref = answer.document_reference
-        if cude is None or ref is None or (ref.uuid or "").strip().lower() != cude:
-            return False, "la respuesta de DIAN adjunta es de otro evento"
-        return True, "evento validado por la DIAN"
 
     # --- writing the outcome ------------------------------------------------------------------------------------
 
@@ -1023,14 +1206,20 @@ class Intake:
         for item in plan.items:
             if item.reason is not None:
                 refused.append(item)
+            elif item.upgrade is not None:
+                self._confirm_on_file(conn, item, known, writes, result)
             elif item.duplicate:
                 result.duplicates.append(item.cufe or "")
             else:
                 kept.append(item)
+            if item.learned is not None and item.reason is None:
+                self._learn(conn, item.learned, writes)
         # The blobs the rows name, staged by key: the batch stores them all in one go before it commits.
         pdf_key = writes.stage(plan.pdf) if any(i.kind == "document" for i in kept) else None
         for item in kept:
-            if item.kind == "document":
+            if item.kind == "answer":
+                self._keep_answer(conn, mail, item, writes, result)
+            elif item.kind == "document":
                 report = item.report
                 assert report is not None and report.document_xml is not None
                 keys = {
@@ -1047,8 +1236,8 @@ class Intake:
             first = refused[0]
             assert first.reason is not None
             detail = " | ".join(i.detail for i in refused)
-            if result.filed or result.events:
-                detail += f" (además se archivaron {len(result.filed) + len(result.events)} documento(s) del correo)"
+            if done := len(result.filed) + len(result.events) + len(result.confirmed) + len(result.answers):
+                detail += f" (además se archivaron {done} documento(s) del correo)"
             for item in refused:
                 writes.audit("document.quarantined",
                     item.cufe or f"mail:{mail.id}",
@@ -1056,7 +1245,7 @@ class Intake:
                      "part": item.part, "detail": item.detail},
                 )  # fmt: skip
             return self._quarantine(mail, result, first.reason, detail, writes)
-        if result.filed or result.events:
+        if result.filed or result.events or result.confirmed or result.answers:
             mail.status, mail.reason, mail.reason_detail = MailStatus.FILED, None, None
         else:  # every document in it is already on file
             mail.status, mail.reason = MailStatus.IGNORED, QuarantineReason.DUPLICATE
@@ -1065,6 +1254,46 @@ class Intake:
             )
             writes.audit("mail.duplicate", f"mail:{mail.id}", {"cufes": result.duplicates})
         return self._finish(mail, result)
+
+    def _learn(self, conn: _Tx, cert: LearnedCertificate, writes: _Writes) -> None:
+        """Remember DIAN's certificate that an online confirmation verified; this run proves its answers from now."""
+        learn(conn, cert, at=writes.now, actor=self.actor)
+        keys = self._keys()
+        self._dian_keys = DianKeys(keys.trust, keys.configured, keys.learned | set(cert.pins), keys.shipped)
+
+    def _confirm_on_file(self, conn: _Tx, item: _Item, known: _Known, writes: _Writes, result: Result) -> None:
+        """A document on file "sin confirmar" proven by this message (its DIAN answer, mailed now): validated."""
+        report = item.upgrade
+        assert report is not None and item.cufe is not None
+        document_id = known.id_of(item.cufe)
+        answer_key = writes.stage(report.dian_response_xml)
+        summary = report.to_dict()
+        verdict = report.verdict
+        summary["intake"] = {"confirmed_by_part": item.part, "at": writes.now.isoformat()}
+        params = {"confirmed_id": document_id, "new_verdict": verdict.value, "new_report": summary}
+        confirmed = conn.execute(_CONFIRM_DOC, {**params, "new_answer": answer_key}).rowcount
+        if not confirmed:
+            result.duplicates.append(item.cufe)
+            return
+        on_file = known.documents[item.cufe]
+        on_file.verdict = verdict.value
+        if document_id is not None:
+            conn.execute(_MATCH_LOOSE, {"loose_cufe": item.cufe, "loose_document": document_id,
+                                        "loose_outcome": "confirma el documento"})  # fmt: skip
+            result.touched.append(document_id)
+        writes.audit("document.dian.confirmed", item.cufe,
+                     {"document_id": document_id, "verdict": verdict.value, "part": item.part,
+                      "basis": report.dian_basis})  # fmt: skip
+        result.confirmed.append(item.cufe)
+
+    def _keep_answer(self, conn: _Tx, mail: _Mail, item: _Item, writes: _Writes, result: Result) -> None:
+        """DIAN's answer for a document not on file yet: kept by CUFE, weighed when the document arrives."""
+        assert item.cufe is not None and item.answer_xml is not None
+        key = writes.stage(item.answer_xml)
+        conn.execute(_LOOSE.insert(), {"cufe": item.cufe, "blob_key": key, "mail_message_id": mail.id,
+                                       "received_at": writes.now})  # fmt: skip
+        writes.audit("document.dian_answer.kept", item.cufe, {"mail_message_id": mail.id, "part": item.part})
+        result.answers.append(item.cufe)
 
     def _finish(self, mail: _Mail, result: Result) -> Result:
         result.status, result.reason, result.detail = mail.status, mail.reason, mail.reason_detail
@@ -1098,7 +1327,10 @@ class Intake:
             summary["checks"].extend(c.to_dict() for c in item.extra_checks)
         summary["intake"] = {"mail_message_id": mail.id, "part": item.part, "at": writes.now.isoformat()}
         verdict = report.verdict
-        if any(c.outcome == Outcome.WARN for c in item.extra_checks) and verdict == Verdict.VALID:
+        if item.confirmed_online:  # DIAN's endpoint confirmed what the mail could not prove
+            verdict = verdict_of([*report.checks, *item.extra_checks])
+            summary["dian_validated"], summary["dian_proof"] = True, Level.CONFIRMED.value
+        elif any(c.outcome == Outcome.WARN for c in item.extra_checks) and verdict == Verdict.VALID:
             verdict = Verdict.VALID_WITH_WARNINGS
         summary["verdict"] = verdict.value
         referenced = _referenced(doc)
@@ -1133,12 +1365,15 @@ class Intake:
             dian_response_blob=keys.get("answer"),
             pdf_blob=pdf_key,
             verdict=StoredVerdict(verdict.value),
+            state=DocumentState.UNCONFIRMED if verdict is Verdict.UNCONFIRMED else DocumentState.VALIDATED,
             report=summary,
             mail_message_id=mail.id,
             referenced_cufe=referenced,
             referenced_document_id=referenced_id,
         )
-        on_file = known.documents[item.cufe] = _OnFile(None, keys["signed"])
+        on_file = known.documents[item.cufe] = _OnFile(
+            None, keys["signed"], doc.supplier.nit, doc.customer.nit, verdict.value
+        )
         audit_data = {
             "mail_message_id": mail.id,
             "document_id": None,  # written by the flush, with the id
@@ -1152,6 +1387,9 @@ class Intake:
             _Filing(row, on_file, result, writes.reserve(), audit_data, item.orphan_notes, item.orphan_events)
         )
         writes.relink.add(item.cufe)
+        if item.cufe in known.answers:  # DIAN's answer mailed before it: weighed (and now matched) with it
+            matched = "confirma el documento" if report.dian_validated else "no prueba la validación"
+            writes.filings[-1].loose_outcome = matched
         if referenced and referenced_id is None:
             writes.relink.add(referenced)
             known.waiting_notes.add(referenced)
@@ -1195,7 +1433,7 @@ class Intake:
             sender_nit=_clip(event.sender.nit, 20),
             receiver_nit=_clip(event.receiver.nit, 20),
             signed_xml_blob=keys["signed"],
-            signing_time=event.issued_at,
+            signing_time=item.event_signing_time,  # the signed xades:SigningTime, never IssueDate (dian-facts 2.2)
             submission_state=SubmissionState.REGISTERED if item.event_registered else SubmissionState.SENT,
             dian_response_blob=keys.get("answer"),
             registered_at=writes.now if item.event_registered else None,
@@ -1212,6 +1450,38 @@ class Intake:
              "registered": item.event_registered},
         )  # fmt: skip
         result.events.append(cude or item.cufe)
+
+
+def _not_entitled(event: ApplicationResponse, on_file: _OnFile) -> str | None:
+    """Why the event's SenderParty may not send it on this invoice (dian/rules.py's table), or None when it may.
+
+    The commercial cycle (030-034) belongs to the seller and the buyer named by the invoice; a RADIAN event from a
+    party the invoice does not name (a holder, an avalista) is left for DIAN's confirmation to settle.
+    """
+    try:
+        code = EventCode(event.response_code)
+    except ValueError:
+        return f"código de evento desconocido «{event.response_code}»"
+    if not on_file.issuer_nit:
+        return None  # the document's parties are not known here: DIAN's confirmation settles it
+    sender = _digits(event.sender.nit)
+    role = None
+    if on_file.issuer_nit and sender == _digits(on_file.issuer_nit):
+        role = Role.SELLER
+    elif on_file.buyer_nit and sender == _digits(on_file.buyer_nit):
+        role = Role.BUYER
+    rule = RULES.get(code)
+    if rule is None or (role is None and code not in _CYCLE) or (role is not None and role in rule.senders):
+        return None
+    allowed = {
+        Role.SELLER: f"el vendedor (NIT {on_file.issuer_nit})",
+        Role.BUYER: f"el comprador (NIT {on_file.buyer_nit})",
+    }
+    who = " o ".join(allowed[r] for r in (Role.SELLER, Role.BUYER) if r in rule.senders) or "otra parte"
+    return (
+        f"el evento {code.value} ({code.label}) lo envía el NIT {event.sender.nit}, pero sobre esta factura solo puede "
+        f"enviarlo {who}"
+    )
 
 
 def _referenced(document: CommercialDocument) -> str | None:

@@ -7,7 +7,8 @@ import hashlib
 
 import sqlalchemy as sa
 
-from dian.codes import DocumentType, EventCode
+from dian.codes import DocumentState, DocumentType, EventCode
+from dian.proof import OnlineAnswer
 from inbox.intake import Envelope
 from store.models import (
     AuditEntry,
@@ -17,6 +18,7 @@ from store.models import (
     MailStatus,
     QuarantineReason,
     ReceivedDocument,
+    Verdict,
 )
 from tests.conftest import sample_bytes
 from tests.integration.inbox_fixtures import (
@@ -98,28 +100,47 @@ def test_bare_invoice_quarantined_when_policy_requires_dian_validation(bed) -> N
     assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.NOT_VALIDATED)
 
 
-def test_online_check_failure_quarantines_and_success_is_recorded(bed) -> None:
-    class Answer:
-        def __init__(self, outcome: str, detail: str) -> None:
-            self.outcome, self.detail = outcome, detail
+def test_online_check_refusal_quarantines_and_an_undecided_answer_files_it_unconfirmed(bed) -> None:
+    # The online check is asked only about documents DIAN's answer does not prove offline (the bare invoice).
+    asked: list[str] = []
 
-    refused = bed.intake(online_check=lambda cufe: Answer("fail", "DIAN no encuentra el CUFE"))
-    result = refused.take(envelope(sample_mail(), uid=1))
+    def dian_says(code: str, description: str = "") -> object:
+        def check(cufe: str) -> OnlineAnswer:
+            asked.append(cufe)
+            return OnlineAnswer(code, description)
+
+        return check
+
+    refused = bed.intake(online_check=dian_says("99", "Documento con errores"))
+    result = refused.take(envelope(mail(("factura.xml", sample_bytes(OUR_BARE))), uid=1))
     assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.NOT_VALIDATED)
-    assert "DIAN no encuentra el CUFE" in result.detail
-    confirmed = bed.intake(online_check=lambda cufe: Answer("pass", f"DIAN: validado {cufe[:8]}"))
-    result = confirmed.take(envelope(sample_mail(), uid=2))
+    assert "DIAN no valida este CUFE (GetStatus 99: Documento con errores)" in result.detail
+    # 66 (not found yet) and 98 (in process) are not final: filed "sin confirmar", asked again by the job.
+    pending = bed.intake(online_check=dian_says("98"))
+    result = pending.take(envelope(mail(("factura.xml", sample_bytes(OUR_BARE))), uid=2))
     assert result.status == MailStatus.FILED
     with bed.session() as s:
         doc = s.execute(sa.select(ReceivedDocument)).scalar_one()
-        assert {"name": "dian.online", "outcome": "pass", "detail": f"DIAN: validado {doc.cufe[:8]}"} in doc.report[
-            "checks"
-        ]
+        assert (doc.verdict, doc.state) == (Verdict.UNCONFIRMED, DocumentState.UNCONFIRMED)
+        online = next(c for c in doc.report["checks"] if c["name"] == "dian.online")
+        assert online["outcome"] == "warn" and "98" in online["detail"]
+    # The AttachedDocument's DIAN answer is proven by the shipped pin: DIAN is not asked about it.
+    before = len(asked)
+    assert pending.take(envelope(sample_mail(), uid=3)).status == MailStatus.FILED
+    assert len(asked) == before
 
-    def down(cufe: str) -> object:
+
+
+def test_dian_down_files_the_document_unconfirmed(bed) -> None:
+    def down(cufe: str) -> OnlineAnswer:
         raise TimeoutError("sin respuesta")
 
-    assert bed.intake(online_check=down).take(envelope(sample_mail(OUR_BARE), uid=3)).status == MailStatus.FILED
+    result = bed.intake(online_check=down).take(envelope(mail(("factura.xml", sample_bytes(OUR_BARE))), uid=1))
+    assert result.status == MailStatus.FILED
+    with bed.session() as s:
+        doc = s.execute(sa.select(ReceivedDocument)).scalar_one()
+        assert doc.verdict == Verdict.UNCONFIRMED
+        assert any(c["name"] == "dian.online" and "sin respuesta" in c["detail"] for c in doc.report["checks"])
 
 
 def quarantined(bed, data: bytes, **policy) -> tuple[QuarantineReason, str]:

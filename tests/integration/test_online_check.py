@@ -44,15 +44,30 @@ trust_store = "{trust}"
         [*BUZON, "import", "--json", "known.xml", "unknown.xml"], cwd=tmp_path, capture_output=True, text=True
     )
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary == {"filed": 1, "duplicates": 0, "quarantined": {"not_validated": 1}}, result.stderr
+    # 66 (DIAN does not know the CUFE yet) is not final: filed "sin confirmar", asked again by confirm_documents.
+    assert summary == {"filed": 2, "duplicates": 0, "quarantined": {}}, result.stderr
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'buzon.sqlite3'}")
     with engine.connect() as conn:
-        report = conn.execute(sa.text("SELECT report FROM received_documents")).scalar_one()
-        detail = conn.execute(sa.text("SELECT reason_detail FROM mail_messages WHERE status = 'quarantined'")).scalar()
+        rows = conn.execute(sa.text("SELECT number, verdict, state, report FROM received_documents")).all()
+        learned = conn.execute(sa.text("SELECT learned_from, subject, endpoint FROM dian_certificates")).all()
+        audited = conn.execute(
+            sa.text("SELECT count(*) FROM audit_entries WHERE action = 'dian.certificate.learned'")
+        ).scalar()
     engine.dispose()
-    checks = {c["name"]: c for c in json.loads(report)["checks"]}
+    by_verdict = {verdict: (state, json.loads(report)) for _, verdict, state, report in rows}
+    assert set(by_verdict) == {"valid_with_warnings", "unconfirmed"}
+    state, confirmed = by_verdict["valid_with_warnings"]
+    checks = {c["name"]: c for c in confirmed["checks"]}
+    assert state == "validated" and confirmed["dian_validated"] is True
     assert checks["dian.online"]["outcome"] == "pass"
     assert "GetStatus 00" in checks["dian.online"]["detail"]
-    assert "DIAN no conoce este CUFE" in detail
+    assert "copia del documento coincide" in checks["dian.online"]["detail"]  # GetXmlByDocumentKey compared
+    state, pending = by_verdict["unconfirmed"]
+    checks = {c["name"]: c for c in pending["checks"]}
+    assert state == "unconfirmed" and checks["dian.online"]["outcome"] == "warn"
+    assert "(66)" in checks["dian.online"]["detail"]
+    # The simulator's DIAN certificate was learned from its GetStatus answer, once, and audited.
+    assert len(learned) == 1 and learned[0][2] == dian_world.url and audited == 1
+    assert "800197268" in learned[0][1]
     # The sandbox company certificate was issued once under the simulator CA and kept.
     assert (tmp_path / "dian-sim" / "company-sandbox.p12").exists()
