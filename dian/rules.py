@@ -568,8 +568,11 @@ _STATE_BY_EVENT = (
 )
 
 
-def derive_state(*, validated: bool | None, registered: Iterable[EventCode]) -> DocumentState:
-    """Derive a document's state from its DIAN-registered events, else from its verification outcome."""
+def derive_state(
+    *, validated: bool | None, registered: Iterable[EventCode], confirmed: bool = True
+) -> DocumentState:
+    """Derive a document's state from its DIAN-registered events, else from its verification outcome; a valid
+    document whose DIAN validation is not proven yet (``confirmed`` False) is "unconfirmed" (DESIGN.md 5a)."""
     # The events are the truth (DESIGN.md section 4): a registered event outranks our own verification.
     codes = {EventCode(code) for code in registered}
     for code, state in _STATE_BY_EVENT:
@@ -577,4 +580,6 @@ def derive_state(*, validated: bool | None, registered: Iterable[EventCode]) -> 
             return state
     if validated is None:
         return DocumentState.RECEIVED
-    return DocumentState.VALIDATED if validated else DocumentState.INVALID
+    if not validated:
+        return DocumentState.INVALID
+    return DocumentState.VALIDATED if confirmed else DocumentState.UNCONFIRMED

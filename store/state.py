@@ -24,6 +24,8 @@ IN_FLIGHT = (SubmissionState.DRAFT, SubmissionState.SIGNED, SubmissionState.SENT
 
 
 def _moment(event: DocumentEvent) -> datetime:
+    # The signed xades:SigningTime first (dian-facts 2.2): the 032's starts the claim window. Registration or record
+    # time only for an event whose signed XML was never at hand (DIAN listed it, but would not serve it).
     return event.signing_time or event.registered_at or event.created_at or datetime.now(UTC)
 
 
@@ -74,7 +76,9 @@ def refresh_state(session: Session, document: ReceivedDocument, calendar: Busine
     events = events_of(session, document)
     registered = [e for e in events if e.submission_state is SubmissionState.REGISTERED]
     document.state = derive_state(
-        validated=document.verdict is not Verdict.INVALID, registered=(e.code for e in registered)
+        validated=document.verdict is not Verdict.INVALID,
+        registered=(e.code for e in registered),
+        confirmed=document.verdict is not Verdict.UNCONFIRMED,
     )
     receipts = [_moment(e) for e in registered if e.code is EventCode.RECIBO_BIEN]
     document.window_ends_at = calendar.window_end(max(receipts)) if receipts else None

@@ -497,3 +497,22 @@ def test_facts_normalise_codes_and_times() -> None:
 )
 def test_derive_state(validated: bool | None, registered: list[str], state: DocumentState) -> None:
     assert derive_state(validated=validated, registered=[E(code) for code in registered]) is state
+
+
+@pytest.mark.parametrize(
+    ("validated", "registered", "state"),
+    [
+        (True, [], DocumentState.UNCONFIRMED),  # verified, DIAN's validation not proven yet
+        (False, [], DocumentState.INVALID),  # invalid stays invalid, confirmed or not
+        (None, [], DocumentState.RECEIVED),
+        (True, ["030"], DocumentState.ACKNOWLEDGED),  # a DIAN-registered event is DIAN's word on the invoice
+        (True, ["043"], DocumentState.UNCONFIRMED),
+    ],
+)
+def test_derive_state_of_a_document_dian_has_not_confirmed(
+    validated: bool | None, registered: list[str], state: DocumentState
+) -> None:
+    assert derive_state(validated=validated, registered=[E(c) for c in registered], confirmed=False) is state
+    # The same facts, confirmed: only the unconfirmed case changes.
+    confirmed = derive_state(validated=validated, registered=[E(c) for c in registered])
+    assert (confirmed is DocumentState.VALIDATED) == (state is DocumentState.UNCONFIRMED)
