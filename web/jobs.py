@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, render_template
 from dian.calendar import BOGOTA
 from store.models import JobRun, Role
 from web.access import roles
+from web.certificate import company_certificate_status, valid_until
 
 bp = Blueprint("jobs", __name__)
 SCHEDULER_TABLE = "apscheduler_jobs"
@@ -56,7 +57,8 @@ def _every(seconds: int | None) -> str:
 @bp.get("/tareas")
 @roles(Role.ADMIN, Role.AUDITOR)
 def index() -> str:
-    """One row per job: what it does, how often, its last run and outcome, and when it runs next."""
+    """One row per job: what it does, how often, its last run and outcome, and when it runs next; above them, the
+    company certificate's expiry warning (30 days ahead) or the reason events cannot be signed."""
     db = current_app.extensions["buzon.db"]()
     make_specs = current_app.extensions.get("buzon.jobs")
     specs = list(make_specs()) if make_specs is not None else []
@@ -83,4 +85,11 @@ def index() -> str:
                 "next": _local(upcoming[ident]) if upcoming.get(ident) else "—",
             }
         )
-    return render_template("jobs.html", rows=rows, scheduled=bool(upcoming))
+    certificate = company_certificate_status(current_app.config["BUZON_SETTINGS"])
+    return render_template(
+        "jobs.html",
+        rows=rows,
+        scheduled=bool(upcoming),
+        certificate=certificate,
+        certificate_until=valid_until(certificate) if certificate else "",
+    )
