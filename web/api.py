@@ -23,7 +23,7 @@ from store.models import DocumentEvent, ReceivedDocument, Role, User
 from store.state import events_of
 from web import query
 from web.access import roles
-from web.labels import STATE_LABELS, claim_window_left
+from web.labels import STATE_LABELS, VERDICT_LABELS, claim_window_left, dian_validated
 from web.openapi import openapi_document
 from web.query import FilterError, InboxQuery
 
@@ -90,6 +90,9 @@ def document_summary(doc: ReceivedDocument, now: datetime, calendar: BusinessCal
         "state": doc.state.value,
         "state_label": STATE_LABELS.get(doc.state, doc.state.value),
         "verdict": doc.verdict.value,
+        "verdict_label": VERDICT_LABELS.get(doc.verdict.value, doc.verdict.value),
+        # Only valid and valid_with_warnings count as DIAN's validation; unconfirmed and invalid do not (DESIGN.md 5a).
+        "dian_validated": dian_validated(doc.verdict),
         "window_ends_at": _iso(doc.window_ends_at),
         "window_remaining": None
         if remaining is None

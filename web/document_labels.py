@@ -33,6 +33,7 @@ CHECK_NAMES = {
     "document_reference": "La respuesta nombra este documento",
     "notifications": "Notificaciones de la DIAN",
     "online": "Consulta en línea a la DIAN",
+    "proof": "Prueba de la validación de la DIAN",
 }
 OUTCOME_LABELS = {"pass": "Correcto", "warn": "Advertencia", "fail": "Falla"}
 OUTCOME_MARKS = {"pass": "✓", "warn": "!", "fail": "✗"}
@@ -45,6 +46,9 @@ SUBMISSION_LABELS = {
     SubmissionState.REJECTED: "Rechazado por la DIAN",
     SubmissionState.SEND_FAILED: "Envío fallido; se reintentará",
 }
+# Our event while DIAN answers 98/66 (dian-facts 6.5), and once the outbox stopped asking (events/outbox.py).
+NOT_FINAL_LABEL = "La DIAN aún no da respuesta definitiva; se volverá a consultar"
+UNRESOLVED_LABEL = "Sin respuesta definitiva de la DIAN: requiere revisión"
 DIRECTION_LABELS = {Direction.EMITTED: "Nuestro", Direction.OBSERVED: "Observado"}
 
 # Short names for the buttons and the timeline (dian.codes has DIAN's long ones).

@@ -29,8 +29,11 @@ from flask_login import current_user
 
 from dian.calendar import BusinessCalendar
 from dian.codes import ClaimReason, DocumentState, EventCode
+from dian.soap.results import NOT_FINAL_CODES
 from dian.ubl import Person, parse_document
+from dian.ubl.build import qr_url
 from events.emit import EventRefused, EventRequest
+from events.outbox import unresolved
 from store.blobs import BlobError, BlobStore
 from store.models import (
     Direction,
@@ -40,6 +43,7 @@ from store.models import (
     Role,
     SubmissionState,
     User,
+    Verdict,
 )
 from web.access import roles
 from web.document_labels import (
@@ -47,12 +51,14 @@ from web.document_labels import (
     DIRECTION_LABELS,
     EVENT_SHORT,
     ID_TYPES,
+    NOT_FINAL_LABEL,
     OUTCOME_LABELS,
     OUTCOME_MARKS,
     PAYMENT_LABELS,
     SUBMISSION_LABELS,
     TAX_LABELS,
     UNITS,
+    UNRESOLVED_LABEL,
     check_label,
 )
 from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
@@ -162,19 +168,64 @@ def taxes_view(taxes: list[dict[str, Any]], currency: str) -> list[dict[str, str
     return rows
 
 
-def checks_view(report: dict[str, Any]) -> list[dict[str, str]]:
-    """The verification report, check by check, with Spanish names and pass/warn/fail marks."""
-    return [
-        {
-            "name": check_label(str(check.get("name", ""))),
-            "code": str(check.get("name", "")),
-            "outcome": str(check.get("outcome", "")),
-            "outcome_label": OUTCOME_LABELS.get(str(check.get("outcome")), str(check.get("outcome", ""))),
-            "mark": OUTCOME_MARKS.get(str(check.get("outcome")), "?"),
-            "detail": str(check.get("detail", "")),
-        }
-        for check in (report or {}).get("checks", [])
+def _check_row(name: str, outcome: str, detail: str) -> dict[str, str]:
+    return {
+        "name": check_label(name),
+        "code": name,
+        "outcome": outcome,
+        "outcome_label": OUTCOME_LABELS.get(outcome, outcome),
+        "mark": OUTCOME_MARKS.get(outcome, "?"),
+        "detail": detail,
+    }
+
+
+# What a passing DIAN check of an unconfirmed document only shows: what the answer says, not that DIAN said it.
+UNPROVEN_NOTE = "lo dice la respuesta adjunta, pero su firma no se pudo atribuir a la DIAN"
+UNPROVEN_DETAIL = (
+    "Validación DIAN sin confirmar: las firmas verifican, pero nada prueba que la DIAN validó el documento (no trae "
+    "respuesta de la DIAN, o su firmante no es un certificado de la DIAN de confianza)."
+)
+
+
+def checks_view(report: dict[str, Any], *, unconfirmed: bool = False) -> list[dict[str, str]]:
+    """The verification report, check by check, with Spanish names and pass/warn/fail marks.
+
+    For a document whose DIAN validation is unconfirmed, DIAN's validation never shows as a pass: a passing
+    ``dian.response`` (the answer *says* 02) shows as a warning, and when no DIAN check warns or fails, one warning row
+    says what is missing."""
+    rows = []
+    for check in (report or {}).get("checks", []):
+        name, outcome, detail = str(check.get("name", "")), str(check.get("outcome", "")), str(check.get("detail", ""))
+        if unconfirmed and name == "dian.response" and outcome == "pass":
+            outcome, detail = "warn", f"{detail} ({UNPROVEN_NOTE})" if detail else UNPROVEN_NOTE
+        rows.append(_check_row(name, outcome, detail))
+    if unconfirmed and not any(r["code"].startswith("dian.") and r["outcome"] in ("warn", "fail") for r in rows):
+        rows.append(_check_row("dian.response", "warn", UNPROVEN_DETAIL))
+    return rows
+
+
+def unconfirmed_view(doc: ReceivedDocument, mail: MailMessage | None) -> dict[str, Any]:
+    """What the amber banner of a document whose DIAN validation is unconfirmed says: why, and what the clerk can do."""
+    if doc.dian_response_blob:
+        why = ("El documento trae una respuesta que dice ser de la DIAN, pero está firmada con un certificado que "
+               "Buzón no puede atribuir a la DIAN (no encadena a una raíz de confianza, no está fijado y no se "
+               "aprendió de la DIAN en línea).")  # fmt: skip
+    else:
+        why = ("El documento no trae la respuesta de validación de la DIAN (ApplicationResponse) y la DIAN no lo ha "
+               "confirmado en línea.")  # fmt: skip
+    details = [
+        str(check.get("detail", ""))
+        for check in (doc.report or {}).get("checks", [])
+        if str(check.get("name", "")).startswith("dian.") and check.get("outcome") in ("warn", "fail")
     ]
+    settings = current_app.config["BUZON_SETTINGS"]
+    return {
+        "why": why,
+        "details": [d for d in details if d][:3],
+        "online_check": bool(getattr(settings.dian, "online_check", False)),
+        "catalog_url": qr_url(doc.cufe, doc.environment),
+        "supplier_email": mail.sender if mail is not None and mail.sender else "",
+    }
 
 
 def _person_name(person: dict[str, Any] | None) -> str:
@@ -200,6 +251,12 @@ def timeline_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> list[di
     rows = []
     for event in events:
         code = event.code.value
+        state = event.submission_state.value
+        state_label = SUBMISSION_LABELS.get(event.submission_state, str(event.submission_state))
+        if unresolved(event):  # DIAN kept answering 98/66: no longer sent automatically, the clerk must look
+            state, state_label = "unresolved", UNRESOLVED_LABEL
+        elif event.submission_state is SubmissionState.SEND_FAILED and event.dian_status_code in NOT_FINAL_CODES:
+            state, state_label = "not_final", NOT_FINAL_LABEL
         rows.append(
             {
                 "id": event.id,
@@ -208,8 +265,8 @@ def timeline_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> list[di
                 "direction": DIRECTION_LABELS.get(event.direction, str(event.direction)),
                 "ours": event.direction is Direction.EMITTED,
                 "number": event.number or "",
-                "state": event.submission_state.value,
-                "state_label": SUBMISSION_LABELS.get(event.submission_state, str(event.submission_state)),
+                "state": state,
+                "state_label": state_label,
                 "signed_at": local_time(event.signing_time),
                 "registered_at": local_time(event.registered_at),
                 "messages": [str(m) for m in (event.dian_messages or [])],
@@ -380,7 +437,8 @@ def show(document_id: int) -> str:
     decisions, unavailable = _decisions(doc) if may_act else ({}, None)
     person = profile_person(current_user.load(db)) if may_act else {}
     mail = db.get(MailMessage, doc.mail_message_id) if doc.mail_message_id else None
-    checks = checks_view(doc.report)
+    unconfirmed = doc.verdict is Verdict.UNCONFIRMED
+    checks = checks_view(doc.report, unconfirmed=unconfirmed)
     return render_template(
         "document.html",
         doc=doc,
@@ -410,6 +468,7 @@ def show(document_id: int) -> str:
         claim_labels=CLAIM_LABELS,
         event_names=EVENT_SHORT,
         mail=mail,
+        unconfirmed=unconfirmed_view(doc, mail) if unconfirmed else None,
     )
 
 
@@ -533,6 +592,8 @@ def delivered_message(service: Any, emitted_id: int, code: EventCode, number: st
     if event is not None and event.submission_state is SubmissionState.REJECTED:
         answer = "; ".join(str(m) for m in event.dian_messages or []) or event.last_error or "sin detalle"
         return "error", f"Evento {name} número {number}: rechazado por la DIAN. {answer}"
+    if event is not None and event.dian_status_code in NOT_FINAL_CODES:  # 98 or 66: DIAN has not decided yet
+        return "info", f"Evento {name} número {number}: firmado y enviado. {event.last_error or NOT_FINAL_LABEL}"
     if report is None:
         return "info", (f"Evento {name} número {number}: firmado y en cola. La DIAN no responde ahora; "
                         "se reintentará automáticamente.")  # fmt: skip

@@ -134,6 +134,7 @@ def _filter_form(filters: InboxQuery) -> dict[str, Any]:
         "filters": filters,
         "filter_args": filters.to_args(),
         "state_choices": [(s.value, STATE_LABELS.get(s, s.value)) for s in query.STATES],
+        "verdict_choices": [(v.value, VERDICT_LABELS.get(v.value, v.value)) for v in query.VERDICTS],
         "sort_choices": [(s.key, s.label) for s in query.SORTS.values()],
     }
 

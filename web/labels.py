@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 STATE_LABELS = {
     DocumentState.RECEIVED: "Recibida",
     DocumentState.VALIDATED: "Validada",
+    DocumentState.UNCONFIRMED: "Sin confirmar por la DIAN",
     DocumentState.INVALID: "Inválida",
     DocumentState.ACKNOWLEDGED: "Acuse de recibo",
     DocumentState.GOODS_RECEIVED: "Bien o servicio recibido",
@@ -27,8 +28,12 @@ STATE_LABELS = {
 VERDICT_LABELS = {
     "valid": "Válida",
     "valid_with_warnings": "Válida con advertencias",
+    "unconfirmed": "Validación DIAN sin confirmar",
     "invalid": "Inválida",
 }
+
+# The verdicts that count as DIAN's validation (DESIGN.md 5a); "unconfirmed" and "invalid" do not.
+DIAN_VALIDATED = frozenset({"valid", "valid_with_warnings"})
 
 QUARANTINE_LABELS = {
     "not_for_us": "No está dirigida a nuestro NIT",
@@ -38,7 +43,14 @@ QUARANTINE_LABELS = {
     "duplicate": "Duplicada",
     "too_large": "Demasiado grande",
     "unreadable": "Ilegible",
+    "forged": "Falsificado: firmante, partes o registro en la DIAN no coinciden",
+    "error_interno": "Error interno al procesar este correo",
 }
+
+
+def dian_validated(verdict: object) -> bool:
+    """Whether a verdict counts as DIAN's validation: valid or valid with warnings, never unconfirmed or invalid."""
+    return str(getattr(verdict, "value", verdict)) in DIAN_VALIDATED
 
 
 def money(value: Decimal | None, currency: str = "COP") -> str:

@@ -51,6 +51,14 @@ _LIST_PARAMETERS = [
         style="form",
         explode=True,
     ),
+    _query(
+        "verdict",
+        "Resultado de la verificación; repetible o separado por comas. unconfirmed: validación DIAN sin confirmar "
+        "(las firmas verifican, pero nada prueba que la DIAN validó el documento).",
+        {"type": "array", "items": {"type": "string", "enum": [v.value for v in Verdict]}},
+        style="form",
+        explode=True,
+    ),
     _query("supplier", "NIT del proveedor (con o sin DV) o parte de su razón social.", {"type": "string"}),
     _query("from", "Emitidos desde este día (America/Bogota), inclusive. AAAA-MM-DD.", _DATE),
     _query("to", "Emitidos hasta este día (America/Bogota), inclusive. AAAA-MM-DD.", _DATE),
@@ -110,7 +118,20 @@ _SCHEMAS: dict[str, Any] = {
             "currency": {"type": "string"},
             "state": {"type": "string", "enum": [s.value for s in DocumentState]},
             "state_label": {"type": "string"},
-            "verdict": {"type": "string", "enum": [v.value for v in Verdict]},
+            "verdict": {
+                "type": "string",
+                "enum": [v.value for v in Verdict],
+                "description": "valid / valid_with_warnings: firmas correctas y validación de la DIAN probada; "
+                "unconfirmed: validación DIAN sin confirmar (firmas correctas, pero sin respuesta de la DIAN o con "
+                "una respuesta cuyo firmante no se puede atribuir a la DIAN; ningún evento automático actúa sobre "
+                "él); invalid: firma o validación fallida.",
+            },
+            "verdict_label": {"type": "string", "examples": ["Validación DIAN sin confirmar"]},
+            "dian_validated": {
+                "type": "boolean",
+                "description": "true solo si verdict es valid o valid_with_warnings: la validación de la DIAN está "
+                "probada (firma de la DIAN de confianza o confirmación en línea). false para unconfirmed e invalid.",
+            },
             "window_ends_at": {"type": ["string", "null"], "format": "date-time"},
             "window_remaining": {
                 "type": ["object", "null"],

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState
-from store.models import MailMessage, MailStatus, ReceivedDocument
+from store.models import MailMessage, MailStatus, ReceivedDocument, Verdict
 
 MAX_CLOSING_WITHIN = 30  # business days; the claim window itself is 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -58,6 +58,8 @@ DEFAULT_SORT = "-issued"
 
 # The states a filter may ask for, in the order of the document's life (DESIGN.md section 4).
 STATES = tuple(DocumentState)
+# The verification verdicts a filter may ask for: "unconfirmed" is validación DIAN sin confirmar (DESIGN.md 5a).
+VERDICTS = tuple(Verdict)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class InboxQuery:
     """What the user asked the inbox for; every field empty means "everything, newest first"."""
 
     states: tuple[DocumentState, ...] = ()
+    verdicts: tuple[Verdict, ...] = ()
     supplier: str = ""  # a NIT (with or without its check digit), or part of the supplier's name
     date_from: date | None = None  # issue date, America/Bogota, inclusive
     date_to: date | None = None
@@ -78,6 +81,7 @@ class InboxQuery:
     # The query-string names, shared by the page, the CSV export and the API (English, like the API).
     PARAMS = (
         ("states", "status"),
+        ("verdicts", "verdict"),
         ("supplier", "supplier"),
         ("date_from", "from"),
         ("date_to", "to"),
@@ -103,6 +107,16 @@ class InboxQuery:
                         known = ", ".join(s.value for s in STATES)
                         raise FilterError(f"status: estado desconocido {part!r}; use uno de: {known}.") from None
         values["states"] = tuple(dict.fromkeys(states))
+        verdicts = []
+        for raw in args.getlist("verdict"):
+            for part in raw.split(","):
+                if part.strip():
+                    try:
+                        verdicts.append(Verdict(part.strip()))
+                    except ValueError:
+                        known = ", ".join(v.value for v in VERDICTS)
+                        raise FilterError(f"verdict: verificación desconocida {part!r}; use una de: {known}.") from None
+        values["verdicts"] = tuple(dict.fromkeys(verdicts))
         values["supplier"] = _text(args.get("supplier", ""), "supplier", 450)
         values["search"] = _text(args.get("q", ""), "q", 120)
         values["date_from"] = _date(args.get("from", ""), "from")
@@ -134,7 +148,7 @@ class InboxQuery:
         out: dict[str, Any] = {}
         for attr, name in self.PARAMS:
             value = getattr(self, attr)
-            if attr == "states":
+            if attr in ("states", "verdicts"):
                 if value:
                     out[name] = [s.value for s in value]
             elif attr == "quarantined":
@@ -217,6 +231,8 @@ def conditions(query: InboxQuery, *, now: datetime, calendar: BusinessCalendar) 
     where: list[Any] = []
     if query.states:
         where.append(D.state.in_(query.states))
+    if query.verdicts:
+        where.append(D.verdict.in_(query.verdicts))
     if query.supplier:
         nit = _nit(query.supplier)
         if nit is not None:
