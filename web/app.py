@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.db import current_revision, head_revision, make_engine, session_factory
 from web.access import init_access, public
+from web.certificate import company_certificate_status
 
 
 def _secret_key(settings: Any) -> str:
@@ -87,7 +88,8 @@ def create_app(
     @app.get("/health")
     @public
     def health() -> Any:
-        """Liveness and readiness: the database answers and its schema is current."""
+        """Liveness and readiness: the database answers and its schema is current; with a configured company
+        certificate, its status and warning (30 days before it expires; it never makes the probe fail)."""
         try:
             db().execute(text("SELECT 1"))
             revision = current_revision(engine)
@@ -95,14 +97,15 @@ def create_app(
             return jsonify(status="error", database=f"unreachable: {exc.__class__.__name__}"), 503
         head = head_revision()
         status = "ok" if revision == head else "migration_needed"
-        return jsonify(status=status, database="ok", revision=revision, expected_revision=head), (
-            200 if status == "ok" else 503
-        )
+        body: dict[str, Any] = {"status": status, "database": "ok", "revision": revision, "expected_revision": head}
+        certificate = company_certificate_status(app.config["BUZON_SETTINGS"])
+        if certificate is not None:
+            body["certificate"] = certificate.to_dict()
+        return jsonify(body), (200 if status == "ok" else 503)
 
     from web.api import bp as api_bp
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp
-    from web.dian_certificates import bp as dian_certificates_bp
     from web.documents import bp as documents_bp
     from web.inbox import bp as inbox_bp
     from web.jobs import bp as jobs_bp
@@ -115,5 +118,4 @@ def create_app(
     app.register_blueprint(quarantine_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(jobs_bp)
-    app.register_blueprint(dian_certificates_bp)
     return app
