@@ -80,8 +80,9 @@ class ReceptionReport(CheckResults):
 
     @property
     def dian_validated(self) -> bool:
-        """True when DIAN's validation (or registration, for an event) is proven offline or confirmed online."""
-        return self.dian_proof.proven
+        """True when DIAN's validation (or registration, for an event) is proven offline or confirmed online, and the
+        document itself holds (DIAN's genuine answer proves nothing about bytes altered after signing)."""
+        return self.dian_proof.proven and verdict_of(self.checks) is not Verdict.INVALID
 
     @property
     def verdict(self) -> Verdict:

@@ -36,7 +36,11 @@ def test_every_real_sample_verifies_and_reports_its_signed_fields(tmp_path, samp
     assert code == 0
     assert len(lines) == 17
     for line in lines:
-        assert line["verdict"] in {"valid", "valid_with_warnings"}, line["file"]
+        # The bare invoices bring no DIAN answer: "sin confirmar", their own verdict, never valid (and exit 0).
+        bare = Path(line["file"]).name.startswith("invoice_")
+        assert line["verdict"] == ("unconfirmed" if bare else "valid_with_warnings"), line["file"]
+        assert line["dian_validated"] is (not bare)
+        assert line["proven"] is True
         assert set(line) >= {
             "file",
             "verdict",
@@ -71,7 +75,9 @@ def test_one_changed_amount_makes_the_document_invalid(tmp_path, samples_dir):
     assert code == 1
     assert line["verdict"] == "invalid"
     assert any(c["outcome"] == "fail" and c["name"].startswith("document.") for c in line["checks"])
-    assert line["payable_amount"] is None  # nothing is reported from bytes the signature does not cover
+    # What it claims is reported for chasing the supplier, marked unproven; nothing of it would be filed.
+    assert line["proven"] is False and line["payable_amount"] == "956200.02"
+    assert line["dian_validated"] is False
 
 
 def test_dian_answer_swapped_in_from_another_document_is_invalid(tmp_path, samples_dir):
@@ -85,6 +91,31 @@ def test_dian_answer_swapped_in_from_another_document_is_invalid(tmp_path, sampl
     assert line["verdict"] == "invalid"
     failed = {c["name"] for c in line["checks"] if c["outcome"] == "fail"}
     assert "dian.document_reference" in failed
+
+
+def test_a_standalone_dian_answer_and_a_standalone_event_are_recognised(tmp_path, samples_dir):
+    answer = tmp_path / "respuesta.xml"
+    answer.write_bytes(_cdata_payloads(sample_bytes(ARAGON))[1])
+    code, [line] = verify(str(answer), cwd=tmp_path)
+    assert code == 0
+    assert line["verdict"] == "valid" and line["dian_validated"] is True  # proven by the shipped pin
+    reference = next(c for c in line["checks"] if c["name"] == "dian.document_reference")
+    assert "FE6711" in reference["detail"]
+    # An unsigned event: "unsigned event for invoice X", not "not a supported document".
+    from tests.integration.trust_fixtures import event_from, party
+    from tests.integration.inbox_fixtures import signed
+
+    genuine = signed()
+    event = event_from(genuine.pki.suppliers[genuine.invoice.supplier.nit], party("900123456", "X"), genuine)
+    start = event.index(b"<ds:Signature")
+    end = event.index(b"</ds:Signature>") + len(b"</ds:Signature>")
+    unsigned = tmp_path / "evento.xml"
+    unsigned.write_bytes(event[:start] + event[end:])
+    code, [line] = verify(str(unsigned), cwd=tmp_path)
+    assert code == 1 and line["verdict"] == "invalid"
+    signature = next(c for c in line["checks"] if c["name"] == "event.signature")
+    assert "no está firmado" in signature["detail"] and genuine.invoice.number in signature["detail"]
+    assert line["event"]["code"] == "034" and line["event"]["proven"] is False
 
 
 def test_xxe_and_billion_laughs_are_unreadable_quickly(tmp_path):
