@@ -4,17 +4,18 @@ long-running loop around it (reconnect with backoff, IDLE or polling). The clock
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import DBAPIError
-
+from inbox.faults import lost_connection, one_line
 from inbox.intake import Envelope, Intake, Result
 from inbox.sources import Handle, Source
 from store.models import MailStatus
 
 T = TypeVar("T")
+logger = logging.getLogger("buzon.poll")
 BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 # A poll takes the mail it fetched in batches whose outcomes commit together: the database's round trips, commits and
 # the blob store's transactions are paid once per batch, not per message. A batch closes at this many messages or once
@@ -132,8 +133,10 @@ def run(
     transient: tuple[type[BaseException], ...] = (OSError,),
     backoff: tuple[float, ...] = BACKOFF,
 ) -> None:
-    """Poll until ``stop()``: connect, take new mail, wait (IDLE or sleep); on a lost connection or an unreachable
-    database, close, wait the next backoff delay and start again (intake is idempotent, so nothing is redone)."""
+    """Poll until ``stop()``: connect, take new mail, wait (IDLE or sleep); on a lost connection to the mailbox or the
+    database, or any other failure of a poll, close, wait the next backoff delay and start again (intake is
+    idempotent, so nothing is redone). A message's own failure never reaches here: intake quarantines it. Only a
+    connection refused for a reason that waiting cannot mend (a setting) ends the loop."""
     failures = 0
     while not stop():
         source: Source | None = None
@@ -148,10 +151,17 @@ def run(
                         f"{summary.duplicates} duplicado(s), {sum(summary.quarantined.values())} en cuarentena"
                     )
                 source.wait(wait_seconds, sleep, stop)
-        except (*transient, DBAPIError) as exc:
+        except Exception as exc:
+            lost = isinstance(exc, transient) or lost_connection(exc)
+            if source is None and not lost:
+                raise  # the mailbox refuses these settings: waiting will not mend them
             delay = backoff[min(failures, len(backoff) - 1)]
             failures += 1
-            log(f"conexión perdida ({exc.__class__.__name__}: {exc}); nuevo intento en {delay:.0f} s")
+            if lost:
+                log(f"conexión perdida ({one_line(exc)}); nuevo intento en {delay:.0f} s")
+            else:
+                logger.error("a poll failed; trying again in %.0f s", delay, exc_info=True)
+                log(f"la lectura del buzón falló ({one_line(exc)}); nuevo intento en {delay:.0f} s")
             remaining = delay
             while remaining > 0 and not stop():
                 sleep(min(1.0, remaining))
