@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from buzon.config import Settings
-from buzon.dian_access import company_identity, simulator_data_dir
+from buzon.dian_access import company_identity, dian_keys, simulator_data_dir
 from dian.calendar import BusinessCalendar
 from dian.codes import Environment
 from dian.trust import TrustStore
@@ -78,8 +78,9 @@ def default_person(settings: Settings) -> Person | None:
     )
 
 
-def event_context(settings: Settings, *, trust: TrustStore | None = None) -> EventContext:
-    """Everything events/ needs, from the configuration (the certificate is loaded here, once)."""
+def event_context(settings: Settings, *, trust: TrustStore | None = None, sessions: Any = None) -> EventContext:
+    """Everything events/ needs, from the configuration (the certificate is loaded here, once); with ``sessions``,
+    DIAN's answers are weighed with the certificates learned from DIAN too."""
     if trust is None:
         from buzon.cli import load_trust
 
@@ -97,6 +98,7 @@ def event_context(settings: Settings, *, trust: TrustStore | None = None) -> Eve
         calendar=BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day),
         default_person=default_person(settings),
         trust=trust,
+        keys=dian_keys(settings, trust, sessions),
         backoff=Backoff(base_seconds=settings.events.retry_seconds, max_seconds=settings.events.retry_max_seconds),
     )
 
@@ -148,7 +150,7 @@ def event_service(settings: Settings, sessions: Any) -> Any:
 
     return EventService(
         sessions=sessions,
-        make_context=lambda: event_context(settings),
+        make_context=lambda: event_context(settings, sessions=sessions),
         make_client=lambda: dian_client(settings),
         make_on_registered=lambda ctx, client: notice_hook(ctx, settings, client),
     )

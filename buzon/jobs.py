@@ -39,7 +39,7 @@ class Runtime:
         if self._ctx is None:
             from buzon.event_access import event_context
 
-            self._ctx = event_context(self.settings)
+            self._ctx = event_context(self.settings, sessions=self.sessions)
         return self._ctx
 
     @property

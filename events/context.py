@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import Environment
+from dian.proof import DianKeys
 from dian.trust import SigningIdentity, TrustStore
 from dian.ubl import Party, Person
 from dian.ubl.build import Software
@@ -41,11 +42,18 @@ class EventContext:
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     # Who signs events made by scheduled jobs (030 and 032 name the person who received).
     default_person: Person | None = None
-    # DIAN's answers are checked against these anchors and pins before they change anything.
+    # The trust store of the configuration (the counterparts' certificates: anchors and pins).
     trust: TrustStore | None = None
+    # What DIAN's signature may be anchored in (dian.proof): DIAN's answers are weighed with it before they change
+    # anything. None: the trust store above, with the shipped pins (no learned ones).
+    keys: DianKeys = None  # type: ignore[assignment]  # filled in by __post_init__
     backoff: Backoff = field(default_factory=Backoff)
     lease_seconds: float = 300.0  # an event marked "sent" whose answer never came is retried after this
     provider_code: str = "000"  # PPP in DIAN file names: 000 = own software (dian-facts.md 4.3)
+
+    def __post_init__(self) -> None:
+        if self.keys is None:
+            object.__setattr__(self, "keys", DianKeys.of(self.trust or TrustStore()))
 
     def issue_moment(self, now: datetime) -> tuple[datetime, str]:
         """The event's IssueDate and IssueTime in Bogota, as "HH:MM:SS-05:00" (the literal enters the CUDE)."""

@@ -213,7 +213,7 @@ def _confirm_regla_90(
     status = client.get_status_event(event.referenced_cufe)
     if status.not_final:
         raise NotFinal(status)
-    listing = listed_events(status, event.referenced_cufe, ctx.trust)
+    listing = listed_events(status, event.referenced_cufe, ctx.keys)
     if not any(item.cude == event.cude for item in listing):
         others = [f"{item.code.value} {item.cude[:12]}…" for item in listing if item.code is event.code]
         detail = "DIAN ya tiene registrado otro evento " + (", ".join(others) if others else "con este número")
@@ -222,7 +222,7 @@ def _confirm_regla_90(
     for candidate in (refused.response.xml, None):
         xml = candidate if candidate is not None else client.get_status(event.cude).xml
         try:
-            checked_answer(xml, ctx.trust, about=event.cude)
+            checked_answer(xml, ctx.keys, about=event.cude)
         except ForgedAnswer:
             continue
         return True, xml, "confirmado con GetStatusEvent tras Regla 90"
@@ -271,7 +271,7 @@ def deliver_events(
         try:
             response = client.send_event_update_status(name, xml)
             assert event.cude is not None
-            checked_answer(response.xml, ctx.trust, about=event.cude)
+            checked_answer(response.xml, ctx.keys, about=event.cude)
             outcome = ("registered", response, response.xml, "SendEventUpdateStatus")
         except DianRejected as refused:
             if refused.response.not_final:

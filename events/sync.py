@@ -134,7 +134,7 @@ def sync_document(
     on_registered: OnRegistered | None = None,
 ) -> None:
     """Record what DIAN lists on ``document`` that we did not know; the caller commits."""
-    listing = listed_events(client.get_status_event(document.cufe), document.cufe, ctx.trust)
+    listing = listed_events(client.get_status_event(document.cufe), document.cufe, ctx.keys)
     known = {
         e.cude: e
         for e in s.execute(sa.select(DocumentEvent).where(DocumentEvent.cude.in_([i.cude for i in listing]))).scalars()
