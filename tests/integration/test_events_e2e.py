@@ -306,23 +306,36 @@ def test_payment_in_cash_gets_030_and_032_but_no_acceptance(events_bed: EventsBe
     assert bed.deliver()["events"]["registered"] == 2
 
 
-def test_an_answer_that_is_not_dianss_registers_nothing_until_a_trusted_one_confirms(events_bed: EventsBed) -> None:
-    """A forged (here: untrusted) DIAN answer is refused; the event stays queued and Regla 90 confirms it later."""
-    import dataclasses
+class _TamperedAnswers:
+    """DIAN's client whose SendEventUpdateStatus answers arrive altered after DIAN signed them."""
 
-    from dian.trust import TrustStore
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+    def send_event_update_status(self, *args, **kwargs):
+        import dataclasses
+
+        response = self.client.send_event_update_status(*args, **kwargs)
+        assert response.xml and b"<cbc:Description>" in response.xml
+        altered = response.xml.replace(b"<cbc:Description>", b"<cbc:Description>X", 1)
+        return dataclasses.replace(response, xml=altered)
+
+
+def test_an_answer_that_is_not_dianss_registers_nothing_until_a_trusted_one_confirms(events_bed: EventsBed) -> None:
+    """A forged DIAN answer (altered after signing) is refused; the event stays queued and Regla 90 confirms it."""
     from events.outbox import deliver_events
 
     bed = events_bed
     doc_id = bed.receive(at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     bed.send(doc_id, EventCode.ACUSE_RECIBO)
-    ctx = bed.runtime.ctx
-    distrustful = dataclasses.replace(ctx, trust=TrustStore(pins=frozenset({"ab" * 32})))
-    report = deliver_events(bed.sessions, distrustful, bed.runtime.client)
+    report = deliver_events(bed.sessions, bed.runtime.ctx, _TamperedAnswers(bed.runtime.client))
     assert report.registered == [] and len(report.retrying) == 1
     (event,) = bed.events(doc_id)
     assert event.submission_state is SubmissionState.SEND_FAILED
-    assert "Respuesta de la DIAN rechazada" in event.last_error and "confianza" in event.last_error
+    assert "Respuesta de la DIAN rechazada" in event.last_error and "no verifica" in event.last_error
     assert bed.document(doc_id).state is DocumentState.VALIDATED
     time.sleep(1.2)
     assert bed.deliver()["events"]["registered"] == 1  # the trusted answer, through Regla 90
