@@ -71,3 +71,63 @@ trust_store = "{trust}"
     assert "800197268" in learned[0][1]
     # The sandbox company certificate was issued once under the simulator CA and kept.
     assert (tmp_path / "dian-sim" / "company-sandbox.p12").exists()
+
+
+def test_a_dian_certificate_learned_online_proves_later_answers_offline(tmp_path, dian_world):  # noqa: F811
+    """First document confirmed online (DIAN's certificate learned), second proven offline by it with the online
+    check off, third signed by an unknown "DIAN" key stays unconfirmed. The trust folder holds nothing of DIAN's."""
+    from dian.ubl import parse_document
+    from tests.integration.trust_fixtures import attached, dian_answer, forged, party
+
+    def container(invoice: bytes, answer: bytes) -> bytes:
+        doc = parse_document(invoice)
+        return attached(invoice, answer, number=doc.number, uuid=doc.uuid, sender=party(doc.supplier.nit, "P"),
+                        receiver=party(BUYER_NIT, "EMPRESA COMPRADORA"))  # fmt: skip
+
+    first, second, third = dian_world.invoice(), dian_world.invoice(), dian_world.invoice()
+    dian_world.simulator.validate(first)
+    second_answer = dian_world.simulator.validate(second)
+    parsed = parse_document(third)
+    third_answer = dian_answer(forged().pki.dian, parsed.number, parsed.uuid, party(parsed.supplier.nit, "P"))
+    (tmp_path / "first.xml").write_bytes(first)
+    (tmp_path / "second.xml").write_bytes(container(second, second_answer))
+    (tmp_path / "third.xml").write_bytes(container(third, third_answer))
+    (tmp_path / "trust").mkdir()
+
+    def configure(online: bool) -> None:
+        (tmp_path / "buzon.toml").write_text(
+            f"""data_dir = "{tmp_path}"
+[company]
+nit = "{BUYER_NIT}-{check_digit(BUYER_NIT)}"
+name = "EMPRESA COMPRADORA S.A.S."
+[dian]
+environment = "simulator"
+endpoint = "{dian_world.url}"
+online_check = {"true" if online else "false"}
+trust_store = "{tmp_path / "trust"}"
+"""
+        )
+
+    configure(online=True)
+    assert subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True).returncode == 0
+    done = subprocess.run([*BUZON, "import", "--json", "first.xml"], cwd=tmp_path, capture_output=True, text=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1])["filed"] == 1, done.stderr
+    configure(online=False)  # from here on nothing may ask DIAN: what follows is proven offline or not at all
+    done = subprocess.run(
+        [*BUZON, "import", "--json", "second.xml", "third.xml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1])["filed"] == 2, done.stderr
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'buzon.sqlite3'}")
+    with engine.connect() as conn:
+        rows = {n: (v, json.loads(r)) for n, v, r in conn.execute(sa.text("SELECT number, verdict, report FROM "
+                                                                         "received_documents"))}  # fmt: skip
+        learned = conn.execute(sa.text("SELECT count(*) FROM dian_certificates")).scalar()
+    engine.dispose()
+    numbers = [parse_document(x).number for x in (first, second, third)]
+    assert learned == 1
+    verdict, report = rows[numbers[0]]
+    assert verdict == "valid_with_warnings" and report["dian_proof"] == "confirmed_online"
+    verdict, report = rows[numbers[1]]
+    assert verdict == "valid_with_warnings" and report["dian_basis"] == "learned" and report["dian_validated"]
+    verdict, report = rows[numbers[2]]
+    assert verdict == "unconfirmed" and report["dian_validated"] is False
