@@ -21,6 +21,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -519,6 +520,22 @@ def generate_mail(
     return delivered
 
 
+def _poll_confirming(settings: Settings, poll: Callable[[Settings], Any]) -> Any:
+    """Take the demo mail in with DIAN's online check against the simulator (served on a free port for the while), so
+    the bare invoice, which brings no DIAN answer, is confirmed online as a real install would confirm it."""
+    if settings.dian.environment != "simulator" or settings.dian.endpoint:
+        return poll(settings)
+    from buzon.dian_access import simulator_data_dir
+    from dian.simulator import SimulatorServer
+
+    server = SimulatorServer(Simulator(simulator_data_dir(settings))).start()
+    try:
+        dian = dataclasses.replace(settings.dian, endpoint=server.url, online_check=True)
+        return poll(dataclasses.replace(settings, dian=dian))
+    finally:
+        server.stop()
+
+
 def seed(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
     """For `buzon init` in demo mode: fill an empty inbox once (mail into the mailbox folder, then intake).
 
@@ -560,6 +577,6 @@ def seed(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
             )
         finally:
             simulator.close()
-    summary = poll_mailbox_once(settings)
+    summary = _poll_confirming(settings, poll_mailbox_once)
     quarantined = sum(summary.quarantined.values())
     return f"demo: {summary.filed} documento(s) archivado(s), {quarantined} correo(s) en cuarentena"
