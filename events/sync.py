@@ -18,7 +18,9 @@ from dian.codes import DocumentState, DocumentType
 from dian.errors import ParseError
 from dian.soap import DianFault, DianResponse, DianTransportError
 from dian.soap.results import DocumentXml
+from dian.trust import TrustStore
 from dian.ubl import ApplicationResponse, parse_document
+from dian.xades import verify
 from events.answers import ForgedAnswer, ListedEvent, listed_events
 from events.context import EventContext, utc_now
 from events.outbox import OnRegistered, mark_registered
@@ -29,6 +31,7 @@ from store.state import refresh_state
 # Invoices on which something can still happen (RADIAN goes on after acceptance).
 OPEN_STATES = (
     DocumentState.VALIDATED,
+    DocumentState.UNCONFIRMED,  # DIAN's validation not proven yet: its events (and their registration) count already
     DocumentState.ACKNOWLEDGED,
     DocumentState.GOODS_RECEIVED,
     DocumentState.ACCEPTED,
@@ -78,8 +81,16 @@ def documents_to_sync(session: Session, now: datetime, *, every: timedelta, max_
     )  # fmt: skip
 
 
-def _fetch(client: DianStatus, cude: str) -> tuple[ApplicationResponse, bytes] | None:
-    """The event's own XML from DIAN (GetXmlByDocumentKey), for its number, parties and times; None when unavailable."""
+@dataclass(frozen=True)
+class _Fetched:
+    event: ApplicationResponse
+    xml: bytes
+    signing_time: datetime | None  # the signed xades:SigningTime; None when the signature does not verify
+
+
+def _fetch(client: DianStatus, cude: str, trust: TrustStore) -> _Fetched | None:
+    """The event's own XML from DIAN (GetXmlByDocumentKey), for its number, parties and signing time; None when
+    unavailable."""
     try:
         found = client.get_xml_by_document_key(cude)
     except (DianTransportError, DianFault):
@@ -87,20 +98,24 @@ def _fetch(client: DianStatus, cude: str) -> tuple[ApplicationResponse, bytes] |
     if not found.found or not found.xml:
         return None
     try:
-        parsed = parse_document(found.xml)
+        signature = verify(found.xml, trust=trust)
+        signed = signature.signed_element
+        parsed = parse_document(signed if signed is not None else found.xml)
     except ParseError:
         return None
     if not isinstance(parsed, ApplicationResponse) or (parsed.uuid or "").strip().lower() != cude:
         return None
-    return parsed, found.xml
+    # An event's moment is its signed SigningTime (dian-facts 2.2), never IssueDate nor when we synced; a signature
+    # that does not verify says nothing, and store.state then falls back to the registration time.
+    return _Fetched(parsed, found.xml, signature.signing_time if signed is not None else None)
 
 
 def _observe(
     s: Session, ctx: EventContext, document: ReceivedDocument, item: ListedEvent, client: DianStatus, now: datetime
 ) -> DocumentEvent:
-    fetched = _fetch(client, item.cude)
-    parsed = fetched[0] if fetched else None
-    xml_key = ctx.blobs.put(fetched[1]) if fetched else None
+    fetched = _fetch(client, item.cude, ctx.trust or TrustStore())
+    parsed = fetched.event if fetched else None
+    xml_key = ctx.blobs.put(fetched.xml) if fetched else None
     event = DocumentEvent(
         document_id=document.id,
         code=item.code,
@@ -112,7 +127,7 @@ def _observe(
         sender_nit=parsed.sender.nit[:20] if parsed else None,
         receiver_nit=parsed.receiver.nit[:20] if parsed else None,
         signed_xml_blob=xml_key,
-        signing_time=parsed.issued_at if parsed else None,
+        signing_time=fetched.signing_time if fetched else None,
         submission_state=SubmissionState.REGISTERED,
         registered_at=now,
         actor="dian:GetStatusEvent",

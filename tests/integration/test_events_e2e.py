@@ -374,3 +374,102 @@ def test_the_sellers_034_mailed_to_us_makes_the_invoice_tacitly_accepted_at_inta
     assert (observed.code, observed.direction, observed.submission_state) == (
         EventCode.ACEPTACION_TACITA, Direction.OBSERVED, SubmissionState.REGISTERED)  # fmt: skip
     assert bed.document(doc_id).state is DocumentState.TACITLY_ACCEPTED
+
+
+def _event_issued_on(bed: EventsBed, code: EventCode, invoice: bytes, *, signed_at: dt.datetime,
+                     issued_on: dt.datetime) -> bytes:  # fmt: skip
+    """The buyer's event whose IssueDate/IssueTime say ``issued_on`` while its xades:SigningTime says ``signed_at``."""
+    from dian.calendar import BOGOTA
+    from dian.codes import Environment
+    from dian.ubl.build import EventDraft, build_event
+    from dian.xades import sign
+    from tests.integration.dian_fixtures import BUYER, BUYER_SW, SELLER
+
+    local = issued_on.astimezone(BOGOTA)
+    doc = parse_document(invoice)
+    draft = EventDraft(
+        code=code, number=f"EV{code.value}{bed.world.number()}", issue_date=local.date(),
+        issue_time=local.strftime("%H:%M:%S") + "-05:00", environment=Environment.TESTING, sender=BUYER,
+        receiver=SELLER, invoice_number=doc.number, invoice_cufe=doc.uuid,
+        person=Person(id="1020304050", first_name="Ana", family_name="Pérez"),
+    )  # fmt: skip
+    return sign(build_event(draft, software=BUYER_SW), bed.world.buyer, signing_time=signed_at)
+
+
+def test_an_observed_032_is_timed_by_its_signing_time_and_the_window_runs_from_it(events_bed: EventsBed) -> None:
+    """The 032 DIAN lists was signed at T1 but says IssueDate five days later: the claim window ends 3 business days
+    after T1 (dian-facts 2.2), neither after its IssueDate nor after the sync."""
+    from dian.calendar import BOGOTA
+
+    bed = events_bed
+    issued = days_ago(12)
+    doc_id = bed.receive(at=issued)
+    invoice = bed.invoices[bed.document(doc_id).cufe]
+    buyer = bed.world.client(bed.world.buyer)  # registered at DIAN by other software: Buzón never sent these
+    acknowledged = bed.world.event(EventCode.ACUSE_RECIBO, invoice, at=issued + dt.timedelta(hours=1))
+    assert buyer.send_event_update_status(f"ar{BUYER_NIT}.xml", acknowledged).accepted
+    t1 = issued + dt.timedelta(hours=2)
+    claimed_day = t1 + dt.timedelta(days=5)
+    receipt = _event_issued_on(bed, EventCode.RECIBO_BIEN, invoice, signed_at=t1, issued_on=claimed_day)
+    assert buyer.send_event_update_status(f"ar{BUYER_NIT}.xml", receipt).accepted
+
+    result = jobs.sync_events()
+    assert result["outcome"] == "ok" and result["summary"]["observed"] == 2, result
+    observed = {e.code: e for e in bed.events(doc_id)}
+    assert observed[EventCode.RECIBO_BIEN].direction is Direction.OBSERVED
+    assert observed[EventCode.RECIBO_BIEN].signing_time == t1
+    assert observed[EventCode.ACUSE_RECIBO].signing_time == issued + dt.timedelta(hours=1)
+    doc = bed.document(doc_id)
+    calendar = bed.runtime.ctx.calendar
+    assert doc.state is DocumentState.GOODS_RECEIVED
+    assert doc.window_ends_at == calendar.window_end(t1)
+    assert doc.window_ends_at.astimezone(BOGOTA).date() == calendar.add_business_days(t1.astimezone(BOGOTA).date(), 3)
+    assert doc.window_ends_at != calendar.window_end(claimed_day)
+    assert doc.window_ends_at != calendar.window_end(observed[EventCode.RECIBO_BIEN].registered_at)
+
+
+def test_a_mailed_034_pending_confirmation_is_registered_when_get_status_event_lists_it(events_bed: EventsBed) -> None:
+    """The seller's 034 mailed without DIAN's answer waits as observed and pending; GetStatusEvent listing its CUDE
+    registers it, and only then is the invoice tacitly accepted."""
+    bed = events_bed
+    doc_id, _ = _received_goods_long_ago(bed)
+    doc = bed.document(doc_id)
+    tacit = bed.world.event(EventCode.ACEPTACION_TACITA, bed.invoices[doc.cufe], sender="seller")
+    parsed = parse_document(tacit)
+    subject = f"Evento;{doc.number};{SELLER_NIT};PROVEEDOR DE PRUEBA S.A.S.;{parsed.id};034"
+    append(bed.dovecot, bed.folder, mail(("evento034.xml", tacit), subject=subject))
+    polled = jobs.poll_mailbox()
+    assert polled["outcome"] == "ok", polled
+    pending = bed.events(doc_id)[-1]
+    assert (pending.code, pending.direction, pending.submission_state) == (
+        EventCode.ACEPTACION_TACITA, Direction.OBSERVED, SubmissionState.SENT)  # fmt: skip
+    assert bed.document(doc_id).state is DocumentState.GOODS_RECEIVED  # mail is not DIAN's word
+
+    assert jobs.sync_events()["summary"]["confirmed"] == 0  # DIAN does not list it yet
+    assert bed.events(doc_id)[-1].submission_state is SubmissionState.SENT
+    assert bed.world.client(bed.world.seller).send_event_update_status(f"ar{SELLER_NIT}.xml", tacit).accepted
+    bed.with_scheduler(sync_interval=1)
+    time.sleep(1.1)
+    result = jobs.sync_events()
+    assert result["summary"]["confirmed"] == 1 and result["summary"]["observed"] == 0, result
+    registered = bed.events(doc_id)[-1]
+    assert registered.id == pending.id and registered.submission_state is SubmissionState.REGISTERED
+    assert bed.document(doc_id).state is DocumentState.TACITLY_ACCEPTED
+    assert len(_audit(bed, "event.034.registered")) == 1
+
+
+def test_the_sync_covers_an_unconfirmed_invoice(events_bed: EventsBed) -> None:
+    """A bare invoice filed "sin confirmar" is still asked about: the 030 DIAN lists on it is recorded."""
+    bed = events_bed
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    bare = bed.world.invoice(at=at)
+    bed.world.simulator.validate(bare)
+    append(bed.dovecot, bed.folder, mail(("factura.xml", bare), subject=f"{SELLER_NIT};P;X;01;P"))
+    assert jobs.poll_mailbox()["summary"]["filed"] == 1
+    doc_id = bed.document_id(parse_document(bare).uuid)
+    assert bed.document(doc_id).state is DocumentState.UNCONFIRMED
+    acknowledged = bed.world.event(EventCode.ACUSE_RECIBO, bare, at=at + dt.timedelta(hours=1))
+    assert bed.world.client(bed.world.buyer).send_event_update_status(f"ar{BUYER_NIT}.xml", acknowledged).accepted
+    result = jobs.sync_events()
+    assert result["summary"]["observed"] == 1, result
+    assert bed.document(doc_id).state is DocumentState.ACKNOWLEDGED
