@@ -322,20 +322,23 @@ class ApplicationResponse:
 
 @dataclass(frozen=True)
 class AttachedDocument:
-    """A parsed AttachedDocument: the container a supplier mails, holding the signed document and DIAN's answer."""
+    """A parsed AttachedDocument: the container a supplier mails, holding the signed document and DIAN's answer.
 
-    id: str
+    No signature covers the container's own fields: they are read liberally, None when absent or unreadable.
+    """
+
+    id: str | None
     customization_id: str | None
     profile_id: str | None
     environment: Environment | None
-    issue_date: date
-    issue_time: str
-    issued_at: datetime
+    issue_date: date | None
+    issue_time: str | None
+    issued_at: datetime | None
     offset_assumed: bool
     document_type_text: str | None  # cbc:DocumentType, "Contenedor de Factura Electrónica"
     parent_document_id: str | None
-    sender: Party
-    receiver: Party
+    sender: Party | None
+    receiver: Party | None
     # The exact signed bytes inside the CDATA, stripped only of surrounding whitespace (dian-facts.md 3.1).
     document_xml: bytes
     dian_response_xml: bytes | None

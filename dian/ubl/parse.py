@@ -9,9 +9,11 @@ mandatory element raises ParseError naming its path.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import TypeVar
 
 from lxml import etree
 
@@ -42,12 +44,20 @@ from dian.xmlsafe import parse_xml
 __all__ = ["BOGOTA", "Document", "parse_document", "parse_time"]
 
 Document = CommercialDocument | AttachedDocument | ApplicationResponse
+_T = TypeVar("_T")
 
 # Colombia has no daylight saving time: America/Bogota is always UTC-05:00.
 BOGOTA = timezone(timedelta(hours=-5))
 
-_TIME = re.compile(r"^(\d{2})[:-](\d{2})[:-](\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$")
-_TRAILING_DIGITS = re.compile(r"^(.*?)(\d+)$")
+# [0-9], never \d: \d also matches Arabic-Indic, Devanagari and other Unicode digits, which int() and Decimal() then
+# read as numbers (issue 14). Dates, times, numbers and identifiers are ASCII in every DIAN document.
+_TIME = re.compile(r"^([0-9]{2})[:-]([0-9]{2})[:-]([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:?[0-9]{2})?$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_TRAILING_DIGITS = re.compile(r"^(.*?)([0-9]+)$")
+# Years a DIAN document can mean (electronic invoicing began in 2019; references may be older). Outside them a date is
+# refused, so that no later arithmetic on it (a claim window, a time zone) can leave the calendar.
+_YEARS = range(1900, 3000)
 _XML_WS = " \t\r\n"
 _XML_WS_BYTES = b" \t\r\n"
 _CDATA_OPEN = b"<![CDATA["
@@ -117,6 +127,9 @@ def _first(element: etree._Element, path: str) -> etree._Element | None:
 def _decimal(value: str | None, where: str) -> Decimal | None:
     if value is None:
         return None
+    # Decimal() also reads Unicode digits and "1_000": an xs:decimal is neither.
+    if not value.isascii() or "_" in value:
+        raise ParseError(f"not a decimal amount: {value!r}", where=where)
     try:
         result = Decimal(value)
     except InvalidOperation:
@@ -137,11 +150,16 @@ def _req_amount(record: _Record, fields: dict[str, str | None], name: str, where
 def _date(value: str | None, where: str) -> date | None:
     if value is None:
         return None
+    # xs:date may carry a zone suffix ("2025-04-04-05:00"); the calendar date is the first ten characters.
+    if _DATE.match(value) is None:
+        raise ParseError(f"not a date (YYYY-MM-DD): {value!r}", where=where)
     try:
-        # xs:date may carry a zone suffix ("2025-04-04-05:00"); the calendar date is the first ten characters.
-        return date.fromisoformat(value[:10])
+        result = date.fromisoformat(value[:10])
     except ValueError:
         raise ParseError(f"not a date: {value!r}", where=where) from None
+    if result.year not in _YEARS:
+        raise ParseError(f"date out of range ({_YEARS[0]}-{_YEARS[-1]}): {value!r}", where=where)
+    return result
 
 
 def _day(record: _Record, fields: dict[str, str | None], name: str, where: str) -> date | None:
@@ -163,7 +181,11 @@ def parse_time(value: str, *, where: str = "cbc:IssueTime") -> tuple[time, bool]
     else:
         sign = -1 if zone[0] == "-" else 1
         digits = zone[1:].replace(":", "")
-        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        # xs:time offsets run from -14:00 to +14:00; timezone() itself refuses ±24:00 with a ValueError.
+        if hours > 14 or minutes > 59 or (hours == 14 and minutes):
+            raise ParseError(f"not a time: {value!r} (UTC offset out of range)", where=where)
+        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
         assumed = False
     try:
         return time(int(hour), int(minute), int(second), micro, tzinfo=tz), assumed
@@ -366,10 +388,9 @@ def _extensions(root: etree._Element, where: str) -> tuple[dict[str, str | None]
         value = f[name]
         if value is None:
             return None
-        try:
-            return int(value)
-        except ValueError:
-            raise ParseError(f"not a number: {value!r}", where=f"{where}/{record.paths[name]}") from None
+        if _INTEGER.fullmatch(value) is None:
+            raise ParseError(f"not a number: {value!r}", where=f"{where}/{record.paths[name]}")
+        return int(value)
 
     control = InvoiceControl(
         authorization=f["authorization"] or "",
@@ -783,43 +804,60 @@ _ATTACHED = _Record(
 )
 
 
+def _lenient(read: Callable[[], _T]) -> _T | None:
+    """What ``read`` returns, or None when it raises ParseError: for fields no signature covers."""
+    try:
+        return read()
+    except ParseError:
+        return None
+
+
 def _attached(root: etree._Element, source: bytes | None) -> AttachedDocument:
+    """Read a container liberally: its own fields are not signed, so only a missing embedded document is fatal.
+
+    The signed document inside (and DIAN's signed answer) decide everything; a container written sloppily (a
+    ParentDocumentLineReference/IssueDate of "12/07/2022", no cbc:ID, no parties) still yields both payloads, and
+    each unreadable container field becomes None (issue 14).
+    """
     where = "AttachedDocument"
-    f = _ATTACHED(root)
-    issue_date, issue_time, issued_at, assumed = _issued(_ATTACHED, f, where)
-    payloads = _Payloads(root, source)
     description = _first(root, _PAYLOAD)
     if description is None or not (description.text or "").strip(_XML_WS):
         raise ParseError(f"missing mandatory element {_PAYLOAD}", where=f"{where}/{_PAYLOAD}")
+    payloads = _Payloads(root, source)
     document_xml, exact = payloads.take(description)
     answer_xml = None
     answer = _first(root, f"{_LINE_REFERENCE}/{_PAYLOAD}")
     if answer is not None and (answer.text or "").strip(_XML_WS):
         answer_xml, answer_exact = payloads.take(answer)
         exact = exact and answer_exact
+    f = _ATTACHED(root)
+    issue_date = _lenient(lambda: _day(_ATTACHED, f, "issue_date", where))
+    issue_time = f["issue_time"]
+    clock = _lenient(lambda: parse_time(issue_time, where=f"{where}/cbc:IssueTime")) if issue_time else None
+    issued_at = datetime.combine(issue_date, clock[0]) if issue_date is not None and clock is not None else None
     return AttachedDocument(
-        id=_ATTACHED.need(f, "number", where),
+        id=f["number"],
         customization_id=f["customization_id"],
         profile_id=f["profile_id"],
-        environment=_environment(f["environment"], where),
+        environment=_lenient(lambda: _environment(f["environment"], where)),
         issue_date=issue_date,
         issue_time=issue_time,
         issued_at=issued_at,
-        offset_assumed=assumed,
+        offset_assumed=clock[1] if clock is not None else False,
         document_type_text=f["document_type_text"],
         parent_document_id=f["parent_document_id"],
-        sender=_required_party(root, "cac:SenderParty", where),
-        receiver=_required_party(root, "cac:ReceiverParty", where),
+        sender=_lenient(lambda: _required_party(root, "cac:SenderParty", where)),
+        receiver=_lenient(lambda: _required_party(root, "cac:ReceiverParty", where)),
         document_xml=document_xml,
         dian_response_xml=answer_xml,
         exact_bytes=exact,
         reference_id=f["reference_id"],
         reference_uuid=f["reference_uuid"],
         reference_uuid_scheme=f["reference_uuid_scheme"],
-        reference_issue_date=_day(_ATTACHED, f, "reference_issue_date", where),
+        reference_issue_date=_lenient(lambda: _day(_ATTACHED, f, "reference_issue_date", where)),
         validator_id=f["validator_id"],
         validation_result_code=f["validation_result_code"],
-        validation_date=_day(_ATTACHED, f, "validation_date", where),
+        validation_date=_lenient(lambda: _day(_ATTACHED, f, "validation_date", where)),
         validation_time=f["validation_time"],
     )
 
