@@ -183,13 +183,20 @@ def _digits(value: str) -> str:
     return _number(value)[0]
 
 
-def _nit_forms(value: str) -> list[str]:
+# An organisation's NIT has 9 digits: only 10 or more in an organisation NIT attribute can be NIT + DV run in, while
+# a serialNumber may be a person's cédula (6 to 10 digits) with its DV run in.
+_ORGANIZATION_RUN_IN = 10
+_PERSON_RUN_IN = 6
+
+
+def _nit_forms(value: str, *, run_in_from: int = _PERSON_RUN_IN) -> list[str]:
     """The NIT candidates one written value gives: its number, and that number without its last digit when the value
-    may run the DV in (no dash before one) and the last digit is the DV of the others (Andes SCD, Camerfirma)."""
+    may run the DV in (no dash before one, at least ``run_in_from`` digits) and the last digit is the DV of the others
+    (Andes SCD, Camerfirma)."""
     digits, explicit_dv = _number(value)
     if not digits:
         return []
-    if not explicit_dv and 5 < len(digits) <= 16 and check_digit(digits[:-1]) == digits[-1]:
+    if not explicit_dv and run_in_from <= len(digits) <= 16 and check_digit(digits[:-1]) == digits[-1]:
         return [digits, digits[:-1]]
     return [digits]
 
@@ -240,12 +247,15 @@ def certificate_nits(cert: x509.Certificate) -> tuple[str, ...]:
     company certificate is not the company's NIT)."""
     out: list[str] = []
     for value in _organization_values(cert):
-        out.extend(form for form in _nit_forms(value) if form not in out)
+        out.extend(form for form in _nit_forms(value, run_in_from=_ORGANIZATION_RUN_IN) if form not in out)
     organization = set(out)
     for attr in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
         forms = _nit_forms(str(attr.value))
-        if organization and organization.isdisjoint(forms):
-            continue
+        if organization:
+            # Beside an organisation NIT, serialNumber counts only as that NIT or that NIT with its DV run in.
+            if not forms or (forms[0] not in organization and forms[-1] not in organization):
+                continue
+            forms = forms[:1]
         out.extend(form for form in forms if form not in out)
     return tuple(out)
 

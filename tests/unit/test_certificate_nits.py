@@ -144,6 +144,16 @@ def test_gse_nit_oid_and_serial_number() -> None:
     assert nit_matches(cert, run_in)
 
 
+def test_a_bare_nit_whose_last_digit_looks_like_a_dv_keeps_its_nine_digits() -> None:
+    # 900000008: its last digit is the DV of 90000000, yet an organisation NIT has 9 digits and GSE writes it bare.
+    nit = "900000008"
+    assert check_digit(nit[:-1]) == nit[-1]
+    cert = _issue(_subject("EMPRESA", (NIT_OID, nit), (NameOID.SERIAL_NUMBER, nit)), "gse-ambiguous")
+    assert certificate_nits(cert) == (nit,)
+    assert certificate_nit(cert) == nit
+    assert not nit_matches(cert, nit[:-1])
+
+
 def test_gse_person_id_in_serial_number_does_not_count_beside_the_nit() -> None:
     cert = _issue(_subject("EMPRESA", (NIT_OID, COMPANY_NIT), (NameOID.SERIAL_NUMBER, CEDULA)), "gse-person")
     assert certificate_nits(cert) == (COMPANY_NIT,)
