@@ -138,8 +138,9 @@ def test_undecided_dian_chain_warns_and_a_pin_settles_it(invoice: bytes, answer:
     store = TrustStore(anchors=(p.root.cert, p.intermediate.cert))  # no DIAN CA
     undecided = verify_received(attached_document_xml(invoice, answer), trust=store)
     assert undecided.outcome("dian.certificate.chain") == Outcome.WARN
-    assert "no se puede decidir si la respuesta la firmó DIAN" in undecided.check("dian.certificate.chain").detail
-    assert undecided.verdict == Verdict.VALID_WITH_WARNINGS
+    assert "validación DIAN sin confirmar" in undecided.check("dian.certificate.chain").detail
+    # Not a warning among others: its own verdict, never valid.
+    assert undecided.verdict == Verdict.UNCONFIRMED and not undecided.dian_validated
     pinned = verify_received(attached_document_xml(invoice, answer), trust=store, dian_pins=[fingerprint(p.dian.cert)])
     assert pinned.outcome("dian.certificate.chain") == Outcome.PASS
     assert pinned.verdict == Verdict.VALID
@@ -158,8 +159,8 @@ def test_bare_invoice_without_dian_answer_warns(invoice: bytes) -> None:
     report = verify_received(invoice, trust=full_store(), our_nit=COMPANY_NIT)
     assert report.kind == "invoice"
     assert non_pass(report) == {"dian.response": "warn"}
-    assert "sin validación DIAN adjunta" in report.check("dian.response").detail
-    assert report.verdict == Verdict.VALID_WITH_WARNINGS
+    assert "validación DIAN sin confirmar" in report.check("dian.response").detail
+    assert report.verdict == Verdict.UNCONFIRMED
 
 
 def test_buyer_nit_must_be_ours(invoice: bytes) -> None:
@@ -213,10 +214,14 @@ def test_unreadable_input_gives_a_verdict() -> None:
     json.dumps(report.to_dict())
 
 
-def test_other_roots_are_refused(answer: bytes) -> None:
+def test_dians_answer_on_its_own_is_recognised_and_other_roots_are_refused(answer: bytes) -> None:
     report = verify_received(answer, trust=full_store())
-    assert report.verdict == Verdict.INVALID
-    assert report.outcome("input.parse") == Outcome.FAIL
+    assert report.kind == "dian_answer" and report.dian_validated
+    assert report.verdict == Verdict.VALID
+    assert report.outcome("dian.document_reference") == Outcome.PASS
+    other = verify_received(b"<Order xmlns='urn:x'/>", trust=full_store())
+    assert other.verdict == Verdict.INVALID
+    assert other.outcome("input.parse") == Outcome.FAIL
 
 
 def test_attached_document_without_answer_warns(invoice: bytes) -> None:
