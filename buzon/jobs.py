@@ -178,6 +178,49 @@ def _deliver_webhooks(rt: Runtime) -> dict[str, Any]:
     return deliver_webhooks(rt.sessions, target if w.url else None).as_dict()
 
 
+def _confirm_documents(rt: Runtime) -> dict[str, Any]:
+    from buzon.dian_access import dian_keys
+    from dian.calendar import BusinessCalendar
+    from inbox.confirm import confirm_documents
+    from store.blobs import BlobStore
+
+    settings = rt.settings
+    trust = _trust(settings)
+    check, note = None, "la consulta en línea está apagada (dian.online_check): solo se vuelve a pesar sin conexión"
+    if settings.dian.online_check:
+        from buzon.config import ConfigError
+        from buzon.dian_access import online_check
+
+        try:
+            check, note = online_check(rt.client, settings), None
+        except ConfigError as exc:  # no DIAN client (the certificate): the offline re-weigh still runs
+            note = f"sin consulta en línea: {exc}"
+    counts = confirm_documents(
+        rt.sessions,
+        BlobStore(settings.blob_dir),
+        lambda: dian_keys(settings, trust, rt.sessions),
+        check,
+        now=_now,
+        calendar=BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day),
+    )
+    return {**counts, "online": check is not None, **({"note": note} if note else {})}
+
+
+def _trust(settings: Settings) -> Any:
+    """The configured trust store; a folder that cannot be read fails the run (recorded), not the process."""
+    from buzon.config import ConfigError
+    from dian.errors import CertificateError
+    from dian.trust import TrustStore
+
+    pins = settings.dian.pinned_dian_certificates
+    if not settings.dian.trust_store and not settings.trust_store_path.is_dir():
+        return TrustStore(pins=frozenset(pins))
+    try:
+        return TrustStore.from_folder(settings.trust_store_path, pins=pins)
+    except CertificateError as exc:
+        raise ConfigError(f"dian.trust_store: {exc}") from exc
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -213,6 +256,11 @@ def deliver_webhooks() -> dict[str, Any]:
     return recorded("deliver_webhooks", _deliver_webhooks)
 
 
+def confirm_documents() -> dict[str, Any]:
+    """Settle documents whose DIAN validation is unconfirmed: weighed again offline, else asked online."""
+    return recorded("confirm_documents", _confirm_documents)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -221,6 +269,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "sync_events": sync_events,
     "deadlines": deadlines,
     "deliver_webhooks": deliver_webhooks,
+    "confirm_documents": confirm_documents,
 }
 
 

@@ -40,6 +40,13 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("sync_events", jobs.sync_events, min(sched.sync_interval, 300), "Eventos de la contraparte (DIAN)"),
         JobSpec("deadlines", jobs.deadlines, sched.deadline_interval, "Cerrar plazos y enviar recordatorios"),
         JobSpec("deliver_webhooks", jobs.deliver_webhooks, sched.outbox_interval, "Webhooks de cambios de estado"),
+        # Runs with the online check off too: a DIAN certificate learned since may prove a stored answer offline.
+        JobSpec(
+            "confirm_documents",
+            jobs.confirm_documents,
+            max(1, settings.dian.confirm_every_minutes) * 60,
+            "Confirmar con la DIAN los documentos sin confirmar",
+        ),
     ]
 
 
