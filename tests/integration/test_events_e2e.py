@@ -225,14 +225,14 @@ def test_the_auto_acknowledge_job_acknowledges_valid_documents_only_and_once(eve
     bed = events_bed
     now = dt.datetime.now(dt.UTC)
     valid = bed.receive(at=now - dt.timedelta(hours=2))
-    # A bare invoice, mailed without DIAN's answer: filed, but only valid_with_warnings.
+    # A bare invoice, mailed without DIAN's answer (and no online check): filed "sin confirmar" (DESIGN.md 5a).
     bare = bed.world.invoice(at=now - dt.timedelta(hours=2))
     bed.world.simulator.validate(bare)
     append(bed.dovecot, bed.folder, mail(("factura.xml", bare), subject=f"{SELLER_NIT};P;X;01;P"))
     assert jobs.poll_mailbox()["summary"]["filed"] == 1
     warned = bed.document_id(parse_document(bare).uuid)
     assert bed.document(valid).verdict.value == "valid"
-    assert bed.document(warned).verdict.value == "valid_with_warnings"
+    assert bed.document(warned).verdict.value == "unconfirmed"
 
     off = jobs.auto_acknowledge()
     assert off["summary"] == {"mode": "off"}
