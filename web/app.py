@@ -106,6 +106,7 @@ def create_app(
     from web.api import bp as api_bp
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp
+    from web.dian_certificates import bp as dian_certificates_bp
     from web.documents import bp as documents_bp
     from web.inbox import bp as inbox_bp
     from web.jobs import bp as jobs_bp
@@ -118,4 +119,5 @@ def create_app(
     app.register_blueprint(quarantine_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(dian_certificates_bp)
     return app
