@@ -9,6 +9,7 @@ answer that GetStatus returned over TLS from DIAN's endpoint, never one that arr
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,18 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("dian_certificates", __name__)
 SHORT = 16  # hex characters of a SHA-256 shown in the tables (the whole value is in the cell's title)
+# Attribute types an RFC 4514 rendering leaves as dotted OIDs, named as a person reads them (dian-facts 3.2).
+OID_NAMES = {"2.5.4.5": "serialNumber", "1.3.6.1.4.1.4710.1.3.2": "NIT (OID 1.3.6.1.4.1.4710.1.3.2)"}
+
+
+def readable_name(text: str) -> str:
+    """A distinguished name with ", " between its parts (so it wraps) and the OIDs above named."""
+    parts = [p.strip() for p in re.split(r"(?<!\\),", text or "") if p.strip()]
+    named = []
+    for part in parts:
+        kind, sep, value = part.partition("=")
+        named.append(f"{OID_NAMES.get(kind, kind)}{sep}{value}")
+    return ", ".join(named)
 
 
 @dataclass(frozen=True)
@@ -55,8 +68,8 @@ def shipped_pins() -> tuple[list[Shipped], str | None]:
         Shipped(
             spki_sha256=str(getattr(p, "spki_sha256", "") or "").lower(),
             fingerprint_sha256=str(getattr(p, "fingerprint_sha256", "") or "").lower(),
-            subject=str(getattr(p, "subject", "") or ""),
-            issuer=str(getattr(p, "issuer", "") or ""),
+            subject=readable_name(str(getattr(p, "subject", "") or "")),
+            issuer=readable_name(str(getattr(p, "issuer", "") or "")),
             serial=str(getattr(p, "serial", "") or ""),
             not_before=getattr(p, "not_before", None),
             not_after=getattr(p, "not_after", None),
@@ -110,8 +123,8 @@ def _anchors(settings: Any, now: datetime) -> tuple[list[dict[str, Any]], str, s
         digest = fingerprint(cert)
         rows.append(
             {
-                "subject": subject_text(cert),
-                "issuer": issuer_text(cert),
+                "subject": readable_name(subject_text(cert)),
+                "issuer": readable_name(issuer_text(cert)),
                 "fingerprint": digest,
                 "short": _short(digest),
                 "validity": validity(cert.not_valid_before_utc, cert.not_valid_after_utc, now),
@@ -140,7 +153,8 @@ def index() -> str:
     for pin in shipped:
         known.update({pin.spki_sha256: pin.subject, pin.fingerprint_sha256: pin.subject})
     for cert in learned_rows:
-        known.update({cert.spki_sha256.lower(): cert.subject, cert.fingerprint_sha256.lower(): cert.subject})
+        known.update({cert.spki_sha256.lower(): readable_name(cert.subject),
+                      cert.fingerprint_sha256.lower(): readable_name(cert.subject)})  # fmt: skip
 
     configured = [
         {"pin": normalized(p), "short": _short(normalized(p)), "matches": known.get(normalized(p))}
@@ -149,6 +163,8 @@ def index() -> str:
     learned = [
         {
             "cert": c,
+            "subject": readable_name(c.subject),
+            "issuer": readable_name(c.issuer),
             "spki_short": _short(c.spki_sha256),
             "validity": validity(c.not_before, c.not_after, now),
             "learned_at": local_time(c.learned_at),

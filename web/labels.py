@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 STATE_LABELS = {
     DocumentState.RECEIVED: "Recibida",
     DocumentState.VALIDATED: "Validada",
-    DocumentState.UNCONFIRMED: "Sin confirmar por la DIAN",
+    DocumentState.UNCONFIRMED: "Sin confirmar",  # beside it, the verdict says what: "Validación DIAN sin confirmar"
     DocumentState.INVALID: "Inválida",
     DocumentState.ACKNOWLEDGED: "Acuse de recibo",
     DocumentState.GOODS_RECEIVED: "Bien o servicio recibido",

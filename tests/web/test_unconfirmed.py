@@ -74,7 +74,7 @@ def forged_answer(app_and_db):
 
 def test_labels_in_spanish():
     assert VERDICT_LABELS["unconfirmed"] == "Validación DIAN sin confirmar"
-    assert STATE_LABELS[DocumentState.UNCONFIRMED] == "Sin confirmar por la DIAN"
+    assert STATE_LABELS[DocumentState.UNCONFIRMED] == "Sin confirmar"
     assert all(state in STATE_LABELS for state in DocumentState)  # no state shows as its code
     assert all(verdict.value in VERDICT_LABELS for verdict in Verdict)
     assert [v for v in Verdict if dian_validated(v)] == [Verdict.VALID, Verdict.VALID_WITH_WARNINGS]
@@ -83,7 +83,7 @@ def test_labels_in_spanish():
 def test_the_document_page_warns_in_amber_and_says_what_to_do(app_and_db, client_as, unconfirmed):
     page = client_as(Role.CLERK).get(f"/documentos/{unconfirmed.id}").get_data(as_text=True)
     assert 'class="verdict-badge verdict-unconfirmed">Verificación: Validación DIAN sin confirmar<' in page
-    assert 'class="state state-unconfirmed" id="estado">Sin confirmar por la DIAN<' in page
+    assert 'class="state state-unconfirmed" id="estado">Sin confirmar<' in page
     assert BANNER in page and 'class="banner-unconfirmed"' in page
     text = _text(page)
     assert "Las firmas del documento verifican, pero no está probado que la DIAN lo haya validado." in text
@@ -139,7 +139,7 @@ def test_the_inbox_filters_by_it_and_shows_its_own_badge(app_and_db, client_as, 
     assert "/exportar.csv?verdict=unconfirmed" in filtered
     by_state = client.get("/?status=unconfirmed").get_data(as_text=True)
     assert re.findall(r"<td>(FE\d+)<a", by_state) == ["FE1"]
-    assert '<option value="unconfirmed" selected>Sin confirmar por la DIAN</option>' in by_state
+    assert '<option value="unconfirmed" selected>Sin confirmar</option>' in by_state
     both = client.get("/?verdict=valid,valid_with_warnings").get_data(as_text=True)
     assert re.findall(r"<td>(FE\d+)<a", both) == ["FE6", "FE5"]
     refused = client.get("/?verdict=dudosa")
@@ -167,7 +167,7 @@ def test_the_api_returns_the_verdict_and_dian_validated(app_and_db, token_for, u
     one = client.get(f"/api/v1/documents/{unconfirmed.cufe}", headers=auth).get_json()
     assert (one["verdict"], one["dian_validated"], one["state"]) == ("unconfirmed", False, "unconfirmed")
     assert one["verdict_label"] == "Validación DIAN sin confirmar"
-    assert one["state_label"] == "Sin confirmar por la DIAN"
+    assert one["state_label"] == "Sin confirmar"
     assert client.get(f"/api/v1/documents/{valid.cufe}", headers=auth).get_json()["dian_validated"] is True
     only = client.get("/api/v1/documents?verdict=unconfirmed", headers=auth).get_json()["documents"]
     assert [d["number"] for d in only] == ["FE1"]
