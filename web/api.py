@@ -19,6 +19,7 @@ from dian.calendar import BusinessCalendar
 from dian.codes import ClaimReason, EventCode
 from dian.ubl import Person
 from events.emit import BUYER_EVENTS, EventRefused, EventRequest
+from events.outbox import unresolved
 from store.models import DocumentEvent, ReceivedDocument, Role, User
 from store.state import events_of
 from web import query
@@ -118,6 +119,8 @@ def event_json(event: DocumentEvent) -> dict[str, Any]:
         "dian_messages": event.dian_messages or [],
         "attempts": event.attempts,
         "last_error": event.last_error,
+        # DIAN kept answering 98/66 (en proceso / no encontrado): no longer sent automatically; someone must look.
+        "unresolved": unresolved(event),
         "signing_time": _iso(event.signing_time),
         "registered_at": _iso(event.registered_at),
         "actor": event.actor or None,

@@ -166,10 +166,19 @@ _SCHEMAS: dict[str, Any] = {
             "note": _NULLABLE_STRING,
             "person": {"type": ["object", "null"]},
             "submission_state": {"type": "string", "enum": [s.value for s in SubmissionState]},
-            "dian_status_code": _NULLABLE_STRING,
+            "dian_status_code": {
+                **_NULLABLE_STRING,
+                "description": "El StatusCode de la última respuesta de la DIAN; 98 (en proceso) o 66 (no encontrado o "
+                "lote en validación) no son definitivos: el evento sigue en send_failed y se vuelve a consultar.",
+            },
             "dian_messages": {"type": "array"},
             "attempts": {"type": "integer"},
             "last_error": _NULLABLE_STRING,
+            "unresolved": {
+                "type": "boolean",
+                "description": "true cuando la DIAN respondió 98 o 66 en cada intento hasta el límite: ya no se envía "
+                "automáticamente; la sincronización (GetStatusEvent) lo registra si la DIAN lo tiene.",
+            },
             "signing_time": {"type": ["string", "null"], "format": "date-time"},
             "registered_at": {"type": ["string", "null"], "format": "date-time"},
             "actor": _NULLABLE_STRING,

@@ -17,7 +17,7 @@ from store.models import DianCertificate, Verdict
 from tests.integration.dian_fixtures import SELLER_NIT
 from tests.integration.inbox_fixtures import append, mail
 from tests.web.test_browser import browser, log_in, screenshot, site  # noqa: F401 - fixtures and helpers
-from tests.web.test_browser import events_bed as events_bed  # noqa: F401 - the fixture, re-exported
+from tests.web.test_browser import events_bed as events_bed  # the fixture, re-exported
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
@@ -28,12 +28,13 @@ OVERFLOW = """() => [...document.querySelectorAll('body *')].filter(e => {
         if (getComputedStyle(p).overflowX === 'auto') return false;
     }
     return e.getBoundingClientRect().right > document.documentElement.clientWidth + 1;
-}).map(e => (e.closest('[id]') || {}).id + '>' + e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 5).join(' | ')"""
+}).map(e => (e.closest('[id]') || {}).id + '>' + e.tagName + '.' + e.className + ' '
+    + Math.round(e.getBoundingClientRect().right)).slice(0, 5).join(' | ')"""
 
 
-def _bare_invoice(site: Any) -> tuple[int, str]:
+def _bare_invoice(live: Any) -> tuple[int, str]:
     """The seller's invoice mailed on its own, without DIAN's ApplicationResponse: filed, but unconfirmed."""
-    bed = site.bed
+    bed = live.bed
     bare = bed.world.invoice(at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
     append(bed.dovecot, bed.folder, mail(("factura.xml", bare), subject=f"{SELLER_NIT};PROVEEDOR;X;01;PROVEEDOR"))
     from buzon import jobs
@@ -43,15 +44,15 @@ def _bare_invoice(site: Any) -> tuple[int, str]:
     return bed.document_id(cufe), parse_document(bare).number
 
 
-def _learn(site: Any, cufe: str) -> None:
+def _learn(live: Any, cufe: str) -> None:
     """A DIAN certificate as intake's online confirmation records it (the simulator's 'DIAN' signer)."""
-    cert = site.bed.world.simulator.dian_identity.certificate
-    with site.bed.sessions() as s:
+    cert = live.bed.world.simulator.dian_identity.certificate
+    with live.bed.sessions() as s:
         s.add(DianCertificate(spki_sha256=spki_fingerprint(cert), fingerprint_sha256=fingerprint(cert),
                               subject=subject_text(cert), issuer=issuer_text(cert), serial=hex(cert.serial_number),
                               not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
                               pem=cert.public_bytes(serialization.Encoding.PEM).decode(), learned_from=cufe,
-                              endpoint=site.bed.world.url, environment="simulator"))  # fmt: skip
+                              endpoint=live.bed.world.url, environment="simulator"))  # fmt: skip
         s.commit()
 
 

@@ -64,7 +64,7 @@ def test_anonymous_visitors_go_to_the_login_page(client_as):
 
 
 def test_learned_certificates_say_when_from_which_cufe_and_which_endpoint(app_and_db, client_as, learned):
-    cert, doc = learned
+    _, doc = learned
     page = client_as(Role.AUDITOR).get("/certificados-dian").get_data(as_text=True)
     table = page.split('id="certificados-aprendidos"')[1].split("</table>")[0]
     assert "U.A.E. DIRECCION DE IMPUESTOS Y ADUANAS NACIONALES" in table

@@ -114,8 +114,8 @@ def test_an_answer_not_tied_to_dian_is_a_warning_not_a_pass(app_and_db, client_a
 
 def test_a_proven_document_has_no_banner(app_and_db, client_as):
     _, session = app_and_db
-    doc = add_document(session, 3, verdict=Verdict.VALID, state=DocumentState.VALIDATED,
-                       report={"checks": [{"name": "dian.response", "outcome": "pass", "detail": "código 02"}]})  # fmt: skip
+    report = {"checks": [{"name": "dian.response", "outcome": "pass", "detail": "código 02"}]}
+    doc = add_document(session, 3, verdict=Verdict.VALID, state=DocumentState.VALIDATED, report=report)
     page = client_as(Role.CLERK).get(f"/documentos/{doc.id}").get_data(as_text=True)
     assert BANNER not in page and "sin confirmar" not in page
     assert '<tr class="check check-pass">' in page
@@ -211,3 +211,17 @@ def test_an_event_dian_answers_98_for_says_so_and_once_unresolved_asks_for_revie
     page = client_as(Role.AUDITOR).get(f"/documentos/{stuck.id}").get_data(as_text=True)
     assert f'class="sub-state sub-unresolved">{UNRESOLVED_LABEL}<' in page
     assert "ya no se envía automáticamente" in page
+
+
+def test_the_api_says_which_events_are_unresolved(app_and_db, token_for):  # noqa: F811
+    _, session = app_and_db
+    retrying, stuck = add_document(session, 10), add_document(session, 11)
+    _event(session, retrying, state=SubmissionState.SEND_FAILED, next_at=datetime(2030, 1, 1, tzinfo=UTC))
+    _event(session, stuck, state=SubmissionState.SEND_FAILED, code="66")
+    client, auth = app_and_db[0].test_client(), token_for(Role.AUDITOR)
+    (first,) = client.get(f"/api/v1/documents/{retrying.cufe}", headers=auth).get_json()["events"]
+    (second,) = client.get(f"/api/v1/documents/{stuck.cufe}", headers=auth).get_json()["events"]
+    assert (first["submission_state"], first["dian_status_code"], first["unresolved"]) == ("send_failed", "98", False)
+    assert (second["submission_state"], second["dian_status_code"], second["unresolved"]) == ("send_failed", "66", True)
+    event_schema = openapi_document()["components"]["schemas"]["Event"]["properties"]
+    assert event_schema["unresolved"]["type"] == "boolean"
