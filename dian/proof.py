@@ -36,6 +36,7 @@ from dian.xmlsafe import parse_xml
 __all__ = [
     "NOT_FINAL",
     "SHIPPED_PINS",
+    "UNCONFIRMED",
     "AnswerProof",
     "DianKeys",
     "LearnedCertificate",
@@ -48,6 +49,9 @@ __all__ = [
     "shipped_pins",
     "weigh_answer",
 ]
+
+
+UNCONFIRMED = "validación DIAN sin confirmar"  # how every check of an unproven DIAN answer begins (Spanish UI)
 
 
 class Level(StrEnum):
@@ -147,7 +151,7 @@ def level_of(report: SignatureReport) -> tuple[Level, str]:
         how = "encadena a una raíz de confianza" if report.chain_status == "trusted" else "es un certificado fijado"
         return Level.PROVEN, f"firmada por DIAN: el certificado {how}"
     return Level.UNCONFIRMED, (
-        "validación DIAN sin confirmar: la respuesta dice venir de DIAN, pero su certificado "
+        f"{UNCONFIRMED}: la respuesta dice venir de DIAN, pero su certificado "
         f"(«{report.signer_subject}», emitido por «{report.signer_issuer}») no encadena a una raíz de confianza, "
         "no está fijado y no se aprendió de la DIAN en línea"
     )

@@ -19,13 +19,14 @@ from lxml import etree
 
 from dian.codes import DIAN_NIT, EventCode
 from dian.errors import ParseError
-from dian.proof import DianKeys, Level, level_of
+from dian.proof import UNCONFIRMED, DianKeys, Level, level_of
 from dian.trust import TrustStore, certificate_nits, nit_matches
 from dian.ubl import ApplicationResponse, AttachedDocument, CommercialDocument, LineResponse, parse_document
 from dian.xades import Check, CheckResults, Outcome, SignatureReport, Verdict, has_signature, verdict_of, verify
 from dian.xmlsafe import parse_xml
 
-__all__ = ["ReceptionReport", "verify_received"]
+__all__ = ["ONLINE_SETTLED", "ReceptionReport", "settle_confirmed", "verify_received"]
+ONLINE_SETTLED = "validación DIAN confirmada en línea"  # what settle_confirmed writes in place of "sin confirmar"
 
 _COMMERCIAL_ROOTS = {"Invoice", "CreditNote", "DebitNote"}
 _HEX = frozenset("0123456789abcdef")
@@ -123,6 +124,18 @@ class ReceptionReport(CheckResults):
             "container_signature": self.container_signature.to_dict() if self.container_signature else None,
             "checks": [c.to_dict() for c in self.checks],
         }
+
+
+def settle_confirmed(checks: list[dict[str, Any]], how: str) -> list[dict[str, Any]]:
+    """The checks of a stored report once DIAN confirmed the document online: the "sin confirmar" warnings pass, saying
+    ``how`` it was settled (the report no longer says "sin confirmar" of a confirmed document)."""
+    settled = []
+    for check in checks:
+        detail = str(check.get("detail", ""))
+        if check.get("outcome") == Outcome.WARN.value and detail.startswith(UNCONFIRMED):
+            check = {**check, "outcome": Outcome.PASS.value, "detail": f"{how}{detail[len(UNCONFIRMED):]}"}
+        settled.append(check)
+    return settled
 
 
 def _document_summary(doc: CommercialDocument | None, *, proven: bool) -> dict[str, Any] | None:
@@ -571,7 +584,7 @@ def _dian_answer(
             Check(
                 "dian.response",
                 Outcome.WARN,
-                f"validación DIAN sin confirmar: {what} no trae la respuesta de DIAN; se consulta su estado en DIAN",
+                f"{UNCONFIRMED}: {what} no trae la respuesta de DIAN; se consulta su estado en DIAN",
             )
         )
         return None, None, empty, Level.UNCONFIRMED, None

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dian.calendar import BusinessCalendar
 from dian.errors import DianError
 from dian.proof import DianKeys, LearnedCertificate, Level, OnlineAnswer, confirm_online
-from dian.reception import ReceptionReport, verify_received
+from dian.reception import ONLINE_SETTLED, ReceptionReport, settle_confirmed, verify_received
 from dian.xades import Verdict as ReportVerdict
 from store.audit import record
 from store.blobs import BlobError, BlobStore
@@ -297,6 +297,7 @@ def _confirmed_report(old: dict[str, Any], outcome: _Outcome) -> dict[str, Any]:
         report = {**{k: v for k, v in old.items() if k not in fresh}, **fresh, "checks": [*fresh["checks"], *kept]}
     else:
         checks = [c for c in old.get("checks", []) if c.get("name") != "dian.online"]  # the newest answer counts
+        checks = settle_confirmed(checks, ONLINE_SETTLED)
         report = {**old, "checks": checks, "dian_proof": Level.CONFIRMED.value}
     assert outcome.via is not None
     report["checks"].append({"name": outcome.via, "outcome": "pass", "detail": outcome.detail})

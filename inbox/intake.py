@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dian.codes import DIAN_NIT, ClaimReason, DocumentState, EventCode
 from dian.errors import ParseError
 from dian.proof import DianKeys, LearnedCertificate, Level, OnlineAnswer, confirm_online
-from dian.reception import ReceptionReport, verify_received
+from dian.reception import ONLINE_SETTLED, ReceptionReport, settle_confirmed, verify_received
 from dian.rules import RULES, Role
 from dian.trust import TrustStore
 from dian.ubl import ApplicationResponse, CommercialDocument, TaxTotal
@@ -1328,7 +1328,8 @@ class Intake:
         summary["intake"] = {"mail_message_id": mail.id, "part": item.part, "at": writes.now.isoformat()}
         verdict = report.verdict
         if item.confirmed_online:  # DIAN's endpoint confirmed what the mail could not prove
-            verdict = verdict_of([*report.checks, *item.extra_checks])
+            summary["checks"] = settle_confirmed(summary["checks"], ONLINE_SETTLED)
+            verdict = verdict_of(Check(c["name"], Outcome(c["outcome"]), c["detail"]) for c in summary["checks"])
             summary["dian_validated"], summary["dian_proof"] = True, Level.CONFIRMED.value
         elif any(c.outcome == Outcome.WARN for c in item.extra_checks) and verdict == Verdict.VALID:
             verdict = Verdict.VALID_WITH_WARNINGS

@@ -27,11 +27,11 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
         reasons = conn.execute(sa.text("SELECT reason FROM mail_messages WHERE status = 'quarantined'")).scalars().all()
     assert reasons == ["not_for_us"]
     assert len(rows) == 11
-    # The bare invoice brings no DIAN answer: confirmed online by the simulator while seeding (GetStatus warns
-    # nothing, but its missing answer is a warning), so it is valid with warnings, never "sin confirmar".
-    assert Counter(verdict for _, verdict, _ in rows) == {"valid": 10, "valid_with_warnings": 1}
-    confirmed = [json.loads(r) for _, v, r in rows if v == "valid_with_warnings"]
-    assert confirmed[0]["dian_proof"] == "confirmed_online" and confirmed[0]["dian_validated"] is True
+    # The bare invoice brings no DIAN answer: confirmed online by the simulator while seeding, never "sin confirmar".
+    assert Counter(verdict for _, verdict, _ in rows) == {"valid": 11}
+    confirmed = [json.loads(r) for _, _, r in rows if json.loads(r).get("dian_proof") == "confirmed_online"]
+    assert len(confirmed) == 1 and confirmed[0]["dian_validated"] is True
+    assert not any("sin confirmar" in c["detail"] for c in confirmed[0]["checks"])
     answered = 0
     for cufe, _, report in rows:
         checks = {c["name"]: c["outcome"] for c in json.loads(report)["checks"]}

@@ -102,8 +102,8 @@ def test_a_standalone_dian_answer_and_a_standalone_event_are_recognised(tmp_path
     reference = next(c for c in line["checks"] if c["name"] == "dian.document_reference")
     assert "FE6711" in reference["detail"]
     # An unsigned event: "unsigned event for invoice X", not "not a supported document".
-    from tests.integration.trust_fixtures import event_from, party
     from tests.integration.inbox_fixtures import signed
+    from tests.integration.trust_fixtures import event_from, party
 
     genuine = signed()
     event = event_from(genuine.pki.suppliers[genuine.invoice.supplier.nit], party("900123456", "X"), genuine)
