@@ -310,6 +310,7 @@ def _verify_received(
         problem = _key_problem("CUFE/CUDE del documento", document.uuid)
         if problem:
             checks.append(Check("document.uuid", Outcome.FAIL, problem))
+        checks.extend(_identity_problems(document))
         for reference in document.billing_references:
             if reference.uuid and (problem := _key_problem("CUFE de la factura referenciada", reference.uuid)):
                 checks.append(Check("document.reference.uuid", Outcome.FAIL, problem))
@@ -345,6 +346,33 @@ def _verify_received(
         dian_proof=level,
         dian_basis=basis,
     )
+
+
+# Signed identifiers outside these shapes are refused with their reason, never cut to fit a column (dian-facts 3.1):
+# a number is a prefix of up to 4 characters and a consecutive of up to 20 digits; a Colombian NIT or cédula has up to
+# 15 digits (the buyer may be a foreigner identified by a passport or a foreign tax id: up to 20 characters).
+_MAX_NUMBER = 40
+_MAX_NIT_DIGITS = 15
+_MAX_FOREIGN_ID = 20
+
+
+def _identity_problems(document: CommercialDocument) -> list[Check]:
+    """Checks on the shape of the signed number and parties' identifiers (only failures are returned)."""
+    problems = []
+    number = document.number.strip()
+    if not number or len(number) > _MAX_NUMBER or not number.isascii() or not number.isalnum():
+        shown = number if len(number) <= 50 else f"{number[:50]}… ({len(number)} caracteres)"
+        why = f"el número «{shown}» no tiene la forma de DIAN (prefijo y consecutivo)"
+        problems.append(Check("document.number", Outcome.FAIL, why))
+    nit = document.supplier.nit.strip()
+    if not (nit.isascii() and nit.isdigit() and len(nit) <= _MAX_NIT_DIGITS):
+        why = f"el NIT del emisor «{nit[:40]}» no es un número de hasta 15 dígitos"
+        problems.append(Check("document.supplier.nit", Outcome.FAIL, why))
+    buyer = document.customer.nit.strip()
+    if not buyer or len(buyer) > _MAX_FOREIGN_ID or not buyer.isprintable():
+        why = f"la identificación del adquirente «{buyer[:40]}» no es válida (hasta {_MAX_FOREIGN_ID} caracteres)"
+        problems.append(Check("document.customer.nit", Outcome.FAIL, why))
+    return problems
 
 
 def _claimed_document(root: etree._Element | None, xml: bytes) -> CommercialDocument | None:

@@ -500,6 +500,12 @@ class _Known:
         return on_file.id if on_file is not None else None
 
 
+# Checks on the shape of signed identifiers (dian.reception): their failure is not the signature's.
+_SHAPE_CHECKS = frozenset(
+    {"document.uuid", "document.reference.uuid", "document.number", "document.supplier.nit", "document.customer.nit"}
+)
+
+
 def quarantine_reason(report: ReceptionReport) -> QuarantineReason | None:
     """The quarantine reason code for a verified document, or None when it may be filed."""
     if report.unreadable:
@@ -512,8 +518,10 @@ def quarantine_reason(report: ReceptionReport) -> QuarantineReason | None:
         if signature is not None and any(n.startswith("document.") and n != "document.parse" for n in failed):
             return QuarantineReason.SIGNATURE_INVALID
         return QuarantineReason.UNREADABLE
-    if any(n.startswith("document.") for n in failed):
+    if any(n.startswith("document.") and n not in _SHAPE_CHECKS for n in failed):
         return QuarantineReason.SIGNATURE_INVALID
+    if any(n in _SHAPE_CHECKS for n in failed):
+        return QuarantineReason.UNREADABLE  # signed, but an identifier DIAN never issues: the detail names it
     if "buyer.nit" in failed:
         return QuarantineReason.NOT_FOR_US
     if any(n.startswith("dian.") for n in failed):

@@ -245,3 +245,18 @@ def test_an_unexpected_error_becomes_a_failed_check(invoice: bytes, answer: byte
     report = verify_received(attached_document_xml(invoice, answer), trust=full_store())
     assert report.verdict == Verdict.INVALID
     assert "parser bug" in report.check("input.parse").detail
+
+
+def test_signed_identifiers_of_the_wrong_shape_are_refused_by_name() -> None:
+    p = pki()
+    long_uuid = "f" * 120
+    bad = _sign(invoice_xml().replace(CUFE.encode(), long_uuid.encode()), p.supplier)
+    report = verify_received(bad, trust=full_store())
+    assert report.outcome("document.signature") == Outcome.PASS  # the signature holds: the value itself is wrong
+    assert report.outcome("document.uuid") == Outcome.FAIL
+    assert "96 caracteres hexadecimales" in report.check("document.uuid").detail
+    assert report.verdict == Verdict.INVALID
+    from inbox.intake import quarantine_reason
+    from store.models import QuarantineReason
+
+    assert quarantine_reason(report) == QuarantineReason.UNREADABLE
