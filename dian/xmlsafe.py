@@ -115,9 +115,30 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-# Comments, PIs and CDATA sections: what "<" and "xmlns" inside them count is text, not markup or declarations. The
-# leftmost match wins, so a CDATA opener inside a comment is part of the comment (nothing can hide declarations).
-_NOT_MARKUP = re.compile(rb"<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>", re.DOTALL)
+# Comments, PIs and CDATA sections: what "<" and "xmlns" inside them count is text, not markup or declarations. They
+# are taken leftmost first, each up to its own terminator, so a CDATA opener inside a comment is part of the comment
+# (nothing can hide declarations). Only the first few are looked at: a real container has two CDATA payloads, and
+# stopping early only leaves the counts high.
+_TEXT_OPENER = re.compile(rb"<(?:!--|\?|!\[CDATA\[)")
+_TEXT_CLOSER = {b"<!--": b"-->", b"<?": b"?>", b"<![CDATA[": b"]]>"}
+_MAX_TEXT_SECTIONS = 1000
+
+
+def _outside_text_sections(data: bytes, markup: int, declarations: int) -> tuple[int, int]:
+    """``markup`` and ``declarations`` less what comments, PIs and CDATA sections hold."""
+    position = 0
+    for _ in range(_MAX_TEXT_SECTIONS):
+        opener = _TEXT_OPENER.search(data, position)
+        if opener is None:
+            break
+        start = opener.start()
+        end = data.find(_TEXT_CLOSER[opener.group()], opener.end())
+        if end < 0:
+            break  # unterminated: malformed, libxml2 will say so if the counts let it parse
+        markup -= data.count(b"<", start + 1, end)
+        declarations -= data.count(b"xmlns", start, end)
+        position = end
+    return markup, declarations
 
 
 @lru_cache(maxsize=8)
@@ -137,12 +158,10 @@ def _check_markup(data: bytes, max_markup: int, max_namespace_work: int, max_att
         if markup == size:
             markup = data.count(b"<")
         # Rare (a very large container): leave out what comments and CDATA payloads (and PIs) hold. Without a "!"
-        # (a one-byte search; "<!" is slow where every fourth byte is "<") there is neither a comment nor a CDATA.
+        # (a one-byte search; "<!" is slow where every fourth byte is "<") there is neither a comment nor a CDATA,
+        # and PIs alone are left counted.
         if (markup > max_markup or declarations * declarations * markup > max_namespace_work) and b"!" in data:
-            for match in _NOT_MARKUP.finditer(data):
-                start, end = match.span()
-                markup -= data.count(b"<", start + 1, end)
-                declarations -= data.count(b"xmlns", start, end)
+            markup, declarations = _outside_text_sections(data, markup, declarations)
         if markup > max_markup:
             raise ParseError(
                 f"too many nodes: {markup} tags, comments or PIs (counted by '<'); the limit is {max_markup}"
