@@ -9,6 +9,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -17,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
+from dian.nit import check_digit
 from dian.trust import SigningIdentity, TrustStore
 from dian.xades import sign
 from inbox.imap import TRANSIENT, ImapOptions, ImapSource
@@ -27,10 +32,11 @@ from store.blobs import BlobStore
 from store.db import make_engine, migrate
 from store.models import AuditEntry, MailMessage, MailStatus, QuarantineReason, ReceivedDocument
 from tests.integration.inbox_fixtures import NOW, append, folder_counts, mail, zip_bytes
-from tests.pki import COMPANY_NIT, application_response_xml, attached_document_xml, invoice_xml, pki
+from tests.pki import COMPANY_NIT, application_response_xml, attached_document_xml, invoice_xml, pki, write_ca_folder
 from tests.services import fresh_postgres_database
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 SIGNED_AT = dt.datetime(2025, 3, 3, 14, 0, tzinfo=dt.UTC)
 POISON = 17  # the poisoned mail's place among the 50
 
@@ -344,3 +350,39 @@ def test_the_imap_poll_loop_goes_on_after_a_poison_mail(dovecot, poison: Poison,
     assert len(connections) == 1, logged  # never took the poison for a lost connection
     assert not any("conexión perdida" in line or "falló" in line for line in logged), logged
     assert folder_counts(dovecot, folder, processed, quarantine) == {folder: 0, processed: 5, quarantine: 1}
+
+
+def test_buzon_import_takes_the_other_49_and_the_next_import_takes_new_mail(engine: sa.Engine, tmp_path: Path) -> None:
+    """The same through `buzon import` (its own process, its own configuration), on SQLite and PostgreSQL: the
+    120-character UUID among 50 mails, then a new file."""
+    p = pki()
+    trust_folder = write_ca_folder(tmp_path / "trust", p.root, p.intermediate, p.dian_root)
+    url_cm: contextlib.AbstractContextManager[str] = (
+        contextlib.nullcontext(f"sqlite:///{tmp_path / 'buzon.sqlite3'}")
+        if engine.dialect.name == "sqlite"
+        else fresh_postgres_database()
+    )
+    with url_cm as url:
+        (tmp_path / "buzon.toml").write_text(
+            f'data_dir = "{tmp_path / "var"}"\n[database]\nurl = "{url}"\n'
+            f'[company]\nnit = "{COMPANY_NIT}-{check_digit(COMPANY_NIT)}"\n[dian]\ntrust_store = "{trust_folder}"\n'
+        )
+        env = {**os.environ, "BUZON_CONFIG": str(tmp_path / "buzon.toml")}
+        env.pop("BUZON_CRASH_AT", None)
+
+        def buzon(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "buzon.cli", *args], cwd=REPO, env=env, capture_output=True,
+                                  text=True, timeout=300)  # fmt: skip
+
+        assert buzon("init").returncode == 0
+        folder = tmp_path / "correo"
+        long_uuid = (cufe_of(POISON) + cufe_of(POISON + 1000))[:120]
+        drop(folder, *((f"m{n:02d}.eml", invoice_mail(n, long_uuid if n == POISON else None)) for n in range(50)))
+        first = buzon("import", "--json", str(folder))
+        assert first.returncode == 0, first.stderr[-2000:]
+        summary = json.loads(first.stdout.strip().splitlines()[-1])
+        assert (summary["filed"], sum(summary["quarantined"].values())) == (49, 1), summary
+        drop(tmp_path / "nuevo", ("nueva.eml", invoice_mail(71)))
+        second = buzon("import", "--json", str(tmp_path / "nuevo"))
+        assert second.returncode == 0, second.stderr[-2000:]
+        assert json.loads(second.stdout.strip().splitlines()[-1]) == {"filed": 1, "duplicates": 0, "quarantined": {}}
