@@ -239,17 +239,13 @@ def scheduler(settings: Settings) -> None:
 
 
 def load_trust(settings: Settings) -> Any:
-    """The trust store of the configuration; an unconfigured, absent default folder means an empty store."""
-    from dian.errors import CertificateError
-    from dian.trust import TrustStore
+    """The trust store of the configuration; a folder that cannot be read ends the command with its reason."""
+    from buzon.dian_access import trust_store
 
-    pins = settings.dian.pinned_dian_certificates
-    if not settings.dian.trust_store and not settings.trust_store_path.is_dir():
-        return TrustStore(pins=frozenset(pins))
     try:
-        return TrustStore.from_folder(settings.trust_store_path, pins=pins)
-    except CertificateError as exc:
-        fail(f"dian.trust_store: {exc}")
+        return trust_store(settings)
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 @main.command()

@@ -110,6 +110,18 @@ def online_check(client: DianClient, settings: Settings) -> Callable[[str], Onli
     return check
 
 
+def trust_store(settings: Settings) -> TrustStore:
+    """The configured trust store (an unconfigured, absent default folder is an empty store); ConfigError names
+    dian.trust_store when its folder cannot be read."""
+    pins = settings.dian.pinned_dian_certificates
+    if not settings.dian.trust_store and not settings.trust_store_path.is_dir():
+        return TrustStore(pins=frozenset(pins))
+    try:
+        return TrustStore.from_folder(settings.trust_store_path, pins=pins)
+    except CertificateError as exc:
+        raise ConfigError(f"dian.trust_store: {exc}") from exc
+
+
 def dian_keys(settings: Settings, trust: TrustStore, sessions: Any = None) -> DianKeys:
     """What DIAN's signature may be anchored in: the trust store, the shipped and configured pins, and (when a
     database is at hand) the certificates learned from DIAN itself."""

@@ -179,13 +179,13 @@ def _deliver_webhooks(rt: Runtime) -> dict[str, Any]:
 
 
 def _confirm_documents(rt: Runtime) -> dict[str, Any]:
-    from buzon.dian_access import dian_keys
+    from buzon.dian_access import dian_keys, trust_store
     from dian.calendar import BusinessCalendar
     from inbox.confirm import confirm_documents
     from store.blobs import BlobStore
 
     settings = rt.settings
-    trust = _trust(settings)
+    trust = trust_store(settings)  # a folder that cannot be read fails this run (recorded), not the process
     check, note = None, "la consulta en línea está apagada (dian.online_check): solo se vuelve a pesar sin conexión"
     if settings.dian.online_check:
         from buzon.config import ConfigError
@@ -204,21 +204,6 @@ def _confirm_documents(rt: Runtime) -> dict[str, Any]:
         calendar=BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day),
     )
     return {**counts, "online": check is not None, **({"note": note} if note else {})}
-
-
-def _trust(settings: Settings) -> Any:
-    """The configured trust store; a folder that cannot be read fails the run (recorded), not the process."""
-    from buzon.config import ConfigError
-    from dian.errors import CertificateError
-    from dian.trust import TrustStore
-
-    pins = settings.dian.pinned_dian_certificates
-    if not settings.dian.trust_store and not settings.trust_store_path.is_dir():
-        return TrustStore(pins=frozenset(pins))
-    try:
-        return TrustStore.from_folder(settings.trust_store_path, pins=pins)
-    except CertificateError as exc:
-        raise ConfigError(f"dian.trust_store: {exc}") from exc
 
 
 def poll_mailbox() -> dict[str, Any]:

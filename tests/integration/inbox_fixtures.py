@@ -112,20 +112,24 @@ class Signed:
         return TrustStore(anchors=(self.pki.ca,))
 
 
-@cache
-def signed() -> Signed:
-    """An invoice and a credit note on it, for company 900654321, under a fresh demo CA (once per process)."""
-    pki = demo.make_pki(NOW)
+def signed_pair(pki: demo.DemoPKI, invoice_number: int = 42, note_number: int = 7) -> Signed:
+    """An invoice and a credit note on it, for company 900654321, signed (and "validated") under ``pki``."""
     company = "900654321"
     buyer = Party(
         nit=company, dv=check_digit(company), registration_name="EMPRESA COMPRADORA S.A.S.", organization_type="1"
     )
     supplier = demo.SUPPLIERS[0]
-    invoice = demo.make_document(pki, supplier, 42, (("Resmas", 10, "18500.00"),), buyer=buyer, issued=NOW)
+    invoice = demo.make_document(pki, supplier, invoice_number, (("Resmas", 10, "18500.00"),), buyer=buyer, issued=NOW)
     note = demo.make_document(
-        pki, supplier, 7, (("Devolución", 2, "18500.00"),), buyer=buyer, issued=NOW, credit_note_for=invoice
+        pki, supplier, note_number, (("Devolución", 2, "18500.00"),), buyer=buyer, issued=NOW, credit_note_for=invoice
     )
     return Signed(pki, company, invoice, note)
+
+
+@cache
+def signed() -> Signed:
+    """An invoice and a credit note on it under a fresh demo CA (once per process)."""
+    return signed_pair(demo.make_pki(NOW))
 
 
 def resigned(s: Signed) -> bytes:

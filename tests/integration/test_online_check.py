@@ -10,8 +10,8 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from dian.nit import check_digit
 from tests.integration.dian_fixtures import BUYER_NIT, dian_world  # noqa: F401 - the fixture
+from tests.integration.trust_fixtures import write_config
 
 pytestmark = pytest.mark.integration
 
@@ -27,17 +27,8 @@ def test_import_confirms_with_dian_and_quarantines_what_dian_does_not_know(tmp_p
     trust = tmp_path / "trust"
     trust.mkdir()
     shutil.copy(dian_world.simulator.ca_certificate_path, trust / "simulator-ca.pem")
-    (tmp_path / "buzon.toml").write_text(
-        f"""data_dir = "{tmp_path}"
-[company]
-nit = "{BUYER_NIT}-{check_digit(BUYER_NIT)}"
-name = "EMPRESA COMPRADORA S.A.S."
-[dian]
-environment = "simulator"
-endpoint = "{dian_world.url}"
-online_check = true
-trust_store = "{trust}"
-"""
+    write_config(
+        tmp_path, BUYER_NIT, environment="simulator", endpoint=dian_world.url, online_check=True, trust_store=trust
     )
     assert subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True).returncode == 0
     result = subprocess.run(
@@ -95,18 +86,8 @@ def test_a_dian_certificate_learned_online_proves_later_answers_offline(tmp_path
     (tmp_path / "trust").mkdir()
 
     def configure(online: bool) -> None:
-        (tmp_path / "buzon.toml").write_text(
-            f"""data_dir = "{tmp_path}"
-[company]
-nit = "{BUYER_NIT}-{check_digit(BUYER_NIT)}"
-name = "EMPRESA COMPRADORA S.A.S."
-[dian]
-environment = "simulator"
-endpoint = "{dian_world.url}"
-online_check = {"true" if online else "false"}
-trust_store = "{tmp_path / "trust"}"
-"""
-        )
+        write_config(tmp_path, BUYER_NIT, environment="simulator", endpoint=dian_world.url, online_check=online,
+                     trust_store=tmp_path / "trust")  # fmt: skip
 
     configure(online=True)
     assert subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True).returncode == 0

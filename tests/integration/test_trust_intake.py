@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from dian.calendar import BusinessCalendar
 from dian.codes import DocumentState, EventCode
 from dian.trust import TrustStore
-from dian.ubl import parse_document
 from inbox.intake import Envelope
 from store.models import (
     DocumentEvent,
@@ -31,9 +30,9 @@ from tests.integration.inbox_fixtures import (
 )
 from tests.integration.trust_fixtures import (
     STRANGER_NIT,
-    attached,
     dian_answer,
     event_from,
+    event_mail,
     forged,
     party,
     stranger,
@@ -104,11 +103,7 @@ def test_a_bare_self_signed_invoice_is_unconfirmed(bed) -> None:
 def test_a_forged_034_from_a_stranger_is_quarantined_and_changes_nothing(bed) -> None:
     genuine = signed()
     assert intake(bed).take(envelope(mail(("ad.xml", genuine.invoice.attached)), uid=1)).status == MailStatus.FILED
-    event = event_from(stranger(), party(STRANGER_NIT, "ATACANTE S.A.S."), genuine)
-    cude = parse_document(event).uuid
-    answer = dian_answer(forged().pki.dian, "EV9", cude, party(STRANGER_NIT, "ATACANTE S.A.S."))
-    container = attached(event, answer, number="EV9", uuid=cude, sender=party(STRANGER_NIT, "ATACANTE"),
-                         receiver=party(COMPANY, "EMPRESA COMPRADORA"))  # fmt: skip
+    container = event_mail(genuine, stranger(), party(STRANGER_NIT, "ATACANTE S.A.S."), forged().pki.dian, COMPANY)
     result = intake(bed).take(envelope(mail(("evento.xml", container)), uid=2))
     assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.FORGED)
     assert STRANGER_NIT in result.detail and "vendedor" in result.detail
@@ -132,11 +127,8 @@ def test_a_genuine_034_registered_by_dian_makes_the_invoice_tacitly_accepted(bed
     genuine = signed()
     intake(bed).take(envelope(mail(("ad.xml", genuine.invoice.attached)), uid=1))
     seller = party(genuine.invoice.supplier.nit, genuine.invoice.supplier.name)
-    event = event_from(genuine.pki.suppliers[genuine.invoice.supplier.nit], seller, genuine)
-    cude = parse_document(event).uuid
-    answer = dian_answer(genuine.pki.dian, "EV9", cude, seller)  # the demo DIAN chains to the trusted CA
-    container = attached(event, answer, number="EV9", uuid=cude, sender=seller,
-                         receiver=party(COMPANY, "EMPRESA COMPRADORA"))  # fmt: skip
+    signer = genuine.pki.suppliers[genuine.invoice.supplier.nit]
+    container = event_mail(genuine, signer, seller, genuine.pki.dian, COMPANY)  # the demo DIAN: trusted CA
     result = intake(bed).take(envelope(mail(("evento.xml", container)), uid=2))
     assert result.status == MailStatus.FILED, result.detail
     with bed.session() as s:
@@ -151,11 +143,8 @@ def test_a_genuine_034_with_a_forged_dian_answer_waits_for_dians_confirmation(be
     genuine = signed()
     intake(bed).take(envelope(mail(("ad.xml", genuine.invoice.attached)), uid=1))
     seller = party(genuine.invoice.supplier.nit, genuine.invoice.supplier.name)
-    event = event_from(genuine.pki.suppliers[genuine.invoice.supplier.nit], seller, genuine)
-    cude = parse_document(event).uuid
-    answer = dian_answer(forged().pki.dian, "EV9", cude, seller)  # a "DIAN" nobody trusts
-    container = attached(event, answer, number="EV9", uuid=cude, sender=seller,
-                         receiver=party(COMPANY, "EMPRESA COMPRADORA"))  # fmt: skip
+    signer = genuine.pki.suppliers[genuine.invoice.supplier.nit]
+    container = event_mail(genuine, signer, seller, forged().pki.dian, COMPANY)  # a "DIAN" nobody trusts
     assert intake(bed).take(envelope(mail(("evento.xml", container)), uid=2)).status == MailStatus.FILED
     with bed.session() as s:
         observed = s.execute(sa.select(DocumentEvent)).scalar_one()

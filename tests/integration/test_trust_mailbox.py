@@ -17,9 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from dian.nit import check_digit
 from dian.trust import TrustStore
-from dian.ubl import parse_document
 from inbox.imap import ImapOptions, ImapSource
 from inbox.intake import Intake, IntakePolicy
 from inbox.poll import poll_once
@@ -27,7 +25,7 @@ from store.blobs import BlobStore
 from store.db import make_engine, migrate
 from store.models import MailMessage, MailStatus, ReceivedDocument
 from tests.integration.inbox_fixtures import NOW, append, folder_counts, mail, signed
-from tests.integration.trust_fixtures import STRANGER_NIT, attached, dian_answer, event_from, forged, party, stranger
+from tests.integration.trust_fixtures import STRANGER_NIT, event_mail, forged, party, stranger, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -37,12 +35,7 @@ COMPANY = "900654321"
 
 def stranger_034() -> bytes:
     """A 034 about the genuine invoice from NIT 123456789, with a "DIAN" answer of the forger's own."""
-    genuine = signed()
-    sender = party(STRANGER_NIT, "ATACANTE S.A.S.")
-    event = event_from(stranger(), sender, genuine)
-    cude = parse_document(event).uuid
-    answer = dian_answer(forged().pki.dian, "EV9", cude, sender)
-    return attached(event, answer, number="EV9", uuid=cude, sender=sender, receiver=party(COMPANY, "EMPRESA"))
+    return event_mail(signed(), stranger(), party(STRANGER_NIT, "ATACANTE S.A.S."), forged().pki.dian, COMPANY)
 
 
 def mails() -> list[bytes]:
@@ -57,16 +50,7 @@ def configure(tmp_path: Path, *, require: bool) -> None:
     trust = tmp_path / "trust"
     trust.mkdir()
     (trust / "ca.pem").write_bytes(signed().pki.ca_pem)
-    (tmp_path / "buzon.toml").write_text(
-        f"""data_dir = "{tmp_path}"
-[company]
-nit = "{COMPANY}-{check_digit(COMPANY)}"
-name = "EMPRESA COMPRADORA S.A.S."
-[dian]
-trust_store = "{trust}"
-require_validation = {"true" if require else "false"}
-"""
-    )
+    write_config(tmp_path, COMPANY, trust_store=trust, require_validation=require)
     done = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 

@@ -24,7 +24,7 @@ from dian.ubl.build import (
     build_validation_response,
 )
 from dian.xades import sign
-from tests.integration.inbox_fixtures import NOW, Signed
+from tests.integration.inbox_fixtures import NOW, Signed, signed_pair
 from tests.pki import _name, issue
 
 STRANGER_NIT = "123456789"
@@ -34,17 +34,7 @@ STRANGER_NIT = "123456789"
 def forged() -> Signed:
     """An invoice and a note for our company signed under a forger's own CA, with a forger's own "DIAN" (serialNumber
     and NIT OID 800197268) signing the validation: every signature verifies, none is anchored in anything we trust."""
-    pki = demo.make_pki(NOW)
-    company = "900654321"
-    buyer = Party(
-        nit=company, dv=check_digit(company), registration_name="EMPRESA COMPRADORA S.A.S.", organization_type="1"
-    )
-    supplier = demo.SUPPLIERS[0]
-    invoice = demo.make_document(pki, supplier, 77, (("Resmas", 10, "18500.00"),), buyer=buyer, issued=NOW)
-    note = demo.make_document(
-        pki, supplier, 8, (("Devolución", 2, "18500.00"),), buyer=buyer, issued=NOW, credit_note_for=invoice
-    )
-    return Signed(pki, company, invoice, note)
+    return signed_pair(demo.make_pki(NOW), invoice_number=77, note_number=8)
 
 
 @cache
@@ -141,3 +131,28 @@ def xmlsec_verifies(xmlsec1: str, xml: bytes, tmp_path: Path, name: str) -> bool
         text=True,
     )
     return done.returncode == 0
+
+
+def write_config(folder: Path, company_nit: str, **dian: object) -> None:
+    """A buzon.toml in ``folder`` for the company ``company_nit`` with the given ``[dian]`` keys (TOML literals)."""
+    from dian.nit import check_digit
+
+    def literal(value: object) -> str:
+        return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"'
+
+    keys = "\n".join(f"{key} = {literal(value)}" for key, value in dian.items())
+    (folder / "buzon.toml").write_text(
+        f'data_dir = "{folder}"\n[company]\nnit = "{company_nit}-{check_digit(company_nit)}"\n'
+        f'name = "EMPRESA COMPRADORA S.A.S."\n[dian]\n{keys}\n'
+    )
+
+
+def event_mail(s: Signed, signer: SigningIdentity, sender: Party, dian: SigningIdentity, company: str) -> bytes:
+    """An AttachedDocument holding a 034 about ``s.invoice`` from ``sender`` (signed by ``signer``) and a validation
+    of it signed by ``dian`` (the trusted demo DIAN, or a forger's)."""
+    from dian.ubl import parse_document
+
+    event = event_from(signer, sender, s)
+    cude = parse_document(event).uuid
+    answer = dian_answer(dian, "EV9", cude, sender)
+    return attached(event, answer, number="EV9", uuid=cude, sender=sender, receiver=party(company, "EMPRESA"))
