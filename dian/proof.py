@@ -38,6 +38,7 @@ __all__ = [
     "SHIPPED_PINS",
     "UNCONFIRMED",
     "AnswerProof",
+    "CertificateFacts",
     "DianKeys",
     "LearnedCertificate",
     "Level",
@@ -69,8 +70,8 @@ class Level(StrEnum):
 
 
 @dataclass(frozen=True)
-class ShippedPin:
-    """One DIAN signing certificate shipped as data (pins.toml)."""
+class CertificateFacts:
+    """What Buzón keeps of a DIAN signing certificate it trusts: its two pins, names, serial and validity."""
 
     spki_sha256: str
     fingerprint_sha256: str
@@ -79,7 +80,18 @@ class ShippedPin:
     serial: str
     not_before: dt.datetime
     not_after: dt.datetime
-    seen_in: str
+
+    @property
+    def pins(self) -> tuple[str, str]:
+        """The two pins it stands for: SPKI and certificate SHA-256."""
+        return self.spki_sha256, self.fingerprint_sha256
+
+
+@dataclass(frozen=True)
+class ShippedPin(CertificateFacts):
+    """One DIAN signing certificate shipped as data (pins.toml)."""
+
+    seen_in: str = ""
 
 
 @cache
@@ -89,9 +101,7 @@ def shipped_pins() -> tuple[ShippedPin, ...]:
     return tuple(ShippedPin(**entry) for entry in data.get("certificate", ()))
 
 
-SHIPPED_PINS: tuple[str, ...] = tuple(
-    value for pin in shipped_pins() for value in (pin.spki_sha256, pin.fingerprint_sha256)
-)
+SHIPPED_PINS: tuple[str, ...] = tuple(value for pin in shipped_pins() for value in pin.pins)
 
 
 @dataclass(frozen=True)
@@ -232,26 +242,14 @@ class OnlineAnswer:
     learnable: bool = False
 
 
-@dataclass(frozen=True)
-class LearnedCertificate:
+@dataclass(frozen=True, kw_only=True)
+class LearnedCertificate(CertificateFacts):
     """A DIAN signing certificate taken from an answer DIAN's endpoint returned over TLS, to pin from now on."""
 
-    spki_sha256: str
-    fingerprint_sha256: str
-    subject: str
-    issuer: str
-    serial: str
-    not_before: dt.datetime
-    not_after: dt.datetime
     pem: str
     learned_from: str
     endpoint: str
     environment: str
-
-    @property
-    def pins(self) -> tuple[str, str]:
-        """The two pins it adds: SPKI and certificate SHA-256."""
-        return self.spki_sha256, self.fingerprint_sha256
 
 
 @dataclass(frozen=True)
