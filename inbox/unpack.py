@@ -222,7 +222,7 @@ def _mail_parts(
     if message is None:
         message = parse_mail(data)
     for index, part in enumerate(_leaf_parts(message)):
-        filename = part.get_filename() or ""
+        filename = _filename(part)
         content_type = part.get_content_type()
         if part.is_multipart() or (not filename and content_type.startswith("text/") and not _is_xml_type(part)):
             continue  # the mail's body, not an attachment
@@ -232,6 +232,16 @@ def _mail_parts(
         member = filename or f"part{index}"
         budget.take(f"{name}!{member}", len(payload))
         _add(payload, f"{name}!{member}", budget, depth + 1, out)
+
+
+def _filename(part: Message) -> str:
+    """The part's file name, or "" when it has none or it cannot be read: Python's RFC 2231 decoding raises on
+    parameters such as ``name*0=a; name*=b`` (TypeError sorting the continuations), and the part still counts."""
+    try:
+        name = part.get_filename()
+    except (TypeError, ValueError, LookupError):
+        return ""
+    return name if isinstance(name, str) else ""
 
 
 def _is_xml_type(part: Message) -> bool:

@@ -10,13 +10,15 @@ finding.
 
 The inputs are mutations of real-shaped ones, built here from tests/pki.py (synthetic: no sample data): an
 AttachedDocument with a signed invoice and DIAN's signed answer, a bare signed invoice, a signed event; a field of the
-signed document replaced by a hostile value and signed again (so the value gets past the signature into the parser),
-put in a zip (its header fields and member names edited), mailed (headers injected), then bytes flipped or cut.
+signed document replaced by a hostile value, or its element tree edited (an element removed, repeated, emptied,
+moved), and signed again (so the edit gets past the signature into the parser); put in a zip (its header fields and
+member names edited), mailed (headers injected), then bytes flipped or cut.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import email.utils
 import hashlib
@@ -32,6 +34,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from hypothesis import strategies as st
+from lxml import etree
 
 from dian.errors import ParseError, SignatureError
 from dian.reception import verify_received
@@ -289,6 +292,55 @@ def edited_field(draw: st.DrawFn, xml: bytes) -> bytes:
     return xml
 
 
+_STRUCTURE_OPS = ("remove", "remove", "duplicate", "duplicate", "empty", "swap", "text", "wrap", "comment", "foreign")
+
+
+@st.composite
+def edited_structure(draw: st.DrawFn, xml: bytes) -> bytes:
+    """xml with its element tree edited: an element removed, repeated, emptied, swapped with its neighbour, given
+    hostile text, wrapped in an unknown element, split by a comment, or moved into another namespace (the signature's
+    placeholder and what holds it are left alone, so the result can be signed)."""
+    root = etree.fromstring(xml)
+    for _ in range(draw(st.integers(1, 3))):
+        # Held in a list while in use: lxml's element proxies are made afresh once nothing holds them (no id()s).
+        keep = [e for e in root.iter() if e.get("Id") == "placeholder"]
+        keep += [a for e in keep for a in e.iterancestors()]
+        elements = [e for e in root.iter() if isinstance(e.tag, str) and not any(e is k for k in keep)]
+        if not elements:
+            break
+        element = draw(st.sampled_from(elements))
+        parent = element.getparent()
+        op = draw(st.sampled_from(_STRUCTURE_OPS))
+        if op == "remove":
+            parent.remove(element)
+        elif op == "duplicate":
+            for _ in range(draw(st.integers(1, 3))):
+                element.addnext(copy.deepcopy(element))
+        elif op == "empty":
+            element.text = None
+            for child in list(element):
+                element.remove(child)
+        elif op == "swap" and element.getnext() is not None and not any(element.getnext() is k for k in keep):
+            element.getnext().addnext(element)
+        elif op == "text":  # what XML can hold of a hostile value (lxml refuses control characters)
+            value = draw(_ANY)
+            element.text = "".join(c for c in value if c in "\t\n\r" or " " <= c < "\ud800" or "\ue000" <= c < "\ufffe")
+        elif op == "wrap":
+            wrapper = etree.Element("{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}X")
+            element.addprevious(wrapper)
+            wrapper.append(element)
+        elif op == "comment" and element.text:
+            cut = draw(st.integers(0, len(element.text)))
+            head, tail = element.text[:cut], element.text[cut:]
+            element.text = head
+            comment = etree.Comment("x")
+            comment.tail = tail
+            element.insert(0, comment)
+        elif op == "foreign":
+            element.tag = "{urn:x-otro}" + etree.QName(element).localname
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 @st.composite
 def documents(draw: st.DrawFn) -> tuple[str, bytes]:
     """(a name, the XML bytes) of a document a supplier mails, possibly with a signed field edited."""
@@ -298,7 +350,8 @@ def documents(draw: st.DrawFn) -> tuple[str, bytes]:
     if kind == "event":
         code = draw(st.sampled_from(["030", "031", "032", "033", "034"]))
         if edit == 1:
-            return "ar.xml", signed_by(draw(edited_field(event_xml(code))), pki().company)
+            edit_one = edited_structure if draw(st.booleans()) else edited_field
+            return "ar.xml", signed_by(draw(edit_one(event_xml(code))), pki().company)
         xml = signed_event(code)
         return "ar.xml", draw(edited_field(xml)) if edit else xml
     if kind == "answer":
@@ -306,12 +359,13 @@ def documents(draw: st.DrawFn) -> tuple[str, bytes]:
     invoice = signed_invoice()
     answer = dian_answer()
     if edit == 1:
+        edit_one = edited_structure if draw(st.integers(0, 2)) == 0 else edited_field
         unsigned = invoice_xml(number=NUMBER, cufe=CUFE, lines=2)
         if draw(st.booleans()):
-            invoice = signed_by(draw(edited_field(unsigned)), pki().supplier)
+            invoice = signed_by(draw(edit_one(unsigned)), pki().supplier)
         else:
             target = application_response_xml(number=NUMBER, cufe=CUFE)
-            answer = signed_by(draw(edited_field(target)), pki().dian)
+            answer = signed_by(draw(edit_one(target)), pki().dian)
     elif edit == 2:
         invoice = draw(edited_field(invoice))
     if kind == "bare":

@@ -276,3 +276,13 @@ def test_an_undecodable_encoded_word_leaves_a_subject_without_surrogates():
     info = mail_info(b"Subject: =?utf-8?b?\xff?=\r\nFrom: facturas@proveedor.test\r\n\r\n")
     assert info.sender == "facturas@proveedor.test"
     info.subject.encode("utf-8")  # storable text, whatever mail-parser made of it
+
+
+def test_an_rfc2231_file_name_python_cannot_decode_leaves_the_part_unnamed_not_lost():
+    """``name*0=...; name*=...`` made email.utils.decode_params raise TypeError (found by benchmarks/fuzz_intake.py)."""
+    zipped = make_zip({"ad.xml": XML})
+    msg = make_mail(("z.zip", zipped, "application", "zip"))
+    data = msg.as_bytes().replace(b'filename="z.zip"', b"filename*0=z; filename*=.zip")
+    assert b"filename*0=z" in data
+    parts = unpack(data, "m.eml")
+    assert [(p.name.rpartition("!")[2], p.data) for p in parts] == [("ad.xml", XML)]
