@@ -567,6 +567,7 @@ class Intake:
         self.hook = hook or (lambda step: None)
         self._engine: sa.Engine | Literal[False] | None = None
         self._dian_keys: DianKeys | None = None
+        self._refused: set[int] = set()  # mail rows recorded quarantined by this run (_record_refused)
 
     # --- recording the raw message ------------------------------------------------------------------------------
 
@@ -659,10 +660,12 @@ class Intake:
             try:
                 ids = conn.execute(_INSERT_MAILS, list(rows.values())).scalars().all()
                 conn.commit()
-            except IntegrityError:
-                # A UID recorded already: by an earlier run (sources skip the UIDs they know, so this is rare) or by
-                # another intake process between our look-up and our insert. Record them one by one.
+            except Exception as exc:
+                # A UID recorded already (by an earlier run, or by another intake process between our look-up and our
+                # insert), or a row one message's headers spoil: record them one by one. A lost connection waits.
                 conn.rollback()
+                if lost_connection(exc):
+                    raise
                 ids = [self._record_one(conn, envelopes[index], keys[index], row) for index, row in rows.items()]
             except BaseException:
                 conn.rollback()
@@ -724,9 +727,37 @@ class Intake:
             if found is None:
                 raise
             return found
+        except Exception as exc:
+            conn.rollback()
+            if lost_connection(exc):
+                raise
+            return self._record_refused(conn, row, exc)
         except BaseException:
             conn.rollback()
             raise
+
+    def _record_refused(self, conn: _Tx, row: dict[str, Any], failure: Exception) -> tuple[int, MailStatus]:
+        """A message whose row the database refuses as its headers made it: recorded without them, quarantined
+        (error_interno) with the failure's summary, so the source settles it and the poll goes on; its raw bytes are
+        its blob, as for every message."""
+        detail = f"{REASON_TEXT[QuarantineReason.INTERNAL_ERROR]}: {one_line(failure)}"
+        log.error("the mail row of blob %s was refused and is quarantined", row["blob_key"], exc_info=failure)
+        bare = {"mailbox": storable(str(row["mailbox"]))[:300], "uidvalidity": row["uidvalidity"], "uid": row["uid"],
+                "message_id": None, "sender": "", "subject": "", "received_at": self.clock(), "size": row["size"],
+                "blob_key": row["blob_key"], "status": MailStatus.QUARANTINED,
+                "reason": QuarantineReason.INTERNAL_ERROR, "reason_detail": detail}  # fmt: skip
+        try:
+            mail_id = conn.execute(_INSERT_MAILS, [bare]).scalar_one()
+            entry = audit.entry(actor=self.actor, action="mail.quarantined", subject=f"mail:{mail_id}", source="inbox",
+                                data={"reason": QuarantineReason.INTERNAL_ERROR.value, "detail": detail},
+                                at=self.clock())  # fmt: skip
+            audit.insert_entries(conn, [entry])  # type: ignore[arg-type]
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        self._refused.add(mail_id)
+        return mail_id, MailStatus.QUARANTINED
 
     def _existing(self, conn: _Tx, envelope: Envelope, key: str) -> tuple[int, MailStatus] | None:
         if envelope.uid is not None:
@@ -760,7 +791,9 @@ class Intake:
         results = []
         for mail_id, _, _ in recorded:
             result = done.pop(mail_id, None)
-            results.append(result if result is not None else self.outcome(mail_id, earlier=True))
+            if result is None:  # decided by an earlier run, or refused as it was recorded just now
+                result = self.outcome(mail_id, earlier=mail_id not in self._refused)
+            results.append(result)
         return results
 
     def outcome(self, mail_id: int, *, earlier: bool = False) -> Result:

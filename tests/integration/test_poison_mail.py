@@ -386,3 +386,37 @@ def test_buzon_import_takes_the_other_49_and_the_next_import_takes_new_mail(engi
         second = buzon("import", "--json", str(tmp_path / "nuevo"))
         assert second.returncode == 0, second.stderr[-2000:]
         assert json.loads(second.stdout.strip().splitlines()[-1]) == {"filed": 1, "duplicates": 0, "quarantined": {}}
+
+
+def test_a_mail_row_the_database_refuses_is_recorded_bare_and_quarantined(database, tmp_path, monkeypatch) -> None:
+    """Recording itself fails for one message (here its row carries a naive time, which the column type refuses, as a
+    header no cleaning foresaw could): that message is recorded without its headers and quarantined, the rest of the
+    batch is recorded and filed, and the poll goes on."""
+    original = Intake._mail_row
+    spoiled = {"count": 0}
+
+    def mail_row(intake: Intake, envelope: Envelope, key: str):  # type: ignore[no-untyped-def]
+        row, received = original(intake, envelope, key)
+        if envelope.uid == 3:
+            spoiled["count"] += 1
+            row = {**row, "received_at": dt.datetime(2025, 3, 3, 9, 0)}  # naive: UTCDateTime refuses it
+        return row, received
+
+    monkeypatch.setattr(Intake, "_mail_row", mail_row)
+    intake = intake_on(database, tmp_path / "blobs")
+    envelopes = [Envelope(mailbox="rows", data=invoice_mail(n), uidvalidity=1, uid=n) for n in range(1, 6)]
+    results = intake.take_many(envelopes)
+    assert spoiled["count"] >= 1
+    assert [r.status for r in results] == [MailStatus.FILED, MailStatus.FILED, MailStatus.QUARANTINED,
+                                           MailStatus.FILED, MailStatus.FILED]  # fmt: skip
+    refused = results[2]
+    assert refused.reason == QuarantineReason.INTERNAL_ERROR and not refused.earlier
+    assert "naive datetime" in (refused.detail or "")
+    with database.connect() as conn:
+        row = conn.execute(sa.select(MailMessage).where(MailMessage.id == refused.mail_id)).one()
+        assert row.blob_key == BlobStore.key_of(envelopes[2].data)  # the raw bytes are kept
+        assert conn.execute(sa.select(sa.func.count()).select_from(MailMessage)).scalar() == 5
+        assert conn.execute(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.subject == f"mail:{refused.mail_id}")
+        ).scalar() == 1
+    assert intake.pending() == []
