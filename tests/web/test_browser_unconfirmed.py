@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from dian.trust import fingerprint, issuer_text, spki_fingerprint, subject_text
 from dian.ubl import parse_document
 from store.models import DianCertificate, Verdict
-from tests.integration.dian_fixtures import SELLER_NIT
+from tests.integration.dian_fixtures import BUYER_NIT, SELLER_NIT
 from tests.integration.inbox_fixtures import append, mail
 from tests.web.test_browser import browser, log_in, screenshot, site  # noqa: F401 - fixtures and helpers
 from tests.web.test_browser import events_bed as events_bed  # the fixture, re-exported
@@ -106,4 +106,39 @@ def test_unconfirmed_document_inbox_filter_and_certificates_page(browser, site, 
     assert page.locator("#raices-de-confianza tbody tr").count() >= 1  # the simulator's CA
     assert page.evaluate(OVERFLOW) == ""  # wide tables scroll inside their box, not the page
     screenshot(page, f"certificates-{size}.png")
+    context.close()
+
+
+def _forged_event(live: Any) -> None:
+    """A 034 about the site's invoice mailed by a stranger (NIT 123456789) with a forger's own "DIAN" answer."""
+    from types import SimpleNamespace
+
+    from tests.integration.trust_fixtures import STRANGER_NIT, event_mail, forged, party, stranger
+
+    bed = live.bed
+    cufe = bed.document(live.document_id).cufe
+    number = bed.document(live.document_id).number
+    about = SimpleNamespace(invoice=SimpleNamespace(number=number, cufe=cufe), company_nit=BUYER_NIT)
+    container = event_mail(about, stranger(), party(STRANGER_NIT, "ATACANTE S.A.S."), forged().pki.dian, BUYER_NIT)
+    append(bed.dovecot, bed.folder, mail(("evento.xml", container), subject="Evento;034;ATACANTE"))
+    from buzon import jobs
+
+    assert jobs.poll_mailbox()["summary"]["quarantined"] == {"forged": 1}
+
+
+@pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_forged_event_in_quarantine_says_what_did_not_match(browser, site, size):  # noqa: F811
+    _forged_event(site)
+    context = browser.new_context(locale="es-CO", viewport=SIZES[size])
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    log_in(page, site, "ana")
+    page.goto(f"{site.url}/cuarentena")
+    text = page.locator("main").inner_text()
+    assert "123456789" in text and "vendedor" in text  # who sent it, and who alone may
+    assert page.evaluate(OVERFLOW) == ""
+    screenshot(page, f"quarantine-forged-{size}.png")
+    page.goto(f"{site.url}/documentos/{site.document_id}")
+    assert "Aceptación tácita" not in page.locator("#eventos").inner_text()  # the invoice's state did not move
     context.close()
