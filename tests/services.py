@@ -70,6 +70,27 @@ def fresh_postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
+@contextlib.contextmanager
+def migrated_database(kind: str, folder: Path) -> Iterator[sa.Engine]:
+    """A migrated database of a test's own, with real commits: a new SQLite file in ``folder``, or a fresh PostgreSQL
+    database (dropped afterwards)."""
+    from store.db import make_engine, migrate
+
+    if kind == "sqlite":
+        url_cm: contextlib.AbstractContextManager[str] = contextlib.nullcontext(
+            f"sqlite:///{folder / f'own-{secrets.token_hex(4)}.sqlite3'}"
+        )
+    else:
+        url_cm = fresh_postgres_database()
+    with url_cm as url:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            yield engine
+        finally:
+            engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test run."""

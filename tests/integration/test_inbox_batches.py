@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from sqlalchemy.orm import sessionmaker
 from inbox.intake import Envelope, Intake, IntakePolicy, Result
 from inbox.poll import BATCH_BYTES, BATCH_MESSAGES, batches
 from store.blobs import BlobStore
-from store.db import make_engine, migrate
 from store.models import AuditEntry, DocumentEvent, MailMessage, MailStatus, QuarantineReason, ReceivedDocument
 from tests.integration.inbox_fixtures import (
     NOW,
@@ -33,28 +31,15 @@ from tests.integration.inbox_fixtures import (
     zip_bomb,
     zip_bytes,
 )
-from tests.services import fresh_postgres_database
+from tests.services import migrated_database
 
 pytestmark = pytest.mark.integration
 _names = itertools.count(1)
 
 
-@contextlib.contextmanager
-def database(kind: str, tmp_path: Path) -> Iterator[sa.Engine]:
+def database(kind: str, tmp_path: Path) -> contextlib.AbstractContextManager[sa.Engine]:
     """A migrated database of this test's own (a file, or a fresh PostgreSQL database), with real connections."""
-    if kind == "sqlite":
-        url_cm: contextlib.AbstractContextManager[str] = contextlib.nullcontext(
-            f"sqlite:///{tmp_path / f'batch{next(_names)}.sqlite3'}"
-        )
-    else:
-        url_cm = fresh_postgres_database()
-    with url_cm as url:
-        engine = make_engine(url)
-        try:
-            migrate(engine)
-            yield engine
-        finally:
-            engine.dispose()
+    return migrated_database(kind, tmp_path)
 
 
 def intake_on(engine: sa.Engine, blobs: Path, cls: type[Intake] = Intake, **kwargs: object) -> Intake:

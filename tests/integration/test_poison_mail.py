@@ -33,7 +33,7 @@ from store.db import make_engine, migrate
 from store.models import AuditEntry, MailMessage, MailStatus, QuarantineReason, ReceivedDocument
 from tests.integration.inbox_fixtures import NOW, append, folder_counts, mail, zip_bytes
 from tests.pki import COMPANY_NIT, application_response_xml, attached_document_xml, invoice_xml, pki, write_ca_folder
-from tests.services import fresh_postgres_database
+from tests.services import fresh_postgres_database, migrated_database
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -71,19 +71,8 @@ def trust() -> TrustStore:
 def database(engine: sa.Engine, tmp_path: Path) -> Iterator[sa.Engine]:
     """A migrated database of this test's own, of the `engine` fixture's kind, with real commits (intake's own
     transactions, not savepoints of a test's)."""
-    if engine.dialect.name == "sqlite":
-        url_cm: contextlib.AbstractContextManager[str] = contextlib.nullcontext(
-            f"sqlite:///{tmp_path / 'poison.sqlite3'}"
-        )
-    else:
-        url_cm = fresh_postgres_database()
-    with url_cm as url:
-        own = make_engine(url)
-        try:
-            migrate(own)
-            yield own
-        finally:
-            own.dispose()
+    with migrated_database(engine.dialect.name, tmp_path) as own:
+        yield own
 
 
 def intake_on(engine: sa.Engine, blobs: Path) -> Intake:
@@ -282,13 +271,8 @@ def test_headers_no_database_can_store_are_cleaned_before_the_batch_is_recorded(
 
 @pytest.fixture
 def postgresql(tmp_path: Path) -> Iterator[sa.Engine]:
-    with fresh_postgres_database() as url:
-        engine = make_engine(url)
-        try:
-            migrate(engine)
-            yield engine
-        finally:
-            engine.dispose()
+    with migrated_database("postgresql", tmp_path) as engine:
+        yield engine
 
 
 def test_a_signed_invoice_whose_uuid_does_not_fit_is_quarantined_and_intake_goes_on(
