@@ -1045,6 +1045,8 @@ class Intake:
             item.detail = f"{REASON_TEXT[item.reason]}: {_first_failure(report.checks) or 'documento inválido'}"
             claimed = report.document or report.unverified_document
             item.cufe = claimed.uuid.strip().lower() if claimed else None
+            if report.document is None and claimed is not None:  # what it says of itself, to chase the supplier
+                item.detail += f" — {_claims(claimed)}"
             plan.items.append(item)
             return
         assert report.document is not None
@@ -1492,6 +1494,16 @@ class Intake:
              "registered": item.event_registered},
         )  # fmt: skip
         result.events.append(cude or item.cufe)
+
+
+def _claims(document: CommercialDocument) -> str:
+    """What a document whose signature failed says it is (unproven): number, issuer, date and total, for the clerk."""
+    issuer = document.supplier.registration_name or document.supplier.trade_name or ""
+    return (
+        f"dice ser {document.document_type.label.lower()} {document.number} de {issuer} (NIT {document.supplier.nit}) "
+        f"del {document.issue_date.isoformat()} por {document.monetary_total.payable} {document.currency or 'COP'}; "
+        "nada de esto está probado"
+    )
 
 
 def _not_entitled(event: ApplicationResponse, on_file: _OnFile) -> str | None:

@@ -164,6 +164,8 @@ def test_hostile_and_wrong_mail_is_quarantined_with_a_reason(bed) -> None:
     assert reason == QuarantineReason.NOT_FOR_US and "900923112" in detail and "805007280" in detail
     reason, detail = quarantined(bed, mail(("ad.xml", tampered())))
     assert reason == QuarantineReason.SIGNATURE_INVALID and detail.startswith("La firma del documento no es válida")
+    # What the altered document claims, marked unproven, so the clerk can chase the supplier.
+    assert "dice ser factura electrónica de venta DP20602" in detail and "nada de esto está probado" in detail
     reason, detail = quarantined(bed, mail(("ad.xml", XXE)))
     assert reason == QuarantineReason.UNREADABLE
     reason, detail = quarantined(bed, mail(("z.zip", zip_bomb())))
