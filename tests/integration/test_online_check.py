@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from tests.integration.dian_fixtures import BUYER_NIT, dian_world  # noqa: F401 - the fixture
 from tests.integration.trust_fixtures import write_config
+from tests.services import migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +65,8 @@ def test_import_confirms_with_dian_and_quarantines_what_dian_does_not_know(tmp_p
     assert (tmp_path / "dian-sim" / "company-sandbox.p12").exists()
 
 
-def test_a_dian_certificate_learned_online_proves_later_answers_offline(tmp_path, dian_world):  # noqa: F811
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_dian_certificate_learned_online_proves_later_answers_offline(tmp_path, dian_world, kind):  # noqa: F811
     """First document confirmed online (DIAN's certificate learned), second proven offline by it with the online
     check off, third signed by an unknown "DIAN" key stays unconfirmed. The trust folder holds nothing of DIAN's."""
     from dian.ubl import parse_document
@@ -85,25 +87,9 @@ def test_a_dian_certificate_learned_online_proves_later_answers_offline(tmp_path
     (tmp_path / "third.xml").write_bytes(container(third, third_answer))
     (tmp_path / "trust").mkdir()
 
-    def configure(online: bool) -> None:
-        write_config(tmp_path, BUYER_NIT, environment="simulator", endpoint=dian_world.url, online_check=online,
-                     trust_store=tmp_path / "trust")  # fmt: skip
-
-    configure(online=True)
-    assert subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True).returncode == 0
-    done = subprocess.run([*BUZON, "import", "--json", "first.xml"], cwd=tmp_path, capture_output=True, text=True)
-    assert json.loads(done.stdout.strip().splitlines()[-1])["filed"] == 1, done.stderr
-    configure(online=False)  # from here on nothing may ask DIAN: what follows is proven offline or not at all
-    done = subprocess.run(
-        [*BUZON, "import", "--json", "second.xml", "third.xml"], cwd=tmp_path, capture_output=True, text=True
-    )
-    assert json.loads(done.stdout.strip().splitlines()[-1])["filed"] == 2, done.stderr
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'buzon.sqlite3'}")
-    with engine.connect() as conn:
-        rows = {n: (v, json.loads(r)) for n, v, r in conn.execute(sa.text("SELECT number, verdict, report FROM "
-                                                                         "received_documents"))}  # fmt: skip
-        learned = conn.execute(sa.text("SELECT count(*) FROM dian_certificates")).scalar()
-    engine.dispose()
+    with migrated_database(kind, tmp_path) as engine:
+        url = engine.url.render_as_string(hide_password=False)
+        rows, learned = _learn_then_prove_offline(tmp_path, dian_world, url, engine)
     numbers = [parse_document(x).number for x in (first, second, third)]
     assert learned == 1
     verdict, report = rows[numbers[0]]
@@ -114,3 +100,24 @@ def test_a_dian_certificate_learned_online_proves_later_answers_offline(tmp_path
     assert report["dian_validated"]
     verdict, report = rows[numbers[2]]
     assert verdict == "unconfirmed" and report["dian_validated"] is False
+
+
+def _learn_then_prove_offline(tmp_path, dian_world, url: str, engine: sa.Engine):  # noqa: F811
+    def configure(online: bool) -> None:
+        write_config(tmp_path, BUYER_NIT, database_url=url, environment="simulator", endpoint=dian_world.url,
+                     online_check=online, trust_store=tmp_path / "trust")  # fmt: skip
+
+    configure(online=True)
+    assert subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True).returncode == 0
+    done = subprocess.run([*BUZON, "import", "--json", "first.xml"], cwd=tmp_path, capture_output=True, text=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1])["filed"] == 1, done.stderr
+    configure(online=False)  # from here on nothing may ask DIAN: what follows is proven offline or not at all
+    done = subprocess.run(
+        [*BUZON, "import", "--json", "second.xml", "third.xml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1])["filed"] == 2, done.stderr
+    with engine.connect() as conn:
+        rows = {n: (v, r if isinstance(r, dict) else json.loads(r)) for n, v, r in conn.execute(
+            sa.text("SELECT number, verdict, report FROM received_documents"))}  # fmt: skip
+        learned = conn.execute(sa.text("SELECT count(*) FROM dian_certificates")).scalar()
+    return rows, learned

@@ -8,6 +8,7 @@ quarantined instead.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -22,10 +23,11 @@ from inbox.imap import ImapOptions, ImapSource
 from inbox.intake import Intake, IntakePolicy
 from inbox.poll import poll_once
 from store.blobs import BlobStore
-from store.db import make_engine, migrate
+from store.db import make_engine
 from store.models import MailMessage, MailStatus, ReceivedDocument
 from tests.integration.inbox_fixtures import NOW, append, folder_counts, mail, signed
 from tests.integration.trust_fixtures import STRANGER_NIT, event_mail, forged, party, stranger, write_config
+from tests.services import fresh_postgres_database, migrated_database
 
 pytestmark = pytest.mark.integration
 
@@ -46,34 +48,42 @@ def mails() -> list[bytes]:
     ]
 
 
-def configure(tmp_path: Path, *, require: bool) -> None:
+def configure(tmp_path: Path, url: str, *, require: bool) -> None:
     trust = tmp_path / "trust"
     trust.mkdir()
     (trust / "ca.pem").write_bytes(signed().pki.ca_pem)
-    write_config(tmp_path, COMPANY, trust_store=trust, require_validation=require)
+    write_config(tmp_path, COMPANY, database_url=url, trust_store=trust, require_validation=require)
     done = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 
 
-def documents(tmp_path: Path) -> dict[str, tuple[str, str]]:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'buzon.sqlite3'}")
+def documents(url: str) -> dict[str, tuple[str, str]]:
+    engine = make_engine(url)
     with engine.connect() as conn:
         docs = {c: (v, s) for c, v, s in conn.execute(sa.text("SELECT cufe, verdict, state FROM received_documents"))}
     engine.dispose()
     return docs
 
 
+def database_url(kind: str, tmp_path: Path) -> contextlib.AbstractContextManager[str]:
+    if kind == "sqlite":
+        return contextlib.nullcontext(f"sqlite:///{tmp_path / 'buzon.sqlite3'}")
+    return fresh_postgres_database()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("require", [False, True], ids=["filed-unconfirmed", "require-validation"])
-def test_buzon_import_files_the_forgery_unconfirmed_and_quarantines_the_strangers_event(tmp_path, require) -> None:
-    configure(tmp_path, require=require)
-    paths = []
-    for index, data in enumerate(mails()):
-        path = tmp_path / f"m{index}.eml"
-        path.write_bytes(data)
-        paths.append(path.name)
-    done = subprocess.run([*BUZON, "import", "--json", *paths], cwd=tmp_path, capture_output=True, text=True)
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    docs = documents(tmp_path)
+def test_buzon_import_files_the_forgery_unconfirmed_and_quarantines_the_strangers_event(tmp_path, require, kind):
+    with database_url(kind, tmp_path) as url:
+        configure(tmp_path, url, require=require)
+        paths = []
+        for index, data in enumerate(mails()):
+            path = tmp_path / f"m{index}.eml"
+            path.write_bytes(data)
+            paths.append(path.name)
+        done = subprocess.run([*BUZON, "import", "--json", *paths], cwd=tmp_path, capture_output=True, text=True)
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        docs = documents(url)
     genuine, fake = signed().invoice.cufe, forged().invoice.cufe
     assert docs[genuine] in {("valid", "validated"), ("valid_with_warnings", "validated")}
     if require:
@@ -87,11 +97,16 @@ def test_buzon_import_files_the_forgery_unconfirmed_and_quarantines_the_stranger
     assert "validación DIAN sin confirmar" in verify.stdout
 
 
-def test_poll_over_imap_does_the_same(dovecot, tmp_path) -> None:
-    box = {"folder": "RecepcionTrust", "processed": "Trust/Procesados", "quarantine": "Trust/Cuarentena"}
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_poll_over_imap_does_the_same(dovecot, tmp_path, kind) -> None:
+    box = {"folder": f"RecepcionTrust{kind}", "processed": f"Trust{kind}/Procesados",
+           "quarantine": f"Trust{kind}/Cuarentena"}  # fmt: skip
     append(dovecot, box["folder"], *mails())
-    engine = make_engine(f"sqlite:///{tmp_path / 'buzon.sqlite3'}")
-    migrate(engine)
+    with migrated_database(kind, tmp_path) as engine:
+        poll_and_check(dovecot, box, engine, tmp_path)
+
+
+def poll_and_check(dovecot, box: dict[str, str], engine: sa.Engine, tmp_path: Path) -> None:
     intake = Intake(
         sessionmaker(engine, expire_on_commit=False),
         BlobStore(tmp_path / "blobs"),
@@ -115,7 +130,6 @@ def test_poll_over_imap_does_the_same(dovecot, tmp_path) -> None:
         quarantined = conn.execute(
             sa.select(MailMessage.reason_detail).where(MailMessage.status == MailStatus.QUARANTINED)
         ).scalar_one()
-    engine.dispose()
     assert verdicts[forged().invoice.cufe] == "unconfirmed"
     assert verdicts[signed().invoice.cufe] in {"valid", "valid_with_warnings"}
     assert STRANGER_NIT in quarantined

@@ -133,16 +133,18 @@ def xmlsec_verifies(xmlsec1: str, xml: bytes, tmp_path: Path, name: str) -> bool
     return done.returncode == 0
 
 
-def write_config(folder: Path, company_nit: str, **dian: object) -> None:
-    """A buzon.toml in ``folder`` for the company ``company_nit`` with the given ``[dian]`` keys (TOML literals)."""
+def write_config(folder: Path, company_nit: str, *, database_url: str | None = None, **dian: object) -> None:
+    """A buzon.toml in ``folder`` for the company ``company_nit`` with the given ``[dian]`` keys (TOML literals), on
+    ``database_url`` when given (else the SQLite file under ``folder``)."""
     from dian.nit import check_digit
 
     def literal(value: object) -> str:
         return ("true" if value else "false") if isinstance(value, bool) else f'"{value}"'
 
     keys = "\n".join(f"{key} = {literal(value)}" for key, value in dian.items())
+    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
     (folder / "buzon.toml").write_text(
-        f'data_dir = "{folder}"\n[company]\nnit = "{company_nit}-{check_digit(company_nit)}"\n'
+        f'data_dir = "{folder}"\n{database}[company]\nnit = "{company_nit}-{check_digit(company_nit)}"\n'
         f'name = "EMPRESA COMPRADORA S.A.S."\n[dian]\n{keys}\n'
     )
 
