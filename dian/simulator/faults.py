@@ -14,8 +14,6 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 
-from dian.simulator.core import Reply
-
 __all__ = ["KINDS", "Fault", "FaultPlan"]
 
 KINDS = frozenset({"latency", "http500", "http503", "reset", "timeout", "drop", "status98", "status66"})
@@ -48,12 +46,12 @@ class Fault:
         """False when the call is answered without being processed (``status66``: DIAN never took it)."""
         return self.kind != "status66"
 
-    def answer(self, operation: str) -> Reply | None:
-        """The not-final DianResponse this fault answers on ``operation`` instead of DIAN's, or None."""
+    def answer(self, operation: str) -> tuple[str, str] | None:
+        """The not-final StatusCode and description this fault answers on ``operation`` instead of DIAN's, or None
+        (the caller wraps them in its DianResponse: this module stays below the simulator's core)."""
         if self.kind not in NOT_FINAL or operation not in STATUS_OPERATIONS:
             return None
-        code, description = NOT_FINAL[self.kind]
-        return Reply(False, code, description, status_message=description)
+        return NOT_FINAL[self.kind]
 
 
 class FaultPlan:

@@ -187,7 +187,8 @@ class SimulatorApp:
             )
         caller_nit = certificate_nit(caller.certificate)
         params = {etree.QName(c).localname: (c.text or "") for c in operation_el if isinstance(c.tag, str)}
-        answer = fault.answer(operation) if fault is not None else None  # a not-final answer (98, 66)
+        not_final = fault.answer(operation) if fault is not None else None  # a not-final answer (98, 66)
+        answer = Reply(False, *not_final, status_message=not_final[1]) if not_final else None
         try:
             result = self._operation(operation, params, caller_nit) if answer is None or fault.processes else answer
         except _SoapFault as exc:
