@@ -490,6 +490,3 @@ class WebhookDelivery(Timestamps, Base):
 
     document: Mapped[ReceivedDocument | None] = relationship()
 
-
-# Every process that maps the documents also enqueues a webhook on their state changes (a Session listener).
-import store.webhooks  # noqa: E402, F401 - imported last: the listener needs the models above
