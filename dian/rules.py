@@ -26,6 +26,7 @@ __all__ = [
     "allowed_events",
     "check",
     "derive_state",
+    "sender_refusal",
 ]
 
 E = EventCode
@@ -583,3 +584,27 @@ def derive_state(
     if not validated:
         return DocumentState.INVALID
     return DocumentState.VALIDATED if confirmed else DocumentState.UNCONFIRMED
+
+
+def _digits(nit: str | None) -> str:
+    return "".join(c for c in (nit or "").split("-")[0] if c in "0123456789")
+
+
+def sender_refusal(code: EventCode, sender_nit: str, *, seller_nit: str, buyer_nit: str | None) -> str | None:
+    """Why the party ``sender_nit`` may not send ``code`` on the invoice of ``seller_nit`` to ``buyer_nit`` (the
+    table's senders), or None when it may or only DIAN can tell (a holder or an avalista the invoice does not name)."""
+    rule = RULES.get(code)
+    if rule is None:
+        return None
+    sender = _digits(sender_nit)
+    role = Role.SELLER if sender == _digits(seller_nit) else Role.BUYER if sender == _digits(buyer_nit) else None
+    named = frozenset({Role.SELLER, Role.BUYER})
+    if role in rule.senders or (role is None and not rule.senders <= named):
+        return None
+    parties = {Role.SELLER: f"el vendedor (NIT {seller_nit})", Role.BUYER: f"el comprador (NIT {buyer_nit})"}
+    who = " o ".join(parties[r] for r in (Role.SELLER, Role.BUYER) if r in rule.senders)
+    who = who or " o ".join(_ROLE_LABELS[r] for r in sorted(rule.senders, key=lambda r: r.value))
+    return (
+        f"el evento {code.value} ({code.label}) lo envía el NIT {sender_nit}, pero sobre esta factura solo puede "
+        f"enviarlo {who}"
+    )

@@ -41,7 +41,7 @@ from dian.codes import DIAN_NIT, ClaimReason, DocumentState, EventCode
 from dian.errors import ParseError
 from dian.proof import DianKeys, LearnedCertificate, Level, OnlineAnswer, confirm_online
 from dian.reception import ONLINE_SETTLED, ReceptionReport, settle_confirmed, verify_received
-from dian.rules import RULES, Role
+from dian.rules import sender_refusal
 from dian.trust import TrustStore
 from dian.ubl import ApplicationResponse, CommercialDocument, TaxTotal
 from dian.xades import Check, Outcome, Verdict, verdict_of
@@ -173,6 +173,18 @@ _LINK_EVENTS = (
     .where(_EVENTS.c.referenced_cufe == sa.bindparam("linked_cufe"), _EVENTS.c.document_id.is_(None))
     .values(document_id=sa.bindparam("linked_id"))
 )
+# Events seen before their invoice, pending DIAN's confirmation, weighed against the invoice once it is on file: one
+# its SenderParty may not send is refused (DIAN's own listing, in the sync job, still outranks this).
+_LINKED_PENDING = sa.select(_EVENTS.c.id, _EVENTS.c.code, _EVENTS.c.sender_nit, _EVENTS.c.cude).where(
+    _EVENTS.c.document_id == sa.bindparam("linked_id"),
+    _EVENTS.c.direction == Direction.OBSERVED.value,
+    _EVENTS.c.submission_state != SubmissionState.REGISTERED.value,
+)
+_REFUSE_EVENT = (
+    _EVENTS.update()
+    .where(_EVENTS.c.id == sa.bindparam("refused_id"))
+    .values(submission_state=SubmissionState.REJECTED, note=sa.bindparam("refused_note"))
+)
 # After the commit, for the CUFEs a batch filed or referred to without finding: notes and events still unlinked whose
 # document is now on file point at it. A concurrent intake may have filed a note (or an event) while our invoice was
 # in flight, or the invoice while our note was: neither transaction saw the other, and whichever commits second links
@@ -209,9 +221,6 @@ REASON_TEXT = {
     QuarantineReason.INTERNAL_ERROR: "Error interno al procesar el correo",
     QuarantineReason.FORGED: "El evento o la respuesta de DIAN no corresponde a quien dice enviarlo",
 }
-# Events of the commercial cycle: only the seller or the buyer of the invoice may send them (dian/rules.py).
-_CYCLE = frozenset({EventCode.ACUSE_RECIBO, EventCode.RECLAMO, EventCode.RECIBO_BIEN, EventCode.ACEPTACION_EXPRESA,
-                    EventCode.ACEPTACION_TACITA})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -441,10 +450,24 @@ class _Writes:
                 conn.execute(_LINK_NOTES, link)
             if filing.link_events and conn.execute(_LINK_EVENTS, link).rowcount:
                 filing.result.touched.append(document_id)
+                self._refuse_unentitled(conn, filing.row, document_id)
             if filing.loose_outcome is not None:
                 conn.execute(_MATCH_LOOSE, {"loose_cufe": cufe, "loose_document": document_id,
                                             "loose_outcome": filing.loose_outcome})  # fmt: skip
             self.audit("document.filed", cufe, {**filing.audit, "document_id": document_id}, slot=filing.audit_slot)
+
+
+    def _refuse_unentitled(self, conn: _Tx, row: dict[str, Any], document_id: int) -> None:
+        """The events that waited for this invoice, checked now against its seller and buyer (dian.rules)."""
+        for event_id, code, sender, cude in conn.execute(_LINKED_PENDING, {"linked_id": document_id}):
+            refusal = sender_refusal(EventCode(code), sender or "", seller_nit=row["issuer_nit"],
+                                     buyer_nit=row["buyer_nit"])  # fmt: skip
+            if refusal is None:
+                continue
+            note = f"{REASON_TEXT[QuarantineReason.FORGED]}: {refusal}"
+            conn.execute(_REFUSE_EVENT, {"refused_id": event_id, "refused_note": note})
+            self.audit("document.event.refused", row["cufe"],
+                       {"document_id": document_id, "event_id": event_id, "cude": cude, "reason": refusal})  # fmt: skip
 
 
 class _Known:
@@ -1507,35 +1530,14 @@ def _claims(document: CommercialDocument) -> str:
 
 
 def _not_entitled(event: ApplicationResponse, on_file: _OnFile) -> str | None:
-    """Why the event's SenderParty may not send it on this invoice (dian/rules.py's table), or None when it may.
-
-    The commercial cycle (030-034) belongs to the seller and the buyer named by the invoice; a RADIAN event from a
-    party the invoice does not name (a holder, an avalista) is left for DIAN's confirmation to settle.
-    """
+    """Why the event's SenderParty may not send it on the invoice on file (dian.rules.sender_refusal), or None."""
     try:
         code = EventCode(event.response_code)
     except ValueError:
         return f"código de evento desconocido «{event.response_code}»"
     if not on_file.issuer_nit:
         return None  # the document's parties are not known here: DIAN's confirmation settles it
-    sender = _digits(event.sender.nit)
-    role = None
-    if on_file.issuer_nit and sender == _digits(on_file.issuer_nit):
-        role = Role.SELLER
-    elif on_file.buyer_nit and sender == _digits(on_file.buyer_nit):
-        role = Role.BUYER
-    rule = RULES.get(code)
-    if rule is None or (role is None and code not in _CYCLE) or (role is not None and role in rule.senders):
-        return None
-    allowed = {
-        Role.SELLER: f"el vendedor (NIT {on_file.issuer_nit})",
-        Role.BUYER: f"el comprador (NIT {on_file.buyer_nit})",
-    }
-    who = " o ".join(allowed[r] for r in (Role.SELLER, Role.BUYER) if r in rule.senders) or "otra parte"
-    return (
-        f"el evento {code.value} ({code.label}) lo envía el NIT {event.sender.nit}, pero sobre esta factura solo puede "
-        f"enviarlo {who}"
-    )
+    return sender_refusal(code, event.sender.nit, seller_nit=on_file.issuer_nit, buyer_nit=on_file.buyer_nit)
 
 
 def _referenced(document: CommercialDocument) -> str | None:

@@ -14,6 +14,7 @@ from dian.codes import DocumentState, EventCode
 from dian.trust import TrustStore
 from inbox.intake import Envelope
 from store.models import (
+    AuditEntry,
     DocumentEvent,
     LooseAnswer,
     MailStatus,
@@ -187,3 +188,34 @@ def test_a_forged_dian_answer_mailed_apart_proves_nothing(bed) -> None:
                          party(genuine.invoice.supplier.nit, "X"))  # fmt: skip
     intake(bed, trust=TrustStore(anchors=(genuine.pki.ca,))).take(envelope(mail(("r.xml", answer)), uid=2))
     assert document(bed, genuine.invoice.cufe).verdict == Verdict.UNCONFIRMED
+
+
+def test_a_strangers_034_mailed_before_its_invoice_is_refused_when_the_invoice_arrives(bed) -> None:
+    genuine = signed()
+    container = event_mail(genuine, stranger(), party(STRANGER_NIT, "ATACANTE S.A.S."), forged().pki.dian, COMPANY)
+    early = intake(bed).take(envelope(mail(("evento.xml", container)), uid=1))
+    assert early.status == MailStatus.FILED  # its invoice is not on file: kept, pending, changing nothing
+    assert intake(bed).take(envelope(mail(("ad.xml", genuine.invoice.attached)), uid=2)).status == MailStatus.FILED
+    with bed.session() as s:
+        event = s.execute(sa.select(DocumentEvent)).scalar_one()
+        assert event.document_id is not None  # linked to the invoice that arrived
+        assert event.submission_state == SubmissionState.REJECTED
+        assert STRANGER_NIT in (event.note or "") and "vendedor" in (event.note or "")
+        audited = s.execute(
+            sa.select(sa.func.count()).select_from(AuditEntry).where(AuditEntry.action == "document.event.refused")
+        ).scalar()
+        assert audited == 1
+    assert document(bed, genuine.invoice.cufe).state == DocumentState.VALIDATED
+
+
+def test_the_sellers_034_mailed_before_its_invoice_stays_pending_when_the_invoice_arrives(bed) -> None:
+    genuine = signed()
+    seller = party(genuine.invoice.supplier.nit, genuine.invoice.supplier.name)
+    signer = genuine.pki.suppliers[genuine.invoice.supplier.nit]
+    container = event_mail(genuine, signer, seller, forged().pki.dian, COMPANY)  # unproven DIAN answer
+    intake(bed).take(envelope(mail(("evento.xml", container)), uid=1))
+    intake(bed).take(envelope(mail(("ad.xml", genuine.invoice.attached)), uid=2))
+    with bed.session() as s:
+        event = s.execute(sa.select(DocumentEvent)).scalar_one()
+        assert event.document_id is not None and event.submission_state == SubmissionState.SENT
+    assert document(bed, genuine.invoice.cufe).state == DocumentState.VALIDATED

@@ -8,7 +8,7 @@ import pytest
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState, DocumentType, EventCode, PaymentMeans
-from dian.rules import RULES, DocumentFacts, Role, allowed_events, check, derive_state
+from dian.rules import RULES, DocumentFacts, Role, allowed_events, check, derive_state, sender_refusal
 
 E = EventCode
 MON_FRI = BusinessCalendar()
@@ -516,3 +516,16 @@ def test_derive_state_of_a_document_dian_has_not_confirmed(
     # The same facts, confirmed: only the unconfirmed case changes.
     confirmed = derive_state(validated=validated, registered=[E(c) for c in registered])
     assert (confirmed is DocumentState.VALIDATED) == (state is DocumentState.UNCONFIRMED)
+
+
+def test_who_may_send_an_observed_event_on_an_invoice() -> None:
+    parties = {"seller_nit": "900123456", "buyer_nit": "900654321"}
+    assert sender_refusal(EventCode.ACEPTACION_TACITA, "900123456-8", **parties) is None  # the seller's 034
+    refusal = sender_refusal(EventCode.ACEPTACION_TACITA, "123456789", **parties)
+    assert refusal is not None and "123456789" in refusal and "vendedor (NIT 900123456)" in refusal
+    assert sender_refusal(EventCode.ACEPTACION_TACITA, "900654321", **parties) is not None  # not the buyer's
+    assert sender_refusal(EventCode.ACUSE_RECIBO, "900654321", **parties) is None
+    assert "comprador" in (sender_refusal(EventCode.ACUSE_RECIBO, "900123456", **parties) or "")
+    # An endorsement from a party the invoice does not name may be a legitimate holder's: DIAN settles it.
+    assert sender_refusal(EventCode("037"), "800111222", **parties) is None
+    assert sender_refusal(EventCode("037"), "900654321", **parties) is not None  # never the obligor's
