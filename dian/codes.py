@@ -180,6 +180,12 @@ class DocumentState(StrEnum):
     TITLE = "title"  # 036 seen: circulates in RADIAN
 
 
+# StatusCodes that are not DIAN's final word (dian-facts 6.5): asked again later, never taken as a rejection.
+NOT_FINAL_STATUS = {
+    "98": "en proceso",
+    "66": "no encontrado o el lote aún se está validando",
+}
+
 DIAN_NIT = "800197268"
 DIAN_DV = "4"
 DIAN_NAME = "Unidad Especial Dirección de Impuestos y Aduanas Nacionales"

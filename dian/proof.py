@@ -26,15 +26,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from dian.codes import DIAN_NIT
+from dian.codes import DIAN_NIT, NOT_FINAL_STATUS
 from dian.errors import ParseError
+from dian.nit import same_nit
 from dian.trust import TrustStore, fingerprint, nit_matches, spki_fingerprint
 from dian.ubl import ApplicationResponse, parse_document
 from dian.xades import Outcome, SignatureReport, Verdict, verify
 from dian.xmlsafe import parse_xml
 
 __all__ = [
-    "NOT_FINAL",
     "SHIPPED_PINS",
     "UNCONFIRMED",
     "AnswerProof",
@@ -262,10 +262,6 @@ class OnlineProof:
     learned: LearnedCertificate | None = None
 
 
-# dian-facts 6.5: answers that are not final.
-NOT_FINAL = {"98": "DIAN aún procesa el documento (98 en proceso)", "66": "DIAN aún no tiene el documento (66)"}
-
-
 def _learned(report: SignatureReport, cufe: str, online: OnlineAnswer) -> LearnedCertificate | None:
     cert = report.certificate
     if cert is None or not online.learnable:
@@ -313,8 +309,9 @@ def confirm_online(
     is returned to be learned, so later answers signed by it are proven offline.
     """
     code = (online.status_code or "").strip()
-    if code in NOT_FINAL:
-        return OnlineProof(Level.UNCONFIRMED, f"{NOT_FINAL[code]}: se vuelve a consultar más tarde", retry=True)
+    if code in NOT_FINAL_STATUS:
+        why = f"DIAN aún no da su respuesta final sobre el documento: {NOT_FINAL_STATUS[code]} ({code})"
+        return OnlineProof(Level.UNCONFIRMED, f"{why}; se vuelve a consultar más tarde", retry=True)
     if code != "00":
         return OnlineProof(
             Level.INVALID, f"DIAN no valida este CUFE (GetStatus {code or '?'}: {online.description or 'sin detalle'})"
@@ -331,9 +328,7 @@ def confirm_online(
             Level.INVALID, f"DIAN registra el CUFE con el número {ref.id}, pero el documento recibido dice {number}"
         )
     receiver = answer.receiver.nit
-    if receiver and issuer_nit and "".join(filter(str.isdigit, receiver.split("-")[0])) != "".join(
-        filter(str.isdigit, issuer_nit.split("-")[0])
-    ):
+    if receiver and issuer_nit and not same_nit(receiver, issuer_nit):
         return OnlineProof(
             Level.INVALID, f"DIAN registra el CUFE a nombre del NIT {receiver}, no del emisor {issuer_nit}"
         )

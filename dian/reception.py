@@ -19,6 +19,7 @@ from lxml import etree
 
 from dian.codes import DIAN_NIT, EventCode
 from dian.errors import ParseError
+from dian.nit import same_nit
 from dian.proof import UNCONFIRMED, DianKeys, Level, level_of
 from dian.trust import TrustStore, certificate_nits, nit_matches
 from dian.ubl import ApplicationResponse, AttachedDocument, CommercialDocument, LineResponse, parse_document
@@ -54,7 +55,8 @@ class ReceptionReport(CheckResults):
     """Everything Buzón learnt about one received document; ``document`` is parsed from the signed element."""
 
     checks: tuple[Check, ...]
-    kind: str  # "attached_document", "invoice", "credit_note", "debit_note" or "unreadable"
+    # "attached_document", "invoice", "credit_note", "debit_note", "event", "dian_answer" or "unreadable"
+    kind: str
     document: CommercialDocument | None = None
     dian_response: ApplicationResponse | None = None
     attached: AttachedDocument | None = None
@@ -317,7 +319,7 @@ def _verify_received(
         if doc_report.certificate is not None:
             checks.append(_signer_nit_check(doc_report, document))
         if our_nit:
-            if _same_nit(document.customer.nit, our_nit):
+            if same_nit(document.customer.nit, our_nit):
                 checks.append(Check("buyer.nit", Outcome.PASS, f"el adquirente es nuestro NIT {document.customer.nit}"))
             else:
                 checks.append(
@@ -349,8 +351,8 @@ def _verify_received(
 
 
 # Signed identifiers outside these shapes are refused with their reason, never cut to fit a column (dian-facts 3.1):
-# a number is a prefix of up to 4 characters and a consecutive of up to 20 digits; a Colombian NIT or cédula has up to
-# 15 digits (the buyer may be a foreigner identified by a passport or a foreign tax id: up to 20 characters).
+# a number is letters and digits (a prefix of up to 4 and a consecutive; 40 is the column's room); a Colombian NIT
+# or cédula has up to 15 digits (the buyer may be a foreigner identified by a passport or a foreign tax id: up to 20).
 _MAX_NUMBER = 40
 _MAX_NIT_DIGITS = 15
 _MAX_FOREIGN_ID = 20
@@ -393,10 +395,11 @@ def _verify_application_response(
     except ParseError:
         claimed = None
     is_answer = isinstance(claimed, ApplicationResponse) and (
-        claimed.is_validation or _same_nit(claimed.sender.nit, DIAN_NIT)
+        claimed.is_validation or same_nit(claimed.sender.nit, DIAN_NIT)
     )
     if not is_answer:
-        return _verify_event(data, root, None, trust, keys, now, [], None)
+        event = claimed if isinstance(claimed, ApplicationResponse) else None
+        return _verify_event(data, root, None, trust, keys, now, [], None, claimed=event)
     checks: list[Check] = []
     answer, report, notifications, level, basis = _dian_answer(data, None, keys, now, checks, owned_root=root)
     ref = answer.document_reference if answer is not None else None
@@ -437,18 +440,21 @@ def _verify_event(
     now: dt.datetime | None,
     checks: list[Check],
     attached: AttachedDocument | None,
+    *,
+    claimed: ApplicationResponse | None = None,
 ) -> ReceptionReport:
     """A counterpart's event: its signature, that its signer is its SenderParty (or the sender's software provider),
-    the shape of its CUDE and CUFE, and DIAN's answer registering it (dian-facts 2.5)."""
-    try:
-        claimed = parse_document(root)
-    except ParseError:
-        claimed = None
-    claimed_event = claimed if isinstance(claimed, ApplicationResponse) else None
-    what = _event_words(claimed_event)
+    the shape of its CUDE and CUFE, and DIAN's answer registering it (dian-facts 2.5). ``claimed`` is the event as
+    read from the unverified tree, when the caller has read it already."""
+    if claimed is None:  # read before verify() detaches the signature of the tree it owns
+        claimed = _claimed_event(root)
+
+    def refused(**fields: Any) -> ReceptionReport:
+        return _event_report(checks, attached, event_xml, unverified_event=claimed, dian_proof=Level.INVALID, **fields)
+
     if not has_signature(root):
-        checks.append(Check("event.signature", Outcome.FAIL, f"{what} no está firmado"))
-        return _event_report(checks, attached, event_xml, None, claimed_event, None, None, (), Level.INVALID, None)
+        checks.append(Check("event.signature", Outcome.FAIL, f"{_event_words(claimed)} no está firmado"))
+        return refused()
     signature = verify(root, trust=trust, now=now, owned=True)
     checks.extend(_prefixed("event", signature))
     event: ApplicationResponse | None = None
@@ -461,8 +467,9 @@ def _verify_event(
             if isinstance(parsed, ApplicationResponse):
                 event = parsed
     if event is None:
+        what = _event_words(claimed)
         checks.append(Check("event.parse", Outcome.FAIL, f"{what}: la firma no verifica, nada de él es confiable"))
-        return _event_report(checks, attached, event_xml, None, claimed_event, signature, None, (), Level.INVALID, None)
+        return refused(document_signature=signature)
     if not event.is_event:
         checks.append(
             Check(
@@ -500,8 +507,9 @@ def _verify_event(
             )
     cude = (event.uuid or "").strip().lower() or None
     answer, answer_report, notes, level, basis = _dian_answer(answer_xml, None, keys, now, checks, about=cude)
-    return _event_report(checks, attached, event_xml, event, None, signature, answer, notes, level, basis,
-                         answer_xml=answer_xml, answer_report=answer_report)  # fmt: skip
+    return _event_report(checks, attached, event_xml, event=event, document_signature=signature, dian_response=answer,
+                         dian_signature=answer_report, dian_response_xml=answer_xml, notifications=notes,
+                         dian_proof=level, dian_basis=basis)  # fmt: skip
 
 
 def _event_words(event: ApplicationResponse | None) -> str:
@@ -514,41 +522,20 @@ def _event_words(event: ApplicationResponse | None) -> str:
     return f"el evento {code} ({label}) del NIT {event.sender.nit}{about}"
 
 
+def _claimed_event(root: etree._Element) -> ApplicationResponse | None:
+    """What an event says of itself before (or without) its signature being proven; for messages only."""
+    try:
+        claimed = parse_document(root)
+    except ParseError:
+        return None
+    return claimed if isinstance(claimed, ApplicationResponse) else None
+
+
 def _event_report(
-    checks: list[Check],
-    attached: AttachedDocument | None,
-    event_xml: bytes,
-    event: ApplicationResponse | None,
-    unverified: ApplicationResponse | None,
-    signature: SignatureReport | None,
-    answer: ApplicationResponse | None,
-    notifications: tuple[LineResponse, ...],
-    level: Level,
-    basis: str | None,
-    *,
-    answer_xml: bytes | None = None,
-    answer_report: SignatureReport | None = None,
+    checks: list[Check], attached: AttachedDocument | None, event_xml: bytes, **fields: Any
 ) -> ReceptionReport:
-    return ReceptionReport(
-        checks=tuple(checks),
-        kind="event",
-        attached=attached,
-        document_signature=signature,
-        dian_response=answer,
-        dian_signature=answer_report,
-        dian_response_xml=answer_xml,
-        notifications=notifications,
-        dian_proof=level,
-        dian_basis=basis,
-        event=event,
-        event_xml=event_xml,
-        unverified_event=unverified,
-    )
-
-
-def _same_nit(a: str, b: str) -> bool:
-    digits = lambda v: "".join(c for c in v.split("-")[0] if c.isdigit())  # noqa: E731
-    return bool(digits(a)) and digits(a) == digits(b)
+    """The report of an event (kind "event"); ``document_signature`` is the event's own signature."""
+    return ReceptionReport(checks=tuple(checks), kind="event", attached=attached, event_xml=event_xml, **fields)
 
 
 def _signer_nit_check(report: SignatureReport, document: CommercialDocument) -> Check:
@@ -660,7 +647,7 @@ def _dian_answer(
         checks.append(
             Check("dian.response", Outcome.FAIL, f"la respuesta adjunta no es una validación de DIAN (código {code!r})")
         )
-    if not _same_nit(answer.sender.nit, DIAN_NIT):
+    if not same_nit(answer.sender.nit, DIAN_NIT):
         checks.append(
             Check(
                 "dian.sender", Outcome.FAIL, f"la respuesta la emite el NIT {answer.sender.nit}, no DIAN ({DIAN_NIT})"

@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from dian.calendar import BOGOTA, WINDOW_BUSINESS_DAYS, BusinessCalendar, bogota_date
 from dian.codes import DocumentState, DocumentType, EventCode, PaymentMeans
+from dian.nit import same_nit
 
 __all__ = [
     "RULES",
@@ -586,18 +587,13 @@ def derive_state(
     return DocumentState.VALIDATED if confirmed else DocumentState.UNCONFIRMED
 
 
-def _digits(nit: str | None) -> str:
-    return "".join(c for c in (nit or "").split("-")[0] if c in "0123456789")
-
-
 def sender_refusal(code: EventCode, sender_nit: str, *, seller_nit: str, buyer_nit: str | None) -> str | None:
     """Why the party ``sender_nit`` may not send ``code`` on the invoice of ``seller_nit`` to ``buyer_nit`` (the
     table's senders), or None when it may or only DIAN can tell (a holder or an avalista the invoice does not name)."""
     rule = RULES.get(code)
     if rule is None:
         return None
-    sender = _digits(sender_nit)
-    role = Role.SELLER if sender == _digits(seller_nit) else Role.BUYER if sender == _digits(buyer_nit) else None
+    role = Role.SELLER if same_nit(sender_nit, seller_nit) else Role.BUYER if same_nit(sender_nit, buyer_nit) else None
     named = frozenset({Role.SELLER, Role.BUYER})
     if role in rule.senders or (role is None and not rule.senders <= named):
         return None

@@ -86,8 +86,9 @@ def fingerprint(cert: x509.Certificate) -> str:
 
 @lru_cache(maxsize=512)
 def spki_fingerprint(cert: x509.Certificate) -> str:
-    """The SHA-256 of the certificate's SubjectPublicKeyInfo (DER, as written in it) as lowercase hex (cached)."""
-    return hashlib.sha256(_spki_der(cert)).hexdigest()
+    """The SHA-256 of the certificate's SubjectPublicKeyInfo (DER) as lowercase hex: the public-key pin (cached)."""
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(spki).hexdigest()
 
 
 def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
@@ -120,19 +121,6 @@ def _children(data: bytes, start: int, end: int) -> Iterable[tuple[int, int, int
             raise ValueError("DER element runs past its container")
         yield tag, pos, body, stop
         pos = stop
-
-
-def _spki_der(cert: x509.Certificate) -> bytes:
-    # TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity, subject,
-    # subjectPublicKeyInfo, … } (RFC 5280 4.1): the seventh element, or the sixth without the explicit version.
-    tbs = cert.tbs_certificate_bytes
-    _, body, end = _tlv(tbs, 0)
-    elements = list(_children(tbs, body, end))
-    index = 6 if elements and elements[0][0] == 0xA0 else 5
-    if len(elements) <= index or elements[index][0] != 0x30:
-        raise CertificateError(f"the certificate «{subject_text(cert)}» has no SubjectPublicKeyInfo where expected")
-    _, start, _, stop = elements[index]
-    return tbs[start:stop]
 
 
 def normalize_fingerprint(value: str) -> str:

@@ -24,6 +24,7 @@ the session factory, the blob store, the clock and the policy are handed in.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dian.codes import DIAN_NIT, ClaimReason, DocumentState, EventCode
 from dian.errors import ParseError
+from dian.nit import nit_digits
 from dian.proof import DianKeys, LearnedCertificate, Level, OnlineAnswer, confirm_online
 from dian.reception import ONLINE_SETTLED, ReceptionReport, settle_confirmed, verify_received
 from dian.rules import sender_refusal
@@ -456,7 +458,6 @@ class _Writes:
                                             "loose_outcome": filing.loose_outcome})  # fmt: skip
             self.audit("document.filed", cufe, {**filing.audit, "document_id": document_id}, slot=filing.audit_slot)
 
-
     def _refuse_unentitled(self, conn: _Tx, row: dict[str, Any], document_id: int) -> None:
         """The events that waited for this invoice, checked now against its seller and buyer (dian.rules)."""
         for event_id, code, sender, cude in conn.execute(_LINKED_PENDING, {"linked_id": document_id}):
@@ -763,7 +764,7 @@ class Intake:
         """A message whose row the database refuses as its headers made it: recorded without them, quarantined
         (error_interno) with the failure's summary, so the source settles it and the poll goes on; its raw bytes are
         its blob, as for every message."""
-        detail = f"{REASON_TEXT[QuarantineReason.INTERNAL_ERROR]}: {one_line(failure)}"
+        detail = _internal_error(failure)
         log.error("the mail row of blob %s was refused and is quarantined", row["blob_key"], exc_info=failure)
         bare = {"mailbox": storable(str(row["mailbox"]))[:300], "uidvalidity": row["uidvalidity"], "uid": row["uid"],
                 "message_id": None, "sender": "", "subject": "", "received_at": self.clock(), "size": row["size"],
@@ -771,10 +772,7 @@ class Intake:
                 "reason": QuarantineReason.INTERNAL_ERROR, "reason_detail": detail}  # fmt: skip
         try:
             mail_id = conn.execute(_INSERT_MAILS, [bare]).scalar_one()
-            entry = audit.entry(actor=self.actor, action="mail.quarantined", subject=f"mail:{mail_id}", source="inbox",
-                                data={"reason": QuarantineReason.INTERNAL_ERROR.value, "detail": detail},
-                                at=self.clock())  # fmt: skip
-            audit.insert_entries(conn, [entry])  # type: ignore[arg-type]
+            self._audit_internal_error(conn, mail_id, detail, failure, subject="")
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -804,6 +802,7 @@ class Intake:
         if not envelopes:
             return []
         self._dian_keys = None  # the certificates learned meanwhile (by any process) count from this run on
+        self._refused.clear()
         with self._connect() as conn:  # one connection for both transactions
             recorded = self._receive(conn, envelopes)
             todo: dict[int, tuple[int, int | None, _Received | None]] = {}
@@ -873,7 +872,7 @@ class Intake:
         """Quarantine a pending message whose processing failed (reason error_interno, with the failure's one-line
         summary and an audit entry) in a transaction of its own; its raw bytes stay its blob, for a later reprocess."""
         reason = QuarantineReason.INTERNAL_ERROR
-        detail = f"{REASON_TEXT[reason]}: {one_line(failure)}"
+        detail = _internal_error(failure)
         log.error("message #%d failed and is quarantined (%s)", mail_id, reason.value, exc_info=failure)
         try:
             quarantine = (
@@ -886,17 +885,20 @@ class Intake:
                 conn.rollback()
                 return self.outcome(mail_id)
             subject = conn.execute(sa.select(_MAILS.c.subject).where(_MAILS.c.id == mail_id)).scalar_one()
-            data = {"reason": reason.value, "detail": detail, "subject": subject, "error": type(failure).__name__}
-            entry = audit.entry(
-                actor=self.actor, action="mail.quarantined", subject=f"mail:{mail_id}", source="inbox", data=data,
-                at=self.clock(),
-            )  # fmt: skip
-            audit.insert_entries(conn, [entry])  # type: ignore[arg-type]
+            self._audit_internal_error(conn, mail_id, detail, failure, subject=subject)
             conn.commit()
         except BaseException:
             conn.rollback()
             raise
         return Result(mail_id, MailStatus.QUARANTINED, reason, detail)
+
+    def _audit_internal_error(self, conn: _Tx, mail_id: int, detail: str, failure: Exception, *, subject: str) -> None:
+        """The audit entry of a message quarantined as error_interno (what _quarantine writes for the others)."""
+        data = {"reason": QuarantineReason.INTERNAL_ERROR.value, "detail": detail, "subject": subject,
+                "error": type(failure).__name__}  # fmt: skip
+        entry = audit.entry(actor=self.actor, action="mail.quarantined", subject=f"mail:{mail_id}", source="inbox",
+                            data=data, at=self.clock())  # fmt: skip
+        audit.insert_entries(conn, [entry])  # type: ignore[arg-type]
 
     def _process_batch(self, conn: _Tx, batch: list[tuple[int, int | None, _Received | None]]) -> dict[int, Result]:
         """Lock the batch's messages, verify each (no write yet), then write every outcome and commit once.
@@ -1237,10 +1239,10 @@ class Intake:
     def _resolve_event(self, item: _Item, known: _Known) -> None:
         event = item.event
         assert event is not None and item.cufe is not None
-        ours = {_digits(event.sender.nit), _digits(event.receiver.nit)}
+        ours = {nit_digits(event.sender.nit), nit_digits(event.receiver.nit)}
         on_file = known.documents.get(item.cufe)
         # 034 goes from the seller to DIAN and names no buyer: without its invoice on file it waits to be linked.
-        if on_file is None and not ours & {_digits(self.policy.our_nit), DIAN_NIT}:
+        if on_file is None and not ours & {nit_digits(self.policy.our_nit), DIAN_NIT}:
             item.reason = QuarantineReason.NOT_FOR_US
             item.detail = (
                 f"{REASON_TEXT[item.reason]}: el evento {event.response_code} es entre los NIT "
@@ -1325,7 +1327,7 @@ class Intake:
         """Remember DIAN's certificate that an online confirmation verified; this run proves its answers from now."""
         learn(conn, cert, at=writes.now, actor=self.actor)
         keys = self._keys()
-        self._dian_keys = DianKeys(keys.trust, keys.configured, keys.learned | set(cert.pins), keys.shipped)
+        self._dian_keys = dataclasses.replace(keys, learned=keys.learned | frozenset(cert.pins))
 
     def _confirm_on_file(self, conn: _Tx, item: _Item, known: _Known, writes: _Writes, result: Result) -> None:
         """A document on file "sin confirmar" proven by this message (its DIAN answer, mailed now): validated."""
@@ -1519,6 +1521,11 @@ class Intake:
         result.events.append(cude or item.cufe)
 
 
+def _internal_error(failure: Exception) -> str:
+    """The reason a clerk reads for a message quarantined as error_interno: the failure's one-line summary."""
+    return f"{REASON_TEXT[QuarantineReason.INTERNAL_ERROR]}: {one_line(failure)}"
+
+
 def _claims(document: CommercialDocument) -> str:
     """What a document whose signature failed says it is (unproven): number, issuer, date and total, for the clerk."""
     issuer = document.supplier.registration_name or document.supplier.trade_name or ""
@@ -1547,10 +1554,6 @@ def _referenced(document: CommercialDocument) -> str | None:
 
 def _cude(event: ApplicationResponse) -> str | None:
     return (event.uuid or "").strip().lower() or None
-
-
-def _digits(value: str) -> str:
-    return "".join(c for c in value.split("-")[0] if c.isdigit())
 
 
 def _prefer_containers(items: list[_Item]) -> list[_Item]:

@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from dian.codes import NOT_FINAL_STATUS
+
 __all__ = [
     "NOT_FINAL_CODES",
     "Acquirer",
@@ -34,11 +36,7 @@ _MESSAGE = re.compile(
     re.DOTALL | re.IGNORECASE,
 )
 ALREADY_REGISTERED_RULE = "90"
-# StatusCodes that are not DIAN's final word (dian-facts 6.5): ask again later.
-NOT_FINAL_CODES = {
-    "98": "en proceso",
-    "66": "no encontrado o el lote aún se está validando",
-}
+NOT_FINAL_CODES = NOT_FINAL_STATUS  # StatusCodes that are not DIAN's final word (dian.codes, dian-facts 6.5)
 
 
 def _squash(text: str) -> str:
