@@ -897,32 +897,18 @@ def _verify(
     ref_elements = signed_info.findall(ds("Reference"))
     key_info = signature.find(ds("KeyInfo"))
     cert_elements = list(key_info.iter(ds("X509Certificate"))) if key_info is not None else []
-    if len(ref_elements) > limits.references:
-        b.add(
-            "signature",
-            Outcome.FAIL,
-            f"la firma trae {len(ref_elements)} referencias (ds:Reference) y se admiten como máximo "
-            f"{limits.references} (las firmas DIAN tienen 3): no se verifica",
-        )
-        return b.report()
-    if len(cert_elements) > limits.certificates:
-        b.add(
-            "signature",
-            Outcome.FAIL,
-            f"KeyInfo trae {len(cert_elements)} certificados (ds:X509Certificate) y se admiten como máximo "
-            f"{limits.certificates} (las firmas DIAN traen 1): no se verifica",
-        )
-        return b.report()
     transform_lists = [ref_el.findall(f"{ds('Transforms')}/{ds('Transform')}") for ref_el in ref_elements]
     most = max((len(t) for t in transform_lists), default=0)
-    if most > MAX_TRANSFORMS:
-        b.add(
-            "signature",
-            Outcome.FAIL,
-            f"una referencia de la firma trae {most} transformaciones y se admiten como máximo {MAX_TRANSFORMS} "
-            "(las firmas DIAN usan 1 o 2): no se verifica",
-        )
-        return b.report()
+    too_much = (
+        (len(ref_elements), limits.references, "referencias (ds:Reference)", "las firmas DIAN tienen 3"),
+        (len(cert_elements), limits.certificates, "certificados en KeyInfo (ds:X509Certificate)", "DIAN trae 1"),
+        (most, MAX_TRANSFORMS, "transformaciones en una referencia", "las firmas DIAN usan 1 o 2"),
+    )
+    for count, limit, what, usual in too_much:
+        if count > limit:
+            detail = f"la firma trae {count} {what} y se admiten como máximo {limit} ({usual}): no se verifica"
+            b.add("signature", Outcome.FAIL, detail)
+            return b.report()
 
     # Certificates of KeyInfo: the signer is the one whose key verifies SignatureValue (dian-facts 9 (a)).
     certs: list[x509.Certificate] = []
