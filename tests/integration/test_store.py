@@ -44,6 +44,8 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "api_tokens",
         "audit_entries",
         "dian_certificates",
+        "document_comments",
+        "login_throttles",
         "counters",
         "document_events",
         "job_runs",
