@@ -14,6 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from dian.codes import ClaimReason, DocumentState, DocumentType, Environment, EventCode, PaymentMeans
+from store.search import MAX_LENGTH as MAX_SEARCH_LENGTH
+from store.search import search_default
 from store.types import MONEY, JSONType, UTCDateTime, code_enum
 
 NAMING = {
@@ -167,6 +169,14 @@ class ReceivedDocument(Timestamps, Base):
         sa.Index("ix_received_documents_amount_id", "payable_amount", "id"),
         sa.Index("ix_received_documents_open_window_id", "open_window_ends_at", "id"),
         sa.Index("ix_received_documents_issuer_name_id", "issuer_name", "id"),
+        # The inbox's one search box (store/search.py, migration 0008): trigrams on PostgreSQL, where the migration
+        # could create pg_trgm; on SQLite a plain index that the search scans instead of the wide table.
+        sa.Index(
+            "ix_received_documents_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -214,6 +224,8 @@ class ReceivedDocument(Timestamps, Base):
     mail_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_messages.id"), index=True)
     referenced_cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)
     referenced_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
+    # Number, NIT and name folded for the inbox search (store/search.py fills it on every insert).
+    search_text: Mapped[str] = mapped_column(sa.String(MAX_SEARCH_LENGTH), default=search_default, server_default="")
 
     mail_message: Mapped[MailMessage | None] = relationship(back_populates="documents")
     referenced_document: Mapped[ReceivedDocument | None] = relationship(remote_side=[id])
