@@ -38,6 +38,8 @@ PUBLIC_ATTR = "buzon_public"
 API_PREFIX = "/api/"
 TOKEN_PREFIX = "bzn_"  # noqa: S105 - a public marker, not a secret
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)  # last_used_at is written at most this often per token
+DEFAULT_SESSION_HOURS = 12
+MAX_SESSION_HOURS = 720
 
 ROLE_LABELS = {
     Role.CLERK: "Auxiliar de cuentas por pagar",
@@ -88,6 +90,15 @@ def undeclared_endpoints(app: Flask) -> list[str]:
         for endpoint, view in app.view_functions.items()
         if endpoint != "static" and declared_roles(view) is None and not is_public(view)
     )
+
+
+# Where each role lands after signing in: clerks and treasury on the dashboard ("Resumen"), the others in the inbox.
+HOME_ENDPOINTS = {Role.CLERK: "dashboard.index", Role.TREASURY: "dashboard.index"}
+
+
+def home_endpoint(role: Role | None) -> str:
+    """The endpoint a user of this role lands on after signing in."""
+    return HOME_ENDPOINTS.get(role, "inbox.index") if role is not None else "inbox.index"
 
 
 def may_access(endpoint: str, role: Role | None = None) -> bool:
@@ -167,9 +178,19 @@ class Anonymous(AnonymousUserMixin):
 
 
 def session_key(user: User) -> str:
-    """A short key derived from the secret key and the password hash: changing the password invalidates it."""
+    """A short key derived from the secret key, the password hash and the user's session version: a new password,
+    a logout, a reset or disabling (which bump the version) invalidate every cookie made before."""
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(secret, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:20]
+    material = f"{user.id}:{user.password_hash}:{user.session_version or 0}"
+    return hmac.new(secret, material.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def session_lifetime(settings: Any) -> timedelta:
+    """How long a session lasts without use: web.session_hours (1 to 720, default 12)."""
+    hours = getattr(getattr(settings, "web", None), "session_hours", DEFAULT_SESSION_HOURS)
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 1 <= hours <= MAX_SESSION_HOURS:
+        hours = DEFAULT_SESSION_HOURS
+    return timedelta(hours=hours)
 
 
 def _db() -> Session:
@@ -191,7 +212,7 @@ def _load_session_user(user_id: str) -> Principal | None:
     if bearer_token(request) is not None:
         return None  # a bearer request is the token's user only; the cookie is ignored (and so is CSRF)
     ident, _, key = user_id.partition(".")
-    if not ident.isdigit():
+    if not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
         return None
     user = _db().get(User, int(ident))
     if user is None or not user.active:
@@ -334,7 +355,10 @@ class CookieSessions(SecureCookieSessionInterface):
 def init_access(app: Flask) -> None:
     """Install sessions, flask-login, CSRF and the role check on the app (create_app calls this)."""
     app.config.setdefault("SESSION_COOKIE_SECURE", False)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(hours=12))
+    # Flask sets PERMANENT_SESSION_LIFETIME itself (31 days), so setdefault would never apply: assign it. Flask checks
+    # the cookie's signed timestamp against it and re-signs the cookie on every request, so this is idle time.
+    app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime(app.config["BUZON_SETTINGS"])
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = True
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # _enforce checks, exempting bearer-token requests only
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # the token lives as long as the (bounded) session
     app.session_interface = CookieSessions()

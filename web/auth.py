@@ -1,9 +1,12 @@
 """Signing in and out (Spanish pages), and the accounts behind them: users, password hashes, API tokens.
 
-Throttling, without telling whether a user exists: after MAX_FAILURES wrong passwords an account is locked for
-LOCK_TIME; a name that does not exist is treated the same way (its failures are counted in the audit log), and one
-client address may fail at most ADDRESS_MAX_FAILURES times per ADDRESS_WINDOW whatever names it tries. Every login,
-logout, failure and refusal is an audit entry; the address counter reads those entries, so it holds across processes.
+Throttling, keyed on (account, client address) in login_throttles so that a stranger's wrong passwords lock only
+the stranger out: after MAX_FAILURES wrong passwords for one name from one address, that name is locked for
+LOCK_TIME from that address only. A name that does not exist is counted and locked the same way, so the answer does
+not tell names apart; and one client address may fail at most ADDRESS_MAX_FAILURES times per ADDRESS_WINDOW whatever
+names it tries (counted from the audit log, so it holds across processes). Every login, logout, failure and refusal
+is an audit entry. Sessions end server-side: logout, a new password and disabling bump users.session_version, which
+every session cookie is bound to (web.access.session_key).
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from store import audit
-from store.models import ApiToken, AuditEntry, Role, User
-from web.access import Principal, hash_token, new_token, public, roles, safe_next
+from store.models import ApiToken, AuditEntry, LoginThrottle, Role, User
+from web.access import Principal, hash_token, home_endpoint, new_token, public, roles, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -28,6 +31,8 @@ MAX_FAILURES = 5
 LOCK_TIME = timedelta(minutes=15)
 ADDRESS_MAX_FAILURES = 20  # an office behind one NAT address has several people typing
 ADDRESS_WINDOW = timedelta(minutes=15)
+FAILURE_MEMORY = timedelta(minutes=15)  # failures older than this (without a lock) start the count again
+THROTTLE_KEEP = timedelta(days=1)  # rows idle and unlocked this long are deleted
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
@@ -118,17 +123,27 @@ def create_user(
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every open session of the user, on every device (their cookies carry the old session version)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def set_password(session: Session, user: User, password: str, *, actor: str, source: str | None = None) -> None:
-    """Replace the password (ending the user's other sessions) and lift a login lock; the caller commits."""
+    """Replace the password (ending the user's sessions) and lift every login lock on the name; the caller commits."""
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
+    end_sessions(user)
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == user.username))
     audit.record(session, actor=actor, action="user.password_changed", subject=f"user:{user.username}", source=source)
 
 
 def set_active(session: Session, user: User, active: bool, *, actor: str, source: str | None = None) -> None:
-    """Enable or disable a user (a disabled user cannot sign in and its tokens stop working); the caller commits."""
+    """Enable or disable a user (a disabled user cannot sign in, its sessions end and its tokens stop working); the
+    caller commits."""
     user.active = active
+    if not active:
+        end_sessions(user)
     audit.record(
         session,
         actor=actor,
@@ -193,8 +208,62 @@ def _recent_failures(session: Session, now: datetime, **where: str) -> int:
     return session.scalar(query.select_from(AuditEntry)) or 0
 
 
-def _locked(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and user.locked_until > now
+def _throttle(session: Session, name: str, address: str) -> LoginThrottle:
+    """The (name, address) row, locked for update; made when missing (a concurrent maker wins, we read theirs)."""
+    where = (LoginThrottle.username == name, LoginThrottle.address == address)
+    row = session.scalar(sa.select(LoginThrottle).where(*where).with_for_update())
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = LoginThrottle(username=name, address=address, failures=0)
+            session.add(row)
+    except sa.exc.IntegrityError:
+        row = session.scalars(sa.select(LoginThrottle).where(*where).with_for_update()).one()
+    return row
+
+
+def locked_from(session: Session, name: str, address: str, now: datetime) -> datetime | None:
+    """Until when the name is locked from this address, or None."""
+    until = session.scalar(
+        sa.select(LoginThrottle.locked_until).where(LoginThrottle.username == name, LoginThrottle.address == address)
+    )
+    return until if until is not None and until > now else None
+
+
+def active_locks(session: Session, name: str, now: datetime) -> list[LoginThrottle]:
+    """The addresses the name is locked from right now (for an admin's user list)."""
+    return list(
+        session.scalars(
+            sa.select(LoginThrottle).where(LoginThrottle.username == name, LoginThrottle.locked_until > now)
+        )
+    )
+
+
+def _count_failure(session: Session, name: str, address: str, now: datetime) -> datetime | None:
+    """Count a wrong password for (name, address); when it reaches MAX_FAILURES, lock and return until when."""
+    row = _throttle(session, name, address)
+    if row.updated_at is not None and now - row.updated_at > FAILURE_MEMORY:
+        row.failures = 0
+    row.failures = (row.failures or 0) + 1
+    row.updated_at = now
+    if row.failures >= MAX_FAILURES:
+        row.failures = 0
+        row.locked_until = now + LOCK_TIME
+        return row.locked_until
+    return None
+
+
+def _forget(session: Session, name: str, address: str, now: datetime) -> None:
+    """After a good login: this address's count for the name starts over; long-idle rows of anyone are dropped."""
+    session.execute(sa.delete(LoginThrottle).where(LoginThrottle.username == name, LoginThrottle.address == address))
+    stale = now - THROTTLE_KEEP
+    session.execute(
+        sa.delete(LoginThrottle).where(
+            LoginThrottle.updated_at < stale,
+            sa.or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+        )
+    )
 
 
 # --- Pages ------------------------------------------------------------------------------------------------------
@@ -224,12 +293,12 @@ def _render(message: str | None = None, status: int = 200, username: str = "") -
 def login() -> Any:
     """The login form; on success, back to where the user was going (a local path only)."""
     if current_user.is_authenticated:
-        return redirect(safe_next(request.args.get("next")) or url_for("inbox.index"))
+        return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(current_user.role)))
     if request.method == "GET":
         return _render()
     db = _db()
     now = datetime.now(UTC)
-    address = request.remote_addr or "unknown"
+    address = (request.remote_addr or "unknown")[:64]
     name = request.form.get("username", "").strip().lower()[:80]
     password = request.form.get("password", "")[:MAX_PASSWORD_LENGTH]
     subject = f"user:{name}" if name else None
@@ -243,49 +312,36 @@ def login() -> Any:
 
     if _recent_failures(db, now, source=address) >= ADDRESS_MAX_FAILURES:
         return throttled("address")
-    user = db.scalar(sa.select(User).where(User.username == name).with_for_update()) if name else None
-    if user is None:
-        # A name nobody has locks like a real account would, so the answer does not tell them apart.
-        if name and _recent_failures(db, now, subject=subject) >= MAX_FAILURES:
-            return throttled("unknown_user")
-        _burn_time(password)
-        audit.record(db, actor="anonymous", action=ACTION_FAILED, subject=subject, source=address)
-        locks_now = bool(name) and _recent_failures(db, now, subject=subject) >= MAX_FAILURES
-        db.commit()
-        return _render(THROTTLED if locks_now else BAD_CREDENTIALS, 429 if locks_now else 200, name)
-    if _locked(user, now):
+    if name and locked_from(db, name, address, now) is not None:
         return throttled("locked")
-    if not (user.password_hash and check_password_hash(user.password_hash, password)):
-        user.failed_logins = (user.failed_logins or 0) + 1
+    user = db.scalar(sa.select(User).where(User.username == name)) if name else None
+    right = bool(user and user.password_hash and check_password_hash(user.password_hash, password))
+    if user is None:
+        _burn_time(password)  # an unknown name takes as long as a known one
+    if not right:
+        # A name nobody has is counted and locked like a real account, so the answer does not tell them apart.
         audit.record(db, actor="anonymous", action=ACTION_FAILED, subject=subject, source=address)
-        if user.failed_logins >= MAX_FAILURES:
-            user.failed_logins = 0
-            user.locked_until = now + LOCK_TIME
-            audit.record(
-                db,
-                actor="system:web",
-                action=ACTION_LOCKED,
-                subject=subject,
-                source=address,
-                data={"until": user.locked_until.isoformat()},
-            )
-            db.commit()
-            return _render(THROTTLED, 429, name)
+        until = _count_failure(db, name, address, now) if name else None
+        if until is not None:
+            audit.record(db, actor="system:web", action=ACTION_LOCKED, subject=subject, source=address,
+                         data={"until": until.isoformat(), "address": address})  # fmt: skip
         db.commit()
-        return _render(BAD_CREDENTIALS, 200, name)
+        return _render(THROTTLED if until else BAD_CREDENTIALS, 429 if until else 200, name)
+    assert user is not None
     if not user.active:
         audit.record(
             db, actor="anonymous", action=ACTION_REFUSED, subject=subject, source=address, data={"reason": "inactive"}
         )
         db.commit()
         return _render(INACTIVE, 403, name)
+    _forget(db, name, address, now)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     principal = Principal.of(user)
     audit.record(db, actor=principal.actor, action=ACTION_LOGIN, subject=subject, source=address)
     db.commit()
-    target = safe_next(request.form.get("next")) or url_for("inbox.index")
+    target = safe_next(request.form.get("next")) or url_for(home_endpoint(principal.role))
     session.clear()  # nothing from before the login (a pre-login CSRF token included) carries over
     login_user(principal)
     session.permanent = True  # bounded by PERMANENT_SESSION_LIFETIME, renewed while in use
@@ -295,8 +351,10 @@ def login() -> Any:
 @bp.post("/salir")
 @roles(Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 def logout() -> Any:
-    """Sign out (a POST with the CSRF token, so another site cannot sign the user out)."""
+    """Sign out everywhere (a POST with the CSRF token, so another site cannot sign the user out)."""
     db = _db()
+    user = current_user.load(db)
+    end_sessions(user)  # a copy of the cookie kept elsewhere stops working too
     audit.record(
         db,
         actor=current_user.actor,
