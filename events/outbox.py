@@ -14,7 +14,7 @@ flight (DIAN may hold it: the sync job's GetStatusEvent then records it register
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -101,12 +101,14 @@ def file_name(ctx: EventContext, event: DocumentEvent) -> str:
     return document_file_name("ar", ctx.company.nit, year=year, consecutive=event.id, provider_code=ctx.provider_code)
 
 
-def due_events(session: Session, now: datetime, limit: int) -> list[int]:
-    """Ids of our events due for submission, oldest first."""
+def due_events(session: Session, now: datetime, limit: int, only: Collection[int] | None = None) -> list[int]:
+    """Ids of our events due for submission, oldest first (among ``only`` when given)."""
+    chosen = DocumentEvent.id.in_(tuple(only)) if only is not None else sa.true()
     return list(
         session.execute(
             sa.select(DocumentEvent.id)
             .where(
+                chosen,
                 DocumentEvent.direction == Direction.EMITTED,
                 DocumentEvent.submission_state.in_(DUE_STATES),
                 sa.or_(DocumentEvent.next_attempt_at.is_(None), DocumentEvent.next_attempt_at <= now),
@@ -250,12 +252,13 @@ def deliver_events(
     actor: str = "job:deliver_outbox",
     on_registered: OnRegistered | None = None,
     max_attempts: int = NOT_FINAL_MAX_ATTEMPTS,
+    only: Collection[int] | None = None,
 ) -> DeliveryReport:
-    """Submit every due event once; each ends registered, rejected, or scheduled for a retry (98/66 included, until
-    ``max_attempts``: then unresolved)."""
+    """Submit every due event once (or only the due ones among ``only``); each ends registered, rejected, or scheduled
+    for a retry (98/66 included, until ``max_attempts``: then unresolved)."""
     report = DeliveryReport()
     with sessions() as s:
-        ids = due_events(s, now(), limit)
+        ids = due_events(s, now(), limit, only)
     for event_id in ids:
         xml = _claim(sessions, ctx, event_id, now())
         if xml is None:

@@ -7,21 +7,26 @@ page that only reads never loads the key.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from dian.codes import EventCode
 from dian.rules import Decision
-from dian.soap import DianFault, DianTransportError
+from dian.soap import DianFault, DianResponse, DianTransportError
 from events.context import EventContext, utc_now
 from events.emit import BUYER_EVENTS, Emitted, EventRequest, decide, emit_and_commit, emit_many
 from events.outbox import DeliveryReport, DianEvents, OnRegistered, deliver_events
-from store.models import ReceivedDocument
+from store.audit import record
+from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
 from store.state import events_of
+
+# Our events that wait for DIAN and may be sent again now (SENT is held by whoever is sending it).
+RETRYABLE = (SubmissionState.SIGNED, SubmissionState.SEND_FAILED)
 
 
 @dataclass
@@ -61,17 +66,63 @@ class EventService:
     ) -> tuple[list[Emitted], dict[int, str]]:
         return emit_many(self.sessions, self.context, requests, actor=actor, source=source)
 
-    def deliver_now(self, *, actor: str) -> DeliveryReport | None:
-        """Send what is due to DIAN now instead of waiting for the outbox job; None when DIAN cannot be reached
-        (the events stay queued and the job retries them)."""
+    def _dian(self) -> Any:
+        """The DIAN client, made on first use and shared by the requests of this process."""
+        assert self.make_client is not None
+        with self._lock:
+            if self._client is None:
+                self._client = self.make_client()
+            return self._client
+
+    def deliver_now(self, *, actor: str, only: Collection[int] | None = None) -> DeliveryReport | None:
+        """Send what is due to DIAN now (or the due ones among ``only``) instead of waiting for the outbox job; None
+        when DIAN cannot be reached (the events stay queued and the job retries them)."""
         if self.make_client is None:
             return None
         ctx = self.context
         try:
-            with self._lock:
-                if self._client is None:
-                    self._client = self.make_client()
-            hook = self.make_on_registered(ctx, self._client) if self.make_on_registered else None
-            return deliver_events(self.sessions, ctx, self._client, actor=actor, on_registered=hook)
+            client = self._dian()
+            hook = self.make_on_registered(ctx, client) if self.make_on_registered else None
+            return deliver_events(self.sessions, ctx, client, actor=actor, on_registered=hook, only=only)
         except (DianTransportError, DianFault):
             return None
+
+    def retry_now(self, document_id: int, *, actor: str, source: str | None = None) -> list[int]:
+        """Make the document's queued events of ours due now and send them at once, through the outbox's own code.
+
+        Queued means signed or failed (a DIAN outage, a 98/66 answer, even one the outbox stopped asking about); an
+        event being sent right now is left to its sender. Each retry is audited (``event.<code>.retry_requested``).
+        Returns the ids retried, oldest first (empty when nothing was queued)."""
+        now = utc_now()
+        with self.sessions() as s:
+            queued = list(
+                s.scalars(
+                    sa.select(DocumentEvent)
+                    .where(
+                        DocumentEvent.document_id == document_id,
+                        DocumentEvent.direction == Direction.EMITTED,
+                        DocumentEvent.submission_state.in_(RETRYABLE),
+                    )
+                    .order_by(DocumentEvent.id)
+                    .with_for_update()
+                )
+            )
+            for event in queued:
+                event.next_attempt_at = now
+                record(s, actor=actor, action=f"event.{event.code.value}.retry_requested",
+                       subject=event.referenced_cufe, source=source,
+                       data={"event_id": event.id, "cude": event.cude, "number": event.number,
+                             "attempts": event.attempts},
+                       at=now)  # fmt: skip
+            ids = [event.id for event in queued]
+            s.commit()
+        if ids:
+            self.deliver_now(actor=actor, only=ids)
+        return ids
+
+    def document_status(self, cufe: str) -> DianResponse | None:
+        """DIAN's GetStatus for a document by CUFE, now; None without a DIAN client. Transport errors and SOAP faults
+        propagate (the caller says DIAN could not be asked)."""
+        if self.make_client is None:
+            return None
+        return self._dian().get_status(cufe)

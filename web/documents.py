@@ -8,6 +8,7 @@ After signing, the event is delivered to DIAN at once so the timeline shows DIAN
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -29,14 +31,18 @@ from flask_login import current_user
 
 from dian.calendar import BusinessCalendar
 from dian.codes import ClaimReason, DocumentState, EventCode
+from dian.soap import DianFault, DianTransportError
 from dian.soap.results import NOT_FINAL_CODES
 from dian.ubl import Person, parse_document
 from dian.ubl.build import qr_url
 from events.emit import EventRefused, EventRequest
 from events.outbox import unresolved
+from store.audit import record
 from store.blobs import BlobError, BlobStore
 from store.models import (
+    AuditEntry,
     Direction,
+    DocumentComment,
     DocumentEvent,
     MailMessage,
     ReceivedDocument,
@@ -46,6 +52,7 @@ from store.models import (
     Verdict,
 )
 from web.access import roles
+from web.assignment import ASSIGNABLE_ROLES, AssignmentRefused, assign, assignable_users, display_name
 from web.document_labels import (
     CLAIM_LABELS,
     DIRECTION_LABELS,
@@ -61,6 +68,7 @@ from web.document_labels import (
     UNRESOLVED_LABEL,
     check_label,
 )
+from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, outcome_of, transport_reason
 from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
 
 log = logging.getLogger(__name__)
@@ -246,6 +254,16 @@ def _who(event: DocumentEvent, doc: ReceivedDocument) -> str:
     return f"NIT {event.sender_nit}" if event.sender_nit else "—"
 
 
+def _timeline_error(event: DocumentEvent) -> str | None:
+    """DIAN's refusal as DIAN wrote it (Spanish); a failed send in Spanish words, never the outbox's English log."""
+    if event.submission_state is SubmissionState.REJECTED:
+        return event.last_error
+    if event.submission_state is SubmissionState.SEND_FAILED:
+        reason = transport_reason(event.last_error)
+        return reason[:1].upper() + reason[1:] + "."
+    return None
+
+
 def timeline_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> list[dict[str, Any]]:
     """Every event on the document, ours and observed, oldest first, with DIAN's answer and who sent it."""
     rows = []
@@ -270,9 +288,7 @@ def timeline_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> list[di
                 "signed_at": local_time(event.signing_time),
                 "registered_at": local_time(event.registered_at),
                 "messages": [str(m) for m in (event.dian_messages or [])],
-                "error": event.last_error
-                if event.submission_state in (SubmissionState.SEND_FAILED, SubmissionState.REJECTED)
-                else None,
+                "error": _timeline_error(event),
                 "who": _who(event, doc),
                 "person": _person_name(event.person),
                 "claim": f"{event.claim_reason.value} — {event.claim_reason.label}" if event.claim_reason else "",
@@ -424,6 +440,93 @@ def person_of(values: dict[str, str]) -> Person | None:
     )
 
 
+# --- The result box, comments, assignment, DIAN's status --------------------------------------------------------
+
+COMMENT_MAX = 2000
+COMMENTERS = (Role.CLERK, Role.TREASURY, Role.ADMIN)
+ASSIGNERS = (Role.CLERK, Role.ADMIN)
+ASKERS = (Role.CLERK, Role.TREASURY, Role.ADMIN)  # "Consultar en DIAN" writes an audit entry and keeps the answer
+STATUS_ACTION = "document.dian.status_checked"
+# What GetStatus's StatusCode means for a received invoice, in the clerk's words (dian-facts.md 6.5).
+STATUS_MEANINGS = {
+    "00": ("registered", "La DIAN tiene esta factura registrada como válida."),
+    "66": ("queued", "La DIAN no encuentra este CUFE, o su lote aún se está validando."),
+    "98": ("queued", "La DIAN aún está procesando este documento."),
+    "99": ("rejected", "La DIAN rechazó este documento."),
+}
+
+
+def result_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> tuple[Result | None, bool]:
+    """The result box: what the last action came to (flashed by it; focused), else our events still waiting for
+    DIAN (not focused). Returns (result, focus)."""
+    ids: list[int] = []
+    notes: list[tuple[str, str]] = []
+    for category, message in get_flashed_messages(with_categories=True):
+        if category == "outcome" and isinstance(message, dict):
+            ids.extend(int(i) for i in message.get("events", []) if str(i).isdigit())
+        else:
+            notes.append((FLASH_KINDS.get(category, QUEUED), str(message)))
+    by_id = {e.id: e for e in events}
+    items: list[EventOutcome] = [outcome_of(by_id[i]) for i in ids if i in by_id]
+    if items or notes:
+        return Result(items, notes), True
+    waiting = [
+        outcome_of(e)
+        for e in events
+        if e.direction is Direction.EMITTED
+        and e.submission_state in (SubmissionState.SIGNED, SubmissionState.SENT, SubmissionState.SEND_FAILED)
+    ]
+    return (Result(waiting), False) if waiting else (None, False)
+
+
+def comments_view(doc: ReceivedDocument) -> list[dict[str, str]]:
+    rows = _db().scalars(
+        sa.select(DocumentComment).where(DocumentComment.document_id == doc.id).order_by(DocumentComment.id)
+    )
+    return [{"author": c.author, "at": local_time(c.created_at), "body": c.body} for c in rows]
+
+
+def last_status_check(doc: ReceivedDocument) -> dict[str, Any] | None:
+    """The last "Consultar en DIAN" on this document, as kept in the audit log."""
+    entry = _db().scalar(
+        sa.select(AuditEntry)
+        .where(AuditEntry.action == STATUS_ACTION, AuditEntry.subject == doc.cufe)
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    if entry is None or (entry.data or {}).get("document_id") != doc.id:
+        return None
+    data = entry.data or {}
+    return {
+        "id": entry.id,
+        "at": local_time(entry.at),
+        "who": entry.actor.removeprefix("user:"),
+        "code": data.get("status_code", ""),
+        "description": data.get("description", ""),
+        "meaning": data.get("meaning", ""),
+        "answer": bool(data.get("answer_blob")),
+    }
+
+
+def assignment_view(doc: ReceivedDocument) -> dict[str, Any]:
+    users = assignable_users(_db())
+    names = {u.username: display_name(u) for u in users}
+    return {
+        "current": names.get(doc.assigned_to or "", doc.assigned_to or ""),
+        "users": [(u.username, names[u.username]) for u in users],
+        "may_assign": current_user.role in ASSIGNERS,
+        "me": current_user.username if current_user.role in ASSIGNABLE_ROLES else "",
+    }
+
+
+def combined_available(decisions: dict[str, Any]) -> bool:
+    """ "Acuse + recibo" in one click: 030 may be sent now and 032 waits only for it (or may be sent too)."""
+    acuse, recibo = decisions.get("030"), decisions.get("032")
+    if acuse is None or recibo is None or not acuse.allowed:
+        return False
+    return bool(recibo.allowed or getattr(recibo, "rule", None) == "LGC09")
+
+
 @bp.get("/documentos/<int:document_id>")
 @roles(*READERS)
 def show(document_id: int) -> str:
@@ -439,8 +542,18 @@ def show(document_id: int) -> str:
     mail = db.get(MailMessage, doc.mail_message_id) if doc.mail_message_id else None
     unconfirmed = doc.verdict is Verdict.UNCONFIRMED
     checks = checks_view(doc.report, unconfirmed=unconfirmed)
+    result, focus = result_view(doc, events)
     return render_template(
         "document.html",
+        result=result,
+        focus_result=focus,
+        combined=combined_available(decisions),
+        assignment=assignment_view(doc),
+        comments=comments_view(doc),
+        comment_max=COMMENT_MAX,
+        may_comment=current_user.role in COMMENTERS,
+        may_ask=current_user.role in ASKERS,
+        status_check=last_status_check(doc),
         doc=doc,
         state=STATE_LABELS.get(doc.state, doc.state),
         verdict=VERDICT_LABELS.get(doc.verdict, doc.verdict),
@@ -577,27 +690,30 @@ def read_action_form(form: Any) -> ActionForm:
 
 
 def _back(document_id: int) -> Any:
-    return redirect(url_for("documents.show", document_id=document_id) + "#eventos")
+    """Back to the document, scrolled to the result box at its top (documents.js moves the focus into it)."""
+    return redirect(url_for("documents.show", document_id=document_id) + "#resultado")
 
 
-def delivered_message(service: Any, emitted_id: int, code: EventCode, number: str, actor: str) -> tuple[str, str]:
-    """Deliver what is due now and say how this event ended: (flash category, Spanish message)."""
-    name = f"{code.value} ({EVENT_SHORT.get(code.value, code.label)})"
-    report = service.deliver_now(actor=actor)
+def flash_events(*event_ids: int) -> None:
+    """The result box of the next page tells what became of these events (read from the database then)."""
+    flash({"events": list(event_ids)}, "outcome")
+
+
+def _emit(service: Any, document_id: int, request_: EventRequest, actor: str) -> Any:
+    """Sign one event (queued for DIAN); None, with the refusal flashed, when the rules refuse it."""
+    try:
+        return service.emit(document_id, request_, actor=actor, source=request.remote_addr)
+    except EventRefused as exc:
+        flash(f"No se envió el evento {request_.code.value} ({EVENT_SHORT[request_.code.value]}): {exc.reason}",
+              "error")  # fmt: skip
+        return None
+
+
+def _state_of(event_id: int) -> SubmissionState | None:
     db = _db()
     db.expire_all()
-    event = db.get(DocumentEvent, emitted_id)
-    if event is not None and event.submission_state is SubmissionState.REGISTERED:
-        return "success", f"Evento {name} número {number}: registrado por la DIAN."
-    if event is not None and event.submission_state is SubmissionState.REJECTED:
-        answer = "; ".join(str(m) for m in event.dian_messages or []) or event.last_error or "sin detalle"
-        return "error", f"Evento {name} número {number}: rechazado por la DIAN. {answer}"
-    if event is not None and event.dian_status_code in NOT_FINAL_CODES:  # 98 or 66: DIAN has not decided yet
-        return "info", f"Evento {name} número {number}: firmado y enviado. {event.last_error or NOT_FINAL_LABEL}"
-    if report is None:
-        return "info", (f"Evento {name} número {number}: firmado y en cola. La DIAN no responde ahora; "
-                        "se reintentará automáticamente.")  # fmt: skip
-    return "info", f"Evento {name} número {number}: firmado y enviado; esperando la respuesta de la DIAN."
+    event = db.get(DocumentEvent, event_id)
+    return event.submission_state if event is not None else None
 
 
 @bp.post("/documentos/<int:document_id>/eventos")
@@ -623,11 +739,174 @@ def send_event(document_id: int) -> Any:
             amount=money(doc.payable_amount, doc.currency),
         )
     actor = current_user.actor
-    try:
-        emitted = service.emit(document_id, action.request(), actor=actor, source=request.remote_addr)
-    except EventRefused as exc:
-        flash(f"No se envió el evento {action.code.value}: {exc.reason}", "error")
-        return _back(document_id)
-    category, message = delivered_message(service, emitted.id, emitted.code, emitted.number, actor)
-    flash(message, category)
+    emitted = _emit(service, document_id, action.request(), actor)
+    if emitted is not None:
+        service.deliver_now(actor=actor)
+        flash_events(emitted.id)
     return _back(document_id)
+
+
+@bp.post("/documentos/<int:document_id>/acuse-y-recibo")
+@roles(Role.CLERK)
+def acknowledge_and_receive(document_id: int) -> Any:
+    """Acuse de recibo (030) then recibo del bien o servicio (032) in one click, each result reported.
+
+    The 032 is signed once the 030 is registered, or queued behind it when DIAN did not answer (the outbox sends
+    them in order); after a rejected 030 it is not sent, and the result says why."""
+    _document(document_id)
+    service = events_service()
+    if service is None:
+        flash(UNAVAILABLE, "error")
+        return _back(document_id)
+    form = read_action_form({**request.form.to_dict(), "code": EventCode.ACUSE_RECIBO.value})
+    if form.problem:
+        flash(form.problem, "error")
+        return _back(document_id)
+    actor, person = current_user.actor, person_of(form.person)
+    acuse = _emit(service, document_id, EventRequest(EventCode.ACUSE_RECIBO, person=person), actor)
+    if acuse is None:
+        return _back(document_id)
+    service.deliver_now(actor=actor)
+    if _state_of(acuse.id) is SubmissionState.REJECTED:
+        flash_events(acuse.id)
+        flash("El recibo del bien o servicio (032) no se envió porque la DIAN rechazó el acuse de recibo (030).",
+              "error")  # fmt: skip
+        return _back(document_id)
+    recibo = _emit(service, document_id, EventRequest(EventCode.RECIBO_BIEN, person=person), actor)
+    if recibo is None:
+        flash_events(acuse.id)
+        return _back(document_id)
+    service.deliver_now(actor=actor)
+    flash_events(acuse.id, recibo.id)
+    return _back(document_id)
+
+
+@bp.post("/documentos/<int:document_id>/reintentar")
+@roles(Role.CLERK)
+def retry(document_id: int) -> Any:
+    """ "Reintentar ahora": the document's queued events sent to DIAN now (events.service.retry_now), audited."""
+    _document(document_id)
+    service = events_service()
+    if service is None:
+        flash(UNAVAILABLE, "error")
+        return _back(document_id)
+    retried = service.retry_now(document_id, actor=current_user.actor, source=request.remote_addr)
+    if not retried:
+        flash("No hay eventos en cola en este documento: nada que reintentar.", "info")
+    else:
+        flash_events(*retried)
+    return _back(document_id)
+
+
+@bp.post("/documentos/<int:document_id>/asignacion")
+@roles(*ASSIGNERS)
+def set_assignee(document_id: int) -> Any:
+    """Assign the document to a clerk ("yo" is the signed-in clerk), or take the assignment away; audited."""
+    doc = _document(document_id)
+    wanted = str(request.form.get("username", ""))[:81].strip()
+    if wanted == "yo":
+        wanted = current_user.username
+    try:
+        changed = assign(_db(), doc, wanted or None, current_user.actor, source=request.remote_addr)
+    except AssignmentRefused as exc:
+        flash(f"No se asignó el documento: {exc.reason}", "error")
+        return _back(document_id)
+    _db().commit()
+    if not changed:
+        flash("La asignación no cambió.", "info")
+    elif doc.assigned_to:
+        flash(f"Documento asignado a {doc.assigned_to}.", "success")
+    else:
+        flash("El documento quedó sin asignar.", "success")
+    return _back(document_id)
+
+
+def comment_problem(body: str) -> str | None:
+    """Why a comment cannot be kept as written, in Spanish; None when it can."""
+    if not body.strip():
+        return "Escriba el comentario: está vacío."
+    if len(body) > COMMENT_MAX:
+        return f"El comentario tiene {len(body)} caracteres; el máximo es {COMMENT_MAX}."
+    for char in body:
+        if char in "\n\r\t":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs", "Cn"):
+            return (f"El comentario tiene un carácter de control o inválido (U+{ord(char):04X}); "
+                    "quítelo y vuelva a intentarlo.")  # fmt: skip
+    return None
+
+
+@bp.post("/documentos/<int:document_id>/comentarios")
+@roles(*COMMENTERS)
+def add_comment(document_id: int) -> Any:
+    """An internal comment on the document (never sent to the supplier or DIAN), audited."""
+    doc = _document(document_id)
+    body = str(request.form.get("body", "")).replace("\r\n", "\n")
+    problem = comment_problem(body)
+    if problem:
+        flash(f"No se guardó el comentario. {problem}", "error")
+        return redirect(url_for("documents.show", document_id=document_id) + "#resultado")
+    db = _db()
+    comment = DocumentComment(document_id=doc.id, author=current_user.username, body=body.strip())
+    db.add(comment)
+    db.flush()
+    record(db, actor=current_user.actor, action="document.comment.added", subject=doc.cufe,
+           source=request.remote_addr,
+           data={"document_id": doc.id, "number": doc.number, "comment_id": comment.id,
+                 "length": len(comment.body)})  # fmt: skip
+    db.commit()
+    flash("Comentario guardado.", "success")
+    return _back(document_id)
+
+
+@bp.post("/documentos/<int:document_id>/consulta-dian")
+@roles(*ASKERS)
+def ask_dian(document_id: int) -> Any:
+    """ "Consultar en DIAN": GetStatus by CUFE now; the answer shown, kept (blob) and audited."""
+    doc = _document(document_id)
+    service = events_service()
+    if service is None or not hasattr(service, "document_status"):
+        flash("La consulta a la DIAN no está disponible en esta instalación (falta la configuración de la DIAN).",
+              "error")  # fmt: skip
+        return _back(document_id)
+    try:
+        answer = service.document_status(doc.cufe)
+    except (DianTransportError, DianFault) as exc:
+        reason = transport_reason(str(exc))
+        record(_db(), actor=current_user.actor, action="document.dian.status_failed", subject=doc.cufe,
+               source=request.remote_addr,
+               data={"document_id": doc.id, "number": doc.number, "error": str(exc)[:500]})  # fmt: skip
+        _db().commit()
+        flash(f"No se pudo consultar la DIAN: {reason}. Intente de nuevo en unos minutos.", "error")
+        return _back(document_id)
+    if answer is None:
+        flash("La consulta a la DIAN no está disponible en esta instalación (falta la configuración de la DIAN).",
+              "error")  # fmt: skip
+        return _back(document_id)
+    kind, meaning = STATUS_MEANINGS.get(answer.status_code, ("queued", "Respuesta no esperada de la DIAN."))
+    db = _db()
+    blob = blobs().put(answer.xml) if answer.xml else None
+    messages = [m.render() for m in answer.messages]
+    record(db, actor=current_user.actor, action=STATUS_ACTION, subject=doc.cufe, source=request.remote_addr,
+           data={"document_id": doc.id, "number": doc.number, "status_code": answer.status_code,
+                 "description": answer.status_description, "message": answer.status_message, "meaning": meaning,
+                 "messages": messages, "answer_blob": blob})  # fmt: skip
+    db.commit()
+    said = " ".join(x for x in (answer.status_description, answer.status_message) if x)
+    text = f"Consulta en la DIAN: código {answer.status_code}. {meaning}" + (f" La DIAN dice: «{said}»" if said else "")
+    if messages:
+        text += " " + "; ".join(messages[:5])
+    flash(text, {"registered": "success", "queued": "info", "rejected": "error"}[kind])
+    return _back(document_id)
+
+
+@bp.get("/documentos/<int:document_id>/consulta-dian/<int:entry_id>")
+@roles(*READERS)
+def status_answer(document_id: int, entry_id: int) -> Response:
+    """DIAN's answer to a "Consultar en DIAN", as kept."""
+    doc = _document(document_id)
+    entry = _db().get(AuditEntry, entry_id)
+    if entry is None or entry.action != STATUS_ACTION or (entry.data or {}).get("document_id") != doc.id:
+        abort(404)
+    return _blob_response((entry.data or {}).get("answer_blob"), "application/xml",
+                          f"{_stem(doc)}-consulta-dian-{entry.id}.xml")  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from buzon.event_access import event_service
+from buzon.runtime import event_service
 from store.models import Role
 from tests.conftest import missing
 from tests.integration.events_fixtures import days_ago
@@ -150,14 +150,14 @@ def test_clerk_sends_030_032_033_and_sees_the_timeline(browser, site):
     screenshot(page, "document-clerk-before.png")
 
     page.click("#accion-030 button[type=submit]")
-    page.wait_for_url(re.compile(r"#eventos$"))
-    assert "registrado por la DIAN" in page.locator(".flashes").inner_text()
+    page.wait_for_url(re.compile(r"#resultado$"))
+    assert "registrado por la DIAN" in page.locator("#resultado").inner_text()
     assert "Registrado" in event_row(page, "030").inner_text()
     assert "Torres Rivera" in event_row(page, "030").inner_text()
     assert page.locator("#p032-family_name").input_value() == "Torres Rivera"
 
     page.click("#accion-032 button[type=submit]")
-    page.wait_for_url(re.compile(r"#eventos$"))
+    page.wait_for_url(re.compile(r"#resultado$"))
     assert "Registrado" in event_row(page, "032").inner_text()
     assert "días hábiles" in page.locator("#plazo").inner_text()
 
@@ -165,8 +165,8 @@ def test_clerk_sends_030_032_033_and_sees_the_timeline(browser, site):
     page.wait_for_selector("#confirmar")  # the confirmation step, a page of its own (no JavaScript needed)
     assert "definitiva" in page.locator("#confirmar").inner_text()
     page.click("#confirmar button[type=submit]")
-    page.wait_for_url(re.compile(r"#eventos$"))
-    flash = page.locator(".flashes").inner_text()
+    page.wait_for_url(re.compile(r"#resultado$"))
+    flash = page.locator("#resultado").inner_text()
     assert "033" in flash and "registrado por la DIAN" in flash
     assert "Registrado" in event_row(page, "033").inner_text()
     assert page.locator("#estado").inner_text() == "Aceptada"

@@ -207,7 +207,7 @@ def post_event(client: Any, doc: ReceivedDocument, **form: str) -> Any:
 
 def flashes(client: Any, doc: ReceivedDocument) -> str:
     page = client.get(f"/documentos/{doc.id}").get_data(as_text=True)
-    found = re.search(r'<div class="flashes">(.*?)</div>', page, re.S)
+    found = re.search(r'(<section id="resultado".*?</section>)', page, re.S)
     return found.group(1) if found else ""
 
 
@@ -368,13 +368,12 @@ def test_030_is_sent_with_the_form_person_then_delivered(app_and_db, document, e
     response = post_event(client, document, code="030", id_type="22", id="998877", first_name="Luis",
                           family_name="Gómez", job_title="Almacenista", department="")  # fmt: skip
     assert response.status_code == 302
-    assert response.location.endswith(f"/documentos/{document.id}#eventos")
+    assert response.location.endswith(f"/documentos/{document.id}#resultado")  # the result box, atop the page
     [(document_id, request, actor)] = events.emitted
     assert (document_id, request.code, actor) == (document.id, EventCode.ACUSE_RECIBO, "user:ana")
     assert (request.person.id, request.person.id_type, request.person.first_name) == ("998877", "22", "Luis")
     assert request.person.department is None
     assert events.delivered == ["user:ana"]
-    assert "firmado y en cola" in flashes(client, document)
 
 
 def test_a_refusal_is_a_flash_not_an_error(app_and_db, document, events):
@@ -383,7 +382,7 @@ def test_a_refusal_is_a_flash_not_an_error(app_and_db, document, events):
     response = post_event(client, document, code="030")
     assert response.status_code == 302
     shown = flashes(client, document)
-    assert "No se envió el evento 030: El evento 030 ya está registrado en esta factura." in shown
+    assert "No se envió el evento 030 (Acuse de recibo): El evento 030 ya está registrado en esta factura." in shown
     assert 'role="alert"' in shown
     assert events.delivered == []
 

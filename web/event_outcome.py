@@ -1,0 +1,166 @@
+"""What became of one of our events, told to the clerk where the eye is (the result box atop the document page).
+
+Three honest kinds, each with its own colour and words: ``registered`` (green: DIAN registered it), ``queued`` (amber:
+DIAN did not answer, or answered 98/66 that is not final; it will be sent again at a given time and can be retried
+now), ``rejected`` (red: DIAN refused it; each rule code explained in Spanish with a next step). DIAN's own texts are
+Spanish; a transport failure (recorded by the outbox in English, for the log) is told in Spanish instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from dian.calendar import BOGOTA
+from dian.soap.results import NOT_FINAL_CODES
+from events.outbox import unresolved
+from store.models import DocumentEvent, SubmissionState
+from web.dian_rules_es import Explained, explain_all
+from web.document_labels import EVENT_SHORT
+
+REGISTERED, QUEUED, REJECTED = "registered", "queued", "rejected"
+ERROR = "error"  # not DIAN's answer: the action itself could not be done (a refusal here, a form problem)
+_SEVERITY = {REGISTERED: 0, QUEUED: 1, REJECTED: 2, ERROR: 2}
+# Flask's flash categories as result kinds.
+FLASH_KINDS = {"success": REGISTERED, "info": QUEUED, "warning": QUEUED, "message": QUEUED, "error": ERROR}
+
+_HTTP = {
+    500: "error interno del servidor",
+    502: "puerta de enlace inválida",
+    503: "servicio no disponible",
+    504: "tiempo de espera de la puerta de enlace agotado",
+    408: "tiempo de espera agotado",
+    429: "demasiadas solicitudes",
+}
+
+
+def transport_reason(error: str | None) -> str:
+    """Why DIAN gave no answer, in Spanish, from the outbox's (English) record of the failure."""
+    text = error or ""
+    if text.startswith(("DIAN aún", "Regla 90 sin confirmar: DIAN aún")):
+        return text.split("; se volverá", 1)[0]  # already Spanish (events.outbox.not_final_text)
+    status = re.search(r"HTTP (\d{3})", text)
+    if status:
+        code = int(status.group(1))
+        return f"el servicio de la DIAN respondió HTTP {code} ({_HTTP.get(code, 'error del servidor')})"
+    lowered = text.lower()
+    if "timed out" in lowered or "timeout" in lowered:
+        return "la DIAN no respondió a tiempo"
+    if "tls" in lowered or "ssl" in lowered:
+        return "falló la conexión segura (TLS) con la DIAN"
+    if "connection" in lowered or "reset" in lowered:
+        return "no se pudo conectar con el servicio de la DIAN"
+    if "soap fault" in lowered:
+        return "el servicio de la DIAN respondió con un error (SOAP)"
+    if "unreadable" in lowered or "respuesta de la dian rechazada" in lowered:
+        return "la respuesta de la DIAN no se pudo leer o no está firmada por la DIAN"
+    return "la DIAN no dio una respuesta válida"
+
+
+def at_time(moment: datetime, now: datetime | None = None) -> str:
+    """ "las 14:05" today (Bogotá), else "el 07/12/2026 a las 09:00"."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    local = moment.astimezone(BOGOTA)
+    today = (now or datetime.now(UTC)).astimezone(BOGOTA).date()
+    if local.date() == today:
+        return f"las {local:%H:%M}"
+    return f"el {local:%d/%m/%Y} a las {local:%H:%M}"
+
+
+@dataclass
+class EventOutcome:
+    event_id: int
+    code: str
+    kind: str  # registered, queued, rejected
+    title: str
+    detail: str = ""
+    rules: list[Explained] = field(default_factory=list)
+    retry: bool = False  # "Reintentar ahora" applies
+
+
+def _name(event: DocumentEvent) -> str:
+    code = event.code.value
+    number = f" n.º {event.number}" if event.number else ""
+    return f"{EVENT_SHORT.get(code, event.code.label)} ({code}){number}"
+
+
+def outcome_of(event: DocumentEvent, now: datetime | None = None) -> EventOutcome:
+    """The clerk's account of ``event`` as it stands now."""
+    name, state = _name(event), event.submission_state
+    base = {"event_id": event.id, "code": event.code.value}
+    if state is SubmissionState.REGISTERED:
+        return EventOutcome(**base, kind=REGISTERED, title=f"{name}: registrado por la DIAN.")
+    if state is SubmissionState.REJECTED:
+        return EventOutcome(
+            **base,
+            kind=REJECTED,
+            title=f"{name}: rechazado por la DIAN.",
+            detail="La DIAN no registró el evento. Esto dice la DIAN y lo que puede hacer:",
+            rules=explain_all([str(m) for m in event.dian_messages or []] or [event.last_error or ""]),
+        )
+    when = at_time(event.next_attempt_at, now) if event.next_attempt_at else ""
+    if state is SubmissionState.SEND_FAILED and unresolved(event):
+        return EventOutcome(
+            **base,
+            kind=QUEUED,
+            title=f"{name}: la DIAN no da respuesta definitiva.",
+            detail=f"Tras {event.attempts} intentos la DIAN sigue sin decidir ({transport_reason(event.last_error)}); "
+            "ya no se consulta sola. Reintente, o revise el evento en el portal de la DIAN.",
+            retry=True,
+        )
+    if state is SubmissionState.SEND_FAILED and event.dian_status_code in NOT_FINAL_CODES:
+        return EventOutcome(
+            **base,
+            kind=QUEUED,
+            title=f"{name}: la DIAN aún no da respuesta definitiva; se volverá a consultar a {when}.",
+            detail=f"La DIAN lo recibió pero no ha decidido ({transport_reason(event.last_error)}).",
+            retry=True,
+        )
+    if state is SubmissionState.SEND_FAILED:
+        return EventOutcome(
+            **base,
+            kind=QUEUED,
+            title=f"{name}: la DIAN no respondió; se reintentará a {when}.",
+            detail=f"El evento está firmado y en cola: {transport_reason(event.last_error)}. Se enviará solo; "
+            "puede reintentar ahora.",
+            retry=True,
+        )
+    if state is SubmissionState.SENT:
+        return EventOutcome(**base, kind=QUEUED, title=f"{name}: enviado; esperando la respuesta de la DIAN.")
+    return EventOutcome(
+        **base,
+        kind=QUEUED,
+        title=f"{name}: firmado y en cola para la DIAN.",
+        detail="Se enviará en cuanto la DIAN registre el evento anterior de esta factura, o puede reintentar ahora.",
+        retry=True,
+    )
+
+
+@dataclass
+class Result:
+    """The result box: the worst kind among its items decides its colour and its role (alert for a rejection)."""
+
+    items: list[EventOutcome]
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (kind, text) of results that are not events
+
+    @property
+    def kind(self) -> str:
+        kinds = [i.kind for i in self.items] + [k for k, _ in self.notes]
+        return max(kinds, key=lambda k: _SEVERITY.get(k, 1)) if kinds else QUEUED
+
+    @property
+    def role(self) -> str:
+        return "alert" if self.kind in (REJECTED, ERROR) else "status"
+
+    @property
+    def heading(self) -> str:
+        if not self.items:
+            return {REGISTERED: "Hecho", ERROR: "No se pudo hacer"}.get(self.kind, "Para tener en cuenta")
+        return {REGISTERED: "Registrado por la DIAN", REJECTED: "Rechazado por la DIAN", ERROR: "No se pudo hacer"}.get(
+            self.kind, "Pendiente de la DIAN"
+        )
+
+    @property
+    def retry(self) -> bool:
+        return any(i.retry for i in self.items)
