@@ -33,6 +33,13 @@ def _secret_key(settings: Any) -> str:
     return key
 
 
+def admin_blueprints() -> list[Any]:
+    """The "Administración" screens (web/admin*.py)."""
+    from web import admin, admin_certificate, admin_dian, admin_tokens, admin_users, admin_webhooks
+
+    return [m.bp for m in (admin, admin_users, admin_tokens, admin_webhooks, admin_certificate, admin_dian)]
+
+
 def create_app(
     settings: Any,
     *,
@@ -40,6 +47,8 @@ def create_app(
     events: Callable[[sessionmaker[Session]], Any] | None = None,
     intake: Callable[[sessionmaker[Session]], Callable[[str], Any]] | None = None,
     jobs: Callable[[], Any] | None = None,
+    run_job: Callable[[str], Any] | None = None,
+    dian_client: Callable[[], Any] | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
@@ -47,6 +56,10 @@ def create_app(
     buzon.event_access.event_service. Without it the pages read, and event actions say they are unavailable.
     ``intake`` likewise gives, from the session factory, ``make(actor) -> inbox.intake.Intake`` for re-processing
     quarantined mail (buzon.cli.web_intake); without it the quarantine page offers no re-processing.
+    ``run_job(job_id) -> {"outcome", "summary", "error"}`` runs one scheduled job now with the scheduler's own code
+    (the jobs page's "Ejecutar ahora"); ``dian_client() -> dian.soap.DianClient`` makes a client of the configured
+    DIAN environment (the admin's "Probar conexión con la DIAN", which closes it). Without them those buttons say
+    they are unavailable.
     """
     app = Flask(__name__)
     app.config.update(
@@ -70,6 +83,8 @@ def create_app(
     app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
     # The scheduled jobs (objects with id, description, seconds) for the jobs page; buzon passes its job_specs.
     app.extensions["buzon.jobs"] = jobs
+    app.extensions["buzon.run_job"] = run_job
+    app.extensions["buzon.dian_client"] = dian_client
 
     def db() -> Session:
         if "db" not in g:
@@ -106,11 +121,14 @@ def create_app(
     from web.api import bp as api_bp
     from web.audit import bp as audit_bp
     from web.auth import bp as auth_bp
+    from web.dashboard import bp as dashboard_bp
     from web.dian_certificates import bp as dian_certificates_bp
     from web.documents import bp as documents_bp
     from web.inbox import bp as inbox_bp
     from web.jobs import bp as jobs_bp
     from web.quarantine import bp as quarantine_bp
+    from web.suppliers import bp as suppliers_bp
+    from web.upload import bp as upload_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(inbox_bp)
@@ -120,4 +138,9 @@ def create_app(
     app.register_blueprint(audit_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(dian_certificates_bp)
+    for admin_bp in admin_blueprints():
+        app.register_blueprint(admin_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(suppliers_bp)
+    app.register_blueprint(upload_bp)
     return app

@@ -177,7 +177,7 @@ def test_login_never_redirects_to_another_site(app_and_db, target):
     add_user(session, "ana", Role.CLERK)
     response = log_in(app.test_client(), "ana", next=target)
     assert response.status_code == 302
-    assert response.location == "/"
+    assert response.location == "/resumen"  # a clerk's home (web.access.home_endpoint), never the other site
 
 
 def test_session_cookie_is_secure_over_https(app_and_db):

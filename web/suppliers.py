@@ -1,0 +1,364 @@
+"""Suppliers ("Proveedores"): each supplier's documents and amounts, where its event notices go, and our automatic
+policies for it (030 and 032 by the jobs in events/policy.py), kept in the suppliers table and audited.
+
+A supplier is anyone who sent us a document, plus anyone in the suppliers table; the list is one GROUP BY over the
+documents. Its reception address is read where the notice job reads it (events.notify.supplier_address): set here
+by hand, on its latest invoice, or in DIAN's list (GetExchangeEmails, asked on demand through the DIAN client).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from dian.errors import ParseError
+from dian.ubl import parse_document
+from store import audit
+from store.blobs import BlobError
+from store.models import ReceivedDocument, Role, Supplier
+from web.access import roles
+from web.labels import STATE_LABELS, VERDICT_LABELS, money
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("suppliers", __name__)
+
+READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
+EDITORS = (Role.CLERK, Role.ADMIN)
+PAGE_SIZE = 100
+DOCUMENTS_SHOWN = 50
+NIT_RE = re.compile(r"^[0-9]{5,15}$")
+# One plain address: a local part and a domain with a dot, no spaces, no display name, no list.
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+DIAN_LOOKUP = "buzon.dian_reception_email"  # the session key of the last GetExchangeEmails answer shown
+D = ReceivedDocument
+
+
+class AddressError(ValueError):
+    """A reception address that cannot be used; the message is Spanish and names the problem."""
+
+
+def reception_address(text: str) -> str | None:
+    """The address as stored (trimmed; None when emptied), or AddressError naming what is wrong."""
+    value = text.strip()
+    if not value:
+        return None
+    if len(value) > 254:
+        raise AddressError("La dirección es demasiado larga (máximo 254 caracteres).")
+    if any(c in value for c in ",; <>"):
+        raise AddressError(f"Escriba una sola dirección, sin nombre ni espacios: {value!r} no lo es.")
+    if not EMAIL_RE.match(value) or ".." in value:
+        raise AddressError(f"{value!r} no es una dirección de correo válida (ejemplo: facturacion@proveedor.com.co).")
+    return value
+
+
+def _db() -> Session:
+    return current_app.extensions["buzon.db"]()
+
+
+def _cop(column: Any) -> Any:
+    return sa.func.sum(sa.case((D.currency == "COP", column), else_=0))
+
+
+@dataclass(frozen=True)
+class Row:
+    nit: str
+    name: str
+    documents: int
+    amount: Decimal
+    setting: Supplier | None
+
+
+def listing(s: Session, *, search: str = "", page: int = 1) -> tuple[list[Row], bool]:
+    """Suppliers with documents (largest total first), then those only in the suppliers table; and whether there is
+    a next page."""
+    totals = (
+        sa.select(
+            D.issuer_nit.label("nit"),
+            sa.func.max(D.issuer_name).label("name"),
+            sa.func.count().label("documents"),
+            _cop(D.payable_amount).label("amount"),
+        )
+        .group_by(D.issuer_nit)
+        .subquery()
+    )
+    # Both sides of the outer join: documents without a settings row, settings without documents (a FULL JOIN, which
+    # SQLite has only since 3.39, written as a union).
+    with_docs = sa.select(totals.c.nit.label("nit")).select_from(totals)
+    settings_only = sa.select(Supplier.nit.label("nit")).where(Supplier.nit.not_in(sa.select(D.issuer_nit).distinct()))
+    nits = sa.union_all(with_docs, settings_only).subquery()
+    stmt = (
+        sa.select(nits.c.nit, totals.c.name, totals.c.documents, totals.c.amount, Supplier)
+        .select_from(nits)
+        .outerjoin(totals, totals.c.nit == nits.c.nit)
+        .outerjoin(Supplier, Supplier.nit == nits.c.nit)
+    )
+    if search:
+        digits = search.replace(".", "").replace(" ", "").partition("-")[0]
+        if digits.isdigit():
+            stmt = stmt.where(nits.c.nit.startswith(digits, autoescape=True))
+        else:
+            stmt = stmt.where(
+                sa.or_(
+                    totals.c.name.icontains(search, autoescape=True), Supplier.name.icontains(search, autoescape=True)
+                )
+            )
+    stmt = stmt.order_by(sa.func.coalesce(totals.c.amount, 0).desc(), nits.c.nit)
+    stmt = stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    rows = [
+        Row(nit, name or (setting.name if setting else ""), documents or 0, amount or Decimal(0), setting)
+        for nit, name, documents, amount, setting in s.execute(stmt).all()
+    ]
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def _page_number() -> int:
+    raw = request.args.get("pagina", "1").strip()
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 10_000:
+        abort(400, description=f"pagina: use un número de página entre 1 y 10000, no {raw!r}.")
+    return int(raw)
+
+
+@bp.get("/proveedores")
+@roles(*READERS)
+def index() -> str:
+    """Every supplier, largest total first, with its switches at a glance."""
+    search = request.args.get("q", "").strip()[:120]
+    page = _page_number()
+    rows, more = listing(_db(), search=search, page=page)
+    return render_template(
+        "suppliers.html", rows=rows, more=more, page=page, search=search, money=money, policy=_policy()
+    )
+
+
+# --- One supplier ---------------------------------------------------------------------------------------------
+
+
+def _nit(nit: str) -> str:
+    if not NIT_RE.match(nit):
+        abort(404)
+    return nit
+
+
+def _policy() -> dict[str, Any]:
+    """How the configuration's automatic policies treat the suppliers table (the jobs read both)."""
+    sched = current_app.config["BUZON_SETTINGS"].scheduler
+    return {
+        "mode": sched.auto_acknowledge,
+        "acknowledge_listed": {n.split("-")[0].strip() for n in sched.auto_acknowledge_suppliers},
+        "receipt_listed": {n.split("-")[0].strip() for n in sched.auto_receipt_suppliers},
+    }
+
+
+def _invoice_address(document: ReceivedDocument | None) -> str | None:
+    """The e-mail the supplier wrote on its latest invoice, if any (as the notice job would read it)."""
+    if document is None:
+        return None
+    from web.documents import blobs  # web.documents is heavy; only this page needs it
+
+    try:
+        parsed = parse_document(blobs().get(document.signed_xml_blob))
+    except (ParseError, BlobError, OSError, ValueError):
+        return None
+    email = getattr(getattr(parsed, "supplier", None), "email", None)
+    return email.strip() if email and "@" in email else None
+
+
+def _supplier(s: Session, nit: str) -> tuple[Supplier | None, str]:
+    """The settings row (or None) and the supplier's name (from the row, else its latest document); 404 when neither
+    exists."""
+    setting = s.scalar(sa.select(Supplier).where(Supplier.nit == nit))
+    name = s.scalar(
+        sa.select(D.issuer_name).where(D.issuer_nit == nit).order_by(D.issued_at.desc(), D.id.desc()).limit(1)
+    )
+    if setting is None and name is None:
+        abort(404)
+    return setting, (name or (setting.name if setting else ""))
+
+
+@bp.get("/proveedores/<nit>")
+@roles(*READERS)
+def show(nit: str) -> str:
+    """One supplier: its figures by state, reception address, switches and its latest documents."""
+    nit = _nit(nit)
+    s = _db()
+    setting, name = _supplier(s, nit)
+    by_state = s.execute(
+        sa.select(D.state, sa.func.count(), _cop(D.payable_amount)).where(D.issuer_nit == nit).group_by(D.state)
+    ).all()
+    documents = list(
+        s.scalars(
+            sa.select(D).where(D.issuer_nit == nit).order_by(D.issued_at.desc(), D.id.desc()).limit(DOCUMENTS_SHOWN)
+        )
+    )
+    invoices = [d for d in documents if d.document_type.is_invoice]
+    total_count = sum(count for _, count, _ in by_state)
+    return render_template(
+        "supplier.html",
+        nit=nit,
+        name=name,
+        setting=setting,
+        by_state=[(STATE_LABELS.get(st, st.value), st.value, c, a or Decimal(0)) for st, c, a in by_state],
+        total_count=total_count,
+        total_amount=sum((a or Decimal(0) for _, _, a in by_state), Decimal(0)),
+        documents=documents,
+        state_labels=STATE_LABELS,
+        verdict_labels=VERDICT_LABELS,
+        money=money,
+        invoice_address=_invoice_address(invoices[0] if invoices else None),
+        dian_address=session.get(DIAN_LOOKUP, {}).get(nit),
+        policy=_policy(),
+        may_edit=current_user.role in EDITORS,
+        lookup_available=_events_client_factory() is not None,
+    )
+
+
+def _row_for_edit(s: Session, nit: str) -> Supplier:
+    """The settings row, made (named after the latest document) when the supplier has none yet."""
+    setting, name = _supplier(s, nit)
+    if setting is None:
+        setting = Supplier(nit=nit, name=name[:450])
+        s.add(setting)
+        s.flush()
+    return setting
+
+
+def _back(nit: str) -> Any:
+    return redirect(url_for("suppliers.show", nit=nit) + "#ajustes")
+
+
+@bp.post("/proveedores/<nit>/correo")
+@roles(*EDITORS)
+def set_address(nit: str) -> Any:
+    """Set (or clear) the supplier's reception address by hand; validated, audited."""
+    nit = _nit(nit)
+    s = _db()
+    try:
+        address = reception_address(str(request.form.get("reception_email", "")))
+    except AddressError as exc:
+        _supplier(s, nit)
+        flash(f"No se guardó la dirección: {exc}", "error")
+        return _back(nit)
+    setting = _row_for_edit(s, nit)
+    before = setting.reception_email
+    if before == address:
+        flash("La dirección de recepción no cambió.", "info")
+        return _back(nit)
+    setting.reception_email = address
+    audit.record(
+        s,
+        actor=current_user.actor,
+        action="supplier.reception_email.changed",
+        subject=f"supplier:{nit}",
+        source=request.remote_addr,
+        data={"before": before, "after": address},
+    )
+    s.commit()
+    if address:
+        flash(
+            f"Dirección de recepción guardada: los avisos de eventos a {setting.name or nit} irán a {address}.",
+            "success",
+        )
+    else:
+        flash("Dirección de recepción borrada: se usará la de la factura o la de la DIAN.", "success")
+    return _back(nit)
+
+
+SWITCHES = {
+    "auto_acknowledge": "acuse de recibo (030) automático",
+    "auto_receipt": "recibo del servicio (032) automático",
+}
+
+
+@bp.post("/proveedores/<nit>/automaticos")
+@roles(*EDITORS)
+def set_switches(nit: str) -> Any:
+    """Turn the automatic 030 and 032 on or off for this supplier (both checkboxes are sent with the form)."""
+    nit = _nit(nit)
+    s = _db()
+    setting = _row_for_edit(s, nit)
+    changes: dict[str, dict[str, bool]] = {}
+    for field_name in SWITCHES:
+        value = request.form.get(field_name) in ("1", "on", "true")
+        if getattr(setting, field_name) != value:
+            changes[field_name] = {"before": getattr(setting, field_name), "after": value}
+            setattr(setting, field_name, value)
+    if not changes:
+        s.rollback()
+        flash("Los automáticos no cambiaron.", "info")
+        return _back(nit)
+    audit.record(
+        s,
+        actor=current_user.actor,
+        action="supplier.automation.changed",
+        subject=f"supplier:{nit}",
+        source=request.remote_addr,
+        data=changes,
+    )
+    s.commit()
+    said = "; ".join(f"{SWITCHES[k]} {'activado' if v['after'] else 'desactivado'}" for k, v in changes.items())
+    flash(f"{setting.name or nit}: {said}.", "success")
+    return _back(nit)
+
+
+# --- DIAN's list of reception addresses (GetExchangeEmails) ---------------------------------------------------------
+
+
+def _events_client_factory() -> Any:
+    """The DIAN client factory of the events service the shell injected (create_app(events=…)), or None."""
+    service = current_app.extensions.get("buzon.events")
+    return getattr(service, "make_client", None) if service is not None else None
+
+
+@bp.post("/proveedores/<nit>/consultar-dian")
+@roles(*EDITORS)
+def ask_dian(nit: str) -> Any:
+    """Ask DIAN's list of reception addresses (GetExchangeEmails) for this supplier's; shown, not stored."""
+    nit = _nit(nit)
+    s = _db()
+    _supplier(s, nit)
+    make_client = _events_client_factory()
+    if make_client is None:
+        flash("La consulta a la DIAN no está disponible en esta instalación.", "error")
+        return _back(nit)
+    try:
+        answer = make_client().get_exchange_emails()
+        rows = answer.rows() if answer.success else []
+    except Exception as exc:  # DIAN unreachable or answering a fault: say so, the page stays as it was
+        log.warning("GetExchangeEmails for supplier %s failed: %s", nit, exc)
+        flash("La DIAN no respondió a la consulta de correos de recepción; intente más tarde.", "error")
+        return _back(nit)
+    found = next(
+        (
+            str(r.get("CorreoElectronico") or "").strip()
+            for r in rows
+            if str(r.get("Nit") or "").strip() == nit and r.get("CorreoElectronico")
+        ),
+        "",
+    )
+    audit.record(
+        s,
+        actor=current_user.actor,
+        action="supplier.dian_lookup",
+        subject=f"supplier:{nit}",
+        source=request.remote_addr,
+        data={"found": found or None},
+    )
+    s.commit()
+    if not found:
+        flash(f"La DIAN no tiene un correo de recepción registrado para el NIT {nit}.", "info")
+        return _back(nit)
+    flash(f"Correo de recepción registrado en la DIAN para el NIT {nit}: {found}.", "success")
+    session[DIAN_LOOKUP] = {nit: found}  # in the signed session, so a link cannot make the page claim DIAN said it
+    return _back(nit)
