@@ -109,8 +109,11 @@ def supplier_address(
     document: ReceivedDocument,
     exchange_emails: Callable[[], dict[str, str]] | None = None,
 ) -> tuple[str | None, str]:
-    """The supplier's reception address and where it came from: the invoice, else DIAN's list (GetExchangeEmails),
-    else our per-supplier setting."""
+    """The supplier's reception address and where it came from: the one a person set for the supplier (the
+    Proveedores page) overrides the rest; else the invoice's, else DIAN's list (GetExchangeEmails)."""
+    setting = s.execute(sa.select(Supplier.reception_email).where(Supplier.nit == document.issuer_nit)).scalar()
+    if setting:
+        return setting, "configuración del proveedor"
     email = _invoice_email(ctx, document)
     if email:
         return email, "factura"
@@ -121,9 +124,6 @@ def supplier_address(
             listed = None
         if listed:
             return listed, "DIAN (GetExchangeEmails)"
-    setting = s.execute(sa.select(Supplier.reception_email).where(Supplier.nit == document.issuer_nit)).scalar()
-    if setting:
-        return setting, "configuración del proveedor"
     return None, ""
 
 
