@@ -81,3 +81,20 @@ def local_time(moment: datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(BOGOTA).strftime("%d/%m/%Y %H:%M")
+
+
+ENVIRONMENT_LABELS = {
+    "simulator": "Simulador local de la DIAN (sin validez fiscal)",
+    "habilitacion": "Habilitación de la DIAN (pruebas)",
+    "produccion": "Producción de la DIAN",
+}
+
+# A role in a sentence, lower case: "Ana Torres (auxiliar)".
+ROLE_NOUNS = {"clerk": "auxiliar", "treasury": "tesorería", "admin": "administrador", "auditor": "auditor"}
+
+
+def days_phrase(days: int) -> str:
+    """A count of days as words a person reads: hoy, 1 día, 12 días."""
+    if days == 0:
+        return "hoy"
+    return f"{days} día" if abs(days) == 1 else f"{days} días"
