@@ -8,15 +8,30 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_login import current_user
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState, DocumentType
-from store.models import MailMessage, MailStatus, ReceivedDocument, Role, Verdict
+from store.models import (
+    Direction,
+    DocumentEvent,
+    MailMessage,
+    MailStatus,
+    ReceivedDocument,
+    Role,
+    SubmissionState,
+    User,
+    Verdict,
+)
+from store.state import IN_FLIGHT
 from web import query
 from web.access import roles
+from web.assignment import assignable_users, display_name
+from web.deadline import DUE_CHOICES, deadline
 from web.labels import QUARANTINE_LABELS, STATE_LABELS, VERDICT_LABELS, claim_window_left, local_time, money
 from web.query import FilterError, InboxQuery
 
@@ -38,40 +53,163 @@ def _calendar() -> BusinessCalendar:
 READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 
 
+MAX_SELECTED = 200  # web/bulk.py's limit, repeated here so that this module does not import the events machinery
+# A filtered count stops here: past it the page says "más de 10.000" (counting further reads every match).
+COUNT_CAP = 10_000
+
+# One-click views: (label, the query-string parameters). "me" is the signed-in user (InboxQuery.from_args).
+SAVED_VIEWS = (
+    ("Mis facturas", {"assigned": "me"}),
+    ("Vencen hoy", {"due": "0", "sort": "window"}),
+    ("Rechazadas por DIAN", {"dian": "rejected"}),
+    ("Sin confirmar", {"verdict": "unconfirmed"}),
+)
+
+# The filter form's labels, for a refusal told on the page in the words of the form ("Emitida hasta: …").
+FIELD_LABELS = {
+    "status": "Estado", "verdict": "Verificación", "supplier": "Proveedor", "from": "Emitida desde",
+    "to": "Emitida hasta", "min_amount": "Valor desde", "max_amount": "Valor hasta", "due": "Plazo vence",
+    "closing_within": "Plazo por vencer", "quarantined": "Solo en cuarentena", "q": "Buscar", "sort": "Orden",
+    "assigned": "Asignado a", "dian": "Eventos ante la DIAN",
+}  # fmt: skip
+
+
+def refusal(exc: FilterError) -> str:
+    """A FilterError in the form's own words: "Emitida hasta: la fecha 31/12/9999 está fuera del rango …"."""
+    name, sep, text = str(exc).partition(": ")
+    if sep and name in FIELD_LABELS:
+        return f"{FIELD_LABELS[name]}: {text}"
+    return str(exc)
+
+
+def _me() -> str | None:
+    return getattr(current_user, "username", None)
+
+
 @bp.get("/")
 @roles(*READERS)
-def index() -> str:
-    """The newest documents first; keyset pagination on (issued_at, id) stays fast on large tables."""
+def index() -> tuple[str, int]:
+    """The newest documents first; keyset pagination on (issued_at, id) stays fast on large tables.
+
+    A filter the inbox cannot use (a date out of range, a bad value) is told on the page, beside the form, as a 400."""
     db = _db()
     now = datetime.now(UTC)
     calendar = _calendar()
-    filters, found = _filtered_page(db, now, calendar)
+    problem = None
+    try:
+        filters = InboxQuery.from_args(request.args, user=_me())
+        found = query.page(db, filters, now=now, calendar=calendar, cursor=request.args.get("after") or None,
+                           limit=PAGE_SIZE)  # fmt: skip
+    except FilterError as exc:
+        problem = refusal(exc)
+        filters, found = InboxQuery(), query.Page([], None)
     rows = found.documents
-    documents = [
-        {
-            "doc": d,
-            "state": STATE_LABELS.get(d.state, d.state),
-            "verdict": VERDICT_LABELS.get(d.verdict, d.verdict),
-            "amount": money(d.payable_amount, d.currency),
-            "remaining": claim_window_left(d, now, calendar),
-        }
-        for d in rows
-    ]
-    next_cursor = found.next_cursor
+    events = _event_tags([d.id for d in rows])
+    names = _assignee_names(db, {d.assigned_to for d in rows if d.assigned_to})
+    documents = []
+    for d in rows:
+        remaining = claim_window_left(d, now, calendar)
+        documents.append(
+            {
+                "doc": d,
+                "state": STATE_LABELS.get(d.state, d.state),
+                "verdict": VERDICT_LABELS.get(d.verdict, d.verdict),
+                "amount": money(d.payable_amount, d.currency),
+                "deadline": deadline(now, d.window_ends_at, remaining, calendar) if remaining else None,
+                "event": events.get(d.id),
+                "assignee": names.get(d.assigned_to or "", d.assigned_to),
+            }
+        )
     quarantined = db.scalar(
         sa.select(sa.func.count()).select_from(MailMessage).where(MailMessage.status == MailStatus.QUARANTINED)
     )
     total, total_estimated = _document_count(db)
-    return render_template(
+    matching = None
+    if filters.filtered and problem is None:
+        matching = query.count(db, filters, now=now, calendar=calendar, cap=COUNT_CAP)
+    page = render_template(
         "inbox.html",
         documents=documents,
-        next_cursor=next_cursor,
+        next_cursor=found.next_cursor,
         quarantined=quarantined,
         total=total,
         total_estimated=total_estimated,
+        matching=matching,
+        count_cap=COUNT_CAP,
+        # The bulk bar: "all N that match" (when N is known and small enough), and whom to assign to.
+        all_count=matching if filters.filtered else (None if total_estimated else total),
+        max_selected=MAX_SELECTED,
+        filter_query=urlencode(filters.to_args(), doseq=True),
+        assignees=[(u.username, display_name(u)) for u in assignable_users(db)] if may_be_assigned() else [],
+        me=_me(),
+        problem=problem,
+        views=_views(filters),
         settings=current_app.config["BUZON_SETTINGS"],
         **_filter_form(filters),
     )
+    return page, 400 if problem else 200
+
+
+def _views(filters: InboxQuery) -> list[dict[str, Any]]:
+    """The saved views as links, the one the page shows marked current."""
+    shown = filters.to_args()
+    out = []
+    for label, args in SAVED_VIEWS:
+        if args.get("assigned") == "me" and not may_be_assigned():
+            continue
+        resolved = InboxQuery.from_args(_multi(args), user=_me()).to_args()
+        out.append({"label": label, "args": args, "current": resolved == shown})
+    return out
+
+
+def may_be_assigned() -> bool:
+    """Only clerks are given documents (web/assignment.py), so only they see "Mis facturas"."""
+    return getattr(current_user, "role", None) is Role.CLERK
+
+
+def _multi(args: dict[str, str]) -> Any:
+    from werkzeug.datastructures import MultiDict
+
+    return MultiDict(args)
+
+
+def _event_tags(ids: list[int]) -> dict[int, dict[str, str]]:
+    """Per document, our event that is still on its way or whose last attempt DIAN rejected ("033 en cola",
+    "031 rechazado por la DIAN"), the latest one when several; documents with neither are left out."""
+    if not ids:
+        return {}
+    rows = (
+        _db()
+        .execute(
+            sa.select(DocumentEvent.document_id, DocumentEvent.code, DocumentEvent.submission_state)
+            .where(DocumentEvent.document_id.in_(ids), DocumentEvent.direction == Direction.EMITTED)
+            .order_by(DocumentEvent.id)
+        )
+        .all()
+    )
+    latest: dict[tuple[int, str], SubmissionState] = {}
+    for document_id, code, state in rows:
+        latest.pop((document_id, code.value), None)  # re-inserted last: dict order is then the order of the events
+        latest[(document_id, code.value)] = state
+    tags: dict[int, dict[str, str]] = {}
+    for (document_id, code), state in latest.items():
+        if state is SubmissionState.REJECTED:
+            tags[document_id] = {"kind": "rejected", "text": f"{code} rechazado por la DIAN"}
+        elif state is SubmissionState.SENT:
+            tags[document_id] = {"kind": "queued", "text": f"{code} enviado, esperando a la DIAN"}
+        elif state is SubmissionState.SEND_FAILED:
+            tags[document_id] = {"kind": "queued", "text": f"{code} en cola, se reintentará"}
+        elif state in IN_FLIGHT:
+            tags[document_id] = {"kind": "queued", "text": f"{code} en cola"}
+    return tags
+
+
+def _assignee_names(db: Any, usernames: set[str]) -> dict[str, str]:
+    """Each assignee's name as people say it ("Ana Torres"), the username when the profile has none."""
+    if not usernames:
+        return {}
+    users = db.execute(sa.select(User.username, User.first_name, User.family_name).where(User.username.in_(usernames)))
+    return {u: " ".join(p for p in (first, family) if p) or u for u, first, family in users}
 
 
 @bp.get("/cuarentena")
@@ -102,17 +240,6 @@ def quarantine() -> str:
 # --- Filters, search, sort and the CSV export (web/query.py builds the one query all three share) ---------------
 
 
-def _filtered_page(db: Any, now: datetime, calendar: BusinessCalendar) -> tuple[InboxQuery, query.Page]:
-    """The inbox query of the request's parameters and its page after ``after``; a malformed one is a 400."""
-    try:
-        filters = InboxQuery.from_args(request.args)
-        found = query.page(db, filters, now=now, calendar=calendar, cursor=request.args.get("after") or None,
-                           limit=PAGE_SIZE)  # fmt: skip
-    except FilterError as exc:
-        abort(400, description=str(exc))
-    return filters, found
-
-
 # Past this many documents PostgreSQL's own estimate is shown: count(*) reads every row (75 ms at 200k).
 EXACT_COUNT_UP_TO = 50_000
 
@@ -136,6 +263,8 @@ def _filter_form(filters: InboxQuery) -> dict[str, Any]:
         "state_choices": [(s.value, STATE_LABELS.get(s, s.value)) for s in query.STATES],
         "verdict_choices": [(v.value, VERDICT_LABELS.get(v.value, v.value)) for v in query.VERDICTS],
         "sort_choices": [(s.key, s.label) for s in query.SORTS.values()],
+        "due_choices": DUE_CHOICES,
+        "dian_choices": list(query.DIAN_FILTERS.items()),
     }
 
 
@@ -184,9 +313,10 @@ def export_csv() -> Any:
     db = _db()
     now = datetime.now(UTC)
     try:
-        filters = InboxQuery.from_args(request.args)
+        filters = InboxQuery.from_args(request.args, user=_me())
     except FilterError as exc:
-        abort(400, description=str(exc))
+        # Refused before the first byte: a bad filter never turns into a CSV that stops half-way.
+        return Response(f"No se exportó: {refusal(exc)}\n", status=400, mimetype="text/plain")
     calendar = _calendar()
     columns = [column for _, column in CSV_COLUMNS]
 

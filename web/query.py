@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,13 +16,24 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState
-from store.models import MailMessage, MailStatus, ReceivedDocument, Verdict
+from store.models import Direction, DocumentEvent, MailMessage, MailStatus, ReceivedDocument, SubmissionState, Verdict
+from store.search import SEPARATOR, fold
+from store.state import IN_FLIGHT
+from web.deadline import MAX_DUE, due_cutoff
 
 MAX_CLOSING_WITHIN = 30  # business days; the claim window itself is 3
+# Issue dates a filter may ask for: wide enough for any invoice, narrow enough that a day's Bogota midnight in UTC
+# (and the day after the last one) is a representable datetime on every backend.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2199, 12, 31)
+MAX_SEARCH_TERMS = 6  # words of the search box, each of which must be found
+MIN_CUFE_PREFIX = 8  # hexadecimal characters before a search is also read as the start of a CUFE
+# What happened to our own events, for the inbox filter ``dian``: one still on its way, or the last one of a code that
+# DIAN rejected (no later one of that code sent since).
+DIAN_FILTERS = {"pending": "Evento en cola o esperando a la DIAN", "rejected": "Evento rechazado por la DIAN"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -74,8 +86,11 @@ class InboxQuery:
     amount_min: Decimal | None = None  # payable amount
     amount_max: Decimal | None = None
     closing_within: int | None = None  # claim window closing within this many business days
+    due: int | None = None  # claim window ending at most this many business days after today (0: today)
     quarantined: bool = False  # only documents marked invalid or whose mail is in quarantine
-    search: str = ""  # a number, a CUFE or a NIT
+    search: str = ""  # part of a number or supplier name (accents and case ignored), a CUFE's start, or a NIT
+    assigned: str = ""  # the username the documents are assigned to
+    dian: str = ""  # a key of DIAN_FILTERS
     sort: str = DEFAULT_SORT
 
     # The query-string names, shared by the page, the CSV export and the API (English, like the API).
@@ -88,14 +103,19 @@ class InboxQuery:
         ("amount_min", "min_amount"),
         ("amount_max", "max_amount"),
         ("closing_within", "closing_within"),
+        ("due", "due"),
         ("quarantined", "quarantined"),
         ("search", "q"),
+        ("assigned", "assigned"),
+        ("dian", "dian"),
         ("sort", "sort"),
     )
 
     @classmethod
-    def from_args(cls, args: Any) -> InboxQuery:
-        """Parse request.args (a MultiDict); a malformed value raises FilterError naming the parameter."""
+    def from_args(cls, args: Any, *, user: str | None = None) -> InboxQuery:
+        """Parse request.args (a MultiDict); a malformed value raises FilterError naming the parameter.
+
+        ``assigned=me`` means ``user`` (the signed-in user's name), so "Mis facturas" is one link for everyone."""
         values: dict[str, Any] = {}
         states = []
         for raw in args.getlist("status"):
@@ -125,9 +145,24 @@ class InboxQuery:
         values["amount_max"] = _amount(args.get("max_amount", ""), "max_amount")
         closing = args.get("closing_within", "").strip()
         if closing:
-            if not closing.isdigit() or not 1 <= int(closing) <= MAX_CLOSING_WITHIN:
+            if not _digits(closing) or not 1 <= int(closing) <= MAX_CLOSING_WITHIN:
                 raise FilterError(f"closing_within: días hábiles entre 1 y {MAX_CLOSING_WITHIN}, no {closing!r}.")
             values["closing_within"] = int(closing)
+        due = args.get("due", "").strip()
+        if due:
+            if not _digits(due) or not 0 <= int(due) <= MAX_DUE:
+                raise FilterError(f"due: días hábiles entre 0 (hoy) y {MAX_DUE}, no {due!r}.")
+            values["due"] = int(due)
+        assigned = _text(args.get("assigned", ""), "assigned", 80)
+        if assigned == "me":
+            if not user:
+                raise FilterError("assigned: «me» necesita un usuario con sesión iniciada.")
+            assigned = user
+        values["assigned"] = assigned
+        dian = args.get("dian", "").strip()
+        if dian and dian not in DIAN_FILTERS:
+            raise FilterError(f"dian: use uno de: {', '.join(DIAN_FILTERS)}, no {dian!r}.")
+        values["dian"] = dian
         quarantined = args.get("quarantined", "").strip().lower()
         if quarantined not in ("", "0", "1", "true", "false", "on", "si", "sí"):
             raise FilterError(f"quarantined: use 1 o 0, no {quarantined!r}.")
@@ -174,15 +209,28 @@ def _text(value: str, name: str, limit: int) -> str:
     return value
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only (str.isdigit also takes "²" and other Unicode digits that int() refuses)."""
+    return value.isascii() and value.isdigit()
+
+
 def _date(value: str, name: str) -> date | None:
     value = value.strip()
     if not value:
         return None
+    if len(value) > 10:
+        raise FilterError(f"{name}: fecha inválida {value[:20]!r}; use AAAA-MM-DD o DD/MM/AAAA.")
     for parse in (date.fromisoformat, lambda v: datetime.strptime(v, "%d/%m/%Y").date()):
         try:
-            return parse(value)
+            day = parse(value)
         except ValueError:
             continue
+        if not MIN_DATE <= day <= MAX_DATE:
+            raise FilterError(
+                f"{name}: la fecha {day:%d/%m/%Y} está fuera del rango que se puede buscar "
+                f"({MIN_DATE:%d/%m/%Y} a {MAX_DATE:%d/%m/%Y})."
+            )
+        return day
     raise FilterError(f"{name}: fecha inválida {value!r}; use AAAA-MM-DD o DD/MM/AAAA.")
 
 
@@ -206,9 +254,64 @@ def _nit(value: str) -> str | None:
     """The NIT in a supplier or search text (dots, spaces and the check digit dropped), or None when it is not one."""
     text = value.replace(".", "").replace(" ", "")
     number, dash, dv = text.partition("-")
-    if number.isdigit() and 5 <= len(number) <= 15 and (not dash or (len(dv) == 1 and dv.isdigit())):
+    if _digits(number) and 5 <= len(number) <= 15 and (not dash or (len(dv) == 1 and _digits(dv))):
         return number
     return None
+
+
+def _like(term: str) -> str:
+    """A LIKE pattern's literal text: backslash, % and _ escaped (the queries say ESCAPE '\\')."""
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _text_matches(pattern: str) -> Any:
+    return D.search_text.like(pattern, escape="\\")
+
+
+def search_condition(text: str) -> Any:
+    """One box for what people type: every word found in a number, NIT or supplier name (accents and case
+    ignored, store/search.py folds both sides), or the start of a CUFE, or a NIT with dots and check digit.
+
+    Written as ``id IN (… UNION …)`` so each branch walks its own index on both backends: the folded text's
+    (trigrams on PostgreSQL, a covering scan of the narrow index on SQLite), the CUFE's, the NIT's."""
+    folded = fold(text)
+    terms = folded.split()[:MAX_SEARCH_TERMS]
+    branches = []
+    if terms:
+        branches.append(sa.select(D.id).where(*(_text_matches(f"%{_like(t)}%") for t in terms)))
+    compact = folded.replace(" ", "")
+    if MIN_CUFE_PREFIX <= len(compact) <= 96 and re.fullmatch("[0-9a-f]+", compact):
+        # Stored CUFEs are lower-case hexadecimal: every one that starts with the text sorts in [text, text + "g").
+        branches.append(sa.select(D.id).where(D.cufe >= compact, D.cufe < compact + "g"))
+    nit = _nit(text)
+    if nit is not None:
+        branches.append(sa.select(D.id).where(D.issuer_nit == nit))
+    if not branches:
+        return sa.false()
+    return D.id.in_(branches[0] if len(branches) == 1 else sa.union(*branches))
+
+
+def supplier_condition(text: str) -> Any:
+    """A supplier by NIT (with or without dots and check digit) or by part of its name or NIT, accents ignored."""
+    nit = _nit(text)
+    if nit is not None:
+        return D.issuer_nit == nit
+    # The number comes first in the search text: what follows the first separator is the NIT and the name.
+    pattern = f"%{SEPARATOR}%{_like(fold(text))}%"
+    return D.id.in_(sa.select(D.id).where(_text_matches(pattern)))
+
+
+def dian_condition(kind: str) -> Any:
+    """Documents with one of our events still on its way to DIAN, or whose last event of some code DIAN rejected."""
+    E = DocumentEvent
+    ours = sa.and_(E.direction == Direction.EMITTED, E.document_id.is_not(None))
+    if kind == "pending":
+        return D.id.in_(sa.select(E.document_id).where(ours, E.submission_state.in_(IN_FLIGHT)))
+    later = aliased(DocumentEvent)
+    redone = sa.exists().where(
+        later.document_id == E.document_id, later.code == E.code, later.id > E.id, later.direction == Direction.EMITTED
+    )
+    return D.id.in_(sa.select(E.document_id).where(ours, E.submission_state == SubmissionState.REJECTED, ~redone))
 
 
 def _bogota_midnight(day: date) -> datetime:
@@ -234,11 +337,7 @@ def conditions(query: InboxQuery, *, now: datetime, calendar: BusinessCalendar) 
     if query.verdicts:
         where.append(D.verdict.in_(query.verdicts))
     if query.supplier:
-        nit = _nit(query.supplier)
-        if nit is not None:
-            where.append(D.issuer_nit == nit)
-        else:
-            where.append(D.issuer_name.icontains(query.supplier, autoescape=True))
+        where.append(supplier_condition(query.supplier))
     if query.date_from:
         where.append(D.issued_at >= _bogota_midnight(query.date_from))
     if query.date_to:
@@ -254,16 +353,18 @@ def conditions(query: InboxQuery, *, now: datetime, calendar: BusinessCalendar) 
             D.open_window_ends_at >= now,
             D.open_window_ends_at <= closing_cutoff(now, query.closing_within, calendar),
         ]
+    if query.due is not None:
+        # By the business day the window ends on, as each row says it (web/deadline.py): "Vence hoy" is due=0.
+        where += [D.open_window_ends_at >= now, D.open_window_ends_at < due_cutoff(now, query.due, calendar)]
+    if query.assigned:
+        where.append(D.assigned_to == query.assigned)
+    if query.dian:
+        where.append(dian_condition(query.dian))
     if query.quarantined:
         in_quarantine = sa.select(MailMessage.id).where(MailMessage.status == MailStatus.QUARANTINED)
         where.append(sa.or_(D.state == DocumentState.INVALID, D.mail_message_id.in_(in_quarantine)))
     if query.search:
-        text = query.search
-        found = [D.number == text, D.number == text.upper(), D.cufe == text.lower()]
-        nit = _nit(text)
-        if nit is not None:
-            found.append(D.issuer_nit == nit)
-        where.append(sa.or_(*found))
+        where.append(search_condition(query.search))
     return where
 
 
@@ -296,14 +397,15 @@ def decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
     """The (value, id) of a cursor for this sort; a malformed one raises FilterError (a 400, never a first page)."""
     text, _, ident = cursor.rpartition("_")
     bad = FilterError("Cursor de paginación inválido.")
-    if not ident.isdigit() or not text or len(cursor) > 1000:
+    # An id beyond 18 digits is no row of ours and would overflow SQLite's INTEGER.
+    if not _digits(ident) or len(ident) > 18 or not text or len(cursor) > 1000:
         raise bad
     if text == "n":
         if not sort.nullable:
             raise bad
         return None, int(ident)
     if sort.kind == "time":
-        if not text.lstrip("-").isdigit():
+        if not _digits(text.lstrip("-")):
             raise bad
         try:
             return _EPOCH + timedelta(microseconds=int(text)), int(ident)
@@ -400,6 +502,20 @@ def iterate(
             return
         last = rows[-1]
         cursor = _encode(sort, last._sort_value, last._sort_id)
+
+
+def count(session: Session, query: InboxQuery, *, now: datetime, calendar: BusinessCalendar, cap: int) -> int:
+    """How many documents the query finds, counting no further than ``cap + 1`` (more than cap: cap + 1)."""
+    found = sa.select(D.id).where(*conditions(query, now=now, calendar=calendar)).limit(cap + 1).subquery()
+    return int(session.scalar(sa.select(sa.func.count()).select_from(found)) or 0)
+
+
+def matching_ids(
+    session: Session, query: InboxQuery, *, now: datetime, calendar: BusinessCalendar, limit: int
+) -> list[int]:
+    """The ids of the query's first ``limit`` documents in its order (select-all "every one that matches")."""
+    stmt = statement(query, now=now, calendar=calendar, limit=limit).with_only_columns(D.id)
+    return list(session.scalars(stmt))
 
 
 def args_of(query: InboxQuery, **extra: Any) -> Mapping[str, Any]:

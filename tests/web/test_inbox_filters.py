@@ -26,7 +26,7 @@ def client(client_as):
 
 def numbers(page: str) -> list[str]:
     """The document numbers in the order the inbox shows them."""
-    return re.findall(r"<td>(FE\d+)(?!\d)", page)
+    return re.findall(r'<td class="number"[^>]*>(FE\d+)(?!\d)', page)
 
 
 def listed(client, **params) -> list[str]:
@@ -116,7 +116,7 @@ def test_window_closing_soon_and_red_under_one_business_day(client, documents):
     page = client.get("/", query_string={"closing_within": "3"}).get_data(as_text=True)
     # FE3's window closes within hours, FE4's in 20 days, FE6's is past (and accepted anyway).
     assert numbers(page) == ["FE3"]
-    assert re.search(r'<span class="urgent">[^<]*h</span>', page)
+    assert re.search(r'<span class="urgent">Vence [^<]+</span><br><small>quedan [^<]*h</small>', page)
     assert listed(client, closing_within="3", sort="window") == ["FE3"]
 
 
