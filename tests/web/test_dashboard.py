@@ -16,21 +16,21 @@ from store.models import Direction, DocumentEvent, MailMessage, MailStatus, Role
 from tests.web.conftest import add_user, log_in
 from tests.web.test_inbox_page import add_document
 from web.dashboard import due_phrase, overview
-from web.query import closing_cutoff
 
 pytestmark = pytest.mark.integration
 
 CALENDAR = BusinessCalendar()
 
 
-def window_end(now: datetime, business_day: int) -> datetime:
-    """The end of the business_day-th business day counting today as the first when it is one (the inbox's count)."""
-    return closing_cutoff(now, business_day, CALENDAR).replace(microsecond=999999)
+def window_end(now: datetime, days: int) -> datetime:
+    """A window ending ``days`` business days after today (0: today), at the end of that day in Bogotá."""
+    today = now.astimezone(BOGOTA).date()
+    return datetime.combine(CALENDAR.add_business_days(today, days), time.max, tzinfo=BOGOTA)
 
 
 @pytest.fixture
 def world(app_and_db):
-    """Open windows on the 1st (two), 2nd, 4th and 8th business day, one lapsed, an unconfirmed and an invalid
+    """Open windows ending today (two), in 1, 3 and 7 business days, one lapsed, an unconfirmed and an invalid
     document, a quarantined mail, and our 030 rejected by DIAN on one document and redone on another."""
     _, session = app_and_db
     now = datetime.now(UTC)
@@ -40,11 +40,11 @@ def world(app_and_db):
         return add_document(session, n, issuer_nit=nit, issuer_name=f"Proveedor {nit}", payable_amount=Decimal(amount),
                             **kw)  # fmt: skip
 
-    doc(1, "800000001", "100.00", state=gr, window_ends_at=window_end(now, 1))
-    doc(2, "800000001", "200.00", state=gr, window_ends_at=window_end(now, 1))
-    doc(3, "800000002", "300.00", state=gr, window_ends_at=window_end(now, 2))
-    doc(4, "800000002", "400.00", state=gr, window_ends_at=window_end(now, 4))
-    doc(5, "800000003", "500.00", state=gr, window_ends_at=window_end(now, 8))
+    doc(1, "800000001", "100.00", state=gr, window_ends_at=window_end(now, 0))
+    doc(2, "800000001", "200.00", state=gr, window_ends_at=window_end(now, 0))
+    doc(3, "800000002", "300.00", state=gr, window_ends_at=window_end(now, 1))
+    doc(4, "800000002", "400.00", state=gr, window_ends_at=window_end(now, 3))
+    doc(5, "800000003", "500.00", state=gr, window_ends_at=window_end(now, 7))
     doc(6, "800000003", "600.00", state=gr, window_ends_at=now - timedelta(days=1))  # lapsed, not swept yet
     doc(7, "800000003", "7000.00", state=DocumentState.UNCONFIRMED, verdict=Verdict.UNCONFIRMED)
     doc(8, "800000004", "8000000.00", state=DocumentState.INVALID, verdict=Verdict.INVALID)
@@ -71,9 +71,10 @@ def test_the_figures_are_the_aggregates_of_the_rows(app_and_db, world):
     _, session = app_and_db
     o = overview(session, world, CALENDAR)
     assert (o.due_today, o.due_tomorrow, o.due_week) == (2, 3, 4)
-    assert [(d.closing_within, d.count, d.amount) for d in o.due] == [
-        (1, 2, Decimal("300.00")), (2, 1, Decimal("300.00")), (4, 1, Decimal("400.00")), (8, 1, Decimal("500.00"))
+    assert [(d.due, d.count, d.amount) for d in o.due] == [
+        (0, 2, Decimal("300.00")), (1, 1, Decimal("300.00")), (3, 1, Decimal("400.00")), (7, 1, Decimal("500.00"))
     ]  # fmt: skip
+    assert (o.due[0].phrase, o.due[2].phrase) == ("hoy", "en 3 días hábiles")
     assert o.lapsed == 1
     assert o.rejected_count == 1 and [r.number for r in o.rejected] == ["FE10"]
     assert "AAH07" in o.rejected[0].message
@@ -89,7 +90,7 @@ def test_the_figures_are_the_aggregates_of_the_rows(app_and_db, world):
 
 def inbox_numbers(client, url: str) -> list[str]:
     page = client.get(url.replace("&amp;", "&")).get_data(as_text=True)
-    return sorted(re.findall(r"<td>(FE\d+)(?!\d)", page))
+    return sorted(set(re.findall(r"\b(FE\d+)\b", page)))
 
 
 @pytest.mark.parametrize("role", [Role.CLERK, Role.TREASURY])
@@ -121,23 +122,27 @@ def test_each_figure_links_to_the_inbox_listing_exactly_those(world, client_as, 
 
 def test_the_day_bars_speak_business_days(app_and_db, world, client_as):
     page = client_as(Role.AUDITOR).get("/resumen").get_data(as_text=True)
-    today = world.astimezone(BOGOTA).date()
-    first = closing_cutoff(world, 1, CALENDAR).date()
-    assert due_phrase(today, first, CALENDAR).capitalize() in page
-    fourth = closing_cutoff(world, 4, CALENDAR).date()
-    assert f"En {CALENDAR.business_days_between(today, fourth)} días hábiles" in page
-    assert 'href="/?closing_within=4&amp;sort=window"' in page
+    assert "Hoy <small>" in page and "En 3 días hábiles <small>" in page
+    assert 'href="/?due=3&amp;sort=window"' in page
+
+
+def at_noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=BOGOTA)
 
 
 def test_due_phrase_counts_business_days_with_holidays():
     thursday, friday, monday = date(2026, 3, 5), date(2026, 3, 6), date(2026, 3, 9)
-    assert due_phrase(thursday, thursday, CALENDAR) == "hoy"
-    assert due_phrase(thursday, friday, CALENDAR) == "mañana"
-    assert due_phrase(friday, monday, CALENDAR) == "en 1 día hábil"  # not "mañana": the weekend is in between
-    assert due_phrase(thursday, monday, CALENDAR) == "en 2 días hábiles"
+
+    def phrase(today: date, last: date) -> str:
+        return due_phrase(at_noon(today), datetime.combine(last, time.max, tzinfo=BOGOTA), CALENDAR)
+
+    assert phrase(thursday, thursday) == "hoy"
+    assert phrase(thursday, friday) == "mañana"
+    assert phrase(friday, monday) == "el lunes (próximo día hábil)"  # not "mañana": the weekend is in between
+    assert phrase(thursday, monday) == "en 2 días hábiles"
     # 23 March 2026 is a Colombian holiday (San José, moved to Monday): Friday 20 to Tuesday 24 is one business day.
     assert not CALENDAR.is_business_day(date(2026, 3, 23))
-    assert due_phrase(date(2026, 3, 20), date(2026, 3, 24), CALENDAR) == "en 1 día hábil"
+    assert phrase(date(2026, 3, 20), date(2026, 3, 24)) == "el martes (próximo día hábil)"
 
 
 def test_an_empty_installation_says_so(client_as):
@@ -164,7 +169,7 @@ def test_clerks_and_treasury_land_on_the_dashboard(app_and_db, role, home):
     assert client.get("/ingresar").location == home  # signed in already: the same home
 
 
-def test_the_dashboard_window_end_helper_is_the_inbox_cut_off():
+def test_the_window_end_helper_counts_business_days():
     now = datetime(2026, 3, 6, 15, tzinfo=UTC)  # a Friday in Bogotá
-    assert window_end(now, 1) == datetime.combine(date(2026, 3, 6), time.max, tzinfo=BOGOTA)
-    assert window_end(now, 2) == datetime.combine(date(2026, 3, 9), time.max, tzinfo=BOGOTA)
+    assert window_end(now, 0) == datetime.combine(date(2026, 3, 6), time.max, tzinfo=BOGOTA)
+    assert window_end(now, 1) == datetime.combine(date(2026, 3, 9), time.max, tzinfo=BOGOTA)
