@@ -214,6 +214,10 @@ def _digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+def _dmy(day: date) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year:04d}"  # strftime writes year 1 as "1"
+
+
 def _date(value: str, name: str) -> date | None:
     value = value.strip()
     if not value:
@@ -227,8 +231,8 @@ def _date(value: str, name: str) -> date | None:
             continue
         if not MIN_DATE <= day <= MAX_DATE:
             raise FilterError(
-                f"{name}: la fecha {day:%d/%m/%Y} está fuera del rango que se puede buscar "
-                f"({MIN_DATE:%d/%m/%Y} a {MAX_DATE:%d/%m/%Y})."
+                f"{name}: la fecha {_dmy(day)} está fuera del rango que se puede buscar "
+                f"({_dmy(MIN_DATE)} a {_dmy(MAX_DATE)})."
             )
         return day
     raise FilterError(f"{name}: fecha inválida {value!r}; use AAAA-MM-DD o DD/MM/AAAA.")
