@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, Request, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Request, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -299,7 +299,7 @@ def forbidden() -> Any:
     """403: JSON for the API, a Spanish page otherwise."""
     if is_api_request():
         return jsonify(error="forbidden", message="Su rol no tiene acceso a este recurso."), 403
-    return render_template("403.html"), 403
+    return error_page(403)
 
 
 def _enforce() -> Any:
@@ -326,16 +326,110 @@ def _enforce() -> Any:
 def _csrf_error(exc: CSRFError) -> Any:
     if is_api_request():
         return jsonify(error="csrf", message="Falta el token CSRF o no es válido."), 400
-    return render_template("400_csrf.html"), 400
+    return error_page(400, template="400_csrf.html")
+
+
+# --- Error pages and JSON errors -----------------------------------------------------------------------------------
+
+# (error code for JSON, Spanish message) of the HTTP errors the app raises; a view's own Spanish description wins.
+_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "La solicitud no es válida."),
+    403: ("forbidden", "Su rol no tiene acceso a este recurso."),
+    404: ("not_found", "No existe ningún recurso en esta dirección."),
+    405: ("method_not_allowed", "Esta dirección no admite el método pedido."),
+    413: ("payload_too_large", "El cuerpo de la solicitud es demasiado grande."),
+    429: ("too_many_requests", "Demasiadas solicitudes; espere un momento."),
+    500: ("internal_error", "Error interno del servidor."),
+}
+_PAGES = {400: "400.html", 403: "403.html", 404: "404.html", 405: "405.html", 413: "413.html", 500: "500.html"}
+# Shown when even the error page cannot be rendered (the database is down and the user cannot be loaded).
+_BARE_500 = """<!doctype html>
+<html lang="es-CO"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Error interno · Buzón</title></head>
+<body style="font-family: system-ui, sans-serif; margin: 2rem; max-width: 40rem">
+<main id="contenido"><h1>Algo falló de nuestro lado</h1>
+<p>Buzón no pudo completar lo que pidió. Intente de nuevo en unos minutos; si vuelve a pasar, avise al administrador
+con la referencia <code>{reference}</code>.</p><p><a href="/">Volver al inicio</a></p></main></body></html>"""
+
+
+def _own_description(exc: HTTPException) -> str | None:
+    """The description a view gave (abort(404, description=...)), not werkzeug's English default."""
+    description = exc.description
+    return description if description and description != type(exc).description else None
+
+
+def _back() -> str | None:
+    """The page the visitor came from, when it is one of ours (for "Volver a la página anterior")."""
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(path) if path != request.full_path.rstrip("?") and path != request.path else None
+
+
+def error_page(code: int, *, template: str | None = None, **context: Any) -> Any:
+    """The Spanish error page for this status (lang es-CO, one h1, a way back)."""
+    name = template or _PAGES.get(code, "400.html" if code < 500 else "500.html")
+    context.setdefault("detail", None)
+    return render_template(name, code=code, back=_back(), reference=None, **context), code
+
+
+def json_error(code: int, message: str | None = None, **extra: Any) -> Any:
+    """A JSON error under /api/: {"error", "message" (Spanish), and e.g. "field"}."""
+    error, default = _ERRORS.get(code, ("error", "Error."))
+    return jsonify(error=error, message=message or default, **extra), code
 
 
 def _http_error(exc: HTTPException) -> Any:
-    """Errors under /api/ as JSON, so an ERP client never parses an HTML page; a Spanish page for 403."""
+    """HTTP errors: JSON under /api/ (an ERP client never parses an HTML page), a Spanish page elsewhere."""
+    code = exc.code or 500
+    if code < 400:
+        return exc  # a routing redirect (e.g. a missing trailing slash)
+    if code >= 500:
+        return _server_error(exc)
+    own = _own_description(exc)
+    headers = {}
+    if code == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
     if is_api_request():
-        return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code or 500
-    if exc.code == 403:
-        return render_template("403.html"), 403
-    return exc
+        extra: dict[str, Any] = {}
+        message = own
+        if code == 405:
+            allowed = ", ".join(m for m in getattr(exc, "valid_methods", None) or () if m not in ("HEAD", "OPTIONS"))
+            message = f"El método {request.method} no se admite aquí; use {allowed or 'otro'}."
+        if code == 413:
+            extra["field"] = "body"
+            limit = request.max_content_length
+            message = own or "El cuerpo de la solicitud es demasiado grande" + (
+                f" (máximo {limit} bytes)." if limit else "."
+            )
+        body, status = json_error(code, message, **extra)
+        return body, status, headers
+    page, status = error_page(code, detail=own)
+    return page, status, headers
+
+
+def _server_error(exc: BaseException) -> Any:
+    """Any unexpected failure: logged with a reference, answered with a 500 that never shows a traceback."""
+    reference = secrets.token_hex(4)
+    original = getattr(exc, "original_exception", None) or exc
+    log.error("error %s on %s %s", reference, request.method, request.path, exc_info=original)
+    session = getattr(g, "db", None)
+    if session is not None:
+        try:
+            session.rollback()
+        except Exception:  # the database may be gone; the answer must still go out
+            log.warning("error %s: rollback failed too", reference, exc_info=True)
+    if is_api_request():
+        return json_error(500, f"Error interno del servidor (referencia {reference}).", reference=reference)
+    try:
+        return render_template("500.html", code=500, back=None, reference=reference, detail=None), 500
+    except Exception:  # e.g. the user cannot be loaded: a page that needs nothing
+        log.warning("error %s: the error page failed too", reference, exc_info=True)
+        return _BARE_500.format(reference=reference), 500, {"Content-Type": "text/html; charset=utf-8"}
 
 
 def _security_headers(response: Any) -> Any:
@@ -373,6 +467,7 @@ def init_access(app: Flask) -> None:
     app.before_request(_enforce)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _server_error)
     app.after_request(_security_headers)
 
     @app.context_processor
