@@ -266,6 +266,8 @@ class Describer:
                 found = self._document(self.by_id[document_id], f"Webhook n.º {rest} · ")
                 return Subject(found.text, found.detail, found.url, raw)
             return Subject(f"Envío de webhook n.º {rest}", "", None, raw)
+        if kind == "supplier" and rest:
+            return Subject(f"Proveedor NIT {rest}", "", url_for("suppliers.show", nit=rest), raw)
         if kind == "job" and rest:
             return Subject(f"Tarea «{JOB_NAMES.get(rest, rest)}»", "", None, raw)
         if kind == "dian" and rest:

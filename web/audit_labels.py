@@ -53,6 +53,16 @@ ACTIONS: dict[str, str] = {
     "document.window.closed": "cerró el plazo de reclamo (aceptación tácita a la espera del 034)",
     "document.reminder.queued": "preparó un recordatorio de plazo para el responsable",
     "document.sync.refused": "rechazó una respuesta de la DIAN a la consulta de eventos (no era auténtica)",
+    "document.assigned": "asignó el documento a un responsable",
+    "document.unassigned": "quitó el responsable del documento",
+    "document.comment.added": "comentó el documento",
+    "document.dian.status_checked": "consultó en la DIAN el estado del documento",
+    "document.dian.status_failed": "no pudo consultar en la DIAN el estado del documento",
+    "documents.uploaded": "subió documentos desde el navegador",
+    # Suppliers (web/suppliers.py)
+    "supplier.reception_email.changed": "cambió la dirección de recepción del proveedor",
+    "supplier.automation.changed": "cambió los automáticos del proveedor",
+    "supplier.dian_lookup": "consultó en la DIAN la dirección de recepción del proveedor",
     # DIAN (store/dian_certificates.py, web/admin_dian.py)
     "dian.certificate.learned": "aprendió un certificado de firma de la DIAN",
     "dian.connection_tested": "probó la conexión con la DIAN",
@@ -70,6 +80,7 @@ EVENT_ACTIONS = {
     "unresolved": "se quedó sin respuesta definitiva de la DIAN para el evento {event}",
     "notice_queued": "preparó el aviso al proveedor del evento {event}",
     "notice_skipped": "no avisó al proveedor del evento {event}",
+    "retry_requested": "pidió reintentar ahora el envío a la DIAN del evento {event}",
 }
 
 # What a code's first word is about, for the fallback sentence.
@@ -79,6 +90,7 @@ TOPICS = {
     "api_token": "un token de API",
     "mail": "un correo",
     "document": "un documento",
+    "documents": "documentos",
     "event": "un evento",
     "dian": "la DIAN",
     "job": "una tarea",
@@ -254,6 +266,19 @@ FIELDS = {
     "mail_errors": "Errores de correo",
     "online": "Consulta en línea",
     "refusals": "Rechazos",
+    "after": "Después",
+    "found": "Encontrada",
+    "files": "Archivos",
+    "size": "Tamaño (bytes)",
+    "failure": "Fallo",
+    "comment_id": "Comentario n.º",
+    "length": "Largo (caracteres)",
+    "description": "Descripción",
+    "message": "Mensaje",
+    "meaning": "Qué significa",
+    "auto_acknowledge": "Acuse de recibo (030) automático",
+    "auto_receipt": "Recibo del bien (032) automático",
+    "answer_blob": "Respuesta guardada",
 }
 REASONS = {**QUARANTINE_LABELS, "address": "demasiados intentos desde esta dirección", "locked": "cuenta bloqueada",
            "unknown_user": "usuario inexistente con demasiados intentos", "inactive": "cuenta desactivada"}  # fmt: skip
@@ -311,8 +336,13 @@ def field_value(key: str, value: Any) -> str:
 HIDDEN = frozenset({"document_id"})
 
 
+_ORDER = {key: n for n, key in enumerate(FIELDS)}
+
+
 def readable_fields(data: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """The entry's data as (label, text) pairs, in the order written, without the ones the subject already says."""
+    """The entry's data as (label, text) pairs, without the ones the subject already says; in FIELDS' order, then
+    the unknown keys alphabetically (PostgreSQL's JSONB does not keep the order they were written in)."""
     if not data:
         return []
-    return [(field_label(k), field_value(k, v)) for k, v in data.items() if k not in HIDDEN]
+    keys = sorted((k for k in data if k not in HIDDEN), key=lambda k: (_ORDER.get(k, len(_ORDER)), k))
+    return [(field_label(k), field_value(k, data[k])) for k in keys]

@@ -28,7 +28,7 @@ from web.certificate import company_certificate_status, valid_until
 bp = Blueprint("jobs", __name__)
 SCHEDULER_TABLE = "apscheduler_jobs"
 OUTCOME_LABELS = {"ok": "Correcta", "failed": "Falló", "running": "En curso"}
-RUN_NOW = "job.run_now"
+ACTION_RUN_NOW = "job.run_now"
 ALIVE_MIN = timedelta(minutes=5)  # the scheduler counts as running while an automatic run started this recently
 ALIVE_INTERVALS = 3  # … or within this many of its shortest job interval, whichever is longer
 MANUAL_LOOKBACK = 200  # manual runs remembered when telling automatic runs apart
@@ -58,7 +58,7 @@ def manual_run_ids(db: Any) -> set[int]:
     """The job_runs rows that "Ejecutar ahora" made (from its recent audit entries)."""
     entries = db.scalars(
         sa.select(AuditEntry.data)
-        .where(AuditEntry.action == RUN_NOW)
+        .where(AuditEntry.action == ACTION_RUN_NOW)
         .order_by(AuditEntry.id.desc())
         .limit(MANUAL_LOOKBACK)
     )
@@ -190,7 +190,7 @@ def run_now(job_id: str) -> Any:
     audit.record(
         db,
         actor=current_user.actor,
-        action=RUN_NOW,
+        action=ACTION_RUN_NOW,
         subject=f"job:{job_id}",
         source=request.remote_addr,
         data={"job_id": job_id, "outcome": outcome, "run_ids": run_ids, "seconds": round(seconds, 2),
