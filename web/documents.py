@@ -462,6 +462,8 @@ def result_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> tuple[Res
     ids: list[int] = []
     notes: list[tuple[str, str]] = []
     for category, message in get_flashed_messages(with_categories=True):
+        if category == "draft":
+            continue  # a refused comment's text, given back to its form (comment_draft)
         if category == "outcome" and isinstance(message, dict):
             ids.extend(int(i) for i in message.get("events", []) if str(i).isdigit())
         else:
@@ -477,6 +479,11 @@ def result_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> tuple[Res
         and e.submission_state in (SubmissionState.SIGNED, SubmissionState.SENT, SubmissionState.SEND_FAILED)
     ]
     return (Result(waiting), False) if waiting else (None, False)
+
+
+def comment_draft() -> str:
+    """The text of a comment just refused, so the clerk can correct it instead of typing it again."""
+    return next((str(m) for c, m in get_flashed_messages(with_categories=True) if c == "draft"), "")
 
 
 def comments_view(doc: ReceivedDocument) -> list[dict[str, str]]:
@@ -550,6 +557,7 @@ def show(document_id: int) -> str:
         combined=combined_available(decisions),
         assignment=assignment_view(doc),
         comments=comments_view(doc),
+        comment_draft=comment_draft(),
         comment_max=COMMENT_MAX,
         may_comment=current_user.role in COMMENTERS,
         may_ask=current_user.role in ASKERS,
@@ -845,6 +853,7 @@ def add_comment(document_id: int) -> Any:
     problem = comment_problem(body)
     if problem:
         flash(f"No se guardó el comentario. {problem}", "error")
+        flash(body[: COMMENT_MAX * 2], "draft")
         return redirect(url_for("documents.show", document_id=document_id) + "#resultado")
     db = _db()
     comment = DocumentComment(document_id=doc.id, author=current_user.username, body=body.strip())

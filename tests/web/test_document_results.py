@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from markupsafe import escape
 
 try:  # the shell is being rebuilt (issue 15): the façade's maker moved from buzon.event_access to buzon.runtime
     from buzon.runtime import event_service
@@ -136,8 +137,11 @@ def test_consultar_en_dian_keeps_the_answer_and_says_when_dian_cannot_be_asked(c
 )
 def test_bad_comments_are_refused_with_a_message_and_nothing_is_kept(clerk, body, says):
     clerk.post("/comentarios", body=body)
-    box = clerk.result()
+    page = clerk.client.get(f"/documentos/{clerk.document_id}").get_data(as_text=True)
+    box = re.search(r'(<section id="resultado".*?</section>)', page, re.S).group(1)
     assert 'role="alert"' in box and says in box
+    if body.strip():  # the refused text is given back to the form, to be corrected
+        assert f"required>{escape(body[:4000])}</textarea>" in page
     with clerk.bed.sessions() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(DocumentComment)) == 0
     assert clerk.audit("document.comment.added") == []
