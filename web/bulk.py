@@ -38,15 +38,16 @@ BULK_ACTIONS = {
 }
 ASSIGN = "asignar"
 CONFIRMED = {"aceptar"}  # actions that show what will be sent and wait for a second click
+WITH_PERSON = (EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN)  # the events that name the person who received
 
 # What became of one document, by kind: the result page colours and counts them.
 OK, QUEUED, REJECTED, REFUSED, SKIPPED = "ok", "queued", "rejected", "refused", "skip"
-KIND_LABELS = {
-    OK: "Registrado por la DIAN",
-    QUEUED: "En cola: se reintentará",
-    REJECTED: "Rechazado por la DIAN",
-    REFUSED: "No se envió",
-    SKIPPED: "Sin cambios",
+KIND_LABELS = {  # after a count: "2 registrados por la DIAN"
+    OK: "registrados por la DIAN",
+    QUEUED: "en cola: la DIAN no respondió, se reintentará",
+    REJECTED: "rechazados por la DIAN",
+    REFUSED: "no enviados (no se permitía)",
+    SKIPPED: "sin cambios",
 }
 
 
@@ -195,7 +196,8 @@ def _send(db: Any, service: Any, action: str, ids: list[int], documents: dict[in
             elif i in blocked:
                 outcome[i][code.value] = {"kind": SKIPPED, "text": "No se envió (ver el evento anterior)"}
             else:
-                requests.append((i, EventRequest(code, person=person)))
+                # Only 030 and 032 name the person who received (dian.rules refuses a person on the others).
+                requests.append((i, EventRequest(code, person=person if code in WITH_PERSON else None)))
         if not requests:
             continue
         sent, refused = service.emit_many(requests, actor=actor, source=request.remote_addr)
@@ -269,6 +271,6 @@ def _assign(db: Any, form: Any, ids: list[int], documents: dict[int, Any]) -> tu
         rows.append({"doc": doc, "results": [("asignar", "Asignación", result)]})
     db.commit()
     summary = _summary(rows)
-    summary = [(k, {OK: "Asignados", SKIPPED: "Sin cambios"}.get(k, label), n) for k, label, n in summary]
+    summary = [(k, {OK: "asignados", REFUSED: "no asignados"}.get(k, label), n) for k, label, n in summary]
     return _page(f"Asignar a {who}" if wanted else "Quitar la asignación", rows=rows, summary=summary,
                  columns=["Asignación"])  # fmt: skip
