@@ -28,7 +28,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from buzon import local_dian
 from buzon.config import Settings
+from buzon.runtime import Runtime
 from dian.calendar import BOGOTA
 from dian.codes import DIAN_NIT, DocumentType, Environment, PaymentMeans
 from dian.nit import check_digit
@@ -520,20 +522,26 @@ def generate_mail(
     return delivered
 
 
-def _poll_confirming(settings: Settings, poll: Callable[[Settings], Any]) -> Any:
+def _poll_confirming(settings: Settings) -> Any:
     """Take the demo mail in with DIAN's online check against the simulator (served on a free port for the while), so
     the bare invoice, which brings no DIAN answer, is confirmed online as a real install would confirm it."""
-    if settings.dian.environment != "simulator" or settings.dian.endpoint:
-        return poll(settings)
-    from buzon.dian_access import simulator_data_dir
-    from dian.simulator import SimulatorServer
-
-    server = SimulatorServer(Simulator(simulator_data_dir(settings))).start()
+    if not local_dian.is_local(settings):
+        return _poll(settings)
+    server = local_dian.serve_on_free_port(settings)
     try:
         dian = dataclasses.replace(settings.dian, endpoint=server.url, online_check=True)
-        return poll(dataclasses.replace(settings, dian=dian))
+        return _poll(dataclasses.replace(settings, dian=dian))
     finally:
         server.stop()
+        server.simulator.close()
+
+
+def _poll(settings: Settings) -> Any:
+    runtime = Runtime.from_settings(settings)
+    try:
+        return runtime.poll_once()
+    finally:
+        runtime.close()
 
 
 def seed(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
@@ -544,27 +552,23 @@ def seed(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
     """
     import sqlalchemy as sa
 
-    from buzon.inbox_commands import poll_mailbox_once
-    from store.db import make_engine
     from store.models import MailMessage, ReceivedDocument
 
     if not settings.demo:
         return None
-    engine = make_engine(settings.database_url)
+    runtime = Runtime.from_settings(settings)
     try:
-        with engine.connect() as conn:
+        with runtime.engine.connect() as conn:
             documents = conn.execute(sa.select(sa.func.count()).select_from(ReceivedDocument)).scalar()
             mails = conn.execute(sa.select(sa.func.count()).select_from(MailMessage)).scalar()
     finally:
-        engine.dispose()
+        runtime.close()
     if documents or mails:
         return None
     folder = settings.mailbox_path
     waiting = [p for p in folder.glob("*.eml")] if folder.is_dir() else []
     if not waiting:
-        from buzon.dian_access import simulator_data_dir
-
-        simulator = Simulator(simulator_data_dir(settings))
+        simulator = Simulator(local_dian.data_dir(settings))
         try:
             generate_mail(
                 folder,
@@ -577,6 +581,6 @@ def seed(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
             )
         finally:
             simulator.close()
-    summary = _poll_confirming(settings, poll_mailbox_once)
+    summary = _poll_confirming(settings)
     quarantined = sum(summary.quarantined.values())
     return f"demo: {summary.filed} documento(s) archivado(s), {quarantined} correo(s) en cuarentena"

@@ -11,7 +11,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from buzon import local_dian
 from buzon.config import Settings
+from buzon.runtime import Runtime
 from dian.codes import DocumentType, EventCode, PaymentMeans
 from dian.ubl import Person
 
@@ -31,20 +33,16 @@ DEMO_PERSON = Person(id="1020304050", first_name="Ana María", family_name="Pér
 
 def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
     """Register the demo events once (nothing when any event of ours exists already)."""
-    from buzon.dian_access import simulator_data_dir
-    from buzon.event_access import event_context, notice_hook
-    from dian.simulator import Simulator, SimulatorServer
     from dian.soap import DianClient
     from events.emit import EventRefused, EventRequest, emit_and_commit
     from events.outbox import deliver_events
-    from store.db import make_engine, session_factory
     from store.models import Direction, DocumentEvent, ReceivedDocument
 
-    if not settings.demo or settings.dian.environment != "simulator" or settings.dian.endpoint:
+    if not settings.demo or not local_dian.is_local(settings):
         return None
     now = now or dt.datetime.now(dt.UTC)
-    engine = make_engine(settings.database_url)
-    sessions = session_factory(engine)
+    runtime = Runtime.from_settings(settings)
+    sessions = runtime.sessions
     try:
         with sessions() as s:
             if s.execute(sa.select(DocumentEvent.id).where(DocumentEvent.direction == Direction.EMITTED)).first():
@@ -61,7 +59,7 @@ def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | 
             )
         if len(invoices) < 5:
             return None
-        ctx = event_context(settings)
+        ctx = runtime.event_context()
         for position, steps in PLAN.items():
             document_id, issued = invoices[position]
             for code, hours in steps:
@@ -72,15 +70,15 @@ def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | 
                     emit_and_commit(sessions, ctx, document_id, request, actor="demo", now=at)
                 except EventRefused:
                     continue
-        server = SimulatorServer(Simulator(simulator_data_dir(settings))).start()
+        server = local_dian.serve_on_free_port(settings)
         try:
             with DianClient(server.url, ctx.identity) as client:
                 report = deliver_events(
-                    sessions, ctx, client, actor="demo", on_registered=notice_hook(ctx, settings, None)
+                    sessions, ctx, client, actor="demo", on_registered=runtime.on_registered(ctx, None)
                 )
         finally:
             server.stop()
             server.simulator.close()
         return f"demo: {len(report.registered)} evento(s) registrado(s) en el simulador de la DIAN"
     finally:
-        engine.dispose()
+        runtime.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from buzon.config import Settings
+from buzon.runtime import Runtime
 
 DEMO_PASSWORD = "buzon-demo"  # noqa: S105 - documented, and only ever set in demo mode
 
@@ -32,16 +33,15 @@ DEMO_USERS = (
 
 def seed_users(settings: Settings) -> str | None:
     """For `buzon init` in demo mode: add the demo users that are missing (never touches existing ones)."""
-    from store.db import make_engine, session_factory
     from store.models import Role
     from web.auth import create_user, find_user
 
     if not settings.demo:
         return None
-    engine = make_engine(settings.database_url)
+    runtime = Runtime.from_settings(settings)
     added: list[str] = []
     try:
-        with session_factory(engine)() as session:
+        with runtime.sessions() as session:
             for demo in DEMO_USERS:
                 if find_user(session, demo.username) is not None:
                     continue
@@ -61,7 +61,7 @@ def seed_users(settings: Settings) -> str | None:
                 added.append(demo.username)
             session.commit()
     finally:
-        engine.dispose()
+        runtime.close()
     if not added:
         return None
     return f"demo: usuarios {', '.join(added)} (contraseña {DEMO_PASSWORD})"

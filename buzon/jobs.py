@@ -9,66 +9,35 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from buzon.config import Settings
+from buzon.config import ConfigError, Settings
+from buzon.runtime import Runtime, dian_keys, trust_store
 from store.models import JobRun
 
 log = logging.getLogger("buzon.jobs")
-
-
-@dataclass
-class Runtime:
-    """One process's view of the configuration: the engine, and the DIAN client and event context made on demand."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    _ctx: Any = None
-    _client: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ctx(self) -> Any:
-        if self._ctx is None:
-            from buzon.event_access import event_context
-
-            self._ctx = event_context(self.settings, sessions=self.sessions)
-        return self._ctx
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from buzon.dian_access import dian_client
-
-            self._client = dian_client(self.settings)
-        return self._client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-        self.engine.dispose()
-
 
 _runtime: Runtime | None = None
 
 
 def configure(settings: Settings, *, engine: Engine | None = None) -> Runtime:
-    """Bind the jobs to these settings (the scheduler process, `buzon jobs run`, tests)."""
-    global _runtime
-    from store.db import make_engine, session_factory
+    """Bind the jobs to a new runtime of these settings (the scheduler process, `buzon jobs run`, tests)."""
+    return use(Runtime.from_settings(settings, engine=engine))
 
-    if _runtime is not None:
+
+def use(runtime: Runtime) -> Runtime:
+    """Bind the jobs to this runtime (the web's in-process scheduler shares the web's); the previous one is closed."""
+    global _runtime
+    if _runtime is not None and _runtime is not runtime:
         _runtime.close()
-    engine = engine or make_engine(settings.database_url)
-    _runtime = Runtime(settings, engine, session_factory(engine))
-    return _runtime
+    _runtime = runtime
+    return runtime
 
 
 def runtime() -> Runtime:
@@ -107,9 +76,7 @@ def recorded(job_id: str, work: Callable[[Runtime], dict[str, Any]]) -> dict[str
 
 
 def _poll(rt: Runtime) -> dict[str, Any]:
-    from buzon.inbox_commands import poll_mailbox_once
-
-    return poll_mailbox_once(rt.settings).to_dict()
+    return rt.poll_once().to_dict()
 
 
 def _auto_acknowledge(rt: Runtime) -> dict[str, Any]:
@@ -132,17 +99,15 @@ def _auto_receipt(rt: Runtime) -> dict[str, Any]:
 
 
 def _deliver_outbox(rt: Runtime) -> dict[str, Any]:
-    from buzon.event_access import notice_hook, smtp_target
     from events.notify import deliver_mail
     from events.outbox import deliver_events
 
-    events = deliver_events(rt.sessions, rt.ctx, rt.client, on_registered=notice_hook(rt.ctx, rt.settings, rt.client))
-    mail = deliver_mail(rt.sessions, rt.ctx, smtp_target(rt.settings))
+    events = deliver_events(rt.sessions, rt.ctx, rt.client, on_registered=rt.on_registered(rt.ctx, rt.client))
+    mail = deliver_mail(rt.sessions, rt.ctx, rt.smtp)
     return {"events": events.as_dict(), "mail": mail.as_dict(), "mail_errors": mail.errors[:3]}
 
 
 def _sync_events(rt: Runtime) -> dict[str, Any]:
-    from buzon.event_access import notice_hook
     from events.sync import sync_events
 
     report = sync_events(
@@ -151,7 +116,7 @@ def _sync_events(rt: Runtime) -> dict[str, Any]:
         rt.client,
         every=timedelta(seconds=rt.settings.scheduler.sync_interval),
         max_age_days=rt.settings.events.sync_max_age_days,
-        on_registered=notice_hook(rt.ctx, rt.settings, rt.client),
+        on_registered=rt.on_registered(rt.ctx, rt.client),
     )
     return {**report.as_dict(), "errors": report.errors[:5]}
 
@@ -179,29 +144,18 @@ def _deliver_webhooks(rt: Runtime) -> dict[str, Any]:
 
 
 def _confirm_documents(rt: Runtime) -> dict[str, Any]:
-    from buzon.dian_access import dian_keys, trust_store
-    from dian.calendar import BusinessCalendar
     from inbox.confirm import confirm_documents
-    from store.blobs import BlobStore
 
     settings = rt.settings
-    trust = trust_store(settings)  # a folder that cannot be read fails this run (recorded), not the process
+    trust = trust_store(settings)  # read afresh each run; a folder that cannot be read fails this run (recorded)
     check, note = None, "la consulta en línea está apagada (dian.online_check): solo se vuelve a pesar sin conexión"
     if settings.dian.online_check:
-        from buzon.config import ConfigError
-        from buzon.dian_access import online_check
-
         try:
-            check, note = online_check(rt.client, settings), None
+            check, note = rt.online_check(), None
         except ConfigError as exc:  # no DIAN client (the certificate): the offline re-weigh still runs
             note = f"sin consulta en línea: {exc}"
     counts = confirm_documents(
-        rt.sessions,
-        BlobStore(settings.blob_dir),
-        lambda: dian_keys(settings, trust, rt.sessions),
-        check,
-        now=_now,
-        calendar=BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day),
+        rt.sessions, rt.blobs, lambda: dian_keys(settings, trust, rt.sessions), check, now=_now, calendar=rt.calendar
     )
     return {**counts, "online": check is not None, **({"note": note} if note else {})}
 
@@ -256,6 +210,38 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "deliver_webhooks": deliver_webhooks,
     "confirm_documents": confirm_documents,
 }
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled sweep: a fixed id (so restarts replace rather than duplicate it) and its interval."""
+
+    id: str
+    func: Callable[..., Any]
+    seconds: int
+    description: str
+
+
+def job_specs(settings: Settings) -> list[JobSpec]:
+    """The jobs Buzón runs, each an idempotent sweep, with its interval from [scheduler]."""
+    sched = settings.scheduler
+    return [
+        JobSpec("poll_mailbox", poll_mailbox, sched.poll_interval, "Leer el buzón de recepción"),
+        JobSpec("auto_acknowledge", auto_acknowledge, sched.poll_interval, "Acuse de recibo (030) automático"),
+        JobSpec("auto_receipt", auto_receipt, sched.poll_interval, "Recibo de servicios (032) automático"),
+        JobSpec("deliver_outbox", deliver_outbox, sched.outbox_interval, "Enviar eventos a la DIAN y correos"),
+        # Runs often; each invoice is asked about at most once per sync_interval.
+        JobSpec("sync_events", sync_events, min(sched.sync_interval, 300), "Eventos de la contraparte (DIAN)"),
+        JobSpec("deadlines", deadlines, sched.deadline_interval, "Cerrar plazos y enviar recordatorios"),
+        JobSpec("deliver_webhooks", deliver_webhooks, sched.outbox_interval, "Webhooks de cambios de estado"),
+        # Runs with the online check off too: a DIAN certificate learned since may prove a stored answer offline.
+        JobSpec(
+            "confirm_documents",
+            confirm_documents,
+            max(1, settings.dian.confirm_every_minutes) * 60,
+            "Confirmar con la DIAN los documentos sin confirmar",
+        ),
+    ]
 
 
 def last_runs(session: Session) -> dict[str, JobRun]:

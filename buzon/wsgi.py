@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-from buzon.cli import web_intake
 from buzon.config import load_settings
-from buzon.event_access import event_service
-from buzon.scheduler import job_specs
-from web.app import create_app
+from buzon.runtime import Runtime
+from buzon.webapp import web_app
 
-settings = load_settings()
-app = create_app(
-    settings,
-    events=lambda sessions: event_service(settings, sessions),
-    intake=lambda sessions: web_intake(settings, sessions),
-    jobs=lambda: job_specs(settings),
-)
+app = web_app(Runtime.from_settings(load_settings()))

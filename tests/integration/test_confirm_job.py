@@ -18,7 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from buzon.config import parse_settings
-from buzon.dian_access import dian_keys, online_check
+from buzon.dian_lookups import online_check
+from buzon.runtime import dian_keys
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState, Environment
 from dian.nit import check_digit

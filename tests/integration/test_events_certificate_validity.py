@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from buzon import jobs
-from buzon.event_access import event_service
+from buzon.runtime import event_service
 from dian.codes import EventCode
 from dian.nit import check_digit
 from events.emit import EventRefused, EventRequest, emit_many

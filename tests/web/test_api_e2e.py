@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from buzon.event_access import event_service
+from buzon.runtime import event_service
 from store.models import Role
 from tests.integration.events_fixtures import days_ago
 from tests.integration.events_fixtures import events_bed as events_bed  # the fixture, re-exported for these tests

@@ -1,0 +1,63 @@
+"""`buzon check-config`: load the configuration and the company certificate, and say what was found."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from buzon.commands.errors import fail
+from buzon.commands.options import config_option
+from buzon.config import Settings, find_config, load_settings
+from buzon.runtime import redact
+
+
+@click.command("check-config")
+@config_option
+def check_config(config_path: str | None) -> None:
+    """Load the configuration and report the first problem, naming its key (exit 2), or a summary.
+
+    A configured company certificate is opened too: a missing or unreadable PKCS#12, a wrong password or a certificate
+    outside its validity fail; one that expires within 30 days is a warning on stderr.
+    """
+    path = find_config(config_path)
+    settings = load_settings(config_path)
+    certificate, warning = _check_certificate(settings)
+    click.echo(f"configuration OK: {path if path else 'built-in defaults (no file)'}")
+    click.echo(f"  company:  {settings.company.name} (NIT {settings.company.nit})")
+    click.echo(f"  database: {redact(settings.database_url)}")
+    click.echo(f"  mailbox:  {settings.inbox.source}")
+    click.echo(f"  DIAN:     {settings.dian.environment}")
+    if certificate:
+        click.echo(f"  certificate: {certificate}")
+    click.echo(f"  web:      http://{settings.web.bind}")
+    if settings.demo:
+        click.echo("  demo mode: on")
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+
+
+def _check_certificate(settings: Settings) -> tuple[str | None, str | None]:
+    """Open the configured company certificate (exit 2 naming the key on any problem): its summary and its 30-day
+    warning. Nothing without certificate.pkcs12_path (the simulator then issues a sandbox certificate of its own)."""
+    if not settings.certificate.pkcs12_path:
+        return None, None
+    # start-up time: the certificate machinery only when a certificate is configured
+    from dian.calendar import bogota_date
+    from dian.errors import CertificateError
+    from dian.trust import PasswordError, common_name, expiry_warning, load_pkcs12, validity_problem
+
+    try:
+        identity = load_pkcs12(settings.certificate.pkcs12_path, settings.certificate.password)
+    except PasswordError as exc:
+        fail(f"certificate.password: {exc}")
+    except CertificateError as exc:
+        fail(f"certificate.pkcs12_path: {exc}")
+    cert, now = identity.certificate, dt.datetime.now(dt.UTC)
+    problem = validity_problem(cert, now)
+    if problem:
+        fail(f"certificate.pkcs12_path: {problem}")
+    warning = expiry_warning(cert, now)
+    until = bogota_date(cert.not_valid_after_utc)
+    summary = f"{common_name(cert.subject)} (NIT {identity.nit or '?'}), valid until {until}"
+    return summary, f"certificate.pkcs12_path: {warning}" if warning else None

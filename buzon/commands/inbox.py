@@ -1,0 +1,89 @@
+"""`buzon poll` and `buzon import`: supplier mail into intake, from the configured mailbox or from files."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from buzon.commands.errors import fail
+from buzon.commands.options import current_runtime, with_settings
+from buzon.config import Settings
+
+
+@click.command()
+@with_settings
+@click.option("--once", is_flag=True, help="Take what is in the mailbox now and exit.")
+def poll(settings: Settings, once: bool) -> None:
+    """Take supplier mail from the reception mailbox: verify, file or quarantine, then move it."""
+    from inbox.imap import TRANSIENT  # start-up time: the mailbox libraries only when polling
+    from inbox.poll import run
+
+    with current_runtime(settings) as runtime:
+        if once:
+            try:
+                summary = runtime.poll_once()
+            except TRANSIENT as exc:
+                fail(f"mailbox {settings.inbox.source}: {exc.__class__.__name__}: {exc}", code=1)
+            click.echo(summary_text(summary))
+            return
+        click.echo(f"buzon poll: leyendo {settings.inbox.source}; Ctrl-C para detener")
+        intake = runtime.intake()
+        try:
+            run(
+                runtime.open_mailbox,
+                intake,
+                wait_seconds=settings.scheduler.poll_interval,
+                sleep=time.sleep,
+                stop=lambda: False,
+                log=lambda message: click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {message}"),
+                transient=TRANSIENT,
+            )
+        except KeyboardInterrupt:
+            click.echo("detenido")
+
+
+@click.command("import")
+@with_settings
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON summary line.")
+def import_(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Take .eml, .zip and .xml files (or folders of them) as if they had arrived by mail; the files stay in place."""
+    from inbox.poll import Summary, batches  # start-up time: intake only when importing
+    from inbox.sources import Handle, PathsSource
+
+    source = PathsSource(list(paths))
+    files = source.files()
+    summary = Summary()
+    with current_runtime(settings) as runtime:
+        intake = runtime.intake(actor="system:import")
+        for mail_id in intake.pending(source.mailbox):  # left by an import that died half-way
+            result = intake.process(mail_id)
+            if not result.earlier:
+                summary.add(result)
+        envelopes = (source.fetch(Handle(key=path)) for path in files)
+        with click.progressbar(length=len(files), label="Importando", file=sys.stderr, show_pos=True) as bar:
+            for batch in batches(envelopes):  # each batch's outcomes commit together
+                for result in intake.take_many(batch):
+                    summary.add(result)
+                bar.update(len(batch))
+    if as_json:
+        click.echo(json.dumps(summary.to_dict(), sort_keys=True))
+    else:
+        click.echo(summary_text(summary))
+
+
+def summary_text(summary: Any) -> str:
+    """What a poll or an import did, in Spanish, one line per outcome."""
+    lines = [f"archivados: {summary.filed}", f"duplicados: {summary.duplicates}"]
+    if summary.events:
+        lines.append(f"eventos observados: {summary.events}")
+    total = sum(summary.quarantined.values())
+    lines.append(f"en cuarentena: {total}")
+    lines.extend(f"  {reason}: {count}" for reason, count in sorted(summary.quarantined.items()))
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""The local DIAN simulator as the shell uses it: where it keeps its state, its URL, the sandbox certificate it issues
+to the company, registering our software with it, and running it beside the web application.
+
+dian.simulator (zeep, the SOAP stack: about 0.25 s of imports) is imported inside the functions that start or seed a
+simulator, so that commands which never meet it (`buzon import`, `buzon user`) do not pay for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from buzon.config import Settings
+
+if TYPE_CHECKING:
+    from dian.simulator import SimulatorServer
+    from dian.trust import SigningIdentity
+    from dian.ubl.build import Software
+
+SANDBOX_P12 = "company-sandbox.p12"
+SANDBOX_PASSWORD = b"buzon-sandbox"  # the sandbox certificate's, issued by the local simulator's CA
+
+
+def data_dir(settings: Settings) -> Path:
+    """Where the local DIAN simulator keeps its state, CA and certificates."""
+    return settings.data_path / "dian-sim"
+
+
+def is_local(settings: Settings) -> bool:
+    """True when Buzón itself runs the DIAN Buzón talks to (the simulator environment with no endpoint of its own)."""
+    return settings.dian.environment == "simulator" and not settings.dian.endpoint
+
+
+def url(settings: Settings) -> str:
+    """The local simulator's service URL (dian.endpoint wins when set)."""
+    from dian.simulator.wsgi import SERVICE_PATH  # start-up time: see the module's docstring
+
+    return settings.dian.endpoint or f"http://127.0.0.1:{settings.dian.simulator_port}{SERVICE_PATH}"
+
+
+def sandbox_identity(settings: Settings) -> SigningIdentity:
+    """A sandbox certificate for the company's NIT, issued once under the simulator's CA and kept under the data
+    directory, so that a trainee or an integrator can work without a real certificate."""
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+
+    from dian.simulator import Simulator  # start-up time: see the module's docstring
+    from dian.trust import load_pkcs12
+
+    path = data_dir(settings) / SANDBOX_P12
+    if path.exists():
+        return load_pkcs12(path, SANDBOX_PASSWORD)
+    simulator = Simulator(data_dir(settings))
+    try:
+        identity = simulator.issue_identity(settings.company.nit_number, settings.company.name)
+    finally:
+        simulator.close()
+    data = pkcs12.serialize_key_and_certificates(
+        b"buzon-sandbox", identity.key, identity.certificate, list(identity.chain),
+        BestAvailableEncryption(SANDBOX_PASSWORD),
+    )  # fmt: skip
+    path.write_bytes(data)
+    path.chmod(0o600)
+    return load_pkcs12(path, SANDBOX_PASSWORD)
+
+
+def register_software(settings: Settings, software: Software) -> None:
+    """Make our software and reception address known to the local simulator (another one is seeded by its owner)."""
+    from dian.simulator import Simulator  # start-up time: see the module's docstring
+
+    simulator = Simulator(data_dir(settings))
+    try:
+        simulator.seed(
+            {
+                "software": [{"id": software.software_id, "pin": software.pin, "provider_nit": software.provider_nit}],
+                "exchange_emails": [
+                    {
+                        "nit": settings.company.nit_number,
+                        "name": settings.company.name,
+                        "email": settings.company.reception_email,
+                    }
+                ],
+            }
+        )
+    finally:
+        simulator.close()
+
+
+def serve_on_free_port(settings: Settings) -> SimulatorServer:
+    """The local simulator on a free loopback port, for a while (the demo's seeding); stop() it and close its
+    simulator after."""
+    from dian.simulator import Simulator, SimulatorServer  # start-up time: see the module's docstring
+
+    return SimulatorServer(Simulator(data_dir(settings))).start()
