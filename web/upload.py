@@ -122,10 +122,18 @@ def _page(outcomes: list[Outcome] | None = None, error: str | None = None, statu
             max_files=MAX_FILES,
             max_size=_size_text(_limit_bytes()),
             max_request=_size_text(MAX_REQUEST_BYTES),
-            kind_labels=KIND_LABELS,
+            tally=_tally(outcomes or []),
         ),
         status,
     )
+
+
+def _tally(outcomes: list[Outcome]) -> str:
+    """'1 archivado como válido, 1 rechazado': how many files ended each way."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.label] = counts.get(outcome.label, 0) + 1
+    return ", ".join(f"{n} {label.lower()}" for label, n in counts.items())
 
 
 @bp.errorhandler(413)
