@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -20,11 +21,39 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from dian.nit import check_digit
 
 ENV_PREFIX = "env:"
+MAX_INTEGER = 2**53  # beyond this no setting makes sense, and SQLite, JSON and float() start to disagree
 NIT_RE = re.compile(r"^(\d{5,15})-(\d)$")
 
 
 class ConfigError(Exception):
-    """A configuration value is wrong; the message starts with the dotted key (``imap.port: …``)."""
+    """A configuration value is wrong; each problem starts with the dotted key (``imap.port: …``).
+
+    ``problems`` lists every problem found, unknown keys first, then in the order of the settings; ``str()`` is the
+    first, one line (`buzon check-config` prints them all).
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(*problems)
+        self.problems: tuple[str, ...] = problems
+
+    def __str__(self) -> str:
+        return self.problems[0] if self.problems else ""
+
+
+class _Problems:
+    """The problems found while reading one configuration, kept in a stable order: unknown keys, then the rest."""
+
+    def __init__(self) -> None:
+        self.unknown: list[str] = []
+        self.other: list[str] = []
+        self.missing: dict[str, str] = {}  # key -> environment variable of an env: secret that is not set
+
+    def add(self, message: str) -> None:
+        self.other.append(message)
+
+    def raise_any(self) -> None:
+        if self.unknown or self.other:
+            raise ConfigError(*self.unknown, *self.other)
 
 
 @dataclass(frozen=True)
@@ -113,6 +142,9 @@ class SchedulerSettings:
     auto_receipt_suppliers: tuple[str, ...] = ()
     reminder_business_hours: int = 8
     saturday_is_business_day: bool = False
+    # `buzon serve` runs these jobs in its own process too (one machine, the demo); set false when a separate
+    # `buzon scheduler` runs them (production with gunicorn never runs them in the web process).
+    embedded: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,6 +174,8 @@ class WebSettings:
     # How many reverse proxies stand in front (0: none). Their X-Forwarded-For/-Proto/-Host are then believed, so the
     # login throttle and the audit log see the client's address and cookies get the Secure flag behind TLS.
     proxy_hops: int = 0
+    # Hours of inactivity after which a web session ends.
+    session_hours: int = 12
 
     @property
     def host(self) -> str:
@@ -213,8 +247,8 @@ def _describe(value: Any) -> str:
     return repr(value) if not isinstance(value, dict) else "a table"
 
 
-def _convert(value: Any, tp: Any, key: str, env: Mapping[str, str]) -> Any:
-    """Check one value against its declared type and return it in that type."""
+def _convert(value: Any, tp: Any, key: str, env: Mapping[str, str], problems: _Problems) -> Any:
+    """Check one value against its declared type and return it in that type (ConfigError naming the key)."""
     origin = get_origin(tp)
     if origin is Literal:
         choices = get_args(tp)
@@ -226,13 +260,13 @@ def _convert(value: Any, tp: Any, key: str, env: Mapping[str, str]) -> Any:
         (item_type, _) = get_args(tp)
         if not isinstance(value, list):
             raise ConfigError(f"{key}: expected a list, got {_describe(value)}")
-        return tuple(_convert(v, item_type, f"{key}[{i}]", env) for i, v in enumerate(value))
+        return tuple(_convert(v, item_type, f"{key}[{i}]", env, problems) for i, v in enumerate(value))
     if origin in (Union, types.UnionType):
         raise TypeError(f"unsupported settings type for {key}")  # pragma: no cover - guards future edits
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{key}: expected a table [{key}], got {_describe(value)}")
-        return _build(tp, value, key, env)
+        return _build(tp, value, key, env, problems)
     if tp is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: expected true or false, got {_describe(value)}")
@@ -240,10 +274,14 @@ def _convert(value: Any, tp: Any, key: str, env: Mapping[str, str]) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {_describe(value)}")
+        if abs(value) > MAX_INTEGER:
+            raise ConfigError(f"{key}: {value} is out of range")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key}: expected a number, got {_describe(value)}")
+        if not math.isfinite(value) or abs(value) > MAX_INTEGER:
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -253,25 +291,30 @@ def _convert(value: Any, tp: Any, key: str, env: Mapping[str, str]) -> Any:
             if not name:
                 raise ConfigError(f"{key}: 'env:' must be followed by the name of an environment variable")
             if name not in env:
-                raise ConfigError(f"{key}: environment variable {name} is not set")
+                problems.missing[key] = name  # a problem only if the configuration uses this secret (_secrets)
+                return ""
             return env[name]
         return value
     raise TypeError(f"unsupported settings type {tp!r} for {key}")  # pragma: no cover
 
 
-def _build(cls: type, data: Mapping[str, Any], prefix: str, env: Mapping[str, str]) -> Any:
+def _build(cls: type, data: Mapping[str, Any], prefix: str, env: Mapping[str, str], problems: _Problems) -> Any:
+    """The dataclass from one table; a bad value is recorded and its default kept, so every problem is found."""
     hints = get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.init and f.name != "loaded_from"}
+    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name != "loaded_from"]
     for key in data:
         if key not in names:
             where = f"{prefix}.{key}" if prefix else key
-            suggestion = _closest(key, names)
+            suggestion = _closest(key, set(names))
             hint = f" (did you mean '{suggestion}'?)" if suggestion else ""
-            raise ConfigError(f"{where}: unknown key{hint}")
+            problems.unknown.append(f"{where}: unknown key{hint}")
     values = {}
-    for name in names:
+    for name in names:  # declaration order: the problems come out in the same order every time
         if name in data:
-            values[name] = _convert(data[name], hints[name], f"{prefix}.{name}" if prefix else name, env)
+            try:
+                values[name] = _convert(data[name], hints[name], f"{prefix}.{name}" if prefix else name, env, problems)
+            except ConfigError as exc:
+                problems.add(str(exc))
     return cls(**values)
 
 
@@ -291,69 +334,121 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _validate(s: Settings) -> None:
+def _validate(s: Settings, problems: _Problems) -> None:
     """Checks across values that types alone cannot express."""
     if not NIT_RE.match(s.company.nit):
-        raise ConfigError(
+        problems.add(
             f"company.nit: expected digits, a dash and the check digit (900123456-8), got {s.company.nit!r}"
         )
-    number, dv = s.company.nit.split("-")
-    if check_digit(number) != dv:
-        expected = check_digit(number)
-        raise ConfigError(f"company.nit: check digit {dv} does not match NIT {number} (it should be {expected})")
+    elif check_digit(s.company.nit_number) != s.company.dv:
+        number, dv = s.company.nit_number, s.company.dv
+        problems.add(f"company.nit: check digit {dv} does not match NIT {number} (it should be {check_digit(number)})")
     for section in ("imap", "smtp"):
         server = getattr(s, section)
         if not 0 < server.port < 65536:
-            raise ConfigError(f"{section}.port: expected a port between 1 and 65535, got {server.port}")
+            problems.add(f"{section}.port: expected a port between 1 and 65535, got {server.port}")
         if server.tls == "none" and not _is_loopback(server.host):
-            raise ConfigError(
+            problems.add(
                 f"{section}.tls: 'none' (plain text) is only allowed on a loopback host, not {server.host!r}"
             )
     if not 0 < s.dian.simulator_port < 65536:
-        raise ConfigError(f"dian.simulator_port: expected a port between 1 and 65535, got {s.dian.simulator_port}")
+        problems.add(f"dian.simulator_port: expected a port between 1 and 65535, got {s.dian.simulator_port}")
     if s.dian.environment != "simulator" and s.dian.endpoint and not s.dian.endpoint.startswith("https://"):
-        raise ConfigError(f"dian.endpoint: DIAN is only reached over https, got {s.dian.endpoint!r}")
+        problems.add(f"dian.endpoint: DIAN is only reached over https, got {s.dian.endpoint!r}")
     for fp in s.dian.pinned_dian_certificates:
         if not re.fullmatch(r"[0-9a-fA-F:]{64,95}", fp):
-            raise ConfigError(f"dian.pinned_dian_certificates: {fp!r} is not a SHA-256 fingerprint in hex")
+            problems.add(f"dian.pinned_dian_certificates: {fp!r} is not a SHA-256 fingerprint in hex")
     host, _, port = s.web.bind.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(f"web.bind: expected host:port such as 127.0.0.1:8000, got {s.web.bind!r}")
+        problems.add(f"web.bind: expected host:port such as 127.0.0.1:8000, got {s.web.bind!r}")
     if not 0 <= s.web.proxy_hops <= 5:
-        raise ConfigError(f"web.proxy_hops: expected 0 (no proxy) to 5, got {s.web.proxy_hops}")
+        problems.add(f"web.proxy_hops: expected 0 (no proxy) to 5, got {s.web.proxy_hops}")
     for name in ("poll_interval", "outbox_interval", "sync_interval", "deadline_interval"):
         if getattr(s.scheduler, name) <= 0:
-            raise ConfigError(f"scheduler.{name}: expected a positive number of seconds")
+            problems.add(f"scheduler.{name}: expected a positive number of seconds")
     if s.scheduler.auto_acknowledge != "off" and not s.events.has_person:
-        raise ConfigError(
+        problems.add(
             "events.person_id: automatic acknowledgement (scheduler.auto_acknowledge) signs 030 in the name of a "
             "person; set events.person_id, person_first_name and person_family_name"
         )
     if s.events.person_id_type and not s.events.person_id_type.isdigit():
-        raise ConfigError(f"events.person_id_type: expected a DIAN identification type (13, 22…), got "
-                          f"{s.events.person_id_type!r}")  # fmt: skip
+        problems.add(f"events.person_id_type: expected a DIAN identification type (13, 22…), got "
+                     f"{s.events.person_id_type!r}")  # fmt: skip
     if s.events.retry_seconds <= 0 or s.events.retry_max_seconds < s.events.retry_seconds:
-        raise ConfigError("events.retry_seconds: expected a positive number no larger than events.retry_max_seconds")
+        problems.add("events.retry_seconds: expected a positive number no larger than events.retry_max_seconds")
     if s.inbox.max_message_bytes <= 0:
-        raise ConfigError("inbox.max_message_bytes: expected a positive number of bytes")
-    _validate_webhooks(s.webhooks)
+        problems.add("inbox.max_message_bytes: expected a positive number of bytes")
+    _validate_webhooks(s.webhooks, problems)
+    _validate_ranges(s, problems)
 
 
-def _validate_webhooks(w: WebhookSettings) -> None:
+def _validate_webhooks(w: WebhookSettings, problems: _Problems) -> None:
     if not w.url:
         return
     scheme, _, rest = w.url.partition("://")
     host = rest.split("/")[0].rsplit("@", 1)[-1].rsplit(":", 1)[0].strip("[]")
     if scheme not in ("http", "https") or not host:
-        raise ConfigError(f"webhooks.url: expected an http(s):// URL, got {w.url!r}")
-    if scheme == "http" and not _is_loopback(host):
-        raise ConfigError(f"webhooks.url: plain http is only allowed on a loopback host, not {host!r}; use https")
+        problems.add(f"webhooks.url: expected an http(s):// URL, got {w.url!r}")
+    elif scheme == "http" and not _is_loopback(host):
+        problems.add(f"webhooks.url: plain http is only allowed on a loopback host, not {host!r}; use https")
     if len(w.secret) < 16:
-        raise ConfigError("webhooks.secret: expected a shared secret of at least 16 characters (write it as env:NAME)")
+        problems.add("webhooks.secret: expected a shared secret of at least 16 characters (write it as env:NAME)")
     if w.timeout <= 0:
-        raise ConfigError("webhooks.timeout: expected a positive number of seconds")
+        problems.add("webhooks.timeout: expected a positive number of seconds")
     if w.max_attempts < 1:
-        raise ConfigError("webhooks.max_attempts: expected at least 1")
+        problems.add("webhooks.max_attempts: expected at least 1")
+
+
+WEEK = 7 * 24 * 3600
+# Upper bounds: beyond them a value is a typo (or 1e400), not a choice. (key, lowest, highest)
+RANGES: tuple[tuple[str, float, float], ...] = (
+    ("dian.confirm_every_minutes", 0, 7 * 24 * 60),
+    ("dian.connect_timeout", 0.1, 600),
+    ("dian.read_timeout", 0.1, 600),
+    ("inbox.max_message_bytes", 1, 2**30),
+    ("scheduler.poll_interval", 1, WEEK),
+    ("scheduler.outbox_interval", 1, WEEK),
+    ("scheduler.sync_interval", 1, WEEK),
+    ("scheduler.deadline_interval", 1, WEEK),
+    ("scheduler.reminder_business_hours", 0, 240),
+    ("events.retry_seconds", 1, WEEK),
+    ("events.retry_max_seconds", 1, WEEK),
+    ("events.sync_max_age_days", 1, 3650),
+    ("web.session_hours", 1, 720),
+    ("webhooks.timeout", 0.1, 600),
+    ("webhooks.max_attempts", 1, 100),
+)
+
+
+def _validate_ranges(s: Settings, problems: _Problems) -> None:
+    """Numbers outside any sensible range (a week of seconds, ten minutes of timeout…) are refused, naming the key."""
+    for key, low, high in RANGES:
+        if any(p.startswith(f"{key}:") for p in problems.other):
+            continue  # already said (a type error, or not positive)
+        section, name = key.split(".")
+        value = getattr(getattr(s, section), name)
+        if not low <= value <= high:
+            problems.add(f"{key}: expected a number from {low:g} to {high:g}, got {value:g}")
+
+
+# The env: secrets each setting needs only in some configurations (any other env: secret is always needed).
+SECRET_USED: dict[str, Any] = {
+    "imap.password": lambda s: s.inbox.source == "imap" and not s.imap.oauth2_token,
+    "imap.oauth2_token": lambda s: s.inbox.source == "imap" and not s.imap.password,
+    "smtp.password": lambda s: bool(s.smtp.user),
+    "certificate.password": lambda s: bool(s.certificate.pkcs12_path),
+    "dian.software_pin": lambda s: s.dian.environment != "simulator",
+    "webhooks.secret": lambda s: bool(s.webhooks.url),
+}
+
+
+def _secrets(s: Settings, problems: _Problems) -> None:
+    """An env: secret whose variable is not set is a problem only when this configuration uses it (no IMAP password
+    with a folder inbox, no certificate password without a certificate)."""
+    for key, name in problems.missing.items():
+        used = SECRET_USED.get(key)
+        if used is None or used(s):
+            problems.add(f"{key}: environment variable {name} is not set")
 
 
 def _absolute(s: Settings, base: Path) -> Settings:
@@ -374,10 +469,13 @@ def _absolute(s: Settings, base: Path) -> Settings:
 def parse_settings(
     data: Mapping[str, Any], *, base: Path, env: Mapping[str, str] | None = None, source: str = "(inline)"
 ) -> Settings:
-    """Settings from an already-parsed TOML mapping."""
-    settings = _build(Settings, data, "", os.environ if env is None else env)
+    """Settings from an already-parsed TOML mapping; a ConfigError lists every problem found."""
+    problems = _Problems()
+    settings = _build(Settings, data, "", os.environ if env is None else env, problems)
     settings = _absolute(dataclasses.replace(settings, loaded_from=source), base)
-    _validate(settings)
+    _secrets(settings, problems)
+    _validate(settings, problems)
+    problems.raise_any()
     return settings
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
-from buzon.jobs import job_specs
+from buzon import jobs
 from buzon.runtime import Runtime
 from web.app import create_app
 
@@ -12,10 +14,18 @@ from web.app import create_app
 def web_app(runtime: Runtime) -> Flask:
     """The Flask app of this runtime (`buzon serve`, `buzon.wsgi:app`)."""
     settings = runtime.settings
+
+    def run_job(job_id: str) -> dict[str, Any]:
+        """One job now, with the scheduler's own code, on this process's runtime (the jobs page's "Ejecutar ahora")."""
+        jobs.use(runtime)
+        return jobs.JOBS[job_id]()
+
     return create_app(
         settings,
         engine=runtime.engine,
         events=runtime.event_service,
         intake=runtime.web_intake,
-        jobs=lambda: job_specs(settings),
+        jobs=lambda: jobs.job_specs(settings),
+        run_job=run_job,
+        dian_client=runtime.dian_client,
     )

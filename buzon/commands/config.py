@@ -3,34 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import click
 
+from buzon import local_dian
 from buzon.commands.errors import fail
 from buzon.commands.options import config_option
-from buzon.config import Settings, find_config, load_settings
+from buzon.config import ConfigError, Settings, find_config, load_settings
 from buzon.runtime import redact
 
 
 @click.command("check-config")
 @config_option
 def check_config(config_path: str | None) -> None:
-    """Load the configuration and report the first problem, naming its key (exit 2), or a summary.
+    """Load the configuration and report every problem, one line each naming its key (exit 2), or a summary.
 
-    A configured company certificate is opened too: a missing or unreadable PKCS#12, a wrong password or a certificate
-    outside its validity fail; one that expires within 30 days is a warning on stderr.
+    Unknown keys come first, then the rest in the order of the settings. A configured company certificate is opened
+    too: a missing or unreadable PKCS#12, a wrong password or a certificate outside its validity fail; one that
+    expires within 30 days is a warning on stderr.
     """
     path = find_config(config_path)
-    settings = load_settings(config_path)
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     certificate, warning = _check_certificate(settings)
     click.echo(f"configuration OK: {path if path else 'built-in defaults (no file)'}")
     click.echo(f"  company:  {settings.company.name} (NIT {settings.company.nit})")
     click.echo(f"  database: {redact(settings.database_url)}")
     click.echo(f"  mailbox:  {settings.inbox.source}")
-    click.echo(f"  DIAN:     {settings.dian.environment}")
+    dian = settings.dian.environment
+    if local_dian.is_local(settings):
+        dian += f" (local simulator on port {settings.dian.simulator_port}, started by `buzon serve`)"
+    click.echo(f"  DIAN:     {dian}")
     if certificate:
         click.echo(f"  certificate: {certificate}")
-    click.echo(f"  web:      http://{settings.web.bind}")
+    click.echo(f"  web:      http://{settings.web.bind} (`buzon serve --port` overrides the port)")
+    click.echo(f"  jobs:     {'inside `buzon serve` too' if settings.scheduler.embedded else '`buzon scheduler`'}")
     if settings.demo:
         click.echo("  demo mode: on")
     if warning:

@@ -24,4 +24,5 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except ConfigError as exc:
-            fail(str(exc))
+            more = len(exc.problems) - 1
+            fail(f"{exc} (and {more} more: `buzon check-config` lists them)" if more > 0 else str(exc))

@@ -90,8 +90,73 @@ def test_errors_name_the_key(data, message):
 
 
 def test_env_secret_missing_names_key_and_variable():
-    assert error_of({"imap": {"password": "env:NOPE"}}) == "imap.password: environment variable NOPE is not set"
+    imap = {"inbox": {"source": "imap"}}
+    assert error_of({**imap, "imap": {"password": "env:NOPE"}}) == "imap.password: environment variable NOPE is not set"
     assert error_of({"imap": {"password": "env:"}}).startswith("imap.password: 'env:' must be followed")
+
+
+def test_only_the_secrets_the_configuration_uses_are_asked_for():
+    unused = {
+        "imap": {"password": "env:NO_IMAP"},  # a folder inbox
+        "certificate": {"password": "env:NO_CERT"},  # no certificate file
+        "dian": {"software_pin": "env:NO_PIN"},  # the simulator
+        "smtp": {"password": "env:NO_SMTP"},  # no SMTP user
+        "webhooks": {"secret": "env:NO_HOOK"},  # no webhook URL
+    }
+    settings = parse(unused)
+    assert settings.imap.password == settings.certificate.password == settings.dian.software_pin == ""
+    used = {
+        "inbox": {"source": "imap"},
+        "imap": {"password": "env:NO_IMAP"},
+        "certificate": {"pkcs12_path": "f.p12", "password": "env:NO_CERT"},
+        "dian": {"environment": "produccion", "software_pin": "env:NO_PIN"},
+        "smtp": {"user": "u", "password": "env:NO_SMTP"},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse(used)
+    assert info.value.problems == (
+        "certificate.password: environment variable NO_CERT is not set",
+        "dian.software_pin: environment variable NO_PIN is not set",
+        "imap.password: environment variable NO_IMAP is not set",
+        "smtp.password: environment variable NO_SMTP is not set",
+    )
+
+
+def test_every_problem_is_listed_unknown_keys_first_in_a_stable_order():
+    data = {
+        "web": {"secret_key": "env:NO_KEY", "bindd": "x"},
+        "dian": {"read_timeout": 1e400, "connect_timeout": float("nan")},
+        "company": {"nit": "900123456-1"},
+        "scheduler": {"poll_interval": 10**30, "outbox_interval": 10**9},
+        "imapp": {},
+    }
+    with pytest.raises(ConfigError) as info:
+        parse(data)
+    expected = (
+        "imapp: unknown key (did you mean 'imap'?)",
+        "web.bindd: unknown key (did you mean 'bind'?)",
+        "dian.connect_timeout: expected a finite number, got nan",
+        "dian.read_timeout: expected a finite number, got inf",
+        "scheduler.poll_interval: 1000000000000000000000000000000 is out of range",
+        "web.secret_key: environment variable NO_KEY is not set",
+        "company.nit: check digit 1 does not match NIT 900123456 (it should be 8)",
+        "scheduler.outbox_interval: expected a number from 1 to 604800, got 1e+09",
+    )
+    assert info.value.problems == expected
+    assert str(info.value) == expected[0]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"dian": {"read_timeout": 0}}, "dian.read_timeout: expected a number from 0.1 to 600, got 0"),
+        ({"web": {"session_hours": 0}}, "web.session_hours: expected a number from 1 to 720, got 0"),
+        ({"inbox": {"max_message_bytes": 2**40}}, "inbox.max_message_bytes: expected a number from 1 to"),
+        ({"webhooks": {"max_attempts": 1000}}, "webhooks.max_attempts: expected a number from 1 to 100, got 1000"),
+    ],
+)
+def test_numbers_out_of_range_are_refused(data, message):
+    assert error_of(data).startswith(message)
 
 
 def test_plain_imap_allowed_on_loopback():
