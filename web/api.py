@@ -22,8 +22,9 @@ from events.emit import BUYER_EVENTS, EventRefused, EventRequest
 from events.outbox import unresolved
 from store.models import DocumentEvent, ReceivedDocument, Role, User
 from store.state import events_of
-from web import query
+from web import api_input, query
 from web.access import roles
+from web.api_input import InputError
 from web.labels import STATE_LABELS, VERDICT_LABELS, claim_window_left, dian_validated
 from web.openapi import openapi_document
 from web.query import FilterError, InboxQuery
@@ -48,9 +49,6 @@ def me() -> Any:
 # --- Documents: the inbox for an ERP ----------------------------------------------------------------------------
 
 READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
-MAX_LIMIT = 200
-_BODY_KEYS = {"code", "person", "claim_reason", "note"}
-_PERSON_KEYS = {"id", "first_name", "family_name", "id_type", "job_title", "department"}
 
 
 def _db() -> Session:
@@ -131,25 +129,48 @@ def event_json(event: DocumentEvent) -> dict[str, Any]:
 @roles(*READERS)
 def documents() -> Any:
     """The inbox's documents with its filters (web/query.py), in keyset pages: pass `next_cursor` back as `cursor`."""
-    raw_limit = request.args.get("limit", "50").strip()
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-        return _error(400, "bad_request", f"limit: un entero entre 1 y {MAX_LIMIT}, no {raw_limit!r}.")
     now = datetime.now(UTC)
     calendar = _calendar()
     try:
+        checked = api_input.list_args(request.args)
         filters = InboxQuery.from_args(request.args)
         found = query.page(_db(), filters, now=now, calendar=calendar, cursor=request.args.get("cursor") or None,
-                           limit=int(raw_limit))  # fmt: skip
+                           limit=checked["limit"])  # fmt: skip
+    except InputError as exc:
+        return _refused(exc)
     except FilterError as exc:
-        return _error(400, "bad_request", str(exc))
+        return _error(400, "bad_request", str(exc), field=_filter_field(str(exc)))
     return jsonify(
         documents=[document_summary(d, now, calendar) for d in found.documents],
         next_cursor=found.next_cursor,
     )
 
 
+_LIST_PARAMS = ("status", "verdict", "supplier", "q", "from", "to", "min_amount", "max_amount", "closing_within",
+                "quarantined", "sort", "cursor", "limit")  # fmt: skip
+
+
+def _filter_field(message: str) -> str | None:
+    """The parameter a web.query refusal names ("from: …"; its cursor message names none)."""
+    head = message.partition(":")[0].strip()
+    if head in _LIST_PARAMS:
+        return head
+    return "cursor" if "cursor" in message.lower() else None
+
+
+def _refused(exc: InputError) -> Any:
+    """A 400 naming the refused parameter or field."""
+    return _error(400, "bad_request", str(exc), field=exc.field)
+
+
 def _by_cufe(cufe: str) -> ReceivedDocument:
-    doc = _db().scalar(sa.select(ReceivedDocument).where(ReceivedDocument.cufe == cufe.strip().lower()))
+    try:
+        wanted = api_input.cufe(cufe)
+    except InputError as exc:
+        body, status = _refused(exc)
+        body.status_code = status
+        abort(body)
+    doc = _db().scalar(sa.select(ReceivedDocument).where(ReceivedDocument.cufe == wanted))
     if doc is None:
         abort(404, description=f"No hay ningún documento recibido con el CUFE {cufe[:96]}.")
     return doc
@@ -195,57 +216,23 @@ def _actions(db: Session, doc: ReceivedDocument) -> list[dict[str, Any]] | None:
     ]
 
 
-class BadBody(ValueError):
-    """The JSON body of an event request is malformed (a 400)."""
-
-
 def _event_request(body: Any, user: User) -> EventRequest:
-    """An EventRequest from the JSON body; the person defaults to the user's own profile when it is complete."""
-    if not isinstance(body, dict):
-        raise BadBody('Se espera un objeto JSON como {"code": "030"} (Content-Type: application/json).')
-    unknown = sorted(set(body) - _BODY_KEYS)
-    if unknown:
-        raise BadBody(f"Campos desconocidos: {', '.join(unknown)}; se aceptan {', '.join(sorted(_BODY_KEYS))}.")
-    code = body.get("code")
-    if not isinstance(code, str) or code not in {c.value for c in EventCode}:
-        raise BadBody(f'code: un código de evento de la DIAN como "030", no {code!r}.')
-    reason = body.get("claim_reason")
-    if reason is not None and (not isinstance(reason, str) or reason not in {r.value for r in ClaimReason}):
-        raise BadBody(f"claim_reason: 01, 02, 03 o 04, no {reason!r}.")
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 1000):
-        raise BadBody("note: un texto de hasta 1000 caracteres.")
-    person = _person(body.get("person"))
-    if person is None and code in (EventCode.ACUSE_RECIBO.value, EventCode.RECIBO_BIEN.value):
+    """An EventRequest from the checked JSON body; the person defaults to the user's own profile when complete."""
+    fields = api_input.event_body(body)
+    code, reason, given = fields["code"], fields["claim_reason"], fields["person"]
+    person = None
+    if given is not None:
+        person = Person(id=given["id"], first_name=given["first_name"], family_name=given["family_name"],
+                        id_type=given["id_type"], job_title=given["job_title"],
+                        department=given["department"])  # fmt: skip
+    elif code in (EventCode.ACUSE_RECIBO.value, EventCode.RECIBO_BIEN.value):
         profile = {"id": user.id_number, "first_name": user.first_name, "family_name": user.family_name}
         if all(profile.values()):
             person = Person(id=user.id_number or "", first_name=user.first_name or "",
                             family_name=user.family_name or "", id_type=user.id_type or "13",
                             job_title=user.job_title, department=user.department)  # fmt: skip
     return EventRequest(EventCode(code), person=person, claim_reason=ClaimReason(reason) if reason else None,
-                        note=note or None)  # fmt: skip
-
-
-def _person(value: Any) -> Person | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise BadBody("person: un objeto con id, first_name y family_name.")
-    unknown = sorted(set(value) - _PERSON_KEYS)
-    if unknown:
-        raise BadBody(f"person: campos desconocidos: {', '.join(unknown)}.")
-    if not all(isinstance(v, str) for v in value.values()):
-        raise BadBody("person: cada campo es un texto.")
-    missing = [k for k in ("id", "first_name", "family_name") if not value.get(k, "").strip()]
-    if missing:
-        raise BadBody(f"person: faltan {', '.join(missing)}.")
-    id_type = value.get("id_type", "13").strip() or "13"
-    if not id_type.isdigit() or len(id_type) > 2:
-        raise BadBody(f"person.id_type: un tipo de documento de la DIAN (13, 22, 41…), no {id_type!r}.")
-    return Person(id=value["id"].strip(), first_name=value["first_name"].strip(),
-                  family_name=value["family_name"].strip(), id_type=id_type,
-                  job_title=value.get("job_title", "").strip() or None,
-                  department=value.get("department", "").strip() or None)  # fmt: skip
+                        note=fields["note"])  # fmt: skip
 
 
 @bp.post("/documents/<cufe>/events")
@@ -254,10 +241,14 @@ def send_event(cufe: str) -> Any:
     """Sign and queue 030, 031, 032 or 033 on the document, deliver it to DIAN now, and answer with its state."""
     db = _db()
     doc = _by_cufe(cufe)
+    request.max_content_length = api_input.MAX_BODY_BYTES  # a longer body is a 413 (field "body") before it is read
+    if (request.content_length or 0) > api_input.MAX_BODY_BYTES:
+        abort(413)
     try:
-        wanted = _event_request(request.get_json(silent=True), current_user.load(db))
-    except BadBody as exc:
-        return _error(400, "bad_request", str(exc))
+        body = api_input.json_body(request.get_data(cache=False), request.content_type)
+        wanted = _event_request(body, current_user.load(db))
+    except InputError as exc:
+        return _refused(exc)
     service = current_app.extensions.get("buzon.events")
     if service is None:
         return _error(503, "unavailable", "El envío de eventos no está disponible en este servidor.")

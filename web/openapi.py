@@ -9,6 +9,7 @@ from typing import Any
 
 from dian.codes import ClaimReason, DocumentState, EventCode
 from store.models import Direction, Role, SubmissionState, Verdict
+from web import api_input as shape
 from web.query import DEFAULT_SORT, MAX_CLOSING_WITHIN, SORTS
 
 API_VERSION = "1.0.0"
@@ -34,9 +35,19 @@ _CUFE = {
     "name": "cufe",
     "in": "path",
     "required": True,
-    "description": "CUFE o CUDE del documento (96 caracteres hexadecimales).",
-    "schema": {"type": "string", "maxLength": 96},
+    "description": "CUFE o CUDE del documento (96 caracteres hexadecimales, mayúsculas o minúsculas).",
+    "schema": {"type": "string", "minLength": 96, "maxLength": 96, "pattern": shape.CUFE_PATTERN},
 }
+# Text a DIAN XML document can carry: no control characters but tab, newline and carriage return, no U+FFFE/U+FFFF
+# (and, in JSON bodies, no lone surrogates).
+_TEXT = {"type": "string", "pattern": shape.TEXT_PATTERN}
+_DAY = {
+    **_DATE,
+    "description": f"Un día entre {shape.FIRST_DAY} y {shape.LAST_DAY}.",
+    "pattern": shape.DAY_PATTERN,
+}
+_BODY_TEXT = {"type": "string", "pattern": shape.BODY_TEXT_PATTERN}
+_AMOUNT = {"type": "string", "pattern": shape.AMOUNT_PATTERN, "description": "Dígitos 0-9 y, si acaso, dos decimales."}
 
 
 def _query(name: str, description: str, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -59,25 +70,37 @@ _LIST_PARAMETERS = [
         style="form",
         explode=True,
     ),
-    _query("supplier", "NIT del proveedor (con o sin DV) o parte de su razón social.", {"type": "string"}),
-    _query("from", "Emitidos desde este día (America/Bogota), inclusive. AAAA-MM-DD.", _DATE),
-    _query("to", "Emitidos hasta este día (America/Bogota), inclusive. AAAA-MM-DD.", _DATE),
-    _query("min_amount", "Valor a pagar mínimo (1234567.89).", {"type": "string"}),
-    _query("max_amount", "Valor a pagar máximo.", {"type": "string"}),
+    _query("supplier", "NIT del proveedor (con o sin DV) o parte de su razón social.", {**_TEXT, "maxLength": 450}),
+    _query("from", "Emitidos desde este día (America/Bogota), inclusive. AAAA-MM-DD.", _DAY),
+    _query("to", "Emitidos hasta este día (America/Bogota), inclusive. AAAA-MM-DD.", _DAY),
+    _query("min_amount", "Valor a pagar mínimo (1234567.89).", _AMOUNT),
+    _query("max_amount", "Valor a pagar máximo.", _AMOUNT),
     _query(
         "closing_within",
-        "Plazo de reclamo o aceptación que vence dentro de N días hábiles (documentos con recibo, 032).",
+        "Plazo de reclamo o aceptación que vence dentro de N días hábiles (documentos con recibo, 032); dígitos 0-9.",
         {"type": "integer", "minimum": 1, "maximum": MAX_CLOSING_WITHIN},
     ),
-    _query("quarantined", "1: solo documentos inválidos o de correos en cuarentena.", {"type": "string"}),
-    _query("q", "Buscar por número, CUFE o NIT.", {"type": "string", "maxLength": 120}),
+    _query(
+        "quarantined",
+        "1: solo documentos inválidos o de correos en cuarentena.",
+        {"type": "string", "enum": ["0", "1", "true", "false"]},
+    ),
+    _query("q", "Buscar por número, CUFE o NIT.", {**_TEXT, "maxLength": 120}),
     _query(
         "sort",
         "Orden: " + "; ".join(f"{s.key} ({s.label})" for s in SORTS.values()) + ".",
         {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},
     ),
-    _query("cursor", "El next_cursor de la página anterior.", {"type": "string"}),
-    _query("limit", "Documentos por página.", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+    _query(
+        "cursor",
+        "El next_cursor de la página anterior (valor_id; el id cabe en un entero de 64 bits).",
+        {"type": "string", "pattern": shape.CURSOR_PATTERN, "maxLength": shape.MAX_CURSOR},
+    ),
+    _query(
+        "limit",
+        "Documentos por página; dígitos 0-9.",
+        {"type": "integer", "minimum": 1, "maximum": shape.MAX_LIMIT, "default": 50},
+    ),
 ]
 
 _SCHEMAS: dict[str, Any] = {
@@ -87,6 +110,11 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "error": {"type": "string", "examples": ["bad_request", "conflict", "forbidden"]},
             "message": {"type": "string", "description": "En español, para mostrar al usuario."},
+            "field": {
+                "type": "string",
+                "description": "El parámetro o campo rechazado (limit, cursor, person.id_type, body…).",
+                "examples": ["limit", "person.id_type", "body"],
+            },
             "rule": {**_NULLABLE_STRING, "description": "La regla de la DIAN que lo impide, si la hay."},
         },
     },
@@ -222,12 +250,24 @@ _SCHEMAS: dict[str, Any] = {
         "required": ["id", "first_name", "family_name"],
         "additionalProperties": False,
         "properties": {
-            "id": {"type": "string"},
-            "first_name": {"type": "string"},
-            "family_name": {"type": "string"},
-            "id_type": {"type": "string", "default": "13", "description": "13 cédula, 22 extranjería, 41 pasaporte."},
-            "job_title": {"type": "string"},
-            "department": {"type": "string"},
+            "id": {
+                "type": "string",
+                "pattern": shape.PERSON_ID_PATTERN,
+                "description": "Número de documento: dígitos 0-9, letras o guion; solo dígitos para los tipos "
+                + ", ".join(shape.ID_TYPES_ALL_DIGITS)
+                + ".",
+            },
+            "first_name": {**_BODY_TEXT, "minLength": 1, "maxLength": shape.MAX_NAME},
+            "family_name": {**_BODY_TEXT, "minLength": 1, "maxLength": shape.MAX_NAME},
+            "id_type": {
+                "type": "string",
+                "enum": list(shape.ID_TYPES),
+                "default": "13",
+                "description": "Tipo de documento de identificación de la DIAN: 13 cédula de ciudadanía, 22 cédula de "
+                "extranjería, 41 pasaporte…",
+            },
+            "job_title": {**_BODY_TEXT, "maxLength": shape.MAX_NAME},
+            "department": {**_BODY_TEXT, "maxLength": shape.MAX_NAME},
         },
     },
     "EventRequest": {
@@ -241,7 +281,7 @@ _SCHEMAS: dict[str, Any] = {
                 "description": "030 y 032: quien recibe; por omisión el perfil del usuario o la persona configurada.",
             },
             "claim_reason": {"type": "string", "enum": [r.value for r in ClaimReason], "description": "Solo 031."},
-            "note": {"type": "string", "maxLength": 1000, "description": "Solo 031."},
+            "note": {**_BODY_TEXT, "maxLength": shape.MAX_NOTE, "description": "Solo 031."},
         },
     },
     "EventCreated": {
@@ -329,6 +369,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "El documento.",
                             "content": {"application/json": {"schema": _ref("Document")}},
                         },
+                        "400": _error_response("El CUFE no tiene la forma de un CUFE (field: cufe)."),
                         "404": _error_response("No hay un documento con ese CUFE."),
                         **_ERRORS,
                     },
@@ -349,7 +390,11 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": _ref("EventCreated")}},
                             "headers": {"Location": {"schema": {"type": "string"}}},
                         },
-                        "400": _error_response("El cuerpo no es un JSON válido para un evento."),
+                        "400": _error_response(
+                            "El cuerpo no es un JSON válido para un evento, o anida demasiado "
+                            f"(más de {shape.MAX_DEPTH} niveles); el campo rechazado va en field."
+                        ),
+                        "413": _error_response(f"El cuerpo pasa de {shape.MAX_BODY_BYTES} bytes (field: body)."),
                         "404": _error_response("No hay un documento con ese CUFE."),
                         "409": _error_response("El estado del documento no lo permite ahora (con el porqué)."),
                         "422": _error_response("El evento no puede llevar lo pedido (p. ej. falta la persona)."),
