@@ -33,7 +33,7 @@ HEX = re.compile(r"^[0-9a-f]+$")
 # Non-person actors the "Quién" filter offers; a value ending in ":" takes every actor of that kind.
 ACTOR_GROUPS = {
     "job:": "Tareas automáticas",
-    "system:": "Buzón (lectura del correo, importación, web)",
+    "system:": "Buzón (procesos internos)",
     "cli:": "Línea de comandos del servidor",
     "dian:": "La DIAN",
     "anonymous": "Alguien sin sesión",

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from dian.codes import DocumentState, EventCode
+from dian.codes import DocumentState, DocumentType, EventCode
 from web.document_labels import EVENT_SHORT
 from web.labels import QUARANTINE_LABELS, ROLE_NOUNS, STATE_LABELS, VERDICT_LABELS, local_time
 
@@ -279,6 +279,18 @@ FIELDS = {
     "auto_acknowledge": "Acuse de recibo (030) automático",
     "auto_receipt": "Recibo del bien (032) automático",
     "answer_blob": "Respuesta guardada",
+    "reminded": "Recordatorios",
+    "without_address": "Sin dirección",
+    "duplicates": "Repetidos",
+    "confirmed": "Confirmados",
+    "documents": "Documentos",
+    "emitted": "Emitidos",
+    "observed": "Observados",
+    "refused": "Rechazados",
+    "registered": "Registrados",
+    "waiting": "En espera",
+    "unresolved": "Sin respuesta definitiva",
+    "checked": "Revisados",
 }
 REASONS = {**QUARANTINE_LABELS, "address": "demasiados intentos desde esta dirección", "locked": "cuenta bloqueada",
            "unknown_user": "usuario inexistente con demasiados intentos", "inactive": "cuenta desactivada"}  # fmt: skip
@@ -314,6 +326,11 @@ def field_value(key: str, value: Any) -> str:
             return STATE_LABELS[DocumentState(text)]
         except (ValueError, KeyError):
             return text
+    if key == "type":
+        try:
+            return DocumentType(text).label
+        except ValueError:
+            return text
     if key == "verdict":
         return VERDICT_LABELS.get(text, text)
     if key == "reason":
@@ -340,9 +357,12 @@ _ORDER = {key: n for n, key in enumerate(FIELDS)}
 
 
 def readable_fields(data: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """The entry's data as (label, text) pairs, without the ones the subject already says; in FIELDS' order, then
-    the unknown keys alphabetically (PostgreSQL's JSONB does not keep the order they were written in)."""
+    """The entry's data as (label, text) pairs, without empty ones nor those the subject already says; in FIELDS'
+    order, then the unknown keys alphabetically (PostgreSQL's JSONB does not keep the order they were written in)."""
     if not data:
         return []
-    keys = sorted((k for k in data if k not in HIDDEN), key=lambda k: (_ORDER.get(k, len(_ORDER)), k))
+    keys = sorted(
+        (k for k in data if k not in HIDDEN and data[k] not in (None, "", [], {})),
+        key=lambda k: (_ORDER.get(k, len(_ORDER)), k),
+    )
     return [(field_label(k), field_value(k, data[k])) for k in keys]
