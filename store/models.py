@@ -177,6 +177,14 @@ class ReceivedDocument(Timestamps, Base):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
+        # The unconfirmed documents, counted by the dashboard and listed by the inbox (migration 0009).
+        sa.Index(
+            "ix_received_documents_unconfirmed",
+            "issued_at",
+            "id",
+            sqlite_where=sa.text("verdict = 'unconfirmed'"),
+            postgresql_where=sa.text("verdict = 'unconfirmed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -232,6 +240,24 @@ class ReceivedDocument(Timestamps, Base):
     events: Mapped[list[DocumentEvent]] = relationship(
         back_populates="document", order_by="DocumentEvent.id", foreign_keys="DocumentEvent.document_id"
     )
+
+
+class DocumentTotal(Base):
+    """The received documents counted and summed by issue month (Bogotá), supplier and state: what the dashboard and
+    the suppliers list read (store/totals.py) instead of every document. Kept by database triggers on
+    received_documents (migration 0009), so no writer has to know about it; never written by the application."""
+
+    __tablename__ = "document_totals"
+    __table_args__ = (sa.Index("ix_document_totals_issuer_month", "issuer_nit", "month"), {"sqlite_with_rowid": False})
+
+    month: Mapped[date] = mapped_column(primary_key=True)  # the first day of the month of issued_at in Bogotá
+    issuer_nit: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    state: Mapped[DocumentState] = mapped_column(code_enum(DocumentState), primary_key=True)
+    documents: Mapped[int]
+    cop_amount: Mapped[Decimal]  # the payable amounts of its documents in COP
+    other_currency: Mapped[int]  # its documents in another currency: counted, not summed
+    issuer_name: Mapped[str] = mapped_column(sa.String(450))  # as on the latest document counted
+    supplier_text: Mapped[str] = mapped_column(sa.String(MAX_SEARCH_LENGTH))  # its search text past the number
 
 
 class OutboundDocument(Timestamps, Base):

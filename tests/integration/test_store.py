@@ -10,10 +10,19 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from dian.codes import DocumentType, Environment, EventCode
+from dian.codes import DocumentState, DocumentType, Environment, EventCode
 from store.audit import AuditLogIsAppendOnly, mask_secrets, record
 from store.db import current_revision, head_revision, make_engine, migrate
-from store.models import AuditEntry, Base, Direction, DocumentEvent, ReceivedDocument, SubmissionState, Verdict
+from store.models import (
+    AuditEntry,
+    Base,
+    Direction,
+    DocumentEvent,
+    DocumentTotal,
+    ReceivedDocument,
+    SubmissionState,
+    Verdict,
+)
 from tests.integration.schema import snapshot
 from tests.services import fresh_postgres_database
 
@@ -48,6 +57,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "login_throttles",
         "counters",
         "document_events",
+        "document_totals",
         "job_runs",
         "mail_messages",
         "outbound_documents",
@@ -246,3 +256,58 @@ def test_audit_data_masks_secrets(db):
     db.flush()
     assert entry.data == {"imap": {"password": "***", "host": "mail"}, "token": "***", "items": [{"pin": "***"}]}
     assert mask_secrets({"software_pin": "x"}) == {"software_pin": "***"}
+
+
+def _totals_from_documents(db) -> dict:
+    """document_totals as it must be: the documents grouped by Bogotá month of issued_at, supplier and state."""
+    bogota = timezone(timedelta(hours=-5))
+    expected: dict = {}
+    for doc in db.scalars(sa.select(ReceivedDocument)):
+        month = doc.issued_at.astimezone(bogota).date().replace(day=1)
+        n, amount, other = expected.get((month, doc.issuer_nit, doc.state.value), (0, Decimal(0), 0))
+        cop = doc.currency == "COP"
+        expected[(month, doc.issuer_nit, doc.state.value)] = (
+            n + 1, amount + (doc.payable_amount if cop else 0), other + (0 if cop else 1)
+        )  # fmt: skip
+    return expected
+
+
+def _totals_kept(db) -> dict:
+    rows = db.execute(
+        sa.select(DocumentTotal.month, DocumentTotal.issuer_nit, DocumentTotal.state, DocumentTotal.documents,
+                  DocumentTotal.cop_amount, DocumentTotal.other_currency).where(DocumentTotal.documents != 0)
+    ).all()  # fmt: skip
+    return {(m, nit, st.value): (n, Decimal(a).quantize(Decimal("0.01")), o) for m, nit, st, n, a, o in rows}
+
+
+def test_document_totals_follow_every_insert_update_and_delete(db):
+    """Migration 0009's triggers keep document_totals equal to the documents grouped, through the ORM and plain SQL,
+    with the month cut at midnight in Bogotá (21:00 on 31 March in Bogotá is 02:00 on 1 April in UTC)."""
+    docs = [
+        _document(cufe="1" * 96, issued_at=datetime(2026, 3, 31, 21, tzinfo=timezone(timedelta(hours=-5)))),
+        _document(cufe="2" * 96, issued_at=datetime(2026, 4, 1, 5, 30, tzinfo=UTC), payable_amount=Decimal("10.25")),
+        _document(cufe="3" * 96, issued_at=datetime(2026, 4, 2, tzinfo=UTC), currency="USD"),
+        _document(cufe="4" * 96, issuer_nit="800000009", issuer_name="Café Ñandú", payable_amount=Decimal("5.50")),
+    ]
+    db.add_all(docs)
+    db.flush()
+    assert _totals_kept(db) == _totals_from_documents(db)
+    assert (date(2026, 3, 1), "900000001", "validated") in _totals_kept(db)  # Bogotá's 31 March, not UTC's 1 April
+    docs[1].state = DocumentState.ACKNOWLEDGED
+    docs[0].payable_amount = Decimal("1000.00")
+    docs[2].currency = "COP"
+    db.flush()
+    assert _totals_kept(db) == _totals_from_documents(db)
+    db.execute(sa.text("UPDATE received_documents SET state = 'accepted' WHERE issuer_nit = '800000009'"))
+    db.execute(sa.update(ReceivedDocument).where(ReceivedDocument.id == docs[0].id).values(
+        issued_at=datetime(2026, 5, 5, tzinfo=UTC)))  # fmt: skip
+    db.delete(docs[2])
+    db.flush()
+    db.expire_all()
+    assert _totals_kept(db) == _totals_from_documents(db)
+    name, text = db.execute(
+        sa.select(DocumentTotal.issuer_name, DocumentTotal.supplier_text).where(
+            DocumentTotal.issuer_nit == "800000009", DocumentTotal.documents > 0
+        )
+    ).one()
+    assert (name, text) == ("Café Ñandú", "800000009\x1fcafe nandu")  # the folded name the suppliers list searches
