@@ -287,7 +287,6 @@ FIELDS = {
     "emitted": "Emitidos",
     "observed": "Observados",
     "refused": "Rechazados",
-    "registered": "Registrados",
     "waiting": "En espera",
     "unresolved": "Sin respuesta definitiva",
     "checked": "Revisados",
