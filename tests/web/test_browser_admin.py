@@ -121,6 +121,12 @@ def both_sizes(page: Any, name: str) -> None:
         page.set_viewport_size(WIDE)
 
 
+def go(page: Any, selector: str) -> None:
+    """Click something that loads another page, and wait for that page."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def focused_outcome(page: Any) -> str:
     """The outcome shown at the top: it has the focus and the text of its status/alert."""
     page.wait_for_selector("#resultado, #resultado-secreto")
@@ -143,7 +149,7 @@ def test_the_admin_manages_users_tokens_jobs_and_the_dian_connection(browser, si
     page.select_option("#nuevo-rol", "clerk")
     page.fill("#nuevo-nombres", "Juan")
     page.fill("#nuevo-apellidos", "Pérez")
-    page.click("#form-nuevo-usuario button[type=submit]")
+    go(page, "#form-nuevo-usuario button[type=submit]")
     assert "Usuario Juan Pérez (juan.perez) creado con el rol Auxiliar" in focused_outcome(page)
     password = page.inner_text("#contrasena-generada")
     both_sizes(page, "admin-usuarios-creado")
@@ -155,23 +161,25 @@ def test_the_admin_manages_users_tokens_jobs_and_the_dian_connection(browser, si
     # Role, password typed twice, disable.
     row = page.locator("#usuario-juan\\.perez")
     row.locator("select").select_option("treasury")
-    row.locator("text=Cambiar rol").click()
+    with page.expect_navigation():
+        row.locator("text=Cambiar rol").click()
     assert "ahora tiene el rol Tesorería" in focused_outcome(page)
     page.locator("#usuario-juan\\.perez >> text=Restablecer contraseña").click()
     page.check("#restablecer-escribir")
     page.fill("#restablecer-password", "una-clave-nueva-1")
     page.fill("#restablecer-password2", "otra-clave-nueva-2")
-    page.click("form.admin-form button[type=submit]")
+    go(page, "form.admin-form button[type=submit]")
     assert "no coinciden" in page.inner_text("#error-formulario")
     page.check("#restablecer-escribir")
     page.fill("#restablecer-password", "una-clave-nueva-1")
     page.fill("#restablecer-password2", "una-clave-nueva-1")
-    page.click("form.admin-form button[type=submit]")
+    go(page, "form.admin-form button[type=submit]")
     assert "sesiones abiertas se cerraron" in focused_outcome(page)
     juan.reload()
     assert "/ingresar" in juan.url  # the reset ended Juan's session
     log_in(juan, site, "juan.perez", "una-clave-nueva-1")
-    page.locator("#usuario-juan\\.perez >> button.danger").click()
+    with page.expect_navigation():
+        page.locator("#usuario-juan\\.perez >> button.danger").click()
     assert "desactivado" in focused_outcome(page)
     both_sizes(page, "admin-usuarios")
     juan.reload()
@@ -182,13 +190,14 @@ def test_the_admin_manages_users_tokens_jobs_and_the_dian_connection(browser, si
     page.click(".admin-nav >> text=Tokens de API")
     page.select_option("#token-usuario", label="olga (Auditor)")
     page.fill("#token-nombre", "ERP contable")
-    page.click("#form-nuevo-token button[type=submit]")
+    go(page, "#form-nuevo-token button[type=submit]")
     raw = page.inner_text("#token-nuevo")
     assert raw.startswith("bzn_") and "no se volverá a mostrar" in focused_outcome(page)
     both_sizes(page, "admin-tokens")
     page.goto(f"{site.url}/admin/tokens")
     assert raw not in page.content()
-    page.locator("#tokens button.danger").first.click()
+    with page.expect_navigation():
+        page.locator("#tokens button.danger").first.click()
     assert "revocado" in focused_outcome(page)
 
     # The webhook outbox and the certificate.
@@ -201,13 +210,13 @@ def test_the_admin_manages_users_tokens_jobs_and_the_dian_connection(browser, si
 
     # The DIAN connection: the simulator over HTTP answers; a closed port does not.
     page.click(".admin-nav >> text=Conexión DIAN")
-    page.click("#probar-dian")
+    go(page, "#probar-dian")
     said = focused_outcome(page)
     assert said.startswith("Conectado: la DIAN respondió en ") and "StatusCode 66" in said
     both_sizes(page, "admin-dian")
     closed = f"http://127.0.0.1:{free_port()}{SERVICE_PATH}"
     site.app.extensions["buzon.dian_client"] = lambda: DianClient(closed, site.bed.world.buyer, connect_timeout=2)
-    page.click("#probar-dian")
+    go(page, "#probar-dian")
     assert focused_outcome(page).startswith("No se pudo conectar")
     assert "Sin conexión" in page.inner_text("#ultima-prueba")
     both_sizes(page, "admin-dian-sin-conexion")
@@ -216,7 +225,8 @@ def test_the_admin_manages_users_tokens_jobs_and_the_dian_connection(browser, si
     page.click(".admin-nav >> text=Tareas")
     # The fixture's poll ran through buzon.jobs a moment ago, as the scheduler would: the page calls that running.
     assert "El programador está en marcha" in page.inner_text("#programador")
-    page.locator("#tarea-deadlines >> text=Ejecutar ahora").click()
+    with page.expect_navigation():
+        page.locator("#tarea-deadlines >> text=Ejecutar ahora").click()
     assert focused_outcome(page).startswith("Tarea «Cerrar plazos y enviar recordatorios» ejecutada en ")
     assert "Correcta" in page.inner_text("#tarea-deadlines")
     both_sizes(page, "admin-tareas")
@@ -236,15 +246,15 @@ def test_the_auditor_reads_filters_pages_and_exports_the_log(browser, site):
     assert page.locator("#auditoria tbody tr").count() == 50
     height = page.evaluate("document.documentElement.scrollHeight")
     both_sizes(page, "auditoria")
-    page.click("#pagina-anteriores")
+    go(page, "#pagina-anteriores")
     assert page.locator("#auditoria tbody tr").count() >= 1
-    page.click("#pagina-recientes")
+    go(page, "#pagina-recientes")
     assert page.locator("#auditoria tbody tr").count() == 50
 
     # The document's story: filed by the mailbox reader, named by number and supplier, linked.
     number = site.bed.document(site.document_id).number
     page.fill("#f-documento", number)
-    page.click("#filtros-auditoria button[type=submit]")
+    go(page, "#filtros-auditoria button[type=submit]")
     story = page.inner_text("#auditoria")
     assert "archivó el documento" in story and f"Factura {number}" in story and "PROVEEDOR DE PRUEBA S.A.S." in story
     page.locator(f"#auditoria a:has-text('Factura {number}')").first.click()
@@ -256,7 +266,7 @@ def test_the_auditor_reads_filters_pages_and_exports_the_log(browser, site):
     page.goto(f"{site.url}/auditoria")
     page.select_option("#f-quien", "user:olga")
     page.select_option("#f-tipo", "sesiones")
-    page.click("#filtros-auditoria button[type=submit]")
+    go(page, "#filtros-auditoria button[type=submit]")
     assert set(page.locator("#auditoria .actor").all_inner_texts()) == {"Olga Auditora (auditor)"}
     page.goto(f"{site.url}/auditoria?hasta=9999-12-31")
     assert "fuera del rango" in page.inner_text("#error-filtro")
