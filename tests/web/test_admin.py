@@ -106,7 +106,12 @@ def test_adding_a_user_with_a_generated_password_shows_it_once_and_it_works(app_
     assert re.fullmatch(r"[A-Za-z2-9]{4}(-[A-Za-z2-9]{4}){3}", password)
     assert "no se volverá a mostrar" in page
     created = user(session, "juan.perez")
-    assert (created.role, created.first_name, created.id_number, created.active) == (Role.CLERK, "Juan", "79111222", True)
+    assert (created.role, created.first_name, created.id_number, created.active) == (
+        Role.CLERK,
+        "Juan",
+        "79111222",
+        True,
+    )
     assert password not in admin.get("/admin/usuarios").get_data(as_text=True)  # once
     [entry] = [e for e in entries(session, "user.created") if e.subject == "user:juan.perez"]
     assert entry.actor == "user:usuario-admin"
@@ -120,10 +125,20 @@ def test_adding_a_user_with_a_generated_password_shows_it_once_and_it_works(app_
 @pytest.mark.parametrize(
     ("form", "says"),
     [
-        ({"username": "ana", "role": "clerk", "modo": "escribir", "password": "una-clave-larga",
-          "password2": "otra-clave-larga"}, "no coinciden"),  # fmt: skip
-        ({"username": "ana", "role": "clerk", "modo": "escribir", "password": "corta", "password2": "corta"},
-         "al menos 10 caracteres"),  # fmt: skip
+        (
+            {
+                "username": "ana",
+                "role": "clerk",
+                "modo": "escribir",
+                "password": "una-clave-larga",
+                "password2": "otra-clave-larga",
+            },
+            "no coinciden",
+        ),
+        (
+            {"username": "ana", "role": "clerk", "modo": "escribir", "password": "corta", "password2": "corta"},
+            "al menos 10 caracteres",
+        ),
         ({"username": "Ana Pérez", "role": "clerk", "modo": "generar"}, "letras minúsculas"),
         ({"username": "ana", "role": "jefe", "modo": "generar"}, "Rol: elija"),
         ({"username": "ana", "role": "clerk", "modo": "generar", "email": "no es correo"}, "no parece una dirección"),
@@ -162,8 +177,8 @@ def test_disabling_a_user_ends_sign_in_sessions_and_tokens_and_enabling_restores
     sign_in(app, open_session, ana)
     assert open_session.get("/").status_code == 200
     admin = client_as(Role.ADMIN)
-    raw = re.search(r'id="token-nuevo">([^<]+)<',
-                    post(admin, "/admin/tokens", user_id=str(ana.id), name="ERP").get_data(as_text=True)).group(1)  # fmt: skip
+    made = post(admin, "/admin/tokens", user_id=str(ana.id), name="ERP").get_data(as_text=True)
+    raw = re.search(r'id="token-nuevo">([^<]+)<', made).group(1)
     assert app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 200
     response = post(admin, f"/admin/usuarios/{ana.id}/desactivar")
     assert "Ana Torres (ana) desactivado" in outcome(admin.get(response.location).get_data(as_text=True))
@@ -227,7 +242,9 @@ def test_resetting_a_password_generated_or_typed_twice(app_and_db, client_as):
     open_session = app.test_client()
     sign_in(app, open_session, ana)
     admin = client_as(Role.ADMIN)
-    assert "Restablecer la contraseña de ana" in admin.get(f"/admin/usuarios/{ana.id}/contrasena").get_data(as_text=True)
+    assert "Restablecer la contraseña de ana" in admin.get(f"/admin/usuarios/{ana.id}/contrasena").get_data(
+        as_text=True
+    )
     mismatch = post(admin, f"/admin/usuarios/{ana.id}/contrasena", modo="escribir", password="nueva-clave-1",
                     password2="nueva-clave-2")  # fmt: skip
     assert mismatch.status_code == 400 and "no coinciden" in mismatch.get_data(as_text=True)
@@ -274,7 +291,11 @@ def test_a_token_is_shown_once_listed_by_prefix_and_revoked(app_and_db, client_a
     assert f"{raw[:12]}…" in row and "ERP contable" in row and "Vigente" in row
     assert "Nunca" not in row  # it was used just now
     [created] = entries(session, "api_token.created")
-    assert (created.actor, created.subject, created.data["user"]) == ("user:usuario-admin", f"api_token:{token.id}", "erp")
+    assert (created.actor, created.subject, created.data["user"]) == (
+        "user:usuario-admin",
+        f"api_token:{token.id}",
+        "erp",
+    )
     revoke = post(admin, f"/admin/tokens/{token.id}/revocar")
     assert "revocado" in outcome(admin.get(revoke.location).get_data(as_text=True))
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"}).status_code == 401
@@ -318,7 +339,8 @@ def test_the_webhook_outbox_lists_what_is_owed_and_a_retry_makes_it_due(app_and_
     failed = WebhookDelivery(event="document.state_changed", state=WebhookState.FAILED, attempts=10, last_status=503,
                              last_error="HTTP 503", next_attempt_at=long_ago,
                              payload={"document": {"number": "FE-77", "issuer_name": "PAPELERÍA S.A.S.",
-                                                   "state": "accepted", "previous_state": "goods_received"}})  # fmt: skip
+                                                   "state": "accepted",
+                                                   "previous_state": "goods_received"}})  # fmt: skip
     delivered = WebhookDelivery(event="document.state_changed", state=WebhookState.DELIVERED, attempts=1,
                                 last_status=200, payload={}, delivered_at=long_ago)  # fmt: skip
     session.add_all([failed, delivered])
@@ -392,7 +414,8 @@ def test_the_dian_page_shows_the_environment_never_the_pin_and_says_when_it_cann
     app, session = app_and_db
     settings = app.config["BUZON_SETTINGS"]
     app.config["BUZON_SETTINGS"] = dataclasses.replace(
-        settings, dian=dataclasses.replace(settings.dian, software_pin="PIN-SECRETO-4711", software_id="abc-123"))
+        settings, dian=dataclasses.replace(settings.dian, software_pin="PIN-SECRETO-4711", software_id="abc-123")
+    )
     admin = client_as(Role.ADMIN)
     page = admin.get("/admin/dian").get_data(as_text=True)
     assert "PIN-SECRETO-4711" not in page
