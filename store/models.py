@@ -221,7 +221,7 @@ class ReceivedDocument(Timestamps, Base):
     state: Mapped[DocumentState] = mapped_column(code_enum(DocumentState), default=DocumentState.VALIDATED)
     window_ends_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
-    assigned_to: Mapped[str | None] = mapped_column(sa.String(80))
+    assigned_to: Mapped[str | None] = mapped_column(sa.String(80), index=True)  # "Mis facturas" (migration 0008)
     # When GetStatusEvent last told us the counterpart's events (None: never asked).
     events_synced_at: Mapped[datetime | None]
     # When the deadline sweep saw the claim window end with no 031 or 033 of ours.

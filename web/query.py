@@ -280,11 +280,13 @@ def search_condition(text: str) -> Any:
     (trigrams on PostgreSQL, a covering scan of the narrow index on SQLite), the CUFE's, the NIT's."""
     folded = fold(text)
     terms = folded.split()[:MAX_SEARCH_TERMS]
-    branches = []
-    if terms:
-        branches.append(sa.select(D.id).where(*(_text_matches(f"%{_like(t)}%") for t in terms)))
     compact = folded.replace(" ", "")
-    if MIN_CUFE_PREFIX <= len(compact) <= 96 and re.fullmatch("[0-9a-f]+", compact):
+    hexadecimal = MIN_CUFE_PREFIX <= len(compact) <= 96 and re.fullmatch("[0-9a-f]+", compact) is not None
+    branches = []
+    # 20 or more hexadecimal characters are a CUFE's start, never part of a number or a name: no text scan.
+    if terms and not (hexadecimal and len(compact) >= 20):
+        branches.append(sa.select(D.id).where(*(_text_matches(f"%{_like(t)}%") for t in terms)))
+    if hexadecimal:
         # Stored CUFEs are lower-case hexadecimal: every one that starts with the text sorts in [text, text + "g").
         branches.append(sa.select(D.id).where(D.cufe >= compact, D.cufe < compact + "g"))
     nit = _nit(text)

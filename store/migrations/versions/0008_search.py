@@ -1,6 +1,7 @@
 """The inbox's search text: received_documents.search_text (number, NIT and name folded, store/search.py), filled
 for the documents already on file, and its index — trigrams (pg_trgm) on PostgreSQL so "cafe" or "1063" anywhere in
-the text is found without reading every row; a plain index on SQLite, which the search scans instead of the table.
+the text is found without reading every row; a plain index on SQLite, which the search scans instead of the table;
+and an index on assigned_to for the saved view "Mis facturas".
 
 Where pg_trgm cannot be created (an old server without the contrib package, or a role that may not create it) the
 PostgreSQL index is a plain one: the search still finds the same documents, only slower on large tables.
@@ -84,9 +85,12 @@ def upgrade() -> None:
         )
     else:
         op.create_index(INDEX, "received_documents", ["search_text"])
+    # The saved view "Mis facturas" (assigned_to = the clerk) read every row without it.
+    op.create_index(op.f("ix_received_documents_assigned_to"), "received_documents", ["assigned_to"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_received_documents_assigned_to"), table_name="received_documents")
     op.drop_index(INDEX, table_name="received_documents")
     with op.batch_alter_table("received_documents") as batch:
         batch.drop_column("search_text")
