@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from store import audit
-from store.models import Role, User
+from store.models import LoginThrottle, Role, User
 from web.auth import AccountError, create_user, find_user, set_active, set_password
 
 # No 0/O, 1/l/I: a generated password is read aloud or copied by hand.
@@ -152,12 +152,15 @@ class UserRow:
 
 
 def user_rows(session: Session, now: datetime) -> list[UserRow]:
-    """Every user with its state (a login lock counts only while it lasts)."""
+    """Every user with its state: "locked" while a login lock holds the name from some address (web.auth's
+    throttle keys on name and address, so the lock may hold only a stranger out)."""
+    locked_names = {
+        row.username for row in session.scalars(sa.select(LoginThrottle).where(LoginThrottle.locked_until > now))
+    }
     rows = []
     for user in all_users(session):
         state = "active" if user.active else "disabled"
-        locked = user.locked_until
-        if user.active and locked is not None and locked > now:
+        if user.active and user.username in locked_names:
             state = "locked"
         rows.append(UserRow(user, state, user.last_login_at))
     return rows

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from store.audit import record
-from store.models import ApiToken, AuditEntry, Role, User, WebhookDelivery, WebhookState
+from store.models import ApiToken, AuditEntry, LoginThrottle, Role, User, WebhookDelivery, WebhookState
 from tests.pki import _name, issue, pki, write_pkcs12
 from tests.web.conftest import PASSWORD, add_user, csrf_token, log_in, sign_in
 
@@ -455,3 +455,18 @@ def test_an_admin_action_on_a_seeded_log_reads_in_words(app_and_db, client_as):
     assert "Prueba admin (administrador)" in page and "cambió el rol del usuario" in page
     assert "Usuario ana (Ana Torres)" in page
     assert "Rol anterior</dt><dd>auxiliar" in page and "Rol nuevo</dt><dd>tesorería" in page
+
+
+def test_the_user_list_shows_a_login_lock_kept_by_the_throttle(app_and_db, client_as):
+    _app, session = app_and_db
+    ana = add_user(session, "ana", Role.CLERK)
+    session.add(LoginThrottle(username="ana", address="203.0.113.9", failures=0,
+                              locked_until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)))  # fmt: skip
+    session.flush()
+    row = re.search(rf'<tr[^>]*>(?:(?!</tr>).)*/admin/usuarios/{ana.id}/(?:(?!</tr>).)*</tr>',
+                    client_as(Role.ADMIN).get("/admin/usuarios").get_data(as_text=True), re.S)  # fmt: skip
+    assert row is not None and "Bloqueado por intentos fallidos" in row.group(0)
+    session.execute(sa.update(LoginThrottle).values(locked_until=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    session.flush()
+    page = client_as(Role.ADMIN).get("/admin/usuarios").get_data(as_text=True)
+    assert "Bloqueado por intentos fallidos" not in page
