@@ -14,9 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `make run PORT=8001` serves on another port (default: web.bind, 127.0.0.1:8000 without a configuration file).
+PORT ?=
+
 run: $(STAMP)
 	$(BIN)/buzon init
-	$(BIN)/buzon serve
+	$(BIN)/buzon serve $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
 	./scripts/install-test-services

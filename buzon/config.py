@@ -376,6 +376,11 @@ def _validate(s: Settings, problems: _Problems) -> None:
                      f"{s.events.person_id_type!r}")  # fmt: skip
     if s.events.retry_seconds <= 0 or s.events.retry_max_seconds < s.events.retry_seconds:
         problems.add("events.retry_seconds: expected a positive number no larger than events.retry_max_seconds")
+    if s.inbox.source == "imap" and not (s.imap.password or s.imap.oauth2_token):
+        if not {"imap.password", "imap.oauth2_token"} & problems.missing.keys():  # else already said: not set
+            problems.add("imap.password: an IMAP inbox needs imap.password or imap.oauth2_token to log in")
+        if not s.imap.user:
+            problems.add("imap.user: an IMAP inbox needs the mailbox's user name")
     if s.inbox.max_message_bytes <= 0:
         problems.add("inbox.max_message_bytes: expected a positive number of bytes")
     _validate_webhooks(s.webhooks, problems)

@@ -527,7 +527,7 @@ def _poll_confirming(settings: Settings) -> Any:
     the bare invoice, which brings no DIAN answer, is confirmed online as a real install would confirm it."""
     if not local_dian.is_local(settings):
         return _poll(settings)
-    server = local_dian.serve_on_free_port(settings)
+    server = local_dian.serve(settings)
     try:
         dian = dataclasses.replace(settings.dian, endpoint=server.url, online_check=True)
         return _poll(dataclasses.replace(settings, dian=dian))

@@ -3,11 +3,15 @@ simulator, so the inbox shows every state and one live three-business-day countd
 
 The events are signed at past moments (the invoices are days old), queued, and delivered over HTTP to a simulator
 started for the occasion on a free loopback port; the suppliers' notices wait in the mail outbox for the scheduler.
+One more 030 meets a DIAN that does not answer (a closed port): it stays queued with the transport error, and the
+scheduler of `make run` retries it against the running simulator, registers it and mails the supplier's notice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -26,6 +30,8 @@ PLAN: dict[int, tuple[tuple[EventCode, float], ...]] = {
     -1: ((EventCode.ACUSE_RECIBO, 1), (EventCode.RECIBO_BIEN, -2)),  # the newest: a live countdown
 }
 
+
+RETRIED = 2  # the position of the invoice whose 030 meets a DIAN that does not answer, retried by the scheduler
 
 DEMO_PERSON = Person(id="1020304050", first_name="Ana María", family_name="Pérez Gómez", job_title="Almacenista",
                      department="Compras")  # fmt: skip
@@ -70,7 +76,7 @@ def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | 
                     emit_and_commit(sessions, ctx, document_id, request, actor="demo", now=at)
                 except EventRefused:
                     continue
-        server = local_dian.serve_on_free_port(settings)
+        server = local_dian.serve(settings)
         try:
             with DianClient(server.url, ctx.identity) as client:
                 report = deliver_events(
@@ -79,6 +85,23 @@ def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | 
         finally:
             server.stop()
             server.simulator.close()
-        return f"demo: {len(report.registered)} evento(s) registrado(s) en el simulador de la DIAN"
+        note = f"demo: {len(report.registered)} evento(s) registrado(s) en el simulador de la DIAN"
+        return note + _unanswered(sessions, ctx, invoices[RETRIED][0], now)
     finally:
         runtime.close()
+
+
+def _unanswered(sessions: Any, ctx: Any, document_id: int, now: dt.datetime) -> str:
+    """A 030 sent to a DIAN that does not answer (a port nobody listens on): queued for a retry, as in an outage."""
+    from dian.soap import DianClient
+    from events.emit import EventRequest, emit_and_commit
+    from events.outbox import deliver_events
+
+    request = EventRequest(EventCode.ACUSE_RECIBO, person=DEMO_PERSON)
+    queued = emit_and_commit(sessions, ctx, document_id, request, actor="demo", now=now - dt.timedelta(minutes=5))
+    with socket.socket() as probe:  # a free port, closed again: connecting to it is refused at once
+        probe.bind(("127.0.0.1", 0))
+        silent = probe.getsockname()[1]
+    with DianClient(f"http://127.0.0.1:{silent}/WcfDianCustomerServices.svc", ctx.identity, connect_timeout=2) as down:
+        report = deliver_events(sessions, ctx, down, actor="demo", only=[queued.id])
+    return f"; {len(report.retrying)} en cola porque la DIAN no respondió (el programador lo reintentará)"

@@ -85,9 +85,14 @@ def register_software(settings: Settings, software: Software) -> None:
         simulator.close()
 
 
-def serve_on_free_port(settings: Settings) -> SimulatorServer:
-    """The local simulator on a free loopback port, for a while (the demo's seeding); stop() it and close its
-    simulator after."""
+def serve(settings: Settings, port: int = 0) -> SimulatorServer:
+    """The local simulator serving on a loopback port (0: a free one) in a thread; OSError when the port is taken.
+    stop() it and close its simulator after."""
     from dian.simulator import Simulator, SimulatorServer  # start-up time: see the module's docstring
 
-    return SimulatorServer(Simulator(data_dir(settings))).start()
+    simulator = Simulator(data_dir(settings))
+    try:
+        return SimulatorServer(simulator, port=port).start()
+    except BaseException:
+        simulator.close()
+        raise

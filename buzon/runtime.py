@@ -130,7 +130,7 @@ class Runtime:
         url = self.settings.database_url
         try:
             return make_engine(url)
-        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
             raise ConfigError(f"database.url: {redact(url)} is not a database URL Buzón can use ({exc})") from exc
         except OSError as exc:
             raise ConfigError(f"database {redact(url)}: cannot create its folder ({exc.strerror})") from exc
@@ -202,6 +202,12 @@ class Runtime:
                 "certificate"
             )
         return local_dian.sandbox_identity(self.settings)
+
+    def check_certificate(self) -> None:
+        """ConfigError naming the key when the configured company certificate cannot be opened (processes that will
+        sign later — the web, the scheduler — refuse to start rather than fail at their first event)."""
+        if self.settings.certificate.pkcs12_path:
+            self.company_identity()
 
     def software(self) -> Software:
         """Our software as registered with DIAN; at the local simulator it is registered on first use."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,8 +36,9 @@ def next_runs(engine: Any) -> dict[str, float | None]:
         return {row[0]: row[1] for row in rows}
 
 
-def build_scheduler(runtime: Runtime, *, background: bool = False) -> BaseScheduler:
-    """A scheduler whose jobs live in Buzón's own database, bound to this runtime's collaborators."""
+def build_scheduler(runtime: Runtime, *, background: bool = False, run_now: bool = False) -> BaseScheduler:
+    """A scheduler whose jobs live in Buzón's own database, bound to this runtime's collaborators; with ``run_now``
+    every job runs once at start (then at its interval), as `buzon serve` wants for the demo."""
     jobs.use(runtime)
     kind = BackgroundScheduler if background else BlockingScheduler
     scheduler = kind(
@@ -44,10 +46,12 @@ def build_scheduler(runtime: Runtime, *, background: bool = False) -> BaseSchedu
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
         timezone="America/Bogota",
     )
+    first = {"next_run_time": datetime.now(UTC)} if run_now else {}
     for spec in jobs.job_specs(runtime.settings):
         scheduler.add_job(
-            spec.func, "interval", seconds=spec.seconds, id=spec.id, name=spec.description, replace_existing=True
-        )
+            spec.func, "interval", seconds=spec.seconds, id=spec.id, name=spec.description, replace_existing=True,
+            **first,
+        )  # fmt: skip
     return scheduler
 
 
@@ -71,7 +75,8 @@ def run(runtime: Runtime, *, on_started: Callable[[BaseScheduler], None] | None 
 
 
 def start_in_background(runtime: Runtime) -> BaseScheduler:
-    """The same jobs on a background thread of this process (`buzon serve`'s embedded scheduler); shutdown() it."""
-    scheduler = build_scheduler(runtime, background=True)
+    """The same jobs on background threads of this process (`buzon serve`'s embedded scheduler), each run once now;
+    shutdown() it."""
+    scheduler = build_scheduler(runtime, background=True, run_now=True)
     scheduler.start()
     return scheduler

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -11,8 +12,9 @@ from buzon.runtime import Runtime
 from web.app import create_app
 
 
-def web_app(runtime: Runtime) -> Flask:
-    """The Flask app of this runtime (`buzon serve`, `buzon.wsgi:app`)."""
+def web_app(runtime: Runtime, *, sent_mail: Path | None = None) -> Flask:
+    """The Flask app of this runtime (`buzon serve`, `buzon.wsgi:app`); ``sent_mail``, the demo's Maildir of the
+    mail Buzón sent ("Correo enviado")."""
     settings = runtime.settings
 
     def run_job(job_id: str) -> dict[str, Any]:
@@ -28,4 +30,5 @@ def web_app(runtime: Runtime) -> Flask:
         jobs=lambda: jobs.job_specs(settings),
         run_job=run_job,
         dian_client=runtime.dian_client,
+        sent_mail=sent_mail,
     )

@@ -49,17 +49,19 @@ def create_app(
     jobs: Callable[[], Any] | None = None,
     run_job: Callable[[str], Any] | None = None,
     dian_client: Callable[[], Any] | None = None,
+    sent_mail: Path | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
     ``events`` makes the events façade (events.service.EventService) from the app's session factory; the shell passes
-    buzon.event_access.event_service. Without it the pages read, and event actions say they are unavailable.
+    buzon.runtime.Runtime.event_service. Without it the pages read, and event actions say they are unavailable.
     ``intake`` likewise gives, from the session factory, ``make(actor) -> inbox.intake.Intake`` for re-processing
-    quarantined mail (buzon.cli.web_intake); without it the quarantine page offers no re-processing.
+    quarantined mail (Runtime.web_intake); without it the quarantine page offers no re-processing.
     ``run_job(job_id) -> {"outcome", "summary", "error"}`` runs one scheduled job now with the scheduler's own code
     (the jobs page's "Ejecutar ahora"); ``dian_client() -> dian.soap.DianClient`` makes a client of the configured
     DIAN environment (the admin's "Probar conexión con la DIAN", which closes it). Without them those buttons say
-    they are unavailable.
+    they are unavailable. ``sent_mail`` is the Maildir where the demo's local SMTP sink keeps the mail Buzón sent;
+    with it the "Correo enviado" page exists (demo mode only).
     """
     app = Flask(__name__)
     app.config.update(
@@ -85,6 +87,8 @@ def create_app(
     app.extensions["buzon.jobs"] = jobs
     app.extensions["buzon.run_job"] = run_job
     app.extensions["buzon.dian_client"] = dian_client
+    # The demo's outgoing mail, kept by the shell's local SMTP sink (a Maildir): the "Correo enviado" page, demo only.
+    app.extensions["buzon.sent_mail"] = sent_mail
 
     def db() -> Session:
         if "db" not in g:
@@ -138,6 +142,10 @@ def create_app(
     app.register_blueprint(audit_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(dian_certificates_bp)
+    if sent_mail is not None:
+        from web.sent_mail import bp as sent_mail_bp
+
+        app.register_blueprint(sent_mail_bp)
     for admin_bp in admin_blueprints():
         app.register_blueprint(admin_bp)
     app.register_blueprint(dashboard_bp)

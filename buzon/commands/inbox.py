@@ -28,8 +28,8 @@ def poll(settings: Settings, once: bool) -> None:
         if once:
             try:
                 summary = runtime.poll_once()
-            except TRANSIENT as exc:
-                fail(f"mailbox {settings.inbox.source}: {exc.__class__.__name__}: {exc}", code=1)
+            except TRANSIENT as exc:  # the mailbox cannot be reached: its host, port or TLS are the configuration's
+                fail(f"mailbox {settings.inbox.source} ({_where(settings)}): {exc.__class__.__name__}: {exc}")
             click.echo(summary_text(summary))
             return
         click.echo(f"buzon poll: leyendo {settings.inbox.source}; Ctrl-C para detener")
@@ -76,6 +76,11 @@ def import_(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
         click.echo(json.dumps(summary.to_dict(), sort_keys=True))
     else:
         click.echo(summary_text(summary))
+
+
+def _where(settings: Settings) -> str:
+    i = settings.imap
+    return f"{i.host}:{i.port}" if settings.inbox.source == "imap" else str(settings.mailbox_path)
 
 
 def summary_text(summary: Any) -> str:

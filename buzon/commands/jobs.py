@@ -24,6 +24,7 @@ def scheduler(settings: Settings) -> None:
         click.echo(f"scheduler started with {len(jobs)} job(s): {', '.join(j.id for j in jobs) or 'none yet'}")
 
     with current_runtime(settings) as runtime:
+        runtime.check_certificate()
         sched.run(runtime, on_started=announce)
     click.echo("scheduler stopped")
 

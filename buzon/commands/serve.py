@@ -1,14 +1,20 @@
-"""`buzon serve`: the web application (with the local DIAN simulator beside it in the simulator environment)."""
+"""`buzon serve`: the web application, and beside it what the configuration asks for — the local DIAN simulator (the
+simulator environment), the scheduler's jobs (scheduler.embedded) and, in demo mode, a local SMTP sink whose mail the
+web shows under "Correo enviado". With no configuration at all this is the whole product (`make run`)."""
 
 from __future__ import annotations
 
+import dataclasses
+import signal
+import socket
+from contextlib import ExitStack
 from typing import Any
 
 import click
 
 from buzon import local_dian
 from buzon.commands.options import with_settings
-from buzon.config import Settings
+from buzon.config import ConfigError, Settings
 from buzon.runtime import Runtime
 
 
@@ -18,36 +24,82 @@ from buzon.runtime import Runtime
 @click.option("--port", type=int, default=None, help="Port to listen on (default: web.bind).")
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
     """Serve the web application (for production, run buzon.wsgi:app under gunicorn behind a proxy)."""
-    from werkzeug.serving import run_simple  # start-up time: the web stack only when serving
+    # start-up time: the web stack, the simulator and the scheduler only when serving
+    from werkzeug.serving import make_server
 
     from buzon.webapp import web_app
 
-    runtime = Runtime.from_settings(settings)
-    runtime.check_schema()
-    app = web_app(runtime)
     host = host or settings.web.host
     port = port or settings.web.port
-    simulator = _local_simulator(settings)
-    if simulator is not None:
-        click.echo(f"DIAN simulator at {simulator.url}")
-    click.echo(f"Buzón at http://{host}:{port}/ (configuration: {settings.loaded_from})")
-    try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
-    finally:
-        if simulator is not None:
-            simulator.stop()
+    checked = Runtime.from_settings(settings)
+    checked.check_schema()  # before anything starts: an unreachable or old database is one line, exit 2
+    checked.check_certificate()
+    with ExitStack() as running:
+        running.callback(checked.close)
+        settings = _with_local_simulator(settings, running)
+        sent_mail = None
+        if settings.demo:
+            settings, sent_mail = _with_mail_sink(settings, running)
+        runtime = Runtime.from_settings(settings, engine=checked.engine)
+        app = web_app(runtime, sent_mail=sent_mail)
+        # Our own socket, bound before werkzeug sees it: werkzeug's bind calls sys.exit() when the port is taken.
+        try:
+            listening = socket.create_server((host, port))
+        except OSError as exc:
+            raise ConfigError(f"web.bind: cannot listen on {host}:{port} ({exc.strerror})") from exc
+        running.callback(listening.close)
+        server = make_server(host, port, app, threaded=True, fd=listening.fileno())
+        click.echo(f"Buzón at http://{host}:{port}/ (configuration: {settings.loaded_from})")
+        if settings.scheduler.embedded:  # after the web listens: its first runs then never delay the first page
+            _with_scheduler(runtime, running)
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("stopped")
+        finally:
+            server.server_close()
 
 
-def _local_simulator(settings: Settings) -> Any:
+def _interrupt(_signum: int, _frame: Any) -> None:
+    """SIGTERM ends serving as Ctrl-C does, so the simulator, the mail sink and the scheduler stop cleanly."""
+    raise KeyboardInterrupt
+
+
+def _with_local_simulator(settings: Settings, running: ExitStack) -> Settings:
     """In the simulator environment with no endpoint of its own, the DIAN simulator runs beside the web app (in a
-    thread) so that events sent from the demo are registered; None otherwise or when its port is taken."""
+    thread) on dian.simulator_port, or on a free port when that one is taken; the settings then name the port used."""
     if not local_dian.is_local(settings):
-        return None
-    from dian.simulator import Simulator, SimulatorServer
-
+        return settings
+    wanted = settings.dian.simulator_port
     try:
-        return SimulatorServer(Simulator(local_dian.data_dir(settings)), port=settings.dian.simulator_port).start()
-    except OSError as exc:  # already running (e.g. `buzon dian-sim` in another terminal): use that one
-        click.echo(f"DIAN simulator not started here ({exc.strerror}); using the one on port "
-                   f"{settings.dian.simulator_port}", err=True)  # fmt: skip
-        return None
+        server = local_dian.serve(settings, wanted)
+    except OSError as exc:
+        server = local_dian.serve(settings)
+        click.echo(f"DIAN simulator: port {wanted} is taken ({exc.strerror}); using port {server.port} instead",
+                   err=True)  # fmt: skip
+    running.callback(server.simulator.close)
+    running.callback(server.stop)
+    click.echo(f"DIAN simulator at {server.url}")
+    return dataclasses.replace(settings, dian=dataclasses.replace(settings.dian, simulator_port=server.port))
+
+
+def _with_mail_sink(settings: Settings, running: ExitStack) -> tuple[Settings, Any]:
+    """Demo mode: the mail Buzón sends goes to a local SMTP sink kept under the data directory, never out."""
+    from buzon.mail_sink import FOLDER, MailSink  # start-up time: aiosmtpd only in demo mode
+
+    sink = MailSink(settings.data_path / FOLDER).start()
+    running.callback(sink.stop)
+    click.echo(f"demo mail: SMTP sink at 127.0.0.1:{sink.port}, shown under «Correo enviado»")
+    smtp = dataclasses.replace(settings.smtp, host="127.0.0.1", port=sink.port, tls="none", user="", password="")
+    return dataclasses.replace(settings, smtp=smtp), sink.folder
+
+
+def _with_scheduler(runtime: Runtime, running: ExitStack) -> None:
+    """The scheduler's jobs in this process (each once now, then at its interval), stopped when serving ends."""
+    from buzon.scheduler import start_in_background  # start-up time: APScheduler only with the embedded scheduler
+
+    scheduler = start_in_background(runtime)
+    running.callback(lambda: scheduler.shutdown(wait=False))
+    jobs = scheduler.get_jobs()
+    click.echo(f"scheduler: {len(jobs)} job(s) running in this process ({', '.join(j.id for j in jobs)})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -23,11 +24,22 @@ class SimulatorServer:
     """A threaded werkzeug server for one :class:`Simulator`; use as a context manager or start()/stop()."""
 
     def __init__(self, simulator: Simulator, *, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> None:
+        """Bind now: a port that is taken raises OSError (EADDRINUSE) here, for the caller to choose another.
+
+        The socket is bound before werkzeug sees it (``fd=``): werkzeug's own bind prints a message and calls
+        sys.exit() when the port is taken, which no caller could recover from.
+        """
         self.simulator = simulator
         self.app = SimulatorApp(simulator)
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_QuietHandler if quiet else None
-        )
+        self._socket = socket.create_server((host, port))
+        try:
+            self._server: BaseWSGIServer = make_server(
+                host, port, self.app, threaded=True, request_handler=_QuietHandler if quiet else None,
+                fd=self._socket.fileno(),
+            )  # fmt: skip
+        except BaseException:
+            self._socket.close()
+            raise
         self._server.timeout = 0.2  # handle_request() returns this often to look at _stopping
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -35,7 +47,7 @@ class SimulatorServer:
     @property
     def port(self) -> int:
         """The bound port."""
-        return self._server.server_port
+        return int(self._socket.getsockname()[1])
 
     @property
     def url(self) -> str:
@@ -73,6 +85,7 @@ class SimulatorServer:
             self._thread.join(timeout=10)
             self._thread = None
         self._server.server_close()
+        self._socket.close()
 
     def __enter__(self) -> SimulatorServer:
         return self.start()

@@ -49,17 +49,20 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
     assert len(known) == 11  # the bare invoice was validated too; its mail just does not carry the answer
     # A few invoices carry events registered by the simulator: every state shows, and one live countdown.
     assert "demo: 8 evento(s) registrado(s) en el simulador de la DIAN" in first.stdout
+    # … and one 030 that met a DIAN that did not answer waits for the scheduler's retry (issue 15: make run retries).
+    assert "; 1 en cola porque la DIAN no respondió (el programador lo reintentará)" in first.stdout
     with engine.connect() as conn:
         states = Counter(conn.execute(sa.text("SELECT state FROM received_documents")).scalars())
-        events = conn.execute(sa.text("SELECT code, submission_state FROM document_events")).all()
+        events = conn.execute(sa.text("SELECT code, submission_state, last_error FROM document_events")).all()
         notices = conn.execute(sa.text("SELECT count(*) FROM outgoing_mail WHERE kind = 'event_notice'")).scalar()
     assert states == {"validated": 7, "acknowledged": 1, "goods_received": 2, "accepted": 1}
-    assert sorted(code for code, _ in events) == ["030"] * 4 + ["032"] * 3 + ["033"]
-    assert {state for _, state in events} == {"registered"}
+    assert sorted(code for code, _, _ in events) == ["030"] * 5 + ["032"] * 3 + ["033"]
+    assert Counter(state for _, state, _ in events) == {"registered": 8, "send_failed": 1}
+    assert all(error for _, state, error in events if state == "send_failed")  # the transport error, kept
     assert notices == 8  # waiting for the scheduler's SMTP delivery
     second = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "demo:" not in second.stdout
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM received_documents")).scalar() == 11
-        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 8
+        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9
     engine.dispose()

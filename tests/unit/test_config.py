@@ -107,7 +107,7 @@ def test_only_the_secrets_the_configuration_uses_are_asked_for():
     assert settings.imap.password == settings.certificate.password == settings.dian.software_pin == ""
     used = {
         "inbox": {"source": "imap"},
-        "imap": {"password": "env:NO_IMAP"},
+        "imap": {"user": "recepcion", "password": "env:NO_IMAP"},
         "certificate": {"pkcs12_path": "f.p12", "password": "env:NO_CERT"},
         "dian": {"environment": "produccion", "software_pin": "env:NO_PIN"},
         "smtp": {"user": "u", "password": "env:NO_SMTP"},
@@ -120,6 +120,13 @@ def test_only_the_secrets_the_configuration_uses_are_asked_for():
         "imap.password: environment variable NO_IMAP is not set",
         "smtp.password: environment variable NO_SMTP is not set",
     )
+
+
+def test_an_imap_inbox_needs_a_way_to_log_in():
+    assert error_of({"inbox": {"source": "imap"}, "imap": {"user": "r", "password": ""}}) == (
+        "imap.password: an IMAP inbox needs imap.password or imap.oauth2_token to log in"
+    )
+    assert parse({"inbox": {"source": "imap"}, "imap": {"user": "r", "oauth2_token": "t"}}).imap.oauth2_token == "t"
 
 
 def test_every_problem_is_listed_unknown_keys_first_in_a_stable_order():
