@@ -14,20 +14,25 @@ from enum import Enum, StrEnum
 from types import MappingProxyType
 
 from dian.calendar import BOGOTA, WINDOW_BUSINESS_DAYS, BusinessCalendar, bogota_date
-from dian.codes import DocumentState, DocumentType, EventCode, PaymentMeans
+from dian.codes import DIAN_NIT, DocumentState, DocumentType, EventCode, Operation, PaymentCondition, PaymentMeans
 from dian.nit import same_nit
+from dian.radian.history import TitleAct, active_mandates, holders_since, powers_cover
+from dian.radian.model import Share
 
 __all__ = [
     "RULES",
     "Decision",
     "DocumentFacts",
     "EventRule",
+    "OperationRule",
     "Role",
+    "Sending",
     "Window",
     "allowed_events",
     "check",
     "derive_state",
     "sender_refusal",
+    "title_role",
 ]
 
 E = EventCode
@@ -64,6 +69,9 @@ class Window(Enum):
     TACIT = "tacit"  # 034: more than 3 business days after the 032 (DC24e)
     BEFORE_DUE = "before_due"  # 046: not after the due date, at least 3 business days before it (LGC55/LGC54)
     PAST_DUE = "past_due"  # 047: only after the due date (LGC72)
+    BEFORE_MATURITY = "before_maturity"  # 037: not after the due date; then it is a 047 (AAH59a, A.10)
+    NOT_DUE = "not_due"  # 481 protest for non-acceptance: before the due date (LGC75)
+    PROTEST_TERM = "protest_term"  # 482 protest for non-payment: after due (LGC76), within 15 business days (LGC77)
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,21 @@ class After:
 
     event: EventCode | None
     rule: str
+
+
+@dataclass(frozen=True)
+class OperationRule:
+    """What one operation (CustomizationID variant) adds to its event's row (radian-issuing-facts.md A.5-A.10)."""
+
+    senders: frozenset[Role] | None = None  # narrower than the event's (441 mandante, 442 mandatario)
+    sender_rule: str | None = None
+    requires: tuple[tuple[EventCode, str | None], ...] = ()  # registered at least once
+    excluded_by: tuple[tuple[EventCode, str | None], ...] = ()  # registered and in force
+    not_after: tuple[tuple[EventCode, str | None], ...] = ()  # ever registered
+    not_after_operations: tuple[tuple[Operation, str | None], ...] = ()  # an operation ever registered
+    window: Window | None = None
+    window_rule: str | None = None
+    ends: tuple[EventCode, ...] = ()  # 040/042/044: the kind of registered event the reference must name
 
 
 @dataclass(frozen=True)
@@ -91,10 +114,50 @@ class EventRule:
     once: bool = True  # a second registration of the code is refused
     duplicate_rule: str = "LGC01"
     credit_only: bool = True  # LGC62: only invoices sold on credit (PaymentMeans 2)
+    # History rules, checked when the caller says who sends what (Sending) and the facts carry the history (A.11):
+    holder: bool = False  # a holder-side sender must be the current legitimate holder (A.3, A.11; sender_rule)
+    own_registration_rule: str | None = None  # the holder has registered the title itself (036 after its 037, A.6)
+    outsider_rule: str | None = None  # the sender is not the holder, the issuer nor the buyer (035, 041, 042: LGC64)
+    closed_rule: str | None = None  # refused once any of ``closed_by`` is registered (A.9: nothing after a 452)
+    closed_by: tuple[Operation, ...] = (Operation.TOTAL_PAYMENT,)
+    limitation_list_rule: str | None = None  # 045/051 under an active 041 carry listID 2 (LGC45/LGC85)
+    mandatario_rule: str | None = None  # software of another NIT sends: an active 043 must cover it (A.3)
+    operations: tuple[tuple[Operation, OperationRule], ...] = ()  # variant-level rules (A.5-A.10)
+
+    def operation_rule(self, operation: Operation) -> OperationRule:
+        """The variant's own rules; an operation without a row adds none."""
+        return dict(self.operations).get(operation, _NO_OPERATION_RULE)
+
+
+_NO_OPERATION_RULE = OperationRule()
 
 
 def _all(codes: Iterable[EventCode], rule: str | None) -> tuple[tuple[EventCode, str | None], ...]:
     return tuple((code, rule) for code in codes)
+
+
+OP = Operation
+# A.5 items 7-8: a first registration once, never after an endorsement; a later one after a 037 that made a new
+# holder, not while a 038/039/041/047/048/049 is in force, and not after a 452.
+_FIRST_REGISTRATION = OperationRule(
+    not_after=_all((E.ENDOSO_PROPIEDAD, E.ENDOSO_GARANTIA, E.ENDOSO_PROCURACION), "LGC20"),
+    not_after_operations=((OP.FIRST_REGISTRATION, "LGC23"), (OP.FIRST_REGISTRATION_DIRECT, "LGC23")),
+)
+_LATER_REGISTRATION = OperationRule(
+    requires=((E.ENDOSO_PROPIEDAD, "LGC37"),),
+    excluded_by=_all(
+        (
+            E.ENDOSO_GARANTIA,
+            E.ENDOSO_PROCURACION,
+            E.LIMITACION_CIRCULACION,
+            E.ENDOSO_CESION,
+            E.PROTESTO,
+            E.TRANSFERENCIA_DERECHOS,
+        ),
+        "LGC22",
+    ),
+    not_after_operations=((OP.TOTAL_PAYMENT, "LGC22"),),
+)
 
 
 _TABLE = (
@@ -137,8 +200,9 @@ _TABLE = (
         window=Window.TACIT,
         window_rule="DC24e",
     ),
-    # 035-051, the title in RADIAN (radian-issuing-facts.md A.3-A.13). Amount- and variant-level rules (452 total
-    # payment, 361 vs 363, 401 vs 402, 481 vs 482) need the CustomizationID and are not checked here.
+    # 035-051, the title in RADIAN (radian-issuing-facts.md A.3-A.13). The event-level rows below apply to any sender;
+    # ``operations`` adds what one variant needs, and the history rules (holder, own 036, 452, 041, mandate) apply when
+    # the caller says who sends what (``Sending``) and the facts carry the title's history (A.11).
     EventRule(
         E.AVAL,
         frozenset({Role.THIRD_PARTY}),
@@ -147,6 +211,9 @@ _TABLE = (
         excluded_by=((E.LIMITACION_CIRCULACION, "LGC39"), (E.PROTESTO, "LGC66"), (E.TRANSFERENCIA_DERECHOS, "LGC67")),
         after=(After(E.INSCRIPCION_TITULO, "DC24g"),),
         once=False,
+        outsider_rule="LGC64",
+        closed_rule="LGC40",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.INSCRIPCION_TITULO,
@@ -158,6 +225,14 @@ _TABLE = (
         # DC24h: after the 033, or after the 034 when there is no 033; only one of them can exist.
         after=(After(E.ACEPTACION_EXPRESA, "DC24h"), After(E.ACEPTACION_TACITA, "DC24h")),
         once=False,  # 363/364 (inscripción posterior) follow each 037
+        holder=True,
+        mandatario_rule="LGC35",
+        operations=(
+            (OP.FIRST_REGISTRATION, _FIRST_REGISTRATION),
+            (OP.FIRST_REGISTRATION_DIRECT, _FIRST_REGISTRATION),
+            (OP.LATER_REGISTRATION, _LATER_REGISTRATION),
+            (OP.LATER_REGISTRATION_DIRECT, _LATER_REGISTRATION),
+        ),
     ),
     EventRule(
         E.ENDOSO_PROPIEDAD,
@@ -176,7 +251,14 @@ _TABLE = (
             "LGC25",
         ),
         after=(After(None, "DC24j"), After(E.INSCRIPCION_TITULO, "DC24k")),
+        # After maturity an endorsement only has the effects of an ordinary assignment: that is the 047 (A.10, AAH59a).
+        window=Window.BEFORE_MATURITY,
+        window_rule="AAH59a",
         once=False,
+        holder=True,
+        own_registration_rule="LGC24",
+        closed_rule="LGC26",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.ENDOSO_GARANTIA,
@@ -189,6 +271,10 @@ _TABLE = (
         ),
         after=(After(None, "DC24l"), After(E.INSCRIPCION_TITULO, "DC24m")),
         once=False,
+        holder=True,
+        own_registration_rule="LGC27",
+        closed_rule="LGC29",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.ENDOSO_PROCURACION,
@@ -201,6 +287,10 @@ _TABLE = (
         ),
         after=(After(None, "DC24o"), After(E.INSCRIPCION_TITULO, "DC24p")),
         once=False,
+        holder=True,
+        own_registration_rule="LGC30",
+        closed_rule="LGC32",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.CANCELACION_ENDOSO,
@@ -209,6 +299,19 @@ _TABLE = (
         excluded_by=((E.LIMITACION_CIRCULACION, "LGC48"), (E.PROTESTO, "LGC68")),
         after=(After(E.ENDOSO_GARANTIA, "DC24q"), After(E.ENDOSO_PROCURACION, "DC24q")),
         once=False,
+        holder=True,
+        mandatario_rule="LGC35",
+        operations=(
+            (
+                OP.CANCEL_GUARANTEE_ENDORSEMENT,
+                OperationRule(requires=((E.ENDOSO_GARANTIA, "LGC46"),), ends=(E.ENDOSO_GARANTIA,)),
+            ),
+            (
+                OP.CANCEL_COLLECTION_ENDORSEMENT,
+                OperationRule(requires=((E.ENDOSO_PROCURACION, "LGC47"),), ends=(E.ENDOSO_PROCURACION,)),
+            ),
+            (OP.STRIKE_BY_RETURN_ENDORSEMENT, OperationRule(ends=(E.ENDOSO_PROPIEDAD,))),
+        ),
     ),
     EventRule(
         E.LIMITACION_CIRCULACION,
@@ -217,6 +320,8 @@ _TABLE = (
         requires=((E.INSCRIPCION_TITULO, "LGC33"),),
         after=(After(E.INSCRIPCION_TITULO, "DC24u"),),
         once=False,
+        outsider_rule="LGC64",
+        closed_rule="LGC92",
     ),
     EventRule(
         E.TERMINACION_LIMITACION,
@@ -225,8 +330,13 @@ _TABLE = (
         requires=((E.LIMITACION_CIRCULACION, "LGC34"),),
         after=(After(E.LIMITACION_CIRCULACION, "DC24v"),),
         once=False,
+        outsider_rule="LGC64",
+        operations=(
+            (OP.LIMITATION_END_BY_JUDGMENT, OperationRule(ends=(E.LIMITACION_CIRCULACION,))),
+            (OP.LIMITATION_END_EARLY, OperationRule(ends=(E.LIMITACION_CIRCULACION,))),
+        ),
     ),
-    EventRule(E.MANDATO, _MANDANTES, after=(After(None, "DC24r"),), once=False),
+    EventRule(E.MANDATO, _MANDANTES, after=(After(None, "DC24r"),), once=False, closed_rule="LGC89"),
     EventRule(
         E.TERMINACION_MANDATO,
         _MANDANTES | {Role.MANDATARY},
@@ -234,6 +344,13 @@ _TABLE = (
         requires=((E.MANDATO, "LGC41"),),
         after=(After(E.MANDATO, "DC24s"),),
         once=False,
+        operations=(
+            (OP.MANDATE_REVOKED, OperationRule(senders=_MANDANTES, sender_rule="AAF01", ends=(E.MANDATO,))),
+            (
+                OP.MANDATE_RENOUNCED,
+                OperationRule(senders=frozenset({Role.MANDATARY}), sender_rule="AAF01", ends=(E.MANDATO,)),
+            ),
+        ),
     ),
     EventRule(
         E.PAGO,
@@ -242,6 +359,10 @@ _TABLE = (
         requires=((E.INSCRIPCION_TITULO, "LGC43"),),
         after=(After(E.INSCRIPCION_TITULO, "DC24x"),),
         once=False,  # 451 partial payments repeat
+        holder=True,
+        closed_rule="LGC44",
+        limitation_list_rule="LGC45",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.INFORME_PAGO,
@@ -250,6 +371,9 @@ _TABLE = (
         requires=((E.INSCRIPCION_TITULO, "LGC51"),),
         window=Window.BEFORE_DUE,
         once=False,
+        holder=True,
+        closed_rule="LGC50",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.ENDOSO_CESION,
@@ -271,6 +395,9 @@ _TABLE = (
         window=Window.PAST_DUE,
         window_rule="LGC72",
         once=False,
+        holder=True,
+        closed_rule="LGC71",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.PROTESTO,
@@ -280,6 +407,13 @@ _TABLE = (
         excluded_by=_all((E.LIMITACION_CIRCULACION, E.ENDOSO_CESION, E.TRANSFERENCIA_DERECHOS), "LGC74"),
         after=(After(None, "DC24ze"), After(E.INSCRIPCION_TITULO, "DC24zf")),
         once=False,
+        holder=True,
+        closed_rule="LGC78",
+        mandatario_rule="LGC35",
+        operations=(
+            (OP.PROTEST_NON_ACCEPTANCE, OperationRule(window=Window.NOT_DUE, window_rule="LGC75")),
+            (OP.PROTEST_NON_PAYMENT, OperationRule(window=Window.PROTEST_TERM, window_rule="LGC76")),
+        ),
     ),
     EventRule(
         E.TRANSFERENCIA_DERECHOS,
@@ -294,6 +428,10 @@ _TABLE = (
         ),
         after=(After(None, "DC24z_049"),),
         duplicate_rule="LGC82",
+        holder=True,
+        closed_rule="LGC81",
+        closed_by=(OP.TOTAL_PAYMENT, OP.TRANSFER_TOTAL_PAYMENT),
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.NOTIFICACION_TRANSFERENCIA,
@@ -302,6 +440,9 @@ _TABLE = (
         requires=((E.TRANSFERENCIA_DERECHOS, "LGC83"),),
         after=(After(E.TRANSFERENCIA_DERECHOS, "DC24za"),),
         once=False,
+        holder=True,
+        closed_rule="LGC90",
+        mandatario_rule="LGC35",
     ),
     EventRule(
         E.PAGO_TRANSFERENCIA,
@@ -310,6 +451,12 @@ _TABLE = (
         requires=((E.NOTIFICACION_TRANSFERENCIA, "LGC86"),),
         after=(After(E.NOTIFICACION_TRANSFERENCIA, "DC24zb"),),
         once=False,
+        closed_rule="LGC91",
+        limitation_list_rule="LGC85",
+        mandatario_rule="LGC35",
+        operations=(
+            (OP.TRANSFER_PARTIAL_PAYMENT, OperationRule(not_after_operations=((OP.TRANSFER_TOTAL_PAYMENT, "LGC84"),))),
+        ),
     ),
 )
 
@@ -342,6 +489,13 @@ class DocumentFacts:
     # read-only mapping of sorted tuples.
     events: Mapping[EventCode, datetime | Sequence[datetime]] = field(default_factory=dict)
     due_date: date | None = None  # cbc:PaymentDueDate, for 046 and 047
+    # For the history rules of 035-051 (radian-issuing-facts.md A.3, A.11): the invoice's parties and CUFE, and every
+    # registered event on it as a TitleAct (plus the "all invoices" mandates of its parties). Their codes and times
+    # join ``events``.
+    issuer_nit: str | None = None
+    buyer_nit: str | None = None
+    invoice_cufe: str | None = None
+    history: Sequence[TitleAct] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "document_type", DocumentType(self.document_type))
@@ -357,7 +511,21 @@ class DocumentFacts:
             for moment in moments:
                 _require_aware(moment, f"the signing time of event {code}")
             events[EventCode(code)] = tuple(sorted(moments))
+        history = tuple(sorted(self.history, key=lambda act: act.signed_at))
+        for act in history:
+            if act.signed_at not in events.get(act.code, ()):
+                events[act.code] = tuple(sorted((*events.get(act.code, ()), act.signed_at)))
+        object.__setattr__(self, "history", history)
         object.__setattr__(self, "events", MappingProxyType(events))
+
+    @property
+    def knows_parties(self) -> bool:
+        """True when the issuer's NIT is known, so the holder can be replayed (A.11)."""
+        return bool(self.issuer_nit)
+
+    def holders(self) -> tuple[tuple[Share, ...], TitleAct | None]:
+        """The current legitimate holder(s) and the 037 that made them so (A.11); the issuer while none."""
+        return holders_since(Share(self.issuer_nit or "", ""), self.history)
 
     def latest(self, code: EventCode) -> datetime | None:
         """Return the latest signing time of a registered event, or None."""
@@ -371,6 +539,37 @@ class DocumentFacts:
             return False
         lifted = self.latest(_LIFTED_BY[code]) if code in _LIFTED_BY else None
         return lifted is None or lifted < latest
+
+
+@dataclass(frozen=True)
+class Sending:
+    """Who sends which variant of an event, and how: what the variant and history rules need (A.3-A.13).
+
+    ``provider_nit`` is the sts:SoftwareProvider: another NIT than the sender's means a mandatario transmits (A.3).
+    ``reference_cude`` is the event a 040/042/044 ends. ``list_id`` is ResponseCode/@listID (045/051 under 041).
+    """
+
+    operation: Operation
+    sender_nit: str
+    provider_nit: str | None = None
+    list_id: str | None = None
+    reference_cude: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "operation", Operation(self.operation))
+
+
+def title_role(nit: str, facts: DocumentFacts) -> Role | None:
+    """The role ``nit`` plays on this title now: HOLDER (SELLER while the issuer holds it), SELLER for an issuer
+    that endorsed it away, BUYER, or None for anyone else (an avalista, an authority, a mandatario), A.3 and A.11."""
+    current, _ = facts.holders()
+    if facts.knows_parties and any(same_nit(nit, holder.nit) for holder in current):
+        return Role.SELLER if same_nit(nit, facts.issuer_nit) else Role.HOLDER
+    if same_nit(nit, facts.buyer_nit):
+        return Role.BUYER
+    if same_nit(nit, facts.issuer_nit):
+        return Role.SELLER
+    return None
 
 
 @dataclass(frozen=True)
@@ -456,16 +655,49 @@ def _check_window(rule: EventRule, facts: DocumentFacts, at: datetime, calendar:
                 rule.window_rule,
             )
         return None
-    if rule.window is None or facts.due_date is None:
+    return _due_window(rule.window, rule.window_rule, _event(rule.code), facts, at)
+
+
+# 048 for non-payment: within 15 business days after the due date (BusinessDaysLimitObjection, LGC77). DIAN's message
+# says calendar days while its code counts business days (A.14 item 6); we follow the code.
+PROTEST_BUSINESS_DAYS = 15
+
+
+def _due_window(
+    window: Window | None, window_rule: str | None, what: str, facts: DocumentFacts, at: datetime
+) -> Decision | None:
+    if window is None or facts.due_date is None:
         return None  # an unknown due date is not ours to refuse on; DIAN checks it
     today = bogota_date(at)
-    if rule.window is Window.PAST_DUE and today <= facts.due_date:
+    due = _fecha(facts.due_date)
+    if window is Window.PAST_DUE and today <= facts.due_date:
+        return _refuse(f"{_cap(what)} solo puede enviarse cuando la factura esté vencida (vence el {due}).",
+                       window_rule)
+    if window is Window.BEFORE_MATURITY and today > facts.due_date:
         return _refuse(
-            f"{_cap(_event(rule.code))} solo puede enviarse cuando la factura esté vencida "
-            f"(vence el {_fecha(facts.due_date)}).",
-            rule.window_rule,
+            f"La factura venció el {due}: después del vencimiento un endoso en propiedad solo tiene efectos de cesión "
+            f"ordinaria y se registra como el evento 047 ({E.ENDOSO_CESION.label}).",
+            window_rule,
         )
-    if rule.window is Window.BEFORE_DUE:
+    if window is Window.NOT_DUE and today > facts.due_date:
+        return _refuse(
+            f"El protesto por falta de aceptación solo procede antes del vencimiento; la factura venció el {due}.",
+            window_rule,
+        )
+    if window is Window.PROTEST_TERM:
+        if today <= facts.due_date:
+            return _refuse(
+                f"El protesto por falta de pago solo procede cuando la factura esté vencida (vence el {due}).",
+                window_rule,
+            )
+        if _DIAN_CALENDAR.business_days_between(facts.due_date, today) > PROTEST_BUSINESS_DAYS:
+            last_day = _DIAN_CALENDAR.add_business_days(facts.due_date, PROTEST_BUSINESS_DAYS)
+            return _refuse(
+                f"El protesto por falta de pago debe registrarse dentro de los {PROTEST_BUSINESS_DAYS} días hábiles "
+                f"siguientes al vencimiento ({due}); el último día fue el {_fecha(last_day)}.",
+                "LGC77",
+            )
+    if window is Window.BEFORE_DUE:
         if today > facts.due_date:
             return _refuse(
                 f"El informe para el pago debe enviarse antes del vencimiento; la factura venció el "
@@ -482,12 +714,190 @@ def _check_window(rule: EventRule, facts: DocumentFacts, at: datetime, calendar:
     return None
 
 
-def check(code: EventCode, *, role: Role, facts: DocumentFacts, at: datetime, calendar: BusinessCalendar) -> Decision:
-    """Decide whether ``role`` may sign event ``code`` at ``at``; ``calendar`` sets the buyer's 031/033 deadline."""
+def _nit_list(shares: Sequence[Share]) -> str:
+    return _either([f"{share.registration_name} (NIT {share.nit})" if share.registration_name else f"NIT {share.nit}"
+                    for share in shares])
+
+
+def _ended_by(act: TitleAct, history: Sequence[TitleAct], ender: EventCode) -> bool:
+    return any(other.code is ender and other.reference_cude == act.cude for other in history)
+
+
+_ENDER = {E.CANCELACION_ENDOSO: E.CANCELACION_ENDOSO, E.TERMINACION_LIMITACION: E.TERMINACION_LIMITACION}
+
+
+def _check_reference(
+    code: EventCode, op_rule: OperationRule, sending: Sending, facts: DocumentFacts, role: Role
+) -> Decision | None:
+    """040/042/044 name the event they end (A.4): it must be registered here, of the right kind, and still in force;
+    441 comes from the mandate's mandante and 442 from its mandatario (A.8)."""
+    if not op_rule.ends or sending.reference_cude is None or not facts.history:
+        return None
+    what = _event(code)
+    target = next((act for act in facts.history if act.cude == sending.reference_cude), None)
+    if target is None:
+        return _refuse(
+            f"{_cap(what)} debe referirse a un evento registrado en esta factura; el CUDE indicado no lo es.", None
+        )
+    if target.code not in op_rule.ends:
+        kinds = _either([_event(kind) for kind in op_rule.ends])
+        return _refuse(f"{_cap(sending.operation.label)} se refiere a {kinds}, no a {_event(target.code)}.", None)
+    if _ended_by(target, facts.history, code):
+        return _refuse(f"{_cap(_event(target.code))} indicado ya fue terminado o cancelado.", None)
+    mandate = target.mandate
+    if sending.operation is Operation.MANDATE_REVOKED and not same_nit(sending.sender_nit, target.sender_nit):
+        return _refuse(f"Solo el mandante (NIT {target.sender_nit}) puede revocar el mandato.", "AAF01")
+    if (
+        sending.operation is Operation.MANDATE_RENOUNCED
+        and mandate is not None
+        and not same_nit(sending.sender_nit, mandate.mandatario_nit)
+    ):
+        return _refuse(f"Solo el mandatario (NIT {mandate.mandatario_nit}) puede renunciar al mandato.", "AAF01")
+    return None
+
+
+def _check_mandatario(rule: EventRule, sending: Sending, facts: DocumentFacts, at: datetime) -> Decision | None:
+    """Software of another NIT sends for the sender: an active 043 from the sender to that NIT, covering this invoice
+    and this event, must be registered (A.3, LGC35). With our own software the check does not apply."""
+    provider = sending.provider_nit
+    if rule.mandatario_rule is None or not provider or same_nit(provider, sending.sender_nit):
+        return None
+    if same_nit(provider, DIAN_NIT):
+        return None
+    mandates = active_mandates(
+        facts.history, mandante_nit=sending.sender_nit, mandatario_nit=provider, invoice_cufe=facts.invoice_cufe, at=at
+    )
+    what = _event(rule.code)
+    if not mandates:
+        return _refuse(
+            f"El NIT {provider} envía {what} en nombre del NIT {sending.sender_nit}, pero no hay un mandato "
+            f"(evento 043) vigente del NIT {sending.sender_nit} al NIT {provider} que cubra esta factura.",
+            rule.mandatario_rule,
+        )
+    if not any(powers_cover(act.mandate) for act in mandates if act.mandate is not None):
+        powers = ", ".join(sorted({p for act in mandates if act.mandate for p in act.mandate.powers}))
+        return _refuse(
+            f"El mandato del NIT {sending.sender_nit} al NIT {provider} tiene facultades limitadas ({powers}) "
+            f"que no se puede confirmar que incluyan {what}; solo un mandato con facultades generales (431 o 432) "
+            "lo asegura.",
+            rule.mandatario_rule,
+        )
+    return None
+
+
+def _check_sending(
+    rule: EventRule, sending: Sending, role: Role, facts: DocumentFacts, at: datetime
+) -> Decision | None:
+    """The variant and history rules of 035-051 (A.3, A.5-A.13) once the event-level rules allow the event."""
+    code, operation = rule.code, sending.operation
+    what = _event(code)
+    op_rule = rule.operation_rule(operation)
+    label = f"{operation.label.lower()} ({operation.value})"
+    if op_rule.senders is not None and role not in op_rule.senders:
+        who = _either([_ROLE_LABELS[r] for r in Role if r in op_rule.senders])
+        return _refuse(f"Solo {who} puede enviar la {label}.", op_rule.sender_rule)
+    current, endorsement = facts.holders()
+    sender = sending.sender_nit
+    if facts.knows_parties:
+        if role is Role.BUYER and facts.buyer_nit and not same_nit(sender, facts.buyer_nit):
+            return _refuse(
+                f"El NIT {sender} no es el comprador de esta factura (NIT {facts.buyer_nit}).", rule.sender_rule
+            )
+        if rule.holder and role in _HOLDERS and not any(same_nit(sender, holder.nit) for holder in current):
+            since = f" desde el endoso del {_fecha_hora(endorsement.signed_at)}" if endorsement else ""
+            return _refuse(
+                f"El NIT {sender} no es el tenedor legítimo de esta factura: lo es {_nit_list(current)}{since}.",
+                rule.sender_rule,
+            )
+        if rule.outsider_rule is not None and (
+            any(same_nit(sender, holder.nit) for holder in current)
+            or same_nit(sender, facts.issuer_nit)
+            or same_nit(sender, facts.buyer_nit)
+        ):
+            return _refuse(
+                f"{_cap(what)} no puede enviarlo el tenedor legítimo, el emisor ni el comprador de la factura.",
+                rule.outsider_rule,
+            )
+    if rule.closed_rule is not None:
+        closing = next((act for act in facts.history if act.operation in rule.closed_by), None)
+        if closing is not None:
+            return _refuse(
+                f"La factura ya tiene registrado el pago total ({closing.operation.label.lower()}, "  # type: ignore[union-attr]
+                f"{_fecha_hora(closing.signed_at)}): no admite {what}.",
+                rule.closed_rule,
+            )
+    if rule.own_registration_rule is not None and facts.knows_parties and facts.history:
+        own = [
+            act
+            for act in facts.history
+            if act.code is E.INSCRIPCION_TITULO
+            and any(same_nit(act.sender_nit, holder.nit) for holder in current)
+            and (endorsement is None or act.signed_at > endorsement.signed_at)
+        ]
+        if not own:
+            after = f" después del endoso que recibió el {_fecha_hora(endorsement.signed_at)}" if endorsement else ""
+            return _refuse(
+                f"Antes de enviar {what}, {_nit_list(current)} debe inscribir la factura en RADIAN a su nombre "
+                f"(evento 036, inscripción posterior){after}.",
+                rule.own_registration_rule,
+            )
+    for needed, needed_rule in op_rule.requires:
+        if needed not in facts.events:
+            return _refuse(f"Para la {label} primero debe estar registrado {_event(needed)}.", needed_rule)
+    for other, other_rule in op_rule.excluded_by:
+        if facts.in_force(other):
+            return _refuse(f"No se puede hacer la {label}: la factura tiene vigente {_event(other)}.", other_rule)
+    for other, other_rule in op_rule.not_after:
+        if other in facts.events:
+            return _refuse(f"No se puede hacer la {label}: la factura ya tiene registrado {_event(other)}.", other_rule)
+    for done, done_rule in op_rule.not_after_operations:
+        if any(act.operation is done for act in facts.history):
+            return _refuse(
+                f"No se puede hacer la {label}: la factura ya tiene registrada la {done.label.lower()} ({done.value}).",
+                done_rule,
+            )
+    window = _due_window(op_rule.window, op_rule.window_rule, f"la {label}", facts, at)
+    if window is not None:
+        return window
+    if (
+        rule.limitation_list_rule is not None
+        and facts.in_force(E.LIMITACION_CIRCULACION)
+        and sending.list_id != PaymentCondition.UNDER_LIMITATION
+    ):
+        return _refuse(
+            f"La factura tiene vigente una limitación a la circulación (evento 041): {what} debe indicar la condición "
+            f"{PaymentCondition.UNDER_LIMITATION.value} (pago con limitación).",
+            rule.limitation_list_rule,
+        )
+    reference = _check_reference(code, op_rule, sending, facts, role)
+    if reference is not None:
+        return reference
+    return _check_mandatario(rule, sending, facts, at)
+
+
+def check(
+    code: EventCode,
+    *,
+    role: Role,
+    facts: DocumentFacts,
+    at: datetime,
+    calendar: BusinessCalendar,
+    sending: Sending | None = None,
+) -> Decision:
+    """Decide whether ``role`` may sign event ``code`` at ``at``; ``calendar`` sets the buyer's 031/033 deadline.
+
+    With ``sending`` (who sends which variant, 035-051) the variant and history rules apply too: the sender is the
+    current legitimate holder, registered the title itself before endorsing it, nothing follows a 452, a payment under
+    an active 041 says so, a mandatario holds an active 043 (radian-issuing-facts.md A.3, A.5-A.13).
+    """
     _require_aware(at, "at")
     code = EventCode(code)
     rule = RULES[code]
     what = _event(code)
+    if sending is not None and sending.operation.event is not code:
+        raise ValueError(
+            f"operation {sending.operation.value} belongs to event {sending.operation.event.value}, not {code.value}"
+        )
 
     if not facts.document_type.is_invoice:
         return _refuse(
@@ -541,6 +951,10 @@ def check(code: EventCode, *, role: Role, facts: DocumentFacts, at: datetime, ca
             "revise la hora del equipo antes de enviar el evento.",
             "DC24",
         )
+    if sending is not None:
+        refusal = _check_sending(rule, sending, role, facts, at)
+        if refusal is not None:
+            return refusal
     reason = f"Se puede enviar {what}."
     received = facts.latest(E.RECIBO_BIEN)
     if rule.window is Window.CLAIM and received is not None:
