@@ -3,6 +3,11 @@
 Every figure is one aggregate query (counts and sums in SQL, never rows loaded to be counted), and every figure links
 to the inbox or the quarantine filtered to exactly what it counts: the claim windows through the inbox's own
 ``due`` filter and in the rows' own words (web/deadline.py), so the number here and the rows there always agree.
+
+What it costs follows what it shows, not the history on file: what is open now (running claim windows, events DIAN
+rejected, the queue, unconfirmed documents, quarantine) is read through indexes on exactly those rows; the amounts by
+state and the top suppliers cover a period of whole months (web/period.py, "últimos 3 meses" unless chosen) and
+are read from the monthly totals the database keeps (store/totals.py), a few rows per supplier and month.
 """
 
 from __future__ import annotations
@@ -13,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from sqlalchemy.orm import Session, aliased
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState, EventCode
+from store import totals as store_totals
 from store.models import (
     Direction,
     DocumentEvent,
@@ -31,6 +37,7 @@ from store.models import (
 from web.access import roles
 from web.deadline import MAX_DUE, deadline, due_cutoff, due_day
 from web.labels import STATE_LABELS, money
+from web.period import CHOICES, Period, PeriodError, period
 
 bp = Blueprint("dashboard", __name__)
 
@@ -76,6 +83,7 @@ class Rejected:
 
 @dataclass(frozen=True)
 class Overview:
+    period: Period  # of the amounts (by state, by supplier, invalid); every other figure is what is open now
     due: list[DueDay]
     due_today: int
     due_tomorrow: int
@@ -86,7 +94,7 @@ class Overview:
     rejected: list[Rejected]
     pending_events: int
     unconfirmed: int
-    invalid: int
+    invalid: int  # in the period
     quarantined: int
     by_state: list[Figure]
     other_currencies: int  # documents not in COP, left out of the sums (their count still counts)
@@ -125,11 +133,6 @@ def deadlines(s: Session, now: datetime, calendar: BusinessCalendar) -> tuple[li
     return due, lapsed
 
 
-def _share(figures: list[Figure], key: str) -> list[Figure]:
-    top = max((getattr(f, key) for f in figures), default=0) or 1
-    return [Figure(f.label, f.count, f.amount, f.args, float(getattr(f, key)) / float(top)) for f in figures]
-
-
 def _within(due: list[DueDay], days: int) -> int:
     return sum(d.count for d in due if d.due <= days)
 
@@ -163,59 +166,39 @@ def rejected_events(s: Session) -> tuple[int, list[Rejected]]:
     return count, shown
 
 
+def _share(figures: list[Figure], key: str) -> list[Figure]:
+    top = max((getattr(f, key) for f in figures), default=0) or 1
+    return [Figure(f.label, f.count, f.amount, f.args, float(getattr(f, key)) / float(top)) for f in figures]
+
+
 @dataclass(frozen=True)
 class Totals:
-    """The documents summed once by (state, supplier, verdict): every amount figure comes from this one scan."""
+    """The period's amounts, read from store.totals (monthly totals kept by the database), never from the documents."""
 
     by_state: list[Figure]
     other_currencies: int  # documents not in COP: counted, left out of the sums
     suppliers: list[Figure]
-    unconfirmed: int
+    invalid: int
 
 
-def totals(s: Session, top: int = TOP_SUPPLIERS) -> Totals:
-    """One GROUP BY over the documents (a few thousand groups at most: states × suppliers × verdicts), folded here
-    into the amounts by state, the top suppliers and the unconfirmed count; three scans of a wide table were three
-    times slower at 200k documents."""
-    cop = D.currency == "COP"
-    rows = s.execute(
-        sa.select(
-            D.state,
-            D.issuer_nit,
-            D.verdict,
-            sa.func.max(D.issuer_name),
-            sa.func.count(),
-            sa.func.sum(sa.case((cop, D.payable_amount), else_=0)),
-            sa.func.sum(sa.case((cop, 0), else_=1)),
-        ).group_by(D.state, D.issuer_nit, D.verdict)
-    ).all()
-    states: dict[DocumentState, list[Any]] = {}
-    suppliers: dict[str, list[Any]] = {}
-    other = unconfirmed = 0
-    for state, nit, verdict, name, count, amount, foreign in rows:
-        amount = amount or Decimal(0)
-        entry = states.setdefault(state, [0, Decimal(0)])
-        entry[0] += count
-        entry[1] += amount
-        known = suppliers.setdefault(nit, [name, 0, Decimal(0)])
-        known[0] = max(known[0], name)
-        known[1] += count
-        known[2] += amount
-        other += foreign or 0
-        unconfirmed += count if verdict is Verdict.UNCONFIRMED else 0
+def totals(s: Session, period: Period, top: int = TOP_SUPPLIERS) -> Totals:
+    """Amounts by state and the top suppliers over the period's months: a few rows per state (or supplier) and month,
+    whatever the history on file."""
+    dates = period.inbox_args()
+    states = store_totals.by_state(s, period.first_month, period.last_month)
     by_state = [
-        Figure(STATE_LABELS.get(state, state.value), *states[state], {"status": state.value})
-        for state in DocumentState
-        if state in states
+        Figure(STATE_LABELS.get(t.state, t.state.value), t.documents, t.cop_amount, {"status": t.state.value, **dates})
+        for t in states
     ]
-    ranked = sorted(suppliers.items(), key=lambda item: (-item[1][2], item[0]))[:top]
+    ranked, _ = store_totals.by_supplier(s, period.first_month, period.last_month, limit=top)
     return Totals(
         by_state=_share(by_state, "amount"),
-        other_currencies=other,
+        other_currencies=sum(t.other_currency for t in states),
         suppliers=_share(
-            [Figure(name, count, amount, {"supplier": nit}) for nit, (name, count, amount) in ranked], "amount"
+            [Figure(t.name, t.documents, t.cop_amount, {"supplier": t.nit, **dates}) for t in ranked if t.documents],
+            "amount",
         ),
-        unconfirmed=unconfirmed,
+        invalid=sum(t.documents for t in states if t.state is DocumentState.INVALID),
     )
 
 
@@ -223,12 +206,14 @@ def _count(s: Session, *where: Any, table: Any = D) -> int:
     return s.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0
 
 
-def overview(s: Session, now: datetime, calendar: BusinessCalendar) -> Overview:
-    """Every figure of the dashboard at ``now``."""
+def overview(s: Session, now: datetime, calendar: BusinessCalendar, period: Period) -> Overview:
+    """Every figure of the dashboard at ``now``: what is open now (windows, rejections, queue, unconfirmed,
+    quarantine), each read through an index on what is open; the amounts over ``period``."""
     due, lapsed = deadlines(s, now, calendar)
     rejected_count, rejected = rejected_events(s)
-    summed = totals(s)
+    summed = totals(s, period)
     return Overview(
+        period=period,
         due=due,
         due_today=_within(due, 0),
         due_tomorrow=_within(due, 1),
@@ -243,8 +228,9 @@ def overview(s: Session, now: datetime, calendar: BusinessCalendar) -> Overview:
             DocumentEvent.submission_state.in_(PENDING),
             table=DocumentEvent,
         ),
-        unconfirmed=summed.unconfirmed,
-        invalid=_count(s, D.state == DocumentState.INVALID),
+        # Written as a literal so that SQLite (and a generic PostgreSQL plan) can use the partial index on it.
+        unconfirmed=_count(s, sa.text(f"received_documents.verdict = '{Verdict.UNCONFIRMED.value}'")),
+        invalid=summed.invalid,
         quarantined=_count(s, MailMessage.status == MailStatus.QUARANTINED, table=MailMessage),
         by_state=summed.by_state,
         other_currencies=summed.other_currencies,
@@ -259,18 +245,27 @@ def _calendar() -> BusinessCalendar:
 
 @bp.get("/resumen")
 @roles(*VIEWERS)
-def index() -> str:
-    """The dashboard."""
+def index() -> tuple[str, int]:
+    """The dashboard; a period the address cannot mean is refused in words above the default period's figures."""
     now = datetime.now(UTC)
+    today = now.astimezone(BOGOTA).date()
+    problem = None
+    try:
+        chosen = period(request.args.get("periodo"), today)
+    except PeriodError as exc:
+        problem, chosen = str(exc), period(None, today)
     db = current_app.extensions["buzon.db"]()
-    data = overview(db, now, _calendar())
+    data = overview(db, now, _calendar(), chosen)
     due_top = max((d.count for d in data.due), default=0) or 1
-    return render_template(
+    page = render_template(
         "dashboard.html",
         o=data,
         money=money,
         due_top=due_top,
         week=WEEK,
-        today=now.astimezone(BOGOTA).date(),
+        today=today,
         event_labels={c: c.label for c in EventCode},
+        choices=CHOICES,
+        problem=problem,
     )
+    return page, 400 if problem else 200

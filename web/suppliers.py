@@ -1,16 +1,18 @@
 """Suppliers ("Proveedores"): each supplier's documents and amounts, where its event notices go, and our automatic
 policies for it (030 and 032 by the jobs in events/policy.py), kept in the suppliers table and audited.
 
-A supplier is anyone who sent us a document, plus anyone in the suppliers table; the list is one GROUP BY over the
-documents. Its reception address is read where the notice job reads it (events.notify.supplier_address): set here
-by hand, on its latest invoice, or in DIAN's list (GetExchangeEmails, asked on demand through the DIAN client).
+A supplier is anyone who sent us a document, plus anyone in the suppliers table; the list, its amounts and a
+supplier's figures by state cover a period of whole months (web/period.py) and are read from the monthly totals the
+database keeps (store/totals.py), so they cost what the page shows, not the history on file. Its reception address
+is read where the notice job reads it (events.notify.supplier_address): set here by hand, on its latest invoice, or in
+DIAN's list (GetExchangeEmails, asked on demand through the DIAN client).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,13 +21,17 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from dian.calendar import BOGOTA
 from dian.errors import ParseError
 from dian.ubl import parse_document
 from store import audit
+from store import totals as store_totals
 from store.blobs import BlobError
 from store.models import ReceivedDocument, Role, Supplier
+from store.totals import SupplierTotal
 from web.access import roles
 from web.labels import STATE_LABELS, VERDICT_LABELS, money
+from web.period import CHOICES, Period, PeriodError, period
 
 log = logging.getLogger(__name__)
 
@@ -67,60 +73,25 @@ def _db() -> Session:
     return current_app.extensions["buzon.db"]()
 
 
-def _cop(column: Any) -> Any:
-    return sa.func.sum(sa.case((D.currency == "COP", column), else_=0))
-
-
-@dataclass(frozen=True)
-class Row:
-    nit: str
-    name: str
-    documents: int
-    amount: Decimal
-    setting: Supplier | None
-
-
-def listing(s: Session, *, search: str = "", page: int = 1) -> tuple[list[Row], bool]:
-    """Suppliers with documents (largest total first), then those only in the suppliers table; and whether there is
-    a next page."""
-    totals = (
-        sa.select(
-            D.issuer_nit.label("nit"),
-            sa.func.max(D.issuer_name).label("name"),
-            sa.func.count().label("documents"),
-            _cop(D.payable_amount).label("amount"),
-        )
-        .group_by(D.issuer_nit)
-        .subquery()
+def listing(s: Session, chosen: Period, *, search: str = "", page: int = 1) -> tuple[list[SupplierTotal], bool]:
+    """Suppliers with documents issued in the period (largest amount first), then those only in the suppliers table;
+    and whether there is a next page. Read from the monthly totals (store.totals): a few rows per supplier and month
+    of the period, whatever the history."""
+    return store_totals.by_supplier(
+        s, chosen.first_month, chosen.last_month, search=search, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    # Both sides of the outer join: documents without a settings row, settings without documents (a FULL JOIN, which
-    # SQLite has only since 3.39, written as a union).
-    with_docs = sa.select(totals.c.nit.label("nit")).select_from(totals)
-    settings_only = sa.select(Supplier.nit.label("nit")).where(Supplier.nit.not_in(sa.select(D.issuer_nit).distinct()))
-    nits = sa.union_all(with_docs, settings_only).subquery()
-    stmt = (
-        sa.select(nits.c.nit, totals.c.name, totals.c.documents, totals.c.amount, Supplier)
-        .select_from(nits)
-        .outerjoin(totals, totals.c.nit == nits.c.nit)
-        .outerjoin(Supplier, Supplier.nit == nits.c.nit)
-    )
-    if search:
-        digits = search.replace(".", "").replace(" ", "").partition("-")[0]
-        if digits.isdigit():
-            stmt = stmt.where(nits.c.nit.startswith(digits, autoescape=True))
-        else:
-            stmt = stmt.where(
-                sa.or_(
-                    totals.c.name.icontains(search, autoescape=True), Supplier.name.icontains(search, autoescape=True)
-                )
-            )
-    stmt = stmt.order_by(sa.func.coalesce(totals.c.amount, 0).desc(), nits.c.nit)
-    stmt = stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    rows = [
-        Row(nit, name or (setting.name if setting else ""), documents or 0, amount or Decimal(0), setting)
-        for nit, name, documents, amount, setting in s.execute(stmt).all()
-    ]
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def _period(today: date) -> tuple[Period, str | None]:
+    """The period the address asks for, or the default one and the Spanish reason the asked one was refused."""
+    try:
+        return period(request.args.get("periodo"), today), None
+    except PeriodError as exc:
+        return period(None, today), str(exc)
+
+
+def _today() -> date:
+    return datetime.now(UTC).astimezone(BOGOTA).date()
 
 
 def _page_number() -> int:
@@ -132,14 +103,25 @@ def _page_number() -> int:
 
 @bp.get("/proveedores")
 @roles(*READERS)
-def index() -> str:
-    """Every supplier, largest total first, with its switches at a glance."""
+def index() -> tuple[str, int]:
+    """Every supplier, largest amount in the period first, with its switches at a glance."""
     search = request.args.get("q", "").strip()[:120]
     page = _page_number()
-    rows, more = listing(_db(), search=search, page=page)
-    return render_template(
-        "suppliers.html", rows=rows, more=more, page=page, search=search, money=money, policy=_policy()
+    chosen, problem = _period(_today())
+    rows, more = listing(_db(), chosen, search=search, page=page)
+    body = render_template(
+        "suppliers.html",
+        rows=rows,
+        more=more,
+        page=page,
+        search=search,
+        money=money,
+        policy=_policy(),
+        period=chosen,
+        choices=CHOICES,
+        problem=problem,
     )
+    return body, 400 if problem else 200
 
 
 # --- One supplier ---------------------------------------------------------------------------------------------
@@ -189,30 +171,32 @@ def _supplier(s: Session, nit: str) -> tuple[Supplier | None, str]:
 
 @bp.get("/proveedores/<nit>")
 @roles(*READERS)
-def show(nit: str) -> str:
-    """One supplier: its figures by state, reception address, switches and its latest documents."""
+def show(nit: str) -> tuple[str, int]:
+    """One supplier: its figures by state over the period, reception address, switches and its latest documents."""
     nit = _nit(nit)
     s = _db()
     setting, name = _supplier(s, nit)
-    by_state = s.execute(
-        sa.select(D.state, sa.func.count(), _cop(D.payable_amount)).where(D.issuer_nit == nit).group_by(D.state)
-    ).all()
+    chosen, problem = _period(_today())
+    by_state = store_totals.by_state(s, chosen.first_month, chosen.last_month, nit=nit)
     documents = list(
         s.scalars(
             sa.select(D).where(D.issuer_nit == nit).order_by(D.issued_at.desc(), D.id.desc()).limit(DOCUMENTS_SHOWN)
         )
     )
     invoices = [d for d in documents if d.document_type.is_invoice]
-    total_count = sum(count for _, count, _ in by_state)
-    return render_template(
+    body = render_template(
         "supplier.html",
         nit=nit,
         name=name,
         setting=setting,
-        by_state=[(STATE_LABELS.get(st, st.value), st.value, c, a or Decimal(0)) for st, c, a in by_state],
-        total_count=total_count,
-        total_amount=sum((a or Decimal(0) for _, _, a in by_state), Decimal(0)),
+        by_state=[
+            (STATE_LABELS.get(t.state, t.state.value), t.state.value, t.documents, t.cop_amount) for t in by_state
+        ],
+        total_count=sum(t.documents for t in by_state),
+        total_amount=sum((t.cop_amount for t in by_state), Decimal(0)),
+        other_currency=sum(t.other_currency for t in by_state),
         documents=documents,
+        shown=DOCUMENTS_SHOWN,
         state_labels=STATE_LABELS,
         verdict_labels=VERDICT_LABELS,
         money=money,
@@ -221,7 +205,11 @@ def show(nit: str) -> str:
         policy=_policy(),
         may_edit=current_user.role in EDITORS,
         lookup_available=_events_client_factory() is not None,
+        period=chosen,
+        choices=CHOICES,
+        problem=problem,
     )
+    return body, 400 if problem else 200
 
 
 def _row_for_edit(s: Session, nit: str) -> Supplier:

@@ -4,12 +4,14 @@ switches (audited); auditor and treasury read only; CSRF."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from dian.calendar import BOGOTA
 from dian.codes import DocumentState
 from store.models import AuditEntry, Role, Supplier
 from tests.web.conftest import csrf_token
@@ -19,17 +21,26 @@ from web.suppliers import AddressError, reception_address
 pytestmark = pytest.mark.integration
 
 
+def recent(n: int) -> dict[str, Any]:
+    """Issued a few minutes ago: within the default period (the last 3 months) of the pages' amounts."""
+    issued = datetime.now(UTC) - timedelta(minutes=n)
+    return {"issued_at": issued, "issue_date": issued.astimezone(BOGOTA).date()}
+
+
 @pytest.fixture
 def suppliers(app_and_db) -> None:
     _, session = app_and_db
     add_document(session, 1, issuer_nit="800111222", issuer_name="Ferretería Andina S.A.S.",
-                 payable_amount=Decimal("50000.00"))  # fmt: skip
+                 payable_amount=Decimal("50000.00"), **recent(1))  # fmt: skip
     add_document(session, 2, issuer_nit="800111222", issuer_name="Ferretería Andina S.A.S.",
-                 payable_amount=Decimal("2500000.50"), state=DocumentState.ACKNOWLEDGED)  # fmt: skip
+                 payable_amount=Decimal("2500000.50"), state=DocumentState.ACKNOWLEDGED, **recent(2))  # fmt: skip
     add_document(session, 3, issuer_nit="900555666", issuer_name="Papelería El Sol Ltda.",
-                 payable_amount=Decimal("120000.00"))  # fmt: skip
+                 payable_amount=Decimal("120000.00"), **recent(3))  # fmt: skip
     add_document(session, 4, issuer_nit="900555666", issuer_name="Papelería El Sol Ltda.",
-                 payable_amount=Decimal("10.00"), currency="USD")  # fmt: skip
+                 payable_amount=Decimal("10.00"), currency="USD", **recent(4))  # fmt: skip
+    # March 2025: outside the default period; counted with periodo=2025-03 or periodo=2025.
+    add_document(session, 5, issuer_nit="800111222", issuer_name="Ferretería Andina S.A.S.",
+                 payable_amount=Decimal("7000000.00"), state=DocumentState.ACCEPTED)  # fmt: skip
     session.add(Supplier(nit="901999888", name="Aseo Total S.A.S.", reception_email="fe@aseo.test", auto_receipt=True))
     session.flush()
 
@@ -47,7 +58,7 @@ def test_the_list_has_every_supplier_with_counts_and_amounts_largest_first(suppl
     order = [page.index(name) for name in ("Ferretería Andina", "Papelería El Sol", "Aseo Total")]
     assert order == sorted(order)
     assert "$ 2.550.000,50" in page and "$ 120.000,00" in page  # the USD invoice is counted, not added to pesos
-    assert 'href="/?supplier=800111222"' in page and 'href="/proveedores/901999888"' in page
+    assert 'href="/?supplier=800111222&amp;from=' in page and 'href="/proveedores/901999888"' in page
     assert "fe@aseo.test" in page
     found = client_as(Role.AUDITOR).get("/proveedores?q=papeler").get_data(as_text=True)
     assert "Papelería El Sol" in found and "Ferretería" not in found
@@ -60,7 +71,7 @@ def test_a_supplier_page_lists_its_documents_linked(app_and_db, suppliers, clien
     page = client_as(Role.TREASURY).get("/proveedores/800111222").get_data(as_text=True)
     assert "<h1>Ferretería Andina S.A.S.</h1>" in page
     assert 'aria-label="Abrir FE1"' in page and 'aria-label="Abrir FE2"' in page and "FE3" not in page
-    assert 'href="/?supplier=800111222&amp;status=acknowledged"' in page
+    assert 'href="/?supplier=800111222&amp;status=acknowledged&amp;from=' in page
     assert 'name="auto_acknowledge"' not in page  # treasury reads, does not switch
     assert client_as(Role.TREASURY).get("/proveedores/123").status_code == 404  # not a NIT
     assert client_as(Role.TREASURY).get("/proveedores/811000000").status_code == 404  # nobody
@@ -149,3 +160,26 @@ def test_reception_address_rules():
     for bad in ("x", "x@y", "@y.co", "x@-y.co", "x@y..co", "x" * 65 + "@y.co", "a@" + "b" * 250 + ".co"):
         with pytest.raises(AddressError):
             reception_address(bad)
+
+
+def test_the_amounts_cover_the_chosen_period_and_the_search_folds_accents(suppliers, client_as):
+    client = client_as(Role.CLERK)
+    page = client.get("/proveedores").get_data(as_text=True)
+    assert "$ 2.550.000,50" in page and "$ 7.000.000,00" not in page  # March 2025 is not in the last 3 months
+    assert "y 1 en otra moneda" in page  # Papelería's USD invoice: counted, not added to pesos
+    march = client.get("/proveedores?periodo=2025-03").get_data(as_text=True)
+    assert "$ 7.000.000,00" in march and "Papelería El Sol" not in march
+    assert "Aseo Total" in march  # configured, no documents in the period: listed after, with 0
+    assert 'href="/?supplier=800111222&amp;from=2025-03-01&amp;to=2025-03-31"' in march
+    assert "marzo de 2025" in march and '<option value="2025-03" selected>Marzo de 2025</option>' in march
+    folded = client.get("/proveedores?q=FERRETERIA&periodo=2025").get_data(as_text=True)
+    assert "Ferretería Andina" in folded and "Papelería" not in folded and "$ 7.000.000,00" in folded
+    assert "Ningún proveedor con documentos de marzo de 2025 coincide con «papel»" in client.get(
+        "/proveedores?q=papel&periodo=2025-03"
+    ).get_data(as_text=True)
+    one = client.get("/proveedores/800111222?periodo=2025").get_data(as_text=True)
+    assert "en el año 2025: 1 documento · $ 7.000.000,00" in one
+    assert 'href="/?supplier=800111222&amp;status=accepted&amp;from=2025-01-01&amp;to=2025-12-31"' in one
+    assert 'aria-label="Abrir FE5"' in one and 'aria-label="Abrir FE1"' in one  # the latest, of any date
+    now = client.get("/proveedores/800111222").get_data(as_text=True)
+    assert ": 2 documentos · $ 2.550.000,50" in now
