@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, Context, Decimal
 
 from dian.codes import Environment, TaxScheme
 
 __all__ = [
+    "KeyFields",
+    "document_key_fields",
     "event_cude",
     "event_cude_input",
     "format_amount",
@@ -262,3 +265,74 @@ def event_cude(
 def software_security_code(software_id: str, software_pin: str, number: str) -> str:
     """Return sts:SoftwareSecurityCode = SHA-384(SoftwareID + PIN + cbc:ID) for any document (1.5)."""
     return sha384_hex(software_id + software_pin + number)
+
+
+@dataclass(frozen=True)
+class KeyFields:
+    """The 15 fields of an invoice CUFE or note CUDE exactly as they are hashed (dian-facts.md 1.2-1.3).
+
+    Each amount is already the text that enters the hash, so whatever else shows these values (the QR text of
+    radian-issuing-facts B.6, a printed total) can take them from here and cannot disagree with the key.
+    """
+
+    number: str
+    issue_date: str
+    issue_time: str
+    line_extension: str  # ValFac
+    taxes: tuple[tuple[str, str], ...]  # (("01", ValImp1), ("04", ValImp2), ("03", ValImp3)), in hash order
+    payable: str  # ValTot
+    supplier_nit: str
+    customer_nit: str
+    key: str  # technical key (CUFE) or software PIN (CUDE)
+    environment: str
+
+    def tax(self, code: str) -> str:
+        """The hashed amount of tax scheme 01, 04 or 03."""
+        return dict(self.taxes)[code]
+
+    def text(self) -> str:
+        """The concatenation, without separators, that is hashed."""
+        return (
+            self.number
+            + self.issue_date
+            + self.issue_time
+            + self.line_extension
+            + "".join(code + amount for code, amount in self.taxes)
+            + self.payable
+            + self.supplier_nit
+            + self.customer_nit
+            + self.key
+            + self.environment
+        )
+
+    def digest(self) -> str:
+        """SHA-384 hex of :meth:`text`."""
+        return sha384_hex(self.text())
+
+
+def document_key_fields(
+    *,
+    number: str,
+    issue_date: date,
+    issue_time: str,
+    line_extension_amount: Decimal,
+    tax_amounts: Mapping[str, Decimal],
+    payable_amount: Decimal,
+    supplier_nit: str,
+    customer_nit: str,
+    key: str,
+    environment: str,
+) -> KeyFields:
+    """Return the formatted CUFE/CUDE fields; ``key`` is the technical key (CUFE) or the software PIN (CUDE)."""
+    return KeyFields(
+        number=number,
+        issue_date=issue_date.isoformat(),
+        issue_time=issue_time,
+        line_extension=format_amount(line_extension_amount),
+        taxes=tuple((code.value, format_amount(tax_amounts.get(code.value, Decimal(0)))) for code in _CUFE_TAXES),
+        payable=format_amount(payable_amount),
+        supplier_nit=supplier_nit,
+        customer_nit=customer_nit,
+        key=key,
+        environment=_environment(environment),
+    )

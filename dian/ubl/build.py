@@ -7,6 +7,7 @@ replaces (dian-facts.md 11). The prefixes ext, cbc, cac, ds, xades, xades141 and
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from dian.codes import (
     PaymentMeans,
     ValidationCode,
 )
-from dian.cufe import event_cude, format_amount, invoice_cufe, note_cude, sha384_hex, software_security_code
+from dian.cufe import KeyFields, document_key_fields, event_cude, format_amount, sha384_hex, software_security_code
 from dian.errors import BuildError
 from dian.ubl import namespaces as ns
 from dian.ubl.model import (
@@ -38,15 +39,23 @@ from dian.ubl.model import (
     MonetaryTotal,
     Party,
     Person,
+    TaxSubtotal,
     TaxTotal,
 )
 
 __all__ = [
+    "AdditionalReference",
+    "AllowanceCharge",
     "AttachedDraft",
     "DocumentDraft",
+    "DocumentKey",
+    "DraftLine",
     "EventDraft",
+    "ExchangeRate",
+    "InvoicePeriod",
     "NumberingRange",
     "Software",
+    "UnitTaxSubtotal",
     "ValidationDraft",
     "build_attached_document",
     "build_credit_note",
@@ -54,6 +63,7 @@ __all__ = [
     "build_event",
     "build_invoice",
     "build_validation_response",
+    "document_key",
     "qr_url",
 ]
 
@@ -91,6 +101,81 @@ class NumberingRange:
 
 
 @dataclass(frozen=True)
+class AllowanceCharge:
+    """cac:AllowanceCharge: a discount (charge False) or a surcharge, on a line or on the whole document.
+
+    At document level DIAN treats them as outside the tax base: they only move PayableAmount (issuing/totals.py).
+    """
+
+    charge: bool
+    amount: Decimal
+    base_amount: Decimal | None = None
+    percent: Decimal | None = None  # cbc:MultiplierFactorNumeric
+    reason: str | None = None
+    reason_code: str | None = None  # cbc:AllowanceChargeReasonCode (DIAN discount code, discounts only)
+
+
+@dataclass(frozen=True)
+class UnitTaxSubtotal(TaxSubtotal):
+    """A per-unit tax (INC on plastic bags 22, fuels 24…): cbc:BaseUnitMeasure and cbc:PerUnitAmount (peers §2.3)."""
+
+    per_unit_amount: Decimal | None = None
+    base_unit_measure: Decimal | None = None
+    unit_code: str | None = None  # BaseUnitMeasure/@unitCode
+
+
+@dataclass(frozen=True)
+class DraftLine(Line):
+    """A line to build, with what the parsed Line does not carry: its discounts/charges and free-of-charge price."""
+
+    allowance_charges: tuple[AllowanceCharge, ...] = ()
+    free_of_charge: bool = False
+    reference_price: Decimal | None = None  # PricingReference/AlternativeConditionPrice, required when free
+    reference_price_type: str = "03"  # PriceTypeCode: 01 valor comercial, 02 inventarios, 03 otro valor
+
+
+@dataclass(frozen=True)
+class ExchangeRate:
+    """cac:PaymentExchangeRate of a document in another currency: 1 unit of it = ``rate`` COP on ``date``."""
+
+    rate: Decimal
+    date: date
+    target_currency: str = "COP"
+
+
+@dataclass(frozen=True)
+class InvoicePeriod:
+    """cac:InvoicePeriod: the period a note without a referenced invoice covers (peers-wave2 §2.2, CAE02/CAE04)."""
+
+    start_date: date
+    end_date: date
+
+
+@dataclass(frozen=True)
+class AdditionalReference:
+    """cac:AdditionalDocumentReference: type 03 names the paper invoice it transmits (radian-issuing-facts B.3)."""
+
+    id: str
+    issue_date: date
+    type_code: str = "01"
+
+
+@dataclass(frozen=True)
+class DocumentKey:
+    """A document's CUFE/CUDE with the exact text hashed into it and the QR text made from those same values."""
+
+    value: str
+    scheme: str  # "CUFE-SHA384" or "CUDE-SHA384"
+    fields: KeyFields
+    qr_text: str
+
+    @property
+    def hashed(self) -> str:
+        """The text whose SHA-384 is the key (dian-facts.md 1.2)."""
+        return self.fields.text()
+
+
+@dataclass(frozen=True)
 class DocumentDraft:
     """What an invoice, credit note or debit note says; the builder adds the DIAN extensions and the CUFE/CUDE."""
 
@@ -114,6 +199,10 @@ class DocumentDraft:
     order_reference: str | None = None
     billing_references: tuple[BillingReference, ...] = ()  # notes: the corrected invoice(s)
     discrepancy_response: DiscrepancyResponse | None = None  # notes: the concept (radian-issuing-facts B.4)
+    allowance_charges: tuple[AllowanceCharge, ...] = ()  # document level
+    exchange_rate: ExchangeRate | None = None  # required when currency is not COP
+    invoice_period: InvoicePeriod | None = None  # notes without a referenced invoice
+    additional_references: tuple[AdditionalReference, ...] = ()  # type 03: the paper invoice
 
 
 @dataclass(frozen=True)
@@ -393,6 +482,12 @@ def _tax_totals(parent: etree._Element, name: str, totals: Iterable[TaxTotal], c
             if sub.taxable_amount is not None:
                 _sub(subtotal, "cbc:TaxableAmount", _number(sub.taxable_amount), currencyID=currency)
             _sub(subtotal, "cbc:TaxAmount", _number(sub.amount), currencyID=currency)
+            if isinstance(sub, UnitTaxSubtotal):
+                # UBL 2.1 order inside cac:TaxSubtotal: Percent (unused here), BaseUnitMeasure, PerUnitAmount.
+                if sub.base_unit_measure is not None:
+                    _sub(subtotal, "cbc:BaseUnitMeasure", _number(sub.base_unit_measure), unitCode=sub.unit_code)
+                if sub.per_unit_amount is not None:
+                    _sub(subtotal, "cbc:PerUnitAmount", _number(sub.per_unit_amount), currencyID=currency)
             category = _sub(subtotal, "cac:TaxCategory")
             if sub.percent is not None:
                 _sub(category, "cbc:Percent", _number(sub.percent))
@@ -446,6 +541,44 @@ _DOCUMENTS = {
 }
 
 
+def _allowance_charges(parent: etree._Element, charges: Iterable[AllowanceCharge], currency: str, field: str) -> None:
+    for index, charge in enumerate(charges, start=1):
+        element = _sub(parent, "cac:AllowanceCharge")
+        _sub(element, "cbc:ID", str(index))
+        _sub(element, "cbc:ChargeIndicator", "true" if charge.charge else "false")
+        if charge.reason_code is not None:
+            if charge.charge:
+                raise BuildError(f"{field}[{index}].reason_code: only discounts carry a DIAN discount code")
+            _sub(element, "cbc:AllowanceChargeReasonCode", charge.reason_code)
+        if charge.reason is not None:
+            _sub(element, "cbc:AllowanceChargeReason", charge.reason)
+        if charge.percent is not None:
+            _sub(element, "cbc:MultiplierFactorNumeric", _number(charge.percent))
+        _sub(element, "cbc:Amount", _money(charge.amount, f"{field}[{index}].amount"), currencyID=currency)
+        if charge.base_amount is not None:
+            _sub(element, "cbc:BaseAmount", _number(charge.base_amount), currencyID=currency)
+
+
+def _line_extras(element: etree._Element, local: str, line: Line, currency: str, field: str) -> None:
+    """FreeOfChargeIndicator, PricingReference, AllowanceCharge and TaxTotal in the order each root's XSD wants."""
+    extra = line if isinstance(line, DraftLine) else None
+    if extra is not None and local != "DebitNote":  # DebitNoteLine has no FreeOfChargeIndicator
+        _sub(element, "cbc:FreeOfChargeIndicator", "true" if extra.free_of_charge else "false")
+    if extra is not None and extra.free_of_charge:
+        if extra.reference_price is None:
+            raise BuildError(f"{field}.reference_price: a free-of-charge line states its reference price")
+        price = _sub(element, "cac:PricingReference/cac:AlternativeConditionPrice")
+        _sub(price, "cbc:PriceAmount", _number(extra.reference_price), currencyID=currency)
+        _sub(price, "cbc:PriceTypeCode", extra.reference_price_type)
+    charges = extra.allowance_charges if extra is not None else ()
+    if local == "Invoice":  # InvoiceLine: AllowanceCharge before TaxTotal; the notes the other way round
+        _allowance_charges(element, charges, currency, f"{field}.allowance_charges")
+        _tax_totals(element, "cac:TaxTotal", line.taxes, currency, f"{field}.taxes")
+    else:
+        _tax_totals(element, "cac:TaxTotal", line.taxes, currency, f"{field}.taxes")
+        _allowance_charges(element, charges, currency, f"{field}.allowance_charges")
+
+
 def _lines(root: etree._Element, local: str, draft: DocumentDraft) -> None:
     line_name, quantity_name, *_ = _DOCUMENTS[local]
     for index, line in enumerate(draft.lines, start=1):
@@ -454,7 +587,7 @@ def _lines(root: etree._Element, local: str, draft: DocumentDraft) -> None:
         _sub(element, "cbc:ID", line.id)
         _sub(element, quantity_name, _number(line.quantity), unitCode=line.unit_code)
         _sub(element, "cbc:LineExtensionAmount", _number(line.line_extension_amount), currencyID=draft.currency)
-        _tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
+        _line_extras(element, local, line, draft.currency, field)
         if line.withholdings and local != "Invoice":
             raise BuildError(f"{field}.withholdings: only invoice lines carry cac:WithholdingTaxTotal")
         _tax_totals(element, "cac:WithholdingTaxTotal", line.withholdings, draft.currency, f"{field}.withholdings")
@@ -497,21 +630,21 @@ def _tax_amounts(draft: DocumentDraft) -> dict[str, Decimal]:
     return sums
 
 
-def _qr_text(draft: DocumentDraft, key_name: str, key: str) -> str:
-    # One "Key: value" per line, then the URL (radian-issuing-facts B.6).
-    taxes = _tax_amounts(draft)
-    other = sum((amount for scheme, amount in taxes.items() if scheme != "01"), Decimal(0))
+def _qr_text(draft: DocumentDraft, fields: KeyFields, key_name: str, key: str) -> str:
+    # One "Key: value" per line, then the URL (radian-issuing-facts B.6). Every value that also enters the CUFE is
+    # taken from the hashed fields themselves, so the printed figures cannot differ from the validated ones.
+    other = sum((amount for scheme, amount in _tax_amounts(draft).items() if scheme != "01"), Decimal(0))
     return "\n".join(
         (
-            f"NumFac: {draft.number}",
-            f"FecFac: {draft.issue_date.isoformat()}",
-            f"HorFac: {draft.issue_time}",
-            f"NitFac: {draft.supplier.nit}",
-            f"DocAdq: {draft.customer.nit}",
-            f"ValFac: {format_amount(draft.monetary_total.line_extension)}",
-            f"ValIva: {format_amount(taxes.get('01', Decimal(0)))}",
+            f"NumFac: {fields.number}",
+            f"FecFac: {fields.issue_date}",
+            f"HorFac: {fields.issue_time}",
+            f"NitFac: {fields.supplier_nit}",
+            f"DocAdq: {fields.customer_nit}",
+            f"ValFac: {fields.line_extension}",
+            f"ValIva: {fields.tax('01')}",
             f"ValOtroIm: {format_amount(other)}",
-            f"ValTolFac: {format_amount(draft.monetary_total.payable)}",
+            f"ValTolFac: {fields.payable}",
             f"{key_name}: {key}",
             qr_url(key, draft.environment),
         )
@@ -531,19 +664,46 @@ def _check_draft(draft: DocumentDraft) -> None:
     for index, total in enumerate(draft.tax_totals, start=1):
         if len({sub.scheme_id for sub in total.subtotals}) != 1:
             raise BuildError(f"tax_totals[{index}]: one tax scheme per cac:TaxTotal, with at least one subtotal")
+    if draft.currency != "COP" and draft.exchange_rate is None:
+        raise BuildError(f"exchange_rate: a document in {draft.currency} states its rate to COP (PaymentExchangeRate)")
+    if draft.invoice_period is not None and draft.invoice_period.start_date > draft.invoice_period.end_date:
+        raise BuildError("invoice_period: the start date is after the end date")
+    _money(draft.monetary_total.line_extension, "monetary_total.line_extension")
+    _money(draft.monetary_total.payable, "monetary_total.payable")
+    for index, total in enumerate(draft.tax_totals, start=1):
+        _money(total.amount, f"tax_totals[{index}].amount")
+
+
+def _payment(root: etree._Element, draft: DocumentDraft) -> None:
+    payment = _sub(root, "cac:PaymentMeans")
+    _sub(payment, "cbc:ID", draft.payment_means.value)
+    _sub(payment, "cbc:PaymentMeansCode", draft.payment_method_code)
+    if draft.due_date is not None:
+        _sub(payment, "cbc:PaymentDueDate", draft.due_date.isoformat())
+
+
+def _exchange_rate(root: etree._Element, draft: DocumentDraft) -> None:
+    rate = draft.exchange_rate
+    if rate is None:
+        return
+    element = _sub(root, "cac:PaymentExchangeRate")
+    _sub(element, "cbc:SourceCurrencyCode", draft.currency)
+    _sub(element, "cbc:SourceCurrencyBaseRate", "1.00")
+    _sub(element, "cbc:TargetCurrencyCode", rate.target_currency)
+    _sub(element, "cbc:TargetCurrencyBaseRate", "1.00")
+    _sub(element, "cbc:CalculationRate", _number(rate.rate))
+    _sub(element, "cbc:Date", rate.date.isoformat())
 
 
 def _build_commercial(
     local: str,
     draft: DocumentDraft,
     document_type: DocumentType,
-    uuid: str,
-    uuid_scheme: str,
+    key: DocumentKey,
     software: Software,
     numbering: NumberingRange | None,
 ) -> bytes:
     _, _, total_name, profile, customization = _DOCUMENTS[local]
-    key_name = uuid_scheme.split("-")[0]
     root = _new_root(local)
     _extensions(
         root,
@@ -551,11 +711,12 @@ def _build_commercial(
         provider_dv=software.provider_dv,
         software_id=software.software_id,
         security_code=software_security_code(software.software_id, software.pin, draft.number),
-        qr_code=_qr_text(draft, key_name, uuid),
+        qr_code=key.qr_text,
         numbering=numbering,
     )
-    _header(root, draft.customization_id or customization, profile, draft.environment, draft.number)
-    _sub(root, "cbc:UUID", uuid, schemeID=draft.environment.value, schemeName=uuid_scheme)
+    customization_id = draft.customization_id or _default_customization(draft, customization)
+    _header(root, customization_id, profile, draft.environment, draft.number)
+    _sub(root, "cbc:UUID", key.value, schemeID=draft.environment.value, schemeName=key.scheme)
     _sub(root, "cbc:IssueDate", draft.issue_date.isoformat())
     _sub(root, "cbc:IssueTime", draft.issue_time)
     if local == "Invoice":
@@ -568,6 +729,10 @@ def _build_commercial(
         _sub(root, "cbc:Note", note)
     _sub(root, "cbc:DocumentCurrencyCode", draft.currency)
     _sub(root, "cbc:LineCountNumeric", str(len(draft.lines)))
+    if draft.invoice_period is not None:
+        period = _sub(root, "cac:InvoicePeriod")
+        _sub(period, "cbc:StartDate", draft.invoice_period.start_date.isoformat())
+        _sub(period, "cbc:EndDate", draft.invoice_period.end_date.isoformat())
     if draft.discrepancy_response is not None:
         discrepancy = _sub(root, "cac:DiscrepancyResponse")
         if draft.discrepancy_response.reference_id is not None:
@@ -584,13 +749,27 @@ def _build_commercial(
             _sub(element, "cbc:UUID", reference.uuid, schemeName=reference.uuid_scheme)
         if reference.issue_date is not None:
             _sub(element, "cbc:IssueDate", reference.issue_date.isoformat())
+    for additional in draft.additional_references:
+        element = _sub(root, "cac:AdditionalDocumentReference")
+        _sub(element, "cbc:ID", additional.id)
+        _sub(element, "cbc:IssueDate", additional.issue_date.isoformat())
+        _sub(element, "cbc:DocumentTypeCode", additional.type_code)
     _accounting_party(root, "cac:AccountingSupplierParty", draft.supplier)
     _accounting_party(root, "cac:AccountingCustomerParty", draft.customer)
-    payment = _sub(root, "cac:PaymentMeans")
-    _sub(payment, "cbc:ID", draft.payment_means.value)
-    _sub(payment, "cbc:PaymentMeansCode", draft.payment_method_code)
-    if draft.due_date is not None:
-        _sub(payment, "cbc:PaymentDueDate", draft.due_date.isoformat())
+    # Each root orders AllowanceCharge, PaymentMeans and PaymentExchangeRate its own way (UBL 2.1 XSDs).
+    charges = draft.allowance_charges
+    if local == "Invoice":
+        _payment(root, draft)
+        _allowance_charges(root, charges, draft.currency, "allowance_charges")
+        _exchange_rate(root, draft)
+    elif local == "CreditNote":
+        _payment(root, draft)
+        _exchange_rate(root, draft)
+        _allowance_charges(root, charges, draft.currency, "allowance_charges")
+    else:
+        _allowance_charges(root, charges, draft.currency, "allowance_charges")
+        _payment(root, draft)
+        _exchange_rate(root, draft)
     _tax_totals(root, "cac:TaxTotal", draft.tax_totals, draft.currency, "tax_totals")
     if draft.withholdings and local != "Invoice":
         raise BuildError("withholdings: only invoices carry cac:WithholdingTaxTotal")
@@ -600,18 +779,39 @@ def _build_commercial(
     return _serialize(root)
 
 
-def _cufe_fields(draft: DocumentDraft) -> dict[str, object]:
-    return {
-        "number": draft.number,
-        "issue_date": draft.issue_date,
-        "issue_time": draft.issue_time,
-        "line_extension_amount": draft.monetary_total.line_extension,
-        "tax_amounts": _tax_amounts(draft),
-        "payable_amount": draft.monetary_total.payable,
-        "supplier_nit": draft.supplier.nit,
-        "customer_nit": draft.customer.nit,
-        "environment": draft.environment.value,
-    }
+def _default_customization(draft: DocumentDraft, default: str) -> str:
+    # Notes without a referenced invoice are operation 22 (credit) / 32 (debit), radian-issuing-facts B.4.
+    if default in {"20", "30"} and not draft.billing_references:
+        return "22" if default == "20" else "32"
+    return default
+
+
+def document_key(draft: DocumentDraft, *, software: Software, numbering: NumberingRange | None = None) -> DocumentKey:
+    """The CUFE (technical key of ``numbering``) or CUDE (software PIN: types 03, 91, 92) of a draft, with its QR text.
+
+    radian-issuing-facts B.2: 01, 02 and 04 take a CUFE, 03 and the notes a CUDE.
+    """
+    document_type = draft.document_type or DocumentType.INVOICE
+    if document_type in (DocumentType.CONTINGENCY_INVOICE, DocumentType.CREDIT_NOTE, DocumentType.DEBIT_NOTE):
+        secret, scheme = software.pin, "CUDE-SHA384"
+    elif numbering is None:
+        raise BuildError(f"numbering: an invoice of type {document_type.value} takes the range's technical key")
+    else:
+        secret, scheme = numbering.technical_key, "CUFE-SHA384"
+    fields = document_key_fields(
+        number=draft.number,
+        issue_date=draft.issue_date,
+        issue_time=draft.issue_time,
+        line_extension_amount=draft.monetary_total.line_extension,
+        tax_amounts=_tax_amounts(draft),
+        payable_amount=draft.monetary_total.payable,
+        supplier_nit=draft.supplier.nit,
+        customer_nit=draft.customer.nit,
+        key=secret,
+        environment=draft.environment.value,
+    )
+    value = fields.digest()
+    return DocumentKey(value, scheme, fields, _qr_text(draft, fields, scheme.split("-")[0], value))
 
 
 # --- public builders ---------------------------------------------------------------------------------------------
@@ -625,6 +825,8 @@ def build_invoice(draft: DocumentDraft, *, software: Software, numbering: Number
         raise BuildError(f"document_type: {document_type.value} is not an invoice type (01-04)")
     if draft.billing_references or draft.discrepancy_response is not None:
         raise BuildError("billing_references/discrepancy_response: only notes reference an invoice")
+    if draft.additional_references and document_type is not DocumentType.CONTINGENCY_INVOICE:
+        raise BuildError("additional_references: only a type 03 invoice names the paper invoice it transmits")
     if not draft.number.startswith(numbering.prefix) or not draft.number[len(numbering.prefix) :].isdigit():
         raise BuildError(f"number: {draft.number!r} is not prefix {numbering.prefix!r} followed by digits")
     consecutive = int(draft.number[len(numbering.prefix) :])
@@ -634,17 +836,8 @@ def build_invoice(draft: DocumentDraft, *, software: Software, numbering: Number
         )
     if not numbering.start_date <= draft.issue_date <= numbering.end_date:
         raise BuildError(f"issue_date: {draft.issue_date} is outside the authorization period")
-    _money(draft.monetary_total.line_extension, "monetary_total.line_extension")
-    _money(draft.monetary_total.payable, "monetary_total.payable")
-    for index, total in enumerate(draft.tax_totals, start=1):
-        _money(total.amount, f"tax_totals[{index}].amount")
-    if document_type is DocumentType.CONTINGENCY_INVOICE:
-        # Type 03 carries a CUDE with the software PIN (radian-issuing-facts B.2).
-        uuid, scheme = note_cude(**_cufe_fields(draft), software_pin=software.pin), "CUDE-SHA384"  # type: ignore[arg-type]
-    else:
-        uuid = invoice_cufe(**_cufe_fields(draft), technical_key=numbering.technical_key)  # type: ignore[arg-type]
-        scheme = "CUFE-SHA384"
-    return _build_commercial("Invoice", draft, document_type, uuid, scheme, software, numbering)
+    key = document_key(draft, software=software, numbering=numbering)
+    return _build_commercial("Invoice", draft, document_type, key, software, numbering)
 
 
 def _build_note(local: str, document_type: DocumentType, draft: DocumentDraft, software: Software) -> bytes:
@@ -653,12 +846,12 @@ def _build_note(local: str, document_type: DocumentType, draft: DocumentDraft, s
         raise BuildError(f"document_type: a {local} is {document_type.value}, got {draft.document_type.value}")
     if draft.discrepancy_response is None:
         raise BuildError("discrepancy_response: a note states its concept (radian-issuing-facts B.4)")
-    _money(draft.monetary_total.line_extension, "monetary_total.line_extension")
-    _money(draft.monetary_total.payable, "monetary_total.payable")
-    for index, total in enumerate(draft.tax_totals, start=1):
-        _money(total.amount, f"tax_totals[{index}].amount")
-    uuid = note_cude(**_cufe_fields(draft), software_pin=software.pin)  # type: ignore[arg-type]
-    return _build_commercial(local, draft, document_type, uuid, "CUDE-SHA384", software, None)
+    if not draft.billing_references and draft.invoice_period is None:
+        raise BuildError("invoice_period: a note without a referenced invoice states the period it covers (CAE02)")
+    if draft.additional_references:
+        raise BuildError("additional_references: only a type 03 invoice names the paper invoice it transmits")
+    key = document_key(dataclasses.replace(draft, document_type=document_type), software=software)
+    return _build_commercial(local, draft, document_type, key, software, None)
 
 
 def build_credit_note(draft: DocumentDraft, *, software: Software) -> bytes:
