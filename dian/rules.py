@@ -818,14 +818,6 @@ def _check_sending(
                 f"{_cap(what)} no puede enviarlo el tenedor legítimo, el emisor ni el comprador de la factura.",
                 rule.outsider_rule,
             )
-    if rule.closed_rule is not None:
-        closing = next((act for act in facts.history if act.operation in rule.closed_by), None)
-        if closing is not None:
-            return _refuse(
-                f"La factura ya tiene registrado el pago total ({closing.operation.label.lower()}, "  # type: ignore[union-attr]
-                f"{_fecha_hora(closing.signed_at)}): no admite {what}.",
-                rule.closed_rule,
-            )
     if rule.own_registration_rule is not None and facts.knows_parties and facts.history:
         own = [
             act
@@ -914,6 +906,14 @@ def check(
         return _refuse(f"Solo las facturas a crédito admiten {what}; esta factura {situation}.", "LGC62")
     if rule.once and code in facts.events:
         return _refuse(f"{_cap(what)} ya está registrado en esta factura.", rule.duplicate_rule)
+    # Nothing after a 452 total payment (A.9): the strongest reason, said before what else would be missing.
+    closing = next((act for act in facts.history if act.operation in rule.closed_by), None)
+    if rule.closed_rule is not None and closing is not None:
+        return _refuse(
+            f"La factura ya tiene registrado el pago total ({closing.operation.label.lower()}, "  # type: ignore[union-attr]
+            f"{_fecha_hora(closing.signed_at)}): no admite {what}.",
+            rule.closed_rule,
+        )
     for other, other_rule in rule.excluded_by:
         if facts.in_force(other):
             return _refuse(
