@@ -321,9 +321,17 @@ def _check_time(value: str, field: str) -> None:
         raise BuildError(f"{field}: expected HH:MM:SS-05:00 (the offset enters the CUFE/CUDE), got {value!r}")
 
 
+_FOREIGN_ID = re.compile(r"^[A-Za-z0-9-]{1,20}$")
+
+
 def _check_party(party: Party, field: str) -> None:
-    if not party.nit or not party.nit.isdigit():
-        raise BuildError(f"{field}.nit: digits only, without the check digit, got {party.nit!r}")
+    # A NIT (scheme 31) is ASCII digits without its check digit; other identifications (a foreign buyer's tax id,
+    # scheme 42/50) may carry letters and a hyphen.
+    if party.id_scheme in (None, "31"):
+        if not party.nit or not (party.nit.isascii() and party.nit.isdigit()):
+            raise BuildError(f"{field}.nit: digits only, without the check digit, got {party.nit!r}")
+    elif not _FOREIGN_ID.match(party.nit or ""):
+        raise BuildError(f"{field}.nit: letters, digits or '-' (up to 20), got {party.nit!r}")
     if not party.registration_name:
         raise BuildError(f"{field}.registration_name: required")
 
