@@ -8,6 +8,7 @@ replaces (dian-facts.md 11). The prefixes ext, cbc, cac, ds, xades, xades141 and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -276,10 +277,16 @@ def _new_root(local: str) -> etree._Element:
     return etree.Element(f"{{{namespace}}}{local}", nsmap={None: namespace, **ns.NSMAP})
 
 
+@functools.cache
+def _steps(path: str) -> tuple[str, ...]:
+    # The Clark names of a 'cac:A/cbc:B' path, resolved once per distinct path (a document has a few dozen).
+    return tuple(ns.clark(path).split("/"))
+
+
 def _sub(parent: etree._Element, path: str, text: str | None = None, **attributes: str | None) -> etree._Element:
     """Append the element(s) of a 'cac:A/cbc:B' path, set the last one's text and non-None attributes."""
     element = parent
-    for step in ns.clark(path).split("/"):
+    for step in _steps(path):
         element = etree.SubElement(element, step)
     if text is not None:
         element.text = text
