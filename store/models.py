@@ -185,6 +185,14 @@ class ReceivedDocument(Timestamps, Base):
             sqlite_where=sa.text("verdict = 'unconfirmed'"),
             postgresql_where=sa.text("verdict = 'unconfirmed'"),
         ),
+        # The running claim windows with their amounts, summed by the dashboard from the index alone (0009).
+        sa.Index(
+            "ix_received_documents_open_windows",
+            "open_window_ends_at",
+            "payable_amount",
+            sqlite_where=sa.text("open_window_ends_at IS NOT NULL"),
+            postgresql_where=sa.text("open_window_ends_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -243,12 +251,17 @@ class ReceivedDocument(Timestamps, Base):
 
 
 class DocumentTotal(Base):
-    """The received documents counted and summed by issue month (Bogotá), supplier and state: what the dashboard and
-    the suppliers list read (store/totals.py) instead of every document. Kept by database triggers on
-    received_documents (migration 0009), so no writer has to know about it; never written by the application."""
+    """The received documents counted and summed by issue month (Bogotá), supplier and state: what the dashboard's
+    amounts by state and a supplier's page read (store/totals.py) instead of every document. Kept by database
+    triggers on received_documents (migration 0009), so no writer has to know about it; never written by the
+    application."""
 
     __tablename__ = "document_totals"
-    __table_args__ = (sa.Index("ix_document_totals_issuer_month", "issuer_nit", "month"), {"sqlite_with_rowid": False})
+    __table_args__ = (
+        sa.Index("ix_document_totals_issuer_month", "issuer_nit", "month"),
+        sa.Index("ix_document_totals_month_state", "month", "state", "documents", "cop_amount", "other_currency"),
+        {"sqlite_with_rowid": False},
+    )
 
     month: Mapped[date] = mapped_column(primary_key=True)  # the first day of the month of issued_at in Bogotá
     issuer_nit: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
@@ -256,8 +269,22 @@ class DocumentTotal(Base):
     documents: Mapped[int]
     cop_amount: Mapped[Decimal]  # the payable amounts of its documents in COP
     other_currency: Mapped[int]  # its documents in another currency: counted, not summed
+
+
+class SupplierTotal(Base):
+    """The same by issue month and supplier only, with the supplier's name: what the suppliers list and the
+    dashboard's top suppliers read; a change of state never touches it (migration 0009's triggers keep it)."""
+
+    __tablename__ = "supplier_totals"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    month: Mapped[date] = mapped_column(primary_key=True)
+    issuer_nit: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    documents: Mapped[int]
+    cop_amount: Mapped[Decimal]
+    other_currency: Mapped[int]
     issuer_name: Mapped[str] = mapped_column(sa.String(450))  # as on the latest document counted
-    supplier_text: Mapped[str] = mapped_column(sa.String(MAX_SEARCH_LENGTH))  # its search text past the number
+    supplier_text: Mapped[str] = mapped_column(sa.String(MAX_SEARCH_LENGTH))  # "nit␟name" folded (store/search.py)
 
 
 class OutboundDocument(Timestamps, Base):
@@ -291,6 +318,9 @@ class OutboundDocument(Timestamps, Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
+OPEN_EMITTED_EVENTS = "direction = 'emitted' AND submission_state IN ('signed', 'sent', 'send_failed', 'rejected')"
+
+
 class DocumentEvent(Timestamps, Base):
     """Every event about a document, ours or observed; the document's state derives from the registered ones."""
 
@@ -306,6 +336,16 @@ class DocumentEvent(Timestamps, Base):
             postgresql_where=sa.text("direction = 'emitted' AND submission_state <> 'rejected'"),
         ),
         sa.Index("ix_document_events_outbox", "submission_state", "next_attempt_at"),
+        # Our events still open — queued or rejected — for the dashboard (0009); queries add OPEN_EMITTED_EVENTS
+        # word for word, which is what lets SQLite use a partial index.
+        sa.Index(
+            "ix_document_events_open_emitted",
+            "submission_state",
+            "document_id",
+            "code",
+            sqlite_where=sa.text(OPEN_EMITTED_EVENTS),
+            postgresql_where=sa.text(OPEN_EMITTED_EVENTS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -555,4 +595,3 @@ class WebhookDelivery(Timestamps, Base):
     delivered_at: Mapped[datetime | None]
 
     document: Mapped[ReceivedDocument | None] = relationship()
-

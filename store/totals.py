@@ -1,6 +1,6 @@
-"""The received documents' totals by month, supplier and state (the document_totals table that migration 0009's
-triggers keep): read for a run of whole months, so a figure over a period costs a few rows per supplier and month
-instead of a scan of every document of the period.
+"""The received documents' monthly totals that migration 0009's triggers keep — by month, supplier and state
+(document_totals) and by month and supplier (supplier_totals) — read for a run of whole months, so a figure over a
+period costs a few rows per state or supplier and month instead of a scan of every document of the period.
 
 A month here is the first day of a Bogotá calendar month of issued_at; ``first`` and ``last`` are both such days and
 both included.
@@ -17,14 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dian.codes import DocumentState
-from store.models import DocumentTotal, Supplier
+from store.models import DocumentTotal, Supplier, SupplierTotal
 from store.search import fold
 
 T = DocumentTotal
+S = SupplierTotal
 
 
 @dataclass(frozen=True)
-class StateTotal:
+class StateFigures:
     state: DocumentState
     documents: int
     cop_amount: Decimal
@@ -32,7 +33,7 @@ class StateTotal:
 
 
 @dataclass(frozen=True)
-class SupplierTotal:
+class SupplierFigures:
     nit: str
     name: str  # as on its latest document counted ("" for a supplier known only from the suppliers table)
     documents: int
@@ -41,22 +42,21 @@ class SupplierTotal:
     setting: Supplier | None = None
 
 
-def _months(first: date, last: date) -> Any:
-    return T.month.between(first, last)
-
-
-def by_state(s: Session, first: date, last: date, *, nit: str | None = None) -> list[StateTotal]:
-    """Documents and amounts per state over the months (of one supplier when ``nit`` is given)."""
-    stmt = (
-        sa.select(T.state, sa.func.sum(T.documents), sa.func.sum(T.cop_amount), sa.func.sum(T.other_currency))
-        .where(_months(first, last))
-        .group_by(T.state)
-        .having(sa.func.sum(T.documents) > 0)
-    )
-    if nit is not None:
-        stmt = stmt.where(T.issuer_nit == nit)
-    found = {state: (int(n), Decimal(amount or 0), int(other)) for state, n, amount, other in s.execute(stmt)}
-    return [StateTotal(state, *found[state]) for state in DocumentState if state in found]
+def by_state(s: Session, first: date, last: date, *, nit: str | None = None) -> list[StateFigures]:
+    """Documents and amounts per state over the months (of one supplier when ``nit`` is given). Grouped by month and
+    state, the order of the covering index ix_document_totals_month_state, and folded here: no sort in the database."""
+    stmt = sa.select(T.state, sa.func.sum(T.documents), sa.func.sum(T.cop_amount), sa.func.sum(T.other_currency))
+    if nit is None:
+        stmt = stmt.where(T.month.between(first, last)).group_by(T.month, T.state)
+    else:
+        stmt = stmt.where(T.issuer_nit == nit, T.month.between(first, last)).group_by(T.state)
+    found: dict[DocumentState, list[Any]] = {}
+    for state, n, amount, other in s.execute(stmt):
+        entry = found.setdefault(state, [0, Decimal(0), 0])
+        entry[0] += int(n or 0)
+        entry[1] += Decimal(amount or 0)
+        entry[2] += int(other or 0)
+    return [StateFigures(state, *found[state]) for state in DocumentState if state in found and found[state][0] > 0]
 
 
 def _matching(search: str) -> tuple[Any, Any] | None:
@@ -66,52 +66,46 @@ def _matching(search: str) -> tuple[Any, Any] | None:
         return None
     digits = search.replace(".", "").replace(" ", "").partition("-")[0]
     if digits.isascii() and digits.isdigit():
-        return T.issuer_nit.startswith(digits, autoescape=True), Supplier.nit.startswith(digits, autoescape=True)
+        return S.issuer_nit.startswith(digits, autoescape=True), Supplier.nit.startswith(digits, autoescape=True)
     # supplier_text is "nit␟name" folded, and the separator is never typed: a match is within the NIT or the name.
-    return (
-        T.supplier_text.contains(fold(search), autoescape=True),
-        Supplier.name.icontains(search, autoescape=True),
-    )
+    return S.supplier_text.contains(fold(search), autoescape=True), Supplier.name.icontains(search, autoescape=True)
 
 
 def by_supplier(
     s: Session, first: date, last: date, *, search: str = "", offset: int = 0, limit: int = 100
-) -> tuple[list[SupplierTotal], bool]:
+) -> tuple[list[SupplierFigures], bool]:
     """Suppliers with documents in the months, the largest amount in pesos first, then those only in the suppliers
     table (configured, nothing in the months); and whether there are more past ``limit``."""
     matching = _matching(search)
-    totals = (
-        sa.select(
-            T.issuer_nit.label("nit"),
-            sa.func.max(T.issuer_name).label("name"),
-            sa.func.sum(T.documents).label("documents"),
-            sa.func.sum(T.cop_amount).label("amount"),
-            sa.func.sum(T.other_currency).label("other"),
+    amount = sa.func.sum(S.cop_amount)
+    totals = s.execute(
+        sa.select(S.issuer_nit, sa.func.max(S.issuer_name), sa.func.sum(S.documents), amount,
+                  sa.func.sum(S.other_currency))
+        .where(S.month.between(first, last), *([matching[0]] if matching else []))
+        .group_by(S.issuer_nit)
+        .having(sa.func.sum(S.documents) > 0)
+        .order_by(amount.desc(), S.issuer_nit)
+    ).all()  # fmt: skip
+    # Every supplier of the period is read (one row each) because the order is by an aggregate; the page is cut here.
+    rows = [SupplierFigures(nit, name or "", int(n), Decimal(a or 0), int(o or 0)) for nit, name, n, a, o in totals]
+    page = rows[offset : offset + limit + 1]
+    if len(page) <= limit:  # the list of those with documents ends on this page: the configured ones follow
+        with_documents = (
+            sa.select(S.issuer_nit).where(S.month.between(first, last)).group_by(S.issuer_nit)
+            .having(sa.func.sum(S.documents) > 0)
+        )  # fmt: skip
+        settings_only = s.scalars(
+            sa.select(Supplier)
+            .where(Supplier.nit.not_in(with_documents), *([matching[1]] if matching else []))
+            .order_by(Supplier.nit)
+            .offset(max(0, offset - len(rows)))
+            .limit(limit + 1 - len(page))
         )
-        .where(_months(first, last), *([matching[0]] if matching else []))
-        .group_by(T.issuer_nit)
-        .having(sa.func.sum(T.documents) > 0)
-        .subquery()
-    )
-    # The outer join of both sides (documents without a settings row, settings without documents) as a union:
-    # SQLite has FULL JOIN only since 3.39.
-    settings_only = sa.select(Supplier.nit.label("nit")).where(
-        Supplier.nit.not_in(sa.select(totals.c.nit)), *([matching[1]] if matching else [])
-    )
-    nits = sa.union_all(sa.select(totals.c.nit), settings_only).subquery()
-    stmt = (
-        sa.select(nits.c.nit, totals.c.name, totals.c.documents, totals.c.amount, totals.c.other, Supplier)
-        .select_from(nits)
-        .outerjoin(totals, totals.c.nit == nits.c.nit)
-        .outerjoin(Supplier, Supplier.nit == nits.c.nit)
-        .order_by(sa.func.coalesce(totals.c.amount, 0).desc(), nits.c.nit)
-        .offset(offset)
-        .limit(limit + 1)
-    )
-    rows = [
-        SupplierTotal(
-            nit, name or (setting.name if setting else ""), int(n or 0), Decimal(amount or 0), int(other or 0), setting
-        )
-        for nit, name, n, amount, other, setting in s.execute(stmt).all()
-    ]
-    return rows[:limit], len(rows) > limit
+        page += [SupplierFigures(x.nit, x.name, 0, Decimal(0), 0, x) for x in settings_only]
+    settings = {x.nit: x for x in s.scalars(sa.select(Supplier).where(Supplier.nit.in_([r.nit for r in page])))}
+    page = [
+        SupplierFigures(r.nit, r.name or (settings[r.nit].name if r.nit in settings else ""), r.documents,
+                        r.cop_amount, r.other_currency, settings.get(r.nit))
+        for r in page
+    ]  # fmt: skip
+    return page[:limit], len(page) > limit

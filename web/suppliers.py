@@ -28,7 +28,7 @@ from store import audit
 from store import totals as store_totals
 from store.blobs import BlobError
 from store.models import ReceivedDocument, Role, Supplier
-from store.totals import SupplierTotal
+from store.totals import SupplierFigures
 from web.access import roles
 from web.labels import STATE_LABELS, VERDICT_LABELS, money
 from web.period import CHOICES, Period, PeriodError, period
@@ -73,7 +73,7 @@ def _db() -> Session:
     return current_app.extensions["buzon.db"]()
 
 
-def listing(s: Session, chosen: Period, *, search: str = "", page: int = 1) -> tuple[list[SupplierTotal], bool]:
+def listing(s: Session, chosen: Period, *, search: str = "", page: int = 1) -> tuple[list[SupplierFigures], bool]:
     """Suppliers with documents issued in the period (largest amount first), then those only in the suppliers table;
     and whether there is a next page. Read from the monthly totals (store.totals): a few rows per supplier and month
     of the period, whatever the history."""

@@ -21,6 +21,7 @@ from store.models import (
     DocumentTotal,
     ReceivedDocument,
     SubmissionState,
+    SupplierTotal,
     Verdict,
 )
 from tests.integration.schema import snapshot
@@ -63,6 +64,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "outbound_documents",
         "outgoing_mail",
         "received_documents",
+        "supplier_totals",
         "suppliers",
         "users",
         "loose_answers",
@@ -280,9 +282,32 @@ def _totals_kept(db) -> dict:
     return {(m, nit, st.value): (n, Decimal(a).quantize(Decimal("0.01")), o) for m, nit, st, n, a, o in rows}
 
 
+def _by_supplier(totals: dict) -> dict:
+    """The per-state totals added up per month and supplier."""
+    out: dict = {}
+    for (month, nit, _), (n, amount, other) in totals.items():
+        was = out.get((month, nit), (0, Decimal(0), 0))
+        out[(month, nit)] = (was[0] + n, was[1] + amount, was[2] + other)
+    return out
+
+
+def _supplier_totals_kept(db) -> dict:
+    rows = db.execute(
+        sa.select(SupplierTotal.month, SupplierTotal.issuer_nit, SupplierTotal.documents, SupplierTotal.cop_amount,
+                  SupplierTotal.other_currency).where(SupplierTotal.documents != 0)
+    ).all()  # fmt: skip
+    return {(m, nit): (n, Decimal(a).quantize(Decimal("0.01")), o) for m, nit, n, a, o in rows}
+
+
+def _both_agree(db) -> None:
+    expected = _totals_from_documents(db)
+    assert _totals_kept(db) == expected
+    assert _supplier_totals_kept(db) == _by_supplier(expected)
+
+
 def test_document_totals_follow_every_insert_update_and_delete(db):
-    """Migration 0009's triggers keep document_totals equal to the documents grouped, through the ORM and plain SQL,
-    with the month cut at midnight in Bogotá (21:00 on 31 March in Bogotá is 02:00 on 1 April in UTC)."""
+    """Migration 0009's triggers keep document_totals and supplier_totals equal to the documents grouped, through the
+    ORM and plain SQL, with the month cut at midnight in Bogotá (21:00 on 31 March there is 02:00 on 1 April UTC)."""
     docs = [
         _document(cufe="1" * 96, issued_at=datetime(2026, 3, 31, 21, tzinfo=timezone(timedelta(hours=-5)))),
         _document(cufe="2" * 96, issued_at=datetime(2026, 4, 1, 5, 30, tzinfo=UTC), payable_amount=Decimal("10.25")),
@@ -291,23 +316,23 @@ def test_document_totals_follow_every_insert_update_and_delete(db):
     ]
     db.add_all(docs)
     db.flush()
-    assert _totals_kept(db) == _totals_from_documents(db)
+    _both_agree(db)
     assert (date(2026, 3, 1), "900000001", "validated") in _totals_kept(db)  # Bogotá's 31 March, not UTC's 1 April
     docs[1].state = DocumentState.ACKNOWLEDGED
     docs[0].payable_amount = Decimal("1000.00")
     docs[2].currency = "COP"
     db.flush()
-    assert _totals_kept(db) == _totals_from_documents(db)
+    _both_agree(db)
     db.execute(sa.text("UPDATE received_documents SET state = 'accepted' WHERE issuer_nit = '800000009'"))
     db.execute(sa.update(ReceivedDocument).where(ReceivedDocument.id == docs[0].id).values(
         issued_at=datetime(2026, 5, 5, tzinfo=UTC)))  # fmt: skip
     db.delete(docs[2])
     db.flush()
     db.expire_all()
-    assert _totals_kept(db) == _totals_from_documents(db)
+    _both_agree(db)
     name, text = db.execute(
-        sa.select(DocumentTotal.issuer_name, DocumentTotal.supplier_text).where(
-            DocumentTotal.issuer_nit == "800000009", DocumentTotal.documents > 0
+        sa.select(SupplierTotal.issuer_name, SupplierTotal.supplier_text).where(
+            SupplierTotal.issuer_nit == "800000009", SupplierTotal.documents > 0
         )
     ).one()
     assert (name, text) == ("Café Ñandú", "800000009\x1fcafe nandu")  # the folded name the suppliers list searches

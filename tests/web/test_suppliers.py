@@ -14,8 +14,10 @@ import sqlalchemy as sa
 from dian.calendar import BOGOTA
 from dian.codes import DocumentState
 from store.models import AuditEntry, Role, Supplier
+from store.totals import by_supplier
 from tests.web.conftest import csrf_token
 from tests.web.test_inbox_page import add_document
+from web.period import period
 from web.suppliers import AddressError, reception_address
 
 pytestmark = pytest.mark.integration
@@ -183,3 +185,21 @@ def test_the_amounts_cover_the_chosen_period_and_the_search_folds_accents(suppli
     assert 'aria-label="Abrir FE5"' in one and 'aria-label="Abrir FE1"' in one  # the latest, of any date
     now = client.get("/proveedores/800111222").get_data(as_text=True)
     assert ": 2 documentos · $ 2.550.000,50" in now
+
+
+def test_pages_run_from_the_suppliers_with_documents_into_the_configured_ones(app_and_db, suppliers):
+    _, session = app_and_db
+    session.add(Supplier(nit="800111222", name="Ferretería Andina S.A.S.", reception_email="fe@andina.test"))
+    session.add(Supplier(nit="700000001", name="Configurado Dos"))
+    session.flush()
+    chosen = period(None, datetime.now(UTC).astimezone(BOGOTA).date())
+    pages, more, offset = [], True, 0
+    while more:
+        rows, more = by_supplier(session, chosen.first_month, chosen.last_month, offset=offset, limit=2)
+        pages.append([(r.nit, r.documents, r.setting.reception_email if r.setting else None) for r in rows])
+        offset += 2
+    assert pages == [
+        [("800111222", 2, "fe@andina.test"), ("900555666", 2, None)],  # with documents, largest first
+        [("700000001", 0, None), ("901999888", 0, "fe@aseo.test")],  # configured, none in the period, by NIT
+    ]
+    assert by_supplier(session, chosen.first_month, chosen.last_month, offset=4, limit=2) == ([], False)
