@@ -1,7 +1,8 @@
 """The scheduled jobs: each an idempotent sweep with a fixed id, recorded as a JobRun (last run, outcome, summary).
 
 APScheduler keeps its jobs in the database and pickles their references: the functions here take no arguments (no
-secrets end up in the job table); the scheduler process calls `configure(settings)` once before it starts.
+secrets end up in the job table) and run on the process's buzon.runtime.Runtime, bound once with `use(runtime)`
+(`buzon scheduler`, `buzon serve`'s embedded scheduler, the web's "Ejecutar ahora") or `configure(settings)` (tests).
 """
 
 from __future__ import annotations
