@@ -1,7 +1,9 @@
 """`buzon user …` and `buzon token …`: the people who sign in to the web app and the tokens of the JSON API.
 
-Every change is an audit entry with the actor `cli:<operating-system user>`. A token is printed once, when it is
-created; only its SHA-256 is stored.
+The work is web/users.py's and web/auth.py's, the same functions the admin screens call, so the command line and the
+pages share one set of rules (no one disables or demotes the last active admin; a new password lifts login locks and
+ends sessions; disabling ends sessions) and one kind of audit entry; here the actor is `cli:<operating-system user>`.
+A token is printed once, when it is created; only its SHA-256 is stored.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ def read_password(from_stdin: bool) -> str:
 
 
 def account_error(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn web.auth.AccountError (a bad name, a short password, a duplicate) into one line and exit 2."""
+    """Turn web.auth.AccountError (a bad name, a short password, a duplicate, the last active admin) into one line
+    and exit 2."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -53,7 +56,7 @@ def account_error(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _user_or_fail(session: Any, name: str) -> Any:
-    from web.auth import find_user
+    from web.users import find_user
 
     found = find_user(session, name)
     if found is None:
@@ -85,15 +88,15 @@ def user() -> None:
 def user_add(settings: Settings, name: str, role: str, password_stdin: bool, **profile: str | None) -> None:
     """Add a user; the password is asked twice (or read from stdin) and stored as a salted hash."""
     from store.models import Role
-    from web.auth import create_user, find_user, normalize_username
+    from web.auth import normalize_username
+    from web.users import add_user, find_user
 
     username = normalize_username(name)
     with database(settings) as session:
-        if find_user(session, username) is not None:
+        if find_user(session, username) is not None:  # before asking for a password that would go nowhere
             fail(f"user {username!r} already exists (use `buzon user passwd {username}` to change its password)")
         password = read_password(password_stdin)
-        fields = {k: v for k, v in profile.items() if v is not None}
-        created = create_user(session, username, role=Role(role), password=password, actor=cli_actor(), **fields)
+        created = add_user(session, username, role=Role(role), password=password, actor=cli_actor(), **profile)
         session.commit()
         click.echo(f"user {created.username} added with role {created.role}")
 
@@ -104,12 +107,12 @@ def user_add(settings: Settings, name: str, role: str, password_stdin: bool, **p
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @account_error
 def user_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
-    """Set a user's password (this also lifts a login lock and ends the user's open sessions)."""
-    from web.auth import set_password
+    """Set a user's password (this also lifts its login locks and ends the user's open sessions)."""
+    from web.users import reset_password
 
     with database(settings) as session:
         found = _user_or_fail(session, name)
-        set_password(session, found, read_password(password_stdin), actor=cli_actor())
+        reset_password(session, found, read_password(password_stdin), actor=cli_actor())
         session.commit()
         click.echo(f"password of {found.username} changed")
 
@@ -117,9 +120,20 @@ def user_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
 @user.command("disable")
 @with_settings
 @click.argument("name")
+@account_error
 def user_disable(settings: Settings, name: str) -> None:
-    """Stop a user from signing in; its API tokens stop working too."""
-    _set_active(settings, name, False)
+    """Stop a user from signing in: its open sessions end and its API tokens stop working. Never the last active
+    admin."""
+    from web.users import disable
+
+    with database(settings) as session:
+        found = _user_or_fail(session, name)
+        if not found.active:
+            click.echo(f"user {found.username} was already disabled")
+            return
+        disable(session, found, actor=cli_actor())
+        session.commit()
+        click.echo(f"user {found.username} disabled")
 
 
 @user.command("enable")
@@ -127,40 +141,54 @@ def user_disable(settings: Settings, name: str) -> None:
 @click.argument("name")
 def user_enable(settings: Settings, name: str) -> None:
     """Let a disabled user sign in again."""
-    _set_active(settings, name, True)
-
-
-def _set_active(settings: Settings, name: str, active: bool) -> None:
-    from web.auth import set_active
+    from web.users import enable
 
     with database(settings) as session:
         found = _user_or_fail(session, name)
-        set_active(session, found, active, actor=cli_actor())
+        if found.active:
+            click.echo(f"user {found.username} was already enabled")
+            return
+        enable(session, found, actor=cli_actor())
         session.commit()
-        click.echo(f"user {found.username} {'enabled' if active else 'disabled'}")
+        click.echo(f"user {found.username} enabled")
+
+
+@user.command("role")
+@with_settings
+@click.argument("name")
+@click.argument("role", type=ROLE_CHOICE)
+@account_error
+def user_role(settings: Settings, name: str, role: str) -> None:
+    """Give a user another role (clerk, treasury, admin or auditor). Never demotes the last active admin."""
+    from store.models import Role
+    from web.users import change_role
+
+    with database(settings) as session:
+        found = _user_or_fail(session, name)
+        if change_role(session, found, Role(role), actor=cli_actor()):
+            session.commit()
+            click.echo(f"user {found.username} now has role {role}")
+        else:
+            click.echo(f"user {found.username} already had role {role}")
 
 
 @user.command("list")
 @with_settings
 def user_list(settings: Settings) -> None:
-    """The users: name, role, state, full name and last login."""
-    import sqlalchemy as sa
-
-    from store.models import User
+    """The users: name, role, state (active, locked while a login lock holds, disabled), last login and full name."""
+    from web.users import user_rows
 
     with database(settings) as session:
-        rows = session.scalars(sa.select(User).order_by(User.username)).all()
+        rows = user_rows(session, datetime.now(UTC))
         if not rows:
             click.echo("no users yet: add one with `buzon user add NAME --role clerk`")
             return
         click.echo(f"{'USER':<20} {'ROLE':<9} {'STATE':<9} {'LAST LOGIN':<17} NAME")
         for row in rows:
-            state = "active" if row.active else "disabled"
-            if row.active and row.locked_until and row.locked_until > datetime.now(UTC):
-                state = "locked"
-            last = row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "never"
-            full = " ".join(p for p in (row.first_name, row.family_name) if p)
-            click.echo(f"{row.username:<20} {row.role!s:<9} {state:<9} {last:<17} {full}".rstrip())
+            account = row.user
+            last = row.last_login.strftime("%Y-%m-%d %H:%M") if row.last_login else "never"
+            full = " ".join(p for p in (account.first_name, account.family_name) if p)
+            click.echo(f"{account.username:<20} {account.role!s:<9} {row.state:<9} {last:<17} {full}".rstrip())
 
 
 # --- buzon token ------------------------------------------------------------------------------------------------

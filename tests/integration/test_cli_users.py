@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from buzon.cli import main
-from buzon.config import default_settings, load_file
+from buzon.config import default_settings, load_file, load_settings
 from buzon.demo_users import DEMO_PASSWORD, DEMO_USERS, seed_users
+from buzon.runtime import Runtime
+from buzon.webapp import web_app
 from store.db import make_engine, migrate
-from store.models import ApiToken, AuditEntry, Role, User
+from store.models import ApiToken, AuditEntry, LoginThrottle, Role, User
 from tests.services import fresh_postgres_database
 from web.access import authenticate_token
+from web.auth import MAX_FAILURES
 
 pytestmark = pytest.mark.integration
 
@@ -62,6 +69,32 @@ def query(config: Path):
 def close(session: Session) -> None:
     session.close()
     session.info["engine"].dispose()
+
+
+@contextmanager
+def web(config: Path) -> Iterator[Flask]:
+    """The web application `buzon serve` would run on this configuration (for real logins and their locks)."""
+    runtime = Runtime.from_settings(load_settings(config))
+    try:
+        yield web_app(runtime)
+    finally:
+        runtime.close()
+
+
+def log_in(client: FlaskClient, username: str, password: str) -> int:
+    """Post the login form with its CSRF token; the answer's status (302 signed in, 200 wrong, 429 locked)."""
+    page = client.get("/ingresar").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "no CSRF token on the login page"
+    data = {"username": username, "password": password, "csrf_token": token.group(1)}
+    return client.post("/ingresar", data=data).status_code
+
+
+def states(config: Path) -> dict[str, list[str]]:
+    """`buzon user list` read back: user name -> [role, state]."""
+    listing = buzon(config, "user", "list")
+    assert listing.exit_code == 0, listing.output
+    return {line.split()[0]: line.split()[1:3] for line in listing.stdout.splitlines()[1:]}
 
 
 def test_user_add_passwd_list_disable(config):
@@ -114,9 +147,12 @@ def test_user_add_passwd_list_disable(config):
         assert entry.action == "user.created"
         assert entry.actor.startswith("cli:")
         ana.failed_logins, ana.locked_until = 3, datetime(2999, 1, 1, tzinfo=UTC)
+        session.add(LoginThrottle(username="ana", address="203.0.113.9", failures=0,
+                                  locked_until=datetime.now(UTC) + timedelta(minutes=10)))  # fmt: skip
         session.commit()
     finally:
         close(session)
+    assert states(config)["ana"] == ["clerk", "locked"]
 
     changed = buzon(config, "user", "passwd", "ana", input="otra-contraseña-mas\notra-contraseña-mas\n")
     assert changed.exit_code == 0, changed.output
@@ -132,6 +168,7 @@ def test_user_add_passwd_list_disable(config):
         ana = session.scalar(sa.select(User).where(User.username == "ana"))
         assert check_password_hash(ana.password_hash, "otra-contraseña-mas")
         assert (ana.failed_logins, ana.locked_until) == (0, None)
+        assert session.scalars(sa.select(LoginThrottle)).all() == []
         actions = session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions == ["user.created", "user.created", "user.password_changed", "user.disabled"]
     finally:
@@ -153,6 +190,102 @@ def test_bad_requests_are_one_clear_line_and_exit_2(config, args, stdin, message
     result = buzon(config, *args, input=stdin)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_user_list_says_locked_while_a_login_lock_lasts(config):
+    for name in ("ana", "beto"):
+        added = buzon(config, "user", "add", name, "--role", "clerk", "--password-stdin", input=PASSWORD)
+        assert added.exit_code == 0, added.output
+    with web(config) as app:
+        stranger = app.test_client()
+        stranger.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+        answers = [log_in(stranger, "ana", "equivocada") for _ in range(MAX_FAILURES)]
+        assert answers == [200] * (MAX_FAILURES - 1) + [429]
+        assert states(config) == {"ana": ["clerk", "locked"], "beto": ["clerk", "active"]}
+        office = app.test_client()
+        office.environ_base["REMOTE_ADDR"] = "198.51.100.4"
+        assert log_in(office, "ana", PASSWORD) == 302  # the lock holds only the stranger's address out
+        assert states(config)["ana"] == ["clerk", "locked"]
+
+    session = query(config)
+    try:
+        beto = session.scalar(sa.select(User).where(User.username == "beto"))
+        beto.locked_until = datetime(2999, 1, 1, tzinfo=UTC)  # the old column: login no longer writes nor reads it
+        session.execute(sa.update(LoginThrottle).values(locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        session.commit()
+    finally:
+        close(session)
+    assert states(config) == {"ana": ["clerk", "active"], "beto": ["clerk", "active"]}  # the lock is over
+
+    session = query(config)
+    try:
+        session.execute(sa.update(LoginThrottle).values(locked_until=datetime.now(UTC) + timedelta(minutes=5)))
+        session.commit()
+    finally:
+        close(session)
+    assert buzon(config, "user", "disable", "ana").exit_code == 0
+    assert states(config)["ana"] == ["clerk", "disabled"]  # disabled says more than locked
+
+
+def test_the_last_active_admin_is_never_disabled_nor_demoted_but_its_password_changes(config):
+    first = buzon(config, "user", "add", "root", "--role", "admin", "--password-stdin", input=PASSWORD)
+    assert first.exit_code == 0, first.output  # the first admin, on an empty database
+    for args in (("disable", "root"), ("role", "root", "clerk")):
+        refused = buzon(config, "user", *args)
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr == "error: root is the only active admin; make another admin first\n"
+    assert states(config) == {"root": ["admin", "active"]}
+    changed = buzon(config, "user", "passwd", "root", "--password-stdin", input="otra-contraseña-mas\n")
+    assert changed.exit_code == 0, changed.output
+
+    assert buzon(config, "user", "add", "eva", "--role", "clerk", "--password-stdin", input=PASSWORD).exit_code == 0
+    promoted = buzon(config, "user", "role", "eva", "admin")
+    assert promoted.exit_code == 0, promoted.output
+    assert "user eva now has role admin" in promoted.stdout
+    assert "already had role admin" in buzon(config, "user", "role", "eva", "admin").stdout
+    disabled = buzon(config, "user", "disable", "root")  # another admin is active now
+    assert disabled.exit_code == 0, disabled.output
+    assert "already disabled" in buzon(config, "user", "disable", "root").stdout
+    refused = buzon(config, "user", "role", "eva", "auditor")
+    assert refused.exit_code == 2
+    assert "eva is the only active admin" in refused.stderr
+    assert buzon(config, "user", "disable", "eva").exit_code == 2
+    assert states(config) == {"eva": ["admin", "active"], "root": ["admin", "disabled"]}
+    assert buzon(config, "user", "role", "root", "clerk").exit_code == 0  # a disabled admin is not the last one
+    assert buzon(config, "user", "passwd", "root", "--password-stdin", input=PASSWORD).exit_code == 0  # disabled too
+    assert buzon(config, "user", "enable", "root").exit_code == 0
+    assert states(config) == {"eva": ["admin", "active"], "root": ["clerk", "active"]}
+
+    session = query(config)
+    try:
+        entries = session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [(e.action, e.subject) for e in entries] == [
+            ("user.created", "user:root"),
+            ("user.password_changed", "user:root"),
+            ("user.created", "user:eva"),
+            ("user.role_changed", "user:eva"),
+            ("user.disabled", "user:root"),
+            ("user.role_changed", "user:root"),
+            ("user.password_changed", "user:root"),
+            ("user.enabled", "user:root"),
+        ]  # the refusals and the no-ops wrote nothing
+        assert all(e.actor.startswith("cli:") for e in entries)
+        assert entries[3].data == {"old_role": "clerk", "new_role": "admin"}
+    finally:
+        close(session)
+
+
+def test_disabling_from_the_command_line_ends_the_users_open_sessions(config):
+    assert buzon(config, "user", "add", "ana", "--role", "clerk", "--password-stdin", input=PASSWORD).exit_code == 0
+    with web(config) as app:
+        browser = app.test_client()
+        assert log_in(browser, "ana", PASSWORD) == 302
+        assert browser.get("/").status_code == 200  # signed in
+        assert buzon(config, "user", "disable", "ana").exit_code == 0
+        assert browser.get("/").status_code == 302  # the cookie no longer opens a session
+        assert buzon(config, "user", "enable", "ana").exit_code == 0
+        assert browser.get("/").status_code == 302  # enabling does not bring an ended session back
+        assert log_in(browser, "ana", PASSWORD) == 302
 
 
 def test_a_user_name_is_added_once(config):
