@@ -16,11 +16,11 @@ from flask_login import current_user
 from store.models import ApiToken, Role, User
 from web.access import ROLE_LABELS, roles
 from web.admin import ADMIN, client_address, db, no_store
-from web.auth import issue_token, revoke_token
+from web.auth import TOKEN_NAME_MAX, issue_token, revoke_token
 from web.labels import local_time
 
 bp = Blueprint("admin_tokens", __name__)
-NAME_MAX = 120
+NAME_MAX = TOKEN_NAME_MAX
 
 
 def _page(*, shown: dict[str, Any] | None = None, error: str | None = None, form: Any = None, status: int = 200) -> Any:
@@ -75,7 +75,7 @@ def create() -> Any:
     if not name:
         return _page(error="Nombre: diga para qué es el token (p. ej. «ERP SIIGO»), para reconocerlo luego.",
                      form=request.form, status=400)  # fmt: skip
-    if len(name) > NAME_MAX or any(ord(c) < 32 for c in name):
+    if len(name) > NAME_MAX or any(ord(c) < 32 or ord(c) == 127 for c in name):
         return _page(error=f"Nombre: como máximo {NAME_MAX} caracteres, sin caracteres de control.", form=request.form,
                      status=400)  # fmt: skip
     token, raw = issue_token(session, owner, name=name, actor=current_user.actor, now=datetime.now(UTC),

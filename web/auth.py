@@ -153,10 +153,22 @@ def set_active(session: Session, user: User, active: bool, *, actor: str, source
     )
 
 
+TOKEN_NAME_MAX = 120  # what a token is for ("ERP SIIGO"), to tell tokens apart in the list
+
+
 def issue_token(
     session: Session, user: User, *, name: str, actor: str, now: datetime, source: str | None = None
 ) -> tuple[ApiToken, str]:
-    """A new API token for the user: the row (only the hash is stored) and the token itself, to show once."""
+    """A new API token for the user: the row (only the hash is stored) and the token itself, to show once.
+
+    AccountError when the user is disabled or the name is empty, longer than TOKEN_NAME_MAX or holds a control
+    character (the admin page says the same in Spanish before calling; the command line prints this message)."""
+    if not user.active:
+        raise AccountError(f"user {user.username!r} is disabled: enable it first")
+    if not name or len(name) > TOKEN_NAME_MAX or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise AccountError(
+            f"token name: say what the token is for, at most {TOKEN_NAME_MAX} characters, no control characters"
+        )
     raw = new_token()
     token = ApiToken(user_id=user.id, name=name, token_hash=hash_token(raw), prefix=raw[:12], created_at=now)
     session.add(token)

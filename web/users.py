@@ -61,11 +61,6 @@ def user_by_id(session: Session, user_id: int) -> User:
     return found
 
 
-def _end_sessions(user: User) -> None:
-    """Refuse every session cookie issued before now (web/access.py compares the version)."""
-    user.session_version = (user.session_version or 0) + 1
-
-
 def _leaves_no_admin(session: Session, user: User) -> bool:
     """Whether taking this user out of the active admins leaves none."""
     return user.role is Role.ADMIN and user.active and active_admins(session) <= 1
@@ -102,8 +97,7 @@ def disable(
         return
     if _leaves_no_admin(session, user):
         raise _last_admin(user)
-    set_active(session, user, False, actor=actor, source=source)
-    _end_sessions(user)
+    set_active(session, user, False, actor=actor, source=source)  # which ends the user's open sessions
 
 
 def enable(session: Session, user: User, *, actor: str, source: str | None = None) -> None:
@@ -115,8 +109,7 @@ def enable(session: Session, user: User, *, actor: str, source: str | None = Non
 
 def reset_password(session: Session, user: User, password: str, *, actor: str, source: str | None = None) -> None:
     """Set a new password (length rules of web.auth), lift a login lock and end the user's open sessions."""
-    set_password(session, user, password, actor=actor, source=source)
-    _end_sessions(user)
+    set_password(session, user, password, actor=actor, source=source)  # which also ends the open sessions
 
 
 def change_role(session: Session, user: User, role: Role, *, actor: str, source: str | None = None) -> bool:

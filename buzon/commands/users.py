@@ -202,16 +202,17 @@ def token() -> None:
 @token.command("create")
 @with_settings
 @click.option("--user", "username", required=True, help="The user the token acts as (its role decides access).")
-@click.option("--name", default="", help="What the token is for, e.g. the ERP's name.")
+@click.option("--name", required=True, help="What the token is for, e.g. the ERP's name (shown in the token list).")
 def token_create(settings: Settings, username: str, name: str) -> None:
     """Create a token and print it once: only its hash is stored, so copy it now."""
-    from web.auth import issue_token
+    from web.auth import AccountError, issue_token
 
     with database(settings) as session:
         owner = _user_or_fail(session, username)
-        if not owner.active:
-            fail(f"user {owner.username!r} is disabled: enable it first")
-        row, raw = issue_token(session, owner, name=name, actor=cli_actor(), now=datetime.now(UTC))
+        try:
+            row, raw = issue_token(session, owner, name=name, actor=cli_actor(), now=datetime.now(UTC))
+        except AccountError as exc:
+            fail(str(exc))
         session.commit()
         click.echo(raw)
         click.echo(
@@ -254,7 +255,7 @@ def token_list(settings: Settings) -> None:
     with database(settings) as session:
         rows = session.scalars(sa.select(ApiToken).order_by(ApiToken.id)).all()
         if not rows:
-            click.echo("no tokens yet: create one with `buzon token create --user NAME`")
+            click.echo("no tokens yet: create one with `buzon token create --user NAME --name WHAT`")
             return
         click.echo(f"{'ID':>4} {'PREFIX':<13} {'USER':<16} {'CREATED':<17} {'LAST USED':<17} {'REVOKED':<17} NAME")
         for row in rows:

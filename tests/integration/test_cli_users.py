@@ -182,7 +182,7 @@ def test_user_add_passwd_list_disable(config):
         (["user", "add", "a b", "--role", "clerk", "--password-stdin"], PASSWORD + "\n", "user name 'a b'"),
         (["user", "add", "ana", "--role", "jefe", "--password-stdin"], PASSWORD + "\n", "'jefe' is not one of"),
         (["user", "passwd", "nadie", "--password-stdin"], PASSWORD + "\n", "user 'nadie' does not exist"),
-        (["token", "create", "--user", "nadie"], None, "user 'nadie' does not exist"),
+        (["token", "create", "--user", "nadie", "--name", "ERP"], None, "user 'nadie' does not exist"),
         (["token", "revoke", "999"], None, "token 999 does not exist"),
     ],
 )

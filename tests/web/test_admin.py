@@ -470,3 +470,18 @@ def test_the_user_list_shows_a_login_lock_kept_by_the_throttle(app_and_db, clien
     session.flush()
     page = client_as(Role.ADMIN).get("/admin/usuarios").get_data(as_text=True)
     assert "Bloqueado por intentos fallidos" not in page
+
+
+def test_a_token_is_never_issued_to_a_disabled_user_nor_under_a_bad_name(app_and_db):
+    from web.auth import TOKEN_NAME_MAX, AccountError, issue_token
+
+    _app, session = app_and_db
+    ana = add_user(session, "ana", Role.CLERK)
+    now = dt.datetime.now(dt.UTC)
+    for bad in ("", "x" * (TOKEN_NAME_MAX + 1), "ERP\x01", "ERP\x7f"):
+        with pytest.raises(AccountError, match="token name"):
+            issue_token(session, ana, name=bad, actor="user:admin", now=now)
+    ana.active = False
+    with pytest.raises(AccountError, match="disabled"):
+        issue_token(session, ana, name="ERP", actor="user:admin", now=now)
+    assert session.scalars(sa.select(ApiToken)).all() == []
