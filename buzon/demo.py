@@ -6,6 +6,9 @@ the mails are the simulator's, and its CA goes into the trust folder, so the dem
 tests, ``make_pki`` also offers a self-contained demo CA with a demo "DIAN" certificate (serialNumber and OID
 1.3.6.1.4.1.4710.1.3.2 = 800197268, as DIAN's real one, dian-facts 3.2). One mail is addressed to another company and
 lands in quarantine.
+
+reportlab, the parser and SQLAlchemy are imported inside the functions that use them (start-up time: only `buzon
+init` in demo mode pays for the demo).
 """
 
 from __future__ import annotations

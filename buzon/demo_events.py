@@ -5,6 +5,7 @@ The events are signed at past moments (the invoices are days old), queued, and d
 started for the occasion on a free loopback port; the suppliers' notices wait in the mail outbox for the scheduler.
 One more 030 meets a DIAN that does not answer (a closed port): it stays queued with the transport error, and the
 scheduler of `make run` retries it against the running simulator, registers it and mails the supplier's notice.
+The SOAP client is imported where it is used (start-up time: zeep only once events are delivered).
 """
 
 from __future__ import annotations

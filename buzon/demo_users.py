@@ -1,6 +1,7 @@
 """Demo sign-ins for `make run`: one user per role, all with the documented demo password (demo mode only).
 
 README.md and the login page (web/templates/login.html) name these accounts; keep the three in step.
+The models are imported where they are used (start-up time: nothing of store for a command that never seeds).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 APScheduler keeps its jobs in the database and pickles their references: the functions here take no arguments (no
 secrets end up in the job table) and run on the process's buzon.runtime.Runtime, bound once with `use(runtime)`
 (`buzon scheduler`, `buzon serve`'s embedded scheduler, the web's "Ejecutar ahora") or `configure(settings)` (tests).
+Each job imports its service module inside its function (start-up time: a command that lists or runs one job does
+not load the other seven).
 """
 
 from __future__ import annotations

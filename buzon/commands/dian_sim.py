@@ -1,4 +1,7 @@
-"""``buzon dian-sim``: run the local DIAN simulator (issue 4)."""
+"""``buzon dian-sim``: run the local DIAN simulator (issue 4).
+
+The simulator (zeep, werkzeug) is imported inside the command (start-up time: the other commands never load it).
+"""
 
 from __future__ import annotations
 

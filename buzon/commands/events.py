@@ -1,4 +1,8 @@
-"""`buzon event send`: one event on one received document, signed, queued and (by default) sent to DIAN now."""
+"""`buzon event send`: one event on one received document, signed, queued and (by default) sent to DIAN now.
+
+The events package is imported inside the command (start-up time: `buzon --help` and the other commands do not
+load lxml, signxml and the SOAP client).
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 The work is web/users.py's and web/auth.py's, the same functions the admin screens call, so the command line and the
 pages share one set of rules (no one disables or demotes the last active admin; a new password lifts login locks and
 ends sessions; disabling ends sessions) and one kind of audit entry; here the actor is `cli:<operating-system user>`.
-A token is printed once, when it is created; only its SHA-256 is stored.
+A token is printed once, when it is created; only its SHA-256 is stored. The web modules are imported inside each
+command (start-up time: Flask is loaded only by the commands that need the account rules).
 """
 
 from __future__ import annotations
