@@ -9,9 +9,15 @@ for a document page.
 * Setup (not timed): a fresh PostgreSQL database (tests.services.fresh_postgres_database) or SQLite file, migrated;
   ``--documents`` received documents written with COPY on PostgreSQL, Core INSERTs on SQLite (realistic rows: three
   lines, two taxes, a twelve-check verification report, 500 suppliers with accented names, every state, claim
-  windows on the goods_received ones, a PDF on file); ANALYZE.
+  windows on the goods_received ones, a PDF on file); VACUUM ANALYZE on PostgreSQL, ANALYZE on SQLite. With
+  ``--keep DIR`` the filled databases are kept (SQLite in DIR, PostgreSQL as buzon_bench_<documents>) and reused.
 * Requests go through the Flask test client (the whole app: routing, the role check, the session cookie, the
-  query, the template), signed in as a clerk, one at a time, after a warm-up.
+  query, the template), signed in as a clerk, one at a time, after a warm-up; the lines are run on each database in
+  turn, ``--rounds`` times over, so that a change in the machine's load falls on both alike. Besides p50/p95/max,
+  each line's CPU per request: this process's (Flask, the template, and SQLite itself) and, on PostgreSQL, the
+  server's (its backends' user + system time from /proc/<pid>/stat).
+* ``--explain`` prints instead the plan of every SELECT one request of each line runs: EXPLAIN (ANALYZE, BUFFERS) on
+  PostgreSQL (the rows and buffers do not depend on the machine's load), EXPLAIN QUERY PLAN on SQLite.
 * Inbox: the first page (newest first); a deep page with a filter (status=acknowledged, entered through a cursor
   about 40 000 rows down that state's keyset order); a supplier's deep page; a search by CUFE; a sort by amount;
   the one search box as people type (an accent-less name word matching a few hundred documents, one matching a
@@ -24,16 +30,21 @@ for a document page.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -44,9 +55,9 @@ from buzon.config import default_settings  # noqa: E402
 from dian.calendar import BusinessCalendar  # noqa: E402
 from dian.codes import DocumentState  # noqa: E402
 from store.db import make_engine, migrate  # noqa: E402
-from store.models import ReceivedDocument, Role  # noqa: E402
+from store.models import ReceivedDocument, Role, User  # noqa: E402
 from store.search import search_text  # noqa: E402
-from tests.services import fresh_postgres_database  # noqa: E402
+from tests.services import PG_ADMIN_URL, fresh_postgres_database  # noqa: E402
 from tests.web.conftest import add_user, sign_in  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.query import SORTS, InboxQuery, encode_cursor, statement  # noqa: E402
@@ -135,8 +146,10 @@ def fill(url: str, count: int) -> None:
             for row in rows(count):
                 copy.write_row(row)
         raw.commit()
-        cur.execute("ANALYZE received_documents")
-        raw.commit()
+        # What autovacuum does to a table soon after a large insert: statistics, and the visibility map that lets an
+        # index-only scan (the search's first look, web/query.py) skip the wide rows.
+        raw.autocommit = True
+        cur.execute("VACUUM ANALYZE received_documents")
     finally:
         raw.close()
         engine.dispose()
@@ -164,23 +177,6 @@ def fill_sqlite(url: str, count: int) -> None:
         engine.dispose()
 
 
-def measure(client, urls: list[str], requests: int, warmup: int = 20) -> tuple[float, float, float]:
-    """p50, p95 and max in milliseconds over ``requests`` GETs cycling through ``urls`` (each must answer 200)."""
-    for i in range(warmup):
-        client.get(urls[i % len(urls)])
-    times = []
-    for i in range(requests):
-        url = urls[i % len(urls)]
-        t0 = time.perf_counter()
-        response = client.get(url)
-        body = response.get_data()
-        times.append((time.perf_counter() - t0) * 1000)
-        if response.status_code != 200 or not body:
-            raise SystemExit(f"{url}: {response.status_code} {body[:300]!r}")
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1], times[-1]
-
-
 def deep_cursor(session, query: InboxQuery, depth: int) -> str:
     """The cursor of the row ``depth`` rows down the query's order (what paging that far would give)."""
     calendar = BusinessCalendar()
@@ -192,79 +188,240 @@ def deep_cursor(session, query: InboxQuery, depth: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=200_000)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200, help="timed requests per line and database")
+    parser.add_argument("--rounds", type=int, default=4, help="the requests are split into this many rounds")
     parser.add_argument("--database", choices=("postgresql", "sqlite", "both"), default="both")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the filled databases (SQLite files in this folder, "
+        "PostgreSQL databases buzon_bench_<documents>) and reuse them on the next run",
+    )
+    parser.add_argument("--explain", action="store_true", help="print every line's query plans instead of timing")
+    parser.add_argument("--only", default="", help="only the lines whose label contains this text")
     args = parser.parse_args()
-    for kind in ("postgresql", "sqlite") if args.database == "both" else (args.database,):
-        print(f"\n== {kind} ==")
+    kinds = ("postgresql", "sqlite") if args.database == "both" else (args.database,)
+    with contextlib.ExitStack() as stack:
+        benches = []
+        for kind in kinds:
+            url = stack.enter_context(_database(kind, args))
+            benches.append(stack.enter_context(_bench(kind, url, args)))
+        if args.explain:
+            for bench in benches:
+                explain(bench, args)
+        else:
+            timed(benches, args)
+
+
+@contextlib.contextmanager
+def _database(kind: str, args: argparse.Namespace) -> Iterator[str]:
+    """The URL of a database to fill: a fresh one, or the kept one of ``--keep``."""
+    if args.keep is None:
         if kind == "postgresql":
             with fresh_postgres_database() as url:
-                run(url, args)
+                yield url
         else:
             with tempfile.TemporaryDirectory() as folder:
-                run(f"sqlite:///{folder}/bench.sqlite3", args)
+                yield f"sqlite:///{folder}/bench.sqlite3"
+        return
+    if kind == "sqlite":
+        args.keep.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{args.keep.resolve()}/bench-{args.documents}.sqlite3"
+        return
+    name = f"buzon_bench_{args.documents}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
-def run(url: str, args: argparse.Namespace) -> None:
+@dataclass
+class Bench:
+    kind: str
+    engine: sa.Engine
+    client: Any
+    figures: list[tuple[str, list[str], int]]
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # this process's CPU seconds per line
+    server_cpu: dict[str, float] = field(default_factory=dict)  # PostgreSQL backends' CPU seconds per line
+
+
+@contextlib.contextmanager
+def _bench(kind: str, url: str, args: argparse.Namespace) -> Iterator[Bench]:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(url)
         migrate(engine)
-        t0 = time.perf_counter()
-        fill(url, args.documents)
-        print(f"setup: {args.documents} documents copied and analysed in {time.perf_counter() - t0:.1f} s")
+        with engine.connect() as conn:
+            present = conn.scalar(sa.select(sa.func.count()).select_from(ReceivedDocument))
+        if present == 0:
+            t0 = time.perf_counter()
+            fill(url, args.documents)
+            print(f"{kind} setup: {args.documents} documents written and analysed in {time.perf_counter() - t0:.1f} s")
+        elif present != args.documents:
+            raise SystemExit(f"{url}: {present} documents on file, not {args.documents}")
         settings = default_settings(base=Path(tmp)).replace(demo=False)
         app = create_app(settings, engine=engine)
         with app.app_context():
             session = app.extensions["buzon.sessions"]()
-            user = add_user(session, "benchmark", Role.CLERK, first_name="Ana", family_name="Pérez")
-            session.commit()
+            user = session.scalar(sa.select(User).where(User.username == "benchmark"))
+            if user is None:
+                user = add_user(session, "benchmark", Role.CLERK, first_name="Ana", family_name="Pérez")
+                session.commit()
             client = app.test_client()
             sign_in(app, client, user)
-            acknowledged = InboxQuery(states=(DocumentState.ACKNOWLEDGED,))
-            deep = deep_cursor(session, acknowledged, min(40_000, args.documents // 5))
-            supplier = session.scalar(sa.select(ReceivedDocument.issuer_nit).limit(1))
-            by_supplier = deep_cursor(session, InboxQuery(supplier=supplier), 300)
-            rng = random.Random(3)
-            ids = [rng.randrange(1, args.documents + 1) for _ in range(50)]
-            cufes = [cufe_of(i - 1) for i in ids]
-            plain = session.scalar(sa.select(ReceivedDocument.issuer_nit).limit(1))
-            nit_dotted = f"{plain[:3]}.{plain[3:6]}.{plain[6:]}-7"
+            figures = _figures(session, args.documents)
             session.close()
-        figures = [
-            ("inbox, first page", ["/"], 100),
-            ("inbox, status=acknowledged, ~40 000 rows deep", [f"/?status=acknowledged&after={deep}"], 100),
-            ("inbox, one supplier, 300 rows deep", [f"/?supplier={supplier}&after={by_supplier}"], 100),
-            ("inbox, closing within 1 business day", ["/?closing_within=1&sort=window"], 100),
-            ("inbox, nearest deadline first", ["/?sort=window"], 100),
-            ("inbox, search by CUFE", [f"/?q={c}" for c in cufes], 100),
-            ("inbox, sorted by amount, first page", ["/?sort=-amount"], 100),
-            ("search 'papeleria alvarez 01' (accents folded, ~4k)", ["/?q=papeleria+alvarez+01"], 100),
-            ("search 'cafe' (a tenth of all documents)", ["/?q=cafe"], 100),
-            ("search part of a number ('FE1234' style)", [f"/?q={i % 90000 + 1000}" for i in ids], 100),
-            ("search CUFE prefix (12 hex)", [f"/?q={c[:12].upper()}" for c in cufes], 100),
-            ("search NIT with dots and DV", [f"/?q={nit_dotted}"], 100),
-            ("search that finds nothing", ["/?q=zzzzqx"], 100),
-            ("supplier 'ferreteria' (accents folded)", ["/?supplier=ferreteria"], 100),
-            ("deadline filter due=1, sorted by window", ["/?due=1&sort=window"], 100),
-            ("saved view 'Vencen hoy'", ["/?due=0&sort=window"], 100),
-            ("saved view 'Rechazadas por DIAN'", ["/?dian=rejected"], 100),
-            ("saved view 'Mis facturas'", ["/?assigned=me"], 100),
-            (
-                "status + dates + amount, with counter",
-                ["/?status=accepted&from=2024-03-01&to=2024-09-30&min_amount=100000"],
-                100,
-            ),
-            ("CSV export, search 'papeleria alvarez 01'", ["/exportar.csv?q=papeleria+alvarez+01"], 1000),
-            ("API list, first page (limit 50)", ["/api/v1/documents"], 100),
-            ("document page /documentos/<id>", [f"/documentos/{i}" for i in ids], 150),
-            ("API document /api/v1/documents/<cufe>", [f"/api/v1/documents/{c}" for c in cufes], 150),
-        ]
-        print(f"{'request':52} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}  aim p95")
-        for label, urls, aim in figures:
-            p50, p95, worst = measure(client, urls, args.requests)
+            if args.only:
+                figures = [f for f in figures if args.only in f[0]]
+            try:
+                yield Bench(kind, engine, client, figures)
+            finally:
+                engine.dispose()
+
+
+def _figures(session, documents: int) -> list[tuple[str, list[str], int]]:
+    acknowledged = InboxQuery(states=(DocumentState.ACKNOWLEDGED,))
+    deep = deep_cursor(session, acknowledged, min(40_000, documents // 5))
+    supplier = session.scalar(sa.select(ReceivedDocument.issuer_nit).order_by(ReceivedDocument.id).limit(1))
+    by_supplier = deep_cursor(session, InboxQuery(supplier=supplier), 300)
+    rng = random.Random(3)
+    ids = [rng.randrange(1, documents + 1) for _ in range(50)]
+    cufes = [cufe_of(i - 1) for i in ids]
+    nit_dotted = f"{supplier[:3]}.{supplier[3:6]}.{supplier[6:]}-7"
+    return [
+        ("inbox, first page", ["/"], 100),
+        ("inbox, status=acknowledged, ~40 000 rows deep", [f"/?status=acknowledged&after={deep}"], 100),
+        ("inbox, one supplier, 300 rows deep", [f"/?supplier={supplier}&after={by_supplier}"], 100),
+        ("inbox, closing within 1 business day", ["/?closing_within=1&sort=window"], 100),
+        ("inbox, nearest deadline first", ["/?sort=window"], 100),
+        ("inbox, search by CUFE", [f"/?q={c}" for c in cufes], 100),
+        ("inbox, sorted by amount, first page", ["/?sort=-amount"], 100),
+        ("search 'papeleria alvarez 01' (accents folded, ~4k)", ["/?q=papeleria+alvarez+01"], 100),
+        ("search 'cafe' (a tenth of all documents)", ["/?q=cafe"], 100),
+        ("search part of a number ('FE1234' style)", [f"/?q={i % 90000 + 1000}" for i in ids], 100),
+        ("search CUFE prefix (12 hex)", [f"/?q={c[:12].upper()}" for c in cufes], 100),
+        ("search NIT with dots and DV", [f"/?q={nit_dotted}"], 100),
+        ("search that finds nothing", ["/?q=zzzzqx"], 100),
+        ("supplier 'ferreteria' (accents folded)", ["/?supplier=ferreteria"], 100),
+        ("deadline filter due=1, sorted by window", ["/?due=1&sort=window"], 100),
+        ("saved view 'Vencen hoy'", ["/?due=0&sort=window"], 100),
+        ("saved view 'Rechazadas por DIAN'", ["/?dian=rejected"], 100),
+        ("saved view 'Mis facturas'", ["/?assigned=me"], 100),
+        (
+            "status + dates + amount, with counter",
+            ["/?status=accepted&from=2024-03-01&to=2024-09-30&min_amount=100000"],
+            100,
+        ),
+        ("CSV export, search 'papeleria alvarez 01'", ["/exportar.csv?q=papeleria+alvarez+01"], 1000),
+        ("API list, first page (limit 50)", ["/api/v1/documents"], 100),
+        ("document page /documentos/<id>", [f"/documentos/{i}" for i in ids], 150),
+        ("API document /api/v1/documents/<cufe>", [f"/api/v1/documents/{c}" for c in cufes], 150),
+    ]
+
+
+def _get(client, url: str) -> None:
+    response = client.get(url)
+    body = response.get_data()
+    if response.status_code != 200 or not body:
+        raise SystemExit(f"{url}: {response.status_code} {body[:300]!r}")
+
+
+def _backends(conn: sa.Connection) -> list[int]:
+    """The PostgreSQL server processes serving this database's other connections (the app's pool)."""
+    return list(
+        conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+        )
+    )
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far, from /proc/<pid>/stat (fields 14 and 15, in clock ticks)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields_ = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields_[11]) + int(fields_[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def timed(benches: list[Bench], args: argparse.Namespace) -> None:
+    """Each line on each database in turn, ``--rounds`` times over, so that a change in the machine's load falls on
+    both databases alike; p50/p95/max over all of a line's requests, with the CPU each request cost this process
+    (Flask, the template, and SQLite itself) and the PostgreSQL server."""
+    per_round = max(1, args.requests // args.rounds)
+    print(f"load average before: {os.getloadavg()}")
+    for bench in benches:  # warm-up, untimed: caches, the pool's connections
+        for _, urls, _ in bench.figures:
+            for i in range(10):
+                _get(bench.client, urls[i % len(urls)])
+    for round_ in range(args.rounds):
+        for bench in benches:
+            monitor = bench.engine.connect() if bench.kind == "postgresql" else None
+            for label, urls, _ in bench.figures:
+                pids = _backends(monitor) if monitor is not None else []
+                cpu0, server0 = time.process_time(), _cpu_seconds(pids)
+                times = bench.samples.setdefault(label, [])
+                for i in range(per_round):
+                    url = urls[(round_ * per_round + i) % len(urls)]
+                    t0 = time.perf_counter()
+                    _get(bench.client, url)
+                    times.append((time.perf_counter() - t0) * 1000)
+                bench.cpu[label] = bench.cpu.get(label, 0.0) + time.process_time() - cpu0
+                bench.server_cpu[label] = bench.server_cpu.get(label, 0.0) + _cpu_seconds(pids) - server0
+            if monitor is not None:
+                monitor.close()
+        print(f"round {round_ + 1}/{args.rounds} done, load average {os.getloadavg()[0]:.2f}", flush=True)
+    for bench in benches:
+        print(f"\n== {bench.kind}: {args.documents} documents, {per_round * args.rounds} requests a line ==")
+        print(f"{'request':52} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'cpu ms':>7} {'pg ms':>6}  aim p95")
+        for label, _, aim in bench.figures:
+            times = sorted(bench.samples[label])
+            p50, p95 = statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+            cpu = bench.cpu[label] * 1000 / len(times)
+            server = f"{bench.server_cpu[label] * 1000 / len(times):6.1f}" if bench.kind == "postgresql" else "     -"
             mark = "ok" if p95 <= aim else "OVER"
-            print(f"{label:52} {p50:8.1f} {p95:8.1f} {worst:8.1f}  ≤ {aim} {mark}")
-        engine.dispose()
+            print(f"{label:52} {p50:7.1f} {p95:7.1f} {times[-1]:7.1f} {cpu:7.1f} {server}  ≤ {aim} {mark}")
+    print(f"\nload average after: {os.getloadavg()}")
+
+
+def explain(bench: Bench, args: argparse.Namespace) -> None:
+    """Every SELECT one request of each line runs, with its plan: EXPLAIN (ANALYZE, BUFFERS) on PostgreSQL (rows
+    and buffers do not depend on the machine's load), EXPLAIN QUERY PLAN on SQLite."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, executemany):
+        if not executemany and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            captured.append((statement, parameters))
+
+    for label, urls, _ in bench.figures:
+        captured.clear()
+        sa.event.listen(bench.engine, "before_cursor_execute", capture)
+        try:
+            _get(bench.client, urls[0])
+        finally:
+            sa.event.remove(bench.engine, "before_cursor_execute", capture)
+        print(f"\n######## {bench.kind}: {label}  GET {urls[0][:120]}")
+        with bench.engine.connect() as conn:
+            for statement, parameters in captured:
+                if "received_documents" not in statement and "document_events" not in statement:
+                    continue
+                print("\n--- " + " ".join(statement.split())[:1500])
+                print(f"    parameters: {str(parameters)[:300]}")
+                if bench.kind == "postgresql":
+                    plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).scalars()
+                    print("\n".join("    " + line for line in plan))
+                else:
+                    for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters):
+                        print(f"    {row[0]:>3} {row[1]:>3} {row[3]}")
+                conn.rollback()
 
 
 if __name__ == "__main__":

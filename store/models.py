@@ -193,6 +193,17 @@ class ReceivedDocument(Timestamps, Base):
             sqlite_where=sa.text("open_window_ends_at IS NOT NULL"),
             postgresql_where=sa.text("open_window_ends_at IS NOT NULL"),
         ),
+        # What a search text finds, read without the wide rows (web/query.py asks it first; migration 0010).
+        sa.Index("ix_received_documents_search_text_id", "search_text", "id"),
+        # "Mis facturas": the assigned documents only, newest first (migration 0010).
+        sa.Index(
+            "ix_received_documents_assigned",
+            "assigned_to",
+            "issued_at",
+            "id",
+            sqlite_where=sa.text("assigned_to IS NOT NULL"),
+            postgresql_where=sa.text("assigned_to IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,7 +240,7 @@ class ReceivedDocument(Timestamps, Base):
     state: Mapped[DocumentState] = mapped_column(code_enum(DocumentState), default=DocumentState.VALIDATED)
     window_ends_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
-    assigned_to: Mapped[str | None] = mapped_column(sa.String(80), index=True)  # "Mis facturas" (migration 0008)
+    assigned_to: Mapped[str | None] = mapped_column(sa.String(80))  # "Mis facturas": see the index above
     # When GetStatusEvent last told us the counterpart's events (None: never asked).
     events_synced_at: Mapped[datetime | None]
     # When the deadline sweep saw the claim window end with no 031 or 033 of ours.

@@ -11,11 +11,14 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from dian.calendar import BusinessCalendar
 from dian.codes import DocumentState, EventCode
 from store.models import Direction, DocumentEvent, ReceivedDocument, Role, SubmissionState, Verdict
 from store.search import fold, search_text
 from tests.web.conftest import add_user, sign_in
 from tests.web.test_inbox_page import add_document
+from web import query
+from web.query import SORTS, InboxQuery
 
 pytestmark = pytest.mark.integration
 
@@ -67,14 +70,14 @@ def test_the_search_text_is_filled_on_insert_and_follows_a_name_change(app_and_d
     assert doc.search_text.endswith("tostadora ebano")
 
 
-@pytest.mark.parametrize(
-    ("typed", "found"),
-    [
+TYPED = [
         ("cafe", ["SETT9", "STI1063"]),  # Café and Cafetería, with or without the accent
         ("CAFÉ", ["SETT9", "STI1063"]),
         ("papeleria", ["FEV20631"]),
         ("Papelería el sol", ["FEV20631"]),
         ("papeleria sol", ["FEV20631"]),  # every word, in any place
+        ("cafe altura", ["STI1063"]),  # every word must be found, not just one
+        ("rio cafe", ["SETT9"]),
         ("nandu", ["FE77"]),
         ("1063", ["STI1063"]),  # part of an invoice number
         ("sti1063", ["STI1063"]),
@@ -91,10 +94,25 @@ def test_the_search_text_is_filled_on_insert_and_follows_a_name_change(app_and_d
         ("1%0", []),
         ("_", ["FE77"]),
         ("zzz", []),
-    ],
-)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("typed", "found"), TYPED)
 def test_one_box_finds_what_people_type(client, documents, typed, found):
     assert listed(client, q=typed) == found
+
+
+@pytest.mark.parametrize(("typed", "found"), TYPED)
+def test_a_text_that_finds_many_is_checked_while_walking_the_order_and_finds_the_same(
+    client, documents, monkeypatch, typed, found
+):
+    # PROBE 0: every text that finds anything counts as "many", so the page walks its order checking each row (the
+    # path of "cafe" at 200k documents) instead of sorting the ids the indexes found; two rows a batch here.
+    monkeypatch.setattr("web.query.PROBE", 0)
+    monkeypatch.setattr("web.query.WALK_BATCH", 2)
+    assert listed(client, q=typed) == found
+    body = client.get("/exportar.csv", query_string={"q": typed}).get_data().decode("utf-8-sig")
+    assert sorted(r[4] for r in list(csv.reader(io.StringIO(body), delimiter=";"))[1:]) == found
 
 
 def test_supplier_filter_folds_accents_and_reads_nits(client, documents):
@@ -105,6 +123,17 @@ def test_supplier_filter_folds_accents_and_reads_nits(client, documents):
     assert listed(client, supplier="panadería") == ["SETT9"]
     assert listed(client, supplier="77") == ["FE77"]  # part of the NIT 901777888, not the number FE77's digits alone
     assert listed(client, supplier="sti") == []  # an invoice number is not a supplier
+
+
+@pytest.mark.parametrize("probe", [1000, 0])
+def test_supplier_text_found_through_the_index_or_by_walking(client, documents, monkeypatch, probe):
+    monkeypatch.setattr("web.query.PROBE", probe)
+    assert listed(client, supplier="ferreteria") == ["FE77"]
+    assert listed(client, supplier="a") == ["FE77", "FEV20631", "SETT9", "STI1063"]
+    assert listed(client, supplier="sti") == []
+    assert listed(client, supplier="cafe", q="1063") == ["STI1063"]
+    page = client.get("/", query_string={"supplier": "cafe"}).get_data(as_text=True)
+    assert re.search(r"<strong>2 documentos</strong> coinciden", page)
 
 
 def test_the_counter_counts_what_the_filters_show(client, documents):
@@ -221,6 +250,68 @@ def test_a_search_at_the_count_cap_says_more_than(app_and_db, client, monkeypatc
     assert "<strong>Más de 5 documentos</strong> coinciden con los filtros" in page
     page = client.get("/", query_string={"q": "cafe", "max_amount": "3"}).get_data(as_text=True)
     assert "<strong>3 documentos</strong> coinciden" in page
+
+
+@pytest.mark.parametrize(("probe", "cap"), [(1000, 5), (3, 5), (5, 5), (10, 5), (0, 100)])
+def test_the_counter_is_exact_up_to_the_cap_whether_the_search_was_few_or_many(
+    app_and_db, client, monkeypatch, probe, cap
+):
+    _, session = app_and_db
+    for n in range(1, 8):
+        add_document(session, n, issuer_name="Café Uno", payable_amount=Decimal(n))
+    add_document(session, 8, issuer_name="Otro")
+    monkeypatch.setattr("web.query.PROBE", probe)
+    monkeypatch.setattr("web.inbox.COUNT_CAP", cap)
+    page = client.get("/", query_string={"q": "cafe"}).get_data(as_text=True)
+    expected = "Más de 5 documentos" if cap == 5 else "7 documentos"
+    assert f"<strong>{expected}</strong> coinciden con los filtros" in page
+    page = client.get("/", query_string={"q": "cafe", "max_amount": "3"}).get_data(as_text=True)
+    assert "<strong>3 documentos</strong> coinciden" in page
+    page = client.get("/", query_string={"supplier": "uno"}).get_data(as_text=True)
+    assert f"<strong>{expected}</strong> coinciden" in page
+
+
+@pytest.mark.parametrize(("probe", "batch"), [(1000, 2000), (0, 2000), (0, 1), (0, 3)])
+@pytest.mark.parametrize("sort", list(SORTS))
+def test_keyset_pages_of_a_search_list_every_match_once_in_order(app_and_db, monkeypatch, probe, batch, sort):
+    _, session = app_and_db
+    now = datetime.now(UTC)
+    for n in range(1, 12):
+        state = DocumentState.GOODS_RECEIVED if n % 3 else DocumentState.ACCEPTED
+        add_document(session, n, issuer_name=f"Café {'ABC'[n % 3]}", payable_amount=Decimal(n % 4), state=state,
+                     window_ends_at=now + timedelta(hours=n % 5 + 1))  # fmt: skip
+    add_document(session, 20, issuer_name="Otro")
+    monkeypatch.setattr("web.query.PROBE", probe)
+    monkeypatch.setattr("web.query.WALK_BATCH", batch)
+    filters = InboxQuery(search="cafe", sort=sort)
+    whole = query.page(session, filters, now=now, calendar=BusinessCalendar(), limit=100).documents
+    way = SORTS[sort]
+    cafes = [d for d in session.scalars(sa.select(ReceivedDocument)) if d.issuer_name.startswith("Café")]
+    valued = [d for d in cafes if getattr(d, way.column.key) is not None]
+    expected = sorted(valued, key=lambda d: (getattr(d, way.column.key), d.id), reverse=way.descending)
+    expected += sorted((d for d in cafes if d not in valued), key=lambda d: d.id)  # NULLs last, by id
+    assert [d.id for d in whole] == [d.id for d in expected]
+    seen, cursor = [], None
+    while True:
+        found = query.page(session, filters, now=now, calendar=BusinessCalendar(), cursor=cursor, limit=4)
+        seen += found.documents
+        if found.next_cursor is None:
+            break
+        cursor = found.next_cursor
+    assert [d.id for d in seen] == [d.id for d in whole]
+    ids = query.matching_ids(session, filters, now=now, calendar=BusinessCalendar(), limit=5)
+    assert ids == [d.id for d in whole[:5]]
+
+
+def test_a_search_sees_what_was_written_since_it_was_last_asked(app_and_db):
+    _, session = app_and_db
+    now = datetime.now(UTC)  # one "request" (the same now) before and after a write in the same session
+    add_document(session, 1, issuer_name="Café Uno")
+    filters = InboxQuery(search="cafe")
+    assert len(query.page(session, filters, now=now, calendar=BusinessCalendar()).documents) == 1
+    add_document(session, 2, issuer_name="Café Dos")
+    assert len(query.page(session, filters, now=now, calendar=BusinessCalendar()).documents) == 2
+    assert query.count(session, filters, now=now, calendar=BusinessCalendar(), cap=1000) == 2
 
 
 def test_window_rows_and_views_in_one_language(app_and_db, client):
