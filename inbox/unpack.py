@@ -163,40 +163,101 @@ def _unzip(data: bytes, name: str, budget: _Budget, depth: int, out: list[Part])
                 continue
             if info.flag_bits & 0x1:
                 raise UnpackError("unreadable", f"{name}: el archivo interno {member} está cifrado")
-            content = _read_member(archive, info, name, member, budget)
+            content = _read_member(archive, info, data, name, member, budget)
             budget.take(f"{name}!{member}", len(content))
             _add(content, f"{name}!{member}", budget, depth + 1, out)
 
 
-_CHUNK = 64 * 1024
+_CHUNK = 64 * 1024  # bytes inflated per step
+_FEED = 16 * 1024  # compressed bytes handed to zlib per step (what it keeps unconsumed is copied on every step)
 _RATIO_FLOOR = 1024 * 1024  # small members may compress very well (XML does); judge the ratio past 1 MB
+_LOCAL_HEADER = struct.Struct("<26xHH")  # a local file header's name and extra field lengths (APPNOTE 4.3.7)
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, member: str, budget: _Budget) -> bytes:
-    """Read one member in chunks, refusing it as soon as it exceeds a size or ratio limit (bombs stop early)."""
+class _Sink:
+    """Where one member is inflated: each step's bytes are judged against the size cap and against the compressed
+    bytes consumed so far, then written into one growing buffer (no list of chunks joined at the end)."""
+
+    def __init__(self, cap: int, ratio: float, refuse: Callable[[str], UnpackError]) -> None:
+        self.cap = cap
+        self.ratio = ratio
+        self.refuse = refuse
+        self.size = 0
+        self.buffer = io.BytesIO()
+
+    def write(self, chunk: bytes, consumed: int) -> None:
+        self.size += len(chunk)
+        if self.size > self.cap:
+            raise self.refuse(f"descomprimido pasa de {self.cap} bytes")
+        if self.size > _RATIO_FLOOR and self.size / max(consumed, 1) > self.ratio:
+            raise self.refuse(f"se expande más de {self.ratio:.0f} veces (¿una bomba zip?)")
+        self.buffer.write(chunk)
+
+    def value(self) -> bytes:
+        return self.buffer.getvalue()  # BytesIO hands its own buffer over, trimmed: no copy
+
+
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes, name: str, member: str, budget: _Budget
+) -> bytes:
+    """Read one member in steps, refusing it at the first step that exceeds the size cap or inflates more than the
+    ratio limit over the compressed bytes consumed so far (a bomb stops after about a megabyte)."""
     limits = budget.limits
-    cap = min(limits.max_member_bytes, limits.max_total_bytes - budget.total)
-    compressed = max(info.compress_size, 1)
-    chunks: list[bytes] = []
-    size = 0
+
+    def refuse(why: str) -> UnpackError:
+        return UnpackError("too_large", f"{name}: el archivo interno {member} {why}")
+
+    sink = _Sink(min(limits.max_member_bytes, limits.max_total_bytes - budget.total), limits.max_ratio, refuse)
     try:
-        with archive.open(info) as fh:
-            while chunk := fh.read(_CHUNK):
-                size += len(chunk)
-                if size > cap:
-                    raise UnpackError(
-                        "too_large", f"{name}: el archivo interno {member} descomprimido pasa de {cap} bytes"
-                    )
-                if size > _RATIO_FLOOR and size / compressed > limits.max_ratio:
-                    raise UnpackError(
-                        "too_large",
-                        f"{name}: el archivo interno {member} se expande más de {limits.max_ratio:.0f} veces "
-                        "(¿una bomba zip?)",
-                    )
-                chunks.append(chunk)
+        with archive.open(info) as fh:  # zipfile checks the local header, the name and the method
+            if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                _inflate(data, info, sink)
+            else:  # bzip2, lzma: zipfile's stream, the ratio judged on the member's whole compressed size
+                compressed = max(info.compress_size, 1)
+                while chunk := fh.read(_CHUNK):
+                    sink.write(chunk, compressed)
     except _ZIP_ERRORS as exc:
         raise UnpackError("unreadable", f"{name}: el archivo interno {member} no se puede leer ({_why(exc)})") from exc
-    return b"".join(chunks)
+    return sink.value()
+
+
+def _inflate(data: bytes, info: zipfile.ZipInfo, sink: _Sink) -> None:
+    """A stored or deflated member's bytes into ``sink``, read as zipfile reads them (output cut at the size the
+    header declares, then the CRC checked; compressed data cut short is an EOFError) but knowing at each step how
+    many compressed bytes were consumed."""
+    names, extra = _LOCAL_HEADER.unpack_from(data, info.header_offset)
+    start = info.header_offset + 30 + names + extra
+    raw = memoryview(data)[start : start + info.compress_size]
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    left = info.file_size
+    crc = 0
+    position = 0
+    while left > 0:
+        if inflater is None:
+            chunk = bytes(raw[position : position + _CHUNK])
+            position += len(chunk)
+            consumed = position
+            ended = position >= len(raw)
+        else:
+            feed = inflater.unconsumed_tail or raw[position : position + _FEED]
+            if feed is not inflater.unconsumed_tail:
+                position += len(feed)
+            chunk = inflater.decompress(feed, _CHUNK)
+            consumed = position - len(inflater.unconsumed_tail)
+            ended = inflater.eof or (position >= len(raw) and not inflater.unconsumed_tail)
+            if ended and not inflater.eof:
+                chunk += inflater.flush()
+        chunk = chunk[:left]
+        left -= len(chunk)
+        crc = zlib.crc32(chunk, crc)
+        sink.write(chunk, consumed)
+        if ended:
+            break
+    stream_ended = inflater is not None and inflater.eof
+    if left > 0 and len(raw) < info.compress_size and not stream_ended:
+        raise EOFError("compressed data ended before the size the zip header declares")
+    if crc != info.CRC:
+        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.filename!r}")
 
 
 def _add(data: bytes, name: str, budget: _Budget, depth: int, out: list[Part], message: Message | None = None) -> None:

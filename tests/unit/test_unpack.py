@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
+import tracemalloc
 import zipfile
 from email.message import EmailMessage
 
@@ -152,6 +154,91 @@ def test_zip_bomb_is_refused_by_ratio_before_exhausting_memory():
         unpack(bomb, "bomb.zip")
     assert info.value.reason == "too_large"
     assert "se expande" in str(info.value)
+
+
+MiB = 1024 * 1024
+
+
+def zip_of_zeros(size: int, name: str = "ad.xml") -> bytes:
+    """A zip of one deflated member of ``size`` zero bytes (a bomb: about 1,000 to 1), written a megabyte at a time."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, zf.open(name, "w") as member:
+        for _ in range(size // MiB):
+            member.write(bytes(MiB))
+    return buf.getvalue()
+
+
+def traced_peak(action) -> int:
+    """The most memory Python held while ``action`` ran, over what it held before."""
+    tracemalloc.start()
+    try:
+        action()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def refusal(data: bytes) -> UnpackError:
+    with pytest.raises(UnpackError) as info:
+        unpack(data, "bomb.zip")
+    return info.value
+
+
+def test_a_one_member_bomb_is_refused_by_ratio_after_about_a_megabyte():
+    bomb = zip_of_zeros(256 * MiB)  # under the member's 32 MB cap in the zip, 256 MB once inflated
+    assert len(bomb) < 300_000
+    errors: list[UnpackError] = []
+    peak = traced_peak(lambda: errors.append(refusal(bomb)))
+    assert errors[0].reason == "too_large"
+    assert str(errors[0]) == "bomb.zip: el archivo interno ad.xml se expande más de 200 veces (¿una bomba zip?)"
+    assert peak < 3 * MiB  # judged on the compressed bytes consumed so far, not inflated to the 32 MB cap first
+
+
+def test_a_nested_bomb_is_refused_by_ratio_inside_the_inner_zip():
+    bomb = make_zip({"inner.zip": zip_of_zeros(128 * MiB)})
+    errors: list[UnpackError] = []
+    peak = traced_peak(lambda: errors.append(refusal(bomb)))
+    assert errors[0].reason == "too_large"
+    assert "bomb.zip!inner.zip: el archivo interno ad.xml se expande más de 200 veces" in str(errors[0])
+    assert peak < 4 * MiB
+
+
+def test_a_large_member_under_the_ratio_passes_byte_identical_without_a_second_copy():
+    rng = random.Random(21)
+    chunks = []
+    for _ in range(16 * MiB // 1024):
+        chunks.append(b"<cbc:Note>" + rng.randbytes(4) + b" " * 1000 + b"</cbc:Note>")
+    content = b"".join(chunks)  # deflates about 150 to 1, under the 200 limit
+    data = make_zip({"ad.xml": content})
+    assert len(content) / len(data) > 50
+    parts: list = []
+    peak = traced_peak(lambda: parts.extend(unpack(data, "z.zip")))
+    assert [(p.name, p.kind) for p in parts] == [("z.zip!ad.xml", "xml")]
+    assert parts[0].data == content
+    assert peak <= 1.2 * len(content)  # one growing buffer handed over as the member's bytes, no chunks joined
+
+
+def test_a_member_whose_bytes_do_not_match_its_crc_is_unreadable():
+    data = bytearray(make_zip({"ad.xml": XML}, zipfile.ZIP_STORED))
+    start = 30 + len("ad.xml")
+    data[start] ^= 0xFF
+    error = refusal(bytes(data))
+    assert error.reason == "unreadable"
+    assert "ad.xml no se puede leer (estructura dañada: BadZipFile: Bad CRC-32" in str(error)
+
+
+def test_a_member_cut_short_is_unreadable():
+    content = bytes(random.Random(1).randbytes(50_000))
+    data = make_zip({"ad.xml": content})
+    local = data[: data.rfind(b"PK\x01\x02")]
+    cut = local[: 30 + len("ad.xml") + 20_000] + data[len(local) :]  # the member's data ends 30 KB early
+    central = cut.rfind(b"PK\x01\x02")
+    patched = bytearray(cut)
+    end = patched.rfind(b"PK\x05\x06")
+    patched[end + 16 : end + 20] = struct.pack("<I", central)  # the directory is where it now is
+    error = refusal(bytes(patched))
+    assert error.reason == "unreadable"
 
 
 def test_total_size_counts_across_members_and_nesting():

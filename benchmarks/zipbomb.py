@@ -1,0 +1,214 @@
+"""Time and memory of unpacking zip bombs and large legitimate members (issue 21).
+
+Run from the repository root: ``.venv/bin/python benchmarks/zipbomb.py [--repeat 5] [--unpack FILE]``. Prints
+figures; asserts nothing. ``--unpack`` measures another copy of inbox/unpack.py (e.g. the previous commit's, saved
+with ``git show HEAD~1:inbox/unpack.py > /tmp/unpack_before.py``) so two versions can be compared in one run.
+
+Each input is built once and written to a temporary file; each case then runs in a fresh subprocess that reads its
+file (already resident, not counted), unpacks a small zip to warm up, and reports
+
+* time: the median of ``--repeat`` runs;
+* peak RSS growth during the first run (Linux: VmHWM reset through /proc/self/clear_refs), so zlib's own buffers
+  count as well as Python's;
+* tracemalloc's peak during one further run, and that peak divided by the largest member's size ("× member").
+
+Cases: a one-member bomb of 1 GiB of zeros (about 1 MB of zip); the same bomb zipped again (a nested bomb); a 24 MB
+member that inflates about 150 times (just under the 200× limit) and a 24 MB member of mixed text (about 4×), both
+accepted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+MiB = 1024 * 1024
+
+CASES = {
+    "bomb-1GiB": "one member, 1 GiB of zeros",
+    "nested-bomb-1GiB": "the 1 GiB bomb zipped inside a zip",
+    "member-24MB-150x": "24 MB member inflating ~150× (accepted)",
+    "member-24MB-text": "24 MB member of mixed text (accepted)",
+}
+
+
+def _zip_streamed(name: str, size: int, block: bytes) -> bytes:
+    """A zip of one deflated member of ``size`` bytes repeating ``block``, written without holding it whole."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf, zf.open(name, "w") as member:
+        written = 0
+        while written < size:
+            piece = block[: size - written]
+            member.write(piece)
+            written += len(piece)
+    return buf.getvalue()
+
+
+def _under_ratio(size: int) -> bytes:
+    """``size`` bytes of XML-ish text that deflates about 150:1 (random bytes sprinkled into runs of spaces)."""
+    rng = random.Random(21)
+    out = bytearray()
+    while len(out) < size:
+        out += b"<cbc:Note>" + bytes(rng.getrandbits(8) for _ in range(3)) + b" " * 1000 + b"</cbc:Note>\n"
+    return bytes(out[:size])
+
+
+def _text(size: int) -> bytes:
+    rng = random.Random(21)
+    words = [bytes(rng.choice(b"abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(5000)]
+    out = bytearray()
+    while len(out) < size:
+        out += b"<cbc:Note>" + b" ".join(rng.choice(words) for _ in range(12)) + b"</cbc:Note>\n"
+    return bytes(out[:size])
+
+
+def build_inputs(folder: Path) -> dict[str, tuple[Path, int]]:
+    """Write every case's zip into ``folder``; return its file and its largest member's size."""
+    bomb = _zip_streamed("ad.xml", 1024 * MiB, b"\0" * MiB)
+    nested = io.BytesIO()
+    with zipfile.ZipFile(nested, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("inner.zip", bomb)
+    under = _under_ratio(24 * MiB)
+    text = _text(24 * MiB)
+    inputs = {
+        "bomb-1GiB": (bomb, 1024 * MiB),
+        "nested-bomb-1GiB": (nested.getvalue(), 1024 * MiB),
+        "member-24MB-150x": (_zip_of(under), len(under)),
+        "member-24MB-text": (_zip_of(text), len(text)),
+    }
+    paths = {}
+    for name, (data, member) in inputs.items():
+        path = folder / f"{name}.zip"
+        path.write_bytes(data)
+        paths[name] = (path, member)
+    return paths
+
+
+def _zip_of(data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("ad.xml", data)
+    return buf.getvalue()
+
+
+def _load_unpack(path: str | None):
+    if path is None:
+        from inbox import unpack
+
+        return unpack
+    spec = importlib.util.spec_from_file_location("unpack_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
+    spec.loader.exec_module(module)
+    return module
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            line = next((line for line in status if line.startswith(field + ":")), None)
+    except OSError:
+        return None
+    return int(line.split()[1]) if line else None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return _status_kb("VmHWM") is not None
+
+
+def child(path: Path, module_path: str | None, repeat: int) -> None:
+    """Measure one case in this (fresh) process; print one JSON line."""
+    module = _load_unpack(module_path)
+    data = path.read_bytes()
+    small = _zip_of(b"<a>" + b"x" * 1000 + b"</a>")
+    module.unpack(small, "warm.zip")
+
+    def run() -> str:
+        try:
+            parts = module.unpack(data, "z.zip")
+        except module.UnpackError as exc:
+            return f"refused ({exc.reason}): {exc}"
+        return "accepted: " + ", ".join(f"{p.name} {len(p.data)} B" for p in parts)
+
+    exact = _reset_peak()
+    before = _status_kb("VmRSS") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    outcome = run()
+    times = [time.perf_counter() - started]
+    peak = _status_kb("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    grown = (peak or 0) - (before or 0)
+    for _ in range(repeat - 1):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    tracemalloc.start()
+    run()
+    _, traced = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        json.dumps(
+            {
+                "seconds": statistics.median(times),
+                "rss_kb": grown,
+                "traced": traced,
+                "outcome": outcome,
+                "size": len(data),
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per case (median kept)")
+    parser.add_argument("--unpack", help="measure this copy of inbox/unpack.py instead of the package's")
+    parser.add_argument("--child", metavar="FILE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(Path(args.child), args.unpack, args.repeat)
+        return
+    print(f"unpack: {args.unpack or 'inbox/unpack.py'}")
+    with tempfile.TemporaryDirectory(prefix="buzon-zipbomb-") as folder:
+        paths = build_inputs(Path(folder))
+        print(f"{'case':42} {'zip':>9} {'time':>10} {'peak RSS +':>11} {'traced':>10} {'× member':>9}  outcome")
+        for name, label in CASES.items():
+            path, member = paths[name]
+            command = [sys.executable, __file__, "--repeat", str(args.repeat), "--child", str(path)]
+            if args.unpack:
+                command += ["--unpack", args.unpack]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                print(f"{label:42} failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else '?'}")
+                continue
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            outcome = result["outcome"]
+            outcome = outcome if len(outcome) <= 100 else outcome[:97] + "..."
+            print(
+                f"{label:42} {result['size'] / MiB:7.2f} MB {result['seconds'] * 1000:7.1f} ms "
+                f"{result['rss_kb'] / 1024:8.1f} MB {result['traced'] / MiB:7.1f} MB "
+                f"{result['traced'] / member:9.3f}  {outcome}"
+            )
+
+
+if __name__ == "__main__":
+    main()
