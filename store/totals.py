@@ -78,18 +78,23 @@ def by_supplier(
     table (configured, nothing in the months); and whether there are more past ``limit``."""
     matching = _matching(search)
     amount = sa.func.sum(S.cop_amount)
-    totals = s.execute(
-        sa.select(S.issuer_nit, sa.func.max(S.issuer_name), sa.func.sum(S.documents), amount,
-                  sa.func.sum(S.other_currency))
+    grouped = (
+        sa.select(S.issuer_nit)
         .where(S.month.between(first, last), *([matching[0]] if matching else []))
         .group_by(S.issuer_nit)
         .having(sa.func.sum(S.documents) > 0)
+    )
+    found = s.execute(
+        grouped.with_only_columns(S.issuer_nit, sa.func.max(S.issuer_name), sa.func.sum(S.documents), amount,
+                                  sa.func.sum(S.other_currency))
         .order_by(amount.desc(), S.issuer_nit)
+        .offset(offset)
+        .limit(limit + 1)
     ).all()  # fmt: skip
-    # Every supplier of the period is read (one row each) because the order is by an aggregate; the page is cut here.
-    rows = [SupplierFigures(nit, name or "", int(n), Decimal(a or 0), int(o or 0)) for nit, name, n, a, o in totals]
-    page = rows[offset : offset + limit + 1]
+    page = [SupplierFigures(nit, name or "", int(n), Decimal(a or 0), int(o or 0)) for nit, name, n, a, o in found]
     if len(page) <= limit:  # the list of those with documents ends on this page: the configured ones follow
+        before = offset + len(page) if page or not offset else s.scalar(sa.select(sa.func.count()).select_from(
+            grouped.subquery()))  # fmt: skip
         with_documents = (
             sa.select(S.issuer_nit).where(S.month.between(first, last)).group_by(S.issuer_nit)
             .having(sa.func.sum(S.documents) > 0)
@@ -98,7 +103,7 @@ def by_supplier(
             sa.select(Supplier)
             .where(Supplier.nit.not_in(with_documents), *([matching[1]] if matching else []))
             .order_by(Supplier.nit)
-            .offset(max(0, offset - len(rows)))
+            .offset(max(0, offset - before))
             .limit(limit + 1 - len(page))
         )
         page += [SupplierFigures(x.nit, x.name, 0, Decimal(0), 0, x) for x in settings_only]

@@ -15,7 +15,8 @@ from dian.codes import DocumentState, EventCode
 from store.models import Direction, DocumentEvent, MailMessage, MailStatus, Role, SubmissionState, Verdict
 from tests.web.conftest import add_user, log_in
 from tests.web.test_inbox_page import add_document
-from web.dashboard import due_phrase, overview
+from web.dashboard import due_cutoffs, due_phrase, overview
+from web.deadline import MAX_DUE, due_cutoff
 from web.period import PeriodError, period
 
 pytestmark = pytest.mark.integration
@@ -245,3 +246,11 @@ def test_periods_are_whole_months_in_words():
     assert period("3-meses", date(2026, 12, 6)).words == "octubre a diciembre de 2026"
     with pytest.raises(PeriodError):
         period("1899", date(2026, 12, 6))
+
+
+@pytest.mark.parametrize("day", [date(2026, 3, 20), date(2026, 12, 24), date(2026, 12, 6), date(2027, 3, 19)])
+def test_the_day_buckets_end_where_the_inbox_filter_cuts(day):
+    """The dashboard's buckets are the inbox's own due=N cut-offs (holidays, weekends and year ends included)."""
+    now = at_noon(day)
+    for calendar in (CALENDAR, BusinessCalendar(saturday_is_business_day=True)):
+        assert due_cutoffs(now, calendar) == [due_cutoff(now, n, calendar) for n in range(MAX_DUE + 1)]
