@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,7 +20,7 @@ from dian.codes import DocumentState
 from events.context import EventContext, utc_now
 from events.notify import enqueue, new_message
 from store.audit import record
-from store.models import MailKind, ReceivedDocument, Role, User
+from store.models import MailKind, OutgoingMail, ReceivedDocument, Role, User
 
 
 def reminder_start(calendar: BusinessCalendar, end: datetime, hours: int) -> datetime:
@@ -90,21 +90,41 @@ def close_windows(
     return report
 
 
-def _recipients(s: Session, document: ReceivedDocument) -> list[str]:
-    if document.assigned_to:
-        email = s.execute(
-            sa.select(User.email).where(User.username == document.assigned_to, User.active.is_(True))
-        ).scalar()
-        if email:
-            return [email]
-    # Nobody assigned (or no address): every active clerk hears of it rather than nobody.
-    return sorted(
-        e
-        for e in s.execute(
-            sa.select(User.email).where(User.role == Role.CLERK, User.active.is_(True), User.email.is_not(None))
-        ).scalars()
-        if e
-    )
+def latest_due_end(calendar: BusinessCalendar, at: datetime, hours: int) -> datetime:
+    """An instant no window end whose reminder has started at ``at`` lies after (``hours`` business hours ahead,
+    rounded up to whole business days, the rest of today included): what the reminders select in SQL before
+    ``reminder_start`` judges each candidate exactly. A full business day after today holds 24 of the hours
+    ``reminder_start`` counts back, so an end past them starts its reminder after ``at``."""
+    day = at.astimezone(BOGOTA).date() + timedelta(days=1)
+    counted = 0
+    while counted < hours:
+        if calendar.is_business_day(day):
+            counted += 24
+        day += timedelta(days=1)
+    return datetime.combine(day, time.min, BOGOTA) + timedelta(days=1)
+
+
+def _recipients_by_document(s: Session, assigned: set[str]) -> tuple[dict[str, str], list[str]]:
+    """The assigned clerks' addresses by user name, and every active clerk's (for documents nobody has), in one
+    query."""
+    rows = s.execute(
+        sa.select(User.username, User.email, User.role).where(
+            User.active.is_(True),
+            sa.or_(User.role == Role.CLERK, User.username.in_(sorted(assigned)) if assigned else sa.false()),
+        )
+    ).all()
+    by_name = {row.username: row.email for row in rows if row.username in assigned and row.email}
+    clerks = sorted(row.email for row in rows if row.role == Role.CLERK and row.email)
+    return by_name, clerks
+
+
+def _queued(s: Session, keys: list[str]) -> set[str]:
+    """Which of these reminder keys are already in the outbox (looked up in batches, not one query a document)."""
+    found: set[str] = set()
+    for first in range(0, len(keys), 500):
+        batch = keys[first : first + 500]
+        found.update(s.execute(sa.select(OutgoingMail.dedupe_key).where(OutgoingMail.dedupe_key.in_(batch))).scalars())
+    return found
 
 
 def send_reminders(
@@ -117,30 +137,51 @@ def send_reminders(
     actor: str = "job:deadlines",
     report: ClockReport | None = None,
 ) -> ClockReport:
-    """Queue one reminder per document and window end, ``hours`` business hours before the end."""
+    """Queue one reminder per document and window end, ``hours`` business hours before the end.
+
+    Only the windows ending before ``latest_due_end`` are read (the columns the reminder needs, through the
+    state/window index), ``reminder_start`` judges each exactly, and the recipients and the reminders already
+    queued are looked up once for all of them."""
     report = report or ClockReport()
     at = now()
     horizon = at + timedelta(days=14)  # no window is longer than 3 business days plus a long holiday run
+    latest = min(horizon, latest_due_end(ctx.calendar, at, hours))
     with sessions() as s:
-        documents = s.execute(
-            sa.select(ReceivedDocument).where(
+        candidates = s.execute(
+            sa.select(
+                ReceivedDocument.id,
+                ReceivedDocument.cufe,
+                ReceivedDocument.number,
+                ReceivedDocument.issuer_name,
+                ReceivedDocument.issuer_nit,
+                ReceivedDocument.window_ends_at,
+                ReceivedDocument.assigned_to,
+            )
+            .where(
                 ReceivedDocument.state == DocumentState.GOODS_RECEIVED,
                 ReceivedDocument.window_ends_at >= at,
-                ReceivedDocument.window_ends_at <= horizon,
+                ReceivedDocument.window_ends_at <= latest,
             )
-        ).scalars()
-        for document in documents:
+            .order_by(ReceivedDocument.window_ends_at, ReceivedDocument.id)
+        ).all()
+        due = [d for d in candidates if at >= reminder_start(ctx.calendar, d.window_ends_at, hours)]
+        if not due:
+            return report
+        by_name, clerks = _recipients_by_document(s, {d.assigned_to for d in due if d.assigned_to})
+        keyed = [(d, d.window_ends_at.astimezone(BOGOTA)) for d in due]
+        queued = _queued(s, [f"reminder:{d.id}:{local_end.date().isoformat()}" for d, local_end in keyed])
+        for document, local_end in keyed:
             end = document.window_ends_at
-            assert end is not None
-            if at < reminder_start(ctx.calendar, end, hours):
-                continue
-            recipients = _recipients(s, document)
+            assigned = by_name.get(document.assigned_to) if document.assigned_to else None
+            # Nobody assigned (or no address): every active clerk hears of it rather than nobody.
+            recipients = [assigned] if assigned else clerks
             if not recipients:
                 report.unassigned += 1
                 continue
-            left = ctx.calendar.remaining(at, end)
-            local_end = end.astimezone(BOGOTA)
             key = f"reminder:{document.id}:{local_end.date().isoformat()}"
+            if key in queued:
+                continue
+            left = ctx.calendar.remaining(at, end)
             message = new_message(
                 to=", ".join(recipients),
                 subject=f"Plazo por vencer: factura {document.number} de {document.issuer_name}",
