@@ -308,6 +308,17 @@ class _Search:
             return sa.false()
         return D.id.in_(branches[0] if len(branches) == 1 else sa.union(*branches))
 
+    def probes(self, dialect: str) -> list[Any]:
+        """The conditions to ask one by one, each stopping at PROBE + 1 ids (see find()): on SQLite each branch alone,
+        since a UNION or an IN (subquery) reads every match of the words before a LIMIT applies; on PostgreSQL the
+        OR-ed branches, whose bitmaps are OR-ed."""
+        if dialect == "postgresql":
+            return [self.indexed(dialect)]
+        out = []
+        if self.patterns:
+            out.append(sa.and_(*(D.search_text.like(p, escape="\\") for p in self.patterns)))
+        return out + self._exact()
+
     def walked(self) -> Any:
         """The condition written to be checked row by row while the page's order is walked (many documents match,
         so a page is found after a few hundred rows; reading every match through an index and sorting them cost
@@ -341,12 +352,15 @@ def _parse_search(text: str) -> _Search:
     terms = folded.split()[:MAX_SEARCH_TERMS]
     compact = folded.replace(" ", "")
     hexadecimal = MIN_CUFE_PREFIX <= len(compact) <= 96 and re.fullmatch("[0-9a-f]+", compact) is not None
-    # 20 or more hexadecimal characters are a CUFE's start, never part of a number or a name: no text scan.
-    words = terms and not (hexadecimal and len(compact) >= 20)
+    nit = _nit(text)
+    # 20 or more hexadecimal characters are a CUFE's start, and a NIT written with its dots or check digit is a NIT:
+    # neither is part of a number or a name, so no text scan (which reads every entry when nothing matches).
+    written_as_nit = nit is not None and any(c in text for c in ".-")
+    words = terms and not (hexadecimal and len(compact) >= 20) and not written_as_nit
     return _Search(
         patterns=tuple(f"%{_like(t)}%" for t in terms) if words else (),
         cufe_prefix=compact if hexadecimal else None,
-        nit=_nit(text),
+        nit=nit,
     )
 
 
@@ -357,16 +371,6 @@ def _parse_supplier(text: str) -> _Search:
         return _Search((), None, nit)
     # The number comes first in the search text: what follows the first separator is the NIT and the name.
     return _Search((f"%{SEPARATOR}%{_like(fold(text))}%",), None, None)
-
-
-def search_condition(text: str, dialect: str = "postgresql") -> Any:
-    """The search box's condition as the indexes read it (see _Search.indexed)."""
-    return _parse_search(text).indexed(dialect)
-
-
-def supplier_condition(text: str, dialect: str = "postgresql") -> Any:
-    """The supplier filter's condition: the NIT's index, or the name's words as the indexes read them."""
-    return _parse_supplier(text).indexed(dialect)
 
 
 PROBE = 1000  # a text finding at most this many documents is read through its indexes; more, by walking the order
@@ -397,9 +401,15 @@ class Found:
 MANY: tuple[int, ...] = (-1,)  # a marker: more than PROBE documents (no id is negative)
 
 
-def _probe(session: Session, condition: Any) -> tuple[int, ...]:
-    ids = tuple(session.scalars(sa.select(D.id).where(condition).limit(PROBE + 1)))
-    return MANY if len(ids) > PROBE else ids
+def _probe(session: Session, parsed: _Search, dialect: str) -> tuple[int, ...]:
+    """The ids the text finds, or MANY when more than PROBE."""
+    ids: set[int] = set()
+    for condition in parsed.probes(dialect):
+        some = session.scalars(sa.select(D.id).where(condition).limit(PROBE + 1)).all()
+        if len(some) > PROBE:
+            return MANY
+        ids.update(some)
+    return MANY if len(ids) > PROBE else tuple(sorted(ids))
 
 
 def find(session: Session, query: InboxQuery, now: datetime) -> Found:
@@ -413,8 +423,8 @@ def find(session: Session, query: InboxQuery, now: datetime) -> Found:
         return kept[1]
     found = Found(
         dialect=dialect,
-        search=_probe(session, search_condition(query.search, dialect)) if query.search else None,
-        supplier=(_probe(session, supplier_condition(query.supplier, dialect)) if _supplier_text(query) else None),
+        search=_probe(session, _parse_search(query.search), dialect) if query.search else None,
+        supplier=_probe(session, _parse_supplier(query.supplier), dialect) if _supplier_text(query) else None,
     )
     session.info[_FOUND_KEY] = (key, found)
     return found
@@ -705,10 +715,14 @@ def iterate(
     Plain rows, not ORM objects: nothing piles up in the session however many documents are exported.
     """
     found = find(session, query, now)
-    if found.many:
-        yield from _walk(session, query, columns, now=now, calendar=calendar, cursor=None)
-        return
     sort = SORTS[query.sort]
+    if found.many:
+        # Every match is read anyway: one ordered pass through the text's indexes, streamed (walking the order would
+        # read every document to export a tenth of them; keyset batches would ask the text's indexes once each).
+        where = conditions(query, now=now, calendar=calendar, found=found)
+        stmt = sa.select(*columns).where(*where).order_by(*_order(sort))
+        yield from session.execute(stmt, execution_options={"yield_per": batch})
+        return
     picked = [*columns, sort.column.label("_sort_value"), D.id.label("_sort_id")]
     cursor: str | None = None
     while True:

@@ -115,6 +115,14 @@ def test_a_text_that_finds_many_is_checked_while_walking_the_order_and_finds_the
     assert sorted(r[4] for r in list(csv.reader(io.StringIO(body), delimiter=";"))[1:]) == found
 
 
+def test_a_nit_written_with_dots_or_check_digit_is_looked_up_as_a_nit_only(app_and_db, client, documents):
+    _, session = app_and_db
+    add_document(session, 9, number="X9", issuer_nit="811000999", issuer_name="Taller 800.111.222-7 y 800111222")
+    assert listed(client, q="800.111.222-7") == ["STI1063"]  # the NIT's documents, not a name that spells it
+    assert listed(client, q="800111222-7") == ["STI1063"]
+    assert listed(client, q="800111222") == ["STI1063", "X9"]  # digits alone: the NIT, or part of a number or name
+
+
 def test_supplier_filter_folds_accents_and_reads_nits(client, documents):
     assert listed(client, supplier="ferreteria") == ["FE77"]
     assert listed(client, supplier="901.777.888-1") == ["FE77"]
