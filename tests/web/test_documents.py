@@ -481,7 +481,7 @@ def test_bulk_refusals_are_shown_per_row(app_and_db, document, events):
     events.allowed["030"] = "La factura es de contado: no admite eventos."
     client = clerk(app_and_db)
     page = bulk(client, "recibido", document.id).get_data(as_text=True)
-    assert "Rechazado: La factura es de contado: no admite eventos." in page
+    assert "No se envió: La factura es de contado: no admite eventos." in page  # refused here, not by DIAN
     assert "No se envió (ver el evento anterior)" in page
     assert events.emitted == []
     empty = bulk(client, "acuse").get_data(as_text=True)
