@@ -104,16 +104,18 @@ def list_args(args: Any) -> dict[str, Any]:
     for name in ("q", "supplier", "status", "verdict", "sort", "quarantined"):
         for value in args.getlist(name):
             xml_text(value, name, limit=450)
-    if args.get("limit", "").strip():
+    # A parameter that is given must have its documented shape: an API client that sends `min_amount=` meant
+    # something, and is told so (the inbox's form, which sends empty fields, reads them through web.query instead).
+    if "limit" in args:
         checked["limit"] = bounded_int(args["limit"], "limit", 1, MAX_LIMIT)
-    if args.get("closing_within", "").strip():
+    if "closing_within" in args:
         bounded_int(args["closing_within"], "closing_within", 1, MAX_CLOSING_WITHIN)
     for name in ("from", "to"):
-        if args.get(name, "").strip():
+        if name in args:
             day(args[name], name)
     for name in ("min_amount", "max_amount"):
-        raw = args.get(name, "").strip()
-        if raw and not AMOUNT.match(raw):
+        raw = args.get(name)
+        if raw is not None and not AMOUNT.match(raw):
             raise InputError(name, f"un valor como 1234567.89 (dígitos 0-9 y punto), no {_shown(raw)}.")
     cursor = args.get("cursor", "")
     if cursor:
