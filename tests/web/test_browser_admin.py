@@ -280,6 +280,6 @@ def test_the_auditor_reads_filters_pages_and_exports_the_log(browser, site):
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     assert rows[0][:3] == ["Fecha y hora (Bogotá)", "Quién", "Qué hizo"]
     assert len(rows) > 1 and all(r[7].startswith("document.") for r in rows[1:])
-    # Fifty entries a page, each a line or two: long data (an error, a CUDE) folds into a <details> under its first field.
+    # Fifty entries a page, each a line or two: long data (an error, a CUDE) folds into a <details>.
     assert height < 5_000, height
     page.context.close()
