@@ -61,36 +61,6 @@ def _environment(value: str) -> str:
         raise ValueError(f"environment must be '1' (producción) or '2' (habilitación), got {value!r}") from None
 
 
-def _document_input(
-    *,
-    number: str,
-    issue_date: date,
-    issue_time: str,
-    line_extension_amount: Decimal,
-    tax_amounts: Mapping[str, Decimal],
-    payable_amount: Decimal,
-    supplier_nit: str,
-    customer_nit: str,
-    key: str,
-    environment: str,
-) -> str:
-    # 15 fields, no separators (1.2); the note CUDE differs only in the key (1.3). Schemes other than 01/04/03 do not
-    # enter the hash, so they are ignored here.
-    taxes = "".join(code.value + format_amount(tax_amounts.get(code.value, Decimal(0))) for code in _CUFE_TAXES)
-    return (
-        number
-        + issue_date.isoformat()
-        + issue_time
-        + format_amount(line_extension_amount)
-        + taxes
-        + format_amount(payable_amount)
-        + supplier_nit
-        + customer_nit
-        + key
-        + _environment(environment)
-    )
-
-
 def invoice_cufe_input(
     *,
     number: str,
@@ -105,7 +75,7 @@ def invoice_cufe_input(
     environment: str,
 ) -> str:
     """Return the text hashed into an invoice CUFE (dian-facts.md 1.2)."""
-    return _document_input(
+    return document_key_fields(
         number=number,
         issue_date=issue_date,
         issue_time=issue_time,
@@ -116,7 +86,7 @@ def invoice_cufe_input(
         customer_nit=customer_nit,
         key=technical_key,
         environment=environment,
-    )
+    ).text()
 
 
 def invoice_cufe(
@@ -163,7 +133,7 @@ def note_cude_input(
     environment: str,
 ) -> str:
     """Return the text hashed into a credit/debit note CUDE (dian-facts.md 1.3)."""
-    return _document_input(
+    return document_key_fields(
         number=number,
         issue_date=issue_date,
         issue_time=issue_time,
@@ -174,7 +144,7 @@ def note_cude_input(
         customer_nit=customer_nit,
         key=software_pin,
         environment=environment,
-    )
+    ).text()
 
 
 def note_cude(
@@ -324,6 +294,8 @@ def document_key_fields(
     environment: str,
 ) -> KeyFields:
     """Return the formatted CUFE/CUDE fields; ``key`` is the technical key (CUFE) or the software PIN (CUDE)."""
+    # The note CUDE differs from the invoice CUFE only in the key (1.3). Schemes other than 01/04/03 do not enter
+    # the hash, so they are ignored here.
     return KeyFields(
         number=number,
         issue_date=issue_date.isoformat(),
