@@ -23,7 +23,6 @@ import argparse
 import copy
 import datetime as dt
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from lxml import etree  # noqa: E402
 
+from benchmarks._measure import measured  # noqa: E402
 from dian.errors import ParseError  # noqa: E402
 from dian.trust import SigningIdentity, TrustStore  # noqa: E402
 from dian.xades import sign, verify  # noqa: E402
@@ -111,36 +111,11 @@ def _run(name: str, data: bytes) -> str:
     return f"{report.verdict.value}: {failed[0].name}: {failed[0].detail}"
 
 
-def _status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            line = next((line for line in status if line.startswith(field + ":")), None)
-    except OSError:
-        return None
-    return int(line.split()[1]) if line else None
-
-
-def _reset_peak() -> bool:
-    """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux ≥ 4.0); False where unsupported."""
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
-            clear.write("5")
-    except OSError:
-        return False
-    return _status_kb("VmHWM") is not None
-
-
 def child(name: str, path: Path, baseline: Path, repeat: int) -> None:
     """Measure one case in this (fresh) process; print one JSON line."""
     data = path.read_bytes()
     _run("baseline", baseline.read_bytes())  # warm up imports, compiled XPath and caches
-    exact = _reset_peak()
-    before = _status_kb("VmRSS") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    outcome = _run(name, data)
-    best = time.perf_counter() - started
-    peak = _status_kb("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    grown = (peak or 0) - (before or 0)
+    outcome, best, grown = measured(lambda: _run(name, data))
     if best < 1.0:
         for _ in range(repeat - 1):
             started = time.perf_counter()

@@ -24,7 +24,6 @@ import importlib.util
 import io
 import json
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks._measure import measured  # noqa: E402
 
 MiB = 1024 * 1024
 
@@ -118,24 +119,6 @@ def _load_unpack(path: str | None):
     return module
 
 
-def _status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            line = next((line for line in status if line.startswith(field + ":")), None)
-    except OSError:
-        return None
-    return int(line.split()[1]) if line else None
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
-            clear.write("5")
-    except OSError:
-        return False
-    return _status_kb("VmHWM") is not None
-
-
 def child(path: Path, module_path: str | None, repeat: int) -> None:
     """Measure one case in this (fresh) process; print one JSON line."""
     module = _load_unpack(module_path)
@@ -150,13 +133,8 @@ def child(path: Path, module_path: str | None, repeat: int) -> None:
             return f"refused ({exc.reason}): {exc}"
         return "accepted: " + ", ".join(f"{p.name} {len(p.data)} B" for p in parts)
 
-    exact = _reset_peak()
-    before = _status_kb("VmRSS") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
-    outcome = run()
-    times = [time.perf_counter() - started]
-    peak = _status_kb("VmHWM") if exact else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    grown = (peak or 0) - (before or 0)
+    outcome, first, grown = measured(run)
+    times = [first]
     for _ in range(repeat - 1):
         started = time.perf_counter()
         run()
