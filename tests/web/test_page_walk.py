@@ -18,17 +18,14 @@ import pytest
 from flask import Blueprint
 
 from store.models import Role
-from tests.conftest import missing
 from tests.web.demo_site import DemoSite, demo_site, served
+from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
 from web.access import roles
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "walk"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
 DEMO_PASSWORD = "buzon-demo"
 USERS = {"auxiliar": Role.CLERK, "tesoreria": Role.TREASURY, "admin": Role.ADMIN, "auditor": Role.AUDITOR}
 PHONE = {"width": 390, "height": 844}
@@ -60,23 +57,6 @@ AUDIT_JS = """() => {
     h1: document.querySelectorAll('h1').length, unlabelled, wide,
   };
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium under Playwright (never a downloaded browser)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing("playwright is not installed (pip install playwright; never `playwright install`)")
-    if not CHROMIUM.exists():
-        missing(f"{CHROMIUM} is missing (scripts/install-test-services installs Debian's chromium)")
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")
