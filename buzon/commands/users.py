@@ -118,6 +118,21 @@ def user_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
         click.echo(f"password of {found.username} changed")
 
 
+def _set_active(settings: Settings, name: str, *, active: bool) -> None:
+    """Enable or disable a user through web.users, saying so when it already was."""
+    from web.users import disable, enable
+
+    word = "enabled" if active else "disabled"
+    with database(settings) as session:
+        found = _user_or_fail(session, name)
+        if found.active == active:
+            click.echo(f"user {found.username} was already {word}")
+            return
+        (enable if active else disable)(session, found, actor=cli_actor())
+        session.commit()
+        click.echo(f"user {found.username} {word}")
+
+
 @user.command("disable")
 @with_settings
 @click.argument("name")
@@ -125,16 +140,7 @@ def user_passwd(settings: Settings, name: str, password_stdin: bool) -> None:
 def user_disable(settings: Settings, name: str) -> None:
     """Stop a user from signing in: its open sessions end and its API tokens stop working. Never the last active
     admin."""
-    from web.users import disable
-
-    with database(settings) as session:
-        found = _user_or_fail(session, name)
-        if not found.active:
-            click.echo(f"user {found.username} was already disabled")
-            return
-        disable(session, found, actor=cli_actor())
-        session.commit()
-        click.echo(f"user {found.username} disabled")
+    _set_active(settings, name, active=False)
 
 
 @user.command("enable")
@@ -142,16 +148,7 @@ def user_disable(settings: Settings, name: str) -> None:
 @click.argument("name")
 def user_enable(settings: Settings, name: str) -> None:
     """Let a disabled user sign in again."""
-    from web.users import enable
-
-    with database(settings) as session:
-        found = _user_or_fail(session, name)
-        if found.active:
-            click.echo(f"user {found.username} was already enabled")
-            return
-        enable(session, found, actor=cli_actor())
-        session.commit()
-        click.echo(f"user {found.username} enabled")
+    _set_active(settings, name, active=True)
 
 
 @user.command("role")
