@@ -322,8 +322,9 @@ def _figures(session, documents: int) -> list[tuple[str, list[str], int]]:
 
 
 def _get(client, url: str) -> None:
-    response = client.get(url)
-    body = response.get_data()
+    # Closed once read: a streamed response (the CSV export) holds its database connection until then.
+    with client.get(url) as response:
+        body = response.get_data()
     if response.status_code != 200 or not body:
         raise SystemExit(f"{url}: {response.status_code} {body[:300]!r}")
 

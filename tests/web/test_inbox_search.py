@@ -335,3 +335,14 @@ def test_window_rows_and_views_in_one_language(app_and_db, client):
         assert "Vence mañana" in client.get("/").get_data(as_text=True) or "Vence el" in client.get("/").get_data(
             as_text=True
         )
+
+
+def test_the_first_look_leaves_postgresqls_parallel_setting_as_it_was(app_and_db):
+    _, session = app_and_db
+    add_document(session, 1, issuer_name="Café Uno")
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 3"))
+    found = query.page(session, InboxQuery(search="cafe"), now=datetime.now(UTC), calendar=BusinessCalendar())
+    assert [d.number for d in found.documents] == ["FE1"]
+    assert session.scalar(sa.text("SHOW max_parallel_workers_per_gather")) == "3"
