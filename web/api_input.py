@@ -12,8 +12,9 @@ import re
 from datetime import date
 from typing import Any
 
-from dian.codes import ClaimReason, IdentificationType
-from web.query import MAX_CLOSING_WITHIN
+from dian.codes import ClaimReason, DocumentState, IdentificationType
+from store.models import Verdict
+from web.query import MAX_CLOSING_WITHIN, SORTS
 
 MAX_LIMIT = 200
 MAX_BODY_BYTES = 16 * 1024  # an event request is a few hundred bytes
@@ -98,6 +99,15 @@ def day(raw: str, field: str) -> str:
     return text
 
 
+# The list parameters that take one of a few values (OpenAPI's enums); a given empty value is refused too.
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "status": tuple(s.value for s in DocumentState),
+    "verdict": tuple(v.value for v in Verdict),
+    "quarantined": ("0", "1", "true", "false"),
+    "sort": tuple(SORTS),
+}
+
+
 def list_args(args: Any) -> dict[str, Any]:
     """The checked /documents query: limit as an int; every other parameter left for web.query to read."""
     checked: dict[str, Any] = {"limit": 50}
@@ -117,8 +127,14 @@ def list_args(args: Any) -> dict[str, Any]:
         raw = args.get(name)
         if raw is not None and not AMOUNT.match(raw):
             raise InputError(name, f"un valor como 1234567.89 (dígitos 0-9 y punto), no {_shown(raw)}.")
-    cursor = args.get("cursor", "")
-    if cursor:
+    for name, known in _CHOICES.items():
+        for value in args.getlist(name):
+            parts = value.split(",") if name in ("status", "verdict") else [value]  # these two may list several
+            bad = [part for part in parts if part not in known]
+            if bad:
+                raise InputError(name, f"{_shown(bad[0])} no es un valor admitido; use uno de: {', '.join(known)}.")
+    cursor = args.get("cursor")
+    if cursor is not None:
         if not CURSOR.match(cursor) or int(cursor.rpartition("_")[2]) > MAX_ID:
             raise InputError("cursor", "cursor de paginación inválido; use el next_cursor de la página anterior.")
         value = cursor.rpartition("_")[0]

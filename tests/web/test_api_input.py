@@ -47,6 +47,12 @@ def events(app_and_db):
         ("min_amount=", "min_amount"),  # given but empty: the API says so (found by schemathesis)
         ("limit=", "limit"),
         ("from=", "from"),
+        ("sort=", "sort"),  # found by schemathesis: an empty choice
+        ("sort=fecha", "sort"),
+        ("status=validated,", "status"),
+        ("verdict=dudosa", "verdict"),
+        ("quarantined=si", "quarantined"),
+        ("cursor=", "cursor"),
         ("max_amount=²", "max_amount"),
     ],
 )
