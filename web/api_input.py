@@ -99,6 +99,8 @@ def day(raw: str, field: str) -> str:
     return text
 
 
+MAX_QUERY_TEXT = 120  # the search box's text, as the OpenAPI document publishes it
+
 # The list parameters that take one of a few values (OpenAPI's enums); a given empty value is refused too.
 _CHOICES: dict[str, tuple[str, ...]] = {
     "status": tuple(s.value for s in DocumentState),
@@ -113,7 +115,7 @@ def list_args(args: Any) -> dict[str, Any]:
     checked: dict[str, Any] = {"limit": 50}
     for name in ("q", "supplier", "status", "verdict", "sort", "quarantined"):
         for value in args.getlist(name):
-            xml_text(value, name, limit=450)
+            xml_text(value, name, limit=MAX_QUERY_TEXT if name == "q" else 450)
     # A parameter that is given must have its documented shape: an API client that sends `min_amount=` meant
     # something, and is told so (the inbox's form, which sends empty fields, reads them through web.query instead).
     if "limit" in args:

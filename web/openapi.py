@@ -85,7 +85,7 @@ _LIST_PARAMETERS = [
         "1: solo documentos inválidos o de correos en cuarentena.",
         {"type": "string", "enum": ["0", "1", "true", "false"]},
     ),
-    _query("q", "Buscar por número, CUFE o NIT.", {**_TEXT, "maxLength": 120}),
+    _query("q", "Buscar por número, CUFE o NIT.", {**_TEXT, "maxLength": shape.MAX_QUERY_TEXT}),
     _query(
         "sort",
         "Orden: " + "; ".join(f"{s.key} ({s.label})" for s in SORTS.values()) + ".",

@@ -48,6 +48,7 @@ def events(app_and_db):
         ("limit=", "limit"),
         ("from=", "from"),
         ("sort=", "sort"),  # found by schemathesis: an empty choice
+        ("q=" + "a" * 121, "q"),  # longer than the published maxLength
         ("sort=fecha", "sort"),
         ("status=validated,", "status"),
         ("verdict=dudosa", "verdict"),
