@@ -487,3 +487,16 @@ def test_bulk_refusals_are_shown_per_row(app_and_db, document, events):
     empty = bulk(client, "acuse").get_data(as_text=True)
     assert "No seleccionó ningún documento" in empty
     assert bulk(client, "borrar", document.id).status_code == 400
+
+
+def test_bulk_033_lists_what_will_be_sent_then_sends_it_without_a_person(app_and_db, document, events):
+    client = clerk(app_and_db)
+    confirm = bulk(client, "aceptar", document.id)
+    assert confirm.status_code == 200
+    page = confirm.get_data(as_text=True)
+    assert document.number in page and 'name="confirmed" value="1"' in page
+    assert events.emitted == []  # nothing signed before the second click
+    sent = client.post("/acciones-masivas", data={"csrf_token": csrf_token(client), "action": "aceptar",
+                                                  "ids": [str(document.id)], "confirmed": "1"})  # fmt: skip
+    assert sent.status_code == 200
+    assert [(d, r.code, r.person) for d, r, _ in events.emitted] == [(document.id, EventCode.ACEPTACION_EXPRESA, None)]
