@@ -15,6 +15,7 @@ from flask_login import current_user
 from store.models import Role, User
 from web.access import ROLE_LABELS, roles
 from web.admin import ADMIN, client_address, db, no_store
+from web.assignment import display_name
 from web.auth import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_RE, AccountError, find_user
 from web.labels import local_time
 from web.users import (
@@ -129,11 +130,7 @@ def _page(*, error: str | None = None, form: Any = None, shown: dict[str, str] |
         shown=shown,
         min_length=MIN_PASSWORD_LENGTH,
     )
-    return no_store(_response(response, status)) if shown else _response(response, status)
-
-
-def _response(body: str, status: int) -> Any:
-    return make_response(body, status)
+    return no_store(make_response(response, status)) if shown else make_response(response, status)
 
 
 def _user(user_id: int) -> User:
@@ -141,11 +138,6 @@ def _user(user_id: int) -> User:
         return user_by_id(db(), user_id)
     except AccountError:
         abort(404, description=f"No existe el usuario n.º {user_id}.")
-
-
-def _display(user: User) -> str:
-    name = " ".join(p for p in (user.first_name, user.family_name) if p)
-    return f"{name} ({user.username})" if name else user.username
 
 
 @bp.get("/admin/usuarios")
@@ -174,7 +166,7 @@ def add() -> Any:
     except AccountError as exc:  # the rules of web.auth that the form did not check first
         return _page(error=f"No se creó el usuario: {exc}", form=request.form, status=400)
     session.commit()
-    message = f"Usuario {_display(user)} creado con el rol {ROLE_LABELS[role]}."
+    message = f"Usuario {display_name(user)} creado con el rol {ROLE_LABELS[role]}."
     if generated:
         return _page(shown={"title": message, "username": user.username, "password": password})
     flash(message + " Ya puede iniciar sesión con la contraseña que usted escribió.", "ok")
@@ -194,7 +186,8 @@ def deactivate(user_id: int) -> Any:
         return redirect(url_for("admin_users.index"))
     session.commit()
     flash(
-        f"Usuario {_display(user)} desactivado: ya no puede iniciar sesión y sus tokens de API dejan de servir.", "ok"
+        f"Usuario {display_name(user)} desactivado: ya no puede iniciar sesión y sus tokens de API dejan de servir.",
+        "ok",
     )
     return redirect(url_for("admin_users.index"))
 
@@ -209,7 +202,8 @@ def activate(user_id: int) -> Any:
     enable(session, user, actor=current_user.actor, source=client_address())
     session.commit()
     flash(
-        f"Usuario {_display(user)} {'ya estaba activo' if was_active else 'activado: puede iniciar sesión de nuevo'}.",
+        f"Usuario {display_name(user)} "
+        f"{'ya estaba activo' if was_active else 'activado: puede iniciar sesión de nuevo'}.",
         "ok",
     )
     return redirect(url_for("admin_users.index"))
@@ -232,9 +226,9 @@ def role(user_id: int) -> Any:
         return redirect(url_for("admin_users.index"))
     session.commit()
     if changed:
-        flash(f"{_display(user)} ahora tiene el rol {ROLE_LABELS[new_role]}.", "ok")
+        flash(f"{display_name(user)} ahora tiene el rol {ROLE_LABELS[new_role]}.", "ok")
     else:
-        flash(f"{_display(user)} ya tenía el rol {ROLE_LABELS[new_role]}: nada cambió.", "warn")
+        flash(f"{display_name(user)} ya tenía el rol {ROLE_LABELS[new_role]}: nada cambió.", "warn")
     return redirect(url_for("admin_users.index"))
 
 
@@ -242,7 +236,7 @@ def role(user_id: int) -> Any:
 @roles(ADMIN)
 def password_form(user_id: int) -> Any:
     """The form to reset a user's password: generate one or type one twice."""
-    return render_template("admin/password.html", user=_user(user_id), name=_display(_user(user_id)),
+    return render_template("admin/password.html", user=(user := _user(user_id)), name=display_name(user),
                            min_length=MIN_PASSWORD_LENGTH, error=None, shown=None)  # fmt: skip
 
 
@@ -252,18 +246,18 @@ def password(user_id: int) -> Any:
     """Reset the password (lifts a login lock, ends the user's sessions); a generated one is shown once."""
     session = db()
     user = _user(user_id)
-    name = _display(user)
+    name = display_name(user)
     try:
         new, generated = _password_from(request.form)
         reset_password(session, user, new, actor=current_user.actor, source=client_address())
     except (FormError, AccountError) as exc:
         body = render_template("admin/password.html", user=user, name=name, min_length=MIN_PASSWORD_LENGTH,
                                error=str(exc), shown=None)  # fmt: skip
-        return _response(body, 400)
+        return make_response(body, 400)
     session.commit()
     if generated:
         body = render_template("admin/password.html", user=user, name=name, min_length=MIN_PASSWORD_LENGTH,
                                error=None, shown={"username": user.username, "password": new})  # fmt: skip
-        return no_store(_response(body, 200))
+        return no_store(make_response(body, 200))
     flash(f"Contraseña de {name} cambiada; sus sesiones abiertas se cerraron.", "ok")
     return redirect(url_for("admin_users.index"))

@@ -66,7 +66,8 @@ def index() -> str:
         session.execute(sa.select(WebhookDelivery.state, sa.func.count()).group_by(WebhookDelivery.state)).all()
     )
     shown = request.args.get("estado", "")
-    states = [WebhookState(shown)] if shown in {s.value for s in WebhookState} else list(RETRYABLE)
+    shown = shown if shown in {s.value for s in WebhookState} else ""  # an unknown state shows what is still owed
+    states = [WebhookState(shown)] if shown else list(RETRYABLE)
     after = request.args.get("desde", "")
     query = sa.select(WebhookDelivery).where(WebhookDelivery.state.in_(states))
     if after.isascii() and after.isdigit() and len(after) < 18:
@@ -89,7 +90,7 @@ def index() -> str:
         counts={s: counts.get(s, 0) for s in WebhookState},
         labels=WEBHOOK_STATE_LABELS,
         rows=[_row(r, numbers) for r in rows],
-        shown=shown if shown in {s.value for s in WebhookState} else "",
+        shown=shown,
         next_after=rows[-1].id if more else None,
         runner=current_app.extensions.get("buzon.run_job") is not None,
         retry_seconds=settings().events.retry_seconds,

@@ -27,7 +27,7 @@ from store.state import IN_FLIGHT
 from web import query
 from web.assignment import AssignmentRefused, assign, assignable_users, display_name
 from web.document_labels import EVENT_SHORT
-from web.documents import UNAVAILABLE, person_of, profile_person
+from web.documents import UNAVAILABLE, calendar, person_of, profile_person
 from web.labels import local_time, money
 
 MAX_SELECTED = 200
@@ -110,11 +110,6 @@ def chosen_ids(db: Any, form: Any, calendar: BusinessCalendar) -> list[int]:
     return ids
 
 
-def _calendar() -> BusinessCalendar:
-    settings = current_app.config["BUZON_SETTINGS"]
-    return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
-
-
 def _back(form: Any) -> str:
     """The inbox as the user left it (same filters)."""
     filters = form.get("filters", "")
@@ -137,7 +132,7 @@ def run_bulk(form: Any) -> tuple[str, int]:
         return _page("Acción masiva", status=400, problem="Acción desconocida.")
     title = "Asignar" if action == ASSIGN else BULK_ACTIONS[action][0]
     try:
-        ids = chosen_ids(db, form, _calendar())
+        ids = chosen_ids(db, form, calendar())
     except Refusal as exc:
         return _page(title, status=400, problem=str(exc))
     if not ids:

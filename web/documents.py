@@ -854,7 +854,7 @@ def add_comment(document_id: int) -> Any:
     if problem:
         flash(f"No se guardó el comentario. {problem}", "error")
         flash(body[: COMMENT_MAX * 2], "draft")
-        return redirect(url_for("documents.show", document_id=document_id) + "#resultado")
+        return _back(document_id)
     db = _db()
     comment = DocumentComment(document_id=doc.id, author=current_user.username, body=body.strip())
     db.add(comment)

@@ -16,7 +16,7 @@ from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from inbox.intake import Envelope
@@ -236,8 +236,6 @@ def upload() -> Any:
 
 def describe(db: Any, envelope: Envelope, result: Any) -> Outcome:
     """One intake Result as the clerk reads it."""
-    from flask import url_for
-
     name, size = envelope.name, len(envelope.data)
     status = MailStatus(result.status)
     earlier = " Este mismo archivo ya se había subido antes." if getattr(result, "earlier", False) else ""
