@@ -73,20 +73,10 @@ def demo_site(base: Path) -> Iterator[DemoSite]:
 
 
 def _app(settings: Any, engine: sa.Engine) -> Flask:
-    """The app as the shell builds it (buzon.webapp over a Runtime; the older buzon.cli wiring before it)."""
-    try:
-        from buzon.runtime import Runtime
-        from buzon.webapp import web_app
-    except ImportError:
-        from buzon.event_access import event_service  # type: ignore[import-not-found]
+    """The app as the shell builds it: buzon.webapp over a Runtime."""
+    from buzon.runtime import Runtime
+    from buzon.webapp import web_app
 
-        from buzon.cli import web_intake  # type: ignore[attr-defined]
-        from buzon.scheduler import job_specs  # type: ignore[attr-defined]
-        from web.app import create_app
-
-        return create_app(settings, engine=engine, events=lambda sessions: event_service(settings, sessions),
-                          intake=lambda sessions: web_intake(settings, sessions),
-                          jobs=lambda: job_specs(settings))  # fmt: skip
     return web_app(Runtime.from_settings(settings, engine=engine))
 
 

@@ -12,10 +12,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
-try:  # the shell is being rebuilt (issue 15): the façade's maker moved from buzon.event_access to buzon.runtime
-    from buzon.runtime import event_service
-except ImportError:  # pragma: no cover - the layout before the rebuild
-    from buzon.event_access import event_service  # type: ignore[no-redef]
+from buzon.runtime import event_service
 from store.models import AuditEntry, DocumentComment, Role, SubmissionState
 from tests.integration.dian_fixtures import BUYER_SW
 from tests.integration.events_fixtures import days_ago
