@@ -20,7 +20,6 @@ from dian.codes import (
     MandateEvidence,
     MandateScope,
     Operation,
-    PaymentCondition,
 )
 from dian.cufe import event_cude, software_security_code
 from dian.errors import BuildError
@@ -36,7 +35,7 @@ from dian.radian.blocks import (
     discounted_price,
 )
 from dian.radian.cude import blank_endorsement_cude
-from dian.radian.model import Mandate, RadianEvent, Share, TitleReference
+from dian.radian.model import LIST_IDS, Mandate, RadianEvent, Share, TitleReference
 from dian.ubl import namespaces as ns
 
 # The 030-034 builder's XML helpers: one spelling of the header, the DIAN extensions and the parties.
@@ -82,7 +81,7 @@ _NEEDS_DUE_DATE = frozenset(
     | {E.NOTIFICACION_TRANSFERENCIA, E.PAGO_TRANSFERENCIA, E.ENDOSO_PROPIEDAD, E.ENDOSO_GARANTIA, E.ENDOSO_PROCURACION}
 )
 # DocumentReference/IssuerParty names the debtor on these (A.4, AAH25b/AAH26b).
-_NEEDS_DEBTOR = frozenset(_ENDORSEMENTS - {E.CANCELACION_ENDOSO} | {E.TRANSFERENCIA_DERECHOS})
+_NEEDS_DEBTOR = _ENDORSEMENTS | {E.TRANSFERENCIA_DERECHOS}
 _SHARES_EQUAL_TOTAL = frozenset({E.ENDOSO_PROPIEDAD, E.ENDOSO_CESION, E.TRANSFERENCIA_DERECHOS})  # AAF19, AAG20
 _DIRECT = frozenset({Operation.FIRST_REGISTRATION_DIRECT, Operation.LATER_REGISTRATION_DIRECT})
 _GENERAL_MANDATES = frozenset({Operation.MANDATE_GENERAL_LIMITED_TIME, Operation.MANDATE_GENERAL_UNLIMITED_TIME})
@@ -120,11 +119,7 @@ def _sum(shares: tuple[Share, ...], field: str) -> Decimal:
 
 def _check_list_id(event: RadianEvent) -> None:
     code, list_id = event.code, event.list_id
-    allowed: type | None = {
-        **dict.fromkeys(_ENDORSEMENTS, EndorsementKind),
-        E.PAGO: PaymentCondition,
-        E.PAGO_TRANSFERENCIA: PaymentCondition,
-    }.get(code)
+    allowed = LIST_IDS.get(code)  # MANDATO's scope is checked first, against its mandate
     if code is E.MANDATO:
         if list_id not in (None, event.mandate.scope.value if event.mandate else None):
             raise BuildError(f"list_id: a 043 carries its mandate's scope as listID, got {list_id!r}")

@@ -26,7 +26,19 @@ from dian.codes import (
 from dian.radian.blocks import ValueBlock
 from dian.ubl.model import Party, Person
 
-__all__ = ["Attachment", "Mandate", "RadianEvent", "Share", "TitleReference"]
+__all__ = ["LIST_IDS", "Attachment", "Mandate", "RadianEvent", "Share", "TitleReference"]
+
+# The events whose ResponseCode carries a listID, and the code list it is drawn from (A.4): the kind of endorsement,
+# the mandate's scope, the payment's condition. Every other event carries none.
+LIST_IDS: dict[EventCode, type] = {
+    EventCode.ENDOSO_PROPIEDAD: EndorsementKind,
+    EventCode.ENDOSO_GARANTIA: EndorsementKind,
+    EventCode.ENDOSO_PROCURACION: EndorsementKind,
+    EventCode.ENDOSO_CESION: EndorsementKind,
+    EventCode.MANDATO: MandateScope,
+    EventCode.PAGO: PaymentCondition,
+    EventCode.PAGO_TRANSFERENCIA: PaymentCondition,
+}
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,17 @@ from decimal import Decimal
 from lxml import etree
 
 from dian.codes import (
-    EndorsementKind,
     EventCode,
     MandanteType,
     MandatarioType,
     MandateEvidence,
     MandateScope,
     Operation,
-    PaymentCondition,
 )
 from dian.errors import ParseError
 from dian.radian import literals
 from dian.radian.blocks import read_block
-from dian.radian.model import Attachment, Mandate, RadianEvent, Share, TitleReference
+from dian.radian.model import LIST_IDS, Attachment, Mandate, RadianEvent, Share, TitleReference
 from dian.ubl import namespaces as ns
 from dian.ubl.model import ApplicationResponse, Party, Person
 
@@ -39,15 +37,6 @@ __all__ = ["parse_radian_event"]
 
 _NS = {"cac": ns.CAC, "cbc": ns.CBC, "ext": ns.EXT}
 _WHERE = "ApplicationResponse"
-_LIST_IDS: dict[EventCode, type] = {
-    EventCode.ENDOSO_PROPIEDAD: EndorsementKind,
-    EventCode.ENDOSO_GARANTIA: EndorsementKind,
-    EventCode.ENDOSO_PROCURACION: EndorsementKind,
-    EventCode.ENDOSO_CESION: EndorsementKind,
-    EventCode.MANDATO: MandateScope,
-    EventCode.PAGO: PaymentCondition,
-    EventCode.PAGO_TRANSFERENCIA: PaymentCondition,
-}
 
 
 def _x(element: etree._Element, path: str) -> list[etree._Element]:
@@ -114,7 +103,7 @@ def _operation(ar: ApplicationResponse, code: EventCode) -> Operation:
 
 def _list_id(ar: ApplicationResponse, code: EventCode) -> str | None:
     list_id = ar.responses[0].list_id
-    kind = _LIST_IDS.get(code)
+    kind = LIST_IDS.get(code)
     if list_id is None:
         return None
     if kind is None or list_id not in {member.value for member in kind}:  # type: ignore[attr-defined]
