@@ -19,7 +19,7 @@ from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState
 from events.context import EventContext, utc_now
 from events.notify import enqueue, new_message
-from store.audit import record
+from store.audit import entry, insert_entries, record
 from store.models import MailKind, OutgoingMail, ReceivedDocument, Role, User
 
 
@@ -46,6 +46,14 @@ class ClockReport:
         return {"closed": len(self.closed), "reminded": len(self.reminded), "without_address": self.unassigned}
 
 
+CLOSE_BATCH = 1000  # windows closed per transaction: one SELECT, one UPDATE and one multi-row audit INSERT each
+
+CLOSED_NOTE = (
+    "Venció el plazo sin reclamo ni aceptación: la factura queda aceptada tácitamente cuando el emisor registre el "
+    "evento 034."
+)
+
+
 def close_windows(
     sessions: sessionmaker[Session],
     ctx: EventContext,
@@ -53,40 +61,64 @@ def close_windows(
     now: Callable[[], datetime] = utc_now,
     actor: str = "job:deadlines",
     report: ClockReport | None = None,
+    batch: int = CLOSE_BATCH,
 ) -> ClockReport:
-    """Mark the windows that ended with no 031/033 of ours, and ask the sync to look for the seller's 034 first."""
+    """Mark the windows that ended with no 031/033 of ours, and ask the sync to look for the seller's 034 first.
+
+    Only the running windows are read: ``open_window_ends_at`` is set exactly while a goods_received window is not
+    closed (store.state.refresh_state), so the partial index on it holds nothing else and a sweep with nothing due
+    costs one index probe, however many lapsed windows stay goods_received. The windows close ``batch`` at a time,
+    oldest end first, each batch one transaction: its rows locked (others' locks skipped), one UPDATE, and one audit
+    entry per document inserted in one statement. The state does not change, so neither the monthly totals'
+    triggers nor the state-change webhooks fire."""
     report = report or ClockReport()
     at = now()
-    with sessions() as s:
-        documents = s.execute(
-            sa.select(ReceivedDocument)
-            .where(
-                ReceivedDocument.state == DocumentState.GOODS_RECEIVED,
-                ReceivedDocument.window_ends_at < at,
-                ReceivedDocument.window_closed_at.is_(None),
+    docs = ReceivedDocument
+    due = (
+        sa.select(docs.id, docs.cufe, docs.window_ends_at)
+        .where(
+            docs.open_window_ends_at < at,
+            docs.state == DocumentState.GOODS_RECEIVED,
+            docs.window_closed_at.is_(None),
+        )
+        .order_by(docs.open_window_ends_at, docs.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    while True:
+        with sessions() as s:
+            rows = s.execute(due).all()
+            if not rows:
+                break
+            ids = [row.id for row in rows]
+            s.execute(
+                sa.update(docs)
+                .where(docs.id.in_(ids))
+                # off the top of the inbox's "nearest deadline first"; the seller may now register 034: look soon
+                .values(window_closed_at=at, open_window_ends_at=None, events_synced_at=None)
+                .execution_options(synchronize_session=False)
             )
-            .order_by(ReceivedDocument.window_ends_at)
-            .with_for_update(skip_locked=True)
-        ).scalars()
-        for document in documents:
-            document.window_closed_at = at
-            document.open_window_ends_at = None  # off the top of the inbox's "nearest deadline first"
-            document.events_synced_at = None  # the seller may now register 034: look soon
-            record(
-                s,
-                actor=actor,
-                action="document.window.closed",
-                subject=document.cufe,
-                data={
-                    "document_id": document.id,
-                    "window_ended_at": document.window_ends_at.isoformat() if document.window_ends_at else None,
-                    "note": "Venció el plazo sin reclamo ni aceptación: la factura queda aceptada tácitamente "
-                    "cuando el emisor registre el evento 034.",
-                },
-                at=at,
+            insert_entries(
+                s.connection(),
+                [
+                    entry(
+                        actor=actor,
+                        action="document.window.closed",
+                        subject=row.cufe,
+                        data={
+                            "document_id": row.id,
+                            "window_ended_at": row.window_ends_at.isoformat() if row.window_ends_at else None,
+                            "note": CLOSED_NOTE,
+                        },
+                        at=at,
+                    )
+                    for row in rows
+                ],
             )
-            report.closed.append(document.id)
-        s.commit()
+            s.commit()
+        report.closed.extend(ids)
+        if len(rows) < batch:
+            break
     return report
 
 
