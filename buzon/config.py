@@ -196,6 +196,21 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class RadianSettings:
+    # The endorsement watch (radian/watch.py): each unpaid received credit invoice is asked about (GetStatusEvent) at
+    # most once per watch_interval seconds, until watch_past_due_days after its due date; DIAN is asked by
+    # watch_concurrency threads together at most watch_rate_per_second times a second, watch_batch invoices per run.
+    watch_interval: int = 3600
+    watch_past_due_days: int = 60
+    watch_rate_per_second: float = 10.0
+    watch_concurrency: int = 4
+    watch_batch: int = 2000
+    # Who is told when a supplier invoice changes holder or is limited, besides the treasury users and the assigned
+    # clerk: e.g. the accounts-payable team's mailbox.
+    alert_emails: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "./var"
     demo: bool = False
@@ -210,6 +225,7 @@ class Settings:
     events: EventSettings = EventSettings()
     web: WebSettings = WebSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    radian: RadianSettings = RadianSettings()
     loaded_from: str = field(default="(defaults)", compare=False)
 
     @property
@@ -384,6 +400,9 @@ def _validate(s: Settings, problems: _Problems) -> None:
     if s.inbox.max_message_bytes <= 0:
         problems.add("inbox.max_message_bytes: expected a positive number of bytes")
     _validate_webhooks(s.webhooks, problems)
+    for address in s.radian.alert_emails:
+        if "@" not in address or any(c.isspace() for c in address):
+            problems.add(f"radian.alert_emails: {address!r} is not a mail address")
     _validate_ranges(s, problems)
 
 
@@ -422,6 +441,11 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("web.session_hours", 1, 720),
     ("webhooks.timeout", 0.1, 600),
     ("webhooks.max_attempts", 1, 100),
+    ("radian.watch_interval", 60, 30 * 24 * 3600),
+    ("radian.watch_past_due_days", 0, 3650),
+    ("radian.watch_rate_per_second", 0.01, 10_000),
+    ("radian.watch_concurrency", 1, 64),
+    ("radian.watch_batch", 1, 1_000_000),
 )
 
 
