@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from dian.codes import ClaimReason, DocumentState, DocumentType, Environment, EventCode, PaymentMeans
+from dian.codes import ClaimReason, DocumentState, DocumentType, Environment, EventCode, Operation, PaymentMeans
 from store.search import MAX_LENGTH as MAX_SEARCH_LENGTH
 from store.search import search_default
 from store.types import MONEY, JSONType, UTCDateTime, code_enum
@@ -78,10 +78,40 @@ class TitleRole(StrEnum):
 
 
 class TitleState(StrEnum):
-    REGISTERED = "registered"
-    ENDORSED = "endorsed"
-    LIMITED = "limited"
-    PAID = "paid"
+    """Where a title stands; the values of radian.title.TitleState (DIAN's portal labels, A.12) plus UNREGISTERED."""
+
+    UNREGISTERED = "unregistered"  # a credit invoice of ours on file, no 036 registered yet
+    REGISTERED = "registered"  # 036: "Disponibilizada"
+    ENDORSED = "endorsed"  # 037/038/039/047
+    LIMITED = "limited"  # an active 041
+    PROTESTED = "protested"  # 048
+    TRANSFERRED = "transferred"  # 049
+    PARTIALLY_PAID = "partially_paid"  # 451/511
+    PAID = "paid"  # 452/512: closed
+
+
+class PartyRole(StrEnum):
+    """The place a party takes in a RADIAN event (radian-issuing-facts.md A.4, A.8)."""
+
+    SENDER = "sender"  # SenderParty/PartyLegalEntity: endorser, payer, cedente
+    RECEIVER = "receiver"  # ReceiverParty/PartyLegalEntity: endorsee (factor), assignee, cesionario
+    COUNTERPART = "counterpart"  # DocumentResponse/IssuerParty/PartyLegalEntity: 362/364 buyer, 035 avalado
+    DEBTOR = "debtor"  # DocumentReference/IssuerParty: the invoice buyer (037/038/039/047/049)
+    MANDATARIO = "mandatario"  # 043: the agent the mandate empowers
+
+
+class AlertKind(StrEnum):
+    """Why treasury or AP is told about a title."""
+
+    HOLDER_CHANGED = "holder_changed"  # a 037 moved the title: pay the new holder
+    LIMITED = "limited"  # a 041: payment frozen
+    LIMITATION_LIFTED = "limitation_lifted"  # a 042
+    TRANSFERRED = "transferred"  # 049/050: the economic rights moved
+    PROTESTED = "protested"  # 048
+    PARTIALLY_PAID = "partially_paid"  # 451/511
+    PAID = "paid"  # 452/512
+    REGISTERED = "registered"  # 036 of a title
+    REFUSED = "refused"  # DIAN refused one of our RADIAN events
 
 
 class OutboundState(StrEnum):
@@ -327,8 +357,21 @@ class OutboundDocument(Timestamps, Base):
     delivered_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # What RADIAN needs of the invoice, and how it came to us (migration 0011): issued here, or imported with DIAN's
+    # answer (radian/importing.py), verified like a received document (signature, our NIT the seller, DIAN's answer
+    # weighed by dian.proof).
+    origin: Mapped[str] = mapped_column(sa.String(20), default="issued", server_default="issued")
+    issue_date: Mapped[date | None]
+    due_date: Mapped[date | None]
+    payment_means: Mapped[PaymentMeans | None] = mapped_column(code_enum(PaymentMeans))
+    signed_at: Mapped[datetime | None]  # its xades:SigningTime
+    verdict: Mapped[Verdict | None] = mapped_column(code_enum(Verdict))
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
 
+LIVE_EMITTED_RECEPTION_EVENT = (
+    "direction = 'emitted' AND submission_state <> 'rejected' AND code IN ('030', '031', '032', '033', '034')"
+)
 OPEN_EMITTED_EVENTS = "direction = 'emitted' AND submission_state IN ('signed', 'sent', 'send_failed', 'rejected')"
 
 
@@ -338,13 +381,14 @@ class DocumentEvent(Timestamps, Base):
     __tablename__ = "document_events"
     __table_args__ = (
         # Never two live emitted events of one code on one document (a rejected one may be redone).
+        # RADIAN events repeat (451 partial payments, 037 after 037), so the index covers 030-034 only (0011).
         sa.Index(
             "uq_document_events_live_emitted",
             "document_id",
             "code",
             unique=True,
-            sqlite_where=sa.text("direction = 'emitted' AND submission_state <> 'rejected'"),
-            postgresql_where=sa.text("direction = 'emitted' AND submission_state <> 'rejected'"),
+            sqlite_where=sa.text(LIVE_EMITTED_RECEPTION_EVENT),
+            postgresql_where=sa.text(LIVE_EMITTED_RECEPTION_EVENT),
         ),
         sa.Index("ix_document_events_outbox", "submission_state", "next_attempt_at"),
         # Our events still open — queued or rejected — for the dashboard (0009); queries add OPEN_EMITTED_EVENTS
@@ -384,27 +428,136 @@ class DocumentEvent(Timestamps, Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     registered_at: Mapped[datetime | None]
     actor: Mapped[str] = mapped_column(sa.String(120), default="")
+    # RADIAN 035-051 (migration 0011; None on 030-034). The variant (cbc:CustomizationID, e.g. 371) and listID (A.4).
+    operation: Mapped[Operation | None] = mapped_column(code_enum(Operation, 4))
+    list_id: Mapped[str | None] = mapped_column(sa.String(2))
+    # The event a 040/042/044 ends, by CUDE (its DocumentReference, type 96).
+    reference_cude: Mapped[str | None] = mapped_column(sa.String(96), index=True)
+    sender_name: Mapped[str | None] = mapped_column(sa.String(450))
+    receiver_name: Mapped[str | None] = mapped_column(sa.String(450))
+    # The event's figures, read from its value block: the endorsed total (037-039/047), the amount paid (045/051),
+    # the title value (036/046/048/050), the transferred value (049); the price and the discount rate (037/047/049).
+    amount: Mapped[Decimal | None]
+    price: Mapped[Decimal | None]
+    discount_rate: Mapped[Decimal | None] = mapped_column(sa.Numeric(12, 7))
+    # The whole value block as signed: {"group": "InformacionNegociacion", "pairs": [["ValorTotalEndoso", "..."], ...]}.
+    value_block: Mapped[dict[str, Any] | None]
+    effective_date: Mapped[date | None]  # Response/EffectiveDate: payment date (045/051), mandate start (043)
+    due_date: Mapped[date | None]  # DocumentReference/ValidityPeriod/EndDate (AAH59)
 
     document: Mapped[ReceivedDocument | None] = relationship(back_populates="events", foreign_keys=[document_id])
     outbound_document: Mapped[OutboundDocument | None] = relationship()
+    parties: Mapped[list[EventParty]] = relationship(
+        back_populates="event", order_by="(EventParty.role, EventParty.position)", cascade="all, delete-orphan"
+    )
+
+
+class EventParty(Base):
+    """One party of a RADIAN event with its share: co-endorsers and endorsees (factors), the payer, the pre-agreed
+    buyer, the debtor, the mandatario (A.4, A.8). The title's holder replay reads the receivers of each 037."""
+
+    __tablename__ = "event_parties"
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "role", "position"),
+        sa.Index("ix_event_parties_nit_role", "nit", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("document_events.id", ondelete="CASCADE"))
+    role: Mapped[PartyRole] = mapped_column(code_enum(PartyRole))
+    position: Mapped[int] = mapped_column(default=0)  # order within the role, as in the XML
+    nit: Mapped[str] = mapped_column(sa.String(20))
+    dv: Mapped[str | None] = mapped_column(sa.String(1))
+    id_scheme: Mapped[str] = mapped_column(sa.String(2), default="31")  # DIAN identification type (31 = NIT)
+    name: Mapped[str] = mapped_column(sa.String(450), default="")
+    amount: Mapped[Decimal | None]  # cbc:CorporateStockAmount: the share endorsed, the amount paid
+    legal_form_code: Mapped[str | None] = mapped_column(sa.String(10))  # cbc:CompanyLegalFormCode (factor type)
+
+    event: Mapped[DocumentEvent] = relationship(back_populates="parties")
 
 
 class ValueTitle(Timestamps, Base):
-    """An invoice registered in RADIAN, ours to collect or received and ours to pay."""
+    """An invoice as a título valor, ours to collect (HOLDER: our own invoice) or received and ours to pay (OBLIGOR).
+
+    Every column below the role is derived: recomputed from the registered RADIAN events by radian.title.ValueTitle.of
+    (radian/store.py) whenever one is registered, and by the watch from DIAN's chain. Never edited by hand.
+    """
 
     __tablename__ = "value_titles"
+    __table_args__ = (
+        sa.Index("ix_value_titles_role_state_due", "role", "state", "due_date"),
+        # The watch's sweep: the titles whose next look at DIAN is due, soonest first (radian/watch.py).
+        sa.Index("ix_value_titles_watch", "role", "next_watch_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), unique=True)
     outbound_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbound_documents.id"), unique=True)
     role: Mapped[TitleRole] = mapped_column(code_enum(TitleRole))
-    state: Mapped[TitleState] = mapped_column(code_enum(TitleState), default=TitleState.REGISTERED)
-    holder_nit: Mapped[str] = mapped_column(sa.String(20))
+    invoice_cufe: Mapped[str] = mapped_column(sa.String(96), unique=True)
+    invoice_number: Mapped[str] = mapped_column(sa.String(60), default="")
+    state: Mapped[TitleState] = mapped_column(code_enum(TitleState, 20), default=TitleState.UNREGISTERED)
+    # The original creditor (invoice issuer) and the debtor (invoice buyer).
+    issuer_nit: Mapped[str] = mapped_column(sa.String(20), default="")
+    issuer_name: Mapped[str] = mapped_column(sa.String(450), default="")
+    debtor_nit: Mapped[str] = mapped_column(sa.String(20), default="")
+    debtor_name: Mapped[str] = mapped_column(sa.String(450), default="")
+    # DIAN's legitimate holder (A.11): the first one here, every co-holder in ``holders`` ([{nit, name, amount}]).
+    holder_nit: Mapped[str] = mapped_column(sa.String(20), index=True)
     holder_name: Mapped[str] = mapped_column(sa.String(450), default="")
-    registered_at: Mapped[datetime | None]
+    holders: Mapped[list[Any]] = mapped_column(default=list)
+    holder_since: Mapped[datetime | None]  # signing time of the 037 that made them holders; None: the issuer
+    # Whom the debtor pays: the holder, or the assignee of notified economic rights (049 + 050).
+    payee_nit: Mapped[str] = mapped_column(sa.String(20), default="")
+    payee_name: Mapped[str] = mapped_column(sa.String(450), default="")
+    currency: Mapped[str] = mapped_column(sa.String(3), default="COP")
+    due_date: Mapped[date | None]
+    value: Mapped[Decimal | None]  # the title's value (036 NuevoValorTV), else the invoice's payable amount
+    paid: Mapped[Decimal] = mapped_column(default=Decimal(0))  # 045/051 payments registered
+    outstanding: Mapped[Decimal | None]  # value - paid; 0 once paid in total
+    limited: Mapped[bool] = mapped_column(default=False)  # an active 041: payment frozen, circulation stopped
+    limited_amount: Mapped[Decimal | None]
+    registered_at: Mapped[datetime | None]  # the first 036's signing time
+    last_event_at: Mapped[datetime | None]  # the latest registered event's signing time
+    # The chain as last derived: how many registered events, and a digest of their CUDEs in signing order. The watch
+    # compares DIAN's GetStatusEvent chain with it; the web uses it as the title page's ETag.
+    chain_length: Mapped[int] = mapped_column(default=0)
+    chain_etag: Mapped[str] = mapped_column(sa.String(64), default="")
+    chain_version: Mapped[int] = mapped_column(default=0)  # bumped each time the derived title changes
+    # What the watch remembers: when it last asked DIAN, when it asks next, DIAN's last status code, failures.
+    last_watched_at: Mapped[datetime | None]
+    next_watch_at: Mapped[datetime | None]
+    watch_status: Mapped[str | None] = mapped_column(sa.String(10))
+    watch_failures: Mapped[int] = mapped_column(default=0)
+    watch_error: Mapped[str | None] = mapped_column(sa.Text)
 
     document: Mapped[ReceivedDocument | None] = relationship()
     outbound_document: Mapped[OutboundDocument | None] = relationship()
+    alerts: Mapped[list[TitleAlert]] = relationship(back_populates="title", order_by="TitleAlert.id")
+
+
+class TitleAlert(Base):
+    """Something treasury or AP must know about a title: above all a change of holder (pay the new one)."""
+
+    __tablename__ = "title_alerts"
+    __table_args__ = (sa.Index("ix_title_alerts_unseen", "seen_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title_id: Mapped[int] = mapped_column(sa.ForeignKey("value_titles.id"), index=True)
+    kind: Mapped[AlertKind] = mapped_column(code_enum(AlertKind, 30))
+    # One alert per fact, e.g. "holder_changed:<037 CUDE>": raising it twice is a no-op.
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("document_events.id"), index=True)
+    from_nit: Mapped[str | None] = mapped_column(sa.String(20))
+    from_name: Mapped[str | None] = mapped_column(sa.String(450))
+    to_nit: Mapped[str | None] = mapped_column(sa.String(20))
+    to_name: Mapped[str | None] = mapped_column(sa.String(450))
+    message: Mapped[str] = mapped_column(sa.Text)  # Spanish, for the page and the mail
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_by: Mapped[str | None] = mapped_column(sa.String(80))
+    seen_at: Mapped[datetime | None]
+
+    title: Mapped[ValueTitle] = relationship(back_populates="alerts")
 
 
 class DianCertificate(Base):

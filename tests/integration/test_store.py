@@ -59,6 +59,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "counters",
         "document_events",
         "document_totals",
+        "event_parties",
         "job_runs",
         "mail_messages",
         "outbound_documents",
@@ -68,6 +69,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "suppliers",
         "users",
         "loose_answers",
+        "title_alerts",
         "value_titles",
         "webhook_deliveries",
     }
