@@ -139,6 +139,7 @@ class WebhookState(StrEnum):
 class MailKind(StrEnum):
     EVENT_NOTICE = "event_notice"  # our registered event, mailed to the supplier
     REMINDER = "reminder"  # a claim window about to close, mailed to the assigned clerk
+    TITLE_ALERT = "title_alert"  # a supplier invoice changed holder or was limited, mailed to treasury and AP
 
 
 class Role(StrEnum):

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from store.models import ReceivedDocument, WebhookDelivery, WebhookState, utcnow
 
 STATE_CHANGED = "document.state_changed"
+HOLDER_CHANGED = "title.holder_changed"  # a supplier invoice we must pay has a new payee (radian/alerts.py)
+TITLE_LIMITED = "title.limited"  # a 041 froze its payment
 
 
 def state_changed_payload(document: ReceivedDocument, previous: str | None, at: datetime) -> dict[str, Any]:
@@ -69,3 +71,14 @@ def _enqueue_state_changes(session: Session, _context: Any, _instances: Any) -> 
                 next_attempt_at=now,
             )
         )
+
+
+def enqueue_webhook(
+    session: Session, *, event: str, payload: dict[str, Any], document_id: int | None, at: datetime
+) -> WebhookDelivery:
+    """Add one pending delivery of ``payload`` to this session, committed (or rolled back) with what it tells."""
+    row = WebhookDelivery(
+        document_id=document_id, event=event, payload=payload, state=WebhookState.PENDING, next_attempt_at=at
+    )
+    session.add(row)
+    return row
