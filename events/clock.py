@@ -46,7 +46,7 @@ class ClockReport:
         return {"closed": len(self.closed), "reminded": len(self.reminded), "without_address": self.unassigned}
 
 
-CLOSE_BATCH = 1000  # windows closed per transaction: one SELECT, one UPDATE and one multi-row audit INSERT each
+CLOSE_BATCH = 1000  # windows closed per transaction: one UPDATE … RETURNING and one multi-row audit INSERT each
 
 CLOSED_NOTE = (
     "Venció el plazo sin reclamo ni aceptación: la factura queda aceptada tácitamente cuando el emisor registre el "
@@ -68,14 +68,14 @@ def close_windows(
     Only the running windows are read: ``open_window_ends_at`` is set exactly while a goods_received window is not
     closed (store.state.refresh_state), so the partial index on it holds nothing else and a sweep with nothing due
     costs one index probe, however many lapsed windows stay goods_received. The windows close ``batch`` at a time,
-    oldest end first, each batch one transaction: its rows locked (others' locks skipped), one UPDATE, and one audit
-    entry per document inserted in one statement. The state does not change, so neither the monthly totals'
-    triggers nor the state-change webhooks fire."""
+    oldest end first, each batch one transaction: one UPDATE … RETURNING of the rows it selects and locks (others'
+    locks skipped), and one audit entry per document inserted in one statement. The state does not change, so
+    neither the monthly totals' triggers nor the state-change webhooks fire."""
     report = report or ClockReport()
     at = now()
     docs = ReceivedDocument
     due = (
-        sa.select(docs.id, docs.cufe, docs.window_ends_at)
+        sa.select(docs.id)
         .where(
             docs.open_window_ends_at < at,
             docs.state == DocumentState.GOODS_RECEIVED,
@@ -85,19 +85,18 @@ def close_windows(
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
+    close = (
+        sa.update(docs.__table__)
+        .where(docs.id.in_(due))
+        # off the top of the inbox's "nearest deadline first"; the seller may now register 034: look soon
+        .values(window_closed_at=at, open_window_ends_at=None, events_synced_at=None)
+        .returning(docs.id, docs.cufe, docs.window_ends_at)
+    )
     while True:
         with sessions() as s:
-            rows = s.execute(due).all()
+            rows = sorted(s.execute(close).all(), key=lambda row: (row.window_ends_at, row.id))
             if not rows:
                 break
-            ids = [row.id for row in rows]
-            s.execute(
-                sa.update(docs)
-                .where(docs.id.in_(ids))
-                # off the top of the inbox's "nearest deadline first"; the seller may now register 034: look soon
-                .values(window_closed_at=at, open_window_ends_at=None, events_synced_at=None)
-                .execution_options(synchronize_session=False)
-            )
             insert_entries(
                 s.connection(),
                 [
@@ -116,7 +115,7 @@ def close_windows(
                 ],
             )
             s.commit()
-        report.closed.extend(ids)
+        report.closed.extend(row.id for row in rows)
         if len(rows) < batch:
             break
     return report
