@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from dian.codes import EventCode
 from dian.proof import DianKeys, Level, weigh_answer
+from dian.radian.chain import read_status_events
 from dian.soap import DianResponse
 from dian.ubl import ApplicationResponse
 
@@ -27,7 +28,7 @@ class ListedEvent:
     description: str
 
 
-def checked_answer(xml: bytes | None, keys: DianKeys, *, about: str) -> ApplicationResponse:
+def checked_answer(xml: bytes | None, keys: DianKeys, *, about: str | None) -> ApplicationResponse:
     """DIAN's ApplicationResponse in ``xml`` as DIAN's endpoint returned it, refused unless its DIAN signature
     verifies and it is about ``about`` (a CUDE or CUFE)."""
     if not xml:
@@ -41,14 +42,24 @@ def checked_answer(xml: bytes | None, keys: DianKeys, *, about: str) -> Applicat
     return proof.answer
 
 
-def listed_events(response: DianResponse, cufe: str, keys: DianKeys) -> list[ListedEvent]:
-    """The events a GetStatusEvent answer lists on invoice ``cufe`` (LineResponse: CUDE, code, description)."""
-    answer = checked_answer(response.xml, keys, about=cufe)
-    known = {code.value for code in EventCode}
-    return [
-        ListedEvent(
-            cude=(line.line_id or "").strip().lower(), code=EventCode(line.code), description=line.description or ""
+def listed_events(
+    response: DianResponse, cufe: str, keys: DianKeys, *, answer_uuid: str | None = None
+) -> list[ListedEvent]:
+    """The events a GetStatusEvent answer lists on invoice ``cufe``, in DIAN's layout (radian-issuing-facts.md A.12:
+    one DocumentResponse per event naming its CUDE). StatusCode 67 means none yet.
+
+    DIAN's answer names no CUFE: its subject is its cbc:UUID, a hash of the invoice's meta
+    (``dian.radian.chain.status_answer_uuid``), checked when ``answer_uuid`` is given. Without it only the DIAN
+    signature is weighed and the channel (our own request for ``cufe`` over TLS) binds the answer to the invoice."""
+    if response.status_code == "67":
+        return []
+    answer = checked_answer(response.xml, keys, about=None)
+    if answer_uuid is not None and (answer.uuid or "").strip().lower() != answer_uuid.strip().lower():
+        raise ForgedAnswer(
+            f"la lista de eventos de DIAN es sobre otra factura (UUID {(answer.uuid or '?')[:16]}…, "
+            f"no {answer_uuid[:16]}… de la factura {cufe[:16]}…)"
         )
-        for line in answer.line_responses
-        if line.code in known and line.line_id
+    return [
+        ListedEvent(cude=entry.cude, code=entry.code, description=entry.description)
+        for entry in read_status_events(response.xml or b"")
     ]

@@ -217,8 +217,13 @@ class Simulator:
         self._trust_lock = threading.Lock()
         self._trust: TrustStore | None = None
         from dian.simulator.faults import FaultPlan
+        from dian.simulator.radian import TitleDesk
 
         self.faults = FaultPlan()
+        from dian.simulator.counterparts import Counterparts
+
+        self.radian = TitleDesk(self)  # RADIAN 035-051 and GetStatusEvent's chain (radian.py)
+        self.counterparts = Counterparts(self)  # the parties the admin API plays (counterparts.py)
 
     def close(self) -> None:
         """Release the database."""
@@ -585,6 +590,8 @@ class Simulator:
         assert isinstance(parsed, ApplicationResponse)
         event = parsed
         code = event.event_code
+        if code is not None and code >= EventCode.AVAL:
+            return self.radian.process(xml, file_name=stem, caller_nit=caller_nit, now=now, report=report)
         reference = event.document_reference
         if code is None or reference is None or not reference.uuid:
             return Reply(
@@ -694,6 +701,22 @@ class Simulator:
             file_name=stem,
         )
 
+    def _event_answer(
+        self, db: Any, sender: Party, number: str, cude: str, notices: list[str], now: dt.datetime
+    ) -> bytes:
+        """DIAN's signed answer registering an event (02 with line 0000 and any notifications)."""
+        checked = _Checked(notifications=notices)
+        return self._answer(
+            db,
+            receiver=sender,
+            document_number=number,
+            document_uuid=cude,
+            scheme="CUDE-SHA384",
+            code=ValidationCode.VALIDATED,
+            lines=self._lines(checked, True),
+            now=now,
+        )
+
     def _event_rules(
         self, db: Any, event: ApplicationResponse, code: EventCode, invoice: Any, signed_at: dt.datetime
     ) -> list[str]:
@@ -767,40 +790,8 @@ class Simulator:
         return Reply(False, "66", NOT_FOUND, key=key or None)
 
     def get_status_event(self, track_id: str, *, now: dt.datetime | None = None) -> Reply:
-        """GetStatusEvent by invoice CUFE: a signed answer whose LineResponses list the registered events."""
-        key = (track_id or "").strip()
-        row = self.store.one("SELECT * FROM document WHERE key = ?", key)
-        if row is None:
-            known = self.store.one("SELECT 1 FROM event WHERE cude = ?", key)
-            if known is not None:
-                return Reply(False, "68", "TrackId no corresponde a un CUFE.")
-            return Reply(False, "66", NOT_FOUND)
-        if row["kind"] != "invoice":
-            return Reply(False, "68", "TrackId no corresponde a un CUFE.")
-        events = self.store.all(
-            "SELECT code, cude, number, signing_time FROM event WHERE invoice_key = ? ORDER BY signing_time, code", key
-        )
-        lines = [
-            LineResponse(
-                line_id=e["cude"],
-                code=e["code"],
-                description=f"{EventCode(e['code']).label} ({e['number']}, firmado {e['signing_time']})",
-            )
-            for e in events
-        ]
-        now = now or self.clock()
-        with self.store.transaction() as db:
-            answer = self._answer(
-                db,
-                receiver=Party(nit=row["issuer_nit"], registration_name="Emisor"),
-                document_number=row["number"],
-                document_uuid=row["key"],
-                scheme="CUFE-SHA384",
-                code=ValidationCode.VALIDATED,
-                lines=lines,
-                now=now,
-            )
-        return Reply(True, "00", OK, f"{len(events)} evento(s) registrado(s).", xml=answer, key=key)
+        """GetStatusEvent by invoice CUFE: the title's chain in DIAN's layout (radian.py, A.12)."""
+        return self.radian.status_events(track_id, now=now or self.clock())
 
     def get_xml_by_document_key(self, track_id: str, *, caller_nit: str | None) -> XmlReply:
         """GetXmlByDocumentKey: 100 with the XML to the issuer, the receiver or their providers; 401; 404."""
@@ -812,7 +803,8 @@ class Simulator:
             moment = row["validated_at"]
         else:
             row = self.store.one(
-                "SELECT e.sender_nit, e.receiver_nit, e.xml, e.registered_at, d.issuer_nit, d.receiver_nit AS buyer "
+                "SELECT e.sender_nit, e.receiver_nit, e.xml, e.registered_at, e.invoice_key, d.issuer_nit, "
+                "d.receiver_nit AS buyer "
                 "FROM event e JOIN document d ON d.key = e.invoice_key WHERE e.cude = ?",
                 key,
             )
@@ -820,6 +812,10 @@ class Simulator:
                 return XmlReply("404", "Documento no encontrado.")
             owners = (row["sender_nit"], row["receiver_nit"], row["issuer_nit"], row["buyer"])
             moment = row["registered_at"]
+            if caller_nit is not None and not self._authorized(caller_nit, *owners):
+                # The title's current holder(s) may read its events too (A.11).
+                title = self.radian.title_of(row["invoice_key"])
+                owners += tuple(share.nit for share in title.holders) if title is not None else ()
         if not self._authorized(caller_nit, *owners):
             return XmlReply("401", f"NIT {caller_nit} no autorizado para consultar el documento {key}.")
         return XmlReply("100", "Accion completada OK.", moment, bytes(row["xml"]))

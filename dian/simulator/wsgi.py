@@ -3,7 +3,8 @@
 ``GET …/WcfDianCustomerServices.svc?wsdl`` serves the WSDL with this server's address; ``POST`` checks the
 WS-Security header (fault otherwise), dispatches on the body element, and answers in DIAN's shapes (the data-contract
 namespaces, ``i:nil``, an unsigned Timestamp in the reply header). ``/_sim/…`` is the admin API (loopback only):
-``GET /_sim/health``, ``GET|POST|DELETE /_sim/faults``, ``POST /_sim/seed``.
+``GET /_sim/health``, ``GET|POST|DELETE /_sim/faults``, ``POST /_sim/seed``, and RADIAN's counterparts:
+``POST /_sim/invoices``, ``GET /_sim/invoices/<cufe>``, ``POST /_sim/counterparts`` (counterparts.py).
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ class SimulatorApp:
                 except (KeyError, ValueError, TypeError) as exc:
                     return _json({"error": str(exc)}, status=400)
                 return _json({"added": fault.__dict__}, status=201)
+        if request.path.startswith(("/_sim/invoices", "/_sim/counterparts")):
+            return self._radian_admin(request)
         if request.path == "/_sim/seed" and request.method == "POST":
             try:
                 self.simulator.seed(json.loads(request.get_data(as_text=True)))
@@ -139,6 +142,34 @@ class SimulatorApp:
                 return _json({"error": str(exc)}, status=400)
             return _json({"seeded": True})
         return Response("not found\n", status=404, mimetype="text/plain")
+
+    def _radian_admin(self, request: Request) -> Response:
+        """The counterparts and the invoices they act on (counterparts.py; shapes in its module docstring)."""
+        from dian.simulator.counterparts import CounterpartError
+
+        parties = self.simulator.counterparts
+        try:
+            if request.path.startswith("/_sim/invoices/") and request.method == "GET":
+                return _json(parties.describe(request.path.removeprefix("/_sim/invoices/").strip("/")))
+            if request.method != "POST" or request.path.rstrip("/") not in ("/_sim/invoices", "/_sim/counterparts"):
+                return Response("not found\n", status=404, mimetype="text/plain")
+            spec = json.loads(request.get_data(as_text=True) or "{}")
+            if not isinstance(spec, dict):
+                raise CounterpartError("expected a JSON object")
+            if request.path.rstrip("/") == "/_sim/invoices":
+                if "xml_text" in spec:
+                    xml = str(spec["xml_text"]).encode("utf-8")
+                else:
+                    xml = base64.b64decode("".join(str(spec.get("xml", "")).split()), validate=True)
+                summary, new = parties.register_invoice(xml)
+                return _json(summary, status=201 if new else 200)
+            outcome = parties.act(spec)
+        except CounterpartError as exc:
+            status = 404 if request.method == "GET" else 400
+            return _json({"error": str(exc)}, status=status)
+        except (ValueError, TypeError, binascii.Error) as exc:
+            return _json({"error": f"JSON o base64 ilegible: {exc}"}, status=400)
+        return _json(outcome.to_json(), status=200 if outcome.reply.is_valid else 422)
 
     # -- SOAP ---------------------------------------------------------------------------------------------------
 

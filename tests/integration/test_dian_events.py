@@ -9,6 +9,7 @@ import pytest
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import EventCode, PaymentMeans
+from dian.radian.chain import read_status_events
 from dian.soap import DianRejected
 from dian.ubl import parse_document
 from tests.integration.dian_fixtures import DianWorld, make_world
@@ -62,8 +63,8 @@ def test_the_commercial_cycle_within_the_window_is_registered(world: DianWorld, 
     invoice, buyer = _setup(world, base)
     answer = buyer.send_event_update_status("ar.xml", world.event(E.ACEPTACION_EXPRESA, invoice, at=_at(_day(3, base))))
     assert answer.accepted
-    listing = parse_document(buyer.get_status_event(parse_document(invoice).uuid).xml)
-    codes = [line.code for line in listing.line_responses]
+    listing = read_status_events(buyer.get_status_event(parse_document(invoice).uuid).xml)
+    codes = [entry.code.value for entry in listing]
     assert codes == ["030", "032", "033"]
 
 

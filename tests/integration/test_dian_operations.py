@@ -15,9 +15,10 @@ import pytest
 from lxml import etree
 
 from dian.codes import EventCode
+from dian.radian.chain import read_status_events
 from dian.simulator import Simulator, SimulatorServer
 from dian.soap import DianClient, DianFault, DianRejected, WsSecurity
-from dian.soap.wsse import WSA
+from dian.soap.results import dian_response_from
 from dian.ubl import parse_document
 from dian.ubl.build import AttachedDraft, build_attached_document
 from tests.integration.dian_fixtures import BUYER, BUYER_NIT, SELLER, SELLER_NIT, SELLER_SW, DianWorld, dian_world
@@ -84,9 +85,9 @@ def test_a_zip_with_two_documents_is_status_89(dian_world: DianWorld) -> None:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("a.xml", dian_world.invoice())
         archive.writestr("b.xml", dian_world.invoice())
-    result = client._call("SendBillSync", fileName="z.zip", contentFile=buffer.getvalue())
-    assert result.StatusCode == "89"
-    assert "solo puede recibir un documento" in result.StatusDescription
+    result = dian_response_from(client._call("SendBillSync", fileName="z.zip", contentFile=buffer.getvalue()))
+    assert result.status_code == "89"
+    assert "solo puede recibir un documento" in result.status_description
 
 
 def test_a_caller_who_is_not_the_issuer_gets_89(dian_world: DianWorld) -> None:
@@ -147,8 +148,8 @@ def test_events_are_registered_and_listed(dian_world: DianWorld) -> None:
     goods = buyer.send_event_update_status("ar2.xml", dian_world.event(EventCode.RECIBO_BIEN, invoice))
     listing = buyer.get_status_event(cufe)
     assert listing.accepted
-    lines = parse_document(listing.xml).line_responses
-    assert [(line.code, line.line_id) for line in lines] == [
+    lines = read_status_events(listing.xml)  # DIAN's layout: one DocumentResponse per event (A.12)
+    assert [(line.code.value, line.cude) for line in lines] == [
         ("030", registered.document_key),
         ("032", goods.document_key),
     ]
@@ -160,16 +161,13 @@ def test_events_are_registered_and_listed(dian_world: DianWorld) -> None:
 
 
 class _TamperedTo(WsSecurity):
-    def apply(self, envelope, headers):
-        envelope, headers = super().apply(envelope, headers)
-        to = envelope.find(f".//{{{WSA}}}To")
-        to.text = to.text + "?otro"
-        return envelope, headers
+    def header(self, *, action: str, to: str) -> str:
+        return super().header(action=action, to=to).replace(f">{to}</a:To>", f">{to}?otro</a:To>")
 
 
 def test_bad_ws_security_signature_is_a_soap_fault(dian_world: DianWorld) -> None:
     client = dian_world.client(dian_world.seller)
-    client._zeep.wsse = _TamperedTo(dian_world.seller)
+    client.signer = _TamperedTo(dian_world.seller)
     with pytest.raises(DianFault) as caught:
         client.get_status("x")
     assert "InvalidSecurity" in " ".join(caught.value.subcodes)

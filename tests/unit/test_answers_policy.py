@@ -13,10 +13,12 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from dian.codes import DIAN_NIT
+from dian.codes import DIAN_NIT, Environment, EventCode
 from dian.proof import DianKeys, Level, weigh_answer
+from dian.radian.chain import ChainEntry, build_status_events, status_answer_uuid
 from dian.soap import DianResponse
 from dian.trust import NIT_OID, SigningIdentity, TrustStore
+from dian.ubl import Party
 from dian.xades import sign
 from events.answers import ForgedAnswer, checked_answer, listed_events
 from tests.pki import Issued, application_response_xml, issue, pki
@@ -105,8 +107,41 @@ def test_an_empty_or_unreadable_answer_is_refused() -> None:
             checked_answer(xml, _keys(), about=CUDE)
 
 
+def _listing(issued: Issued, uuid: str) -> bytes:
+    """DIAN's GetStatusEvent answer (A.12 layout) listing one 030, with the UUID DIAN derives from an invoice."""
+    entry = ChainEntry(
+        1,
+        EventCode.ACUSE_RECIBO,
+        "Acuse de recibo",
+        "EV030-1",
+        CUDE,
+        SIGNED_AT,
+        Party(nit="900654321", dv="1", registration_name="C"),
+        Party(nit="900123456", dv="8", registration_name="S"),
+    )
+    xml = build_status_events(
+        number="4711",
+        uuid=uuid,
+        issue_date=SIGNED_AT.date(),
+        issue_time="09:00:00-05:00",
+        environment=Environment.TESTING,
+        issuer=entry.receiver,
+        entries=(entry,),
+    )
+    return _sign(xml, issued)
+
+
 def test_a_listing_about_another_invoice_is_refused(self_made_dian: Issued) -> None:
-    response = DianResponse(True, "00", "", "", xml=_answer(self_made_dian, about=OTHER_CUDE))
-    with pytest.raises(ForgedAnswer):
-        listed_events(response, CUDE, _keys())
+    ours = status_answer_uuid(issuer_nit="900123456", buyer_nit="900654321", invoice_number="SETP1")
+    theirs = status_answer_uuid(issuer_nit="900123456", buyer_nit="900654321", invoice_number="SETP2")
+    response = DianResponse(True, "00", "", "", xml=_listing(self_made_dian, theirs))
+    with pytest.raises(ForgedAnswer) as refused:
+        listed_events(response, OTHER_CUDE, _keys(), answer_uuid=ours)
+    assert "otra factura" in str(refused.value)
+    listed = listed_events(
+        DianResponse(True, "00", "", "", xml=_listing(self_made_dian, ours)), OTHER_CUDE, _keys(), answer_uuid=ours
+    )
+    assert [(item.code, item.cude) for item in listed] == [(EventCode.ACUSE_RECIBO, CUDE)]
+    # A validation-shaped answer lists no event; 67 is "none yet" (A.12).
     assert listed_events(DianResponse(True, "00", "", "", xml=_answer(self_made_dian)), CUDE, _keys()) == []
+    assert listed_events(DianResponse(False, "67", "", "", xml=None), CUDE, _keys()) == []
