@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from events.notify import SmtpTarget
     from events.service import EventService
     from inbox.intake import Intake
+    from radian.service import TitleService
     from store.blobs import BlobStore
 
 SIMULATOR_PIN = "00000"  # the company's software PIN at the local simulator when none is configured
@@ -279,6 +280,7 @@ class Runtime:
             trust=self.trust,
             keys=self.dian_keys(sessions),
             backoff=Backoff(base_seconds=settings.events.retry_seconds, max_seconds=settings.events.retry_max_seconds),
+            on_title_event=self.title_hook(),
         )  # fmt: skip
 
     @cached_property
@@ -319,6 +321,33 @@ class Runtime:
             make_client=self.dian_client,
             make_on_registered=self.on_registered,
         )
+
+    # -- value titles (RADIAN) ---------------------------------------------------------------------------------
+
+    def title_hook(self) -> Callable[..., None]:
+        """EventContext.on_title_event: when an event on an invoice is registered, its value title is derived again
+        (radian.store.on_registered, imported on the first registration, not at start-up)."""
+        company, blobs = self.settings.company, lambda: self.blobs
+
+        def hook(session: Session, event: Any, now: datetime) -> None:
+            from radian.store import on_registered
+
+            on_registered(blobs(), our_nit=company.nit_number, our_name=company.name)(session, event, now)
+
+        return hook
+
+    def title_service(self, sessions: sessionmaker[Session] | None = None) -> TitleService:
+        """The value titles façade (receivables) on ``sessions`` (the web app's) or this runtime's."""
+        from radian.service import TitleService
+
+        sessions = sessions or self.sessions
+        return TitleService(sessions=sessions, make_context=lambda: self.event_context(sessions), trust=self.trust,
+                            make_client=self.dian_client)  # fmt: skip
+
+    @cached_property
+    def titles(self) -> TitleService:
+        """This process's value titles façade (the CLI and the jobs share it)."""
+        return self.title_service()
 
     # -- intake and the mailbox ---------------------------------------------------------------------------------
 

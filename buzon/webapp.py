@@ -31,4 +31,5 @@ def web_app(runtime: Runtime, *, sent_mail: Path | None = None) -> Flask:
         run_job=run_job,
         dian_client=runtime.dian_client,
         sent_mail=sent_mail,
+        titles=runtime.title_service,
     )

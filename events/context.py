@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import Environment
@@ -50,6 +52,9 @@ class EventContext:
     backoff: Backoff = field(default_factory=Backoff)
     lease_seconds: float = 300.0  # an event marked "sent" whose answer never came is retried after this
     provider_code: str = "000"  # PPP in DIAN file names: 000 = own software (dian-facts.md 4.3)
+    # Called as (session, event, now) when an event on an invoice is registered, in that transaction: the shell
+    # passes radian.store.on_registered, which derives the invoice's value title again (events never import radian).
+    on_title_event: Callable[[Any, Any, datetime], None] | None = None
 
     def __post_init__(self) -> None:
         if self.keys is None:

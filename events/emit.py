@@ -154,7 +154,7 @@ _INSERT_EVENTS = sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_or
 _ADVANCE: dict[str, sa.Executable] = {}
 
 
-def _advance(conn: sa.Connection, code: EventCode, count: int) -> int:
+def advance_counter(conn: sa.Connection, code: EventCode, count: int) -> int:
     """Hand out ``count`` consecutive numbers of this code; the last one. The row stays locked until the commit."""
     statement = _ADVANCE.get(conn.dialect.name)
     if statement is None:
@@ -264,7 +264,7 @@ def _emit(
     for plan in plans:
         by_code.setdefault(plan.request.code, []).append(plan)
     for code, coded in sorted(by_code.items()):
-        last = _advance(conn, code, len(coded))
+        last = advance_counter(conn, code, len(coded))
         for offset, plan in enumerate(coded):
             plan.number = f"{NUMBER_PREFIX[code]}{last - len(coded) + 1 + offset}"
 

@@ -127,9 +127,15 @@ def due_events(session: Session, now: datetime, limit: int, only: Collection[int
 
 def _blocked(session: Session, event: DocumentEvent) -> bool:
     """An earlier event of ours on the same document still waits for DIAN (030 goes before 032)."""
+    # Our own invoice's RADIAN events have no received document: their order is kept on the outbound one (036 first).
+    same = (
+        DocumentEvent.document_id == event.document_id
+        if event.outbound_document_id is None
+        else DocumentEvent.outbound_document_id == event.outbound_document_id
+    )
     earlier = session.execute(
         sa.select(DocumentEvent.id).where(
-            DocumentEvent.document_id == event.document_id,
+            same,
             DocumentEvent.direction == Direction.EMITTED,
             DocumentEvent.id < event.id,
             DocumentEvent.submission_state.in_(IN_FLIGHT),
@@ -196,6 +202,8 @@ def mark_registered(
               "direction": event.direction.value, "state": document.state.value if document else None},
         at=now,
     )  # fmt: skip
+    if ctx.on_title_event is not None:
+        ctx.on_title_event(s, event, now)  # the invoice's value title, derived again (radian.store)
     if on_registered is not None and document is not None and event.direction is Direction.EMITTED:
         if event.dian_response_blob is None:
             # Found registered without DIAN's answer (the sync's GetStatusEvent): the supplier's notice carries that

@@ -449,7 +449,7 @@ class DocumentEvent(Timestamps, Base):
     document: Mapped[ReceivedDocument | None] = relationship(back_populates="events", foreign_keys=[document_id])
     outbound_document: Mapped[OutboundDocument | None] = relationship()
     parties: Mapped[list[EventParty]] = relationship(
-        back_populates="event", order_by="(EventParty.role, EventParty.position)", cascade="all, delete-orphan"
+        back_populates="event", order_by="EventParty.id", cascade="all, delete-orphan"
     )
 
 

@@ -50,6 +50,7 @@ def create_app(
     run_job: Callable[[str], Any] | None = None,
     dian_client: Callable[[], Any] | None = None,
     sent_mail: Path | None = None,
+    titles: Callable[[sessionmaker[Session]], Any] | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
@@ -82,6 +83,8 @@ def create_app(
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions["buzon.sessions"] = sessions
     app.extensions["buzon.events"] = events(sessions) if events is not None else None
+    # The value titles façade (radian.service.TitleService) on the app's sessions: Runtime.title_service.
+    app.extensions["buzon.titles"] = titles(sessions) if titles is not None else None
     app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
     # The scheduled jobs (objects with id, description, seconds) for the jobs page; buzon passes its job_specs.
     app.extensions["buzon.jobs"] = jobs

@@ -1,0 +1,325 @@
+"""The titles façade the web, the CLI and the jobs use (receivable role: our own invoices as títulos valor).
+
+Every action goes the same way: the title's events loaded → ``dian.rules.check`` with who sends which variant → a
+refusal comes back as an ``Outcome`` with a Spanish sentence (and DIAN's rule), or the event is drafted
+(radian.actions), signed and queued (radian.emission) in one transaction under the invoice's row lock → the events
+outbox delivers it → when DIAN registers it the title row is derived again (radian.store.on_registered).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from dian.codes import EventCode, Operation
+from dian.errors import BuildError, CertificateError
+from dian.nit import check_digit, same_nit
+from dian.rules import Role, Sending, check, title_role
+from dian.trust import TrustStore
+from dian.ubl.model import Party
+from events.context import EventContext, utc_now
+from events.outbox import DeliveryReport, deliver_events
+from radian.actions import (
+    Action,
+    ActionError,
+    CancelEndorsement,
+    EndMandate,
+    Endorse,
+    TitleSnapshot,
+    draft,
+    endorsement_price,
+    operation_of,
+)
+from radian.emission import next_number, sign_and_queue
+from radian.importing import Imported, ImportRefused, import_invoice
+from radian.store import RADIAN_CODES, counted, facts_of, load, refresh_title
+from radian.sync import SyncResult, sync_title
+from store.models import DocumentEvent, OutboundDocument, TitleRole, ValueTitle
+
+__all__ = ["ImportRefused", "Imported", "Outcome", "Quote", "TitleService"]
+
+E = EventCode
+
+
+@dataclass(frozen=True)
+class Quote:
+    """An endorsement's figures before signing: the endorsed value, the discount rate and what the factor pays."""
+
+    value: Decimal
+    rate: Decimal
+    price: Decimal
+
+    @property
+    def discount(self) -> Decimal:
+        return self.value - self.price
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action came to: refused (``reason``, DIAN's ``rule``) or signed and queued (the event's id, number,
+    CUDE); ``state`` is the event's submission state after an immediate delivery, when one was asked."""
+
+    allowed: bool
+    reason: str
+    rule: str | None = None
+    operation: Operation | None = None
+    event_id: int | None = None
+    number: str | None = None
+    cude: str | None = None
+    quote: Quote | None = None
+    state: str | None = None
+    dian_messages: tuple[str, ...] = ()
+
+    @property
+    def line(self) -> str:
+        """One line for the CLI and the flash message."""
+        if not self.allowed:
+            return self.reason + (f" [{self.rule}]" if self.rule else "")
+        text = f"Firmado: {self.operation.value if self.operation else ''} número {self.number} CUDE {self.cude}"
+        return text + (f" — DIAN: {self.state}" if self.state else "")
+
+
+def _refused(reason: str, rule: str | None = None, operation: Operation | None = None) -> Outcome:
+    return Outcome(allowed=False, reason=reason, rule=rule, operation=operation)
+
+
+@dataclass
+class TitleService:
+    """Receivable titles: import our invoices, list and show titles, act on them, deliver and sync with DIAN."""
+
+    sessions: sessionmaker[Session]
+    make_context: Callable[[], EventContext]
+    trust: TrustStore
+    make_client: Callable[[], Any] | None = None
+    clock: Callable[[], datetime] = utc_now
+
+    def _ctx(self) -> EventContext:
+        return self.make_context()
+
+    # -- reading --------------------------------------------------------------------------------------------------
+
+    def titles(self, role: TitleRole | None = None, limit: int = 500) -> list[ValueTitle]:
+        """Titles, soonest due first (detached rows)."""
+        with self.sessions() as s:
+            query = sa.select(ValueTitle).order_by(ValueTitle.due_date.is_(None), ValueTitle.due_date, ValueTitle.id)
+            if role is not None:
+                query = query.where(ValueTitle.role == role)
+            rows = list(s.execute(query.limit(limit)).scalars())
+            s.expunge_all()
+            return rows
+
+    def find(self, key: str | int) -> ValueTitle | None:
+        """A title by id, invoice CUFE or invoice number (detached)."""
+        with self.sessions() as s:
+            text = str(key).strip()
+            conditions = [ValueTitle.invoice_cufe == text.lower(), ValueTitle.invoice_number == text]
+            if text.isdigit() and len(text) < 10:
+                conditions.append(ValueTitle.id == int(text))
+            row = s.execute(sa.select(ValueTitle).where(sa.or_(*conditions)).order_by(ValueTitle.id)).scalars().first()
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def chain(self, title_id: int) -> list[DocumentEvent]:
+        """Every event on the title's invoice (030-051), oldest first, with its parties (detached)."""
+        with self.sessions() as s:
+            title = s.get(ValueTitle, title_id)
+            if title is None:
+                return []
+            loaded = load(s, self._ctx().blobs, title)
+            for event in loaded.events:
+                _ = event.parties
+            s.expunge_all()
+            return loaded.events
+
+    def quote(self, title_id: int, rate: Decimal, amount: Decimal | None = None) -> Quote:
+        """The price a factor pays for the title at ``rate`` (value × (100 − rate) / 100), shown before signing."""
+        title = self._title(title_id)
+        value = amount if amount is not None else (title.outstanding or title.value or Decimal(0))
+        return Quote(value, rate, endorsement_price(value, rate))
+
+    def _title(self, title_id: int) -> ValueTitle:
+        with self.sessions() as s:
+            title = s.get(ValueTitle, title_id)
+            if title is None:
+                raise ActionError(f"No existe el título {title_id}.")
+            s.expunge(title)
+            return title
+
+    # -- importing ------------------------------------------------------------------------------------------------
+
+    def import_invoice(self, data: bytes, *, actor: str, source: str | None = None,
+                       dian_answer: bytes | None = None) -> Imported:  # fmt: skip
+        """File an invoice we issued elsewhere (with DIAN's answer) as a receivable; ImportRefused says why not."""
+        ctx = self._ctx()
+        with self.sessions() as s:
+            imported = import_invoice(
+                s, ctx.blobs, data, our_nit=ctx.company.nit, our_name=ctx.company.registration_name or "",
+                trust=self.trust, keys=ctx.keys, now=self.clock(), actor=actor, source=source,
+                dian_answer=dian_answer,
+            )  # fmt: skip
+            s.commit()
+            return imported
+
+    # -- acting ---------------------------------------------------------------------------------------------------
+
+    def check(self, title_id: int, action: Action, *, now: datetime | None = None) -> Outcome:
+        """May we do ``action`` on the title now? The same decision ``act`` takes, with nothing written."""
+        with self.sessions() as s:
+            return self._decide(s, self._ctx(), title_id, action, now or self.clock(), lock=False)[0]
+
+    def act(self, title_id: int, action: Action, *, actor: str, source: str | None = None,
+            now: datetime | None = None, deliver: bool = False) -> Outcome:  # fmt: skip
+        """Check ``action`` against DIAN's rules and, if allowed, sign and queue its event (and deliver it now when
+        ``deliver``). Never raises for a refusal or bad input: the Outcome says why."""
+        ctx = self._ctx()
+        now = now or self.clock()
+        try:
+            ctx.identity.check_valid_at(now)
+        except CertificateError as exc:
+            return _refused(f"No se puede firmar el evento: {exc}. Configure el certificado vigente de la empresa.")
+        with self.sessions() as s:
+            outcome, event = self._decide(s, ctx, title_id, action, now, lock=True)
+            if not outcome.allowed or event is None:
+                s.rollback()
+                return outcome
+            invoice = s.get(OutboundDocument, self._outbound_id(s, title_id))
+            assert invoice is not None
+            try:
+                signed = sign_and_queue(s, ctx, invoice, event, now=now, actor=actor, source=source,
+                                        rule_check=outcome.reason)  # fmt: skip
+            except BuildError as exc:
+                s.rollback()
+                return _refused(f"El evento no se pudo construir: {exc}", operation=outcome.operation)
+            s.commit()
+        done = Outcome(True, outcome.reason, None, outcome.operation, signed.id, signed.number, signed.cude,
+                       outcome.quote)  # fmt: skip
+        if not deliver:
+            return done
+        self.deliver(only=[signed.id], actor=actor)
+        with self.sessions() as s:
+            row = s.get(DocumentEvent, signed.id)
+            assert row is not None
+            return Outcome(True, outcome.reason, None, outcome.operation, signed.id, signed.number, signed.cude,
+                           outcome.quote, row.submission_state.value, tuple(row.dian_messages or ()))  # fmt: skip
+
+    @staticmethod
+    def _outbound_id(s: Session, title_id: int) -> int | None:
+        return s.execute(sa.select(ValueTitle.outbound_document_id).where(ValueTitle.id == title_id)).scalar()
+
+    def _decide(self, s: Session, ctx: EventContext, title_id: int, action: Action, now: datetime, *,
+                lock: bool) -> tuple[Outcome, Any]:  # fmt: skip
+        title = s.get(ValueTitle, title_id)
+        if title is None:
+            return _refused(f"No existe el título {title_id}."), None
+        if title.role is not TitleRole.HOLDER or title.outbound_document_id is None:
+            return _refused("Este título es por pagar (factura recibida): Buzón no lo circula."), None
+        query = sa.select(OutboundDocument).where(OutboundDocument.id == title.outbound_document_id)
+        invoice = s.execute(query.with_for_update() if lock else query).scalar_one()
+        us = ctx.company.nit
+        loaded = load(s, ctx.blobs, title)
+        facts = facts_of(loaded, issuer_nit=us, buyer_nit=invoice.buyer_nit, include_in_flight=True)
+        history = facts.history
+        value = title.value if title.value is not None else invoice.payable_amount
+        paid = sum((act.paid for act in history if act.code is E.PAGO and act.paid is not None), Decimal(0))
+        closed = any(act.operation is Operation.TOTAL_PAYMENT for act in history)
+        events = {
+            (e.cude or "").lower(): (e.code, e.number or "", e.receiver_nit or "", e.receiver_name or "")
+            for e in loaded.events
+            if counted(e, include_in_flight=True) and e.cude and e.code in RADIAN_CODES
+        }
+        snapshot = TitleSnapshot(
+            invoice_number=invoice.number,
+            invoice_cufe=(invoice.cufe or "").lower(),
+            due_date=invoice.due_date,
+            value=value,
+            outstanding=Decimal(0) if closed else value - paid,
+            debtor=Party(invoice.buyer_nit, invoice.buyer_name, check_digit(invoice.buyer_nit)),
+            holder_registered=E.INSCRIPCION_TITULO in facts.events,
+            holder_is_issuer=not any(act.code is E.ENDOSO_PROPIEDAD for act in history),
+            limited=facts.in_force(E.LIMITACION_CIRCULACION),
+            events=events,
+        )
+        try:
+            operation = operation_of(action, snapshot)
+            quote = None
+            if isinstance(action, Endorse) and action.kind == "property":
+                total = action.amount if action.amount is not None else snapshot.outstanding
+                quote = Quote(total, action.rate, endorsement_price(total, action.rate))
+        except ActionError as exc:
+            return _refused(str(exc)), None
+        role = title_role(us, facts) or Role.SELLER
+        reference = None
+        if isinstance(action, CancelEndorsement):
+            reference = action.endorsement_cude.strip().lower()
+        elif isinstance(action, EndMandate):
+            reference = action.mandate_cude.strip().lower()
+        list_id = None
+        if operation.event in (E.PAGO, E.PAGO_TRANSFERENCIA):
+            list_id = "2" if snapshot.limited else "1"
+        elif operation.event is E.ENDOSO_PROPIEDAD and isinstance(action, Endorse):
+            list_id = "2" if action.blank else "1"
+        sending = Sending(operation=operation, sender_nit=us, provider_nit=ctx.software.provider_nit, list_id=list_id,
+                          reference_cude=reference)  # fmt: skip
+        decision = check(operation.event, role=role, facts=facts, at=now, calendar=ctx.calendar, sending=sending)
+        if not decision.allowed:
+            return Outcome(False, decision.reason, decision.rule, operation, quote=quote), None
+        local, issue_time = ctx.issue_moment(now)
+        number = next_number(s, operation.event) if lock else "PREVIEW"
+        try:
+            event = draft(action, snapshot, company=ctx.company, number=number, issue_date=local.date(),
+                          issue_time=issue_time, environment=ctx.environment)  # fmt: skip
+        except ActionError as exc:
+            return _refused(str(exc), operation=operation), None
+        return Outcome(True, decision.reason, None, operation, quote=quote), event
+
+    # -- DIAN -----------------------------------------------------------------------------------------------------
+
+    def deliver(self, only: Collection[int] | None = None, *, actor: str = "job:deliver_outbox") -> DeliveryReport:
+        """Send our due events to DIAN now through the events outbox (only ``only`` when given)."""
+        if self.make_client is None:
+            return DeliveryReport()
+        client = self.make_client()
+        try:
+            return deliver_events(self.sessions, self._ctx(), client, actor=actor, only=only, now=self.clock)
+        finally:
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+
+    def sync(self, title_id: int, *, actor: str) -> SyncResult:
+        """Ask DIAN what is registered on the title's invoice (the buyer's acceptance, the factor's events)."""
+        if self.make_client is None:
+            return SyncResult(error="Sin conexión con la DIAN configurada.")
+        ctx, client = self._ctx(), self.make_client()
+        try:
+            with self.sessions() as s:
+                title = s.get(ValueTitle, title_id)
+                if title is None:
+                    return SyncResult(error=f"No existe el título {title_id}.")
+                result = sync_title(s, ctx, client, title, self.clock(), actor=actor)
+                s.commit()
+                return result
+        finally:
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+
+    def refresh(self, title_id: int) -> None:
+        """Derive the title row again from its registered events."""
+        with self.sessions() as s:
+            title = s.get(ValueTitle, title_id)
+            if title is not None:
+                refresh_title(s, self._ctx().blobs, title, self.clock())
+                s.commit()
+
+
+def holds(title: ValueTitle, nit: str) -> bool:
+    """Whether ``nit`` is among the title's legitimate holders."""
+    return any(same_nit(nit, h.get("nit", "")) for h in title.holders or []) or same_nit(nit, title.holder_nit)
