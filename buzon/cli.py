@@ -12,6 +12,7 @@ from buzon.commands.inbox import import_, poll
 from buzon.commands.init import init
 from buzon.commands.jobs import jobs_group, scheduler
 from buzon.commands.serve import serve
+from buzon.commands.title import title
 from buzon.commands.users import token, user
 from buzon.commands.verify import verify
 
@@ -24,7 +25,8 @@ def main() -> None:
     """Buzón: receive supplier e-invoices, verify them, and answer them with DIAN events."""
 
 
-for command in (check_config, init, serve, scheduler, poll, import_, verify, dian_sim, user, token, event, jobs_group):
+for command in (check_config, init, serve, scheduler, poll, import_, verify, dian_sim, user, token, event, jobs_group,
+                title):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

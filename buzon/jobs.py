@@ -163,6 +163,22 @@ def _confirm_documents(rt: Runtime) -> dict[str, Any]:
     return {**counts, "online": check is not None, **({"note": note} if note else {})}
 
 
+def watch_plan(settings: Settings) -> Any:
+    """The endorsement watch's plan from [radian] (and the From address of its mail)."""
+    from radian.watch import WatchPlan
+
+    r = settings.radian
+    return WatchPlan(interval=timedelta(seconds=r.watch_interval), past_due_days=r.watch_past_due_days,
+                     rate_per_second=r.watch_rate_per_second, concurrency=r.watch_concurrency, batch=r.watch_batch,
+                     from_address=settings.smtp.from_address, alert_emails=r.alert_emails)  # fmt: skip
+
+
+def _title_watch(rt: Runtime) -> dict[str, Any]:
+    from radian.watch import sweep
+
+    return sweep(rt.sessions, rt.ctx, rt.dian_client, watch_plan(rt.settings)).as_dict()
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -203,6 +219,11 @@ def confirm_documents() -> dict[str, Any]:
     return recorded("confirm_documents", _confirm_documents)
 
 
+def title_watch() -> dict[str, Any]:
+    """Ask DIAN whether the supplier invoices we owe changed holder (RADIAN) and move the payee."""
+    return recorded("title_watch", _title_watch)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -212,6 +233,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "deadlines": deadlines,
     "deliver_webhooks": deliver_webhooks,
     "confirm_documents": confirm_documents,
+    "title_watch": title_watch,
 }
 
 
@@ -244,6 +266,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
             max(1, settings.dian.confirm_every_minutes) * 60,
             "Confirmar con la DIAN los documentos sin confirmar",
         ),
+        # Runs often; each title is asked about at most once per radian.watch_interval.
+        JobSpec("title_watch", title_watch, min(settings.radian.watch_interval, 300), "Vigilancia de endosos (RADIAN)"),
     ]
 
 

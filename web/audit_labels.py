@@ -42,6 +42,11 @@ ACTIONS: dict[str, str] = {
     "mail.event_notice.send_failed": "no pudo enviar por correo al proveedor el aviso de un evento (se reintentará)",
     "mail.reminder.sent": "envió por correo un recordatorio de plazo",
     "mail.reminder.send_failed": "no pudo enviar por correo un recordatorio de plazo (se reintentará)",
+    "mail.title_alert.sent": "envió por correo un aviso de título valor (cambio de tenedor o pago congelado)",
+    "mail.title_alert.send_failed": "no pudo enviar por correo un aviso de título valor (se reintentará)",
+    # The endorsement watch (radian/watch.py, radian/alerts.py)
+    "title.alert.raised": "avisó a tesorería y cuentas por pagar de un cambio en un título valor por pagar",
+    "title.watch.refused": "no aceptó lo que la DIAN dijo de un título valor por pagar (respuesta sin verificar)",
     # Documents (inbox/intake.py, inbox/confirm.py, events/clock.py, events/sync.py)
     "document.filed": "archivó el documento",
     "document.quarantined": "puso en cuarentena un documento del correo",
@@ -155,6 +160,7 @@ JOB_NAMES = {
     "deadlines": "plazos y recordatorios",
     "deliver_webhooks": "webhooks",
     "confirm_documents": "confirmación con la DIAN",
+    "title_watch": "vigilancia de endosos (RADIAN)",
 }
 SYSTEM_ACTORS = {
     "system:intake": "Buzón (lectura del correo)",

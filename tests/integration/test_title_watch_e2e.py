@@ -1,0 +1,163 @@
+"""The endorsement watch end to end (issue 17, payable side), on SQLite and PostgreSQL: a supplier invoice mailed to
+us, accepted by us (030, 032, 033 through the simulator over HTTP), then registered (036) and endorsed (037) by its
+supplier to a factor through the simulator's admin API over HTTP; one watch sweep (the job title_watch) shows the new
+holder, raises the alert (in-app, mail to treasury, webhook title.holder_changed) and moves the payee in the payment
+export and the API; a judge's 041 freezes it: the export refuses the line with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.request
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from buzon import jobs
+from dian.codes import EventCode
+from radian.payables import PayableFilters, export_csv, payables
+from store.models import (
+    AlertKind,
+    MailKind,
+    OutgoingMail,
+    Role,
+    TitleAlert,
+    TitleRole,
+    TitleState,
+    User,
+    ValueTitle,
+    WebhookDelivery,
+)
+from tests.integration.dian_fixtures import SELLER_NIT
+from tests.integration.events_fixtures import EventsBed, events_bed  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.integration
+
+FACTOR = {"nit": "901777888", "name": "FACTOR DE PRUEBA S.A.S."}
+TREASURY_MAIL = "tesoreria@compradora.test"
+
+
+def _sim(bed: EventsBed, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The simulator's admin API over HTTP (loopback)."""
+    base = bed.world.server.base_url.rstrip("/")
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the loopback test server
+        f"{base}{path}", data=data, method="POST" if body is not None else "GET",
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the loopback test server
+        return json.loads(response.read())
+
+
+def _act(bed: EventsBed, action: str, cufe: str, **fields: Any) -> dict[str, Any]:
+    answer = _sim(bed, "/_sim/counterparts", {"action": action, "cufe": cufe, **fields})
+    assert answer["registered"], answer
+    return answer
+
+
+def _accepted_invoice(bed: EventsBed) -> tuple[int, str]:
+    doc_id = bed.receive(at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
+    for code in (EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN, EventCode.ACEPTACION_EXPRESA):
+        bed.send(doc_id, code)
+        assert bed.deliver()["events"]["registered"] == 1
+    return doc_id, bed.document(doc_id).cufe
+
+
+def _title(bed: EventsBed, doc_id: int) -> ValueTitle:
+    with bed.sessions() as s:
+        row = s.scalars(sa.select(ValueTitle).where(ValueTitle.document_id == doc_id)).one()
+        s.expunge(row)
+        return row
+
+
+def _watch(bed: EventsBed) -> dict[str, Any]:
+    result = jobs.title_watch()
+    assert result["outcome"] == "ok", result
+    return result["summary"]
+
+
+def _due_now(bed: EventsBed) -> None:
+    with bed.sessions() as s:
+        s.execute(sa.update(ValueTitle).values(next_watch_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        s.commit()
+
+
+def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041_freezes_it(
+    events_bed: EventsBed,  # noqa: F811
+) -> None:
+    bed = events_bed
+    with bed.sessions() as s:
+        s.add(User(username="tesorera", email=TREASURY_MAIL, role=Role.TREASURY))
+        s.commit()
+    doc_id, cufe = _accepted_invoice(bed)
+
+    # First sweep: the invoice is enrolled, DIAN lists only our own events; the payee is the supplier.
+    first = _watch(bed)
+    assert first["enrolled"] == 1 and first["asked"] == 1 and first["unchanged"] == 1, first
+    row = _title(bed, doc_id)
+    assert (row.role, row.state, row.payee_nit) == (TitleRole.OBLIGOR, TitleState.UNREGISTERED, SELLER_NIT)
+    with bed.sessions() as s:
+        (line,) = payables(s)
+    assert line.payee_nit == SELLER_NIT and line.payable
+
+    # The supplier registers the title and endorses it to a factor (the simulator signs as the supplier).
+    _act(bed, "register", cufe)
+    endorsed = _act(bed, "endorse", cufe, to=FACTOR, rate="2.5")
+    assert endorsed["holders"] == [FACTOR]
+
+    # Not due yet: the sweep asks nothing.
+    assert _watch(bed)["asked"] == 0
+    _due_now(bed)
+    second = _watch(bed)
+    assert second["settled"] == 1 and second["holder_changed"] == 1 and second["unproven"] == 0, second
+    row = _title(bed, doc_id)
+    assert (row.state, row.holder_nit, row.payee_nit) == (TitleState.ENDORSED, FACTOR["nit"], FACTOR["nit"])
+    assert row.payee_name == FACTOR["name"] and row.chain_length == 2
+
+    with bed.sessions() as s:
+        alerts = list(s.scalars(sa.select(TitleAlert).where(TitleAlert.title_id == row.id)))
+        holder_alerts = [a for a in alerts if a.kind is AlertKind.HOLDER_CHANGED]
+        assert len(holder_alerts) == 1
+        alert = holder_alerts[0]
+        assert (alert.from_nit, alert.to_nit) == (SELLER_NIT, FACTOR["nit"])
+        assert alert.dedupe_key == f"holder_changed:{endorsed['cude'].lower()}"
+        mails = list(s.scalars(sa.select(OutgoingMail).where(OutgoingMail.kind == MailKind.TITLE_ALERT)))
+        assert TREASURY_MAIL in {m.to_address for m in mails}
+        hooks = list(s.scalars(sa.select(WebhookDelivery).where(WebhookDelivery.event == "title.holder_changed")))
+        assert len(hooks) == 1
+        payload = hooks[0].payload
+        assert payload["title"]["payee"]["nit"] == FACTOR["nit"]
+        assert payload["title"]["previous_payee"]["nit"] == SELLER_NIT
+        (line,) = payables(s)
+        assert (line.payee_nit, line.payee_name, line.payee_is_supplier) == (FACTOR["nit"], FACTOR["name"], False)
+        assert line.payable
+        # Paying the supplier (a bank payee an ERP still keeps) is refused with the reason.
+        (override,) = payables(s, pay_to={cufe: SELLER_NIT})
+        assert not override.payable and FACTOR["nit"] in (override.refused or "")
+
+    # The mail reaches treasury through the real SMTP server.
+    assert jobs.deliver_outbox()["outcome"] == "ok"
+    received = [m for m in bed.smtp.handler.messages if TREASURY_MAIL in m[1]]
+    assert received and "Cambio de tenedor" in received[0][2]["Subject"]
+
+    # A third sweep with nothing new changes nothing and raises nothing again.
+    _due_now(bed)
+    third = _watch(bed)
+    assert third["unchanged"] == 1 and third["settled"] == 0, third
+
+    # A judge limits the title (041): the payment is frozen and the export refuses the line with its reason.
+    _act(bed, "limit", cufe)
+    _due_now(bed)
+    fourth = _watch(bed)
+    assert fourth["limited"] == 1, fourth
+    row = _title(bed, doc_id)
+    assert row.limited and row.state is TitleState.LIMITED
+    with bed.sessions() as s:
+        export = export_csv(payables(s, PayableFilters()), excel=True)
+        assert s.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)
+                        .where(WebhookDelivery.event == "title.limited")) == 1  # fmt: skip
+    assert export.counts == {"payable": 0, "refused": 1}
+    assert export.refused.startswith("\ufeff") and "041" in export.refused and FACTOR["nit"] in export.refused
+    assert cufe not in export.payable
