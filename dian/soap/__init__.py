@@ -1,4 +1,4 @@
-"""DIAN's web service WcfDianCustomerServices: a typed zeep client with WS-Security (dian-facts 6, 11)."""
+"""DIAN's web service WcfDianCustomerServices: a typed SOAP 1.2 client with WS-Security (dian-facts 6, 11)."""
 
 from dian.soap.client import ENDPOINTS, DianClient, endpoint_for, zip_name_for
 from dian.soap.errors import DianFault, DianRejected, DianServiceError, DianTransportError
@@ -7,6 +7,9 @@ from dian.soap.results import (
     Acquirer,
     DianMessage,
     DianResponse,
+    DocumentEvent,
+    DocumentInfo,
+    DocumentParty,
     DocumentXml,
     ExchangeEmails,
     NumberingRangeInfo,
@@ -27,6 +30,9 @@ __all__ = [
     "DianResponse",
     "DianServiceError",
     "DianTransportError",
+    "DocumentEvent",
+    "DocumentInfo",
+    "DocumentParty",
     "DocumentXml",
     "ExchangeEmails",
     "NumberingRangeInfo",

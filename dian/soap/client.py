@@ -1,8 +1,23 @@
-"""A typed client for DIAN's WcfDianCustomerServices: zeep for SOAP 1.2 and WS-Addressing, our WS-Security signer.
+"""A typed client for DIAN's WcfDianCustomerServices: SOAP 1.2 with WS-Addressing and our WS-Security signer.
 
-Every method returns frozen dataclasses (dian.soap.results), never zeep objects. Collaborators are injected: the HTTP
-session, the signing identity, the clock. TLS is verified; connect and read timeouts are always set; plain HTTP is
-only accepted on the loopback interface (the simulator).
+Every method returns frozen dataclasses (dian.soap.results). Collaborators are injected: the HTTP session, the signing
+identity, the clock. TLS is verified; connect and read timeouts are always set; plain HTTP is only accepted on the
+loopback interface (the simulator).
+
+The hot path (issue 21) is text and one parse: the request is written from a table zeep read once from the WSDL
+(dian.soap.envelope), signed by :class:`WsSecurity` without building a tree, posted on one keep-alive session, and the
+answer is parsed once with lxml (dian.soap.reply, dian.soap.results).
+
+Environment: ``requests`` normally re-reads the environment on every call (proxies, NO_PROXY, CA bundle, .netrc).
+The client reads it once, when it is built: ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` as they apply to the
+endpoint (none when ``NO_PROXY`` covers its host) become the session's proxies, and ``REQUESTS_CA_BUNDLE`` or
+``CURL_CA_BUNDLE`` the CA bundle when ``verify`` is left True; then ``trust_env`` is switched off, so a change to the
+environment needs a new client. Proxies already set on a session handed in win over the environment. ``.netrc`` is
+never read (DIAN authenticates by the signed header, not HTTP auth).
+
+Threads: one client (one ``requests.Session``) may be used from several threads. The signer and the operation table
+are read-only; per call the session touches only urllib3's connection pool (thread-safe; the client's own session
+keeps up to 16 connections to the endpoint) and the cookie jar (http.cookiejar locks it; DIAN sets no cookies).
 
 Send operations raise :class:`DianRejected` when DIAN refuses the document; a rejection whose only rule is 90
 (documento procesado anteriormente) has ``already_registered`` set and carries DIAN's stored key and original
@@ -13,60 +28,48 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import threading
-from collections.abc import Callable, Sequence
-from pathlib import Path
+import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-import zeep
-import zeep.exceptions
-from zeep.transports import Transport
-from zeep.wsdl import Document
+from lxml import etree
+from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
 
-from dian.soap.errors import DianFault, DianRejected, DianTransportError
+from dian.soap.envelope import WSDL_PATH, envelope, operations
+from dian.soap.errors import DianRejected, DianTransportError
 from dian.soap.packaging import zip_one
+from dian.soap.reply import read_reply
 from dian.soap.results import (
     Acquirer,
     DianResponse,
+    DocumentInfo,
     DocumentXml,
     ExchangeEmails,
-    NumberingRangeInfo,
     NumberingRanges,
-    UploadError,
     UploadResult,
+    acquirer_from,
     dian_response_from,
+    dian_responses_from,
+    document_info_from,
+    document_xml_from,
+    exchange_emails_from,
+    numbering_ranges_from,
+    upload_result_from,
 )
 from dian.soap.wsse import WsSecurity
 from dian.trust import SigningIdentity
 
-__all__ = ["ENDPOINTS", "WSDL_PATH", "DianClient", "endpoint_for", "zip_name_for"]
+__all__ = ["ENDPOINTS", "WSDL_PATH", "DianClient", "endpoint_for", "environment_proxies", "zip_name_for"]
 
 # dian-facts 6.1.
 ENDPOINTS = {
     "habilitacion": "https://vpfe-hab.dian.gov.co/WcfDianCustomerServices.svc",
     "produccion": "https://vpfe.dian.gov.co/WcfDianCustomerServices.svc",
 }
-WSDL_PATH = Path(__file__).with_name("wsdl") / "WcfDianCustomerServices.wsdl"
-BINDING = "{http://wcf.dian.colombia}WSHttpBinding_IWcfDianCustomerServices"
-
-_document: Document | None = None
-_document_lock = threading.Lock()
-
-
-def _settings() -> zeep.Settings:
-    # Hostile input is normal input (DESIGN.md 5): no DTD, no entities, no network while parsing answers.
-    return zeep.Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-
-
-def _wsdl() -> Document:
-    """The packaged WSDL, parsed once per process (zeep's Document is read-only once loaded)."""
-    global _document
-    with _document_lock:
-        if _document is None:
-            _document = Document(str(WSDL_PATH), Transport(), settings=_settings())
-        return _document
+POOL_SIZE = 16  # connections kept to the endpoint by the client's own session (threads beyond this wait for none)
 
 
 def endpoint_for(environment: str, simulator_url: str | None = None) -> str:
@@ -79,6 +82,11 @@ def endpoint_for(environment: str, simulator_url: str | None = None) -> str:
         return ENDPOINTS[environment]
     except KeyError:
         raise ValueError(f"unknown DIAN environment {environment!r}: habilitacion, produccion or simulator") from None
+
+
+def environment_proxies(endpoint: str) -> dict[str, str]:
+    """The proxies the environment gives ``endpoint``: {} when NO_PROXY covers its host (requests' own rules)."""
+    return {k: v for k, v in get_environ_proxies(endpoint).items() if k in {"http", "https", "all"} and v}
 
 
 def _is_loopback(host: str) -> bool:
@@ -98,17 +106,8 @@ def zip_name_for(xml_name: str) -> str:
     return stem + ".zip"
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-def _opt(value: Any) -> str | None:
-    text = _text(value).strip()
-    return text or None
-
-
 class DianClient:
-    """One DIAN endpoint, one signing identity. Thread-safe for calls (one zeep service, stateless signer)."""
+    """One DIAN endpoint, one signing identity; safe to share between threads (see the module's docstring)."""
 
     def __init__(
         self,
@@ -129,25 +128,28 @@ class DianClient:
             raise ValueError(f"endpoint {endpoint!r}: plain HTTP is only allowed on loopback (the simulator)")
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError("connect_timeout and read_timeout must be positive")
-        self.endpoint = endpoint
-        self.identity = identity
-        self.session = session or requests.Session()
         if verify is False:
             raise ValueError("TLS verification cannot be disabled; pass a CA bundle path instead")
-        self.session.verify = verify
-        self._last = threading.local()
-        self.session.hooks.setdefault("response", []).append(self._remember)
+        self.endpoint = endpoint
+        self.identity = identity
+        if session is None:
+            session = requests.Session()
+            session.mount(f"{parts.scheme}://{parts.netloc}/", HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE))
+        self.session = session
+        # The environment, once (see the module's docstring), then never again per call.
+        if session.trust_env:
+            for scheme, proxy in environment_proxies(endpoint).items():
+                session.proxies.setdefault(scheme, proxy)
+            if verify is True:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            session.trust_env = False
+        session.verify = verify
         self.timeouts = (connect_timeout, read_timeout)
         kwargs: dict[str, Any] = {}
         if clock is not None:
             kwargs["clock"] = clock
         self.signer = WsSecurity(identity, lifetime=token_lifetime, **kwargs)
-        transport = Transport(session=self.session, timeout=connect_timeout, operation_timeout=self.timeouts)
-        self._zeep = zeep.Client(_wsdl(), transport=transport, wsse=self.signer, settings=_settings())
-        self._service = self._zeep.create_service(BINDING, endpoint)
-
-    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._last.status = response.status_code
+        self._operations = operations()
 
     def close(self) -> None:
         """Close the HTTP session's connections."""
@@ -161,10 +163,14 @@ class DianClient:
 
     # -- transport --------------------------------------------------------------------------------------------
 
-    def _call(self, operation: str, **params: Any) -> Any:
-        self._last.status = None
+    def _call(self, operation: str, **params: Any) -> etree._Element | None:
+        """Post one signed request; the answer's ``{operation}Result`` element (None when absent or nil)."""
+        op = self._operations[operation]
+        data = envelope(op, params, signer=self.signer, to=self.endpoint)
         try:
-            return getattr(self._service, operation)(**params)
+            response = self.session.post(
+                self.endpoint, data=data, headers={"Content-Type": op.content_type}, timeout=self.timeouts
+            )
         except requests.exceptions.SSLError as exc:
             raise DianTransportError(f"{operation}: TLS failed: {exc}", retryable=False) from exc
         except requests.exceptions.Timeout as exc:
@@ -173,23 +179,7 @@ class DianClient:
             raise DianTransportError(f"{operation}: connection failed or reset: {exc}") from exc
         except requests.exceptions.RequestException as exc:
             raise DianTransportError(f"{operation}: HTTP request failed: {exc}") from exc
-        except zeep.exceptions.Fault as exc:
-            status = getattr(self._last, "status", None)
-            if exc.code is None and status is not None and status >= 500:
-                # An error page that happens to be well-formed XML (a proxy's HTML): no SOAP fault inside.
-                raise DianTransportError(
-                    f"{operation}: HTTP {status} without a SOAP answer", status=status, retryable=True
-                ) from exc
-            subcodes = tuple(str(s) for s in (exc.subcodes or ()))
-            raise DianFault(str(exc.message), code=str(exc.code) if exc.code else None, subcodes=subcodes) from exc
-        except zeep.exceptions.TransportError as exc:
-            status = exc.status_code or None
-            retryable = status is None or status >= 500 or status in (408, 429)
-            raise DianTransportError(
-                f"{operation}: HTTP {status} without a SOAP answer", status=status, retryable=retryable
-            ) from exc
-        except (zeep.exceptions.XMLSyntaxError, zeep.exceptions.XMLParseError, zeep.exceptions.ValidationError) as exc:
-            raise DianTransportError(f"{operation}: unreadable answer: {exc}", retryable=False) from exc
+        return read_reply(operation, response.status_code, response.content)
 
     def _send(self, operation: str, **params: Any) -> DianResponse:
         response = dian_response_from(self._call(operation, **params))
@@ -209,13 +199,13 @@ class DianClient:
 
     def send_bill_async(self, file_name: str, xml: bytes) -> UploadResult:
         """Upload one document for asynchronous validation; poll :meth:`get_status_zip` with the ZipKey."""
-        return self._upload(
+        return upload_result_from(
             self._call("SendBillAsync", fileName=zip_name_for(file_name), contentFile=zip_one(file_name, xml))
         )
 
     def send_test_set_async(self, file_name: str, xml: bytes, test_set_id: str) -> UploadResult:
         """Upload one document of the habilitación test set ``test_set_id``."""
-        return self._upload(
+        return upload_result_from(
             self._call(
                 "SendTestSetAsync",
                 fileName=zip_name_for(file_name),
@@ -223,22 +213,6 @@ class DianClient:
                 testSetId=test_set_id,
             )
         )
-
-    @staticmethod
-    def _upload(obj: Any) -> UploadResult:
-        errors: list[UploadError] = []
-        listing = getattr(obj, "ErrorMessageList", None) if obj is not None else None
-        for item in (getattr(listing, "XmlParamsResponseTrackId", None) or []) if listing is not None else []:
-            errors.append(
-                UploadError(
-                    document_key=_opt(item.DocumentKey),
-                    message=" ".join(_text(item.ProcessedMessage).split()),
-                    sender_code=_opt(item.SenderCode),
-                    success=bool(item.Success),
-                    file_name=_opt(item.XmlFileName),
-                )
-            )
-        return UploadResult(zip_key=_opt(getattr(obj, "ZipKey", None)), errors=tuple(errors))
 
     # -- queries ----------------------------------------------------------------------------------------------
 
@@ -248,10 +222,7 @@ class DianClient:
 
     def get_status_zip(self, zip_key: str) -> tuple[DianResponse, ...]:
         """The answers for the documents of an asynchronous upload."""
-        result = self._call("GetStatusZip", trackId=zip_key)
-        # zeep unwraps an ArrayOf… result into a plain list.
-        items: Sequence[Any] = result if isinstance(result, list) else (getattr(result, "DianResponse", None) or [])
-        return tuple(dian_response_from(item) for item in items)
+        return dian_responses_from(self._call("GetStatusZip", trackId=zip_key))
 
     def get_status_event(self, cufe: str) -> DianResponse:
         """The events registered on an invoice (the answer's ``xml`` lists them; StatusCode 68 for a non-CUFE)."""
@@ -259,66 +230,32 @@ class DianClient:
 
     def get_xml_by_document_key(self, track_id: str) -> DocumentXml:
         """The XML DIAN holds for a CUFE/CUDE (Code 100), if our certificate's NIT may see it (else 401)."""
-        import base64
-        import binascii
-
-        result = self._call("GetXmlByDocumentKey", trackId=track_id)
-        encoded = _text(getattr(result, "XmlBytesBase64", None)).strip()
-        try:
-            xml = base64.b64decode(encoded, validate=True) if encoded else None
-        except (binascii.Error, ValueError):
-            raise DianTransportError("GetXmlByDocumentKey: XmlBytesBase64 is not base64", retryable=False) from None
-        return DocumentXml(
-            code=_text(getattr(result, "Code", None)).strip(),
-            message=" ".join(_text(getattr(result, "Message", None)).split()),
-            validation_date=_opt(getattr(result, "ValidationDate", None)),
-            xml=xml,
-        )
+        return document_xml_from(self._call("GetXmlByDocumentKey", trackId=track_id))
 
     def get_numbering_range(self, account_code: str, account_code_t: str, software_code: str) -> NumberingRanges:
         """The numbering authorizations (with technical keys) of issuer ``account_code`` for a software."""
-        result = self._call(
-            "GetNumberingRange", accountCode=account_code, accountCodeT=account_code_t, softwareCode=software_code
-        )
-        listing = getattr(result, "ResponseList", None)
-        ranges = tuple(
-            NumberingRangeInfo(
-                resolution_number=_text(r.ResolutionNumber).strip(),
-                resolution_date=_opt(r.ResolutionDate),
-                prefix=_text(r.Prefix).strip(),
-                from_number=int(r.FromNumber or 0),
-                to_number=int(r.ToNumber or 0),
-                valid_from=_opt(r.ValidDateFrom),
-                valid_to=_opt(r.ValidDateTo),
-                technical_key=_opt(r.TechnicalKey),
+        return numbering_ranges_from(
+            self._call(
+                "GetNumberingRange", accountCode=account_code, accountCodeT=account_code_t, softwareCode=software_code
             )
-            for r in ((getattr(listing, "NumberRangeResponse", None) or []) if listing is not None else [])
-        )
-        return NumberingRanges(
-            operation_code=_text(getattr(result, "OperationCode", None)).strip(),
-            description=" ".join(_text(getattr(result, "OperationDescription", None)).split()),
-            ranges=ranges,
         )
 
     def get_exchange_emails(self) -> ExchangeEmails:
         """The CSV of reception e-mails registered with DIAN (dian-facts 4.1)."""
-        result = self._call("GetExchangeEmails")
-        csv = getattr(result, "CsvBase64Bytes", None)
-        return ExchangeEmails(
-            success=bool(getattr(result, "Success", False)),
-            status_code=_text(getattr(result, "StatusCode", None)).strip(),
-            message=" ".join(_text(getattr(result, "Message", None)).split()),
-            csv=bytes(csv) if csv else None,
-        )
+        return exchange_emails_from(self._call("GetExchangeEmails"))
 
     def get_acquirer(self, identification_type: str, identification_number: str) -> Acquirer:
         """A buyer's name and reception e-mail by ID type and number (Resolución 000202/2025)."""
-        result = self._call(
-            "GetAcquirer", identificationType=identification_type, identificationNumber=identification_number
+        return acquirer_from(
+            self._call(
+                "GetAcquirer", identificationType=identification_type, identificationNumber=identification_number
+            )
         )
-        return Acquirer(
-            status_code=_text(getattr(result, "StatusCode", None)).strip(),
-            message=" ".join(_text(getattr(result, "Message", None)).split()),
-            name=_opt(getattr(result, "ReceiverName", None)),
-            email=_opt(getattr(result, "ReceiverEmail", None)),
-        )
+
+    def get_document_info(self, cufe: str) -> DocumentInfo:
+        """RADIAN's view of an invoice by CUFE: its events and current legitimate holder (``found`` False if none).
+
+        Not in DIAN's 2024 WSDL copy; the shape is documented in the packaged WSDL. Whether DIAN answers it for a
+        third party's invoice (Buzón as the debtor) is unverified (peers-wave2.md §7).
+        """
+        return document_info_from(self._call("GetDocumentInfo", uuid=cufe))

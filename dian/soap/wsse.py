@@ -3,8 +3,14 @@
 What DIAN's policy asks (dian-facts 6.3, 11): a ``wsse:Security`` header holding a ``wsu:Timestamp`` (UTC, ``Z``),
 the caller's X.509 certificate as a ``wsse:BinarySecurityToken``, and a ``ds:Signature`` with exclusive C14N and
 RSA-SHA256 whose one reference is the ``wsa:To`` header (by its ``wsu:Id``); KeyInfo is a SecurityTokenReference to
-the token. zeep calls :meth:`WsSecurity.apply` after it has added the WS-Addressing headers, and
-:meth:`WsSecurity.verify` on every answer before fault handling, so ``verify`` stays lenient.
+the token.
+
+:class:`WsSecurity` writes the whole SOAP header as text (issue 21): the header is ours, so the exclusive C14N of the
+two signed pieces (``wsa:To`` and ``ds:SignedInfo``) is known without building a tree — the ``wsa:To`` element is
+written in the envelope with the namespaces its canonical form declares, and SignedInfo is written in its canonical
+form. The certificate token is base64-encoded once per signer. What stays per message: fresh Ids, the Timestamp,
+one SHA-256 over the canonical ``wsa:To`` and one RSA signature. ``tests/unit/test_soap_envelope.py`` checks the
+written forms against lxml's exclusive C14N, and :func:`check_request` (lxml + cryptography) verifies every request.
 
 :func:`check_request` is the receiving side (the simulator): it verifies the signature by hand with lxml and
 cryptography, so it also accepts what other clients send (an ``InclusiveNamespaces`` prefix list, other Ids).
@@ -26,13 +32,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureConstructionMethod, SignatureMethod, XMLSigner
-from signxml.exceptions import InvalidInput
 
 from dian.errors import DianError, SignatureError
 from dian.trust import SigningIdentity, load_der
 
-__all__ = ["SecurityHeaderError", "VerifiedCaller", "WsSecurity", "check_request"]
+__all__ = ["SecurityHeaderError", "VerifiedCaller", "WsSecurity", "check_request", "xml_text"]
 
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"
@@ -42,20 +46,59 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
 BASE64 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0#Base64Binary"
+RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+SHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 _DIGESTS = {
     "http://www.w3.org/2000/09/xmldsig#sha1": "sha1",
-    "http://www.w3.org/2001/04/xmlenc#sha256": "sha256",
+    SHA256: "sha256",
     "http://www.w3.org/2001/04/xmldsig-more#sha384": "sha384",
     "http://www.w3.org/2001/04/xmlenc#sha512": "sha512",
 }
 _SIGNATURES: dict[str, type[hashes.HashAlgorithm]] = {
     "http://www.w3.org/2000/09/xmldsig#rsa-sha1": hashes.SHA1,
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256": hashes.SHA256,
+    RSA_SHA256: hashes.SHA256,
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384": hashes.SHA384,
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512": hashes.SHA512,
     "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256": hashes.SHA256,
 }
+
+# The header's prefixes; the envelope (dian.soap.envelope) declares s, a and u on its root.
+ENVELOPE_NAMESPACES = f'xmlns:s="{SOAP12}" xmlns:a="{WSA}" xmlns:u="{WSU}"'
+# Exclusive C14N of wsa:To: only the namespaces it visibly uses (a for the element, u for wsu:Id), sorted by prefix;
+# the text escaped as C14N escapes it.
+_TO_C14N = f'<a:To xmlns:a="{WSA}" xmlns:u="{WSU}" u:Id="{{id}}">{{to}}</a:To>'
+# SignedInfo written in its canonical form (exclusive C14N: the apex declares ds; empty elements as start-end pairs).
+_SIGNED_INFO = (
+    f'<ds:SignedInfo xmlns:ds="{DS}">'
+    f'<ds:CanonicalizationMethod Algorithm="{EXC_C14N}"></ds:CanonicalizationMethod>'
+    f'<ds:SignatureMethod Algorithm="{RSA_SHA256}"></ds:SignatureMethod>'
+    '<ds:Reference URI="#{id}">'
+    f'<ds:Transforms><ds:Transform Algorithm="{EXC_C14N}"></ds:Transform></ds:Transforms>'
+    f'<ds:DigestMethod Algorithm="{SHA256}"></ds:DigestMethod>'
+    "<ds:DigestValue>{digest}</ds:DigestValue>"
+    "</ds:Reference></ds:SignedInfo>"
+)
+_HEADER = (
+    "<s:Header>"
+    f'<o:Security xmlns:o="{WSSE}">'
+    '<u:Timestamp u:Id="TS-{suffix}"><u:Created>{created}</u:Created><u:Expires>{expires}</u:Expires></u:Timestamp>'
+    f'<o:BinarySecurityToken EncodingType="{BASE64}" ValueType="{X509V3}" u:Id="X509-{{suffix}}">{{token}}'
+    "</o:BinarySecurityToken>"
+    f'<ds:Signature xmlns:ds="{DS}" Id="SIG-{{suffix}}">{{signed_info}}'
+    "<ds:SignatureValue>{value}</ds:SignatureValue>"
+    '<ds:KeyInfo Id="KI-{suffix}"><o:SecurityTokenReference u:Id="STR-{suffix}">'
+    f'<o:Reference URI="#X509-{{suffix}}" ValueType="{X509V3}"/></o:SecurityTokenReference></ds:KeyInfo>'
+    "</ds:Signature></o:Security>"
+    "<a:Action>{action}</a:Action><a:MessageID>urn:uuid:{message_id}</a:MessageID>"
+    '<a:To u:Id="id-{suffix}">{to}</a:To>'
+    "</s:Header>"
+)
+
+
+def xml_text(value: str) -> str:
+    """``value`` escaped as XML character data; also its exclusive-C14N form (``&``, ``<``, ``>``, CR)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#xD;")
 
 
 def _q(ns: str, local: str) -> str:
@@ -71,7 +114,7 @@ def _stamp(moment: dt.datetime) -> str:
 
 
 class WsSecurity:
-    """zeep's ``wsse`` object: adds Timestamp, BinarySecurityToken and the signature over ``wsa:To``."""
+    """Writes the signed SOAP header of one request; stateless per call, so one signer serves many threads."""
 
     def __init__(
         self,
@@ -80,61 +123,37 @@ class WsSecurity:
         clock: Callable[[], dt.datetime] = _utcnow,
         lifetime: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
+        if not isinstance(identity.key, rsa.RSAPrivateKey):
+            raise SignatureError(f"DIAN's policy signs with RSA-SHA256; the key is {type(identity.key).__name__}")
         self.identity = identity
         self.clock = clock
         self.lifetime = lifetime
         self._token = base64.b64encode(identity.certificate.public_bytes(Encoding.DER)).decode("ascii")
+        self._padding = padding.PKCS1v15()
 
-    def apply(self, envelope: etree._Element, headers: dict) -> tuple[etree._Element, dict]:
-        """Sign ``envelope`` in place (zeep's hook); return it with the HTTP headers unchanged."""
-        header = envelope.find(_q(SOAP12, "Header"))
-        to = header.find(_q(WSA, "To")) if header is not None else None
-        if to is None:
-            raise SignatureError("the envelope has no wsa:To header to sign; the WSDL must carry wsaw:Action")
+    def header(self, *, action: str, to: str) -> str:
+        """The ``s:Header`` element (text) addressed to ``to`` for ``action``, signed over ``wsa:To``."""
         suffix = uuid.uuid4().hex.upper()
-        to_id = f"id-{suffix}"
-        to.set(_q(WSU, "Id"), to_id)
-
-        security = etree.Element(_q(WSSE, "Security"), nsmap={"wsse": WSSE, "wsu": WSU})
-        header.insert(0, security)
-        created = self.clock()
-        timestamp = etree.SubElement(security, _q(WSU, "Timestamp"), {_q(WSU, "Id"): f"TS-{suffix}"})
-        etree.SubElement(timestamp, _q(WSU, "Created")).text = _stamp(created)
-        etree.SubElement(timestamp, _q(WSU, "Expires")).text = _stamp(created + self.lifetime)
-        token_id = f"X509-{suffix}"
-        token = etree.SubElement(
-            security,
-            _q(WSSE, "BinarySecurityToken"),
-            {"EncodingType": BASE64, "ValueType": X509V3, _q(WSU, "Id"): token_id},
-        )
-        token.text = self._token
-
-        signer = XMLSigner(
-            method=SignatureConstructionMethod.detached,
-            signature_algorithm=SignatureMethod.RSA_SHA256,
-            digest_algorithm=DigestAlgorithm.SHA256,
-            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-        )
+        to_text = xml_text(to)
+        canonical_to = _TO_C14N.format(id=f"id-{suffix}", to=to_text)
+        digest = base64.b64encode(hashlib.sha256(canonical_to.encode("utf-8")).digest()).decode("ascii")
+        signed_info = _SIGNED_INFO.format(id=f"id-{suffix}", digest=digest)
         try:
-            signature = signer.sign(envelope, key=self.identity.key, reference_uri=[f"#{to_id}"])
-        except (InvalidInput, ValueError, TypeError) as exc:
-            raise SignatureError(f"signxml refused to sign the SOAP header: {exc}") from exc
-        signature.set("Id", f"SIG-{suffix}")
-        for old in signature.findall(_q(DS, "KeyInfo")):
-            signature.remove(old)
-        key_info = etree.SubElement(signature, _q(DS, "KeyInfo"), {"Id": f"KI-{suffix}"})
-        reference = etree.SubElement(
-            etree.SubElement(key_info, _q(WSSE, "SecurityTokenReference"), {_q(WSU, "Id"): f"STR-{suffix}"}),
-            _q(WSSE, "Reference"),
-            {"URI": f"#{token_id}", "ValueType": X509V3},
+            value = self.identity.key.sign(signed_info.encode("utf-8"), self._padding, hashes.SHA256())
+        except (ValueError, TypeError) as exc:  # pragma: no cover - a usable RSA key always signs
+            raise SignatureError(f"the SOAP header could not be signed: {exc}") from exc
+        created = self.clock()
+        return _HEADER.format(
+            suffix=suffix,
+            created=_stamp(created),
+            expires=_stamp(created + self.lifetime),
+            token=self._token,
+            signed_info=signed_info,
+            value=base64.b64encode(value).decode("ascii"),
+            action=xml_text(action),
+            message_id=uuid.uuid4(),
+            to=to_text,
         )
-        assert reference is not None
-        security.append(signature)
-        return envelope, headers
-
-    def verify(self, envelope: etree._Element) -> etree._Element:
-        """Accept every answer: DIAN signs nothing in its replies (only a Timestamp, dian-responses/)."""
-        return envelope
 
 
 # --------------------------------------------------------------------------------------------------------------
