@@ -30,6 +30,7 @@ from dian.radian.history import TitleAct, holders
 from dian.radian.model import RadianEvent, Share
 from dian.radian.parse import parse_radian_event
 from dian.rules import DocumentFacts, Role, Sending, check, title_role
+from dian.simulator.document_info import DocumentInfoReply, document_info
 from dian.trust import certificate_nit, nit_matches
 from dian.ubl import parse_document
 from dian.ubl.model import CommercialDocument, Party
@@ -397,6 +398,20 @@ class TitleDesk:
             message = f"La factura {row['number']} no tiene a la fecha eventos asociados."
             return Reply(False, "67", message, message, xml=answer, key=key)
         return Reply(True, "00", OK, f"{len(entries)} evento(s) registrado(s).", xml=answer, key=key)
+
+    def document_info(self, uuid: str) -> DocumentInfoReply:
+        """GetDocumentInfo by invoice CUFE: the invoice, its events and its current legitimate holder (66 unknown)."""
+        key = (uuid or "").strip().lower()
+        with self.sim.store.transaction() as db:
+            title = self.title(db, key)
+            if title is None:
+                return document_info(None)
+            rows = db.execute(
+                "SELECT code, cude, number, signing_time, xml FROM event WHERE invoice_key = ? "
+                "ORDER BY signing_time, registered_at",
+                (key,),
+            ).fetchall()
+        return document_info(title, tuple(self._entry(line, r) for line, r in enumerate(rows, start=1)))
 
     @staticmethod
     def _entry(line: int, row: Any) -> ChainEntry:

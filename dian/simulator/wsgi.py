@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from dian.errors import ParseError
 from dian.simulator.core import AcquirerReply, EmailsReply, RangesReply, Reply, Simulator, UploadReply, XmlReply
+from dian.simulator.document_info import DocumentInfoReply, write_document_info
 from dian.soap.client import WSDL_PATH
 from dian.soap.packaging import PackagingError, read_zip
 from dian.soap.wsse import SOAP12, WSA, WSSE, WSU, SecurityHeaderError, check_request
@@ -52,6 +53,7 @@ OPERATIONS = frozenset(
         "GetNumberingRange",
         "GetExchangeEmails",
         "GetAcquirer",
+        "GetDocumentInfo",
     }
 )
 
@@ -268,6 +270,8 @@ class SimulatorApp:
             )
         if operation == "GetExchangeEmails":
             return sim.get_exchange_emails()
+        if operation == "GetDocumentInfo":
+            return sim.radian.document_info(params.get("uuid", ""))
         if operation == "GetAcquirer":
             return sim.get_acquirer(params.get("identificationType", ""), params.get("identificationNumber", ""))
         raise _SoapFault("Sender", ("a", "ActionNotSupported"), operation)  # pragma: no cover
@@ -334,6 +338,11 @@ def _envelope(operation: str, result: Any) -> bytes:
                 _dian_response(etree.SubElement(out, f"{{{ns}}}DianResponse"), reply, ns)
         else:
             _dian_response(out, result, ns)
+    elif isinstance(result, DocumentInfoReply):
+        out = etree.SubElement(
+            wrapper, f"{{{WCF}}}{operation}Result", nsmap={"b": DC + "DocumentInfoResponse", "i": XSI}
+        )
+        write_document_info(out, result)
     elif isinstance(result, UploadReply):
         ns, item_ns = DC + "UploadDocumentResponse", DC + "XmlParamsResponseTrackId"
         out = etree.SubElement(wrapper, f"{{{WCF}}}{operation}Result", nsmap={"b": ns, "i": XSI})
