@@ -1,0 +1,233 @@
+"""`buzon title import|list|show|sync|register|endorse|report|pay …`: our own invoices as títulos valor (receivables).
+
+Each action asks radian.service.TitleService, which checks DIAN's rules first: a refusal is one line and exit 2,
+naming the rule; an allowed action is signed, queued and (by default) sent to DIAN at once through the events outbox.
+The endorsement's price (value × (100 − rate) / 100) is printed before signing and needs --yes (or a confirmation).
+``add_receivable_commands(group)`` puts them on the `title` group (buzon/commands/title.py).
+
+The RADIAN modules are imported inside each command (start-up time: `buzon --help` does not load them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from buzon.commands.errors import fail
+from buzon.commands.options import cli_actor, current_runtime, with_settings
+from buzon.config import Settings
+
+__all__ = ["add_receivable_commands"]
+
+_title_key = click.argument("key", metavar="TITLE")
+_deliver = click.option("--deliver/--queue-only", default=True, help="Send the event to DIAN right away (default).")
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _amount(text: str | None, field: str) -> Decimal | None:
+    from radian.actions import ActionError, parse_amount
+
+    try:
+        return parse_amount(text, field, allow_zero=field == "--rate")
+    except ActionError as exc:
+        fail(str(exc))
+
+
+def _find(rt: Any, key: str) -> Any:
+    title = rt.titles.find(key)
+    if title is None:
+        fail(f"no hay un título con id, CUFE o número {key!r} (`buzon title list` los muestra)")
+    return title
+
+
+def _act(settings: Settings, key: str, make: Callable[[Any], Any], deliver: bool, *, confirm: Callable[[Any, Any],
+         None] | None = None) -> None:  # fmt: skip
+    from radian.actions import ActionError
+
+    with current_runtime(settings) as rt:
+        title = _find(rt, key)
+        try:
+            action = make(title)
+        except ActionError as exc:
+            fail(str(exc))
+        if confirm is not None:
+            preview = rt.titles.check(title.id, action)
+            if not preview.allowed:
+                fail(f"Buzón no lo envía: {preview.line}")
+            confirm(title, preview)
+        outcome = rt.titles.act(title.id, action, actor=cli_actor(), source="cli", deliver=deliver)
+        if not outcome.allowed:
+            fail(f"Buzón no lo envía: {outcome.line}")
+        click.echo(outcome.line)
+        if outcome.dian_messages:
+            click.echo("DIAN: " + "; ".join(outcome.dian_messages))
+        if outcome.state == "rejected":
+            raise SystemExit(1)
+
+
+def add_receivable_commands(group: click.Group) -> None:
+    """Add the receivable commands to the `title` group."""
+
+    @group.command("import")
+    @with_settings
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--answer", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="DIAN's ApplicationResponse when FILE is the bare invoice.")  # fmt: skip
+    def import_title(settings: Settings, file: Path, answer: Path | None) -> None:
+        """Import an invoice we issued elsewhere (AttachedDocument, or the invoice with --answer) as a receivable."""
+        from radian.importing import ImportRefused
+
+        with current_runtime(settings) as rt:
+            try:
+                imported = rt.titles.import_invoice(file.read_bytes(), actor=cli_actor(), source="cli",
+                                                    dian_answer=answer.read_bytes() if answer else None)  # fmt: skip
+            except ImportRefused as exc:
+                fail(str(exc))
+        click.echo(f"{imported.summary} Título {imported.title_id}, CUFE {imported.cufe}.")
+        for warning in imported.warnings:
+            click.echo(f"aviso: {warning}")
+
+    @group.command("list")
+    @with_settings
+    def list_titles(settings: Settings) -> None:
+        """Every title: id, invoice, state, holder, due date, value and outstanding balance."""
+        with current_runtime(settings) as rt:
+            rows = rt.titles.titles()
+        if not rows:
+            click.echo("No hay títulos.")
+        for t in rows:
+            due = t.due_date.isoformat() if t.due_date else "—"
+            frozen = " LIMITADA" if t.limited else ""
+            holder = f"tenedor {t.holder_nit} {t.holder_name}"
+            click.echo(f"{t.id}\t{t.role.value}\t{t.invoice_number}\t{t.state.value}{frozen}\t{holder}\tvence {due}"
+                       f"\tvalor {_money(t.value)}\tsaldo {_money(t.outstanding)}")  # fmt: skip
+
+    @group.command("show")
+    @with_settings
+    @_title_key
+    def show(settings: Settings, key: str) -> None:
+        """One title and its chain of events (030-051)."""
+        with current_runtime(settings) as rt:
+            t = _find(rt, key)
+            chain = rt.titles.chain(t.id)
+        click.echo(f"Título {t.id} — factura {t.invoice_number} (CUFE {t.invoice_cufe})")
+        click.echo(f"Estado: {t.state.value}{' (limitada: pago congelado)' if t.limited else ''}")
+        click.echo(f"Tenedor legítimo: {t.holder_name} (NIT {t.holder_nit}); pagar a: {t.payee_name} "
+                   f"(NIT {t.payee_nit})")  # fmt: skip
+        click.echo(f"Deudor: {t.debtor_name} (NIT {t.debtor_nit}); vence {t.due_date or '—'}")
+        click.echo(f"Valor {_money(t.value)}; pagado {_money(t.paid)}; saldo {_money(t.outstanding)}")
+        for e in chain:
+            variant = f"/{e.operation.value}" if e.operation else ""
+            when = e.signing_time.isoformat() if e.signing_time else "—"
+            click.echo(f"  {e.code.value}{variant}\t{e.number or '—'}\t{e.direction.value}\t{e.submission_state.value}"
+                       f"\t{when}\t{e.sender_nit or ''} → {e.receiver_nit or ''}")  # fmt: skip
+
+    @group.command("sync")
+    @with_settings
+    @_title_key
+    def sync(settings: Settings, key: str) -> None:
+        """Ask DIAN what is registered on the title's invoice (e.g. the buyer's acceptance)."""
+        with current_runtime(settings) as rt:
+            title = _find(rt, key)
+            result = rt.titles.sync(title.id, actor=cli_actor())
+        if result.error:
+            fail(result.error, code=1)
+        click.echo(f"nuevos: {', '.join(result.observed) or 'ninguno'}; confirmados: "
+                   f"{', '.join(result.confirmed) or 'ninguno'}")  # fmt: skip
+
+    @group.command("register")
+    @with_settings
+    @_title_key
+    @click.option("--direct-buyer", help="362/364: NIT of the pre-agreed buyer of the title (negociación directa).")
+    @click.option("--direct-buyer-name", help="Its name.")
+    @_deliver
+    def register(settings: Settings, key: str, direct_buyer: str | None, direct_buyer_name: str | None,
+                 deliver: bool) -> None:  # fmt: skip
+        """036: register the invoice in RADIAN as a título valor."""
+        from radian.actions import Counterparty, Register
+
+        def make(_title: Any) -> Any:
+            if direct_buyer and not direct_buyer_name:
+                fail("--direct-buyer needs --direct-buyer-name")
+            return Register(Counterparty(direct_buyer, direct_buyer_name or "") if direct_buyer else None)
+
+        _act(settings, key, make, deliver)
+
+    @group.command("endorse")
+    @with_settings
+    @_title_key
+    @click.option("--to", "to_nit", required=True, help="The endorsee's NIT (the factor), without DV.")
+    @click.option("--name", "to_name", required=True, help="The endorsee's name.")
+    @click.option("--rate", default="0", show_default=True, help="Discount rate in percent (TasaDescuento).")
+    @click.option("--amount", help="The endorsed value (default: the outstanding balance).")
+    @click.option("--kind", type=click.Choice(["property", "guarantee", "collection"]), default="property",
+                  show_default=True, help="037 in property, 038 in guarantee, 039 for collection.")  # fmt: skip
+    @click.option("--without-responsibility", is_flag=True, help="372: sin responsabilidad del endosante.")
+    @click.option("--blank", is_flag=True, help="Blank endorsement (listID 2).")
+    @click.option("--yes", is_flag=True, help="Sign without asking after showing the price.")
+    @_deliver
+    def endorse(settings: Settings, key: str, to_nit: str, to_name: str, rate: str, amount: str | None, kind: str,
+                without_responsibility: bool, blank: bool, yes: bool, deliver: bool) -> None:  # fmt: skip
+        """037/038/039: endorse the title (the price value × (100 − rate) / 100 is shown before signing)."""
+        from radian.actions import Counterparty, Endorse
+
+        rate_value = _amount(rate, "--rate") or Decimal(0)
+        amount_value = _amount(amount, "--amount")
+
+        def make(_title: Any) -> Any:
+            return Endorse(Counterparty(to_nit, to_name), rate=rate_value, kind=kind, blank=blank,
+                           with_responsibility=not without_responsibility, amount=amount_value)  # fmt: skip
+
+        def confirm(title: Any, preview: Any) -> None:
+            if preview.quote is not None:
+                q = preview.quote
+                click.echo(f"Endoso de {_money(q.value)} a {to_name} (NIT {to_nit}) con tasa {q.rate} %: precio a "
+                           f"pagar {_money(q.price)} (descuento {_money(q.discount)}).")  # fmt: skip
+            if not yes and not click.confirm("¿Firmar el endoso?", default=False):
+                fail("no se firmó: cancelado")
+
+        _act(settings, key, make, deliver, confirm=confirm)
+
+    @group.command("report")
+    @with_settings
+    @_title_key
+    @_deliver
+    def report(settings: Settings, key: str, deliver: bool) -> None:
+        """046: report the title to the debtor for payment (at least 3 business days before due)."""
+        from radian.actions import ReportForPayment
+
+        _act(settings, key, lambda _t: ReportForPayment(), deliver)
+
+    @group.command("pay")
+    @with_settings
+    @_title_key
+    @click.option("--amount", help="The amount received (default: the whole outstanding balance, 452).")
+    @click.option("--date", "paid_on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Payment date (default today).")
+    @_deliver
+    def pay(settings: Settings, key: str, amount: str | None, paid_on: datetime | None, deliver: bool) -> None:
+        """045: record a payment received (451 partial, 452 total)."""
+        from radian.actions import RecordPayment
+
+        value = _amount(amount, "--amount")
+        day: date | None = paid_on.date() if paid_on else None
+        _act(settings, key, lambda _t: RecordPayment(value, day), deliver)
+
+    @group.command("cancel-endorsement")
+    @with_settings
+    @_title_key
+    @click.option("--endorsement", required=True, help="CUDE of our 038/039 to cancel.")
+    @click.option("--reason", help="402: why the collection endorsement is revoked.")
+    @_deliver
+    def cancel(settings: Settings, key: str, endorsement: str, reason: str | None, deliver: bool) -> None:
+        """040: cancel our endorsement in guarantee (401) or for collection (402)."""
+        from radian.actions import CancelEndorsement
+
+        _act(settings, key, lambda _t: CancelEndorsement(endorsement, reason), deliver)
