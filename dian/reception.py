@@ -235,7 +235,7 @@ def _verify_received(
         return _unreadable("input.parse", f"el archivo no es un XML legible: {exc}")
     local = _local(outer)
     attached: AttachedDocument | None = None
-    container_report: SignatureReport | None = None
+    container = _Container()
     answer_xml: bytes | None = None
     if local == "AttachedDocument":
         kind = "attached_document"
@@ -247,18 +247,19 @@ def _verify_received(
         attached = parsed
         document_xml = attached.document_xml
         answer_xml = attached.dian_response_xml
-        container_report = _container_signature(outer, trust, now, checks)
+        container = _Container(outer if has_signature(outer) else None, trust, now)
+        outer = None  # type: ignore[assignment]
         try:
             doc_root = parse_xml(document_xml)
         except ParseError as exc:
             checks.append(Check("document.parse", Outcome.FAIL, f"el documento adjunto no es un XML legible: {exc}"))
             return ReceptionReport(
-                checks=tuple(checks), kind=kind, attached=attached, document_xml=document_xml, dian_proof=Level.INVALID
-            )
+                checks=container.settled(checks, Level.INVALID), kind=kind, attached=attached,
+                document_xml=document_xml, dian_proof=Level.INVALID,
+            )  # fmt: skip
         inner = _local(doc_root)
         if inner == "ApplicationResponse":  # an event mailed in its container, with DIAN's answer beside it
-            outer = None  # type: ignore[assignment]
-            return _verify_event(document_xml, doc_root, answer_xml, trust, keys, now, checks, attached)
+            return _verify_event(document_xml, doc_root, answer_xml, trust, keys, now, checks, attached, container)
         if inner not in _COMMERCIAL_ROOTS:
             checks.append(
                 Check(
@@ -269,8 +270,9 @@ def _verify_received(
                 )
             )
             return ReceptionReport(
-                checks=tuple(checks), kind=kind, attached=attached, document_xml=document_xml, dian_proof=Level.INVALID
-            )
+                checks=container.settled(checks, Level.INVALID), kind=kind, attached=attached,
+                document_xml=document_xml, dian_proof=Level.INVALID,
+            )  # fmt: skip
     elif local in _COMMERCIAL_ROOTS:
         kind = _kind(local)
         document_xml = bytes(data)
@@ -332,15 +334,16 @@ def _verify_received(
 
     # DIAN's validation answer (dian-facts 3.2, 3.3 steps 3-4), weighed by the one trust policy (dian.proof).
     answer, answer_report, notifications, level, basis = _dian_answer(answer_xml, document, keys, now, checks)
+    settled = container.settled(checks, level) if attached is not None else tuple(checks)
     return ReceptionReport(
-        checks=tuple(checks),
+        checks=settled,
         kind=kind,
         document=document,
         dian_response=answer,
         attached=attached,
         document_signature=doc_report,
         dian_signature=answer_report,
-        container_signature=container_report,
+        container_signature=container.report,
         document_xml=document_xml,
         dian_response_xml=answer_xml,
         notifications=notifications,
@@ -440,6 +443,7 @@ def _verify_event(
     now: dt.datetime | None,
     checks: list[Check],
     attached: AttachedDocument | None,
+    container: _Container | None = None,
     *,
     claimed: ApplicationResponse | None = None,
 ) -> ReceptionReport:
@@ -450,7 +454,8 @@ def _verify_event(
         claimed = _claimed_event(root)
 
     def refused(**fields: Any) -> ReceptionReport:
-        return _event_report(checks, attached, event_xml, unverified_event=claimed, dian_proof=Level.INVALID, **fields)
+        return _event_report(checks, attached, container, event_xml, unverified_event=claimed,
+                             dian_proof=Level.INVALID, **fields)  # fmt: skip
 
     if not has_signature(root):
         checks.append(Check("event.signature", Outcome.FAIL, f"{_event_words(claimed)} no está firmado"))
@@ -507,9 +512,9 @@ def _verify_event(
             )
     cude = (event.uuid or "").strip().lower() or None
     answer, answer_report, notes, level, basis = _dian_answer(answer_xml, None, keys, now, checks, about=cude)
-    return _event_report(checks, attached, event_xml, event=event, document_signature=signature, dian_response=answer,
-                         dian_signature=answer_report, dian_response_xml=answer_xml, notifications=notes,
-                         dian_proof=level, dian_basis=basis)  # fmt: skip
+    return _event_report(checks, attached, container, event_xml, event=event, document_signature=signature,
+                         dian_response=answer, dian_signature=answer_report, dian_response_xml=answer_xml,
+                         notifications=notes, dian_proof=level, dian_basis=basis)  # fmt: skip
 
 
 def _event_words(event: ApplicationResponse | None) -> str:
@@ -532,10 +537,18 @@ def _claimed_event(root: etree._Element) -> ApplicationResponse | None:
 
 
 def _event_report(
-    checks: list[Check], attached: AttachedDocument | None, event_xml: bytes, **fields: Any
+    checks: list[Check],
+    attached: AttachedDocument | None,
+    container: _Container | None,
+    event_xml: bytes,
+    **fields: Any,
 ) -> ReceptionReport:
     """The report of an event (kind "event"); ``document_signature`` is the event's own signature."""
-    return ReceptionReport(checks=tuple(checks), kind="event", attached=attached, event_xml=event_xml, **fields)
+    if container is None:
+        return ReceptionReport(checks=tuple(checks), kind="event", attached=attached, event_xml=event_xml, **fields)
+    settled = container.settled(checks, fields["dian_proof"])
+    return ReceptionReport(checks=settled, kind="event", attached=attached, event_xml=event_xml,
+                           container_signature=container.report, **fields)  # fmt: skip
 
 
 def _signer_nit_check(report: SignatureReport, document: CommercialDocument) -> Check:
@@ -554,31 +567,60 @@ def _signer_nit_check(report: SignatureReport, document: CommercialDocument) -> 
     )
 
 
-def _container_signature(
-    outer: etree._Element, trust: TrustStore, now: dt.datetime | None, checks: list[Check]
-) -> SignatureReport | None:
-    """The AD's own signature is optional and often copied, not computed (dian-facts 3.3.6): never a failure."""
-    if not has_signature(outer):
-        checks.append(
-            Check("container.signature", Outcome.PASS, "el contenedor no está firmado (la firma es opcional)")
-        )
-        return None
-    report = verify(outer, trust=trust, now=now, owned=True)
-    if report.core_valid:
-        checks.append(
-            Check("container.signature", Outcome.PASS, f"la firma del contenedor verifica ({report.signer_subject})")
-        )
-    else:
-        reasons = "; ".join(report.reasons()[:2])
-        checks.append(
-            Check(
+def _can_change_verdict(checks: Iterable[Check], level: Level) -> bool:
+    """Whether a warning could still change the verdict: nothing has failed or warned so far, except "sin confirmar"
+    warnings (which an online confirmation may settle later, ``settle_confirmed``), and DIAN's word is not invalid."""
+    if level is Level.INVALID:
+        return False
+    return all(
+        c.outcome is Outcome.PASS or (c.outcome is Outcome.WARN and c.detail.startswith(UNCONFIRMED)) for c in checks
+    )
+
+
+@dataclass
+class _Container:
+    """The AttachedDocument's own signature, weighed last (dian-facts 3.3.6): it is optional and often copied rather
+    than computed, so it can only pass or warn, never fail; a warning changes the verdict only of a document that has
+    nothing else against it (valid → valid with warnings). So it is verified only then: when the document already
+    warns or fails on its own, the check says the signature was not verified and why, and ``report`` stays None."""
+
+    root: etree._Element | None = None  # the container's tree, held while a signature on it is pending
+    trust: TrustStore | None = None
+    now: dt.datetime | None = None
+    report: SignatureReport | None = None
+    signed: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.signed = self.root is not None
+
+    def settled(self, checks: list[Check], level: Level) -> tuple[Check, ...]:
+        """``checks`` with the container's check added (verifying its signature when it can change the verdict)."""
+        root, self.root = self.root, None
+        if not self.signed:
+            check = Check("container.signature", Outcome.PASS, "el contenedor no está firmado (la firma es opcional)")
+        elif not _can_change_verdict(checks, level):
+            check = Check(
                 "container.signature",
-                Outcome.WARN,
-                "la firma del contenedor no verifica (es opcional y suele copiarse de la factura; no afecta la validez "
-                f"del documento): {reasons}",
+                Outcome.PASS,
+                "la firma del contenedor no se verificó: es opcional y no cambiaría el veredicto, porque el documento "
+                "ya tiene advertencias o fallas propias",
             )
-        )
-    return report
+        else:
+            assert root is not None and self.trust is not None
+            self.report = report = verify(root, trust=self.trust, now=self.now, owned=True)
+            if report.core_valid:
+                check = Check(
+                    "container.signature", Outcome.PASS, f"la firma del contenedor verifica ({report.signer_subject})"
+                )
+            else:
+                reasons = "; ".join(report.reasons()[:2])
+                check = Check(
+                    "container.signature",
+                    Outcome.WARN,
+                    "la firma del contenedor no verifica (es opcional y suele copiarse de la factura; no afecta la "
+                    f"validez del documento): {reasons}",
+                )
+        return (*checks, check)
 
 
 def _dian_answer(
