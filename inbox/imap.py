@@ -15,7 +15,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from inbox.intake import Envelope, Intake
-from inbox.sources import Handle
+from inbox.sources import Gone, Handle
 from store.models import MailStatus
 
 # Errors after which the loop reconnects with backoff instead of giving up.
@@ -138,14 +138,20 @@ class ImapSource:
         return any(self._targets.values())
 
     def scan(self, intake: Intake) -> Iterator[Handle]:
-        """Messages to look at: all of them when settled ones move away, else those past the UID checkpoint."""
+        """Messages to look at: all of them when settled ones move away, else those past the UID checkpoint and the
+        unseen ones before it."""
         client = self._client()
         self._select()  # re-read UIDVALIDITY: a re-created folder starts a new UID space (RFC 3501 2.3.1.1)
         if self.moves:
             uids = sorted(client.search(["ALL"]))
         else:
             last = intake.checkpoint(self.mailbox, self.uidvalidity)
-            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+            found = {u for u in client.search(["UID", f"{last + 1}:*"]) if u > last}
+            if last:
+                # Below the checkpoint, the unseen ones: another poller may have claimed a message and died before
+                # recording it while later UIDs were recorded (settled messages are flagged \Seen).
+                found.update(client.search(["UNSEEN", "UID", f"1:{last}"]))
+            uids = sorted(found)
         if not uids:
             return iter(())
         known = intake.known_uids(self.mailbox, self.uidvalidity)
@@ -172,7 +178,7 @@ class ImapSource:
         response = client.fetch([uid], [b"BODY.PEEK[HEADER]" if oversize else b"BODY.PEEK[]", b"INTERNALDATE"])
         data = response.get(uid)
         if data is None or part not in data:
-            raise IMAPClientError(f"UID {uid} vanished from {self.options.folder} while it was being read")
+            raise Gone(f"UID {uid} vanished from {self.options.folder} while it was being read")
         received = data.get(b"INTERNALDATE")
         if isinstance(received, datetime):
             received = received.replace(tzinfo=received.tzinfo or UTC)

@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from inbox.claims import Claims, claims_for, message_key
 from inbox.faults import lost_connection, one_line
 from inbox.intake import Envelope, Intake, Result
-from inbox.sources import Handle, Source
+from inbox.sources import Gone, Handle, Source
+from store.blobs import BlobStore
 from store.models import MailStatus
 
 T = TypeVar("T")
@@ -64,39 +66,76 @@ def poll_once(
     on_result: Callable[[Result], None] | None = None,
     recover: bool = True,
 ) -> Summary:
-    """Take every message the source holds now, in batches; each is settled (moved, flagged) only after its commit."""
+    """Take every message the source holds now, in batches; each is settled (moved, flagged) only after its commit.
+
+    Each message is claimed first (inbox.claims): several pollers on one mailbox and one PostgreSQL split the mail,
+    and the pending messages of a poller that died are resumed by the next one that finds their claim free."""
     summary = Summary()
-    if recover:
-        # Messages recorded by a run that died before deciding them (step "recorded" and after).
-        for mail_id in intake.pending(source.mailbox):
-            result = intake.process(mail_id)
-            if not result.earlier:
-                summary.add(result)
-    for batch in batches(_fetched(source, intake), weight=lambda fetched: len(fetched[1].data)):
-        _take(source, intake, batch, summary, on_result)
+    with claims_for(intake.sessions) as claims:
+        if recover:
+            # Messages recorded by a run that died before deciding them (step "recorded" and after).
+            for mail_id, key in claims.pending(intake.sessions, source.mailbox):
+                if not claims.take(key):
+                    continue  # a live poller is taking it
+                try:
+                    result = intake.process(mail_id)
+                finally:
+                    claims.release(key)
+                if not result.earlier:
+                    summary.add(result)
+        fetched = _fetched(source, intake, claims)
+        for batch in batches(fetched, weight=lambda taken: len(taken[1].data)):
+            try:
+                _take(source, intake, batch, summary, on_result)
+            finally:
+                for _, _, key in batch:
+                    claims.release(key)
     return summary
 
 
-def _fetched(source: Source, intake: Intake) -> Iterator[tuple[Handle, Envelope]]:
-    """The new messages of the source, fetched one by one; those an earlier run decided are settled on the way."""
+def _fetched(source: Source, intake: Intake, claims: Claims) -> Iterator[tuple[Handle, Envelope, int]]:
+    """The new messages of the source, each claimed and fetched (with its claim); those an earlier run decided are
+    settled on the way, and those another poller holds (or settled meanwhile) are left to it."""
     for handle in source.scan(intake):
-        if handle.status is not None and handle.status != MailStatus.PENDING:
-            # Decided and committed by an earlier run that died before settling it: just settle it now.
-            source.settle(handle, handle.status)
-            intake.hook("settled")
-            continue
-        yield handle, source.fetch(handle)
+        key = None
+        if handle.uid is not None:
+            key = message_key(source.mailbox, handle.uidvalidity, handle.uid, None)
+            if not claims.take(key):
+                continue
+            status = handle.status
+            if claims.shared:  # another poller may have decided it since the scan
+                known = intake.known(source.mailbox, handle.uidvalidity or 0, handle.uid)
+                status = known[1] if known else None
+            if status is not None and status != MailStatus.PENDING:
+                # Decided and committed by an earlier run that died before settling it: just settle it now.
+                try:
+                    source.settle(handle, status)
+                    intake.hook("settled")
+                finally:
+                    claims.release(key)
+                continue
+        try:
+            envelope = source.fetch(handle)
+        except Gone:
+            if key is not None:
+                claims.release(key)
+            continue  # settled by another poller since the scan
+        if key is None:  # no UIDs: the message is known by its bytes
+            key = message_key(source.mailbox, None, None, BlobStore.key_of(envelope.data))
+            if not claims.take(key):
+                continue
+        yield handle, envelope, key
 
 
 def _take(
     source: Source,
     intake: Intake,
-    batch: list[tuple[Handle, Envelope]],
+    batch: list[tuple[Handle, Envelope, int]],
     summary: Summary,
     on_result: Callable[[Result], None] | None,
 ) -> None:
     """Take a batch of fetched messages (their outcomes commit together), then settle each, in order."""
-    for (handle, _), result in zip(batch, intake.take_many([e for _, e in batch]), strict=True):
+    for (handle, _, _), result in zip(batch, intake.take_many([e for _, e, _ in batch]), strict=True):
         if result.status == MailStatus.PENDING:
             continue  # another process holds it; that process settles it
         source.settle(handle, result.status)

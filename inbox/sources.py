@@ -23,6 +23,10 @@ QUARANTINE = "cuarentena"
 FILE_SUFFIXES = (".eml", ".zip", ".xml")
 
 
+class Gone(Exception):
+    """The message left the source between scan and fetch (another poller settled it): nothing to take."""
+
+
 @dataclass(frozen=True)
 class Handle:
     """A message present in a source; ``uid``/``uidvalidity`` only for IMAP."""
@@ -75,7 +79,10 @@ class FolderSource:
 
     def fetch(self, handle: Handle) -> Envelope:
         path: Path = handle.key
-        return Envelope(mailbox=self.mailbox, data=path.read_bytes(), name=path.name, received_at=_mtime(path))
+        try:
+            return Envelope(mailbox=self.mailbox, data=path.read_bytes(), name=path.name, received_at=_mtime(path))
+        except FileNotFoundError as exc:
+            raise Gone(path.name) from exc
 
     def settle(self, handle: Handle, status: MailStatus) -> None:
         """Move the file out of the way: procesados/ (filed, duplicate) or cuarentena/ (quarantined)."""
@@ -146,7 +153,10 @@ class MaildirSource:
         return iter(Handle(key=k) for k in keys)
 
     def fetch(self, handle: Handle) -> Envelope:
-        data = self.box.get_bytes(handle.key)
+        try:
+            data = self.box.get_bytes(handle.key)
+        except KeyError as exc:
+            raise Gone(handle.key) from exc
         return Envelope(mailbox=self.mailbox, data=data, name=f"{handle.key}.eml")
 
     def settle(self, handle: Handle, status: MailStatus) -> None:

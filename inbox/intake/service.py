@@ -29,7 +29,7 @@ from inbox.intake.receiving import Received
 from inbox.intake.terms import ACTOR, Envelope, IntakePolicy, Result
 from inbox.intake.tx import SessionTx, Tx
 from inbox.intake.writes import Writes
-from store import audit
+from store import audit, locks
 from store.blobs import BlobStore
 from store.models import DocumentEvent, MailMessage, MailStatus, QuarantineReason, ReceivedDocument
 
@@ -88,6 +88,7 @@ def _relink_statement(table: sa.Table, link: sa.Column[Any]) -> sa.Update:
 _RELINK_NOTES = _relink_statement(_DOCS, _DOCS.c.referenced_document_id)
 _RELINK_EVENTS = _relink_statement(_EVENTS, _EVENTS.c.document_id).returning(_EVENTS.c.document_id)
 
+RACE_ATTEMPTS = 5  # a batch that deadlocks with another intake this often in a row is left to the poll's backoff
 # A message to process: its id, the real size when the source refused to download it, what receive read of it.
 _Todo = tuple[int, int | None, Received | None]
 
@@ -243,7 +244,7 @@ class Intake:
         (error_interno) so that the others and the next poll go on; only a lost database connection is raised."""
         if len(batch) > 1:
             try:
-                return self._process_batch(conn, batch)
+                return self._process_raced(conn, batch)
             except Exception as exc:
                 if lost_connection(exc):
                     raise  # the database is unreachable: the poll loop waits and tries again
@@ -256,7 +257,7 @@ class Intake:
         failure: Exception | None = None
         for _ in range(3):
             try:
-                return self._process_batch(conn, batch)
+                return self._process_raced(conn, batch)
             except IntegrityError as exc:
                 # A concurrent intake filed the same CUFE (or event CUDE) first: decide again, now as a duplicate.
                 # Three times in a row is not a race: it is this message's own values.
@@ -269,6 +270,18 @@ class Intake:
         assert failure is not None
         mail_id = batch[0][0]
         return {mail_id: self._quarantine_failure(conn, mail_id, failure)}
+
+    def _process_raced(self, conn: Tx, batch: list[_Todo]) -> dict[int, Result]:
+        """``_process_batch``, taken again at once when it lost a race with another intake process (PostgreSQL's
+        deadlock or serialization failure: the transaction was rolled back whole; store.locks)."""
+        for attempt in range(RACE_ATTEMPTS):
+            try:
+                return self._process_batch(conn, batch)
+            except Exception as exc:
+                if not locks.lost_race(exc) or attempt == RACE_ATTEMPTS - 1:
+                    raise
+                log.info("a batch of %d messages lost a race with another intake; taking it again", len(batch))
+        raise AssertionError("unreachable")
 
     def _quarantine_failure(self, conn: Tx, mail_id: int, failure: Exception) -> Result:
         """Quarantine a pending message whose processing failed (reason error_interno, with the failure's one-line

@@ -4,7 +4,7 @@ the blobs its rows name (stored in one go before the commit) and its audit entri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,13 +15,14 @@ from inbox.intake.known import OnFile
 from inbox.intake.reasons import REASON_TEXT
 from inbox.intake.terms import Result
 from inbox.intake.tx import Tx
-from store import audit
+from store import audit, locks
 from store.blobs import BlobStore
 from store.models import Direction, DocumentEvent, LooseAnswer, QuarantineReason, ReceivedDocument, SubmissionState
 
 _DOCS = ReceivedDocument.__table__
 _EVENTS = DocumentEvent.__table__
 _LOOSE = LooseAnswer.__table__
+_BOGOTA = timedelta(hours=5)  # Colombia keeps UTC-5 all year
 _INSERT_DOCS = _DOCS.insert().returning(_DOCS.c.id, sort_by_parameter_order=True)
 # A note that arrived before its invoice, and events seen before it, now point at it.
 _LINK_NOTES = (
@@ -107,6 +108,11 @@ class Writes:
         filings, self.filings = self.filings, []
         if not filings:
             return
+        # Another intake process filing documents of the same supplier and month updates the same monthly totals
+        # rows (the triggers of migration 0009) and, for the same invoice, the same CUFE index entry: each waits for
+        # the other's commit, and two batches taking those rows in different orders would deadlock on PostgreSQL.
+        # Both first take a lock per (supplier, month), in one order (store.locks), so one simply waits.
+        locks.lock_for_transaction(conn, [_totals_lock(f.row) for f in filings])
         # The CUFE's unique constraint speaks here when a concurrent intake filed one of them first.
         ids = conn.execute(_INSERT_DOCS, [f.row for f in filings]).scalars().all()
         for filing, document_id in zip(filings, ids, strict=True):
@@ -134,6 +140,13 @@ class Writes:
             conn.execute(_REFUSE_EVENT, {"refused_id": event_id, "refused_note": note})
             self.audit("document.event.refused", row["cufe"],
                        {"document_id": document_id, "event_id": event_id, "cude": cude, "reason": refusal})  # fmt: skip
+
+
+def _totals_lock(row: dict[str, Any]) -> int:
+    """The lock of the monthly totals a document's row updates: its supplier and its Bogotá month (UTC-5)."""
+    issued = row.get("issued_at")
+    month = f"{issued - _BOGOTA:%Y-%m}" if isinstance(issued, datetime) else ""
+    return locks.key("totals", row.get("issuer_nit") or "", month)
 
 
 def clip(value: str | None, length: int) -> str | None:

@@ -1,0 +1,79 @@
+"""Two `buzon poll` processes on one Dovecot mailbox and one PostgreSQL, killed with SIGKILL at random and started
+again: every message is recorded once, decided once, filed at most once per CUFE and moved once (inbox.claims)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from tests.integration.pollers import Pollers, check_taken_once, real_mails
+from tests.services import fresh_postgres_database
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+_names = itertools.count(1)
+
+
+def test_two_pollers_killed_at_random_take_every_message_once(dovecot, tmp_path: Path) -> None:
+    mails = real_mails(120)
+    with fresh_postgres_database() as url:
+        pollers = Pollers(tmp_path, url, dovecot, folder=f"Workers{next(_names)}")
+        pollers.init()
+        pollers.deliver([data for _, data in mails])
+        pollers.run_with_kills(len(mails), workers=2, every=(0.3, 1.2), timeout=120)
+        counts = check_taken_once(pollers, mails)
+    assert counts["kills"] >= 3, counts  # the run was interrupted, several times
+    assert counts["documents"] > 0
+
+
+def test_two_pollers_split_the_mail(dovecot, tmp_path: Path) -> None:
+    """Both take part (each records some of the messages) and neither takes one the other took."""
+    mails = real_mails(60)
+    with fresh_postgres_database() as url:
+        pollers = Pollers(tmp_path, url, dovecot, folder=f"Split{next(_names)}")
+        pollers.init()
+        pollers.deliver([data for _, data in mails])
+        pollers.run_once(2)
+        check_taken_once(pollers, mails)
+    taken = []
+    for log in sorted(tmp_path.glob("poll-*.log")):
+        figures = dict(line.split(": ") for line in log.read_text().splitlines() if line.count(": ") == 1)
+        taken.append(sum(int(figures[k]) for k in ("archivados", "duplicados", "en cuarentena")))
+    # Each mail holds one document: each process's figures count the messages it took; none counted twice.
+    assert sum(taken) == len(mails) and min(taken) > 0, taken
+
+
+def test_a_batch_that_deadlocks_is_taken_again_at_once(tmp_path: Path) -> None:
+    """PostgreSQL rolls a deadlocked transaction back whole: intake takes the batch again, nothing quarantined."""
+    import psycopg
+    import sqlalchemy as sa
+    from sqlalchemy.orm import sessionmaker
+
+    from inbox.intake import Envelope, Intake, IntakePolicy
+    from store.blobs import BlobStore
+    from store.models import MailMessage, MailStatus, ReceivedDocument
+    from tests.integration.inbox_fixtures import NOW, PDF, mail, signed
+    from tests.services import migrated_database
+
+    class Deadlocking(Intake):
+        raced = 0
+
+        def _resolve(self, plan, known):  # type: ignore[no-untyped-def]
+            if not Deadlocking.raced:
+                Deadlocking.raced += 1
+                raise sa.exc.OperationalError("INSERT", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+            super()._resolve(plan, known)
+
+    s_ = signed()
+    with migrated_database("postgresql", tmp_path) as engine:
+        policy = IntakePolicy(our_nit=s_.company_nit, trust=s_.trust)
+        intake = Deadlocking(sessionmaker(engine, expire_on_commit=False), BlobStore(tmp_path / "b"), policy,
+                             clock=lambda: NOW)  # fmt: skip
+        datas = [mail(("ad.xml", s_.invoice.attached), ("fv.pdf", PDF)), mail(("nc.xml", s_.note.attached))]
+        results = intake.take_many([Envelope(mailbox="m", data=d, uidvalidity=1, uid=i) for i, d in enumerate(datas)])
+        assert Deadlocking.raced == 1
+        assert [r.status for r in results] == [MailStatus.FILED, MailStatus.FILED]
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(ReceivedDocument)).scalar() == 2
+            assert set(conn.execute(sa.select(MailMessage.status)).scalars()) == {MailStatus.FILED}
