@@ -412,7 +412,26 @@ def _prove(ctx: EventContext, document: ReceivedDocument, row: DocumentEvent, kn
     signed_at = row.signing_time or signature.signing_time
     if signed_at is None:
         return None, None, "el evento no dice cuándo se firmó (xades:SigningTime)"
+    if row.signing_time is None:
+        row.signing_time = signed_at  # fetched again after a failure: its moment is its signed SigningTime
     return event, signed_at, ""
+
+
+def _fetch_missing(s: Session, ctx: EventContext, client: DianWatch, document: ReceivedDocument) -> None:
+    """Ask DIAN again for the XML of registered RADIAN events recorded without it (GetXmlByDocumentKey failed then)."""
+    missing = s.scalars(
+        sa.select(DocumentEvent).where(
+            DocumentEvent.document_id == document.id,
+            DocumentEvent.submission_state == SubmissionState.REGISTERED,
+            DocumentEvent.signed_xml_blob.is_(None),
+            DocumentEvent.code.in_(_RADIAN_CODES),
+            DocumentEvent.cude.is_not(None),
+        )
+    )
+    for row in missing:
+        found = client.get_xml_by_document_key(row.cude or "")
+        if found.found and found.xml:
+            row.signed_xml_blob = ctx.blobs.put(found.xml)
 
 
 def prove_title(s: Session, ctx: EventContext, document: ReceivedDocument) -> Proven:
@@ -526,6 +545,7 @@ def settle(
     sync_document(s, ctx, _Answered(client, document.cufe, look_.response), document, now, synced, actor=actor)
     report.observed += len(synced.observed)
     s.flush()
+    _fetch_missing(s, ctx, client, document)
     proven = prove_title(s, ctx, document)
     refresh_title(s, ctx.blobs, row, now)
     _schedule(row, now, plan, look_.status, error=None)

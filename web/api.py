@@ -277,6 +277,26 @@ def send_event(cufe: str) -> Any:
     return response
 
 
+# --- Payables: the payment run, with the payee of each line (radian/payables.py) --------------------------------
+
+
+@bp.get("/payables")
+@roles(*READERS)
+def payables() -> Any:
+    """The unpaid received credit invoices with whom to pay (the RADIAN holder when the supplier endorsed the
+    invoice), the value outstanding and the due date; a line that must not be paid now says why (``refused``)."""
+    from radian.payables import PayableFilters, iter_json
+    from radian.payables import payables as payment_run
+
+    try:
+        filters = PayableFilters(**api_input.payables_args(request.args))
+    except InputError as exc:
+        return _refused(exc)
+    lines = payment_run(_db(), filters)
+    refused = sum(1 for line in lines if not line.payable)
+    return jsonify(payables=list(iter_json(lines)), counts={"payable": len(lines) - refused, "refused": refused})
+
+
 @bp.get("/openapi.json")
 @roles(*READERS)
 def openapi() -> Any:

@@ -249,3 +249,37 @@ def _person(value: Any) -> dict[str, str | None] | None:
         raise InputError("person.id", f"para el tipo {id_type} el número lleva solo dígitos 0-9.")
     person["id"], person["id_type"] = ident, id_type
     return person
+
+
+PAYABLE_STATES = ("unregistered", "registered", "endorsed", "limited", "protested", "transferred", "partially_paid")
+MAX_PAYABLES = 10_000
+
+
+def payables_args(args: Any) -> dict[str, Any]:
+    """The checked /payables query (the same filters as `buzon title payables`): due_before, supplier, state (comma
+    separated), payable_only, limit."""
+    checked: dict[str, Any] = {"due_before": None, "supplier_nit": None, "states": (), "include_refused": True,
+                               "limit": 1000}  # fmt: skip
+    if "due_before" in args:
+        raw = day(args["due_before"], "due_before")
+        checked["due_before"] = date.fromisoformat(raw) if "-" in raw else date(*map(int, reversed(raw.split("/"))))
+    if "supplier" in args:
+        supplier = args["supplier"].strip()
+        if not ASCII_DIGITS.match(supplier) or len(supplier) > 20:
+            raise InputError("supplier", f"el NIT del proveedor, solo dígitos y sin DV, no {_shown(supplier)}.")
+        checked["supplier_nit"] = supplier
+    if "state" in args:
+        states = tuple(part for part in args["state"].split(",") if part)
+        bad = [state for state in states if state not in PAYABLE_STATES] or ([] if states else [""])
+        if bad:
+            known = ", ".join(PAYABLE_STATES)
+            raise InputError("state", f"{_shown(bad[0])} no es un valor admitido; use uno de: {known}.")
+        checked["states"] = states
+    if "payable_only" in args:
+        value = args["payable_only"]
+        if value not in ("true", "false"):
+            raise InputError("payable_only", f"true o false, no {_shown(value)}.")
+        checked["include_refused"] = value == "false"
+    if "limit" in args:
+        checked["limit"] = bounded_int(args["limit"], "limit", 1, MAX_PAYABLES)
+    return checked

@@ -318,6 +318,60 @@ _SCHEMAS: dict[str, Any] = {
 }
 
 
+_PARTY = {"type": "object", "properties": {"nit": {"type": "string"}, "name": {"type": "string"}},
+          "required": ["nit", "name"]}  # fmt: skip
+# The payment run (radian/payables.py) and the title webhooks (radian/alerts.py).
+_PAYABLE_SCHEMAS: dict[str, Any] = {
+    "PayableLine": {
+        "type": "object",
+        "properties": {
+            "cufe": {"type": "string"},
+            "number": {"type": "string"},
+            "supplier": _PARTY,
+            "payee": {**_PARTY, "description": "A quién pagar: el tenedor legítimo en RADIAN, o el proveedor."},
+            "payee_is_supplier": {"type": "boolean"},
+            "outstanding": {"anyOf": [_MONEY, {"type": "null"}]},
+            "currency": {"type": "string"},
+            "due_date": {"anyOf": [_DATE, {"type": "null"}]},
+            "title_state": {"type": "string", "enum": [*shape.PAYABLE_STATES, "paid"]},
+            "title_state_label": {"type": "string"},
+            "frozen": {"type": "boolean", "description": "Una limitación (041) vigente congela el pago."},
+            "payable": {"type": "boolean"},
+            "refused": {**_NULLABLE_STRING, "description": "Por qué no se debe pagar ahora (null: se puede)."},
+        },
+        "required": ["cufe", "number", "supplier", "payee", "payee_is_supplier", "outstanding", "currency",
+                     "due_date", "title_state", "frozen", "payable", "refused"],
+    },
+    "Payables": {
+        "type": "object",
+        "properties": {
+            "payables": {"type": "array", "items": _ref("PayableLine")},
+            "counts": {"type": "object", "properties": {"payable": {"type": "integer"},
+                                                        "refused": {"type": "integer"}}},
+        },
+        "required": ["payables", "counts"],
+    },
+    "TitleChanged": {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string", "enum": ["title.holder_changed", "title.limited"]},
+            "occurred_at": _DATETIME,
+            "alert": {"type": "object"},
+            "title": {"type": "object", "description": "Factura, proveedor, beneficiario anterior y nuevo, saldo."},
+        },
+    },
+}  # fmt: skip
+_PAYABLE_PARAMETERS = [
+    _query("due_before", "Solo lo que vence en o antes de este día.", _DAY),
+    _query("supplier", "NIT del proveedor, sin DV.", {"type": "string", "pattern": "^[0-9]{1,20}$"}),
+    _query("state", "Estados del título, separados por comas.",
+           {"type": "string", "pattern": "^(" + "|".join(shape.PAYABLE_STATES) + ")(,(" +
+                                         "|".join(shape.PAYABLE_STATES) + "))*$"}),
+    _query("payable_only", "true: sin las líneas rechazadas.", {"type": "string", "enum": ["true", "false"]}),
+    _query("limit", "Cuántas líneas.", {"type": "integer", "minimum": 1, "maximum": shape.MAX_PAYABLES}),
+]  # fmt: skip
+
+
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of /api/v1 (paths are absolute, so `servers` is the site itself)."""
     return {
@@ -403,6 +457,21 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/payables": {
+                "get": {
+                    "operationId": "listPayables",
+                    "summary": "Lo que se debe a proveedores (facturas a crédito sin pagar) y a quién pagar cada una.",
+                    "parameters": _PAYABLE_PARAMETERS,
+                    "responses": {
+                        "200": {
+                            "description": "Las líneas del pago, con las rechazadas y su motivo.",
+                            "content": {"application/json": {"schema": _ref("Payables")}},
+                        },
+                        "400": _error_response("Un filtro no es válido (field: el parámetro)."),
+                        **_ERRORS,
+                    },
+                }
+            },
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -423,10 +492,18 @@ def openapi_document() -> dict[str, Any]:
                     "requestBody": {"content": {"application/json": {"schema": _ref("StateChanged")}}},
                     "responses": {"200": {"description": "Recibido."}},
                 }
-            }
+            },
+            "titleChanged": {
+                "post": {
+                    "summary": "Una factura por pagar cambió de beneficiario (endoso, title.holder_changed) o su pago "
+                    "quedó congelado (041, title.limited). Mismas cabeceras y firma que documentStateChanged.",
+                    "requestBody": {"content": {"application/json": {"schema": _ref("TitleChanged")}}},
+                    "responses": {"200": {"description": "Recibido."}},
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": _SCHEMAS,
+            "schemas": {**_SCHEMAS, **_PAYABLE_SCHEMAS},
         },
     }

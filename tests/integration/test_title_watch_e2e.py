@@ -78,6 +78,20 @@ def _watch(bed: EventsBed) -> dict[str, Any]:
     return result["summary"]
 
 
+def _api_payables(bed: EventsBed, query: str = "") -> tuple[int, dict[str, Any]]:
+    """GET /api/v1/payables with a treasury user's bearer token, through the web app on the bed's database."""
+    from web.app import create_app
+    from web.auth import issue_token
+
+    app = create_app(bed.settings, engine=bed.runtime.engine)
+    with bed.sessions() as s, app.app_context():
+        user = s.scalars(sa.select(User).where(User.username == "tesorera")).one()
+        _, raw = issue_token(s, user, name="ERP", actor="test", now=dt.datetime.now(dt.UTC))
+        s.commit()
+    response = app.test_client().get(f"/api/v1/payables{query}", headers={"Authorization": f"Bearer {raw}"})
+    return response.status_code, response.get_json()
+
+
 def _due_now(bed: EventsBed) -> None:
     with bed.sessions() as s:
         s.execute(sa.update(ValueTitle).values(next_watch_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
@@ -137,6 +151,15 @@ def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041
         (override,) = payables(s, pay_to={cufe: SELLER_NIT})
         assert not override.payable and FACTOR["nit"] in (override.refused or "")
 
+    # The API says the same to the ERP.
+    status, body = _api_payables(bed, "?payable_only=true")
+    assert status == 200, body
+    (entry,) = body["payables"]
+    assert entry["payee"] == {"nit": FACTOR["nit"], "name": FACTOR["name"]} and entry["payee_is_supplier"] is False
+    assert entry["outstanding"] == "119000.00" and entry["title_state"] == "endorsed"
+    status, body = _api_payables(bed, "?state=nonsense")
+    assert status == 400 and body["field"] == "state"
+
     # The mail reaches treasury through the real SMTP server.
     assert jobs.deliver_outbox()["outcome"] == "ok"
     received = [m for m in bed.smtp.handler.messages if TREASURY_MAIL in m[1]]
@@ -161,3 +184,6 @@ def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041
     assert export.counts == {"payable": 0, "refused": 1}
     assert export.refused.startswith("\ufeff") and "041" in export.refused and FACTOR["nit"] in export.refused
     assert cufe not in export.payable
+    status, body = _api_payables(bed)
+    assert status == 200 and body["counts"] == {"payable": 0, "refused": 1}
+    assert body["payables"][0]["frozen"] is True and "041" in body["payables"][0]["refused"]
