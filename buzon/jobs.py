@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from buzon.config import ConfigError, Settings
 from buzon.runtime import Runtime, dian_keys, trust_store
+from store import locks
 from store.models import JobRun
 
 log = logging.getLogger("buzon.jobs")
@@ -54,25 +57,76 @@ def _now() -> datetime:
 
 
 def recorded(job_id: str, work: Callable[[Runtime], dict[str, Any]]) -> dict[str, Any]:
-    """Run ``work`` as job ``job_id``: a JobRun row says when it started, how it ended and what it did."""
+    """Run ``work`` as job ``job_id``: a JobRun row says when it started, how it ended and what it did.
+
+    On PostgreSQL, where several schedulers may share the database, the run holds the job's advisory lock: a job
+    running in another process is not started again (outcome ``skipped``), nor is a scheduler's firing (``scheduled``)
+    when another scheduler already ran that job within half its interval."""
     rt = runtime()
-    with rt.sessions() as s:
-        run = JobRun(job_id=job_id, started_at=_now(), outcome="running")
-        s.add(run)
-        s.commit()
-        run_id = run.id
-    outcome, summary, error = "ok", {}, None
-    try:
-        summary = work(rt)
-    except Exception as exc:  # a job's failure is recorded and logged; the scheduler goes on with the next run
-        outcome, error = "failed", f"{exc.__class__.__name__}: {exc}"
-        log.error("job %s failed: %s\n%s", job_id, error, traceback.format_exc())
-    with rt.sessions() as s:
-        run = s.get(JobRun, run_id)
-        assert run is not None
-        run.finished_at, run.outcome, run.summary, run.error = _now(), outcome, summary, error
-        s.commit()
+    with _job_lock(rt, job_id) as (held, shared):
+        if not held:
+            return {"outcome": "skipped", "summary": {}, "error": SKIPPED_RUNNING}
+        if shared and _firing.get() and _ran_within(rt, job_id, _firing.get()):
+            return {"outcome": "skipped", "summary": {}, "error": SKIPPED_RAN}
+        with rt.sessions() as s:
+            run = JobRun(job_id=job_id, started_at=_now(), outcome="running")
+            s.add(run)
+            s.commit()
+            run_id = run.id
+        outcome, summary, error = "ok", {}, None
+        try:
+            summary = work(rt)
+        except Exception as exc:  # a job's failure is recorded and logged; the scheduler goes on with the next run
+            outcome, error = "failed", f"{exc.__class__.__name__}: {exc}"
+            log.error("job %s failed: %s\n%s", job_id, error, traceback.format_exc())
+        with rt.sessions() as s:
+            run = s.get(JobRun, run_id)
+            assert run is not None
+            run.finished_at, run.outcome, run.summary, run.error = _now(), outcome, summary, error
+            s.commit()
     return {"outcome": outcome, "summary": summary, "error": error}
+
+
+SKIPPED_RUNNING = "otro proceso está ejecutando esta tarea ahora"
+SKIPPED_RAN = "otro programador ya la ejecutó en este intervalo"
+_firing: ContextVar[float] = ContextVar("buzon_job_firing", default=0.0)  # seconds: half the firing job's interval
+
+
+def scheduled(job_id: str, seconds: float) -> dict[str, Any]:
+    """What a scheduler fires every ``seconds``: job ``job_id``, unless another scheduler already ran it within half
+    that interval (on PostgreSQL; see ``recorded``)."""
+    token = _firing.set(seconds / 2)
+    try:
+        return JOBS[job_id]()
+    finally:
+        _firing.reset(token)
+
+
+@contextmanager
+def _job_lock(rt: Runtime, job_id: str) -> Iterator[tuple[bool, bool]]:
+    """(held, shared): the job's session advisory lock, on a connection of its own, for the run (always held on
+    SQLite, one process)."""
+    engine = rt.engine
+    if not locks.shared(engine):
+        yield True, False
+        return
+    lock_id = locks.key("job", job_id)
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        held = locks.try_lock(conn, lock_id)
+        try:
+            yield held, True
+        finally:
+            if held:
+                locks.unlock(conn, lock_id)
+
+
+def _ran_within(rt: Runtime, job_id: str, seconds: float) -> bool:
+    """Whether a run of ``job_id`` started within the last ``seconds``."""
+    since = _now() - timedelta(seconds=seconds)
+    with rt.sessions() as s:
+        found = s.execute(sa.select(JobRun.id).where(JobRun.job_id == job_id, JobRun.started_at >= since).limit(1))
+        return found.first() is not None
 
 
 # -- the jobs ------------------------------------------------------------------------------------------------------

@@ -48,9 +48,10 @@ def build_scheduler(runtime: Runtime, *, background: bool = False, run_now: bool
     )
     first = {"next_run_time": datetime.now(UTC)} if run_now else {}
     for spec in jobs.job_specs(runtime.settings):
+        # Through jobs.scheduled: on PostgreSQL a second scheduler's firing of a job one of them just ran is skipped.
         scheduler.add_job(
-            spec.func, "interval", seconds=spec.seconds, id=spec.id, name=spec.description, replace_existing=True,
-            **first,
+            jobs.scheduled, "interval", args=(spec.id, spec.seconds), seconds=spec.seconds, id=spec.id,
+            name=spec.description, replace_existing=True, **first,
         )  # fmt: skip
     return scheduler
 

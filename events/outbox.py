@@ -101,27 +101,20 @@ def file_name(ctx: EventContext, event: DocumentEvent) -> str:
     return document_file_name("ar", ctx.company.nit, year=year, consecutive=event.id, provider_code=ctx.provider_code)
 
 
-def due_events(session: Session, now: datetime, limit: int, only: Collection[int] | None = None) -> list[int]:
-    """Ids of our events due for submission, oldest first (among ``only`` when given)."""
+def _due(now: datetime, only: Collection[int] | None) -> sa.ColumnElement[bool]:
+    """Our events due for submission now (among ``only`` when given)."""
     chosen = DocumentEvent.id.in_(tuple(only)) if only is not None else sa.true()
-    return list(
-        session.execute(
-            sa.select(DocumentEvent.id)
-            .where(
-                chosen,
-                DocumentEvent.direction == Direction.EMITTED,
-                DocumentEvent.submission_state.in_(DUE_STATES),
-                sa.or_(DocumentEvent.next_attempt_at.is_(None), DocumentEvent.next_attempt_at <= now),
-                # Not the unresolved ones (see unresolved()): DIAN kept saying "not yet"; they wait for the sync.
-                ~sa.and_(
-                    DocumentEvent.submission_state == SubmissionState.SEND_FAILED,
-                    DocumentEvent.next_attempt_at.is_(None),
-                    DocumentEvent.dian_status_code.in_(tuple(NOT_FINAL_CODES)),
-                ),
-            )
-            .order_by(DocumentEvent.id)
-            .limit(limit)
-        ).scalars()
+    return sa.and_(
+        chosen,
+        DocumentEvent.direction == Direction.EMITTED,
+        DocumentEvent.submission_state.in_(DUE_STATES),
+        sa.or_(DocumentEvent.next_attempt_at.is_(None), DocumentEvent.next_attempt_at <= now),
+        # Not the unresolved ones (see unresolved()): DIAN kept saying "not yet"; they wait for the sync.
+        ~sa.and_(
+            DocumentEvent.submission_state == SubmissionState.SEND_FAILED,
+            DocumentEvent.next_attempt_at.is_(None),
+            DocumentEvent.dian_status_code.in_(tuple(NOT_FINAL_CODES)),
+        ),
     )
 
 
@@ -144,25 +137,35 @@ def _blocked(session: Session, event: DocumentEvent) -> bool:
     return earlier is not None
 
 
-def _claim(sessions: sessionmaker[Session], ctx: EventContext, event_id: int, now: datetime) -> bytes | None:
-    """Mark the event "sent" (a lease) and commit before calling DIAN; None when it is no longer ours to send."""
+def _claim_next(
+    sessions: sessionmaker[Session], ctx: EventContext, now: datetime, after: int, only: Collection[int] | None
+) -> tuple[int, bytes] | None:
+    """The next due event past id ``after``, marked "sent" (a lease) and committed before calling DIAN: its id and
+    signed bytes (b"" when an earlier event of its document still waits: it is left due); None when none is left.
+
+    Workers share the queue: on PostgreSQL the row is taken ``FOR UPDATE SKIP LOCKED``, so an event another worker is
+    leasing right now is passed over, and one it leased is no longer due. SQLite (one process) has no row locks."""
     with sessions() as s:
-        event = s.execute(
-            sa.select(DocumentEvent).where(DocumentEvent.id == event_id).with_for_update()
-        ).scalar_one_or_none()
-        if event is None or event.submission_state not in DUE_STATES:
+        query = (
+            sa.select(DocumentEvent)
+            .where(_due(now, only), DocumentEvent.id > after)
+            .order_by(DocumentEvent.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        event = s.execute(query).scalar_one_or_none()
+        if event is None:
             return None
-        if event.next_attempt_at is not None and event.next_attempt_at > now:
-            return None  # another worker took it
         if _blocked(s, event):
-            return b""
+            return event.id, b""
         event.submission_state = SubmissionState.SENT
         event.attempts += 1
         event.next_attempt_at = now + timedelta(seconds=ctx.lease_seconds)
         assert event.signed_xml_blob is not None
         xml = ctx.blobs.get(event.signed_xml_blob)
+        event_id = event.id
         s.commit()
-        return xml
+        return event_id, xml
 
 
 def mark_registered(
@@ -265,12 +268,13 @@ def deliver_events(
     """Submit every due event once (or only the due ones among ``only``); each ends registered, rejected, or scheduled
     for a retry (98/66 included, until ``max_attempts``: then unresolved)."""
     report = DeliveryReport()
-    with sessions() as s:
-        ids = due_events(s, now(), limit, only)
-    for event_id in ids:
-        xml = _claim(sessions, ctx, event_id, now())
-        if xml is None:
-            continue
+    after = 0
+    for _ in range(limit):
+        claimed = _claim_next(sessions, ctx, now(), after, only)
+        if claimed is None:
+            break
+        event_id, xml = claimed
+        after = event_id
         if xml == b"":
             report.waiting += 1
             continue
