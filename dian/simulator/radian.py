@@ -106,7 +106,10 @@ class Title:
         )
 
     def current_value(self) -> Decimal:
-        """The title's value now: the invoice's payable less the partial payments (451) registered (A.9)."""
+        """The title's value now: the invoice's payable less the partial payments (451) registered; 0 once a total
+        payment (452) is (A.9)."""
+        if any(act.operation is Operation.TOTAL_PAYMENT for act in self.history):
+            return Decimal("0.00")
         paid = sum(
             (act.paid or Decimal(0) for act in self.history if act.operation is Operation.PARTIAL_PAYMENT), Decimal(0)
         )
@@ -186,12 +189,11 @@ class TitleDesk:
                 errors.append(_rule("SIM43", f"El documento referenciado {event.reference.id} no es una factura."))
             if errors or title is None or signed_at is None:
                 return Reply(False, "99", ERRORS, errors=tuple(errors), key=event.cude, file_name=file_name)
-            errors += self._parties(event, title)
+            # The parties, then the rules table (history, holder, time), then the values: the strongest reason first.
+            errors += self._parties(event, title) or self._rules(event, title, signed_at)
             more, notes = self._values(event, title)
-            errors += more
+            errors += more if not errors else []
             notices += notes
-            if not errors:
-                errors += self._rules(event, title, signed_at)
             if errors:
                 return Reply(False, "99", ERRORS, errors=tuple(errors + notices), key=event.cude, file_name=file_name)
             answer = self.sim._event_answer(db, event.sender, event.number, event.cude or "", notices, now)
