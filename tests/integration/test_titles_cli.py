@@ -1,5 +1,6 @@
-"""`buzon title import|sync|register|endorse|report|pay|list|show` through the real command line, against the simulator
-over HTTP: refusals and bad input are one line on stderr and exit 2; the endorsement's price is printed before signing."""
+"""`buzon title import|sync|register|endorse|report|pay|list|show` through the real command line, against the
+simulator over HTTP: refusals and bad input are one line on stderr and exit 2; the endorsement's price is printed before
+signing. Every RADIAN event Buzón signs verifies with xmlsec1 and with `buzon verify`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from dian.codes import EventCode
 from tests.integration.dian_fixtures import BUYER_NIT
 from tests.integration.test_events_cli import write_config
-from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed, titles_bed  # noqa: F401
+from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed
 
 pytestmark = pytest.mark.integration
 
@@ -51,8 +52,8 @@ def test_a_receivable_from_the_command_line(titles_bed: TitlesBed, tmp_path: Pat
 
     bad_rate = run("endorse", number, "--to", FACTOR_NIT, "--name", FACTOR_NAME, "--rate", "dos", "--yes", code=2)
     assert "--rate: «dos» no es un número" in bad_rate.stderr
-    declined = subprocess.run([*BUZON, "title", "endorse", number, "--to", FACTOR_NIT, "--name", FACTOR_NAME,
-                               "--rate", "2.5", "--config", str(config)], input="n\n", capture_output=True, text=True)  # fmt: skip
+    asked = [*BUZON, "title", "endorse", number, "--to", FACTOR_NIT, "--name", FACTOR_NAME, "--rate", "2.5"]
+    declined = subprocess.run([*asked, "--config", str(config)], input="n\n", capture_output=True, text=True)
     assert declined.returncode == 2 and "precio a pagar 116,025.00 (descuento 2,975.00)" in declined.stdout
     endorsed = run("endorse", number, "--to", FACTOR_NIT, "--name", FACTOR_NAME, "--rate", "2.5", "--yes")
     assert "precio a pagar 116,025.00" in endorsed.stdout and "Firmado: 371" in endorsed.stdout
@@ -66,3 +67,63 @@ def test_a_receivable_from_the_command_line(titles_bed: TitlesBed, tmp_path: Pat
     assert f"Tenedor legítimo: {FACTOR_NAME} (NIT {FACTOR_NIT})" in shown and f"NIT {BUYER_NIT}" in shown
     assert "037/371" in shown and "registered" in shown
     assert run("show", "nada", code=2).stderr.startswith("error: no hay un título")
+
+
+@pytest.mark.parametrize("titles_bed", ["sqlite"], indirect=True)
+def test_every_radian_event_we_sign_verifies_with_xmlsec1_and_buzon_verify(titles_bed: TitlesBed,
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    import shutil
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from radian.actions import (
+        CancelEndorsement,
+        Counterparty,
+        Endorse,
+        GrantMandate,
+        RecordPayment,
+        Register,
+        ReportForPayment,
+    )
+    from store.models import Direction, DocumentEvent
+    from tests.conftest import missing
+    from tests.integration.test_xmlsec_crosscheck import xmlsec_verify
+
+    xmlsec1 = shutil.which("xmlsec1")
+    if xmlsec1 is None:
+        missing("xmlsec1 not installed")
+    bed = titles_bed
+    title_id, _ = bed.imported_title(at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=3))
+    factor = Counterparty(FACTOR_NIT, FACTOR_NAME)
+    for action in (Register(), ReportForPayment(), GrantMandate(factor), Endorse(factor, kind="guarantee")):
+        assert bed.titles.act(title_id, action, actor="t").allowed
+    guarantee = bed.chain_cude(title_id, "038")
+    for action in (CancelEndorsement(guarantee), RecordPayment(Decimal("1000.00")),
+                   Endorse(factor, rate=Decimal("2"), blank=True)):  # fmt: skip
+        done = bed.titles.act(title_id, action, actor="t")
+        assert done.allowed, done
+    with bed.sessions() as s:
+        ours = list(s.execute(sa.select(DocumentEvent).where(DocumentEvent.direction == Direction.EMITTED)).scalars())
+    assert sorted(e.operation.value for e in ours) == ["038", "046", "361", "372", "401", "432", "451"] or sorted(
+        e.operation.value for e in ours
+    ) == ["038", "046", "361", "371", "401", "432", "451"]
+    files = []
+    for event in ours:
+        path = tmp_path / f"{event.code.value}-{event.number}.xml"
+        path.write_bytes(bed.runtime.blobs.get(event.signed_xml_blob))
+        checked = xmlsec_verify(xmlsec1, path.read_bytes(), tmp_path, f"x-{path.name}")
+        assert checked.returncode == 0 and "OK" in (checked.stdout + checked.stderr), (event.code, checked.stderr)
+        files.append(str(path))
+    config = write_config(bed.settings, tmp_path / "buzon.toml")
+    done = subprocess.run([*BUZON, "verify", "--json", *files, "--config", str(config)], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    import json
+
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == len(files), done.stderr
+    for line in lines:
+        assert line["verdict"] != "invalid", line
+        failed = [c for c in line["checks"] if c["outcome"] == "fail"]
+        assert not failed, (line["file"], failed)
+        assert any(c["name"].endswith("signature.value") or "signature" in c["name"] for c in line["checks"])

@@ -1,7 +1,7 @@
 """A Buzón configured as the SELLER of the DIAN world (its receivables are our own invoices), talking to the simulator
 over HTTP, on SQLite or on a fresh PostgreSQL database. Our invoices are signed by the seller, validated by the
 simulator (SendBillSync's answer), wrapped with that answer in an AttachedDocument and imported; the buyer's 030/032/033
-are signed by the simulated buyer with its own certificate and software and sent over HTTP.
+(and the judge's 041) come from the simulator's counterparts, asked through its admin endpoint over HTTP.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
@@ -28,6 +29,8 @@ from store.models import DocumentEvent, ValueTitle
 from tests.integration.dian_fixtures import BUYER, SELLER, SELLER_NIT, SELLER_SW, DianWorld, make_world
 from tests.integration.events_fixtures import database
 
+_BUYER_ACTIONS = {EventCode.ACUSE_RECIBO: "acknowledge", EventCode.RECIBO_BIEN: "receipt",
+                  EventCode.ACEPTACION_EXPRESA: "accept"}  # fmt: skip
 FACTOR_NIT = "901777888"
 FACTOR_NAME = "FACTORING DEL VALLE S.A.S."
 
@@ -73,13 +76,21 @@ class TitlesBed:
         )
         return invoice, attached
 
+    def counterpart(self, action: str, cufe: str, *, at: dt.datetime | None = None, **fields: Any) -> dict[str, Any]:
+        """One action of a party the simulator plays, through its admin endpoint over HTTP (RADIAN-SIM.md 2)."""
+        body = {"action": action, "cufe": cufe, **fields}
+        if at is not None:
+            body["at"] = at.isoformat()
+        answer = requests.post(f"{self.world.server.base_url}/_sim/counterparts", json=body, timeout=10)
+        assert answer.status_code in (200, 422), answer.text
+        return answer.json()
+
     def buyer_sends(self, invoice: bytes, *codes: EventCode, at: dt.datetime) -> None:
-        """The simulated buyer signs each event and sends it over HTTP (SendEventUpdateStatus), a minute apart."""
-        client = self.world.client(self.world.buyer)
+        """The simulated buyer signs each event (030/032/033) and DIAN registers it, a minute apart."""
+        cufe = parse_document(invoice).uuid.lower()
         for offset, code in enumerate(codes):
-            xml = self.world.event(code, invoice, at=at + dt.timedelta(minutes=offset))
-            response = client.send_event_update_status(f"ar{code.value}{offset}.xml", xml)
-            assert response.status_code == "00", (code, response)
+            done = self.counterpart(_BUYER_ACTIONS[code], cufe, at=at + dt.timedelta(minutes=offset))
+            assert done["registered"], done
 
     def imported_title(self, *, at: dt.datetime, accepted: bool = True,
                        payment: PaymentMeans = PaymentMeans.CREDIT) -> tuple[int, bytes]:  # fmt: skip
@@ -109,6 +120,12 @@ class TitlesBed:
             _ = row.parties
             s.expunge_all()
             return row
+
+    def chain_cude(self, title_id: int, code: str) -> str:
+        """The CUDE of the (last) event of ``code`` on the title's invoice."""
+        found = [e.cude for e in self.titles.chain(title_id) if e.code.value == code and e.cude]
+        assert found, code
+        return found[-1]
 
     def at_simulator(self, cufe: str) -> list[tuple[str, str]]:
         rows = self.world.simulator.store.all(
