@@ -51,13 +51,14 @@ from events.answers import ForgedAnswer
 from events.context import EventContext, utc_now
 from events.sync import SyncReport, sync_document
 from radian.alerts import AlertDraft, raise_alert
-from radian.store import refresh_title
+from radian.store import event_columns, event_parties, refresh_title
 from radian.title import ChainLink
 from radian.title import ValueTitle as Title
 from store.audit import record
 from store.models import (
     AlertKind,
     DocumentEvent,
+    EventParty,
     ReceivedDocument,
     SubmissionState,
     TitleRole,
@@ -455,8 +456,20 @@ def prove_title(s: Session, ctx: EventContext, document: ReceivedDocument) -> Pr
         if event is None or signed_at is None:
             unproven.append((row, why))
         else:
+            _record_details(row, event)
             proven.append((event, signed_at, row))
     return Proven(tuple(proven), tuple(unproven))
+
+
+def _record_details(row: DocumentEvent, event: RadianEvent) -> None:
+    """Give an observed RADIAN event, once proven, the columns and parties our own events get when emitted or synced
+    (``radian.store.event_columns`` / ``event_parties``): variant, figures, value block, dates, names, shares.
+    events.sync records the counterpart's event without them; filled once, never overwritten."""
+    if row.operation is None:
+        for key, value in event_columns(event).items():
+            setattr(row, key, value)
+    if not row.parties:
+        row.parties = [EventParty(**party) for party in event_parties(event)]
 
 
 def _cause(title: Title | None, codes: tuple[EventCode, ...]) -> ChainLink | None:

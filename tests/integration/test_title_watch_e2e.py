@@ -10,18 +10,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 import urllib.request
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from buzon import jobs
-from dian.codes import EventCode
+from dian.codes import EventCode, Operation
 from radian.payables import PayableFilters, export_csv, payables
 from store.models import (
     AlertKind,
+    DocumentEvent,
+    EventParty,
     MailKind,
     OutgoingMail,
+    PartyRole,
     Role,
     TitleAlert,
     TitleRole,
@@ -92,6 +96,39 @@ def _api_payables(bed: EventsBed, query: str = "") -> tuple[int, dict[str, Any]]
     return response.status_code, response.get_json()
 
 
+def _same_moment(stored: dt.datetime, iso: str) -> bool:
+    """A stored time (SQLite gives it back naive, in UTC) is the simulator's signing time as signed: xades:SigningTime
+    keeps milliseconds, the simulator's answer microseconds."""
+    when = stored if stored.tzinfo else stored.replace(tzinfo=dt.UTC)
+    return abs(when - dt.datetime.fromisoformat(iso)) < dt.timedelta(milliseconds=1)
+
+
+def _assert_observed_details(bed: EventsBed, doc_id: int, endorsed: dict[str, Any]) -> None:
+    """The watch recorded the supplier's 036 and 037 with their RADIAN columns and parties, read from the proven XML."""
+    with bed.sessions() as s:
+        rows = {e.code: e for e in s.scalars(sa.select(DocumentEvent).where(DocumentEvent.document_id == doc_id))}
+        inscription, endorsement = rows[EventCode.INSCRIPCION_TITULO], rows[EventCode.ENDOSO_PROPIEDAD]
+        assert inscription.operation is Operation.FIRST_REGISTRATION and inscription.amount == Decimal("119000.00")
+        assert inscription.due_date is not None
+        assert (endorsement.cude or "").lower() == endorsed["cude"].lower()
+        assert (endorsement.operation, endorsement.list_id) == (Operation(endorsed["operation"]), "1")
+        assert endorsement.amount == Decimal("119000.00") and endorsement.discount_rate == Decimal("2.5")
+        # The price shown to the factor: value x (100 - rate) / 100.
+        assert endorsement.price == Decimal("119000.00") * (100 - Decimal("2.5")) / 100
+        assert endorsement.value_block is not None and endorsement.value_block["group"] == "InformacionNegociacion"
+        assert (endorsement.sender_nit, endorsement.receiver_nit) == (SELLER_NIT, FACTOR["nit"])
+        assert endorsement.receiver_name == FACTOR["name"] and endorsement.sender_name
+        parties = {(p.role, p.position): p for p in endorsement.parties}
+        assert parties[(PartyRole.SENDER, 0)].nit == SELLER_NIT
+        receiver = parties[(PartyRole.RECEIVER, 0)]
+        assert (receiver.nit, receiver.name) == (FACTOR["nit"], FACTOR["name"])
+        assert receiver.amount == Decimal("119000.00")
+        # "Which titles were endorsed to the factor": the (nit, role) index answers it.
+        endorsed_to = s.scalars(sa.select(EventParty.event_id).where(
+            EventParty.nit == FACTOR["nit"], EventParty.role == PartyRole.RECEIVER)).all()  # fmt: skip
+        assert endorsed_to == [endorsement.id]
+
+
 def _due_now(bed: EventsBed) -> None:
     with bed.sessions() as s:
         s.execute(sa.update(ValueTitle).values(next_watch_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
@@ -117,7 +154,7 @@ def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041
     assert line.payee_nit == SELLER_NIT and line.payable
 
     # The supplier registers the title and endorses it to a factor (the simulator signs as the supplier).
-    _act(bed, "register", cufe)
+    registered = _act(bed, "register", cufe)
     endorsed = _act(bed, "endorse", cufe, to=FACTOR, rate="2.5")
     assert endorsed["holders"] == [FACTOR]
 
@@ -129,6 +166,10 @@ def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041
     row = _title(bed, doc_id)
     assert (row.state, row.holder_nit, row.payee_nit) == (TitleState.ENDORSED, FACTOR["nit"], FACTOR["nit"])
     assert row.payee_name == FACTOR["name"] and row.chain_length == 2
+    # The title's dates are the events' signed moments: inscribed at the 036, the factor holds it since the 037.
+    assert row.registered_at is not None and _same_moment(row.registered_at, registered["signed_at"])
+    assert row.holder_since is not None and _same_moment(row.holder_since, endorsed["signed_at"])
+    _assert_observed_details(bed, doc_id, endorsed)
 
     with bed.sessions() as s:
         alerts = list(s.scalars(sa.select(TitleAlert).where(TitleAlert.title_id == row.id)))
