@@ -29,7 +29,14 @@ import click
     default=None,
     help="TOML or JSON seed: software and PINs, numbering ranges, exchange e-mails, acquirers.",
 )
-def dian_sim(port: int, host: str, data_dir: Path, seed_path: Path | None) -> None:
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Delay every SOAP answer by this many milliseconds (DIAN's network and processing time, for benchmarks).",
+)
+def dian_sim(port: int, host: str, data_dir: Path, seed_path: Path | None, latency_ms: float) -> None:
     """Run the DIAN simulator: WcfDianCustomerServices over SOAP 1.2 with DIAN's validation and event rules."""
     from dian.simulator import Simulator, SimulatorServer
 
@@ -40,7 +47,7 @@ def dian_sim(port: int, host: str, data_dir: Path, seed_path: Path | None) -> No
         except (ValueError, KeyError, TypeError) as exc:
             click.echo(f"error: seed {seed_path}: {exc}", err=True)
             sys.exit(2)
-    server = SimulatorServer(simulator, host=host, port=port)
+    server = SimulatorServer(simulator, host=host, port=port, latency=latency_ms / 1000)
     click.echo(f"DIAN simulator at {server.url} (WSDL: {server.url}?wsdl)")
     click.echo(f"  data:  {data_dir}")
     click.echo(f"  trust: add {simulator.ca_certificate_path} to dian.trust_store to accept its answers")

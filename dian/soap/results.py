@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from dian.codes import NOT_FINAL_STATUS
-from dian.soap.errors import DianTransportError
+from dian.errors import DianError
 
 __all__ = [
     "NOT_FINAL_CODES",
@@ -33,6 +33,7 @@ __all__ = [
     "ExchangeEmails",
     "NumberingRangeInfo",
     "NumberingRanges",
+    "UnreadableAnswer",
     "UploadError",
     "UploadResult",
     "parse_message",
@@ -275,6 +276,10 @@ class DocumentInfo:
 _NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 
+class UnreadableAnswer(DianError):
+    """A member of an answer cannot be read as its type (the client reports it as a DianTransportError)."""
+
+
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
@@ -320,7 +325,7 @@ class Contract:
         try:
             return int(text) if text else 0
         except ValueError:
-            raise DianTransportError(f"unreadable answer: {name} {text!r} is not a number", retryable=False) from None
+            raise UnreadableAnswer(f"{name} {text!r} is not a number") from None
 
     def base64(self, name: str) -> bytes | None:
         """An ``xs:base64Binary`` member decoded (None when nil, absent or empty)."""
@@ -330,7 +335,7 @@ class Contract:
         try:
             return base64.b64decode(text, validate=True)
         except (binascii.Error, ValueError):
-            raise DianTransportError(f"unreadable answer: {name} is not base64", retryable=False) from None
+            raise UnreadableAnswer(f"{name} is not base64") from None
 
     def items(self, name: str) -> list[etree._Element]:
         """The element children of an array member (``ArrayOf…``)."""
