@@ -154,4 +154,8 @@ def create_app(
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(suppliers_bp)
     app.register_blueprint(upload_bp)
+    from web import alerts, payments, title_actions, titles  # treasury: value titles, payment run, alerts
+
+    for treasury_bp in (titles.bp, title_actions.bp, payments.bp, alerts.bp):
+        app.register_blueprint(treasury_bp)
     return app

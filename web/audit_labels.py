@@ -47,6 +47,7 @@ ACTIONS: dict[str, str] = {
     # The endorsement watch (radian/watch.py, radian/alerts.py)
     "title.alert.raised": "avisó a tesorería y cuentas por pagar de un cambio en un título valor por pagar",
     "title.watch.refused": "no aceptó lo que la DIAN dijo de un título valor por pagar (respuesta sin verificar)",
+    "title.alert.seen": "marcó como vistos avisos de títulos valor",  # web/alerts.py
     # Documents (inbox/intake.py, inbox/confirm.py, events/clock.py, events/sync.py)
     "document.filed": "archivó el documento",
     "document.quarantined": "puso en cuarentena un documento del correo",
@@ -101,6 +102,7 @@ TOPICS = {
     "job": "una tarea",
     "webhook": "un webhook",
     "supplier": "un proveedor",
+    "title": "un título valor",
 }
 
 # The filter's "Tipo de acción": label and the code prefixes it covers (whole words: "event" finds event.030.signed).
@@ -111,6 +113,7 @@ ACTION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "sesiones": ("Inicios de sesión", ("auth",)),
     "usuarios": ("Usuarios y tokens", ("user", "api_token")),
     "administracion": ("Administración (tareas, webhooks, DIAN)", ("job", "webhook", "dian")),
+    "titulos": ("Títulos valor (RADIAN)", ("title",)),
 }
 
 _EVENT_CODE = re.compile(r"^event\.(\d{3})\.([a-z_]+)$")

@@ -70,6 +70,7 @@ from web.document_labels import (
 )
 from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, outcome_of, transport_reason
 from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
+from web.payments import payee_view
 
 log = logging.getLogger(__name__)
 
@@ -590,6 +591,7 @@ def show(document_id: int) -> str:
         event_names=EVENT_SHORT,
         mail=mail,
         unconfirmed=unconfirmed_view(doc, mail) if unconfirmed else None,
+        payee=payee_view(doc),  # RADIAN: "Pagar a" the factor, a 041's frozen payment (web/payments.py)
     )
 
 

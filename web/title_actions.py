@@ -1,0 +1,386 @@
+"""What treasury may do with one of our titles (036, 037/038/039, 040, 043/044, 045, 046, 048, 049/050): each action
+with its precondition explained (radian.service.check, which asks dian.rules), a confirmation step showing what will
+be signed — the endorsement's price value × (100 − rate) / 100 before signing — and then the event signed, sent to DIAN
+at once and its outcome told on the title page as the document page tells it (web/event_outcome.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, render_template, request
+from flask_login import current_user
+
+from dian.codes import EventCode
+from radian.actions import (
+    Action,
+    ActionError,
+    CancelEndorsement,
+    Counterparty,
+    EndMandate,
+    Endorse,
+    GrantMandate,
+    NotifyTransfer,
+    Protest_,
+    RecordPayment,
+    Register,
+    ReportForPayment,
+    TransferRights,
+    parse_amount,
+)
+from store.models import DocumentEvent, SubmissionState, TitleRole, ValueTitle
+from web.access import roles
+from web.labels import money
+from web.title_labels import event_name
+from web.titles import ACTORS, UNAVAILABLE, back, get_title, title_service
+
+bp = Blueprint("title_actions", __name__)
+
+E = EventCode
+PLACEHOLDER = Counterparty("999999998", "Contraparte por definir")  # for "may we do it now?" before the form
+PROTEST_MAX = 2 * 1024 * 1024
+
+
+def _db() -> Any:
+    return current_app.extensions["buzon.db"]()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One action on the title page: its key in the URL, its event, its words, and what it needs."""
+
+    key: str
+    code: EventCode
+    verb: str  # the button: "Inscribir en RADIAN"
+    explains: str  # the precondition, in a sentence, shown whatever the rules say now
+
+
+SPECS = (
+    Spec(
+        "inscribir",
+        E.INSCRIPCION_TITULO,
+        "Inscribir como título valor",
+        "Solo una factura a crédito aceptada (expresa o tácitamente) puede inscribirse; la inscribe su tenedor.",
+    ),
+    Spec(
+        "informe-pago",
+        E.INFORME_PAGO,
+        "Informar para el pago",
+        "El tenedor informa al deudor el pago al menos 3 días hábiles antes del vencimiento.",
+    ),
+    Spec(
+        "endosar",
+        E.ENDOSO_PROPIEDAD,
+        "Endosar en propiedad (factoring)",
+        "Después de la inscripción (036), antes del vencimiento y sin limitación (041) vigente; lo firma el tenedor "
+        "legítimo. El factor paga el valor menos el descuento.",
+    ),
+    Spec(
+        "endosar-garantia",
+        E.ENDOSO_GARANTIA,
+        "Endosar en garantía",
+        "Inscrita y sin limitación vigente; la factura respalda una obligación sin cambiar de dueño.",
+    ),
+    Spec(
+        "endosar-procuracion",
+        E.ENDOSO_PROCURACION,
+        "Endosar en procuración (al cobro)",
+        "Inscrita y sin limitación vigente; el endosatario cobra en nombre del tenedor.",
+    ),
+    Spec(
+        "cancelar-endoso",
+        E.CANCELACION_ENDOSO,
+        "Cancelar un endoso",
+        "Solo un endoso en garantía (038) o en procuración (039) vigente, por quien lo hizo.",
+    ),
+    Spec(
+        "mandato",
+        E.MANDATO,
+        "Otorgar un mandato",
+        "El tenedor da poder a un mandatario (p. ej. un factor) para enviar eventos sobre esta factura.",
+    ),
+    Spec(
+        "terminar-mandato", E.TERMINACION_MANDATO, "Revocar un mandato", "Solo un mandato (043) vigente que otorgamos."
+    ),
+    Spec(
+        "pago",
+        E.PAGO,
+        "Registrar un pago recibido",
+        "El tenedor registra el pago total (452) o parcial (451); tras el pago total nada más mueve el título.",
+    ),
+    Spec(
+        "protesto",
+        E.PROTESTO,
+        "Protestar",
+        "Por falta de pago (tras el vencimiento) o de aceptación, con el certificado de protesto en PDF.",
+    ),
+    Spec(
+        "transferir",
+        E.TRANSFERENCIA_DERECHOS,
+        "Transferir los derechos económicos",
+        "Cesión de los derechos económicos a un cesionario; el deudor le paga a él una vez notificado (050).",
+    ),
+    Spec(
+        "notificar",
+        E.NOTIFICACION_TRANSFERENCIA,
+        "Notificar la transferencia al deudor",
+        "Después de una transferencia de derechos (049) registrada.",
+    ),
+)
+BY_KEY = {spec.key: spec for spec in SPECS}
+
+
+def _referenced(title: ValueTitle, codes: tuple[EventCode, ...], ended_by: EventCode) -> list[dict[str, str]]:
+    """Our registered events of ``codes`` on the title not ended by a registered ``ended_by`` (for the selects)."""
+    events = list(_db().scalars(sa.select(DocumentEvent).where(
+        DocumentEvent.outbound_document_id == title.outbound_document_id,
+        DocumentEvent.submission_state == SubmissionState.REGISTERED)))  # fmt: skip
+    ended = {(e.reference_cude or "").lower() for e in events if e.code is ended_by}
+    return [{"cude": e.cude or "", "label": f"{e.code.value} {event_name(e.code)} n.º {e.number} a "
+             f"{e.receiver_name or 'NIT ' + (e.receiver_nit or '')}"}
+            for e in events if e.code in codes and e.cude and e.cude.lower() not in ended]  # fmt: skip
+
+
+def _probe(spec: Spec, choices: dict[str, list[dict[str, str]]]) -> Action | str:
+    """A stand-in request to ask the rules whether this action is possible now, or why not in words."""
+    match spec.key:
+        case "inscribir":
+            return Register()
+        case "informe-pago":
+            return ReportForPayment()
+        case "endosar":
+            return Endorse(PLACEHOLDER)
+        case "endosar-garantia":
+            return Endorse(PLACEHOLDER, kind="guarantee")
+        case "endosar-procuracion":
+            return Endorse(PLACEHOLDER, kind="collection")
+        case "cancelar-endoso":
+            if not choices["endorsements"]:
+                return "No hay endosos en garantía o en procuración vigentes que cancelar."
+            return CancelEndorsement(choices["endorsements"][0]["cude"], reason="Consulta previa")
+        case "mandato":
+            return GrantMandate(PLACEHOLDER)
+        case "terminar-mandato":
+            if not choices["mandates"]:
+                return "No hay mandatos vigentes que revocar."
+            return EndMandate(choices["mandates"][0]["cude"])
+        case "pago":
+            return RecordPayment()
+        case "protesto":
+            return Protest_(b"%PDF-1.4 consulta previa")
+        case "transferir":
+            return TransferRights(PLACEHOLDER)
+        case _:
+            return NotifyTransfer()
+
+
+def availability(service: Any, title: ValueTitle) -> list[dict[str, Any]]:
+    """Each action with whether the rules allow it now and, if not, the sentence saying why."""
+    choices = {
+        "endorsements": _referenced(title, (E.ENDOSO_GARANTIA, E.ENDOSO_PROCURACION), E.CANCELACION_ENDOSO),
+        "mandates": _referenced(title, (E.MANDATO,), E.TERMINACION_MANDATO),
+    }
+    rows = []
+    for spec in SPECS:
+        probe = _probe(spec, choices)
+        if isinstance(probe, str):
+            allowed, why = False, probe
+        else:
+            outcome = service.check(title.id, probe)
+            allowed = outcome.allowed
+            why = "" if allowed else outcome.reason + (f" (regla {outcome.rule})" if outcome.rule else "")
+        rows.append({"spec": spec, "allowed": allowed, "why": why, "choices": choices})
+    return rows
+
+
+# --- Reading the form --------------------------------------------------------------------------------------------
+
+
+def _text(form: Any, name: str, limit: int = 200) -> str:
+    return str(form.get(name, "")).strip()[:limit]
+
+
+def _counterparty(form: Any) -> Counterparty:
+    return Counterparty(_text(form, "nit", 20), _text(form, "nombre"))
+
+
+def _date(form: Any, name: str, label: str) -> date | None:
+    text = _text(form, name, 10)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ActionError(f"{label}: «{text}» no es una fecha (aaaa-mm-dd).") from None
+
+
+def read_action(spec: Spec, form: Any, files: Any) -> Action:
+    """The request the form describes; ActionError (a Spanish sentence naming the field) when it is wrong."""
+    match spec.key:
+        case "inscribir":
+            direct = _counterparty(form) if _text(form, "nit") else None
+            return Register(direct_buyer=direct)
+        case "informe-pago":
+            return ReportForPayment()
+        case "endosar":
+            rate = parse_amount(_text(form, "tasa", 20) or "0", "Tasa de descuento", allow_zero=True)
+            return Endorse(_counterparty(form), rate=rate or Decimal(0),
+                           with_responsibility=form.get("responsabilidad", "con") != "sin",
+                           blank=form.get("en_blanco") == "1",
+                           amount=parse_amount(_text(form, "valor", 30), "Valor del endoso"))  # fmt: skip
+        case "endosar-garantia" | "endosar-procuracion":
+            kind = "guarantee" if spec.key == "endosar-garantia" else "collection"
+            return Endorse(_counterparty(form), kind=kind, amount=parse_amount(_text(form, "valor", 30), "Valor"))
+        case "cancelar-endoso":
+            cude = _text(form, "endoso", 100)
+            if not cude:
+                raise ActionError("Endoso: elija el endoso que cancela.")
+            return CancelEndorsement(cude, reason=_text(form, "motivo", 500) or None)
+        case "mandato":
+            return GrantMandate(_counterparty(form), end_date=_date(form, "hasta", "Vigente hasta"))
+        case "terminar-mandato":
+            cude = _text(form, "mandato", 100)
+            if not cude:
+                raise ActionError("Mandato: elija el mandato que revoca.")
+            return EndMandate(cude)
+        case "pago":
+            return RecordPayment(parse_amount(_text(form, "valor", 30), "Valor pagado"),
+                                 _date(form, "fecha", "Fecha del pago"))  # fmt: skip
+        case "protesto":
+            return Protest_(_certificate(form, files), non_payment=form.get("tipo", "pago") != "aceptacion")
+        case "transferir":
+            rate = parse_amount(_text(form, "tasa", 20) or "0", "Tasa de descuento", allow_zero=True)
+            return TransferRights(_counterparty(form), rate=rate or Decimal(0),
+                                  amount=parse_amount(_text(form, "valor", 30), "Valor transferido"))  # fmt: skip
+        case _:
+            return NotifyTransfer()
+
+
+def _certificate(form: Any, files: Any) -> bytes:
+    """The protest certificate: the uploaded PDF, or the one the confirmation step carried (base64)."""
+    carried = str(form.get("certificado_b64", ""))
+    if carried:
+        try:
+            data = base64.b64decode(carried, validate=True)
+        except (binascii.Error, ValueError):
+            raise ActionError(
+                "Certificado de protesto: el archivo se dañó en la confirmación; súbalo de nuevo."
+            ) from None
+    else:
+        upload = files.get("certificado")
+        data = upload.read(PROTEST_MAX + 1) if upload is not None else b""
+    if not data:
+        raise ActionError("Certificado de protesto: adjunte el PDF del certificado.")
+    if len(data) > PROTEST_MAX:
+        raise ActionError(f"Certificado de protesto: el PDF supera {PROTEST_MAX // (1024 * 1024)} MB.")
+    return data
+
+
+def _summary(action: Action, title: ValueTitle, outcome: Any) -> list[tuple[str, str]]:
+    """What will be signed, line by line, for the confirmation step (the value block filled from the invoice)."""
+    currency = title.currency
+    lines: list[tuple[str, str]] = [
+        ("Factura", title.invoice_number),
+        ("Valor del título", money(title.value, currency)),
+        ("Saldo", money(title.outstanding, currency)),
+    ]
+    if outcome.operation is not None:
+        lines.append(("Variante", f"{outcome.operation.value} — {outcome.operation.label}"))
+    to = getattr(action, "to", None) or getattr(action, "direct_buyer", None)
+    if to is not None:
+        lines.append(("Contraparte", f"{to.name} (NIT {to.nit})"))
+    if isinstance(action, Endorse) and action.blank:
+        lines.append(("Forma", "Endoso en blanco"))
+    if isinstance(action, RecordPayment):
+        paid = action.amount if action.amount is not None else title.outstanding
+        lines.append(("Valor pagado", money(paid, currency)))
+        if action.paid_on:
+            lines.append(("Fecha del pago", action.paid_on.strftime("%d/%m/%Y")))
+    if isinstance(action, GrantMandate):
+        lines.append(
+            ("Vigencia", f"hasta el {action.end_date:%d/%m/%Y}" if action.end_date else "Por tiempo ilimitado")
+        )
+    if isinstance(action, Protest_):
+        lines.append(("Certificado", f"PDF de {len(action.certificate):,} bytes".replace(",", ".")))
+    return lines
+
+
+def _carried(spec: Spec, form: Any, action: Action) -> dict[str, str]:
+    """The form's fields, to post again from the confirmation step."""
+    names = ("nit", "nombre", "tasa", "valor", "responsabilidad", "en_blanco", "endoso", "motivo", "hasta", "fecha",
+             "tipo")  # fmt: skip
+    carried = {name: _text(form, name, 500) for name in names if _text(form, name, 500)}
+    if isinstance(action, Protest_):
+        carried["certificado_b64"] = base64.b64encode(action.certificate).decode("ascii")
+    return carried
+
+
+@bp.post("/titulos/<int:title_id>/acciones/<key>")
+@roles(*ACTORS)
+def act(title_id: int, key: str) -> Any:
+    """Check the action (dian.rules via radian.service), show what will be signed, then sign, send and report it."""
+    title = get_title(title_id)
+    spec = BY_KEY.get(key)
+    if spec is None:
+        flash("Esa acción no existe sobre un título.", "error")
+        return back(title_id)
+    service = title_service()
+    if service is None:
+        flash(UNAVAILABLE, "error")
+        return back(title_id)
+    if title.role is not TitleRole.HOLDER:
+        flash("Este título es por pagar (factura recibida): Buzón no lo circula; vigila a quién pagarlo.", "error")
+        return back(title_id)
+    try:
+        action = read_action(spec, request.form, request.files)
+    except ActionError as exc:
+        flash(f"No se firmó {spec.verb.lower()} ({spec.code.value}): {exc}", "error")
+        return back(title_id)
+    name = f"{event_name(spec.code)} ({spec.code.value})"
+    if request.form.get("confirmado") != "1":
+        preview = service.check(title_id, action)
+        if not preview.allowed:
+            flash(f"No se puede {spec.verb.lower()} ({spec.code.value}): {preview.reason}"
+                  + (f" [regla {preview.rule}]" if preview.rule else ""), "error")  # fmt: skip
+            return back(title_id)
+        quote = preview.quote
+        if quote is None and isinstance(action, TransferRights):
+            quote = service.quote(title_id, action.rate, action.amount)
+        return render_template("title_confirm.html", title=title, spec=spec, name=name,
+                               lines=_summary(action, title, preview), quote=quote,
+                               money=lambda v: money(v, title.currency),
+                               carried=_carried(spec, request.form, action))  # fmt: skip
+    outcome = service.act(title_id, action, actor=current_user.actor, source=request.remote_addr, deliver=True)
+    if not outcome.allowed:
+        flash(f"No se firmó {name}: {outcome.reason}" + (f" [regla {outcome.rule}]" if outcome.rule else ""), "error")
+        return back(title_id)
+    _db().expire_all()
+    flash({"events": [outcome.event_id]}, "outcome")
+    return back(title_id)
+
+
+@bp.post("/titulos/<int:title_id>/reintentar")
+@roles(*ACTORS)
+def retry(title_id: int) -> Any:
+    """ "Reintentar ahora": our queued RADIAN events on this title sent to DIAN now."""
+    title = get_title(title_id)
+    service = title_service()
+    if service is None or title.outbound_document_id is None:
+        flash(UNAVAILABLE, "error")
+        return back(title_id)
+    queued = list(_db().scalars(sa.select(DocumentEvent.id).where(
+        DocumentEvent.outbound_document_id == title.outbound_document_id,
+        DocumentEvent.submission_state.in_((SubmissionState.SIGNED, SubmissionState.SEND_FAILED)))))  # fmt: skip
+    if not queued:
+        flash("No hay eventos en cola en este título: nada que reintentar.", "info")
+        return back(title_id)
+    service.deliver(only=queued, actor=current_user.actor)
+    _db().expire_all()
+    flash({"events": queued}, "outcome")
+    return back(title_id)
