@@ -71,8 +71,9 @@ _Fields = dict[str, Any]  # a record's reading: text (str or None) per field, a 
 # What a record does at an element its paths reach (see _Record): read its text, one of its attributes, note that it
 # is there, count it, or hand it back in a list.
 _TEXT, _ATTRIBUTE, _FLAG, _COUNT, _COLLECT = range(5)
-# Element name -> (the trie below it, text fields, (attribute field, attribute name) pairs, (kind, name) of the rest).
-_Trie = dict[Any, tuple["_Trie", tuple[str, ...], tuple[tuple[str, str], ...], tuple[tuple[int, str], ...]]]
+# Element name -> (the trie below it, text fields, (attribute field, attribute name) pairs, (kind, name) of the rest),
+# or just the name of the one text field read there when nothing else is (most leaves: the walk's fast path).
+_Trie = dict[Any, "str | tuple[_Trie, tuple[str, ...], tuple[tuple[str, str], ...], tuple[tuple[int, str], ...]]"]
 
 
 def _string_value(element: etree._Element) -> str:
@@ -150,7 +151,10 @@ class _Record:
             texts = tuple(name for kind, name, _ in actions if kind == _TEXT)
             attributes = tuple((name, attribute) for kind, name, attribute in actions if kind == _ATTRIBUTE)
             rest = tuple((kind, name) for kind, name, _ in actions if kind not in (_TEXT, _ATTRIBUTE))
-            frozen[tag] = (cls._freeze(children), texts, attributes, rest)  # type: ignore[arg-type]
+            if not children and len(texts) == 1 and not attributes and not rest:
+                frozen[tag] = texts[0]
+            else:
+                frozen[tag] = (cls._freeze(children), texts, attributes, rest)
         return frozen
 
     def __call__(self, element: etree._Element) -> _Fields:
@@ -178,7 +182,13 @@ def _walk(element: etree._Element, trie: _Trie, fields: _Fields, seen: set[str])
         entry = trie.get(child.tag)
         if entry is None:  # an element no path names, a comment or a processing instruction
             continue
-        below, texts, attributes, rest = entry
+        if entry.__class__ is str:  # a leaf of one text field
+            if entry not in seen:
+                seen.add(entry)  # type: ignore[arg-type]
+                text = "".join(child.itertext()) if len(child) else child.text
+                fields[entry] = text.strip(_XML_WS) or None if text else None  # type: ignore[index]
+            continue
+        below, texts, attributes, rest = entry  # type: ignore[misc]
         for name in texts:
             if name not in seen:
                 seen.add(name)
