@@ -8,7 +8,6 @@ Where the facts do not name DIAN's code the simulator says so with its own ``SIM
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import threading
@@ -29,6 +28,16 @@ from dian.errors import DianError, ParseError
 from dian.rules import DocumentFacts, Role
 from dian.rules import check as check_event
 from dian.simulator.pki import SimulatorPKI, issue_identity, load_or_create
+from dian.simulator.replies import (
+    ERRORS,
+    FUTURE_TOLERANCE,
+    NOT_FOUND,
+    OK,
+    Reply,
+    _packaging,
+    _rule,
+    _unreadable,
+)
 from dian.simulator.store import Store
 from dian.soap.packaging import ZipMember
 from dian.trust import SigningIdentity, TrustStore, certificate_nit, load_certificate_file, nit_matches
@@ -60,39 +69,6 @@ _AUTHORIZED_TEXT = {
 }
 # dian-facts 2.6: every 2024-2025 DIAN answer carries this notification.
 RUT01 = ("RUT01", "La validación del estado del RUT próximamente estará disponible.")
-OK = "Procesado Correctamente."
-ERRORS = "Validación contiene errores en campos mandatorios."
-NOT_FOUND = "TrackId no existe en los registros de la DIAN."
-FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A ``DianResponse`` as the simulator answers it."""
-
-    is_valid: bool
-    status_code: str
-    status_description: str
-    status_message: str = ""
-    errors: tuple[str, ...] = ()
-    xml: bytes | None = None
-    key: str | None = None
-    file_name: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """For storing an asynchronous result."""
-        data = self.__dict__.copy()
-        data["errors"] = list(self.errors)
-        data["xml"] = base64.b64encode(self.xml).decode() if self.xml else None
-        return data
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Reply:
-        """Back from :meth:`to_json`."""
-        values = dict(data)
-        values["errors"] = tuple(values["errors"])
-        values["xml"] = base64.b64decode(values["xml"]) if values["xml"] else None
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -147,26 +123,12 @@ def _stem(file_name: str | None) -> str | None:
     return (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
 
 
-def _unreadable(exc: ParseError) -> Reply:
-    """DIAN's answer to XML it cannot read or parse: 99 with rule ZB01."""
-    return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
-
-
 class SimulatorRejected(DianError):
     """The in-process API refused a document; ``reply`` holds DIAN's answer."""
 
     def __init__(self, reply: Reply) -> None:
         self.reply = reply
         super().__init__(f"StatusCode {reply.status_code}: {'; '.join(reply.errors) or reply.status_description}")
-
-
-def _rule(code: str, text: str, kind: str = "Rechazo") -> str:
-    return f"Regla: {code}, {kind}: {text}"
-
-
-def _packaging(message: str) -> Reply:
-    # dian-facts 6.4-6.5: packaging and authorization errors are StatusCode 89.
-    return Reply(False, "89", message, errors=(message,))
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -16,7 +16,7 @@ import datetime as dt
 import threading
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dian.calendar import BOGOTA
 from dian.codes import DIAN_DV, DIAN_NAME, DIAN_NIT, ClaimReason, EventCode, Operation, PaymentCondition
@@ -26,16 +26,14 @@ from dian.radian.blocks import Limitation, LimitationEnd, Negotiation, PaymentRe
 from dian.radian.build import build_radian_event
 from dian.radian.history import in_force
 from dian.radian.model import RadianEvent, Share, TitleReference
+from dian.simulator.replies import Host, Reply
+from dian.simulator.title import Title
 from dian.trust import SigningIdentity
 from dian.ubl import parse_document
 from dian.ubl.build import EventDraft, Software, build_event
 from dian.ubl.model import CommercialDocument, Party, Person
 from dian.xades import sign, verify
 from dian.xmlsafe import parse_xml
-
-if TYPE_CHECKING:
-    from dian.simulator.core import Reply, Simulator
-    from dian.simulator.radian import Title
 
 __all__ = ["ACTIONS", "CounterpartError", "Counterparts", "Outcome"]
 
@@ -134,7 +132,7 @@ def _with_dv(party: Party) -> Party:
 class Counterparts:
     """The parties the simulator plays, over one simulator's state."""
 
-    def __init__(self, simulator: Simulator) -> None:
+    def __init__(self, simulator: Host) -> None:
         self.sim = simulator
         self._identities: dict[str, SigningIdentity] = {}
         self._lock = threading.Lock()
@@ -145,8 +143,6 @@ class Counterparts:
     def register_invoice(self, xml: bytes) -> tuple[dict[str, Any], bool]:
         """Make an invoice issued elsewhere known, as DIAN knows it (no numbering or CUFE check): its summary and
         whether it is new."""
-        from dian.simulator.core import _Checked
-
         try:
             root = parse_xml(xml)
             document = parse_document(root)
@@ -161,9 +157,7 @@ class Counterparts:
         with self.sim.store.transaction() as db:
             known = db.execute("SELECT 1 FROM document WHERE key = ?", (key,)).fetchone()
             if known is None:
-                answer = self.sim._event_answer(
-                    db, document.supplier, document.number, key, _Checked().notifications, now
-                )
+                answer = self.sim._event_answer(db, document.supplier, document.number, key, [], now)
                 db.execute(
                     "INSERT INTO document VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (

@@ -12,19 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from lxml import etree
 
 from dian.calendar import BOGOTA
 from dian.codes import EventCode, TaxScheme
 from dian.nit import same_nit
-
-if TYPE_CHECKING:
-    from dian.radian.chain import ChainEntry
-    from dian.radian.history import TitleAct
-    from dian.simulator.radian import Title
-    from dian.ubl.model import Party
+from dian.radian.chain import ChainEntry
+from dian.radian.history import TitleAct
+from dian.simulator.title import Title
+from dian.ubl.model import Party
 
 __all__ = ["DocumentInfoReply", "document_info", "write_document_info"]
 

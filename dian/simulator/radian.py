@@ -14,31 +14,29 @@ import contextlib
 import datetime as dt
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dian.calendar import BOGOTA
-from dian.codes import DIAN_NIT, DocumentType, EventCode, Operation, PaymentMeans
+from dian.codes import DIAN_NIT, EventCode, Operation
 from dian.cufe import software_security_code
 from dian.errors import ParseError
 from dian.nit import check_digit, same_nit
 from dian.radian.blocks import PaymentRecord
 from dian.radian.build import radian_cude
 from dian.radian.chain import ChainEntry, build_status_events, status_answer_uuid
-from dian.radian.history import TitleAct, holders
-from dian.radian.model import RadianEvent, Share
+from dian.radian.history import TitleAct
+from dian.radian.model import RadianEvent
 from dian.radian.parse import parse_radian_event
 from dian.rules import DocumentFacts, Role, Sending, check, title_role
 from dian.simulator.document_info import DocumentInfoReply, document_info
+from dian.simulator.replies import ERRORS, FUTURE_TOLERANCE, NOT_FOUND, OK, Host, Reply, _packaging, _rule, _unreadable
+from dian.simulator.title import Title
 from dian.trust import certificate_nit, nit_matches
 from dian.ubl import parse_document
 from dian.ubl.model import CommercialDocument, Party
 from dian.xades import Outcome, sign
 from dian.xmlsafe import parse_xml
-
-if TYPE_CHECKING:
-    from dian.simulator.core import Reply, Simulator
 
 __all__ = ["Title", "TitleDesk"]
 
@@ -61,65 +59,14 @@ _DUE_DATE_NOTICE = frozenset({E.ENDOSO_PROPIEDAD, E.ENDOSO_GARANTIA, E.ENDOSO_PR
 _OUTSIDE_ROLES = (Role.AUTHORITY, Role.THIRD_PARTY, Role.MANDATARY)
 
 
-def _rule(code: str, text: str, kind: str = "Rechazo") -> str:
-    return f"Regla: {code}, {kind}: {text}"
-
-
 def _from_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
-
-
-@dataclass(frozen=True)
-class Title:
-    """What the simulator knows of one invoice as a title: its row, the parsed invoice and every registered event."""
-
-    row: Any
-    invoice: CommercialDocument
-    history: tuple[TitleAct, ...]
-
-    @property
-    def cufe(self) -> str:
-        return str(self.row["key"])
-
-    @property
-    def issuer(self) -> Share:
-        party = self.invoice.supplier
-        return Share(party.nit, party.registration_name or "", party.dv)
-
-    @property
-    def holders(self) -> tuple[Share, ...]:
-        """The current legitimate holder(s), DIAN's replay (A.11)."""
-        return holders(self.issuer, self.history)
-
-    def facts(self) -> DocumentFacts:
-        """The rules' view of the title, with its full history."""
-        row = self.row
-        return DocumentFacts(
-            document_type=DocumentType(row["type_code"]),
-            payment_means=PaymentMeans(row["payment_means"]) if row["payment_means"] else None,
-            signed_at=_from_iso(row["signing_time"]) if row["signing_time"] else None,
-            due_date=self.invoice.due_date,
-            issuer_nit=row["issuer_nit"],
-            buyer_nit=row["receiver_nit"],
-            invoice_cufe=self.cufe,
-            history=self.history,
-        )
-
-    def current_value(self) -> Decimal:
-        """The title's value now: the invoice's payable less the partial payments (451) registered; 0 once a total
-        payment (452) is (A.9)."""
-        if any(act.operation is Operation.TOTAL_PAYMENT for act in self.history):
-            return Decimal("0.00")
-        paid = sum(
-            (act.paid or Decimal(0) for act in self.history if act.operation is Operation.PARTIAL_PAYMENT), Decimal(0)
-        )
-        return self.invoice.monetary_total.payable - paid
 
 
 class TitleDesk:
     """RADIAN inside one simulator: acceptance of 035-051, the title's history, GetStatusEvent's chain."""
 
-    def __init__(self, simulator: Simulator) -> None:
+    def __init__(self, simulator: Host) -> None:
         self.sim = simulator
 
     # -- reading the state --------------------------------------------------------------------------------------
@@ -156,8 +103,6 @@ class TitleDesk:
         self, xml: bytes, *, file_name: str | None, caller_nit: str | None, now: dt.datetime, report: Any
     ) -> Reply:
         """Check one signed RADIAN event against DIAN's rules and register it (A.3-A.13)."""
-        from dian.simulator.core import ERRORS, OK, Reply, _packaging, _unreadable
-
         try:
             event = parse_radian_event(report.signed_element if report.signed_element is not None else parse_xml(xml))
         except ParseError as exc:
@@ -225,8 +170,6 @@ class TitleDesk:
         )
 
     def _signature(self, event: RadianEvent, report: Any, now: dt.datetime) -> tuple[list[str], list[str]]:
-        from dian.simulator.core import FUTURE_TOLERANCE
-
         errors: list[str] = []
         if not report.core_valid:
             errors.append(_rule("SIM10", f"La firma del evento no es válida: {'; '.join(report.reasons()[:2])}"))
@@ -376,8 +319,6 @@ class TitleDesk:
 
     def status_events(self, track_id: str, *, now: dt.datetime) -> Reply:
         """GetStatusEvent by invoice CUFE in DIAN's layout (A.12): 66 unknown, 68 not a CUFE, 67 no events, else 00."""
-        from dian.simulator.core import NOT_FOUND, OK, Reply
-
         key = (track_id or "").strip().lower()
         with self.sim.store.transaction() as db:
             row = db.execute("SELECT * FROM document WHERE key = ?", (key,)).fetchone()

@@ -635,3 +635,30 @@ def test_counterpart_requests_are_checked(world: DianWorld) -> None:
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
     status, body = title.act("register", at=future)
     assert status == 422 and "DC24" in rules_of(body)
+
+
+def test_a_mandatario_without_a_mandate_is_lgc35(world: DianWorld) -> None:
+    from tests.integration.dian_fixtures import PROVIDER_NIT
+
+    title = new_title(world)
+    at = title.tick()
+    day, time = _time(at)
+    note = f"{PROVIDER_NIT} OBRANDO EN NOMBRE Y REPRESENTACION DE {SELLER_NIT}"
+    event = RadianEvent(
+        operation=OP.FIRST_REGISTRATION,
+        number=f"RAD{world.number()}",
+        issue_date=day,
+        issue_time=time,
+        environment=world.simulator.environment,
+        sender=SELLER,
+        receiver=DIAN,
+        reference=TitleReference(title.number, title.cufe),
+        due_date=title.due,
+        block=PaymentRecord(title.payable, Decimal("0.00"), title.payable),
+        notes=(note,),
+    )
+    software = replace(SELLER_SW, provider_nit=PROVIDER_NIT, provider_dv=check_digit(PROVIDER_NIT))
+    xml = sign(build_radian_event(event, software=software), world.provider, signing_time=at)
+    with pytest.raises(DianRejected) as caught:
+        world.client(world.provider).send_event_update_status("ev.xml", xml)
+    assert [m.rule for m in caught.value.rejections] == ["LGC35"]

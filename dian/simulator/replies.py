@@ -1,0 +1,97 @@
+"""What the simulator answers, shared by its parts: the ``DianResponse`` it returns, DIAN's fixed wordings, the rule
+line format, and the view of the simulator its RADIAN parts work on (``Host``), so that they need not import core.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from dian.calendar import BusinessCalendar
+from dian.codes import Environment
+from dian.errors import ParseError
+from dian.trust import SigningIdentity, TrustStore
+from dian.ubl.model import Party
+
+__all__ = ["ERRORS", "FUTURE_TOLERANCE", "NOT_FOUND", "OK", "Host", "Reply"]
+
+OK = "Procesado Correctamente."
+ERRORS = "Validación contiene errores en campos mandatorios."
+NOT_FOUND = "TrackId no existe en los registros de la DIAN."
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A ``DianResponse`` as the simulator answers it."""
+
+    is_valid: bool
+    status_code: str
+    status_description: str
+    status_message: str = ""
+    errors: tuple[str, ...] = ()
+    xml: bytes | None = None
+    key: str | None = None
+    file_name: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """For storing an asynchronous result."""
+        data = self.__dict__.copy()
+        data["errors"] = list(self.errors)
+        data["xml"] = base64.b64encode(self.xml).decode() if self.xml else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reply:
+        """Back from :meth:`to_json`."""
+        values = dict(data)
+        values["errors"] = tuple(values["errors"])
+        values["xml"] = base64.b64decode(values["xml"]) if values["xml"] else None
+        return cls(**values)
+
+
+def _unreadable(exc: ParseError) -> Reply:
+    """DIAN's answer to XML it cannot read or parse: 99 with rule ZB01."""
+    return Reply(False, "99", ERRORS, errors=(_rule("ZB01", f"Fallo en el esquema XML del archivo: {exc}"),))
+
+
+def _rule(code: str, text: str, kind: str = "Rechazo") -> str:
+    return f"Regla: {code}, {kind}: {text}"
+
+
+def _packaging(message: str) -> Reply:
+    # dian-facts 6.4-6.5: packaging and authorization errors are StatusCode 89.
+    return Reply(False, "89", message, errors=(message,))
+
+
+class Host(Protocol):
+    """The simulator as its RADIAN parts (radian.py, counterparts.py) use it."""
+
+    store: Any
+    calendar: BusinessCalendar
+    environment: Environment
+    pki: Any
+    clock: Callable[[], dt.datetime]
+    radian: Any
+
+    @property
+    def trust(self) -> TrustStore: ...
+
+    def _authorized(self, caller: str | None, *owners: str | None) -> bool: ...
+
+    def _software(self, software_id: str | None) -> Any: ...
+
+    def _event_answer(
+        self, db: Any, sender: Party, number: str, cude: str, notices: list[str], now: dt.datetime
+    ) -> bytes: ...
+
+    def issue_identity(self, nit: str, name: str) -> SigningIdentity: ...
+
+    def process_event(
+        self, xml: bytes, *, file_name: str | None, caller_nit: str | None, now: dt.datetime | None = None
+    ) -> Reply: ...
+
+    def seed(self, data: Mapping[str, Any]) -> None: ...
