@@ -39,6 +39,14 @@ DEMO_PERSON = Person(id="1020304050", first_name="Ana María", family_name="Pér
 
 
 def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
+    """Register the demo events once, then the demo receivable title (buzon/demo_titles.py)."""
+    from buzon.demo_titles import seed_titles
+
+    notes = [note for note in (_seed_events(settings, now=now), seed_titles(settings, now=now)) if note]
+    return "\n".join(notes) or None
+
+
+def _seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
     """Register the demo events once (nothing when any event of ours exists already)."""
     from dian.soap import DianClient
     from events.emit import EventRefused, EventRequest, emit_and_commit

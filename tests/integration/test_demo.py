@@ -21,6 +21,9 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
     first = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "demo: 11 documento(s) archivado(s), 1 correo(s) en cuarentena" in first.stdout
+    # One receivable of ours: registered in RADIAN and endorsed to a factor, both registered by the simulator.
+    assert "inscrita en RADIAN (registered) y endosada a FACTORING DEL VALLE S.A.S. por" in first.stdout
+    assert first.stdout.rstrip().count("(registered)") >= 2
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'var' / 'buzon.sqlite3'}")
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT cufe, verdict, report FROM received_documents")).all()
@@ -53,16 +56,19 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
     assert "; 1 en cola porque la DIAN no respondió (el programador lo reintentará)" in first.stdout
     with engine.connect() as conn:
         states = Counter(conn.execute(sa.text("SELECT state FROM received_documents")).scalars())
-        events = conn.execute(sa.text("SELECT code, submission_state, last_error FROM document_events")).all()
+        events = conn.execute(sa.text("SELECT code, submission_state, last_error FROM document_events "
+                                      "WHERE document_id IS NOT NULL")).all()  # fmt: skip
+        title = conn.execute(sa.text("SELECT state, holder_nit, chain_length FROM value_titles")).one()
         notices = conn.execute(sa.text("SELECT count(*) FROM outgoing_mail WHERE kind = 'event_notice'")).scalar()
     assert states == {"validated": 7, "acknowledged": 1, "goods_received": 2, "accepted": 1}
     assert sorted(code for code, _, _ in events) == ["030"] * 5 + ["032"] * 3 + ["033"]
     assert Counter(state for _, state, _ in events) == {"registered": 8, "send_failed": 1}
     assert all(error for _, state, error in events if state == "send_failed")  # the transport error, kept
     assert notices == 8  # waiting for the scheduler's SMTP delivery
+    assert tuple(title) == ("endorsed", "901777888", 2)  # 036 and 037 on our receivable
     second = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "demo:" not in second.stdout
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM received_documents")).scalar() == 11
-        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9
+        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9 + 5  # + 030/032/033/036/037
     engine.dispose()
