@@ -31,7 +31,7 @@ def _together(*calls: Any) -> list[Any]:
         try:
             start.wait()
             results[index] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
