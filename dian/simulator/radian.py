@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +56,7 @@ _DUE_DATE_BLOCKING = frozenset(
     | {E.NOTIFICACION_TRANSFERENCIA, E.PAGO_TRANSFERENCIA}
 )
 _DUE_DATE_NOTICE = frozenset({E.ENDOSO_PROPIEDAD, E.ENDOSO_GARANTIA, E.ENDOSO_PROCURACION})
+_CACHE_SIZE = 50_000
 # The role DIAN gives a sender the invoice does not name, by what the event allows (A.3).
 _OUTSIDE_ROLES = (Role.AUTHORITY, Role.THIRD_PARTY, Role.MANDATARY)
 
@@ -68,6 +70,7 @@ class TitleDesk:
 
     def __init__(self, simulator: Host) -> None:
         self.sim = simulator
+        self._parsed: dict[str, object] = {}  # registered invoices and chain entries, by key: they never change
 
     # -- reading the state --------------------------------------------------------------------------------------
 
@@ -333,10 +336,9 @@ class TitleDesk:
                 "ORDER BY signing_time, registered_at",
                 (key,),
             ).fetchall()
-            entries = [self._entry(line, r) for line, r in enumerate(rows, start=1)]
-            invoice = parse_document(bytes(row["xml"]))
-            assert isinstance(invoice, CommercialDocument)
-            answer = self.chain_answer(invoice, entries, now)
+        # Parsed and signed outside the store's lock, so concurrent queries sign in parallel.
+        entries = [self._entry(line, r) for line, r in enumerate(rows, start=1)]
+        answer = self.chain_answer(self._invoice(key, row["xml"]), entries, now)
         if not entries:
             message = f"La factura {row['number']} no tiene a la fecha eventos asociados."
             return Reply(False, "67", message, message, xml=answer, key=key)
@@ -356,8 +358,30 @@ class TitleDesk:
             ).fetchall()
         return document_info(title, tuple(self._entry(line, r) for line, r in enumerate(rows, start=1)))
 
+    def _invoice(self, key: str, xml: bytes) -> CommercialDocument:
+        """The parsed invoice, kept: a registered document never changes."""
+        invoice = self._parsed.get(key)
+        if invoice is None:
+            invoice = parse_document(bytes(xml))
+            assert isinstance(invoice, CommercialDocument)
+            self._remember(key, invoice)
+        return invoice  # type: ignore[return-value]
+
+    def _remember(self, key: str, value: object) -> None:
+        if len(self._parsed) >= _CACHE_SIZE:
+            self._parsed.clear()
+        self._parsed[key] = value
+
+    def _entry(self, line: int, row: Any) -> ChainEntry:
+        cached = self._parsed.get(row["cude"])
+        if isinstance(cached, ChainEntry):
+            return replace(cached, line=line)
+        entry = self._read_entry(line, row)
+        self._remember(row["cude"], entry)
+        return entry
+
     @staticmethod
-    def _entry(line: int, row: Any) -> ChainEntry:
+    def _read_entry(line: int, row: Any) -> ChainEntry:
         event = parse_document(bytes(row["xml"]))
         code = EventCode(row["code"])
         description = code.label
