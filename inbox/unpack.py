@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Literal
 
-import mailparser
+from mailparser.dates import parse_mail_date
+from mailparser.utils import decode_headers, get_addresses
 
 PartKind = Literal["xml", "pdf", "other"]
 
@@ -350,17 +351,7 @@ def parse_mail(data: bytes) -> Message:
         raise UnpackError("unreadable", "las partes del correo están anidadas a demasiada profundidad") from exc
 
 
-class _Headers(mailparser.MailParser):
-    """mail-parser's reading of the headers only: its parse() also walks and decodes every part, which Buzón's own
-    unpacking does again, so here it stops after reading the headers (what ``_reset`` indexes and decodes)."""
-
-    def parse(self) -> _Headers:
-        self._reset()
-        return self
-
-
-_INFO_HEADERS = ("Message-ID", "From", "Subject", "Date")
-_SINGLE = {"message-id", "subject", "date"}  # one value each (RFC 5322 3.6): a repeat's first one counts
+_INFO_HEADERS = frozenset({"message-id", "from", "subject", "date"})
 
 
 def _lenient(value: str) -> str:
@@ -377,32 +368,46 @@ def _lenient(value: str) -> str:
         return raw.decode("cp1252", "replace")
 
 
-def _first(value: object) -> str:
-    if isinstance(value, list | tuple):
-        value = value[0] if value else ""
-    return value if isinstance(value, str) else ""
-
-
 def mail_info(data: bytes | Message) -> MailInfo:
-    """The Message-ID, sender, subject and date of a mail (its bytes or ``parse_mail`` of them), as mail-parser
-    reads them; a header mail-parser cannot read is left empty, never the others with it."""
+    """The Message-ID, sender, subject and date of a mail (its bytes or ``parse_mail`` of them), read as mail-parser
+    reads them; a header mail-parser cannot read is left empty, never the others with it.
+
+    The values come from the parsed message (the first of each header, as text: 8-bit bytes decoded) and go through
+    mail-parser's own readers of those four headers only (its addresses, its encoded-word decoding, its date), not
+    through a MailParser, which also indexes and diagnoses every other header (each address header, every Received
+    line of the relays) and cost a mail more than the four fields do.
+    """
     message = data if isinstance(data, Message) else parse_mail(data)
-    # mail-parser reads every header it knows on the way (each address header, every Received line of the relays):
-    # it is handed the four read here, as text (8-bit bytes decoded), the first of those that must be single.
-    headers = Message()
-    seen: set[str] = set()
+    first: dict[str, str] = {}
     for name, value in message.raw_items():
         key = name.lower()
-        if key not in {h.lower() for h in _INFO_HEADERS} or (key in _SINGLE and key in seen):
-            continue
-        seen.add(key)
-        headers[name] = _lenient(value) if isinstance(value, str) else str(value)
-    parsed = _Headers(headers)
-    sender = _read(lambda: ", ".join(addr for _, addr in parsed.from_ if addr) if parsed.from_ else "")
-    message_id = _read(lambda: _first(parsed.message_id)).strip() or None
-    subject = _read(lambda: _first(parsed.subject))
-    date = _read(lambda: parsed.date.isoformat() if parsed.date else "") or None
+        if key in _INFO_HEADERS and key not in first:
+            first[key] = _lenient(value) if isinstance(value, str) else str(value)
+    sender = _read(lambda: _sender(first.get("from")))
+    message_id = _read(lambda: _decoded(first.get("message-id"))).strip() or None
+    subject = _read(lambda: _decoded(first.get("subject")))
+    date = _read(lambda: _date(first.get("date"))) or None
     return MailInfo(message_id=message_id, sender=sender, subject=subject, date=date)
+
+
+def _sender(value: str | None) -> str:
+    """The addresses of the From header, as mail-parser reads them."""
+    if value is None:
+        return ""
+    return ", ".join(address for _, address in get_addresses(value, defects=[], decode_names=True) if address)
+
+
+def _decoded(value: str | None) -> str:
+    """A header's text with its encoded words decoded, as mail-parser reads it."""
+    return decode_headers([value]) if value is not None else ""
+
+
+def _date(value: str | None) -> str:
+    """The Date header as mail-parser reads it (in UTC), ISO 8601; empty when absent or unreadable."""
+    if value is None:
+        return ""
+    moment = parse_mail_date(value).value
+    return moment.isoformat() if moment else ""
 
 
 def _read(header: Callable[[], str]) -> str:
