@@ -7,10 +7,11 @@ against the bytes actually read, never against what a zip header claims.
 
 from __future__ import annotations
 
+import bz2
 import email
-import hashlib
 import io
 import lzma
+import re
 import struct
 import zipfile
 import zlib
@@ -95,6 +96,9 @@ class _Budget:
             raise UnpackError("too_large", f"{name}: contiene más de {self.limits.max_members} archivos")
 
 
+_CONTROL = re.compile("[\x00-\x1f]")
+
+
 def _safe_member_name(container: str, name: str, limits: Limits) -> str:
     if len(name) > limits.max_name_length:
         longest = limits.max_name_length
@@ -106,7 +110,7 @@ def _safe_member_name(container: str, name: str, limits: Limits) -> str:
         raise UnpackError("unreadable", f"{container}: el archivo interno {name!r} tiene una ruta absoluta")
     if ".." in normalized.split("/"):
         raise UnpackError("unreadable", f"{container}: el archivo interno {name!r} sale del comprimido con '..'")
-    if any(ord(c) < 32 for c in name):
+    if _CONTROL.search(name):
         raise UnpackError("unreadable", f"{container}: el archivo interno {name!r} tiene caracteres de control")
     return normalized
 
@@ -171,6 +175,9 @@ def _unzip(data: bytes, name: str, budget: _Budget, depth: int, out: list[Part])
 
 _CHUNK = 64 * 1024  # bytes inflated per step
 _FEED = 16 * 1024  # compressed bytes handed to zlib per step (what it keeps unconsumed is copied on every step)
+# Compressed bytes handed to bzip2 and LZMA when they ask for more: they keep what they are fed, so "consumed" is what
+# was fed, and a small feed keeps the ratio judged close to what they really used.
+_FEED_BUFFERED = 2 * 1024
 _RATIO_FLOOR = 1024 * 1024  # small members may compress very well (XML does); judge the ratio past 1 MB
 _LOCAL_HEADER = struct.Struct("<26xHH")  # a local file header's name and extra field lengths (APPNOTE 4.3.7)
 
@@ -202,7 +209,8 @@ def _read_member(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes, name: str, member: str, budget: _Budget
 ) -> bytes:
     """Read one member in steps, refusing it at the first step that exceeds the size cap or inflates more than the
-    ratio limit over the compressed bytes consumed so far (a bomb stops after about a megabyte)."""
+    ratio limit over the compressed bytes consumed so far (a bomb stops after about a megabyte), whatever its method:
+    stored, deflate, bzip2 or LZMA (any other is refused as unreadable by zipfile)."""
     limits = budget.limits
 
     def refuse(why: str) -> UnpackError:
@@ -210,51 +218,130 @@ def _read_member(
 
     sink = _Sink(min(limits.max_member_bytes, limits.max_total_bytes - budget.total), limits.max_ratio, refuse)
     try:
-        with archive.open(info) as fh:  # zipfile checks the local header, the name and the method
-            if info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                _inflate(data, info, sink)
-            else:  # bzip2, lzma: zipfile's stream, the ratio judged on the member's whole compressed size
-                compressed = max(info.compress_size, 1)
-                while chunk := fh.read(_CHUNK):
-                    sink.write(chunk, compressed)
+        with archive.open(info):  # zipfile checks the local header, the name and the method
+            _inflate(data, info, sink)
     except _ZIP_ERRORS as exc:
         raise UnpackError("unreadable", f"{name}: el archivo interno {member} no se puede leer ({_why(exc)})") from exc
     return sink.value()
 
 
+class _Stored:
+    """A stored member's bytes, a chunk at a time."""
+
+    def __init__(self, raw: memoryview) -> None:
+        self.raw = raw
+        self.position = 0
+
+    def step(self) -> tuple[bytes, int, bool]:
+        chunk = bytes(self.raw[self.position : self.position + _CHUNK])
+        self.position += len(chunk)
+        return chunk, self.position, self.position >= len(self.raw)
+
+
+class _Deflated:
+    """A deflated member through zlib, fed ``_FEED`` bytes at a time, each step's output capped at ``_CHUNK``."""
+
+    def __init__(self, raw: memoryview) -> None:
+        self.raw = raw
+        self.position = 0
+        self.inflater = zlib.decompressobj(-15)
+
+    def step(self) -> tuple[bytes, int, bool]:
+        inflater = self.inflater
+        feed = inflater.unconsumed_tail or self.raw[self.position : self.position + _FEED]
+        if feed is not inflater.unconsumed_tail:
+            self.position += len(feed)
+        chunk = inflater.decompress(feed, _CHUNK)
+        consumed = self.position - len(inflater.unconsumed_tail)
+        ended = inflater.eof or (self.position >= len(self.raw) and not inflater.unconsumed_tail)
+        if ended and not inflater.eof:
+            chunk += inflater.flush()
+        return chunk, consumed, ended
+
+    @property
+    def stream_ended(self) -> bool:
+        return self.inflater.eof
+
+
+class _Buffered:
+    """A bzip2 or LZMA member through a decompressor that keeps what it was fed (``needs_input``): fed
+    bytes when it asks for more, each step's output capped at ``_CHUNK``; "consumed" counts what was fed, at most one
+    feed (``_FEED_BUFFERED``) more than what it has used."""
+
+    def __init__(self, raw: memoryview, decompressor: bz2.BZ2Decompressor | lzma.LZMADecompressor, start: int = 0):
+        self.raw = raw
+        self.position = start
+        self.decompressor = decompressor
+
+    def step(self) -> tuple[bytes, int, bool]:
+        decompressor = self.decompressor
+        feed = b""
+        if decompressor.needs_input:
+            feed = bytes(self.raw[self.position : self.position + _FEED_BUFFERED])
+            self.position += len(feed)
+        chunk = decompressor.decompress(feed, _CHUNK)
+        stalled = not chunk and not feed  # nothing left to feed and nothing out: the data ended
+        ended = decompressor.eof or stalled
+        return chunk, self.position, ended
+
+    @property
+    def stream_ended(self) -> bool:
+        return self.decompressor.eof
+
+
+def _lzma(raw: memoryview, most: int) -> _Buffered:
+    """A zip LZMA member (APPNOTE 5.8.8): a 2-byte version, the 2-byte length of the properties, the LZMA1
+    properties (lc/lp/pb in one byte, then the dictionary size), then the raw stream. The dictionary is held to
+    ``most`` bytes (what the member may inflate to: nothing further back can be referenced), so a header claiming
+    gigabytes cannot make liblzma reserve them."""
+    if len(raw) < 4:
+        raise EOFError("the LZMA header is cut short")
+    (length,) = struct.unpack_from("<H", raw, 2)
+    properties = bytes(raw[4 : 4 + length])
+    if length != 5 or len(properties) != 5:
+        raise lzma.LZMAError(f"LZMA properties of {length} bytes (LZMA1 has 5)")
+    packed, dictionary = properties[0], int.from_bytes(properties[1:5], "little")
+    if packed >= 9 * 5 * 5:
+        raise lzma.LZMAError("invalid LZMA properties")
+    lc, rest = packed % 9, packed // 9
+    lp, pb = rest % 5, rest // 5
+    dictionary = max(4096, min(dictionary, most))
+    spec = {"id": lzma.FILTER_LZMA1, "lc": lc, "lp": lp, "pb": pb, "dict_size": dictionary}
+    return _Buffered(raw, lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[spec]), start=4 + length)
+
+
 def _inflate(data: bytes, info: zipfile.ZipInfo, sink: _Sink) -> None:
-    """A stored or deflated member's bytes into ``sink``, read as zipfile reads them (output cut at the size the
-    header declares, then the CRC checked; compressed data cut short is an EOFError) but knowing at each step how
-    many compressed bytes were consumed."""
+    """A member's bytes into ``sink``, read as zipfile reads them (output cut at the size the header declares, then
+    the CRC checked; compressed data cut short is an EOFError) but knowing at each step how many compressed bytes were
+    consumed."""
     names, extra = _LOCAL_HEADER.unpack_from(data, info.header_offset)
     start = info.header_offset + 30 + names + extra
     raw = memoryview(data)[start : start + info.compress_size]
-    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    method = info.compress_type
+    if method == zipfile.ZIP_STORED:
+        stream: _Stored | _Deflated | _Buffered = _Stored(raw)
+    elif method == zipfile.ZIP_DEFLATED:
+        stream = _Deflated(raw)
+    elif method == zipfile.ZIP_BZIP2:
+        stream = _Buffered(raw, bz2.BZ2Decompressor())
+    elif method == zipfile.ZIP_LZMA:
+        # Nothing it may inflate to (the declared size, the cap, what the ratio allows its compressed bytes) lies
+        # further back than this: the dictionary needs no more.
+        allowed = int(max(_RATIO_FLOOR, sink.ratio * info.compress_size)) + _CHUNK
+        stream = _lzma(raw, min(info.file_size, sink.cap, allowed))
+    else:  # zipfile.open refuses any other method before this is reached
+        raise NotImplementedError(f"compression method {method}")
     left = info.file_size
     crc = 0
-    position = 0
     while left > 0:
-        if inflater is None:
-            chunk = bytes(raw[position : position + _CHUNK])
-            position += len(chunk)
-            consumed = position
-            ended = position >= len(raw)
-        else:
-            feed = inflater.unconsumed_tail or raw[position : position + _FEED]
-            if feed is not inflater.unconsumed_tail:
-                position += len(feed)
-            chunk = inflater.decompress(feed, _CHUNK)
-            consumed = position - len(inflater.unconsumed_tail)
-            ended = inflater.eof or (position >= len(raw) and not inflater.unconsumed_tail)
-            if ended and not inflater.eof:
-                chunk += inflater.flush()
+        chunk, consumed, ended = stream.step()
         chunk = chunk[:left]
         left -= len(chunk)
         crc = zlib.crc32(chunk, crc)
         sink.write(chunk, consumed)
         if ended:
             break
-    stream_ended = inflater is not None and inflater.eof
+    stream_ended = getattr(stream, "stream_ended", False)
     if left > 0 and len(raw) < info.compress_size and not stream_ended:
         raise EOFError("compressed data ended before the size the zip header declares")
     if crc != info.CRC:
@@ -328,12 +415,13 @@ def unpack(data: bytes, name: str, limits: Limits | None = None, *, message: Mes
     budget = _Budget(limits or Limits())
     out: list[Part] = []
     _add(data, name, budget, 0, out, message)
-    seen: set[str] = set()
+    # The same bytes twice (a PDF inside the zip and beside it): the first kept. A set of the bytes themselves: their
+    # hash is computed once per part, linear in its size like a digest but cheaper, and equal hashes are compared.
+    seen: set[bytes] = set()
     unique: list[Part] = []
     for part in out:
-        digest = hashlib.sha256(part.data).hexdigest()
-        if digest not in seen:
-            seen.add(digest)
+        if part.data not in seen:
+            seen.add(part.data)
             unique.append(part)
     return unique
 

@@ -373,3 +373,72 @@ def test_an_rfc2231_file_name_python_cannot_decode_leaves_the_part_unnamed_not_l
     assert b"filename*0=z" in data
     parts = unpack(data, "m.eml")
     assert [(p.name.rpartition("!")[2], p.data) for p in parts] == [("ad.xml", XML)]
+
+
+# --- bzip2 and LZMA members: streamed and bounded like deflate ----------------------------------------------------
+
+METHODS = [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA]
+
+
+def zip_of_zeros_by(method: int, size: int, name: str = "ad.xml") -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf, zf.open(name, "w") as member:
+        for _ in range(size // MiB):
+            member.write(bytes(MiB))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("method", METHODS, ids=["bzip2", "lzma"])
+def test_a_bzip2_or_lzma_member_unpacks_byte_identical(method: int) -> None:
+    content = b"<a>" + bytes(random.Random(3).randbytes(200_000)).hex().encode() + b"</a>"
+    parts = unpack(make_zip({"ad.xml": content, "fv.pdf": PDF}, method), "z.zip")
+    assert [(p.name, p.data) for p in parts] == [("z.zip!ad.xml", content), ("z.zip!fv.pdf", PDF)]
+
+
+@pytest.mark.parametrize("method", METHODS, ids=["bzip2", "lzma"])
+def test_a_bzip2_or_lzma_bomb_is_refused_after_about_a_megabyte(method: int) -> None:
+    bomb = zip_of_zeros_by(method, 64 * MiB)  # inflates thousands of times over: judged on what was fed so far
+    assert len(bomb) < 100_000
+    errors: list[UnpackError] = []
+    peak = traced_peak(lambda: errors.append(refusal(bomb)))
+    assert errors[0].reason == "too_large"
+    assert str(errors[0]) == "bomb.zip: el archivo interno ad.xml se expande más de 200 veces (¿una bomba zip?)"
+    # LZMA's dictionary is reserved at once (held to what the ratio lets this member inflate to: 2 MB here), though
+    # only the part written to is ever touched.
+    assert peak < (3 if method == zipfile.ZIP_BZIP2 else 5) * MiB
+
+
+@pytest.mark.parametrize("method", METHODS, ids=["bzip2", "lzma"])
+def test_a_large_bzip2_or_lzma_member_under_the_ratio_has_no_second_copy(method: int) -> None:
+    rng = random.Random(8)
+    content = b"".join(b"<cbc:Note>" + rng.randbytes(8) + b" " * 400 + b"</cbc:Note>" for _ in range(4 * MiB // 400))
+    data = make_zip({"ad.xml": content}, method)
+    assert len(content) / len(data) < 200
+    parts: list = []
+    peak = traced_peak(lambda: parts.extend(unpack(data, "z.zip")))
+    assert parts[0].data == content
+    # One growing buffer, no chunks joined. LZMA's decoder also holds its window (the dictionary, held to the member's
+    # size): the format needs it, so an LZMA member peaks at about twice its size, never more.
+    assert peak <= (1.2 if method == zipfile.ZIP_BZIP2 else 2.2) * len(content)
+
+
+@pytest.mark.parametrize("method", METHODS, ids=["bzip2", "lzma"])
+def test_a_corrupt_or_cut_bzip2_or_lzma_member_is_unreadable(method: int) -> None:
+    content = b"<a>" + bytes(random.Random(4).randbytes(50_000)).hex().encode() + b"</a>"
+    data = bytearray(make_zip({"ad.xml": content}, method))
+    start = 30 + len("ad.xml")
+    data[start + 40 : start + 60] = bytes(20)  # the compressed stream damaged
+    error = refusal(bytes(data))
+    assert error.reason == "unreadable"
+    assert "ad.xml no se puede leer" in str(error)
+
+
+def test_an_lzma_header_claiming_a_huge_dictionary_reserves_no_more_than_the_member() -> None:
+    content = b"<a>" + b"x" * 10_000 + b"</a>"
+    data = bytearray(make_zip({"ad.xml": content}, zipfile.ZIP_LZMA))
+    start = 30 + len("ad.xml")
+    assert data[start + 2 : start + 4] == b"\x05\x00"  # 5 bytes of LZMA1 properties follow the version
+    data[start + 5 : start + 9] = (0xFFFFFFFF).to_bytes(4, "little")  # a 4 GiB dictionary
+    peak = traced_peak(lambda: unpack(bytes(data), "z.zip"))
+    assert unpack(bytes(data), "z.zip")[0].data == content
+    assert peak < 1 * MiB
