@@ -662,3 +662,91 @@ def test_a_mandatario_without_a_mandate_is_lgc35(world: DianWorld) -> None:
     with pytest.raises(DianRejected) as caught:
         world.client(world.provider).send_event_update_status("ev.xml", xml)
     assert [m.rule for m in caught.value.rejections] == ["LGC35"]
+
+
+def radian(title: Title, operation: Operation, *, at: dt.datetime | None = None, by: str = "seller", **fields) -> bytes:
+    """Any RADIAN event signed by the seller (or the buyer) with its own software; fields complete the event."""
+    from tests.integration.dian_fixtures import BUYER_SW
+
+    at = at or title.tick()
+    day, time = _time(at)
+    sender, software, identity = (
+        (SELLER, SELLER_SW, title.world.seller) if by == "seller" else (BUYER, BUYER_SW, title.world.buyer)
+    )
+    fields.setdefault("reference", TitleReference(title.number, title.cufe))
+    fields.setdefault("receiver", DIAN)
+    event = RadianEvent(
+        operation=operation,
+        number=f"RAD{title.world.number()}",
+        issue_date=day,
+        issue_time=time,
+        environment=title.world.simulator.environment,
+        sender=sender,
+        **fields,
+    )
+    return sign(build_radian_event(event, software=software), identity, signing_time=at)
+
+
+def test_a_guarantee_endorsement_blocks_circulation_until_cancelled_lgc25_aag04a(world: DianWorld) -> None:
+    title = new_title(world)
+    title.ok("register")
+    guarantee = radian(title, OP.GUARANTEE_ENDORSEMENT, receiver=FACTOR, due_date=title.due, debtor=BUYER,
+                       list_id="1", block=Negotiation(title.payable), notes=("En garantía.",))  # fmt: skip
+    registered = send(title, guarantee)
+    assert registered.accepted
+    assert refused_by(title, seller_event(title, OP.ENDORSEMENT_WITH_RESPONSIBILITY)) == ["LGC25"]
+    ended = TitleReference(parse_radian_event(guarantee).number, registered.document_key, "96")
+    wrong = radian(title, OP.CANCEL_GUARANTEE_ENDORSEMENT, receiver=FACTOR2, reference=ended,
+                   notes=("Se cancela el endoso en garantía.",))  # fmt: skip
+    assert refused_by(title, wrong) == ["AAG04a"]
+    cancel = radian(title, OP.CANCEL_GUARANTEE_ENDORSEMENT, receiver=FACTOR, reference=ended,
+                    notes=("Se cancela el endoso en garantía.",))  # fmt: skip
+    assert send(title, cancel).accepted
+    assert send(title, seller_event(title, OP.ENDORSEMENT_WITH_RESPONSIBILITY)).accepted
+
+
+def test_the_payment_report_is_sent_three_business_days_before_due_lgc54(world: DianWorld) -> None:
+    from dian.radian.blocks import PaymentReport
+
+    title = new_title(world, issued=dt.datetime.now(dt.UTC) - dt.timedelta(days=29, hours=8))
+    title.ok("register")
+    report = radian(title, OP.PAYMENT_REPORT, receiver=BUYER, due_date=title.due, block=PaymentReport(title.payable),
+                    at=dt.datetime.now(dt.UTC))  # fmt: skip
+    assert refused_by(title, report) == ["LGC54"]
+
+
+def test_an_endorsement_after_maturity_is_a_047_and_then_no_037_lgc25(world: DianWorld) -> None:
+    title = new_title(world, issued=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+    title.ok("register")
+    shares = {
+        "sender_shares": (Share(SELLER_NIT, SELLER.registration_name, SELLER.dv, amount=title.payable),),
+        "receiver_shares": (Share(FACTOR.nit, FACTOR.registration_name, FACTOR.dv, amount=title.payable),),
+    }
+    assignment = radian(title, OP.ASSIGNMENT_ENDORSEMENT, receiver=FACTOR, due_date=title.due, debtor=BUYER,
+                        list_id="1", block=Negotiation(title.payable, title.payable, Decimal(0), "47"),
+                        at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2), **shares)  # fmt: skip
+    assert send(title, assignment).accepted
+    late = seller_event(title, OP.ENDORSEMENT_WITH_RESPONSIBILITY, at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
+    assert refused_by(title, late) == ["LGC25"]
+    # 047 does not move the holder (A.11): GetDocumentInfo still names the seller.
+    assert world.client(world.buyer).get_document_info(title.cufe).holder_name == SELLER.registration_name
+
+
+def test_a_transfer_notice_needs_a_transfer_lgc83(world: DianWorld) -> None:
+    from dian.radian.blocks import TransferNotice
+
+    title = new_title(world)
+    title.ok("register")
+    notice = radian(title, OP.TRANSFER_NOTICE, receiver=BUYER, due_date=title.due, block=TransferNotice(title.payable))
+    assert refused_by(title, notice) == ["LGC83"]
+
+
+def test_the_buyer_cannot_be_its_own_guarantor_lgc64(world: DianWorld) -> None:
+    from dian.radian.blocks import Guarantee
+
+    title = new_title(world)
+    title.ok("register")
+    aval = radian(title, OP.AVAL, by="buyer", block=Guarantee(title.payable), notes=("Actúo por aval.",))
+    with pytest.raises(DianRejected) as caught:
+        world.client(world.buyer).send_event_update_status("ev.xml", aval)
+    assert [m.rule for m in caught.value.rejections] == ["LGC64"]
