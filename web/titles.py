@@ -52,6 +52,7 @@ from web.title_labels import (
     ROLE_PARAMS,
     STATE_HINTS,
     STATE_LABELS,
+    URGENT_ALERTS,
     event_name,
     operation_name,
 )
@@ -171,14 +172,21 @@ def _moment(event: DocumentEvent) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _party(name: str | None, nit: str | None) -> str:
+def _named(name: str | None, nit: str | None) -> str:
     if not nit:
         return name or "—"
     return f"{name} (NIT {nit})" if name else f"NIT {nit}"
 
 
-def timeline(events: list[DocumentEvent]) -> list[dict[str, Any]]:
-    """Every event on the invoice in signing order: date, code and name, variant, from -> to, figures, DIAN's word."""
+def timeline(events: list[DocumentEvent], title: ValueTitle) -> list[dict[str, Any]]:
+    """Every event on the invoice in signing order: date, code and name, variant, from -> to, figures, DIAN's word.
+    A party whose name the event does not carry (030-034 keep only NITs) is named from the title when it is one of
+    the invoice's parties."""
+    known = {title.issuer_nit: title.issuer_name, title.debtor_nit: title.debtor_name}
+
+    def _party(name: str | None, nit: str | None) -> str:
+        return _named(name or known.get(nit or ""), nit)
+
     rows = []
     for event in sorted(events, key=lambda e: (_moment(e), e.id)):
         receivers = [p for p in event.parties if p.role is PartyRole.RECEIVER]
@@ -192,7 +200,8 @@ def timeline(events: list[DocumentEvent]) -> list[dict[str, Any]]:
             "id": event.id,
             "code": event.code.value,
             "name": event_name(event.code),
-            "operation": operation_name(event.operation),
+            "operation": "" if operation_name(event.operation).lower() == event_name(event.code).lower()
+                else operation_name(event.operation),
             "radian": event.code in RADIAN_CODES,
             "number": event.number or "",
             "at": local_time(event.signing_time or event.registered_at),
@@ -220,7 +229,7 @@ def standing(title: ValueTitle) -> dict[str, list[dict[str, str]]]:
         return {"limitations": [], "mandates": []}
 
     def view(links: Any) -> list[dict[str, str]]:
-        return [{"at": local_time(link.signed_at), "from": _party(link.sender.registration_name, link.sender.nit),
+        return [{"at": local_time(link.signed_at), "from": _named(link.sender.registration_name, link.sender.nit),
                  "operation": operation_name(link.operation), "cude": link.event.cude or "",
                  "mandatario": link.event.mandate.mandatario_nit if link.event.mandate else ""}
                 for link in links]  # fmt: skip
@@ -269,7 +278,7 @@ def show(title_id: int) -> str:
         hint=STATE_HINTS.get(title.state, ""),
         holders=title.holders or [],
         standing=standing(title),
-        timeline=timeline(events),
+        timeline=timeline(events, title),
         result=result,
         focus_result=focus,
         may_act=may_act,
@@ -282,6 +291,7 @@ def show(title_id: int) -> str:
                 "message": a.message,
                 "at": local_time(a.created_at),
                 "seen": a.seen_at is not None,
+                "urgent": a.kind in URGENT_ALERTS,
             }
             for a in alerts
         ],
