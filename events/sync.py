@@ -14,7 +14,6 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.codes import DocumentState, DocumentType
 from dian.errors import ParseError
 from dian.soap import DianFault, DianResponse, DianTransportError
 from dian.soap.results import DocumentXml
@@ -25,20 +24,14 @@ from events.answers import ForgedAnswer, ListedEvent, listed_events
 from events.context import EventContext, utc_now
 from events.outbox import OnRegistered, mark_registered
 from store.audit import record
-from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
-from store.state import refresh_state
-
-# Invoices on which something can still happen (RADIAN goes on after acceptance).
-OPEN_STATES = (
-    DocumentState.VALIDATED,
-    DocumentState.UNCONFIRMED,  # DIAN's validation not proven yet: its events (and their registration) count already
-    DocumentState.ACKNOWLEDGED,
-    DocumentState.GOODS_RECEIVED,
-    DocumentState.ACCEPTED,
-    DocumentState.TACITLY_ACCEPTED,
-    DocumentState.TITLE,
+from store.models import (
+    EVENTS_SYNC_WATCHED,
+    Direction,
+    DocumentEvent,
+    ReceivedDocument,
+    SubmissionState,
 )
-INVOICES = tuple(t for t in DocumentType if t.is_invoice)
+from store.state import refresh_state
 
 
 class DianStatus(Protocol):
@@ -62,23 +55,53 @@ class SyncReport:
         }
 
 
+AGED_OUT_BATCH = 5000  # at most this many entries read at once while aged-out ones are met (after an upgrade, mostly)
+
+
 def documents_to_sync(session: Session, now: datetime, *, every: timedelta, max_age_days: int, limit: int) -> list[int]:
-    """Open invoices not asked about for ``every``, never-asked and soonest-closing first."""
+    """Open invoices issued within ``max_age_days`` and not asked about for ``every``: never-asked first (by id),
+    then the longest unasked; the caller commits.
+
+    Read in that order from the sync's partial index (store.models.EVENTS_SYNC_WATCHED), which holds only what the
+    sync may still take: about ``limit`` entries are read, however long the history. An entry issued before the
+    horizon is marked aged out (its issued_at in ``events_sync_aged_out``) and leaves the index, so each document is
+    met past its horizon once; a horizon made longer takes such documents back first."""
+    docs = ReceivedDocument
     since = now - timedelta(days=max_age_days)
-    return list(
-        session.execute(
-            sa.select(ReceivedDocument.id)
-            .where(
-                ReceivedDocument.state.in_(OPEN_STATES),
-                ReceivedDocument.document_type.in_(INVOICES),
-                ReceivedDocument.issued_at >= since,
-                sa.or_(ReceivedDocument.events_synced_at.is_(None), ReceivedDocument.events_synced_at <= now - every),
+    # A longer horizon than the one that marked them: one probe of the aged-out index, nothing found as a rule.
+    session.execute(
+        sa.update(docs.__table__)
+        .where(docs.events_sync_aged_out >= since, docs.events_sync_aged_out.is_not(None))
+        .values(events_sync_aged_out=None, updated_at=docs.updated_at)
+    )
+    chosen: list[int] = []
+    for due in (docs.events_synced_at.is_(None), docs.events_synced_at <= now - every):
+        after: tuple[datetime | None, int] | None = None
+        size = limit - len(chosen)
+        while len(chosen) < limit:
+            query = (
+                sa.select(docs.id, docs.issued_at, docs.events_synced_at)
+                .where(sa.text(EVENTS_SYNC_WATCHED), due)
+                .order_by(docs.events_synced_at, docs.id)
+                .limit(size)
             )
-            .order_by(ReceivedDocument.events_synced_at.is_not(None), ReceivedDocument.events_synced_at,
-                      ReceivedDocument.id)
-            .limit(limit)
-        ).scalars()
-    )  # fmt: skip
+            if after is not None:
+                query = query.where(docs.id > after[1] if after[0] is None
+                                    else sa.tuple_(docs.events_synced_at, docs.id) > after)  # fmt: skip
+            rows = session.execute(query).all()
+            read, aged = size, [row.id for row in rows if row.issued_at < since]
+            chosen += [row.id for row in rows if row.issued_at >= since][: limit - len(chosen)]
+            if aged:
+                session.execute(
+                    sa.update(docs.__table__)
+                    .where(docs.id.in_(aged))
+                    .values(events_sync_aged_out=docs.issued_at, updated_at=docs.updated_at)
+                )
+                size = min(AGED_OUT_BATCH, size * 2)
+            if len(rows) < read:
+                break
+            after = (rows[-1].events_synced_at, rows[-1].id)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -186,6 +209,7 @@ def sync_events(
     report = SyncReport()
     with sessions() as s:
         ids = documents_to_sync(s, now(), every=every, max_age_days=max_age_days, limit=limit)
+        s.commit()  # the documents it found aged out
     for document_id in ids:
         with sessions() as s:
             document = s.get(ReceivedDocument, document_id)

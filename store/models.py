@@ -187,6 +187,26 @@ class MailMessage(Timestamps, Base):
     documents: Mapped[list[ReceivedDocument]] = relationship(back_populates="mail_message")
 
 
+# The invoices the events sync (events/sync.py) still asks DIAN about: open to a counterpart's event (RADIAN goes on
+# after acceptance) and not yet found older than its horizon. Its queries add it word for word, which is what lets
+# SQLite (and PostgreSQL's generic plans) use the partial index below (migration 0012).
+EVENTS_SYNC_STATES = (
+    DocumentState.VALIDATED,
+    DocumentState.UNCONFIRMED,  # DIAN's validation not proven yet: its events (and their registration) count already
+    DocumentState.ACKNOWLEDGED,
+    DocumentState.GOODS_RECEIVED,
+    DocumentState.ACCEPTED,
+    DocumentState.TACITLY_ACCEPTED,
+    DocumentState.TITLE,
+)
+EVENTS_SYNC_WATCHED = (
+    f"state IN ({', '.join(repr(s.value) for s in EVENTS_SYNC_STATES)})"
+    f" AND document_type IN ({', '.join(repr(t.value) for t in DocumentType if t.is_invoice)})"
+    " AND events_sync_aged_out IS NULL"
+)
+AGED_OUT = "events_sync_aged_out IS NOT NULL"
+
+
 class ReceivedDocument(Timestamps, Base):
     """One supplier invoice or note, unique by CUFE/CUDE, with its verification report."""
 
@@ -235,6 +255,22 @@ class ReceivedDocument(Timestamps, Base):
             sqlite_where=sa.text("assigned_to IS NOT NULL"),
             postgresql_where=sa.text("assigned_to IS NOT NULL"),
         ),
+        # The events sync's queue: never-asked first, then the longest unasked, issued_at along to judge the horizon
+        # without the wide rows; the documents it found too old stay out, found again by the second index (0012).
+        sa.Index(
+            "ix_received_documents_events_sync",
+            "events_synced_at",
+            "id",
+            "issued_at",
+            sqlite_where=sa.text(EVENTS_SYNC_WATCHED),
+            postgresql_where=sa.text(EVENTS_SYNC_WATCHED),
+        ),
+        sa.Index(
+            "ix_received_documents_events_aged_out",
+            "events_sync_aged_out",
+            sqlite_where=sa.text(AGED_OUT),
+            postgresql_where=sa.text(AGED_OUT),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -274,6 +310,9 @@ class ReceivedDocument(Timestamps, Base):
     assigned_to: Mapped[str | None] = mapped_column(sa.String(80))  # "Mis facturas": see the index above
     # When GetStatusEvent last told us the counterpart's events (None: never asked).
     events_synced_at: Mapped[datetime | None]
+    # Its issued_at once the events sync found it older than its horizon (it then leaves the sync's queue index);
+    # NULL before. The date rather than a flag: a longer horizon takes documents back with one index probe.
+    events_sync_aged_out: Mapped[datetime | None]
     # When the deadline sweep saw the claim window end with no 031 or 033 of ours.
     window_closed_at: Mapped[datetime | None]
     # window_ends_at while that window still runs (goods_received, not closed by the sweep), else None: the inbox's
