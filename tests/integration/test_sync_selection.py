@@ -5,7 +5,7 @@ and left out, a longer horizon taking them back, and plans that walk the index w
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from dian.codes import DocumentState, DocumentType, Environment
 from events.sync import documents_to_sync, sync_events
-from store.models import EVENTS_SYNC_STATES, ReceivedDocument, Verdict
+from store.models import EVENTS_SYNC_STATES, EVENTS_SYNC_WATCHED, ReceivedDocument, Verdict
 from tests.services import migrated_database
 
 pytestmark = pytest.mark.integration
@@ -138,7 +138,8 @@ def test_a_document_that_ages_out_leaves_the_selection_and_the_index_once(engine
     assert _select(engine, two_days_on) == [young.id]
     assert _aged_out(engine) == {ageing.id: ageing.issued_at}  # marked with its issue time; the others untouched
     with engine.connect() as conn:
-        in_index = conn.execute(sa.text(f"SELECT count(*) FROM received_documents WHERE {_watched()}")).scalar()
+        in_index = conn.execute(sa.select(sa.func.count()).select_from(ReceivedDocument)
+                                .where(sa.text(EVENTS_SYNC_WATCHED))).scalar()  # fmt: skip
     assert in_index == 1  # only the young one is left for the sync to walk
     # Nothing about it changed but the mark: not its state, not its last ask, not its updated_at.
     with sessions() as s:
@@ -159,12 +160,6 @@ def test_the_sync_job_keeps_the_marks_it_makes(engine) -> None:
     report = sync_events(sessions, ctx=None, client=None, now=lambda: NOW)  # nothing due: neither is touched
     assert report.documents == 0
     assert _aged_out(engine) == {old.id: old.issued_at}
-
-
-def _watched() -> str:
-    from store.models import EVENTS_SYNC_WATCHED
-
-    return EVENTS_SYNC_WATCHED
 
 
 def test_each_query_walks_the_sync_index_in_order_with_no_sort(engine) -> None:
