@@ -37,6 +37,7 @@ from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed
 from tests.services import free_port
 from tests.web.conftest import PASSWORD, password_hash
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
+from tests.web.test_page_walk import AUDIT_JS
 from web.app import create_app
 from web.auth import create_user
 
@@ -46,7 +47,6 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "titulos"
 SIZES = {"1440x900": {"width": 1440, "height": 900}, "390x844": {"width": 390, "height": 844}}
 FACTOR = {"nit": FACTOR_NIT, "name": FACTOR_NAME}
-NO_SIDEWAYS = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def shoot(page: Any, name: str) -> None:
@@ -56,7 +56,9 @@ def shoot(page: Any, name: str) -> None:
         page.set_viewport_size(viewport)
         page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=True)
         if size == "390x844":
-            assert page.evaluate(NO_SIDEWAYS), f"{name} scrolls sideways at 390 px"
+            found = page.evaluate(AUDIT_JS)  # the page walk's checks, on pages it cannot discover (with an id)
+            assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at 390 px: {found['wide']}"
+            assert (found["lang"], found["h1"], found["unlabelled"]) == ("es-CO", 1, []), (name, found)
     page.set_viewport_size(SIZES["1440x900"])
 
 
