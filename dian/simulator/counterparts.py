@@ -2,7 +2,7 @@
 play both sides of a title (radian-issuing-facts.md A.3-A.11).
 
 A buyer who acknowledges, receives, accepts or claims an invoice (030-033), a seller's tacit acceptance (034), a
-holder who registers (036) and endorses (037) it, an authority that limits its circulation (041) and lifts the limit
+holder who registers (036), endorses (037) and reports it for payment (046), an authority that limits its circulation (041) and lifts the limit
 (042), a debtor who pays (045). Each event is built by ``dian.ubl.build`` or ``dian.radian.build``, signed with a
 certificate for the acting NIT issued by the simulator's CA (``pki.py``), and registered through the same checks as
 SendEventUpdateStatus: a counterpart cannot do what DIAN would refuse. ``register_invoice`` makes an invoice issued
@@ -22,7 +22,15 @@ from dian.calendar import BOGOTA
 from dian.codes import DIAN_DV, DIAN_NAME, DIAN_NIT, ClaimReason, EventCode, Operation, PaymentCondition
 from dian.errors import BuildError, DianError, ParseError
 from dian.nit import check_digit, same_nit
-from dian.radian.blocks import Limitation, LimitationEnd, Negotiation, PaymentRecord, Payments, discounted_price
+from dian.radian.blocks import (
+    Limitation,
+    LimitationEnd,
+    Negotiation,
+    PaymentRecord,
+    PaymentReport,
+    Payments,
+    discounted_price,
+)
 from dian.radian.build import build_radian_event
 from dian.radian.history import in_force
 from dian.radian.model import RadianEvent, Share, TitleReference
@@ -43,7 +51,9 @@ E = EventCode
 SOFTWARE_ID = "5e1a0000-0000-4000-8000-00000000c0de"
 SOFTWARE_PIN = "24642"
 AUTHORITY = ("899999061", "JUZGADO 1 CIVIL DEL CIRCUITO (simulado)")
-ACTIONS = ("acknowledge", "receipt", "accept", "claim", "tacit", "register", "endorse", "limit", "lift", "pay")
+ACTIONS = (
+    "acknowledge", "receipt", "accept", "claim", "tacit", "register", "endorse", "report", "limit", "lift", "pay",
+)  # fmt: skip
 _COMMERCIAL = {
     "acknowledge": E.ACUSE_RECIBO,
     "receipt": E.RECIBO_BIEN,
@@ -227,6 +237,7 @@ class Counterparts:
         build = {
             "register": self._register,
             "endorse": self._endorse,
+            "report": self._report,
             "limit": self._limit,
             "lift": self._lift,
             "pay": self._pay,
@@ -428,6 +439,19 @@ class Counterparts:
                 total=total, price=discounted_price(total, rate), discount_rate=rate, payment_means_code="47"
             ),
             notes=(note,),
+        )
+
+    def _report(self, title: Title, spec: dict[str, Any], at: dt.datetime, acting: Party | None) -> Outcome:
+        # 046 by the current holder (a factor after a 037), addressed to the debtor (A.9).
+        return self._event(
+            title,
+            spec,
+            at,
+            self._holder(title, acting),
+            operation=Operation.PAYMENT_REPORT,
+            receiver=_with_dv(title.invoice.customer),
+            due_date=title.invoice.due_date,
+            block=PaymentReport(title_value=title.current_value()),
         )
 
     def _limit(self, title: Title, spec: dict[str, Any], at: dt.datetime, acting: Party | None) -> Outcome:
