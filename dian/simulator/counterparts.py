@@ -1,12 +1,12 @@
 """Simulated counterparts: the simulator signs events as another party and registers them, so a demo or a test can
 play both sides of a title (radian-issuing-facts.md A.3-A.11).
 
-A buyer who acknowledges, receives, accepts or claims an invoice (030-033), a seller's tacit acceptance (034), a
-holder who registers (036), endorses (037) and reports it for payment (046), an authority that limits its circulation (041) and lifts the limit
-(042), a debtor who pays (045). Each event is built by ``dian.ubl.build`` or ``dian.radian.build``, signed with a
-certificate for the acting NIT issued by the simulator's CA (``pki.py``), and registered through the same checks as
-SendEventUpdateStatus: a counterpart cannot do what DIAN would refuse. ``register_invoice`` makes an invoice issued
-elsewhere known, as DIAN would know it. The JSON shapes are in ``wsgi.py``'s admin API (``/_sim/counterparts``).
+A buyer who acknowledges, receives, accepts or claims an invoice (030-033), a seller's tacit acceptance (034), a holder
+who registers (036), endorses (037) and reports it for payment (046), an authority that limits its circulation (041) and
+lifts the limit (042), a debtor who pays (045). Each event is built by ``dian.ubl.build`` or ``dian.radian.build``,
+signed with a certificate for the acting NIT issued by the simulator's CA (``pki.py``), and registered through the same
+checks as SendEventUpdateStatus: a counterpart cannot do what DIAN would refuse. ``register_invoice`` makes an invoice
+issued elsewhere known, as DIAN would know it. The JSON shapes are in ``wsgi.py``'s admin API (``/_sim/counterparts``).
 """
 
 from __future__ import annotations
