@@ -1,14 +1,13 @@
-"""What treasury may do with one of our titles (036, 037/038/039, 040, 043/044, 045, 046, 048, 049/050): each action
-with its precondition explained (radian.service.check, which asks dian.rules), a confirmation step showing what will
-be signed — the endorsement's price value × (100 − rate) / 100 before signing — and then the event signed, sent to DIAN
-at once and its outcome told on the title page as the document page tells it (web/event_outcome.py).
+"""Treasury acting on one of our titles (the actions and their preconditions are web/title_offer.py's): the form read
+into a radian.actions request, checked again (radian.service.check, which asks dian.rules), a confirmation step showing
+what will be signed — the endorsement's price value × (100 − rate) / 100 before signing — then the event signed, sent
+to DIAN at once and its outcome told on the title page as the document page tells it (web/event_outcome.py).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,7 +16,6 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, render_template, request
 from flask_login import current_user
 
-from dian.codes import EventCode
 from radian.actions import (
     Action,
     ActionError,
@@ -38,165 +36,16 @@ from store.models import DocumentEvent, SubmissionState, TitleRole, ValueTitle
 from web.access import roles
 from web.labels import money
 from web.title_labels import event_name
+from web.title_offer import BY_KEY, Spec
 from web.titles import ACTORS, UNAVAILABLE, back, get_title, title_service
 
 bp = Blueprint("title_actions", __name__)
 
-E = EventCode
-PLACEHOLDER = Counterparty("999999998", "Contraparte por definir")  # for "may we do it now?" before the form
 PROTEST_MAX = 2 * 1024 * 1024
 
 
 def _db() -> Any:
     return current_app.extensions["buzon.db"]()
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One action on the title page: its key in the URL, its event, its words, and what it needs."""
-
-    key: str
-    code: EventCode
-    verb: str  # the button: "Inscribir en RADIAN"
-    explains: str  # the precondition, in a sentence, shown whatever the rules say now
-
-
-SPECS = (
-    Spec(
-        "inscribir",
-        E.INSCRIPCION_TITULO,
-        "Inscribir como título valor",
-        "Solo una factura a crédito aceptada (expresa o tácitamente) puede inscribirse; la inscribe su tenedor.",
-    ),
-    Spec(
-        "informe-pago",
-        E.INFORME_PAGO,
-        "Informar para el pago",
-        "El tenedor informa al deudor el pago al menos 3 días hábiles antes del vencimiento.",
-    ),
-    Spec(
-        "endosar",
-        E.ENDOSO_PROPIEDAD,
-        "Endosar en propiedad (factoring)",
-        "Después de la inscripción (036), antes del vencimiento y sin limitación (041) vigente; lo firma el tenedor "
-        "legítimo. El factor paga el valor menos el descuento.",
-    ),
-    Spec(
-        "endosar-garantia",
-        E.ENDOSO_GARANTIA,
-        "Endosar en garantía",
-        "Inscrita y sin limitación vigente; la factura respalda una obligación sin cambiar de dueño.",
-    ),
-    Spec(
-        "endosar-procuracion",
-        E.ENDOSO_PROCURACION,
-        "Endosar en procuración (al cobro)",
-        "Inscrita y sin limitación vigente; el endosatario cobra en nombre del tenedor.",
-    ),
-    Spec(
-        "cancelar-endoso",
-        E.CANCELACION_ENDOSO,
-        "Cancelar un endoso",
-        "Solo un endoso en garantía (038) o en procuración (039) vigente, por quien lo hizo.",
-    ),
-    Spec(
-        "mandato",
-        E.MANDATO,
-        "Otorgar un mandato",
-        "El tenedor da poder a un mandatario (p. ej. un factor) para enviar eventos sobre esta factura.",
-    ),
-    Spec(
-        "terminar-mandato", E.TERMINACION_MANDATO, "Revocar un mandato", "Solo un mandato (043) vigente que otorgamos."
-    ),
-    Spec(
-        "pago",
-        E.PAGO,
-        "Registrar un pago recibido",
-        "El tenedor registra el pago total (452) o parcial (451); tras el pago total nada más mueve el título.",
-    ),
-    Spec(
-        "protesto",
-        E.PROTESTO,
-        "Protestar",
-        "Por falta de pago (tras el vencimiento) o de aceptación, con el certificado de protesto en PDF.",
-    ),
-    Spec(
-        "transferir",
-        E.TRANSFERENCIA_DERECHOS,
-        "Transferir los derechos económicos",
-        "Cesión de los derechos económicos a un cesionario; el deudor le paga a él una vez notificado (050).",
-    ),
-    Spec(
-        "notificar",
-        E.NOTIFICACION_TRANSFERENCIA,
-        "Notificar la transferencia al deudor",
-        "Después de una transferencia de derechos (049) registrada.",
-    ),
-)
-BY_KEY = {spec.key: spec for spec in SPECS}
-
-
-def _referenced(title: ValueTitle, codes: tuple[EventCode, ...], ended_by: EventCode) -> list[dict[str, str]]:
-    """Our registered events of ``codes`` on the title not ended by a registered ``ended_by`` (for the selects)."""
-    events = list(_db().scalars(sa.select(DocumentEvent).where(
-        DocumentEvent.outbound_document_id == title.outbound_document_id,
-        DocumentEvent.submission_state == SubmissionState.REGISTERED)))  # fmt: skip
-    ended = {(e.reference_cude or "").lower() for e in events if e.code is ended_by}
-    return [{"cude": e.cude or "", "label": f"{e.code.value} {event_name(e.code)} n.º {e.number} a "
-             f"{e.receiver_name or 'NIT ' + (e.receiver_nit or '')}"}
-            for e in events if e.code in codes and e.cude and e.cude.lower() not in ended]  # fmt: skip
-
-
-def _probe(spec: Spec, choices: dict[str, list[dict[str, str]]]) -> Action | str:
-    """A stand-in request to ask the rules whether this action is possible now, or why not in words."""
-    match spec.key:
-        case "inscribir":
-            return Register()
-        case "informe-pago":
-            return ReportForPayment()
-        case "endosar":
-            return Endorse(PLACEHOLDER)
-        case "endosar-garantia":
-            return Endorse(PLACEHOLDER, kind="guarantee")
-        case "endosar-procuracion":
-            return Endorse(PLACEHOLDER, kind="collection")
-        case "cancelar-endoso":
-            if not choices["endorsements"]:
-                return "No hay endosos en garantía o en procuración vigentes que cancelar."
-            return CancelEndorsement(choices["endorsements"][0]["cude"], reason="Consulta previa")
-        case "mandato":
-            return GrantMandate(PLACEHOLDER)
-        case "terminar-mandato":
-            if not choices["mandates"]:
-                return "No hay mandatos vigentes que revocar."
-            return EndMandate(choices["mandates"][0]["cude"])
-        case "pago":
-            return RecordPayment()
-        case "protesto":
-            return Protest_(b"%PDF-1.4 consulta previa")
-        case "transferir":
-            return TransferRights(PLACEHOLDER)
-        case _:
-            return NotifyTransfer()
-
-
-def availability(service: Any, title: ValueTitle) -> list[dict[str, Any]]:
-    """Each action with whether the rules allow it now and, if not, the sentence saying why."""
-    choices = {
-        "endorsements": _referenced(title, (E.ENDOSO_GARANTIA, E.ENDOSO_PROCURACION), E.CANCELACION_ENDOSO),
-        "mandates": _referenced(title, (E.MANDATO,), E.TERMINACION_MANDATO),
-    }
-    rows = []
-    for spec in SPECS:
-        probe = _probe(spec, choices)
-        if isinstance(probe, str):
-            allowed, why = False, probe
-        else:
-            outcome = service.check(title.id, probe)
-            allowed = outcome.allowed
-            why = "" if allowed else outcome.reason + (f" (regla {outcome.rule})" if outcome.rule else "")
-        rows.append({"spec": spec, "allowed": allowed, "why": why, "choices": choices})
-    return rows
 
 
 # --- Reading the form --------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from web.title_labels import (
     event_name,
     operation_name,
 )
+from web.title_offer import availability
 
 log = logging.getLogger(__name__)
 
@@ -259,8 +260,6 @@ def result_box(events: list[DocumentEvent]) -> tuple[Result | None, bool]:
 @roles(*READERS)
 def show(title_id: int) -> str:
     """One title: who holds it and whom to pay, its balance, limitations and mandates, its chain, and the actions."""
-    from web.title_actions import availability
-
     title = get_title(title_id)
     invoice = _invoice(title)
     events = _events(title)
