@@ -112,7 +112,8 @@ class TitleDesk:
             return _unreadable(exc)
         if not self.sim._authorized(caller_nit, event.sender.nit, event.software_provider_nit):
             return _packaging(f"NIT {caller_nit} no autorizado para enviar eventos del NIT {event.sender.nit}.")
-        errors, notices = self._signature(event, report, now)
+        errors = self._signature(event, report, now)
+        notices: list[str] = []
         signed_at = report.signing_time
         with self.sim.store.transaction() as db:
             duplicate = db.execute(
@@ -172,7 +173,8 @@ class TitleDesk:
             file_name=file_name,
         )
 
-    def _signature(self, event: RadianEvent, report: Any, now: dt.datetime) -> tuple[list[str], list[str]]:
+    def _signature(self, event: RadianEvent, report: Any, now: dt.datetime) -> list[str]:
+        """The signature, its signer (the sender or its software provider), the time, the fingerprint and the CUDE."""
         errors: list[str] = []
         if not report.core_valid:
             errors.append(_rule("SIM10", f"La firma del evento no es válida: {'; '.join(report.reasons()[:2])}"))
@@ -205,7 +207,7 @@ class TitleDesk:
             # A.4: a blank endorsement (037/038/039, listID 2) hashes no sender NIT and the listID after the code.
             what = "endoso en blanco " if event.blank else ""
             errors.append(_rule("AAD06", f"Valor del CUDE del evento {what}no está calculado correctamente."))
-        return errors, []
+        return errors
 
     def _invoice_key(self, db: Any, event: RadianEvent) -> tuple[str | None, str | None]:
         """The invoice the event is about: its reference, or for 040/042/044 the invoice of the event it ends (A.4)."""
