@@ -2,6 +2,8 @@
 
 In process: ``Simulator(data_dir).validate(xml)`` returns DIAN's signed ApplicationResponse for a valid invoice.
 Over HTTP: ``SimulatorServer(simulator).start().url`` (or ``buzon dian-sim --port P --data DIR``).
+RADIAN 035-051, GetStatusEvent and GetDocumentInfo: ``radian.py``; the parties it plays for demos and tests
+(``simulator.counterparts``, admin ``POST /_sim/counterparts``): ``counterparts.py``.
 """
 
 from dian.simulator.core import Reply, Simulator, SimulatorRejected
