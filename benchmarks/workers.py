@@ -134,6 +134,28 @@ def throughput(server: Dovecot, mails: list[bytes], workers: int, work: Path) ->
         return wall, client, backends.seconds, (last - first).total_seconds()
 
 
+def report(figures: dict[int, list[tuple[float, float, float, float]]], messages: int, rounds: int) -> None:
+    print(f"{messages} real-sample mails over IMAP into PostgreSQL, medians of {rounds} interleaved rounds:")
+    rate, span_rate = {}, {}
+    for workers, runs in figures.items():
+        wall = statistics.median(r[0] for r in runs)
+        client = statistics.median(r[1] for r in runs)
+        backend = statistics.median(r[2] for r in runs)
+        span = statistics.median(r[3] for r in runs)
+        rate[workers], span_rate[workers] = messages / wall, messages / span
+        walls = ", ".join(f"{r[0]:.2f}" for r in runs)
+        print(
+            f"  {workers} process(es): {wall:6.2f} s wall ({walls}) = {rate[workers]:6.1f} mails/s; intake span "
+            f"{span:.2f} s = {span_rate[workers]:.1f} mails/s; CPU {client * 1000 / messages:.1f} ms/mail "
+            f"in the polls (start-up included) + {backend * 1000 / messages:.1f} ms/mail in PostgreSQL"
+        )
+    print(
+        f"  throughput 2 processes / 1 process: {rate[2] / rate[1]:.2f}x wall, "
+        f"{span_rate[2] / span_rate[1]:.2f}x intake span; load average now {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores (other work on the machine takes cores from the second process)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=300)
@@ -156,25 +178,10 @@ def main() -> None:
         for _ in range(args.rounds):
             for workers in (1, 2):
                 figures[workers].append(throughput(server, mails, workers, work))
-        print(f"{args.messages} real-sample mails over IMAP into PostgreSQL, medians of {args.rounds} rounds:")
-        rate, span_rate = {}, {}
-        for workers, runs in figures.items():
-            wall = statistics.median(r[0] for r in runs)
-            client = statistics.median(r[1] for r in runs)
-            backend = statistics.median(r[2] for r in runs)
-            span = statistics.median(r[3] for r in runs)
-            rate[workers], span_rate[workers] = args.messages / wall, args.messages / span
-            walls = ", ".join(f"{r[0]:.2f}" for r in runs)
-            print(
-                f"  {workers} process(es): {wall:6.2f} s wall ({walls}) = {rate[workers]:6.1f} mails/s; intake span "
-                f"{span:.2f} s = {span_rate[workers]:.1f} mails/s; CPU {client * 1000 / args.messages:.1f} ms/mail "
-                f"in the polls (start-up included) + {backend * 1000 / args.messages:.1f} ms/mail in PostgreSQL"
-            )
-        print(
-            f"  throughput 2 processes / 1 process: {rate[2] / rate[1]:.2f}x wall, "
-            f"{span_rate[2] / span_rate[1]:.2f}x intake span; load average now {os.getloadavg()[0]:.1f} "
-            f"on {os.cpu_count()} cores (other work on the machine takes cores from the second process)"
-        )
+        if not args.rounds:
+            figures.clear()
+        if figures:
+            report(figures, args.messages, args.rounds)
         if args.kill_run:
             kill_mails = real_mails(args.kill_run)
             with scratch_database() as url:

@@ -51,6 +51,7 @@ class Pollers:
     poll_interval: int = 1
     processes: list[subprocess.Popen] = field(default_factory=list)
     kills: int = 0
+    exited: list[subprocess.Popen] = field(default_factory=list)  # polls that ended without being killed
 
     @property
     def processed(self) -> str:
@@ -145,13 +146,22 @@ poll_interval = {self.poll_interval}
             self.start()
         deadline = time.monotonic() + timeout
         next_kill = time.monotonic() + chance.uniform(*every)
+        decided_at_kill = 0
         try:
             while not self.done(count):
+                decided = self.decided()
                 assert time.monotonic() < deadline, f"not done in {timeout} s: {self.progress()}\n{self.logs()}"
-                if time.monotonic() >= next_kill:
+                for process in [p for p in self.processes if p.poll() is not None and p not in self.exited]:
+                    if process.returncode not in (-signal.SIGKILL,):  # ended on its own: say so, start another
+                        self.exited.append(process)
+                        self.start()
+                # A kill once the mail moved on since the last one (so a slow start-up on a busy machine is not all
+                # that is ever killed), at a random moment of the work.
+                if time.monotonic() >= next_kill and decided > decided_at_kill and self.live():
                     victim = chance.choice(self.live())
                     self.kill(victim)
                     self.start()
+                    decided_at_kill = decided
                     next_kill = time.monotonic() + chance.uniform(*every)
                 time.sleep(0.05)
         finally:
@@ -166,9 +176,11 @@ poll_interval = {self.poll_interval}
             engine.dispose()
         return {str(getattr(status, "value", status)): n for status, n in rows}
 
+    def decided(self) -> int:
+        return sum(n for status, n in self.progress().items() if status != MailStatus.PENDING.value)
+
     def done(self, count: int) -> bool:
-        decided = sum(n for status, n in self.progress().items() if status != MailStatus.PENDING.value)
-        if decided < count:
+        if self.decided() < count:
             return False
         return folder_counts(self.dovecot, self.folder)[self.folder] == 0
 
@@ -213,4 +225,5 @@ def check_taken_once(pollers: Pollers, mails: list[tuple[str, bytes]]) -> dict[s
     folders = folder_counts(pollers.dovecot, pollers.folder, pollers.processed, pollers.quarantine)
     quarantined = sum(1 for s in statuses.values() if s == MailStatus.QUARANTINED)
     assert folders == {pollers.folder: 0, pollers.processed: count - quarantined, pollers.quarantine: quarantined}
-    return {"mails": count, "documents": len(cufes), "quarantined": quarantined, "kills": pollers.kills}
+    return {"mails": count, "documents": len(cufes), "quarantined": quarantined, "kills": pollers.kills,
+            "exited": len(pollers.exited)}  # fmt: skip

@@ -24,6 +24,7 @@ def test_two_pollers_killed_at_random_take_every_message_once(dovecot, tmp_path:
         pollers.run_with_kills(len(mails), workers=2, every=(0.3, 1.2), timeout=120)
         counts = check_taken_once(pollers, mails)
     assert counts["kills"] >= 3, counts  # the run was interrupted, several times
+    assert counts["exited"] == 0, pollers.logs()  # no poll ended on its own
     assert counts["documents"] > 0
 
 
