@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import replace
@@ -113,7 +114,7 @@ class TitleDesk:
         if not self.sim._authorized(caller_nit, event.sender.nit, event.software_provider_nit):
             return _packaging(f"NIT {caller_nit} no autorizado para enviar eventos del NIT {event.sender.nit}.")
         errors = self._signature(event, report, now)
-        notices: list[str] = []
+        notices: list[str] = []  # DIAN's notifications (AAH59 on 037-039, LGC57), kept on success
         signed_at = report.signing_time
         with self.sim.store.transaction() as db:
             duplicate = db.execute(
@@ -136,15 +137,22 @@ class TitleDesk:
             title = self.title(db, invoice_key) if invoice_key else None
             if invoice_key and title is None:
                 errors.append(_rule("SIM43", f"El documento referenciado {event.reference.id} no es una factura."))
+            if title is not None and signed_at is not None and not errors:
+                # The parties, then the rules table (history, holder, time), then the values: the strongest first.
+                errors += self._parties(event, title) or self._rules(event, title, signed_at)
+                more, notices = self._values(event, title)
+                errors += more if not errors else []
             if errors or title is None or signed_at is None:
-                return Reply(False, "99", ERRORS, errors=tuple(errors), key=event.cude, file_name=file_name)
-            # The parties, then the rules table (history, holder, time), then the values: the strongest reason first.
-            errors += self._parties(event, title) or self._rules(event, title, signed_at)
-            more, notes = self._values(event, title)
-            errors += more if not errors else []
-            notices += notes
-            if errors:
-                return Reply(False, "99", ERRORS, errors=tuple(errors + notices), key=event.cude, file_name=file_name)
+                # Kept for GetStatus(CUDE), as DIAN answers a rejected document's key with its rules.
+                lines = errors + notices
+                if event.cude:
+                    db.execute(
+                        "INSERT OR REPLACE INTO rejection VALUES (?, ?, ?, ?, ?, ?)",
+                        (event.cude.lower(), event.number, file_name, json.dumps(lines), None,
+                         now.astimezone(dt.UTC).isoformat()),
+                    )  # fmt: skip
+                return Reply(False, "99", ERRORS, errors=tuple(lines), key=event.cude, file_name=file_name)
+            db.execute("DELETE FROM rejection WHERE key = ?", ((event.cude or "").lower(),))
             answer = self.sim._event_answer(db, event.sender, event.number, event.cude or "", notices, now)
             db.execute(
                 "INSERT INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -331,7 +331,16 @@ def test_first_registration_only_once_lgc23(world: DianWorld) -> None:
 
 def test_endorsement_needs_a_registration_lgc24(world: DianWorld) -> None:
     title = new_title(world)
-    assert refused_by(title, seller_event(title, OP.ENDORSEMENT_WITH_RESPONSIBILITY)) == ["LGC24"]
+    endorsement = seller_event(title, OP.ENDORSEMENT_WITH_RESPONSIBILITY)
+    assert refused_by(title, endorsement) == ["LGC24"]
+    # DIAN keeps the rejection: GetStatus of the refused CUDE answers 99 with its rule, until it is registered.
+    cude = parse_radian_event(endorsement).cude
+    status = world.client(world.seller).get_status(cude)
+    assert status.status_code == "99" and [m.rule for m in status.rejections] == ["LGC24"]
+    signed = parse_radian_event(endorsement).issued_at
+    title.ok("register", at=(signed - dt.timedelta(minutes=1)).isoformat())
+    assert send(title, endorsement).accepted
+    assert world.client(world.seller).get_status(cude).accepted
 
 
 def test_endorsement_signed_before_the_registration_is_dc24k(world: DianWorld) -> None:
