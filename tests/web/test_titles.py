@@ -258,3 +258,15 @@ def test_the_document_page_says_pay_the_factor_and_shows_the_frozen_banner(clien
     assert 'id="pago-congelado"' in frozen and "Pago congelado" in frozen and "Pagar a:" not in frozen
     plain = _text(client.get(f"/documentos/{seeded['plain'].id}"))
     assert "Pagar a:" not in plain and 'id="pago-congelado"' not in plain
+
+
+def test_an_unproven_event_is_said_on_the_title_and_keeps_the_line_out_of_the_bank_file(client_as, seeded, app_and_db):
+    _, session = app_and_db
+    seeded["t1"].watch_status = "unproven"
+    session.flush()
+    client = client_as(Role.TREASURY)
+    assert "Buzón no pudo verificar" in _text(client.get(f"/titulos/{seeded['t1'].id}"))
+    refused = _text(client.get("/pagos")).partition('id="rechazadas"')[2]
+    assert "FE1" in refused and "no pudo verificar" in refused
+    rows = list(csv.DictReader(io.StringIO(client.get("/pagos.csv").get_data(as_text=True))))
+    assert "FE1" not in {r["numero"] for r in rows}
