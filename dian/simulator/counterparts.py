@@ -34,6 +34,7 @@ from dian.radian.blocks import (
 from dian.radian.build import build_radian_event
 from dian.radian.history import in_force
 from dian.radian.model import RadianEvent, Share, TitleReference
+from dian.simulator.pki import kept_identity
 from dian.simulator.replies import Host, Reply
 from dian.simulator.title import Title
 from dian.trust import SigningIdentity
@@ -52,8 +53,18 @@ SOFTWARE_ID = "5e1a0000-0000-4000-8000-00000000c0de"
 SOFTWARE_PIN = "24642"
 AUTHORITY = ("899999061", "JUZGADO 1 CIVIL DEL CIRCUITO (simulado)")
 ACTIONS = (
-    "acknowledge", "receipt", "accept", "claim", "tacit", "register", "endorse", "report", "limit", "lift", "pay",
-)  # fmt: skip
+    "acknowledge",
+    "receipt",
+    "accept",
+    "claim",
+    "tacit",
+    "register",
+    "endorse",
+    "report",
+    "limit",
+    "lift",
+    "pay",
+)
 _COMMERCIAL = {
     "acknowledge": E.ACUSE_RECIBO,
     "receipt": E.RECIBO_BIEN,
@@ -256,11 +267,14 @@ class Counterparts:
         return at
 
     def identity(self, party: Party) -> SigningIdentity:
-        """The acting party's certificate under the simulator's CA, made once per NIT (kept in memory)."""
+        """The acting party's certificate under the simulator's CA, made once per NIT and kept under ``pki/parties``."""
         with self._lock:
             found = self._identities.get(party.nit)
             if found is None:
-                found = self.sim.issue_identity(party.nit, party.registration_name or party.nit)
+                folder = self.sim.pki.ca_path.parent / "parties"
+                found = kept_identity(
+                    self.sim.pki, folder, party.nit, party.registration_name or party.nit, now=self.sim.clock()
+                )
                 self._identities[party.nit] = found
             return found
 

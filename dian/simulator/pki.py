@@ -22,7 +22,7 @@ from dian.nit import check_digit
 from dian.pki import issue_certificate, new_key
 from dian.trust import NIT_OID, SigningIdentity
 
-__all__ = ["SimulatorPKI", "issue_identity", "load_or_create"]
+__all__ = ["SimulatorPKI", "issue_identity", "kept_identity", "load_or_create"]
 
 _VALIDITY = dt.timedelta(days=3650)
 # Back-dated so demo and test documents may carry signing times from past years (a signature is judged at its
@@ -136,3 +136,19 @@ def issue_identity(pki: SimulatorPKI, nit: str, name: str, *, now: dt.datetime |
     key = _new_key()
     cert = _certificate(subject, key, issuer=pki.ca, ca=False, now=now or dt.datetime.now(dt.UTC))
     return SigningIdentity(key=key, certificate=cert, chain=(pki.ca.certificate,), source=f"simulator:{digits}")
+
+
+def kept_identity(
+    pki: SimulatorPKI, folder: Path, nit: str, name: str, *, now: dt.datetime | None = None
+) -> SigningIdentity:
+    """A sandbox identity for ``nit`` kept under ``folder`` (``<nit>.pem``/``<nit>.key``): issued once, then the same
+    certificate across restarts (the counterparts sign with it)."""
+    digits = "".join(c for c in nit if c.isdigit())
+    cert_path, key_path = folder / f"{digits}.pem", folder / f"{digits}.key"
+    if cert_path.exists() and key_path.exists():
+        return _load(cert_path, key_path, chain=(pki.ca.certificate,))
+    identity = issue_identity(pki, nit, name, now=now)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_private(key_path, _pem_key(identity.key))  # type: ignore[arg-type]
+    cert_path.write_bytes(identity.certificate.public_bytes(serialization.Encoding.PEM))
+    return _load(cert_path, key_path, chain=(pki.ca.certificate,))

@@ -759,3 +759,19 @@ def test_the_buyer_cannot_be_its_own_guarantor_lgc64(world: DianWorld) -> None:
     with pytest.raises(DianRejected) as caught:
         world.client(world.buyer).send_event_update_status("ev.xml", aval)
     assert [m.rule for m in caught.value.rejections] == ["LGC64"]
+
+
+def test_a_counterpart_keeps_its_certificate_across_restarts(tmp_path) -> None:
+    from dian.simulator import Simulator
+
+    first = Simulator(tmp_path / "sim")
+    try:
+        issued = first.counterparts.identity(FACTOR).certificate
+    finally:
+        first.close()
+    again = Simulator(tmp_path / "sim")
+    try:
+        assert again.counterparts.identity(FACTOR).certificate == issued
+        assert certificate_nit(issued) == FACTOR.nit
+    finally:
+        again.close()
