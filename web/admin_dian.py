@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -55,12 +54,9 @@ class Probe:
 
 
 def _cause_kind(exc: DianTransportError) -> str:
-    cause = exc.__cause__
-    if isinstance(cause, requests.exceptions.SSLError):
-        return "tls"
-    if isinstance(cause, requests.exceptions.Timeout):
-        return "timeout"
-    if isinstance(cause, requests.exceptions.ConnectionError):
+    if exc.kind in ("tls", "timeout"):
+        return exc.kind
+    if exc.kind == "connection":
         return "refused"
     if exc.status is not None:
         return "http"

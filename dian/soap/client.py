@@ -4,21 +4,22 @@ Every method returns frozen dataclasses (dian.soap.results). Collaborators are i
 identity, the clock. TLS is verified; connect and read timeouts are always set; plain HTTP is only accepted on the
 loopback interface (the simulator).
 
-The hot path (issue 21) is text and one parse: the request is written from a table zeep read once from the WSDL
-(dian.soap.envelope), signed by :class:`WsSecurity` without building a tree, posted on one keep-alive session, and the
-answer is parsed once with lxml (dian.soap.reply, dian.soap.results).
+The hot path (issue 21) is text, one POST and one parse: the request is written from a table zeep read once from the
+WSDL (dian.soap.envelope), signed by :class:`WsSecurity` without building a tree, posted by
+:class:`dian.soap.transport.HttpTransport` (``http.client`` on kept-alive connections; requests + urllib3 cost more
+CPU per call than the message's RSA signature), and the answer is parsed once with lxml (dian.soap.reply,
+dian.soap.results). Every message keeps fresh Ids, its own Timestamp and its own RSA signature (DIAN detects
+replays).
 
-Environment: ``requests`` normally re-reads the environment on every call (proxies, NO_PROXY, CA bundle, .netrc).
-The client reads it once, when it is built: ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY`` as they apply to the
-endpoint (none when ``NO_PROXY`` covers its host) become the session's proxies, and ``REQUESTS_CA_BUNDLE`` or
-``CURL_CA_BUNDLE`` the CA bundle when ``verify`` is left True; then ``trust_env`` is switched off, so a change to the
-environment needs a new client. Proxies already set on a session handed in win over the environment. ``.netrc`` is
-never read (DIAN authenticates by the signed header, not HTTP auth).
+Environment, read once when the client is built, never per call: the proxy (``HTTPS_PROXY``/``HTTP_PROXY``/
+``ALL_PROXY`` as it applies to the endpoint, none when ``NO_PROXY`` covers its host; see dian.soap.transport) and,
+when ``verify`` is left True, ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` as the CA bundle (else certifi's, as
+requests used). A change to the environment needs a new client. ``.netrc`` is never read (DIAN authenticates by the
+signed header, not HTTP auth).
 
-Threads: one client (one ``requests.Session``) may be used from several threads. The signer, the operation table and
-the session's settings are only read; a call goes to the session's transport adapter, whose urllib3 connection pool is
-thread-safe (the client's own session keeps up to 16 connections to the endpoint). No cookie jar is involved: DIAN
-sets no cookies, and calls do not go through ``Session.request``.
+Threads: one client may be used from several threads. The signer, the operation table and the transport's settings
+are only read; the transport's pool of kept connections is guarded by a lock, and each call has a connection to
+itself.
 
 Send operations raise :class:`DianRejected` when DIAN refuses the document; a rejection whose only rule is 90
 (documento procesado anteriormente) has ``already_registered`` set and carries DIAN's stored key and original
@@ -28,18 +29,15 @@ ApplicationResponse (dian-facts 10). Queries return the answer as it is, whateve
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import ipaddress
 import os
+import ssl
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import requests
 from lxml import etree
-from requests.adapters import HTTPAdapter
-from requests.models import PreparedRequest
-from requests.structures import CaseInsensitiveDict
-from requests.utils import get_environ_proxies
 
 from dian.soap.envelope import WSDL_PATH, envelope, operations
 from dian.soap.errors import DianRejected, DianTransportError
@@ -63,10 +61,11 @@ from dian.soap.results import (
     numbering_ranges_from,
     upload_result_from,
 )
+from dian.soap.transport import AnswerTooLarge, HttpTransport, Transport, environment_proxy
 from dian.soap.wsse import WsSecurity
 from dian.trust import SigningIdentity
 
-__all__ = ["ENDPOINTS", "WSDL_PATH", "DianClient", "endpoint_for", "environment_proxies", "zip_name_for"]
+__all__ = ["ENDPOINTS", "WSDL_PATH", "DianClient", "endpoint_for", "zip_name_for"]
 
 # dian-facts 6.1.
 ENDPOINTS = {
@@ -74,8 +73,6 @@ ENDPOINTS = {
     "produccion": "https://vpfe.dian.gov.co/WcfDianCustomerServices.svc",
 }
 T = TypeVar("T")
-_NO_HOOKS: dict[str, list] = {"response": []}
-POOL_SIZE = 16  # connections kept to the endpoint by the client's own session (threads beyond this wait for none)
 
 
 def endpoint_for(environment: str, simulator_url: str | None = None) -> str:
@@ -90,11 +87,6 @@ def endpoint_for(environment: str, simulator_url: str | None = None) -> str:
         raise ValueError(f"unknown DIAN environment {environment!r}: habilitacion, produccion or simulator") from None
 
 
-def environment_proxies(endpoint: str) -> dict[str, str]:
-    """The proxies the environment gives ``endpoint``: {} when NO_PROXY covers its host (requests' own rules)."""
-    return {k: v for k, v in get_environ_proxies(endpoint).items() if k in {"http", "https", "all"} and v}
-
-
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -102,6 +94,10 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _said(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def zip_name_for(xml_name: str) -> str:
@@ -120,7 +116,7 @@ class DianClient:
         endpoint: str,
         identity: SigningIdentity,
         *,
-        session: requests.Session | None = None,
+        transport: Transport | None = None,
         verify: bool | str = True,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
@@ -138,32 +134,28 @@ class DianClient:
             raise ValueError("TLS verification cannot be disabled; pass a CA bundle path instead")
         self.endpoint = endpoint
         self.identity = identity
-        if session is None:
-            session = requests.Session()
-            session.mount(f"{parts.scheme}://{parts.netloc}/", HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE))
-        self.session = session
-        # The environment, once (see the module's docstring), then never again per call.
-        if session.trust_env:
-            for scheme, proxy in environment_proxies(endpoint).items():
-                session.proxies.setdefault(scheme, proxy)
+        self.timeouts = (connect_timeout, read_timeout)
+        if transport is None:
+            # The environment, once (see the module's docstring), then never again per call.
             if verify is True:
                 verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-            session.trust_env = False
-        session.verify = verify
-        self.timeouts = (connect_timeout, read_timeout)
+            transport = HttpTransport(
+                endpoint,
+                verify=verify,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                proxy=environment_proxy(endpoint),
+            )
+        self.transport = transport
         kwargs: dict[str, Any] = {}
         if clock is not None:
             kwargs["clock"] = clock
         self.signer = WsSecurity(identity, lifetime=token_lifetime, **kwargs)
         self._operations = operations()
-        # Per operation: the session's default headers (User-Agent, Accept-Encoding, ...) and the SOAP 1.2 type.
-        self._headers = {
-            name: {**session.headers, "Content-Type": op.content_type} for name, op in self._operations.items()
-        }
 
     def close(self) -> None:
-        """Close the HTTP session's connections."""
-        self.session.close()
+        """Close the kept connections (a later call opens a new one)."""
+        self.transport.close()
 
     def __enter__(self) -> DianClient:
         return self
@@ -176,33 +168,25 @@ class DianClient:
     def _call(self, operation: str, **params: Any) -> etree._Element | None:
         """Post one signed request; the answer's ``{operation}Result`` element (None when absent or nil).
 
-        The request goes straight to the session's transport adapter for the endpoint (its TLS settings, proxies
-        and pool): a SOAP call needs none of what ``Session.request`` adds per call (environment, cookies,
-        redirects, hooks), and skipping it saves about a fifth of the call's CPU. A redirect is not followed: it
-        comes back as an HTTP status without a SOAP answer.
+        A redirect is not followed: it comes back as an HTTP status without a SOAP answer.
         """
         op = self._operations[operation]
         data = envelope(op, params, signer=self.signer, to=self.endpoint)
-        request = PreparedRequest()
-        request.method, request.url, request.body, request.hooks = "POST", self.endpoint, data, _NO_HOOKS
-        request.headers = CaseInsensitiveDict(self._headers[operation])
-        request.headers["Content-Length"] = str(len(data))
-        session = self.session
         try:
-            response = session.get_adapter(self.endpoint).send(
-                request, stream=False, timeout=self.timeouts, verify=session.verify, cert=session.cert,
-                proxies=session.proxies,
-            )  # fmt: skip
-            content = response.content
-        except requests.exceptions.SSLError as exc:
-            raise DianTransportError(f"{operation}: TLS failed: {exc}", retryable=False) from exc
-        except requests.exceptions.Timeout as exc:
-            raise DianTransportError(f"{operation}: timed out after {self.timeouts} s: {exc}") from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise DianTransportError(f"{operation}: connection failed or reset: {exc}") from exc
-        except requests.exceptions.RequestException as exc:
-            raise DianTransportError(f"{operation}: HTTP request failed: {exc}") from exc
-        return read_reply(operation, response.status_code, content)
+            status, content = self.transport.post(data, op.content_type)
+        except ssl.SSLError as exc:  # before OSError, its base; a certificate DIAN's CA did not sign is one
+            raise DianTransportError(f"{operation}: TLS failed: {exc}", retryable=False, kind="tls") from exc
+        except TimeoutError as exc:
+            raise DianTransportError(
+                f"{operation}: timed out after {self.timeouts} s: {_said(exc)}", kind="timeout"
+            ) from exc
+        except AnswerTooLarge as exc:
+            raise DianTransportError(f"{operation}: {exc}", retryable=False, kind="unreadable") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise DianTransportError(
+                f"{operation}: connection failed or reset: {_said(exc)}", kind="connection"
+            ) from exc
+        return read_reply(operation, status, content)
 
     def _query(self, converter: Callable[[etree._Element | None], T], operation: str, **params: Any) -> T:
         """Call ``operation`` and convert its result element into the typed result."""

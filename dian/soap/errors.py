@@ -22,11 +22,18 @@ class DianServiceError(DianError):
 
 
 class DianTransportError(DianServiceError):
-    """The call did not get a DIAN answer: timeout, connection reset, HTTP 5xx or a non-SOAP body."""
+    """The call did not get a DIAN answer: timeout, connection reset, HTTP 5xx or a non-SOAP body.
 
-    def __init__(self, message: str, *, status: int | None = None, retryable: bool = True) -> None:
+    ``kind`` says which: ``tls`` (handshake or certificate), ``timeout``, ``connection`` (refused, reset, closed
+    without an answer), ``http`` (a status without a SOAP answer) or ``unreadable`` (an answer that is not DIAN's).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retryable: bool = True, kind: str | None = None
+    ) -> None:
         self.status = status
         self.retryable = retryable
+        self.kind = kind or ("http" if status is not None and status != 200 else "unreadable")
         super().__init__(message)
 
 

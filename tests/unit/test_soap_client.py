@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass
 
 import pytest
-import requests
 from lxml import etree
-from requests.adapters import BaseAdapter
 
 from dian.soap import (
     DianClient,
@@ -36,38 +37,36 @@ def _recorded(name: str) -> bytes:
     return path.read_bytes()
 
 
-class _Canned(BaseAdapter):
-    """Answers every POST with fixed bytes and keeps what was sent (unit tests may fake HTTP)."""
+@dataclass
+class _Sent:
+    body: bytes
+    content_type: str
+
+
+class _Canned:
+    """A transport that answers every POST with fixed bytes and keeps what was sent (unit tests may fake HTTP)."""
 
     def __init__(self, body: bytes, status: int = 200) -> None:
-        super().__init__()
         self.body, self.status, self.sent = body, status, []
 
-    def send(self, request, **kwargs):  # type: ignore[override]
-        self.sent.append(request)
-        response = requests.Response()
-        response.status_code = self.status
-        response._content = self.body
-        response.headers["Content-Type"] = "application/soap+xml; charset=utf-8"
-        response.request = request
-        response.url = request.url
-        return response
+    def post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
+        self.sent.append(_Sent(body, content_type))
+        return self.status, self.body
 
     def close(self) -> None:
         pass
 
 
 def _client(body: bytes) -> tuple[DianClient, _Canned]:
-    adapter = _Canned(body)
-    session = requests.Session()
-    session.mount("https://", adapter)
+    transport = _Canned(body)
     supplier = pki().supplier
     identity = SigningIdentity(key=supplier.key, certificate=supplier.cert)
-    return DianClient("https://vpfe-hab.dian.gov.co/WcfDianCustomerServices.svc", identity, session=session), adapter
+    endpoint = "https://vpfe-hab.dian.gov.co/WcfDianCustomerServices.svc"
+    return DianClient(endpoint, identity, transport=transport), transport
 
 
 def test_real_accepted_invoice_answer_with_notifications() -> None:
-    client, adapter = _client(_recorded("SendBillSync_00_invoice_3notifications_2025-07-22.response.xml"))
+    client, transport = _client(_recorded("SendBillSync_00_invoice_3notifications_2025-07-22.response.xml"))
     answer = client.send_bill_sync("fv09018462800002500000165.xml", b"<Invoice/>")
     assert (answer.status_code, answer.is_valid, answer.accepted) == ("00", True, True)
     assert [(m.rule, m.kind) for m in answer.messages] == [
@@ -78,8 +77,8 @@ def test_real_accepted_invoice_answer_with_notifications() -> None:
     assert answer.file_name == "fv09018462800002500000165"
     assert parse_document(answer.xml).response_code == "02"
     # What went out: SOAP 1.2 with the action, and a signed wsa:To that the receiving side accepts.
-    sent = adapter.sent[0]
-    assert 'action="http://wcf.dian.colombia/IWcfDianCustomerServices/SendBillSync"' in sent.headers["Content-Type"]
+    sent = transport.sent[0]
+    assert 'action="http://wcf.dian.colombia/IWcfDianCustomerServices/SendBillSync"' in sent.content_type
     envelope = etree.fromstring(sent.body)
     caller = check_request(envelope, now=dt.datetime.now(dt.UTC))
     assert caller.to == "https://vpfe-hab.dian.gov.co/WcfDianCustomerServices.svc"
@@ -167,6 +166,20 @@ def test_file_names_and_zip() -> None:
     assert zip_name_for("SETP1.xml") == "SETP1.zip"
     (member,) = read_zip(zip_one("fv1.xml", b"<x/>"))
     assert (member.name, member.data) == ("fv1.xml", b"<x/>")
+
+
+@pytest.mark.parametrize(
+    ("name", "xml"),
+    [("ar.xml", b"<x/>"), ("fv1.xml", bytes(range(256)) * 40), ("año.xml", b"<a>%d</a>" * 500 % tuple(range(500)))],
+)
+def test_the_written_zip_is_the_zip_zipfile_writes(name: str, xml: bytes) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+        archive.writestr(info, xml, compress_type=zipfile.ZIP_DEFLATED)
+    assert zip_one(name, xml) == buffer.getvalue()
+    with zipfile.ZipFile(io.BytesIO(zip_one(name, xml))) as archive:
+        assert archive.testzip() is None and archive.read(name) == xml
 
 
 def test_plain_http_only_on_loopback_and_tls_cannot_be_disabled() -> None:

@@ -5,19 +5,21 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import os
 import threading
+import urllib.request
+from dataclasses import dataclass
 
 import pytest
-import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from requests.adapters import BaseAdapter
 
 from dian.soap import DianClient, DianFault, DianTransportError, WsSecurity, check_request
 from dian.soap.envelope import envelope, operations
 from dian.soap.results import document_info_from
+from dian.soap.transport import environment_proxy
 from dian.soap.wsse import DS, EXC_C14N, WSA, WSSE
 from dian.trust import SigningIdentity
 from tests.pki import pki
@@ -100,28 +102,29 @@ def test_the_wsdl_describes_get_document_info_with_uuid() -> None:
 # -- HTTP faked: what goes on the wire, the environment read once ---------------------------------------------------
 
 
-class _Recorder(BaseAdapter):
-    def __init__(self, body: bytes, status: int = 200) -> None:
-        super().__init__()
-        self.body, self.status, self.sent, self.proxies = body, status, [], []
+@dataclass
+class _Sent:
+    body: bytes
+    content_type: str
 
-    def send(self, request, **kwargs):  # type: ignore[override]
-        self.sent.append(request)
-        self.proxies.append(kwargs.get("proxies"))
-        response = requests.Response()
-        response.status_code, response._content = self.status, self.body
-        response.request, response.url = request, request.url
-        return response
+
+class _Recorder:
+    """A transport that answers every POST with fixed bytes and keeps what was sent."""
+
+    def __init__(self, body: bytes, status: int = 200) -> None:
+        self.body, self.status, self.sent = body, status, []
+
+    def post(self, body: bytes, content_type: str) -> tuple[int, bytes]:
+        self.sent.append(_Sent(body, content_type))
+        return self.status, self.body
 
     def close(self) -> None:
         pass
 
 
 def _client(body: bytes, status: int = 200, **kwargs) -> tuple[DianClient, _Recorder]:
-    adapter = _Recorder(body, status)
-    session = requests.Session()
-    session.mount("https://", adapter)
-    return DianClient(ENDPOINT, _identity(), session=session, **kwargs), adapter
+    transport = _Recorder(body, status)
+    return DianClient(ENDPOINT, _identity(), transport=transport, **kwargs), transport
 
 
 def _answer(operation: str, result: str) -> bytes:
@@ -173,38 +176,83 @@ DOCUMENT_INFO = _answer(
 )
 
 
-def test_proxies_come_from_the_environment_once_and_no_proxy_is_honoured(monkeypatch) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.corp.test:3128")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    client, adapter = _client(STATUS_66)
-    assert client.session.trust_env is False
-    monkeypatch.setenv("HTTPS_PROXY", "http://other.test:1")  # read once: later changes do not apply
-    assert client.get_status("x").status_code == "66"
-    assert adapter.proxies[-1]["https"] == "http://proxy.corp.test:3128"
+def _clear_proxies(monkeypatch) -> None:
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
 
-    monkeypatch.setenv("NO_PROXY", ".dian.gov.co")
-    bypassing, adapter = _client(STATUS_66)
-    bypassing.get_status("x")
-    assert not (adapter.proxies[-1] or {}).get("https")
+
+def test_proxies_come_from_the_environment_once_and_no_proxy_is_honoured(monkeypatch) -> None:
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("HTTPS_PROXY", "http://usuario:cl%40ve@proxy.corp.test:3128")
+    client = DianClient(ENDPOINT, _identity())
+    proxy = client.transport.proxy
+    assert (proxy.host, proxy.port) == ("proxy.corp.test", 3128)
+    assert base64.b64decode(proxy.authorization.split()[1]) == b"usuario:cl@ve"
+    monkeypatch.setenv("HTTP_PROXY", "http://only-http.test:1")  # the endpoint is https: HTTP_PROXY is not its
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert DianClient(ENDPOINT, _identity()).transport.proxy is None
+    monkeypatch.setenv("ALL_PROXY", "all.test:8080")  # no scheme means http, as requests reads it
+    assert DianClient(ENDPOINT, _identity()).transport.proxy.port == 8080
+
+    for no_proxy in (".dian.gov.co", "dian.gov.co", "vpfe-hab.dian.gov.co", "*", "otro.test, dian.gov.co"):
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        assert environment_proxy(ENDPOINT) is None, no_proxy
+    monkeypatch.setenv("NO_PROXY", "otro.test,gov.com")
+    assert environment_proxy(ENDPOINT) is not None
+    loopback = "http://127.0.0.1:8080/WcfDianCustomerServices.svc"
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.corp.test:3128")
+    for no_proxy, bypassed in (("127.0.0.0/8", True), ("127.0.0.1", True), ("10.0.0.0/8", False), ("", False)):
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        assert (environment_proxy(loopback) is None) is bypassed, no_proxy
+    monkeypatch.setenv("HTTPS_PROXY", "socks5://proxy.corp.test:1080")
+    monkeypatch.delenv("NO_PROXY")
+    with pytest.raises(ValueError, match="only http:// proxies"):
+        DianClient(ENDPOINT, _identity())
 
 
 def test_the_ca_bundle_from_the_environment_is_kept_and_an_explicit_one_wins(monkeypatch, tmp_path) -> None:
-    bundle = tmp_path / "ca.pem"
-    bundle.write_text("x")
+    _clear_proxies(monkeypatch)
+    bundle, other = tmp_path / "ca.pem", tmp_path / "other.pem"
+    bundle.write_bytes(pki().root.pem)
+    other.write_bytes(pki().dian_root.pem)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    assert _client(STATUS_66)[0].session.verify == str(bundle)
-    assert _client(STATUS_66, verify="/etc/other.pem")[0].session.verify == "/etc/other.pem"
+    assert DianClient(ENDPOINT, _identity()).transport.verify == str(bundle)
+    assert DianClient(ENDPOINT, _identity(), verify=str(other)).transport.verify == str(other)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert DianClient(ENDPOINT, _identity()).transport.verify is True  # certifi's bundle, as requests used
+    not_a_bundle = tmp_path / "x.pem"
+    not_a_bundle.write_text("x")
+    with pytest.raises(ValueError, match="CA bundle"):
+        DianClient(ENDPOINT, _identity(), verify=str(not_a_bundle))
 
 
 def test_the_environment_is_not_read_per_call(monkeypatch) -> None:
+    _clear_proxies(monkeypatch)
     client, _ = _client(STATUS_66)
-    calls = []
-    monkeypatch.setattr(requests.utils, "get_environ_proxies", lambda *a, **k: calls.append(a) or {})
-    monkeypatch.setattr(requests.sessions, "get_environ_proxies", lambda *a, **k: calls.append(a) or {})
+    reads = []
+    monkeypatch.setattr(urllib.request, "getproxies_environment", lambda: reads.append(1) or {})
+    monkeypatch.setattr(os, "environ", _Watched(os.environ, reads))
     for _ in range(3):
         client.get_status("x")
-    assert calls == []
+    assert reads == []
+
+
+class _Watched(dict):
+    """os.environ stand-in that notes every read."""
+
+    def __init__(self, data, reads: list) -> None:
+        super().__init__(data)
+        self.reads = reads
+
+    def get(self, *args):
+        self.reads.append(args)
+        return super().get(*args)
+
+    def __getitem__(self, key):
+        self.reads.append(key)
+        return super().__getitem__(key)
 
 
 def test_a_fault_a_proxy_page_and_a_wrong_body() -> None:
@@ -229,7 +277,7 @@ def test_a_fault_a_proxy_page_and_a_wrong_body() -> None:
 
 
 def test_one_client_from_four_threads() -> None:
-    client, adapter = _client(STATUS_66)
+    client, transport = _client(STATUS_66)
     errors: list[BaseException] = []
 
     def work() -> None:
@@ -244,10 +292,10 @@ def test_one_client_from_four_threads() -> None:
         t.start()
     for t in threads:
         t.join()
-    assert errors == [] and len(adapter.sent) == 100
-    digests = {etree.fromstring(r.body).findtext(f".//{{{DS}}}DigestValue") for r in adapter.sent}
+    assert errors == [] and len(transport.sent) == 100
+    digests = {etree.fromstring(r.body).findtext(f".//{{{DS}}}DigestValue") for r in transport.sent}
     assert len(digests) == 100  # every message its own wsa:To Id, hence its own digest
-    for request in adapter.sent[::10]:
+    for request in transport.sent[::10]:
         check_request(etree.fromstring(request.body), now=dt.datetime.now(dt.UTC))
 
 
@@ -255,9 +303,9 @@ def test_one_client_from_four_threads() -> None:
 
 
 def test_document_info_reads_holder_events_and_states() -> None:
-    client, adapter = _client(DOCUMENT_INFO)
+    client, transport = _client(DOCUMENT_INFO)
     info = client.get_document_info("cufe-1")
-    assert b"<wcf:uuid>cufe-1</wcf:uuid>" in adapter.sent[0].body
+    assert b"<wcf:uuid>cufe-1</wcf:uuid>" in transport.sent[0].body
     assert (info.found, info.status_code, info.uuid, info.document_code) == (True, "00", "cufe-1", "SETP990000001")
     assert (info.holder_name, info.holder_since, info.holder_number) == ("FONDO FACTOR S.A.S.", "2025-02-20", None)
     assert info.issuer.number == "900123456" and info.receiver is None
