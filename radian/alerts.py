@@ -39,6 +39,7 @@ _SUBJECT = {
     AlertKind.PROTESTED: "Factura protestada",
     AlertKind.REGISTERED: "Factura inscrita como título valor",
     AlertKind.REFUSED: "Evento sin verificar",
+    AlertKind.HOLDER_DISPUTED: "Tenedor en duda",
 }
 _CENT = Decimal("0.01")
 
@@ -118,7 +119,7 @@ def _mail_body(title: ValueTitle, message: str) -> str:
 
 # The kinds mailed to treasury and AP (the others are in-app only): those that change whom, or whether, to pay.
 MAILED = frozenset({AlertKind.HOLDER_CHANGED, AlertKind.TRANSFERRED, AlertKind.LIMITED,
-                    AlertKind.LIMITATION_LIFTED, AlertKind.REFUSED})  # fmt: skip
+                    AlertKind.LIMITATION_LIFTED, AlertKind.REFUSED, AlertKind.HOLDER_DISPUTED})  # fmt: skip
 
 
 def announce(

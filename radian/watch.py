@@ -24,11 +24,14 @@ sweep (job ``title_watch``, ``buzon title watch --once``) asks DIAN about every 
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
@@ -44,7 +47,7 @@ from dian.radian.model import RadianEvent, Share
 from dian.radian.parse import parse_radian_event
 from dian.reception import verify_received
 from dian.soap import DianFault, DianResponse, DianTransportError
-from dian.soap.results import DocumentXml
+from dian.soap.results import DocumentInfo, DocumentXml
 from dian.trust import TrustStore
 from dian.xades import Outcome
 from events.answers import ForgedAnswer
@@ -73,9 +76,11 @@ __all__ = [
     "RateLimit",
     "WatchPlan",
     "WatchReport",
+    "ask_each",
     "drafts",
     "due_titles",
     "enrol",
+    "holder_disputed",
     "look",
     "prove_title",
     "settle",
@@ -94,6 +99,8 @@ _RADIAN_CODES = tuple(code for code in EventCode if code >= E.AVAL)
 _ENROLLED_STATES = (DocumentState.ACCEPTED, DocumentState.TACITLY_ACCEPTED, DocumentState.TITLE)
 UNPROVEN = "unproven"  # value_titles.watch_status while an event on the title could not be proven
 _CHUNK = 500
+_PREFETCH = 50  # at most this many new events' XML fetched per look (a longer chain: the rest when settling)
+THREADS_PER_CLIENT = 16  # dian.soap.client.POOL_SIZE: the connections one client keeps to DIAN
 
 
 class DianWatch(Protocol):
@@ -167,6 +174,8 @@ class Look:
     listed: frozenset[str] = frozenset()
     response: DianResponse | None = field(default=None, repr=False)
     error: str | None = None
+    fetched: dict[str, DocumentXml] = field(default_factory=dict, repr=False)  # new CUDE (lower) -> its XML
+    info: DocumentInfo | None = field(default=None, repr=False)  # GetDocumentInfo's unsigned view, a cross-check
 
     @property
     def new(self) -> frozenset[str]:
@@ -189,6 +198,7 @@ class WatchReport:
     holder_changed: int = 0
     limited: int = 0
     unproven: int = 0
+    disputed: int = 0  # GetDocumentInfo named another holder than the proven replay (alert only)
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -196,7 +206,7 @@ class WatchReport:
     def as_dict(self) -> dict[str, Any]:
         return {"enrolled": self.enrolled, "asked": self.asked, "unchanged": self.unchanged, "settled": self.settled,
                 "observed": self.observed, "holder_changed": self.holder_changed, "limited": self.limited,
-                "unproven": self.unproven, "failed": self.failed, "errors": self.errors[:5],
+                "unproven": self.unproven, "disputed": self.disputed, "failed": self.failed, "errors": self.errors[:5],
                 "seconds": round(self.seconds, 3)}  # fmt: skip
 
 
@@ -272,7 +282,7 @@ def _known(s: Session, document_ids: Sequence[int]) -> dict[int, set[str]]:
                 DocumentEvent.cude.is_not(None),
             )
         ):
-            known.setdefault(document_id, set()).add(cude)
+            known.setdefault(document_id, set()).add(cude.lower())
     return known
 
 
@@ -307,8 +317,10 @@ def due_titles(s: Session, now: datetime, *, past_due_days: int = 60, limit: int
 # -- 3. ask ----------------------------------------------------------------------------------------------------
 
 
-def look(client: DianWatch, due: Due) -> Look:
-    """Ask GetStatusEvent about one title and read which CUDEs it lists (unproven: only to decide whether to settle)."""
+def look(client: DianWatch, due: Due, *, rate: RateLimit | None = None) -> Look:
+    """Ask GetStatusEvent about one title and read which CUDEs it lists (unproven: only to decide whether to settle).
+    With ``rate``, the XML of each new event is fetched too (GetXmlByDocumentKey, each call paced by ``rate``), so the
+    settling that follows waits for no DIAN answer; nothing fetched here is believed before it is proven there."""
     try:
         response = client.get_status_event(due.cufe)
     except (DianTransportError, DianFault) as exc:
@@ -319,41 +331,113 @@ def look(client: DianWatch, due: Due) -> Look:
     if code != "00":
         return Look(due, code, response=response, error=f"GetStatusEvent {code}: {response.status_description}"[:500])
     try:
-        listed = frozenset(entry.cude for entry in read_status_events(response.xml or b""))
+        listed = frozenset(entry.cude.lower() for entry in read_status_events(response.xml or b""))
     except ParseError as exc:
         return Look(due, code, response=response, error=f"respuesta ilegible: {exc}"[:500])
-    return Look(due, code, listed, response)
+    found = Look(due, code, listed, response)
+    if rate is None or not found.new:
+        return found
+    fetched: dict[str, DocumentXml] = {}
+    for cude in sorted(found.new)[:_PREFETCH]:
+        rate.wait()
+        try:
+            fetched[cude] = client.get_xml_by_document_key(cude)
+        except (DianTransportError, DianFault):
+            break  # settling asks again, and counts the failure there
+    return replace(found, fetched=fetched, info=_document_info(client, due.cufe, rate))
 
 
-def ask_all(
+def _document_info(client: DianWatch, cufe: str, rate: RateLimit) -> DocumentInfo | None:
+    """GetDocumentInfo where the client has it and DIAN answers; None otherwise (it is only a cross-check)."""
+    ask = getattr(client, "get_document_info", None)
+    if ask is None:
+        return None
+    rate.wait()
+    try:
+        info = ask(cufe)
+    except (DianTransportError, DianFault):
+        return None
+    return info if isinstance(info, DocumentInfo) and info.found else None
+
+
+def _name_key(name: str) -> str:
+    """A registration name compared loosely: no accents, case, spaces or punctuation ("S.A.S." = "SAS")."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return "".join(ch for ch in plain.casefold() if ch.isalnum())
+
+
+def holder_disputed(info: DocumentInfo | None, row: ValueTitle) -> AlertDraft | None:
+    """The alert when GetDocumentInfo's ``LegitimoTenedor`` names someone else than the holder(s) our proven replay
+    gives ``row``. DIAN does not sign that answer, so it never moves the payee: it only tells treasury to look. None
+    when DIAN names no holder (or only by NIT we cannot compare) or when the names agree."""
+    if info is None or not (info.holder_name or "").strip():
+        return None
+    theirs = {_name_key(n) for n in (info.holder_name or "").split(";") if _name_key(n)}
+    ours = {_name_key(str(h.get("name") or "")) for h in (row.holders or [])} or {_name_key(row.holder_name or "")}
+    if info.holder_number and info.holder_number.strip() == row.holder_nit:
+        return None
+    if not theirs or theirs == ours:
+        return None
+    digest = hashlib.sha256("|".join(sorted(theirs)).encode()).hexdigest()[:16]
+    holders = "; ".join(f"{h.get('name')} (NIT {h.get('nit')})" for h in (row.holders or [])) or row.holder_nit
+    return AlertDraft(
+        AlertKind.HOLDER_DISPUTED,
+        f"holder_disputed:{row.invoice_cufe}:{row.chain_etag[:16]}:{digest}",
+        f"La DIAN, en su consulta GetDocumentInfo (una respuesta sin firma), nombra como tenedor legítimo de la "
+        f"factura {row.invoice_number} a «{(info.holder_name or '').strip()}», pero los eventos de RADIAN verificados "
+        f"dicen {holders}. Buzón no cambia a quién pagar por una respuesta sin firma: revise el título antes de pagar.",
+        None,
+        row.holder_nit,
+        row.holder_name,
+        None,
+        (info.holder_name or "").strip()[:450],
+    )
+
+
+def ask_each(
     dues: Sequence[Due],
     client_factory: Callable[[], DianWatch],
     *,
     rate: RateLimit,
     concurrency: int,
-    ask: Callable[[DianWatch, Due], Look] = look,
-) -> list[Look]:
-    """Ask about every title, ``concurrency`` threads with one client each, paced by ``rate``; in the input order."""
-    local = threading.local()
-    clients: list[DianWatch] = []
+    ask: Callable[..., Look] = look,
+) -> Iterator[Look]:
+    """Ask about every title, ``concurrency`` threads paced together by ``rate``; each look is yielded as soon as it
+    is done (not in input order), so the caller settles a changed title while the others are still being asked.
+    A client serves up to ``THREADS_PER_CLIENT`` threads (its connection pool's size): building one loads the
+    company's certificate, which costs more than many calls."""
+    clients: dict[int, DianWatch] = {}
     lock = threading.Lock()
+    local = threading.local()
+    counter = itertools.count()
+    slots = max(1, -(-concurrency // THREADS_PER_CLIENT))
 
     def one(due: Due) -> Look:
         client = getattr(local, "client", None)
         if client is None:
-            client = local.client = client_factory()
+            slot = next(counter) % slots
             with lock:
-                clients.append(client)
+                if slot not in clients:
+                    clients[slot] = client_factory()
+                client = local.client = clients[slot]
         rate.wait()
-        return ask(client, due)
+        return ask(client, due, rate=rate)
 
     try:
         if concurrency <= 1:
-            return [one(due) for due in dues]
+            for due in dues:
+                yield one(due)
+            return
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="title-watch") as pool:
-            return list(pool.map(one, dues))
+            futures = [pool.submit(one, due) for due in dues]
+            try:
+                for future in as_completed(futures):
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
     finally:
-        for client in clients:
+        for client in clients.values():
             close = getattr(client, "close", None)
             if close is not None:
                 close()
@@ -363,16 +447,44 @@ def ask_all(
 
 
 class _Answered:
-    """The client as sync_document sees it: GetStatusEvent answers what the look already got (no second call)."""
+    """The client as sync_document sees it: GetStatusEvent answers what the look already got and GetXmlByDocumentKey
+    what the look fetched (no second call); anything else goes to ``client``."""
 
-    def __init__(self, client: DianWatch, cufe: str, response: DianResponse) -> None:
+    def __init__(self, client: DianWatch, cufe: str, response: DianResponse,
+                 fetched: dict[str, DocumentXml] | None = None) -> None:  # fmt: skip
         self._client, self._cufe, self._response = client, cufe, response
+        self._fetched = dict(fetched or {})
 
     def get_status_event(self, cufe: str) -> DianResponse:
         return self._response if cufe == self._cufe else self._client.get_status_event(cufe)
 
     def get_xml_by_document_key(self, track_id: str) -> DocumentXml:
-        return self._client.get_xml_by_document_key(track_id)
+        found = self._fetched.pop((track_id or "").lower(), None)
+        return found if found is not None else self._client.get_xml_by_document_key(track_id)
+
+
+class _Lazy:
+    """A DIAN client built on its first call (settling usually needs none: the looks fetched what it reads)."""
+
+    def __init__(self, factory: Callable[[], DianWatch]) -> None:
+        self._factory = factory
+        self.client: DianWatch | None = None
+
+    def _get(self) -> DianWatch:
+        if self.client is None:
+            self.client = self._factory()
+        return self.client
+
+    def get_status_event(self, cufe: str) -> DianResponse:
+        return self._get().get_status_event(cufe)
+
+    def get_xml_by_document_key(self, track_id: str) -> DocumentXml:
+        return self._get().get_xml_by_document_key(track_id)
+
+    def close(self) -> None:
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
 
 
 @dataclass(frozen=True)
@@ -464,12 +576,12 @@ def prove_title(s: Session, ctx: EventContext, document: ReceivedDocument) -> Pr
 def _record_details(row: DocumentEvent, event: RadianEvent) -> None:
     """Give an observed RADIAN event, once proven, the columns and parties our own events get when emitted or synced
     (``radian.store.event_columns`` / ``event_parties``): variant, figures, value block, dates, names, shares.
-    events.sync records the counterpart's event without them; filled once, never overwritten."""
-    if row.operation is None:
-        for key, value in event_columns(event).items():
-            setattr(row, key, value)
-    if not row.parties:
-        row.parties = [EventParty(**party) for party in event_parties(event)]
+    events.sync records the counterpart's event without them; filled once (with its variant), never overwritten."""
+    if row.operation is not None:
+        return
+    for key, value in event_columns(event).items():
+        setattr(row, key, value)
+    row.parties = [EventParty(**party) for party in event_parties(event)]
 
 
 def _cause(title: Title | None, codes: tuple[EventCode, ...]) -> ChainLink | None:
@@ -555,10 +667,11 @@ def settle(
     before = {"payee_nit": row.payee_nit, "payee_name": row.payee_name, "holder_nit": row.holder_nit,
               "limited": row.limited, "state": row.state}  # fmt: skip
     synced = SyncReport()
-    sync_document(s, ctx, _Answered(client, document.cufe, look_.response), document, now, synced, actor=actor)
+    answered = _Answered(client, document.cufe, look_.response, look_.fetched)
+    sync_document(s, ctx, answered, document, now, synced, actor=actor)
     report.observed += len(synced.observed)
     s.flush()
-    _fetch_missing(s, ctx, client, document)
+    _fetch_missing(s, ctx, answered, document)
     proven = prove_title(s, ctx, document)
     refresh_title(s, ctx.blobs, row, now)
     _schedule(row, now, plan, look_.status, error=None)
@@ -566,7 +679,12 @@ def settle(
         row.watch_status = UNPROVEN
         report.unproven += len(proven.unproven)
     title = proven.title(Share(document.issuer_nit, document.issuer_name, document.issuer_dv))
-    for draft in drafts(before, row, title, proven):
+    found = drafts(before, row, title, proven)
+    disputed = holder_disputed(look_.info, row)
+    if disputed is not None:
+        found.append(disputed)
+        report.disputed += 1
+    for draft in found:
         alert = raise_alert(s, ctx, row, draft, now, from_address=plan.from_address,
                             extra_recipients=plan.alert_emails, actor=actor)  # fmt: skip
         if alert is not None and draft.kind in (AlertKind.HOLDER_CHANGED, AlertKind.TRANSFERRED):
@@ -617,8 +735,9 @@ def sweep(
     now: Callable[[], datetime] = utc_now,
     actor: str = "job:title_watch",
 ) -> WatchReport:
-    """One pass of the watch: enrol, select, ask (concurrently, rate-limited), re-schedule the unchanged in bulk and
-    settle the changed one transaction each. DIAN's failures are counted and retried later, never raised."""
+    """One pass of the watch: enrol, select, ask (concurrently, rate-limited) and, as each answer comes, settle a
+    changed title at once (one transaction each, in this thread) while the other threads go on asking; the unchanged
+    are re-scheduled in bulk. DIAN's failures are counted and retried later, never raised."""
     started = time.perf_counter()
     report = WatchReport()
     moment = now()
@@ -629,37 +748,45 @@ def sweep(
     if not dues:
         report.seconds = time.perf_counter() - started
         return report
-    looks = ask_all(dues, client_factory, rate=RateLimit(plan.rate_per_second), concurrency=plan.concurrency)
-    report.asked = len(looks)
-    moment = now()
     unchanged: dict[str, list[int]] = {}
-    with sessions() as s:
-        for item in looks:
-            if item.error is None and not item.changed:
+    failed: list[Look] = []
+    settling = _Lazy(client_factory)
+    try:
+        for item in ask_each(dues, client_factory, rate=RateLimit(plan.rate_per_second),
+                             concurrency=plan.concurrency):  # fmt: skip
+            report.asked += 1
+            if item.error is not None:
+                failed.append(item)
+            elif item.changed:
+                _settle_one(sessions, ctx, settling, item, now(), plan, report, actor)
+            else:
                 unchanged.setdefault(item.status or "", []).append(item.due.title_id)
+                if sum(len(ids) for ids in unchanged.values()) >= _CHUNK:
+                    _record_looks(sessions, unchanged, [], now(), plan, report)
+                    unchanged = {}
+    finally:
+        settling.close()
+    _record_looks(sessions, unchanged, failed, now(), plan, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _record_looks(sessions: sessionmaker[Session], unchanged: dict[str, list[int]], failed: list[Look],
+                  moment: datetime, plan: WatchPlan, report: WatchReport) -> None:  # fmt: skip
+    """Re-schedule the titles DIAN listed nothing new on (in bulk) and those it could not answer about (backoff)."""
+    if not unchanged and not failed:
+        return
+    with sessions() as s:
         for status, ids in unchanged.items():
             _reschedule(s, ids, moment, plan, status)
             report.unchanged += len(ids)
-        for item in looks:
-            if item.error is not None:
-                row = s.get(ValueTitle, item.due.title_id)
-                if row is not None:
-                    _schedule(row, moment, plan, item.status, error=item.error)
-                report.failed += 1
-                report.errors.append(f"{item.due.cufe[:12]}…: {item.error}")
+        for item in failed:
+            row = s.get(ValueTitle, item.due.title_id)
+            if row is not None:
+                _schedule(row, moment, plan, item.status, error=item.error)
+            report.failed += 1
+            report.errors.append(f"{item.due.cufe[:12]}…: {item.error}")
         s.commit()
-    changed = [item for item in looks if item.changed]
-    if changed:
-        client = client_factory()
-        try:
-            for item in changed:
-                _settle_one(sessions, ctx, client, item, now(), plan, report, actor)
-        finally:
-            close = getattr(client, "close", None)
-            if close is not None:
-                close()
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _settle_one(sessions: sessionmaker[Session], ctx: EventContext, client: DianWatch, item: Look, moment: datetime,

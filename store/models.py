@@ -112,6 +112,7 @@ class AlertKind(StrEnum):
     PAID = "paid"  # 452/512
     REGISTERED = "registered"  # 036 of a title
     REFUSED = "refused"  # DIAN refused one of our RADIAN events
+    HOLDER_DISPUTED = "holder_disputed"  # GetDocumentInfo (unsigned) names another holder than the proven replay
 
 
 class OutboundState(StrEnum):

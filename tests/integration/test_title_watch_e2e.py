@@ -7,6 +7,7 @@ export and the API; a judge's 041 freezes it: the export refuses the line with t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import urllib.request
@@ -163,6 +164,7 @@ def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041
     _due_now(bed)
     second = _watch(bed)
     assert second["settled"] == 1 and second["holder_changed"] == 1 and second["unproven"] == 0, second
+    assert second["disputed"] == 0, second  # GetDocumentInfo's holder agrees with the proven replay
     row = _title(bed, doc_id)
     assert (row.state, row.holder_nit, row.payee_nit) == (TitleState.ENDORSED, FACTOR["nit"], FACTOR["nit"])
     assert row.payee_name == FACTOR["name"] and row.chain_length == 2
@@ -228,3 +230,41 @@ def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041
     status, body = _api_payables(bed)
     assert status == 200 and body["counts"] == {"payable": 0, "refused": 1}
     assert body["payables"][0]["frozen"] is True and "041" in body["payables"][0]["refused"]
+
+
+class _Doctored:
+    """The real client, except that GetDocumentInfo names another holder (DIAN's answer to it is not signed)."""
+
+    def __init__(self, client: Any, holder: str) -> None:
+        self._client, self._holder = client, holder
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_document_info(self, cufe: str) -> Any:
+        return dataclasses.replace(self._client.get_document_info(cufe), holder_name=self._holder)
+
+
+def test_documentinfo_naming_another_holder_raises_an_alert_but_the_payee_stays_the_proven_one(
+    events_bed: EventsBed,  # noqa: F811
+) -> None:
+    from radian.watch import sweep
+
+    bed = events_bed
+    doc_id, cufe = _accepted_invoice(bed)
+    assert _watch(bed)["enrolled"] == 1
+    _act(bed, "register", cufe)
+    _act(bed, "endorse", cufe, to=FACTOR)
+    _due_now(bed)
+    rt = bed.runtime
+    report = sweep(rt.sessions, rt.ctx, lambda: _Doctored(rt.dian_client(), "OTRO TENEDOR S.A.S."),
+                   jobs.watch_plan(rt.settings))  # fmt: skip
+    assert (report.settled, report.holder_changed, report.disputed) == (1, 1, 1), report
+    row = _title(bed, doc_id)
+    assert (row.holder_nit, row.payee_nit) == (FACTOR["nit"], FACTOR["nit"])  # the proven replay, not the answer
+    with bed.sessions() as s:
+        (alert,) = s.scalars(sa.select(TitleAlert).where(TitleAlert.kind == AlertKind.HOLDER_DISPUTED)).all()
+        assert alert.title_id == row.id and "OTRO TENEDOR" in alert.message and FACTOR["nit"] in alert.message
+        assert (alert.from_nit, alert.to_name) == (FACTOR["nit"], "OTRO TENEDOR S.A.S.")
+        (line,) = payables(s)
+        assert line.payee_nit == FACTOR["nit"]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 
+import pytest
+
+from dian.soap.results import DocumentInfo, DocumentXml
+from radian import watch
 from radian.payables import export_csv, payable_line
 from radian.watch import Due, Look, RateLimit
-from store.models import DocumentState, TitleState, Verdict
+from store.models import AlertKind, DocumentState, TitleState, Verdict
 
 
 def test_the_rate_limit_spaces_calls_by_one_slot_without_bursts() -> None:
@@ -73,3 +79,108 @@ def test_the_bank_file_holds_payable_lines_only_and_the_refused_ones_apart_with_
     assert "d" * 96 in export.refused and "041" in export.refused
     plain = export_csv([ok])
     assert plain.payable.startswith("cufe,") and "119000.00" in plain.payable and "2027-01-05" in plain.payable
+
+
+# -- asking: the look fetches what settling will read; the threads share clients; answers come as they are done --
+
+
+class _FakeDian:
+    """GetStatusEvent lists ``listed`` for every CUFE; GetXmlByDocumentKey and GetDocumentInfo answer from tables."""
+
+    def __init__(self, listed: tuple[str, ...], holder: str | None = "FACTOR S.A.S.", delay: dict | None = None):
+        self.listed, self.holder, self.delay = listed, holder, delay or {}
+        self.calls: list[tuple[str, str]] = []
+        self.closed = 0
+
+    def get_status_event(self, cufe: str):
+        self.calls.append(("status", cufe))
+        time.sleep(self.delay.get(cufe, 0))
+        return SimpleNamespace(status_code="00", status_description="", xml=b"<listing/>")
+
+    def get_xml_by_document_key(self, track_id: str) -> DocumentXml:
+        self.calls.append(("xml", track_id))
+        return DocumentXml("100", "Accion completada OK.", None, f"<event>{track_id}</event>".encode())
+
+    def get_document_info(self, cufe: str) -> DocumentInfo:
+        self.calls.append(("info", cufe))
+        return DocumentInfo("00", "Proceso exitoso", True, uuid=cufe, holder_name=self.holder)
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def _listing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watch, "read_status_events", lambda xml: [SimpleNamespace(cude=c) for c in ("A1", "B2")])
+
+
+def test_a_look_with_something_new_fetches_the_new_events_xml_and_documentinfo_each_call_paced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _listing(monkeypatch)
+    dian = _FakeDian(("A1", "B2"))
+    waits: list[int] = []
+    rate = SimpleNamespace(wait=lambda: waits.append(1))
+    found = watch.look(dian, Due(1, 1, "c" * 96, frozenset({"a1"})), rate=rate)  # type: ignore[arg-type]
+    assert found.listed == {"a1", "b2"} and found.new == {"b2"} and found.changed
+    assert list(found.fetched) == ["b2"] and found.fetched["b2"].found
+    assert found.info is not None and found.info.holder_name == "FACTOR S.A.S."
+    assert dian.calls == [("status", "c" * 96), ("xml", "b2"), ("info", "c" * 96)] and len(waits) == 2
+    # Nothing new: one call, nothing fetched.
+    dian.calls.clear()
+    quiet = watch.look(dian, Due(1, 1, "c" * 96, frozenset({"a1", "b2"})), rate=rate)  # type: ignore[arg-type]
+    assert not quiet.changed and dian.calls == [("status", "c" * 96)] and quiet.info is None
+    # Settling reads the fetched XML once, then asks DIAN (a second read is a new call).
+    answered = watch._Answered(dian, "c" * 96, found.response, found.fetched)  # type: ignore[arg-type]
+    dian.calls.clear()
+    assert answered.get_xml_by_document_key("B2").xml == b"<event>b2</event>" and dian.calls == []
+    answered.get_xml_by_document_key("B2")
+    assert dian.calls == [("xml", "B2")]
+
+
+def test_the_threads_share_one_client_per_pool_and_each_answer_comes_as_soon_as_it_is_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _listing(monkeypatch)
+    dian = _FakeDian(("A1", "B2"), delay={"slow" + "0" * 92: 0.3})
+    made: list[_FakeDian] = []
+
+    def factory() -> _FakeDian:
+        made.append(dian)
+        return dian
+
+    dues = [Due(i, i, ("slow" + "0" * 92) if i == 0 else f"{i:096d}", frozenset({"a1", "b2"})) for i in range(8)]
+    looks = list(watch.ask_each(dues, factory, rate=RateLimit(1000.0), concurrency=4))
+    assert sorted(item.due.title_id for item in looks) == list(range(8))
+    assert looks[-1].due.title_id == 0  # the slow answer last, not holding the others back
+    assert len(made) == 1 and dian.closed == 1  # four threads, one client (its pool keeps 16 connections)
+    made.clear()
+    list(watch.ask_each(dues, factory, rate=RateLimit(1000.0), concurrency=watch.THREADS_PER_CLIENT + 1))
+    assert len(made) == 2
+
+
+def _row(**over: Any) -> SimpleNamespace:
+    holders = [{"nit": "901777888", "name": "FACTOR S.A.S.", "amount": None}]
+    base = dict(invoice_cufe="c" * 96, invoice_number="FE1", chain_etag="e" * 64, holder_nit="901777888",
+                holder_name="FACTOR S.A.S.", holders=holders)  # fmt: skip
+    return SimpleNamespace(**{**base, **over})
+
+
+def test_documentinfo_naming_another_holder_raises_an_alert_and_never_a_payee() -> None:
+    def info(name: str | None, number: str | None = None) -> DocumentInfo:
+        return DocumentInfo("00", "Proceso exitoso", True, holder_name=name, holder_number=number)
+
+    row = _row()
+    assert watch.holder_disputed(info("Factor SAS"), row) is None  # the same name, written otherwise
+    assert watch.holder_disputed(info(None), row) is None and watch.holder_disputed(None, row) is None
+    draft = watch.holder_disputed(info("PROVEEDOR DE PRUEBA S.A.S."), row)
+    assert draft is not None and draft.kind is AlertKind.HOLDER_DISPUTED
+    assert draft.dedupe_key.startswith(f"holder_disputed:{'c' * 96}:")
+    assert "PROVEEDOR DE PRUEBA" in draft.message and "sin firma" in draft.message and "901777888" in draft.message
+    assert (draft.from_nit, draft.to_nit, draft.to_name) == ("901777888", None, "PROVEEDOR DE PRUEBA S.A.S.")
+    # Co-holders: DIAN joins their names with "; "; the same set agrees, a missing one does not.
+    both = _row(holders=[{"nit": "1", "name": "UNO S.A.S."}, {"nit": "2", "name": "DOS S.A.S."}])
+    assert watch.holder_disputed(info("DOS S.A.S.; UNO S.A.S."), both) is None
+    assert watch.holder_disputed(info("UNO S.A.S."), both) is not None
+    # The same disagreement is one alert; another name is another.
+    assert draft.dedupe_key == watch.holder_disputed(info("PROVEEDOR DE PRUEBA S.A.S."), row).dedupe_key  # type: ignore[union-attr]
+    assert draft.dedupe_key != watch.holder_disputed(info("OTRO"), row).dedupe_key  # type: ignore[union-attr]
