@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -55,6 +56,20 @@ def _text(form: Any, name: str, limit: int = 200) -> str:
     return str(form.get(name, "")).strip()[:limit]
 
 
+_THOUSANDS = re.compile(r"^\d{1,3}(\.\d{3})+$")
+
+
+def _number(form: Any, name: str, label: str, *, allow_zero: bool = False) -> Decimal | None:
+    """An amount or rate as a person types it: "$ 119000.50" or the Colombian "119000,50"; "119.000" is refused
+    (a thousands separator read as a decimal point would sign 119 pesos instead of 119 000)."""
+    text = _text(form, name, 30).replace("$", "").replace(" ", "").replace("\u00a0", "")
+    if not text:
+        return Decimal(0) if allow_zero else None
+    if _THOUSANDS.match(text) or ("," in text and "." in text):
+        raise ActionError(f"{label}: escriba «{text}» sin separador de miles (por ejemplo 119000 o 119000,50).")
+    return parse_amount(text.replace(",", "."), label, allow_zero=allow_zero)
+
+
 def _counterparty(form: Any) -> Counterparty:
     return Counterparty(_text(form, "nit", 20), _text(form, "nombre"))
 
@@ -78,14 +93,14 @@ def read_action(spec: Spec, form: Any, files: Any) -> Action:
         case "informe-pago":
             return ReportForPayment()
         case "endosar":
-            rate = parse_amount(_text(form, "tasa", 20) or "0", "Tasa de descuento", allow_zero=True)
-            return Endorse(_counterparty(form), rate=rate or Decimal(0),
+            rate = _number(form, "tasa", "Tasa de descuento", allow_zero=True)
+            return Endorse(_counterparty(form), rate=rate if rate is not None else Decimal(0),
                            with_responsibility=form.get("responsabilidad", "con") != "sin",
                            blank=form.get("en_blanco") == "1",
-                           amount=parse_amount(_text(form, "valor", 30), "Valor del endoso"))  # fmt: skip
+                           amount=_number(form, "valor", "Valor del endoso"))  # fmt: skip
         case "endosar-garantia" | "endosar-procuracion":
             kind = "guarantee" if spec.key == "endosar-garantia" else "collection"
-            return Endorse(_counterparty(form), kind=kind, amount=parse_amount(_text(form, "valor", 30), "Valor"))
+            return Endorse(_counterparty(form), kind=kind, amount=_number(form, "valor", "Valor"))
         case "cancelar-endoso":
             cude = _text(form, "endoso", 100)
             if not cude:
@@ -99,14 +114,14 @@ def read_action(spec: Spec, form: Any, files: Any) -> Action:
                 raise ActionError("Mandato: elija el mandato que revoca.")
             return EndMandate(cude)
         case "pago":
-            return RecordPayment(parse_amount(_text(form, "valor", 30), "Valor pagado"),
+            return RecordPayment(_number(form, "valor", "Valor pagado"),
                                  _date(form, "fecha", "Fecha del pago"))  # fmt: skip
         case "protesto":
             return Protest_(_certificate(form, files), non_payment=form.get("tipo", "pago") != "aceptacion")
         case "transferir":
-            rate = parse_amount(_text(form, "tasa", 20) or "0", "Tasa de descuento", allow_zero=True)
-            return TransferRights(_counterparty(form), rate=rate or Decimal(0),
-                                  amount=parse_amount(_text(form, "valor", 30), "Valor transferido"))  # fmt: skip
+            rate = _number(form, "tasa", "Tasa de descuento", allow_zero=True)
+            return TransferRights(_counterparty(form), rate=rate if rate is not None else Decimal(0),
+                                  amount=_number(form, "valor", "Valor transferido"))  # fmt: skip
         case _:
             return NotifyTransfer()
 

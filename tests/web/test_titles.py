@@ -270,3 +270,20 @@ def test_an_unproven_event_is_said_on_the_title_and_keeps_the_line_out_of_the_ba
     assert "FE1" in refused and "no pudo verificar" in refused
     rows = list(csv.DictReader(io.StringIO(client.get("/pagos.csv").get_data(as_text=True))))
     assert "FE1" not in {r["numero"] for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("119000.50", Decimal("119000.50")), ("$ 119000,50", Decimal("119000.50")), ("119000", Decimal("119000")),
+     ("119.000", None), ("1.190.000,00", None), ("abc", None), ("-5", None)],
+)  # fmt: skip
+def test_amounts_as_people_type_them_and_the_thousands_separator_refused(typed, read):
+    from radian.actions import ActionError, RecordPayment
+    from web.title_actions import read_action
+    from web.title_offer import BY_KEY
+
+    if read is None:
+        with pytest.raises(ActionError, match="Valor pagado"):
+            read_action(BY_KEY["pago"], {"valor": typed}, {})
+    else:
+        assert read_action(BY_KEY["pago"], {"valor": typed}, {}) == RecordPayment(read, None)
