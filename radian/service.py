@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dian.codes import EventCode, Operation
 from dian.errors import BuildError, CertificateError
 from dian.nit import check_digit, same_nit
+from dian.radian.model import Share
 from dian.rules import Role, Sending, check, title_role
 from dian.trust import TrustStore
 from dian.ubl.model import Party
@@ -38,8 +39,9 @@ from radian.actions import (
 )
 from radian.emission import next_number, sign_and_queue
 from radian.importing import Imported, ImportRefused, import_invoice
-from radian.store import RADIAN_CODES, counted, facts_of, load, refresh_title
+from radian.store import RADIAN_CODES, counted, derived_title, facts_of, load, refresh_title
 from radian.sync import SyncResult, sync_title
+from radian.title import ValueTitle as DerivedTitle
 from store.models import DocumentEvent, OutboundDocument, TitleRole, ValueTitle
 
 __all__ = ["ImportRefused", "Imported", "Outcome", "Quote", "TitleService"]
@@ -137,6 +139,15 @@ class TitleService:
                 _ = event.parties
             s.expunge_all()
             return loaded.events
+
+    def derived(self, title_id: int) -> DerivedTitle | None:
+        """DIAN's replay of the title's registered events (radian.title): its active mandates and limitations, the
+        payee, the chain with parties — None before any RADIAN event is registered."""
+        with self.sessions() as s:
+            title = s.get(ValueTitle, title_id)
+            if title is None:
+                return None
+            return derived_title(load(s, self._ctx().blobs, title), Share(title.issuer_nit, title.issuer_name))
 
     def quote(self, title_id: int, rate: Decimal, amount: Decimal | None = None) -> Quote:
         """The price a factor pays for the title at ``rate`` (value × (100 − rate) / 100), shown before signing."""

@@ -1,4 +1,5 @@
-"""`buzon title import|list|show|sync|register|endorse|report|pay …`: our own invoices as títulos valor (receivables).
+"""`buzon title import|list|show|sync|register|endorse|report|pay|mandate|protest|transfer …`: our own invoices as
+títulos valor (receivables).
 
 Each action asks radian.service.TitleService, which checks DIAN's rules first: a refusal is one line and exit 2,
 naming the rule; an allowed action is signed, queued and (by default) sent to DIAN at once through the events outbox.
@@ -118,12 +119,18 @@ def add_receivable_commands(group: click.Group) -> None:
         with current_runtime(settings) as rt:
             t = _find(rt, key)
             chain = rt.titles.chain(t.id)
+            derived = rt.titles.derived(t.id)
         click.echo(f"Título {t.id} — factura {t.invoice_number} (CUFE {t.invoice_cufe})")
         click.echo(f"Estado: {t.state.value}{' (limitada: pago congelado)' if t.limited else ''}")
         click.echo(f"Tenedor legítimo: {t.holder_name} (NIT {t.holder_nit}); pagar a: {t.payee_name} "
                    f"(NIT {t.payee_nit})")  # fmt: skip
         click.echo(f"Deudor: {t.debtor_name} (NIT {t.debtor_nit}); vence {t.due_date or '—'}")
         click.echo(f"Valor {_money(t.value)}; pagado {_money(t.paid)}; saldo {_money(t.outstanding)}")
+        for link in derived.mandates if derived else ():
+            mandate = link.event.mandate
+            until = f" hasta {mandate.end_date}" if mandate and mandate.end_date else " sin término"
+            click.echo(f"Mandato vigente a NIT {mandate.mandatario_nit if mandate else '—'}{until} "
+                       f"(CUDE {link.event.cude})")  # fmt: skip
         for e in chain:
             variant = f"/{e.operation.value}" if e.operation else ""
             when = e.signing_time.isoformat() if e.signing_time else "—"
@@ -231,3 +238,97 @@ def add_receivable_commands(group: click.Group) -> None:
         from radian.actions import CancelEndorsement
 
         _act(settings, key, lambda _t: CancelEndorsement(endorsement, reason), deliver)
+
+    @group.command("mandate")
+    @with_settings
+    @_title_key
+    @click.option("--to", "to_nit", required=True, help="The mandatario's NIT, without DV.")
+    @click.option("--name", "to_name", required=True, help="The mandatario's name.")
+    @click.option("--type", "kind", type=click.Choice(["factor", "negotiation-system", "technology-provider"]),
+                  default="factor", show_default=True, help="M-Factor, M-SN-e or M-PT.")  # fmt: skip
+    @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), help="End of the mandate (default: none).")
+    @_deliver
+    def mandate(settings: Settings, key: str, to_nit: str, to_name: str, kind: str, until: datetime | None,
+                deliver: bool) -> None:  # fmt: skip
+        """043: give a mandatario powers over this invoice (431 for a time with --until, 432 unlimited)."""
+        from dian.codes import MandatarioType
+        from radian.actions import Counterparty, GrantMandate
+
+        types = {"factor": MandatarioType.FACTOR, "negotiation-system": MandatarioType.NEGOTIATION_SYSTEM,
+                 "technology-provider": MandatarioType.TECHNOLOGY_PROVIDER}  # fmt: skip
+        end = until.date() if until else None
+
+        def make(_title: Any) -> Any:
+            return GrantMandate(Counterparty(to_nit, to_name), types[kind], end_date=end)
+
+        _act(settings, key, make, deliver)
+
+    @group.command("end-mandate")
+    @with_settings
+    @_title_key
+    @click.option("--mandate", "mandate_cude", required=True, help="CUDE of our 043 (`buzon title show` lists it).")
+    @click.option("--reason", help="Why it is revoked (default: the usual clause).")
+    @_deliver
+    def end_mandate(settings: Settings, key: str, mandate_cude: str, reason: str | None, deliver: bool) -> None:
+        """044: revoke a mandate we gave (441)."""
+        from radian.actions import EndMandate
+
+        _act(settings, key, lambda _t: EndMandate(mandate_cude, reason) if reason else EndMandate(mandate_cude),
+             deliver)  # fmt: skip
+
+    @group.command("protest")
+    @with_settings
+    @_title_key
+    @click.option("--certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+                  help="The protest certificate (PDF) attached to the event.")  # fmt: skip
+    @click.option("--non-acceptance", is_flag=True, help="481: for non-acceptance, before due (default 482: "
+                  "non-payment, after due).")  # fmt: skip
+    @_deliver
+    def protest(settings: Settings, key: str, certificate: Path, non_acceptance: bool, deliver: bool) -> None:
+        """048: protest the title for non-payment (482) or non-acceptance (481), with the certificate."""
+        from radian.actions import Protest_
+
+        pdf = certificate.read_bytes()
+        _act(settings, key, lambda _t: Protest_(pdf, non_payment=not non_acceptance, filename=certificate.name),
+             deliver)  # fmt: skip
+
+    @group.command("transfer")
+    @with_settings
+    @_title_key
+    @click.option("--to", "to_nit", required=True, help="The assignee's NIT, without DV.")
+    @click.option("--name", "to_name", required=True, help="The assignee's name.")
+    @click.option("--rate", default="0", show_default=True, help="Discount rate in percent.")
+    @click.option("--amount", help="The value transferred (default: the outstanding balance, a total transfer).")
+    @click.option("--without-responsibility", is_flag=True, help="Sin responsabilidad del cedente.")
+    @click.option("--yes", is_flag=True, help="Sign without asking after showing the price.")
+    @_deliver
+    def transfer(settings: Settings, key: str, to_nit: str, to_name: str, rate: str, amount: str | None,
+                 without_responsibility: bool, yes: bool, deliver: bool) -> None:  # fmt: skip
+        """049: transfer the title's economic rights to an assignee (then `notify-transfer` tells the debtor)."""
+        from radian.actions import Counterparty, TransferRights, endorsement_price
+
+        rate_value = _amount(rate, "--rate") or Decimal(0)
+        amount_value = _amount(amount, "--amount")
+
+        def make(_title: Any) -> Any:
+            return TransferRights(Counterparty(to_nit, to_name), rate=rate_value, amount=amount_value,
+                                  with_responsibility=not without_responsibility)  # fmt: skip
+
+        def confirm(title: Any, _preview: Any) -> None:
+            value = amount_value if amount_value is not None else (title.outstanding or Decimal(0))
+            click.echo(f"Cesión de derechos por {_money(value)} a {to_name} (NIT {to_nit}) con tasa {rate_value} %: "
+                       f"precio {_money(endorsement_price(value, rate_value))}.")  # fmt: skip
+            if not yes and not click.confirm("¿Firmar la transferencia?", default=False):
+                fail("no se firmó: cancelado")
+
+        _act(settings, key, make, deliver, confirm=confirm)
+
+    @group.command("notify-transfer")
+    @with_settings
+    @_title_key
+    @_deliver
+    def notify_transfer(settings: Settings, key: str, deliver: bool) -> None:
+        """050: notify the debtor that the economic rights were transferred (it then pays the assignee)."""
+        from radian.actions import NotifyTransfer
+
+        _act(settings, key, lambda _t: NotifyTransfer(), deliver)
