@@ -775,3 +775,14 @@ def test_a_counterpart_keeps_its_certificate_across_restarts(tmp_path) -> None:
         assert certificate_nit(issued) == FACTOR.nit
     finally:
         again.close()
+
+
+def test_the_holder_reports_for_payment_to_the_debtor(world: DianWorld) -> None:
+    title = new_title(world)
+    title.ok("register")
+    title.ok("endorse", to={"nit": FACTOR.nit, "name": FACTOR.registration_name})
+    title.ok("register")
+    report = title.ok("report")
+    assert (report["code"], report["sender_nit"], report["receiver_nit"]) == ("046", FACTOR.nit, BUYER_NIT)
+    status, body = title.act("report", **{"from": {"nit": SELLER_NIT, "name": SELLER.registration_name}})
+    assert status == 422 and rules_of(body) == ["AAF03"]
