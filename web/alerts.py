@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from dian.nit import same_nit
 from store.audit import record
-from store.models import Role, TitleAlert, TitleRole, ValueTitle
+from store.models import AlertKind, Role, TitleAlert, TitleRole, ValueTitle
 from web.access import roles
 from web.labels import local_time
 from web.title_labels import ALERT_LABELS, ROLE_LABELS, URGENT_ALERTS
@@ -37,6 +37,10 @@ def unseen_count() -> int:
         return 0
     try:
         query = sa.select(sa.func.count()).select_from(TitleAlert).where(TitleAlert.seen_at.is_(None))
+        if current_user.role is Role.CLERK:  # AP: only what it pays (received invoices), not our receivables
+            query = query.join(ValueTitle, ValueTitle.id == TitleAlert.title_id).where(
+                ValueTitle.role == TitleRole.OBLIGOR
+            )
         return int(_db().scalar(query) or 0)
     except sa.exc.SQLAlchemyError:  # an error page about a failing database must still render its nav
         return 0
@@ -65,7 +69,9 @@ def index() -> str:
         {
             "id": alert.id,
             "kind": ALERT_LABELS.get(alert.kind, alert.kind.value),
-            "urgent": alert.kind in URGENT_ALERTS,
+            # Red for what changes whom (or whether) to pay; our own endorsement of a receivable is no alarm.
+            "urgent": alert.kind in URGENT_ALERTS
+            and (title.role is TitleRole.OBLIGOR or alert.kind in (AlertKind.LIMITED, AlertKind.REFUSED)),
             "message": alert.message,
             "at": local_time(alert.created_at),
             "seen": alert.seen_at is not None,

@@ -31,6 +31,7 @@ from dian.nit import same_nit
 from dian.radian.model import Share
 from radian.store import RADIAN_CODES, derived_title, load
 from store.models import (
+    AlertKind,
     DocumentEvent,
     OutboundDocument,
     PartyRole,
@@ -290,7 +291,8 @@ def show(title_id: int) -> str:
                 "message": a.message,
                 "at": local_time(a.created_at),
                 "seen": a.seen_at is not None,
-                "urgent": a.kind in URGENT_ALERTS,
+                "urgent": a.kind in URGENT_ALERTS
+                and (title.role is TitleRole.OBLIGOR or a.kind in (AlertKind.LIMITED, AlertKind.REFUSED)),
             }
             for a in alerts
         ],

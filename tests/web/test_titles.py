@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -287,3 +288,17 @@ def test_amounts_as_people_type_them_and_the_thousands_separator_refused(typed, 
             read_action(BY_KEY["pago"], {"valor": typed}, {})
     else:
         assert read_action(BY_KEY["pago"], {"valor": typed}, {}) == RecordPayment(read, None)
+
+
+def test_the_badge_counts_for_ap_only_what_it_pays(client_as, seeded, app_and_db):
+    _, session = app_and_db
+    session.add(TitleAlert(title_id=seeded["t3"].id, kind=AlertKind.HOLDER_CHANGED, dedupe_key="holder_changed:ours",
+                           message="La factura SETP1 cambió de tenedor legítimo.", created_at=T0))  # fmt: skip
+    session.flush()
+    badge = re.compile(r'class="nav-count"[^>]*>(\d+)<')
+    assert badge.search(_text(client_as(Role.TREASURY).get("/alertas"))).group(1) == "3"
+    clerk = _text(client_as(Role.CLERK).get("/alertas"))
+    assert badge.search(clerk).group(1) == "2"
+    # Our own endorsement of a receivable is listed, but not in the red of what changes whom we pay.
+    ours = clerk[clerk.index("SETP1 cambió") - 600 : clerk.index("SETP1 cambió")]
+    assert "alert-urgent" not in ours.rsplit("<li", 1)[1]
