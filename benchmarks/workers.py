@@ -195,8 +195,11 @@ def main() -> None:
             print(
                 f"kill/restart run: {counts['mails']} mails, 2 polls killed with SIGKILL {counts['kills']} times "
                 f"and started again: {counts['documents']} documents == distinct CUFEs, every mail recorded once, "
-                f"decided once and moved once ({counts['quarantined']} quarantined); duplicates: 0"
+                f"decided once and moved once ({counts['quarantined']} quarantined); duplicates: 0; polls that "
+                f"ended on their own (restarted): {counts['exited']}"
             )
+            for process in pollers.exited:
+                print(f"  a poll ended with {process.returncode}; the logs' end: {pollers.logs()[-600:]}")
 
 
 if __name__ == "__main__":
