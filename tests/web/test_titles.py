@@ -302,3 +302,19 @@ def test_the_badge_counts_for_ap_only_what_it_pays(client_as, seeded, app_and_db
     # Our own endorsement of a receivable is listed, but not in the red of what changes whom we pay.
     ours = clerk[clerk.index("SETP1 cambió") - 600 : clerk.index("SETP1 cambió")]
     assert "alert-urgent" not in ours.rsplit("<li", 1)[1]
+
+
+def test_an_event_dian_rejected_shows_in_the_chain_with_its_rule_explained(client_as, seeded, app_and_db):
+    _, session = app_and_db
+    title = seeded["t3"]
+    session.add(DocumentEvent(outbound_document_id=title.outbound_document_id, code=EventCode.ENDOSO_PROPIEDAD,
+                              operation=Operation.ENDORSEMENT_WITH_RESPONSIBILITY, direction=Direction.EMITTED,
+                              number="END9", cude="e" * 96, sender_nit=US[0], receiver_nit=FACTOR[0],
+                              submission_state=SubmissionState.REJECTED, signing_time=T0, dian_status_code="99",
+                              dian_messages=["Regla: LGC24, Rechazo: El emisor no es el tenedor legitimo."],
+                              last_error="Regla: LGC24, Rechazo: El emisor no es el tenedor legitimo."))  # fmt: skip
+    session.flush()
+    page = _text(client_as(Role.AUDITOR).get(f"/titulos/{title.id}"))
+    link = page[page.index('data-code="037"') :]
+    link = link[: link.index("</ul>")]  # the link, up to the end of its list of rules
+    assert "rechazado por la DIAN" in link and 'data-rule="LGC24"' in link and "Qué hacer" in link
