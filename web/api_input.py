@@ -255,11 +255,17 @@ PAYABLE_STATES = ("unregistered", "registered", "endorsed", "limited", "proteste
 MAX_PAYABLES = 10_000
 
 
+PAYABLE_KEYS = ("due_before", "supplier", "state", "payable_only", "limit")
+
+
 def payables_args(args: Any) -> dict[str, Any]:
     """The checked /payables query (the same filters as `buzon title payables`): due_before, supplier, state (comma
     separated), payable_only, limit."""
     checked: dict[str, Any] = {"due_before": None, "supplier_nit": None, "states": (), "include_refused": True,
                                "limit": 1000}  # fmt: skip
+    unknown = sorted(set(args) - set(PAYABLE_KEYS))
+    if unknown:  # a mistyped filter must not widen a payment run silently
+        raise InputError(unknown[0], f"parámetro desconocido; se aceptan {', '.join(PAYABLE_KEYS)}.")
     if "due_before" in args:
         raw = day(args["due_before"], "due_before")
         checked["due_before"] = date.fromisoformat(raw) if "-" in raw else date(*map(int, reversed(raw.split("/"))))

@@ -202,6 +202,8 @@ def test_an_endorsed_supplier_invoice_moves_the_payee_within_one_sweep_and_a_041
     assert entry["outstanding"] == "119000.00" and entry["title_state"] == "endorsed"
     status, body = _api_payables(bed, "?state=nonsense")
     assert status == 400 and body["field"] == "state"
+    status, body = _api_payables(bed, "?due_befor=2000-01-01")  # a mistyped filter must not widen the run
+    assert status == 400 and body["field"] == "due_befor"
 
     # The mail reaches treasury through the real SMTP server.
     assert jobs.deliver_outbox()["outcome"] == "ok"

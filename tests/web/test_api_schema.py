@@ -43,6 +43,7 @@ OPERATIONS = [
     "GET /api/v1/documents",
     "GET /api/v1/documents/{cufe}",
     "POST /api/v1/documents/{cufe}/events",
+    "GET /api/v1/payables",
 ]
 
 
