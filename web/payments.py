@@ -14,9 +14,10 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from dian.nit import same_nit
 from radian.payables import PayableFilters, PayableLine, export_csv, payables
-from store.models import ReceivedDocument, Role, TitleRole, ValueTitle
+from store.models import ReceivedDocument, Role, TitleRole, TitleState, ValueTitle
 from web.access import roles
 from web.labels import money
+from web.title_labels import STATE_LABELS
 
 bp = Blueprint("payments", __name__)
 
@@ -85,18 +86,20 @@ def download() -> Response:
 
 
 def payee_view(doc: ReceivedDocument) -> dict[str, Any] | None:
-    """For the document page: whom to pay this invoice when RADIAN says it is no longer the supplier, and whether a
-    041 froze its payment; None when the invoice is no title or nothing changed."""
+    """For the document page: the invoice's title in RADIAN, whom to pay it when that is no longer the supplier, and
+    whether a 041 froze its payment; None while the invoice is not a registered title and nothing changed."""
     title = _db().scalar(sa.select(ValueTitle).where(ValueTitle.document_id == doc.id,
                                                      ValueTitle.role == TitleRole.OBLIGOR))  # fmt: skip
     if title is None:
         return None
     moved = bool(title.payee_nit) and not same_nit(title.payee_nit, doc.issuer_nit)
-    if not moved and not title.limited:
+    if not moved and not title.limited and title.state is TitleState.UNREGISTERED:
         return None
     return {
         "title_id": title.id,
         "moved": moved,
+        "state": STATE_LABELS.get(title.state, title.state.value),
+        "holder": f"{title.holder_name} (NIT {title.holder_nit})",
         "payee": f"{title.payee_name} (NIT {title.payee_nit})",
         "frozen": title.limited,
         "limited_amount": money(title.limited_amount, title.currency) if title.limited_amount is not None else "",

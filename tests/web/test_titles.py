@@ -318,3 +318,12 @@ def test_an_event_dian_rejected_shows_in_the_chain_with_its_rule_explained(clien
     link = page[page.index('data-code="037"') :]
     link = link[: link.index("</ul>")]  # the link, up to the end of its list of rules
     assert "rechazado por la DIAN" in link and 'data-rule="LGC24"' in link and "Qué hacer" in link
+
+
+def test_the_document_page_names_a_registered_title_still_paid_to_the_supplier(client_as, seeded, app_and_db):
+    _, session = app_and_db
+    plain = seeded["plain"]
+    _title(session, plain, state=TitleState.REGISTERED)
+    page = _text(client_as(Role.CLERK).get(f"/documentos/{plain.id}"))
+    assert 'id="titulo-valor"' in page and "Inscrita en RADIAN" in page and "se paga al proveedor" in page
+    assert "Pagar a:" not in page
