@@ -201,6 +201,8 @@ def run_now(job_id: str) -> Any:
     if outcome == "ok":
         summary = "; ".join(f"{label}: {value}" for label, value in readable_summary(result.get("summary")))
         flash(f"Tarea «{name}» ejecutada en {took} s" + (f" — {summary}." if summary else "."), "ok")
+    elif outcome == "skipped":  # another process holds the job (several schedulers on PostgreSQL): not a failure
+        flash(f"La tarea «{name}» no se ejecutó: {result.get('error') or 'otro proceso la está ejecutando'}.", "warn")
     else:
         flash(f"La tarea «{name}» falló tras {took} s: {result.get('error') or 'sin detalle'}.", "error")
     return redirect(url_for("jobs.index"))

@@ -170,3 +170,28 @@ def test_run_now_of_a_failing_job_says_it_failed(events_bed):
             assert run.outcome == "failed" and run.error and run.error.split(":")[0] in said
     finally:
         bed.dovecot.start()
+
+
+def test_run_now_while_another_process_runs_the_job_says_so_not_failed(events_bed):
+    """Several schedulers on one PostgreSQL: a job held by another process is skipped, and the page says so."""
+    bed = events_bed
+    if bed.runtime.engine.dialect.name != "postgresql":
+        pytest.skip("the job lock is PostgreSQL's advisory lock; SQLite serves one process")
+    from store import locks
+
+    app = shell_app(bed)
+    admin = app.test_client()
+    assert log_in(admin, "admin").status_code == 302
+    with bed.runtime.engine.connect() as other:  # "another process" holds the job's lock
+        other = other.execution_options(isolation_level="AUTOCOMMIT")
+        assert locks.try_lock(other, locks.key("job", "deadlines"))
+        response = admin.post("/tareas/deadlines/ejecutar", data={"csrf_token": csrf_token(admin)})
+        said = outcome(admin.get(response.location).get_data(as_text=True))
+        locks.unlock(other, locks.key("job", "deadlines"))
+    assert said.startswith("warn: La tarea «")
+    assert "no se ejecutó: otro proceso está ejecutando esta tarea ahora" in said
+    assert "falló" not in said
+    with bed.sessions() as s:
+        assert not s.scalars(sa.select(JobRun).where(JobRun.job_id == "deadlines")).all()  # no run recorded
+        [entry] = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "job.run_now")).all()
+        assert entry.data["outcome"] == "skipped"
