@@ -182,7 +182,9 @@ _FEED = 16 * 1024  # compressed bytes handed to zlib per step (what it keeps unc
 # was fed, and a small feed keeps the ratio judged close to what they really used.
 _FEED_BUFFERED = 2 * 1024
 _RATIO_FLOOR = 1024 * 1024  # small members may compress very well (XML does); judge the ratio past 1 MB
-_LOCAL_HEADER = struct.Struct("<26xHH")  # a local file header's name and extra field lengths (APPNOTE 4.3.7)
+# A local file header (APPNOTE 4.3.7): its signature, flags, and the lengths of the name and the extra field.
+_LOCAL_HEADER = struct.Struct("<4s2xH18xHH")
+_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA})
 
 
 class _Sink:
@@ -221,8 +223,7 @@ def _read_member(
 
     sink = _Sink(min(limits.max_member_bytes, limits.max_total_bytes - budget.total), limits.max_ratio, refuse)
     try:
-        with archive.open(info):  # zipfile checks the local header, the name and the method
-            _inflate(data, info, sink)
+        _inflate(data, info, sink)
     except _ZIP_ERRORS as exc:
         raise UnpackError("unreadable", f"{name}: el archivo interno {member} no se puede leer ({_why(exc)})") from exc
     return sink.value()
@@ -313,13 +314,36 @@ def _lzma(raw: memoryview, most: int) -> _Buffered:
     return _Buffered(raw, lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[spec]), start=4 + length)
 
 
+def _payload_start(data: bytes, info: zipfile.ZipInfo) -> int:
+    """Where a member's compressed bytes begin, once its local header is checked as zipfile.open checks it (with the
+    same errors): the signature, the name matching the directory's, no patched data or strong encryption, a method
+    this reads. Read from the bytes at hand instead of through zipfile's file object and ZipExtFile."""
+    offset = info.header_offset
+    if offset < 0:  # a directory placed past the start of the data: what seeking there says
+        raise ValueError(f"negative seek value {offset}")
+    if offset + _LOCAL_HEADER.size > len(data):
+        raise zipfile.BadZipFile("Truncated file header")
+    signature, flags, names, extra = _LOCAL_HEADER.unpack_from(data, offset)
+    if signature != b"PK\x03\x04":
+        raise zipfile.BadZipFile("Bad magic number for file header")
+    if info.flag_bits & 0x20:
+        raise NotImplementedError("compressed patched data (flag bit 5)")
+    if info.flag_bits & 0x40:
+        raise NotImplementedError("strong encryption (flag bit 6)")
+    start = offset + _LOCAL_HEADER.size
+    name = data[start : start + names]
+    if (name.decode("utf-8") if flags & 0x800 else name.decode("cp437")) != info.orig_filename:
+        raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} and header {name!r} differ.")
+    if info.compress_type not in _METHODS:
+        raise NotImplementedError("That compression method is not supported")
+    return start + names + extra
+
+
 def _inflate(data: bytes, info: zipfile.ZipInfo, sink: _Sink) -> None:
     """A member's bytes into ``sink``, read as zipfile reads them (output cut at the size the header declares, then
     the CRC checked; compressed data cut short is an EOFError) but knowing at each step how many compressed bytes were
     consumed."""
-    names, extra = _LOCAL_HEADER.unpack_from(data, info.header_offset)
-    start = info.header_offset + 30 + names + extra
-    raw = memoryview(data)[start : start + info.compress_size]
+    raw = memoryview(data)[_payload_start(data, info) :][: info.compress_size]
     method = info.compress_type
     if method == zipfile.ZIP_STORED:
         stream: _Stored | _Deflated | _Buffered = _Stored(raw)
@@ -332,8 +356,8 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, sink: _Sink) -> None:
         # further back than this: the dictionary needs no more.
         allowed = int(max(_RATIO_FLOOR, sink.ratio * info.compress_size)) + _CHUNK
         stream = _lzma(raw, min(info.file_size, sink.cap, allowed))
-    else:  # zipfile.open refuses any other method before this is reached
-        raise NotImplementedError(f"compression method {method}")
+    else:  # _payload_start refused any other method
+        raise NotImplementedError("That compression method is not supported")
     left = info.file_size
     crc = 0
     while left > 0:
@@ -466,8 +490,8 @@ def parse_mail(data: bytes) -> Message:
         raise UnpackError("unreadable", "las partes del correo están anidadas a demasiada profundidad") from exc
 
 
-_SET_ASIDE_FROM = 64 * 1024  # mails smaller than this are parsed as they are
-_RUN_MIN = 8 * 1024  # shorter body runs are left in place
+_SET_ASIDE_FROM = 2048  # mails smaller than this are parsed as they are
+_RUN_MIN = 512  # shorter body runs are left in place
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
