@@ -5,8 +5,13 @@ figures; asserts nothing. Each message is a distinct supplier mail (a zip with a
 throw-away demo CA and a PDF); one process, so the rate is per core (for PostgreSQL, also with the CPU its
 server's backends spent, read from /proc, added in). Taken in batches, as `buzon poll` and `buzon import` take them
 (each batch's outcomes commit together), and one at a time (Intake.take: a clerk's re-processing, a test), in
-interleaved rounds on fresh databases; the median is printed, with the range, and the time of a plain
-Python loop, so that figures from different machines can be compared. SQLite is a file under a temporary folder;
+interleaved rounds on fresh databases; the median is printed, with the range, and the machine's reference loop
+(benchmarks/_measure.py), so that figures from different machines can be compared.
+
+A whole mail against its verification (issue 21): in interleaved rounds, the CPU of taking every mail in batches into
+a fresh database (receiving, MIME, unpacking, verifying, planning, the rows; for PostgreSQL the server's CPU added)
+beside the CPU of ``verify_received`` alone on the AttachedDocument each mail carries, with intake's arguments; the
+ratio of the medians is what the rest of a mail costs over its signatures. SQLite is a file under a temporary folder;
 PostgreSQL is a fresh database on $BUZON_TEST_PG (skipped when unreachable). Memory: peak RSS growth while taking
 one 2 MB zip, in a fresh child process after one warm-up message, read from Linux's VmHWM after resetting it
 (/proc/self/clear_refs). Not ru_maxrss: that high-water mark survives exec, so a child started by a large parent
@@ -37,11 +42,14 @@ sys.path.insert(0, str(REPO))
 
 import sqlalchemy as sa  # noqa: E402
 
+from benchmarks._measure import reference_line  # noqa: E402
 from buzon import demo  # noqa: E402
+from dian.reception import verify_received  # noqa: E402
 from dian.trust import TrustStore  # noqa: E402
 from dian.ubl import Party  # noqa: E402
 from inbox.intake import Envelope, Intake, IntakePolicy  # noqa: E402
 from inbox.poll import BATCH_MESSAGES, batches  # noqa: E402
+from inbox.unpack import unpack  # noqa: E402
 from store.blobs import BlobStore  # noqa: E402
 from store.db import make_engine, migrate, session_factory  # noqa: E402
 
@@ -173,14 +181,35 @@ def rates(mails: list[bytes], pki: demo.DemoPKI, tmp: Path, rounds: int) -> None
         print(line)
 
 
-def reference_loop() -> float:
-    """CPU seconds of a 10-million-step pure-Python loop: how fast this machine runs Python, to compare figures
-    taken on different machines."""
-    started = time.process_time()
-    total = 0
-    for step in range(10_000_000):
-        total += step
-    return time.process_time() - started
+def mail_vs_verify(mails: list[bytes], pki: demo.DemoPKI, tmp: Path, rounds: int) -> None:
+    """A whole mail's CPU (taken in batches into a fresh database) against ``verify_received`` alone on the document
+    it carries, in interleaved rounds; medians, and their ratio."""
+    documents = [next(p.data for p in unpack(m, "correo.eml") if p.kind == "xml") for m in mails]
+    trust = TrustStore(anchors=(pki.ca,))
+    for kind, label in DATABASES:
+        whole: list[float] = []
+        alone: list[float] = []
+        for round_ in range(rounds):
+            with database(kind, tmp) as url:
+                if url is None:
+                    break
+                filed, _, cpu, server = measure(url, mails, pki, tmp / f"ratio-{kind}-{round_}", batched=True)
+                assert filed == len(mails)
+                whole.append(cpu + server)
+            gc.collect()
+            started = time.process_time()
+            for document in documents:
+                verify_received(document, trust=trust, our_nit=COMPANY)
+            alone.append(time.process_time() - started)
+        if not whole:
+            continue
+        mail_ms = statistics.median(whole) / len(mails) * 1000
+        verify_ms = statistics.median(alone) / len(mails) * 1000
+        server = " (with the server's CPU)" if kind == "postgresql" else ""
+        print(
+            f"{label:<11} a whole mail{server}: {mail_ms:.2f} ms CPU; its verify_received alone: {verify_ms:.2f} ms; "
+            f"ratio {mail_ms / verify_ms:.2f} (median of {len(whole)} interleaved rounds)"
+        )
 
 
 def big_zip_mail(pki: demo.DemoPKI) -> bytes:
@@ -268,9 +297,8 @@ def main() -> None:
         subprocess.run([sys.executable, __file__, "--memory-case", str(tmp), "--batched"], check=True)
         mails = messages_for(pki, args.messages)
         print(f"{len(mails)} distinct supplier mails of {sum(map(len, mails)) / len(mails) / 1024:.0f} KB on average")
-        print(
-            f"this machine: a 10-million-step Python loop takes {min(reference_loop() for _ in range(3)):.2f} s of CPU"
-        )
+        print(reference_line())
+        mail_vs_verify(mails, pki, tmp, max(args.rounds, 3))
         rates(mails, pki, tmp, args.rounds)
 
 
