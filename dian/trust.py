@@ -11,10 +11,11 @@ import base64
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -67,6 +68,30 @@ _MAX_CHAIN = 8
 # Certificates
 
 
+_R = TypeVar("_R")
+
+
+def _per_certificate(function: Callable[[x509.Certificate], _R]) -> Callable[[x509.Certificate], _R]:
+    """A cache of a function of one certificate, keyed by the certificate object: the same DIAN, supplier and CA
+    certificates recur in every document (read once by ``load_der`` and dian.xades), and hashing a cryptography
+    Certificate for an lru_cache walks its whole structure, as long as the work it saves (about 11 µs). The object is
+    held with its result, so its id cannot stand for another certificate while cached; 512 kept, oldest out first."""
+    cache: dict[int, tuple[x509.Certificate, _R]] = {}
+
+    @wraps(function)
+    def cached(cert: x509.Certificate) -> _R:
+        hit = cache.get(id(cert))
+        if hit is not None and hit[0] is cert:
+            return hit[1]
+        value = function(cert)
+        if len(cache) >= 512:
+            cache.pop(next(iter(cache)))
+        cache[id(cert)] = (cert, value)
+        return value
+
+    return cached
+
+
 @lru_cache(maxsize=512)
 def load_der(der: bytes) -> x509.Certificate:
     """Parse a DER certificate, cached by its bytes (the same DIAN and CA certificates recur in every document)."""
@@ -78,13 +103,13 @@ def load_base64(text: str) -> x509.Certificate:
     return load_der(base64.b64decode("".join(text.split()), validate=True))
 
 
-@lru_cache(maxsize=512)
+@_per_certificate
 def fingerprint(cert: x509.Certificate) -> str:
     """The SHA-256 fingerprint of a certificate as lowercase hex without separators (cached per certificate)."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
-@lru_cache(maxsize=512)
+@_per_certificate
 def spki_fingerprint(cert: x509.Certificate) -> str:
     """The SHA-256 of the certificate's SubjectPublicKeyInfo (DER) as lowercase hex: the public-key pin (cached)."""
     spki = cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -131,13 +156,13 @@ def normalize_fingerprint(value: str) -> str:
     return hexdigits
 
 
-@lru_cache(maxsize=512)
+@_per_certificate
 def subject_text(cert: x509.Certificate) -> str:
     """An RFC 4514 rendering of a certificate's subject, for reports (cached per certificate)."""
     return cert.subject.rfc4514_string()
 
 
-@lru_cache(maxsize=512)
+@_per_certificate
 def issuer_text(cert: x509.Certificate) -> str:
     """An RFC 4514 rendering of a certificate's issuer, for reports (cached per certificate)."""
     return cert.issuer.rfc4514_string()
@@ -227,7 +252,7 @@ def _organization_values(cert: x509.Certificate) -> list[str]:
     return values
 
 
-@lru_cache(maxsize=512)
+@_per_certificate
 def certificate_nits(cert: x509.Certificate) -> tuple[str, ...]:
     """Candidate NITs (digits, no DV) a certificate names, the organisation's first: its NIT OIDs (GSE 4710.1.3.2,
     Certicámara 23267.2.3, Camerfirma 17326.30.3, organizationIdentifier; as attributes or extensions), then the
@@ -400,7 +425,7 @@ def _valid_at(cert: x509.Certificate, at: dt.datetime) -> bool:
     return cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
 
 
-@lru_cache(maxsize=512)
+@_per_certificate
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
         bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
@@ -416,7 +441,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
     return ku.key_cert_sign
 
 
-@lru_cache(maxsize=512)
+@_per_certificate
 def _issuer_key(cert: x509.Certificate) -> bytes:
     """The DER of a certificate's issuer name, to look its issuer up by subject (cached per certificate)."""
     return cert.issuer.public_bytes()
