@@ -233,6 +233,13 @@ def _title_watch(rt: Runtime) -> dict[str, Any]:
     return sweep(rt.sessions, rt.ctx, rt.dian_client, watch_plan(rt.settings)).as_dict()
 
 
+def _title_sync(rt: Runtime) -> dict[str, Any]:
+    from radian.sync import Notice, sync_receivables
+
+    notice = Notice(rt.settings.smtp.from_address, tuple(rt.settings.radian.alert_emails))
+    return sync_receivables(rt.sessions, rt.ctx, rt.dian_client, watch_plan(rt.settings), notice=notice).as_dict()
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -278,6 +285,11 @@ def title_watch() -> dict[str, Any]:
     return recorded("title_watch", _title_watch)
 
 
+def title_sync() -> dict[str, Any]:
+    """Ask DIAN what the buyer and the later holders did on our own invoices (030-051) and derive our titles."""
+    return recorded("title_sync", _title_sync)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -288,6 +300,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "deliver_webhooks": deliver_webhooks,
     "confirm_documents": confirm_documents,
     "title_watch": title_watch,
+    "title_sync": title_sync,
 }
 
 
@@ -322,6 +335,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         ),
         # Runs often; each title is asked about at most once per radian.watch_interval.
         JobSpec("title_watch", title_watch, min(settings.radian.watch_interval, 300), "Vigilancia de endosos (RADIAN)"),
+        JobSpec("title_sync", title_sync, min(settings.radian.watch_interval, 300), "Eventos de cartera (RADIAN)"),
     ]
 
 

@@ -341,8 +341,11 @@ class Runtime:
         from radian.service import TitleService
 
         sessions = sessions or self.sessions
+        from radian.sync import Notice
+
+        notice = Notice(self.settings.smtp.from_address, tuple(self.settings.radian.alert_emails))
         return TitleService(sessions=sessions, make_context=lambda: self.event_context(sessions), trust=self.trust,
-                            make_client=self.dian_client)  # fmt: skip
+                            make_client=self.dian_client, notice=notice)  # fmt: skip
 
     @cached_property
     def titles(self) -> TitleService:

@@ -40,7 +40,7 @@ from radian.actions import (
 from radian.emission import next_number, sign_and_queue
 from radian.importing import Imported, ImportRefused, import_invoice
 from radian.store import RADIAN_CODES, counted, derived_title, facts_of, load, refresh_title
-from radian.sync import SyncResult, sync_title
+from radian.sync import Notice, SyncResult, sync_title
 from radian.title import ValueTitle as DerivedTitle
 from store.models import DocumentEvent, OutboundDocument, TitleRole, ValueTitle
 
@@ -100,6 +100,7 @@ class TitleService:
     trust: TrustStore
     make_client: Callable[[], Any] | None = None
     clock: Callable[[], datetime] = utc_now
+    notice: Notice | None = None  # who is mailed when a sync finds the buyer's claim (031)
 
     def _ctx(self) -> EventContext:
         return self.make_context()
@@ -314,7 +315,7 @@ class TitleService:
                 title = s.get(ValueTitle, title_id)
                 if title is None:
                     return SyncResult(error=f"No existe el título {title_id}.")
-                result = sync_title(s, ctx, client, title, self.clock(), actor=actor)
+                result = sync_title(s, ctx, client, title, self.clock(), actor=actor, notice=self.notice)
                 s.commit()
                 return result
         finally:

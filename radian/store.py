@@ -26,6 +26,7 @@ from dian.radian.history import TitleAct
 from dian.radian.model import RadianEvent, Share
 from dian.radian.parse import parse_radian_event
 from dian.rules import DocumentFacts
+from events.context import utc_now
 from radian.title import ValueTitle as DerivedTitle
 from store.blobs import BlobStore
 from store.models import (
@@ -250,6 +251,7 @@ def ensure_title(session: Session, invoice: OutboundDocument | ReceivedDocument,
         value=invoice.payable_amount,
         paid=Decimal(0),
         outstanding=invoice.payable_amount,
+        next_watch_at=utc_now(),  # the sweeps (title_sync, title_watch) ask DIAN about it at their next run
     )
     session.add(title)
     session.flush()

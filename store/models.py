@@ -113,6 +113,7 @@ class AlertKind(StrEnum):
     REGISTERED = "registered"  # 036 of a title
     REFUSED = "refused"  # DIAN refused one of our RADIAN events
     HOLDER_DISPUTED = "holder_disputed"  # GetDocumentInfo (unsigned) names another holder than the proven replay
+    CLAIMED = "claimed"  # 031: the buyer claimed one of our invoices (it will not become a title)
 
 
 class OutboundState(StrEnum):
