@@ -151,6 +151,7 @@ def test_treasury_registers_reports_endorses_and_sees_the_title_paid(browser, ti
         assert "registrado por la DIAN" in _confirm(page)
         page.click("#accion-informe-pago button[type=submit]")
         assert "registrado por la DIAN" in _confirm(page)
+        shoot(page, "titulo-acciones")
 
         form = page.locator("#accion-endosar")
         form.locator("input[name=nit]").fill(FACTOR_NIT)
