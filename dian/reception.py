@@ -23,6 +23,7 @@ from dian.nit import same_nit
 from dian.proof import UNCONFIRMED, DianKeys, Level, level_of
 from dian.trust import TrustStore, certificate_nits, nit_matches
 from dian.ubl import ApplicationResponse, AttachedDocument, CommercialDocument, LineResponse, parse_document
+from dian.ubl.parse import attached_payloads
 from dian.xades import Check, CheckResults, Outcome, SignatureReport, Verdict, has_signature, verdict_of, verify
 from dian.xmlsafe import parse_xml
 
@@ -59,7 +60,8 @@ class ReceptionReport(CheckResults):
     kind: str
     document: CommercialDocument | None = None
     dian_response: ApplicationResponse | None = None
-    attached: AttachedDocument | None = None
+    # The AttachedDocument's bytes as received; its own fields (unsigned, for display) are ``attached``.
+    container_xml: bytes | None = field(default=None, repr=False)
     document_signature: SignatureReport | None = None
     dian_signature: SignatureReport | None = None
     container_signature: SignatureReport | None = None
@@ -75,6 +77,19 @@ class ReceptionReport(CheckResults):
     event: ApplicationResponse | None = None
     event_xml: bytes | None = field(default=None, repr=False)
     unverified_event: ApplicationResponse | None = None
+
+    @property
+    def attached(self) -> AttachedDocument | None:
+        """The container's own fields (its parties, dates, ids: unsigned, shown, never trusted), read from
+        ``container_xml`` on first use: verification needs only the payloads it carries (``attached_payloads``)."""
+        if self.container_xml is None:
+            return None
+        cached = self.__dict__.get("_attached")
+        if cached is None:
+            parsed = parse_document(self.container_xml)
+            cached = parsed if isinstance(parsed, AttachedDocument) else None
+            object.__setattr__(self, "_attached", cached)
+        return cached
 
     @property
     def unreadable(self) -> bool:
@@ -234,19 +249,16 @@ def _verify_received(
     except ParseError as exc:
         return _unreadable("input.parse", f"el archivo no es un XML legible: {exc}")
     local = _local(outer)
-    attached: AttachedDocument | None = None
+    container_xml: bytes | None = None
     container = _Container()
     answer_xml: bytes | None = None
     if local == "AttachedDocument":
         kind = "attached_document"
+        container_xml = bytes(data)
         try:
-            parsed = parse_document(outer, source=bytes(data))
+            document_xml, answer_xml, _ = attached_payloads(outer, container_xml)
         except ParseError as exc:
             return _unreadable("container.parse", f"AttachedDocument ilegible: {exc}", kind)
-        assert isinstance(parsed, AttachedDocument)
-        attached = parsed
-        document_xml = attached.document_xml
-        answer_xml = attached.dian_response_xml
         container = _Container(outer if has_signature(outer) else None, trust, now)
         outer = None  # type: ignore[assignment]
         try:
@@ -254,12 +266,12 @@ def _verify_received(
         except ParseError as exc:
             checks.append(Check("document.parse", Outcome.FAIL, f"el documento adjunto no es un XML legible: {exc}"))
             return ReceptionReport(
-                checks=container.settled(checks, Level.INVALID), kind=kind, attached=attached,
+                checks=container.settled(checks, Level.INVALID), kind=kind, container_xml=container_xml,
                 document_xml=document_xml, dian_proof=Level.INVALID,
             )  # fmt: skip
         inner = _local(doc_root)
         if inner == "ApplicationResponse":  # an event mailed in its container, with DIAN's answer beside it
-            return _verify_event(document_xml, doc_root, answer_xml, trust, keys, now, checks, attached, container)
+            return _verify_event(document_xml, doc_root, answer_xml, trust, keys, now, checks, container_xml, container)
         if inner not in _COMMERCIAL_ROOTS:
             checks.append(
                 Check(
@@ -270,7 +282,7 @@ def _verify_received(
                 )
             )
             return ReceptionReport(
-                checks=container.settled(checks, Level.INVALID), kind=kind, attached=attached,
+                checks=container.settled(checks, Level.INVALID), kind=kind, container_xml=container_xml,
                 document_xml=document_xml, dian_proof=Level.INVALID,
             )  # fmt: skip
     elif local in _COMMERCIAL_ROOTS:
@@ -334,13 +346,13 @@ def _verify_received(
 
     # DIAN's validation answer (dian-facts 3.2, 3.3 steps 3-4), weighed by the one trust policy (dian.proof).
     answer, answer_report, notifications, level, basis = _dian_answer(answer_xml, document, keys, now, checks)
-    settled = container.settled(checks, level) if attached is not None else tuple(checks)
+    settled = container.settled(checks, level) if container_xml is not None else tuple(checks)
     return ReceptionReport(
         checks=settled,
         kind=kind,
         document=document,
         dian_response=answer,
-        attached=attached,
+        container_xml=container_xml,
         document_signature=doc_report,
         dian_signature=answer_report,
         container_signature=container.report,
@@ -442,7 +454,7 @@ def _verify_event(
     keys: DianKeys,
     now: dt.datetime | None,
     checks: list[Check],
-    attached: AttachedDocument | None,
+    container_xml: bytes | None,
     container: _Container | None = None,
     *,
     claimed: ApplicationResponse | None = None,
@@ -454,7 +466,7 @@ def _verify_event(
         claimed = _claimed_event(root)
 
     def refused(**fields: Any) -> ReceptionReport:
-        return _event_report(checks, attached, container, event_xml, unverified_event=claimed,
+        return _event_report(checks, container_xml, container, event_xml, unverified_event=claimed,
                              dian_proof=Level.INVALID, **fields)  # fmt: skip
 
     if not has_signature(root):
@@ -512,7 +524,7 @@ def _verify_event(
             )
     cude = (event.uuid or "").strip().lower() or None
     answer, answer_report, notes, level, basis = _dian_answer(answer_xml, None, keys, now, checks, about=cude)
-    return _event_report(checks, attached, container, event_xml, event=event, document_signature=signature,
+    return _event_report(checks, container_xml, container, event_xml, event=event, document_signature=signature,
                          dian_response=answer, dian_signature=answer_report, dian_response_xml=answer_xml,
                          notifications=notes, dian_proof=level, dian_basis=basis)  # fmt: skip
 
@@ -538,16 +550,17 @@ def _claimed_event(root: etree._Element) -> ApplicationResponse | None:
 
 def _event_report(
     checks: list[Check],
-    attached: AttachedDocument | None,
+    container_xml: bytes | None,
     container: _Container | None,
     event_xml: bytes,
     **fields: Any,
 ) -> ReceptionReport:
     """The report of an event (kind "event"); ``document_signature`` is the event's own signature."""
     if container is None:
-        return ReceptionReport(checks=tuple(checks), kind="event", attached=attached, event_xml=event_xml, **fields)
+        return ReceptionReport(checks=tuple(checks), kind="event", container_xml=container_xml, event_xml=event_xml,
+                               **fields)  # fmt: skip
     settled = container.settled(checks, fields["dian_proof"])
-    return ReceptionReport(checks=settled, kind="event", attached=attached, event_xml=event_xml,
+    return ReceptionReport(checks=settled, kind="event", container_xml=container_xml, event_xml=event_xml,
                            container_signature=container.report, **fields)  # fmt: skip
 
 

@@ -40,7 +40,7 @@ from dian.ubl.model import (
 )
 from dian.xmlsafe import parse_xml
 
-__all__ = ["BOGOTA", "Document", "parse_document", "parse_time"]
+__all__ = ["BOGOTA", "Document", "attached_payloads", "parse_document", "parse_time"]
 
 Document = CommercialDocument | AttachedDocument | ApplicationResponse
 _T = TypeVar("_T")
@@ -927,6 +927,30 @@ def _lenient(read: Callable[[], _T]) -> _T | None:
         return None
 
 
+_ATTACHED_PAYLOADS = _Record(lists={"document": _PAYLOAD, "answer": f"{_LINE_REFERENCE}/{_PAYLOAD}"})
+
+
+def attached_payloads(root: etree._Element, source: bytes | None = None) -> tuple[bytes, bytes | None, bool]:
+    """What an AttachedDocument carries — the signed document's bytes, DIAN's answer's (or None) and whether both are
+    the exact bytes of ``source`` — without reading the container's own fields (unsigned: for display only), which
+    ``parse_document`` reads as well. ParseError when the document is missing, as ``parse_document`` says it."""
+    return _payloads(root, source, _ATTACHED_PAYLOADS(root))
+
+
+def _payloads(root: etree._Element, source: bytes | None, f: _Fields) -> tuple[bytes, bytes | None, bool]:
+    description = f["document"][0] if f["document"] else None
+    if description is None or not (description.text or "").strip(_XML_WS):
+        raise ParseError(f"missing mandatory element {_PAYLOAD}", where=f"AttachedDocument/{_PAYLOAD}")
+    payloads = _Payloads(root, source)
+    document_xml, exact = payloads.take(description)
+    answer_xml = None
+    answer = f["answer"][0] if f["answer"] else None
+    if answer is not None and (answer.text or "").strip(_XML_WS):
+        answer_xml, answer_exact = payloads.take(answer)
+        exact = exact and answer_exact
+    return document_xml, answer_xml, exact
+
+
 def _attached(root: etree._Element, source: bytes | None) -> AttachedDocument:
     """Read a container liberally: its own fields are not signed, so only a missing embedded document is fatal.
 
@@ -936,16 +960,7 @@ def _attached(root: etree._Element, source: bytes | None) -> AttachedDocument:
     """
     where = "AttachedDocument"
     f = _ATTACHED(root)
-    description = f["document"][0] if f["document"] else None
-    if description is None or not (description.text or "").strip(_XML_WS):
-        raise ParseError(f"missing mandatory element {_PAYLOAD}", where=f"{where}/{_PAYLOAD}")
-    payloads = _Payloads(root, source)
-    document_xml, exact = payloads.take(description)
-    answer_xml = None
-    answer = f["answer"][0] if f["answer"] else None
-    if answer is not None and (answer.text or "").strip(_XML_WS):
-        answer_xml, answer_exact = payloads.take(answer)
-        exact = exact and answer_exact
+    document_xml, answer_xml, exact = _payloads(root, source, f)
     issue_date = _lenient(lambda: _day(_ATTACHED, f, "issue_date", where))
     issue_time = f["issue_time"]
     clock = _lenient(lambda: parse_time(issue_time, where=f"{where}/cbc:IssueTime")) if issue_time else None

@@ -246,3 +246,13 @@ def test_a_container_signature_is_verified_while_dians_word_is_only_unconfirmed(
     assert report.container_signature is not None
     assert report.outcome("container.signature") == Outcome.WARN
     assert {c.name for c in report.checks if c.outcome == Outcome.WARN} == {DIAN_CHAIN, "container.signature"}
+
+
+@pytest.mark.parametrize("name", ATTACHED)
+def test_the_containers_own_fields_are_read_on_first_use_and_as_parse_document_reads_them(name: str) -> None:
+    data = sample_bytes(name)
+    report = verify_received(data, trust=TrustStore())
+    assert "_attached" not in report.__dict__  # verification read only the payloads
+    assert report.attached == parse_document(data)
+    assert report.attached.document_xml == report.document_xml
+    assert report.attached.dian_response_xml == report.dian_response_xml
