@@ -14,10 +14,10 @@ from flask_login import current_user
 
 from dian.nit import same_nit
 from store.audit import record
-from store.models import AlertKind, Role, TitleAlert, TitleRole, ValueTitle
+from store.models import Role, TitleAlert, TitleRole, ValueTitle
 from web.access import roles
 from web.labels import local_time
-from web.title_labels import ALERT_LABELS, ROLE_LABELS, URGENT_ALERTS
+from web.title_labels import ALARMING_ALWAYS, ALERT_LABELS, ROLE_LABELS, URGENT_ALERTS
 
 bp = Blueprint("alerts", __name__)
 
@@ -71,7 +71,7 @@ def index() -> str:
             "kind": ALERT_LABELS.get(alert.kind, alert.kind.value),
             # Red for what changes whom (or whether) to pay; our own endorsement of a receivable is no alarm.
             "urgent": alert.kind in URGENT_ALERTS
-            and (title.role is TitleRole.OBLIGOR or alert.kind in (AlertKind.LIMITED, AlertKind.REFUSED)),
+            and (title.role is TitleRole.OBLIGOR or alert.kind in ALARMING_ALWAYS),
             "message": alert.message,
             "at": local_time(alert.created_at),
             "seen": alert.seen_at is not None,

@@ -52,8 +52,13 @@ ALERT_LABELS = {
     AlertKind.PAID: "Pagada",
     AlertKind.REGISTERED: "Inscrita en RADIAN",
     AlertKind.REFUSED: "Evento sin verificar",
+    AlertKind.HOLDER_DISPUTED: "Tenedor en duda",
+    AlertKind.CLAIMED: "Reclamada por el comprador",
 }
-URGENT_ALERTS = frozenset({AlertKind.HOLDER_CHANGED, AlertKind.LIMITED, AlertKind.TRANSFERRED, AlertKind.REFUSED})
+URGENT_ALERTS = frozenset({AlertKind.HOLDER_CHANGED, AlertKind.LIMITED, AlertKind.TRANSFERRED, AlertKind.REFUSED,
+                           AlertKind.HOLDER_DISPUTED, AlertKind.CLAIMED})  # fmt: skip
+# Alarming whichever side of the title we are on (the others only on what we pay).
+ALARMING_ALWAYS = frozenset({AlertKind.LIMITED, AlertKind.REFUSED, AlertKind.HOLDER_DISPUTED, AlertKind.CLAIMED})
 
 
 def event_name(code: str | EventCode) -> str:

@@ -31,7 +31,6 @@ from dian.nit import same_nit
 from dian.radian.model import Share
 from radian.store import RADIAN_CODES, derived_title, load
 from store.models import (
-    AlertKind,
     DocumentEvent,
     OutboundDocument,
     PartyRole,
@@ -48,6 +47,7 @@ from web.documents import blobs
 from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, outcome_of
 from web.labels import local_time, money
 from web.title_labels import (
+    ALARMING_ALWAYS,
     ALERT_LABELS,
     ROLE_LABELS,
     ROLE_PARAMS,
@@ -291,8 +291,7 @@ def show(title_id: int) -> str:
                 "message": a.message,
                 "at": local_time(a.created_at),
                 "seen": a.seen_at is not None,
-                "urgent": a.kind in URGENT_ALERTS
-                and (title.role is TitleRole.OBLIGOR or a.kind in (AlertKind.LIMITED, AlertKind.REFUSED)),
+                "urgent": a.kind in URGENT_ALERTS and (title.role is TitleRole.OBLIGOR or a.kind in ALARMING_ALWAYS),
             }
             for a in alerts
         ],

@@ -327,3 +327,9 @@ def test_the_document_page_names_a_registered_title_still_paid_to_the_supplier(c
     page = _text(client_as(Role.CLERK).get(f"/documentos/{plain.id}"))
     assert 'id="titulo-valor"' in page and "Inscrita en RADIAN" in page and "se paga al proveedor" in page
     assert "Pagar a:" not in page
+
+
+def test_every_alert_kind_has_spanish_words():
+    from web.title_labels import ALERT_LABELS
+
+    assert set(ALERT_LABELS) == set(AlertKind)
