@@ -8,9 +8,11 @@ Run from the repository root: ``.venv/bin/python benchmarks/dian_roundtrip.py [-
   (one of each per invoice) and left unsigned; then ``buzon dian-sim`` on a free loopback port, in its own process.
 * Client CPU per call / signature CPU: in each round (order alternating), the next events are XAdES-signed (thread
   CPU of ``dian.xades.sign``) and sent with ``send_event_update_status`` (thread CPU of the call: zip, envelope,
-  WS-Security, HTTP, answer parsing); medians of the rounds' medians. ``--before REV`` also sends half of each round's
-  events through the client as it was at git revision REV (its dian/soap copied to a temporary package: zeep and
-  requests' per-call environment scan), in the same rounds: a before/after ratio from one run.
+  WS-Security, HTTP, answer parsing); medians of the rounds' medians. Signing back to back runs with warm caches
+  while each call follows a wait for the answer (other processes run meanwhile), so each round also signs and sends
+  ``--batch`` events one by one, as the outbox does, and prints that ratio beside it. ``--before REV`` also sends
+  half of each round's events through the client as it was at git revision REV (its dian/soap copied to a temporary
+  package: zeep, requests and its per-call environment scan), in the same rounds: a before/after ratio from one run.
 * Threads: ``--events`` events sent by one thread, then as many by four threads sharing one client, each thread
   whole invoices (030 before 032 before 033); events registered per second, and the simulator process's CPU. Once
   with no answer latency, once with ``--latency-ms`` (the simulator's ``--latency-ms``: DIAN's network and
@@ -188,7 +190,7 @@ def run(folder: Path, args: argparse.Namespace) -> None:
     )
     before_class = _before_client(args.before, folder)
     per_round = args.batch * (2 if before_class else 1)
-    needed = args.rounds * per_round + 2 * args.events * (2 if args.latency_ms else 1)
+    needed = args.rounds * (per_round + args.batch) + 2 * args.events * (2 if args.latency_ms else 1)
     started = time.perf_counter()
     events = _Events(world, (needed + 2) // 3 + 1)
     simulator.close()
@@ -202,7 +204,7 @@ def run(folder: Path, args: argparse.Namespace) -> None:
         before = before_class(url, world.buyer) if before_class else None
         if before is not None:
             before.get_status("warm-up")
-        signs, calls, olds = [], [], []
+        signs, calls, olds, paired_signs, paired_calls = [], [], [], [], []
         for r in range(args.rounds):
             signed, sign_cpu = _sign(events.take(per_round))
             signs.append(statistics.median(sign_cpu))
@@ -212,11 +214,21 @@ def run(folder: Path, args: argparse.Namespace) -> None:
             for name, batch in halves if r % 2 == 0 else reversed(halves):
                 cpu = _send(after if name == "after" else before, batch)
                 (calls if name == "after" else olds).append(statistics.median(cpu))
+            one_sign, one_call = [], []
+            for event in events.take(args.batch):  # the outbox's order: sign one event, send it, next
+                (xml,), sign_cpu = _sign([event])
+                one_sign += sign_cpu
+                one_call += _send(after, [xml])
+            paired_signs.append(statistics.median(one_sign))
+            paired_calls.append(statistics.median(one_call))
         ms = lambda v: f"{v * 1000:.2f} ms"  # noqa: E731
         sign_ms, call_ms = statistics.median(signs), statistics.median(calls)
         print(f"signing one event (dian.xades.sign), median thread CPU: {ms(sign_ms)}")
         print(f"client CPU per send_event_update_status call, median: {ms(call_ms)}")
         print(f"client CPU per call / signature CPU: {call_ms / sign_ms:.2f}x (target <= 1.5x)")
+        paired_sign, paired_call = statistics.median(paired_signs), statistics.median(paired_calls)
+        print(f"signed then sent one by one (the outbox's order, both after the previous call's wait): signature "
+              f"{ms(paired_sign)}, call {ms(paired_call)} = {paired_call / paired_sign:.2f}x")  # fmt: skip
         if before is not None:
             old_ms = statistics.median(olds)
             print(f"client at {args.before} (zeep, environment read per call): {ms(old_ms)} per call = "

@@ -133,7 +133,8 @@ class WsSecurity:
 
     def header(self, *, action: str, to: str) -> str:
         """The ``s:Header`` element (text) addressed to ``to`` for ``action``, signed over ``wsa:To``."""
-        suffix = uuid.uuid4().hex.upper()
+        message_id = uuid.uuid4()  # fresh per message; its digits also make the message's Ids
+        suffix = message_id.hex.upper()
         to_text = xml_text(to)
         canonical_to = _TO_C14N.format(id=f"id-{suffix}", to=to_text)
         digest = base64.b64encode(hashlib.sha256(canonical_to.encode("utf-8")).digest()).decode("ascii")
@@ -151,7 +152,7 @@ class WsSecurity:
             signed_info=signed_info,
             value=base64.b64encode(value).decode("ascii"),
             action=xml_text(action),
-            message_id=uuid.uuid4(),
+            message_id=message_id,
             to=to_text,
         )
 
