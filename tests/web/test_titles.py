@@ -333,3 +333,9 @@ def test_every_alert_kind_has_spanish_words():
     from web.title_labels import ALERT_LABELS
 
     assert set(ALERT_LABELS) == set(AlertKind)
+
+
+def test_every_title_state_has_spanish_words():
+    from web.title_labels import STATE_LABELS
+
+    assert set(STATE_LABELS) == set(TitleState) and all(STATE_LABELS.values())
