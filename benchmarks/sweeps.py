@@ -1,8 +1,9 @@
 """The scheduled sweeps at 100k and 1M received documents on PostgreSQL, client CPU and server CPU (issue 21).
 
 Run from the repository root: ``.venv/bin/python benchmarks/sweeps.py [--sizes 100000,1000000] [--rounds 5]
-[--catch-up 10000] [--clock FILE]``; the sizes default to ``$BUZON_BENCH_SWEEPS`` or ``100000,1000000`` (the
-1M database loads in about a minute on the 2-core development machine). Prints figures; asserts nothing.
+[--catch-up 10000] [--clock FILE] [--sync FILE]``; the sizes default to ``$BUZON_BENCH_SWEEPS`` or
+``100000,1000000`` (the 1M database loads in about a minute on the 2-core development machine). Prints figures;
+asserts nothing.
 
 Each size gets a scratch database ``buzon_bench_<pid>_<size>``, created, migrated, loaded server-side in one
 ``INSERT … SELECT generate_series`` and dropped afterwards. The documents are a history at a fixed flow of
@@ -21,6 +22,14 @@ process's; server CPU is utime+stime of the scratch database's backends (benchma
 workers off for that database so that every cycle is counted in them. The growth line divides the 1M figure by the
 100k one. ``--clock`` measures another copy of events/clock.py (e.g. ``git show c37d904~1:events/clock.py``) in the
 same interleaved rounds, its catch-up on the same number of windows.
+
+The events sync: migration 0012's one-time marking of the open invoices past the 180-day horizon, timed apart on
+the loaded history (the load comes after migrating; the sync's indexes are rebuilt afterwards, as 0012 builds them
+after its marking), and the sync's first selection after it; then ``documents_to_sync`` for 200 (all never asked)
+and 2,000 (past those, into the longest unasked) in the rounds, and ``--sync`` another copy of events/sync.py
+(e.g. ``git show 83e3bad~1:events/sync.py``) beside it. The cost of the sync's index to every insert: 10,000 recent
+open invoices inserted server-side (rolled back) with 0012's two indexes and with them dropped in the same
+transaction, interleaved rounds, server CPU per document.
 """
 
 from __future__ import annotations
@@ -45,8 +54,7 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from benchmarks._measure import backend_pids, cpu_of, reference_line  # noqa: E402
 from dian.calendar import BusinessCalendar  # noqa: E402
-from events import clock  # noqa: E402
-from events.sync import documents_to_sync  # noqa: E402
+from events import clock, sync  # noqa: E402
 from store.blobs import BlobStore  # noqa: E402
 from store.db import make_engine, migrate  # noqa: E402
 from store.models import Role, User  # noqa: E402
@@ -95,6 +103,11 @@ FROM (
 """
 
 
+# The same rows past the loaded ones' CUFEs: documents of the last five weeks, most of them open invoices.
+INSERT_MORE = LOAD.replace("lpad(to_hex(i), 96, '0')", "lpad(to_hex(i + 1000000000), 96, '0')")
+SYNC_INDEXES = ("ix_received_documents_events_sync", "ix_received_documents_events_aged_out")
+
+
 @contextlib.contextmanager
 def scratch_database(size: int) -> Iterator[str]:
     """A new database of this run's own (never the tests' ``test``), dropped afterwards."""
@@ -139,12 +152,15 @@ def reopen(engine: sa.Engine, windows: int, now: datetime) -> int:
         ).rowcount
 
 
-def _load_clock(path: str):
-    spec = importlib.util.spec_from_file_location("clock_under_test", path)
+def _load_copy(path: str | Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+MIGRATION_0012 = _load_copy(REPO / "store/migrations/versions/0012_sync_index.py", "migration_0012")
 
 
 class Bench:
@@ -160,7 +176,7 @@ class Bench:
 
     def run(self, call: Callable[[], object], repeat: int = 1) -> tuple[object, float, float, float]:
         """One sample: ``call`` run ``repeat`` times, the figures per call (server CPU is read in 10 ms ticks, so a
-        fast call is repeated until a sample lasts about 200 ms)."""
+        fast call is repeated until a sample lasts about 500 ms)."""
         result, wall, client, server = cpu_of(lambda: [call() for _ in range(repeat)][-1], self.pids)
         return result, wall / repeat, client / repeat, server / repeat
 
@@ -171,9 +187,39 @@ class Bench:
         return lambda: module.send_reminders(self.sessions, self.ctx, hours=8, from_address="buzon@empresa.test",
                                              now=lambda: self.now)  # fmt: skip
 
-    def select_sync(self) -> object:
-        with self.sessions() as s:
-            return documents_to_sync(s, self.now, every=timedelta(hours=1), max_age_days=180, limit=200)
+    def select_sync(self, module, limit: int) -> Callable[[], object]:
+        def select() -> object:
+            with self.sessions() as s:
+                chosen = module.documents_to_sync(s, self.now, every=timedelta(hours=1), max_age_days=180, limit=limit)
+                s.commit()  # as sync_events does: the aged-out marks (none once caught up)
+            return chosen
+
+        return select
+
+    def mark_aged_out(self, now: datetime) -> int:
+        """What migration 0012 does once to a history loaded before it (the load here comes after migrating)."""
+        with self.engine.begin() as conn:
+            return MIGRATION_0012.mark_aged_out(conn, now)
+
+    def reindex_sync(self) -> None:
+        """The sync's indexes as 0012 builds them after its marking (here they were kept row by row meanwhile)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for index in SYNC_INDEXES:
+                conn.execute(sa.text(f"REINDEX INDEX {index}"))
+            conn.execute(sa.text("VACUUM ANALYZE received_documents"))
+
+    def insert(self, with_sync_indexes: bool) -> Callable[[], object]:
+        """10,000 recent documents inserted and rolled back, with or without 0012's indexes."""
+
+        def insert() -> object:
+            with self.engine.connect() as conn, conn.begin() as tx:
+                if not with_sync_indexes:
+                    for index in SYNC_INDEXES:
+                        conn.execute(sa.text(f"DROP INDEX {index}"))
+                conn.execute(sa.text(INSERT_MORE), {"n": 10_000, "now": self.now, "step": 86400 / 274})
+                tx.rollback()
+
+        return insert
 
 
 def _median(samples: list[tuple[object, float, float, float]]) -> tuple[float, float, float]:
@@ -186,7 +232,8 @@ def _line(name: str, figures: tuple[float, float, float], rounds: int) -> str:
             f"server CPU {(client + server) * 1000:8.1f} ms CPU (median of {rounds}, per call)")  # fmt: skip
 
 
-def bench(size: int, args: argparse.Namespace, versions: dict[str, object]) -> dict[str, tuple[float, float, float]]:
+def bench(size: int, args: argparse.Namespace, versions: dict[str, object],
+          syncs: dict[str, object]) -> dict[str, tuple[float, float, float]]:  # fmt: skip
     now = datetime.now(UTC).replace(microsecond=0)
     figures: dict[str, tuple[float, float, float]] = {}
     with scratch_database(size) as url, tempfile.TemporaryDirectory(prefix="buzon-sweeps-") as tmp:
@@ -204,22 +251,46 @@ def bench(size: int, args: argparse.Namespace, versions: dict[str, object]) -> d
         first = b.run(b.remind(clock))
         print(f"  send_reminders first run queued {len(first[0].reminded)} reminders: {first[1] * 1000:.0f} ms wall, "
               f"{first[2] * 1000:.0f} ms client + {first[3] * 1000:.0f} ms server CPU")  # fmt: skip
+        marked, wall, client, server = b.run(lambda: b.mark_aged_out(now))
+        print(f"  0012's one-time marking: {marked:,} open invoices past 180 days in {wall:.2f} s wall, "
+              f"{client:.2f} s client + {server:.2f} s server CPU")  # fmt: skip
+        b.reindex_sync()
+        chosen, wall, client, server = b.run(b.select_sync(sync, 2000))
+        with engine.connect() as conn:
+            after = conn.execute(sa.text("SELECT count(*) FROM received_documents "
+                                         "WHERE events_sync_aged_out IS NOT NULL")).scalar()  # fmt: skip
+        print(f"  sync's first selection: {len(chosen)} chosen, {after - marked:,} more marked, {wall * 1000:.0f} ms "
+              f"wall, {(client + server) * 1000:.0f} ms CPU")  # fmt: skip
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE received_documents"))  # what autovacuum does after such an update
         cases: dict[str, Callable[[], object]] = {}
         for name, module in versions.items():
             cases[f"close_windows, nothing due ({name})"] = b.close(module)
             cases[f"send_reminders, all queued ({name})"] = b.remind(module)
-        cases["documents_to_sync (200)"] = b.select_sync
+        for name, module in syncs.items():
+            for limit in (200, 2000):
+                cases[f"documents_to_sync ({limit}, {name})"] = b.select_sync(module, limit)
+        cases["insert 10k, with 0012's indexes"] = b.insert(True)
+        cases["insert 10k, without them"] = b.insert(False)
         samples: dict[str, list] = {name: [] for name in cases}
         repeats = {}
         for name, call in cases.items():
             call()  # warm: plans cached, pages in memory
-            repeats[name] = max(1, min(200, int(0.2 / max(b.run(call)[1], 1e-4))))
+            repeats[name] = max(1, min(1000, int(0.5 / max(b.run(call)[1], 1e-4))))
         for _ in range(args.rounds):
             for name, call in cases.items():
                 samples[name].append(b.run(call, repeats[name]))
         for name, pairs in samples.items():
             figures[name] = _median(pairs)
             print(_line(name, figures[name], args.rounds))
+        if "--sync" in syncs:
+            for limit in (200, 2000):
+                old, new = (figures[f"documents_to_sync ({limit}, {n})"] for n in ("--sync", "this"))
+                ratio = (old[1] + old[2]) / (new[1] + new[2])
+                print(f"  documents_to_sync ({limit}): --sync / this = {ratio:.1f}x CPU")
+        with_, without = figures["insert 10k, with 0012's indexes"], figures["insert 10k, without them"]
+        print(f"  the sync's indexes cost {(with_[2] - without[2]) / 10_000 * 1e6:.1f} µs server CPU per inserted "
+              f"document ({with_[2] / without[2]:.3f}x the insert's server CPU)")  # fmt: skip
         for name, module in versions.items():
             reopened = reopen(engine, args.catch_up, now)
             result, wall, client, server = b.run(b.close(module))
@@ -239,14 +310,18 @@ def main() -> None:
     parser.add_argument("--catch-up", type=int, default=10_000, help="windows closed after the outage")
     parser.add_argument("--per-day", type=int, default=274, help="documents a day (the flow)")
     parser.add_argument("--clock", help="also measure this copy of events/clock.py")
+    parser.add_argument("--sync", help="also measure this copy of events/sync.py")
     args = parser.parse_args()
     print(reference_line())
     versions: dict[str, object] = {"this": clock}
     if args.clock:
-        versions["--clock"] = _load_clock(args.clock)
+        versions["--clock"] = _load_copy(args.clock, "clock_under_test")
+    syncs: dict[str, object] = {"this": sync}
+    if args.sync:
+        syncs["--sync"] = _load_copy(args.sync, "sync_under_test")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     try:
-        results = {size: bench(size, args, versions) for size in sizes}
+        results = {size: bench(size, args, versions, syncs) for size in sizes}
     except sa.exc.OperationalError as exc:
         print(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}; nothing measured")
         return

@@ -4,6 +4,7 @@ and left out, a longer horizon taking them back, and plans that walk the index w
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from dian.codes import DocumentState, DocumentType, Environment
 from events.sync import documents_to_sync, sync_events
+from store.db import make_engine
 from store.models import EVENTS_SYNC_STATES, EVENTS_SYNC_WATCHED, ReceivedDocument, Verdict
 from tests.services import migrated_database
 
@@ -186,3 +188,56 @@ def test_each_query_walks_the_sync_index_in_order_with_no_sort(engine) -> None:
             plan = "\n".join(str(row[-1]) for row in conn.exec_driver_sql(explain + statement, parameters))
             assert INDEX in plan, plan
             assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migration_0012_marks_the_open_invoices_already_past_the_default_horizon(kind, tmp_path) -> None:
+    from alembic import command
+
+    from store.db import alembic_config
+    from store.models import DocumentTotal
+    from tests.services import fresh_postgres_database
+
+    url = f"sqlite:///{tmp_path / 'at-0011.sqlite3'}"
+    with fresh_postgres_database() if kind == "postgresql" else contextlib.nullcontext(url) as url:
+        engine = make_engine(url)
+        try:
+            command.upgrade(alembic_config(engine), "0011")
+            now = datetime.now(UTC)
+            rows = [
+                (1, 200, DocumentState.ACCEPTED, DocumentType.INVOICE),  # past the horizon: marked
+                (2, 10, DocumentState.ACCEPTED, DocumentType.INVOICE),  # young: left in the queue
+                (3, 200, DocumentState.CLAIMED, DocumentType.INVOICE),  # closed: never in the queue
+                (4, 200, DocumentState.VALIDATED, DocumentType.CREDIT_NOTE),  # not an invoice
+            ]
+            table = ReceivedDocument.__table__
+            with engine.begin() as conn:
+                for n, days, state, document_type in rows:
+                    d = _document(n, issued_days_ago=0, synced=None, state=state, document_type=document_type)
+                    values = {
+                        c.name: getattr(d, c.key)
+                        for c in table.columns
+                        if c.name not in ("id", "events_sync_aged_out") and getattr(d, c.key) is not None
+                    }
+                    values["issued_at"] = now - timedelta(days=days)
+                    conn.execute(sa.insert(table).values(id=n, **values))  # fmt: skip
+            before = _snapshot(engine, DocumentTotal)
+            command.upgrade(alembic_config(engine), "head")
+            after = _snapshot(engine, DocumentTotal)
+            assert after == before  # neither updated_at nor the triggers' monthly totals moved
+            marked = _aged_out(engine)
+            assert list(marked) == [1]
+            with engine.connect() as conn:
+                issued = conn.execute(sa.select(ReceivedDocument.issued_at).where(ReceivedDocument.id == 1)).scalar()
+            assert marked[1] == issued
+            assert _select(engine, now) == [2]
+        finally:
+            engine.dispose()
+
+
+def _snapshot(engine: sa.Engine, totals) -> tuple:
+    with engine.connect() as conn:
+        updated = conn.execute(sa.text("SELECT id, updated_at FROM received_documents ORDER BY id")).all()
+        counted = conn.execute(sa.select(totals.month, totals.state, totals.documents).order_by(
+            totals.month, totals.state)).all()  # fmt: skip
+    return [tuple(r) for r in updated], [tuple(r) for r in counted]
