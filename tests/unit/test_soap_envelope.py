@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import os
+import socket
 import threading
 import urllib.request
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from lxml import etree
 from dian.soap import DianClient, DianFault, DianTransportError, WsSecurity, check_request
 from dian.soap.envelope import envelope, operations
 from dian.soap.results import document_info_from
-from dian.soap.transport import environment_proxy
+from dian.soap.transport import HttpTransport, environment_proxy
 from dian.soap.wsse import DS, EXC_C14N, WSA, WSSE
 from dian.trust import SigningIdentity
 from tests.pki import pki
@@ -328,3 +329,58 @@ def test_document_info_not_found_and_empty() -> None:
     info = document_info_from(result)
     assert (info.found, info.status_code, info.holder_name, info.events) == (False, "66", None, ())
     assert document_info_from(None).found is False
+
+
+# -- the HTTP exchange on a loopback socket: answer framings ----------------------------------------------------------
+
+
+def _serve_once(answers: list[bytes]) -> tuple[int, list[bytes]]:
+    """A loopback server that reads one request per answer on one connection and writes the answer as given."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, listener:
+            reader = conn.makefile("rb")
+            for answer in answers:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    head += reader.readline()
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                seen.append(head + reader.read(length))
+                conn.sendall(answer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1], seen
+
+
+def test_chunked_interim_and_close_delimited_answers_are_read() -> None:
+    body = STATUS_66
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:100], body[100:])) + b"0\r\n\r\n"
+    port, seen = _serve_once(
+        [
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked,
+            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+            b"HTTP/1.0 200 OK\r\nContent-Type: application/soap+xml\r\n\r\n" + body,  # ends when the server closes
+        ]
+    )
+    transport = HttpTransport(f"http://127.0.0.1:{port}/svc")
+    client = DianClient(f"http://127.0.0.1:{port}/svc", _identity(), transport=transport)
+    for _ in range(3):
+        assert client.get_status("x").status_code == "66"
+    assert len(seen) == 3 and all(s.startswith(b"POST /svc HTTP/1.1\r\nHost: 127.0.0.1:") for s in seen)
+    assert transport._idle == []  # the HTTP/1.0 answer closed the one connection the three calls shared
+    client.close()
+
+
+def test_an_answer_cut_short_or_too_large_is_a_transport_error() -> None:
+    port, _ = _serve_once([b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n<s:Envelope"])
+    with pytest.raises(DianTransportError, match="connection failed or reset") as caught:
+        DianClient(f"http://127.0.0.1:{port}/svc", _identity()).get_status("x")
+    assert caught.value.kind == "connection" and caught.value.retryable
+    port, _ = _serve_once([b"HTTP/1.1 200 OK\r\nContent-Length: 2000\r\n\r\n" + b" " * 2000])
+    small = HttpTransport(f"http://127.0.0.1:{port}/svc", max_answer_bytes=1000)
+    with pytest.raises(DianTransportError, match="at most 1000") as caught:
+        DianClient(f"http://127.0.0.1:{port}/svc", _identity(), transport=small).get_status("x")
+    assert caught.value.kind == "unreadable" and not caught.value.retryable
