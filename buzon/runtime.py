@@ -102,6 +102,33 @@ def crash_hook(spec: str | None) -> Callable[[str], None] | None:
     return hook
 
 
+class LoadedCertificate:
+    """The company's PKCS#12 opened once per content of its file: ``load`` reads the file's bytes (microseconds) and
+    opens it again only when they, its path or its password changed (a renewed certificate put in place)."""
+
+    def __init__(self) -> None:
+        self._held: tuple[tuple[str, bytes, str | bytes | None], SigningIdentity] | None = None
+        self.loads = 0  # how many times a file was opened (tests, benchmarks)
+
+    def load(self, path: str | os.PathLike[str], password: str | bytes | None,
+             opener: Callable[[Any, Any], SigningIdentity]) -> SigningIdentity:  # fmt: skip
+        import hashlib
+        from pathlib import Path
+
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
+            return opener(path, password)  # its error names the file
+        key = (os.fspath(path), hashlib.sha256(data).digest(), password)
+        held = self._held
+        if held is not None and held[0] == key:
+            return held[1]
+        identity = opener(path, password)
+        self.loads += 1
+        self._held = (key, identity)
+        return identity
+
+
 class Runtime:
     """One process's collaborators, built from its settings on first use."""
 
@@ -187,14 +214,18 @@ class Runtime:
 
     def company_identity(self) -> SigningIdentity:
         """The company's signing key and certificate: certificate.pkcs12_path when configured; in the simulator
-        environment without one, the sandbox certificate of the local simulator."""
+        environment without one, the sandbox certificate of the local simulator.
+
+        Opened once per content of the file (opening a PKCS#12 costs tens of milliseconds of CPU, every events
+        context and DIAN client asks for it): a certificate replaced on disk — a renewal — is used from the next call.
+        """
         from dian.errors import CertificateError
         from dian.trust import load_pkcs12
 
         cert = self.settings.certificate
         if cert.pkcs12_path:
             try:
-                return load_pkcs12(cert.pkcs12_path, cert.password)
+                return self._certificates.load(cert.pkcs12_path, cert.password, load_pkcs12)
             except CertificateError as exc:
                 raise ConfigError(f"certificate.pkcs12_path: {exc}") from exc
         if self.settings.dian.environment != "simulator":
@@ -202,7 +233,14 @@ class Runtime:
                 f"certificate.pkcs12_path: DIAN's {self.settings.dian.environment} environment needs the company's "
                 "certificate"
             )
-        return local_dian.sandbox_identity(self.settings)
+        sandbox = local_dian.data_dir(self.settings) / local_dian.SANDBOX_P12
+        if not sandbox.exists():
+            return local_dian.sandbox_identity(self.settings)  # issued now; opened from the cache next time
+        return self._certificates.load(sandbox, local_dian.SANDBOX_PASSWORD, load_pkcs12)
+
+    @cached_property
+    def _certificates(self) -> LoadedCertificate:
+        return LoadedCertificate()
 
     def check_certificate(self) -> None:
         """ConfigError naming the key when the configured company certificate cannot be opened (processes that will
@@ -211,15 +249,17 @@ class Runtime:
             self.company_identity()
 
     def software(self) -> Software:
-        """Our software as registered with DIAN; at the local simulator it is registered on first use."""
+        """Our software as registered with DIAN; at the local simulator it is registered on first use (once per
+        process: seeding the simulator's database costs more than the rest of an events context)."""
         from dian.ubl.build import Software
 
         settings = self.settings
         pin = settings.dian.software_pin or (SIMULATOR_PIN if settings.dian.environment == "simulator" else "")
         software = Software(provider_nit=settings.company.nit_number, provider_dv=settings.company.dv,
                             software_id=settings.dian.software_id, pin=pin)  # fmt: skip
-        if local_dian.is_local(settings):
+        if local_dian.is_local(settings) and self.__dict__.get("_registered_software") != software:
             local_dian.register_software(settings, software)
+            self.__dict__["_registered_software"] = software
         return software
 
     def dian_client(self) -> DianClient:
