@@ -1,8 +1,10 @@
-"""Documents issued per second on one core: JSON payload → validation → totals → UBL → CUFE → XAdES → zip (no PDF).
+"""Documents issued per second on one core: JSON payload → validation → totals → UBL → CUFE → XAdES → zip, without
+and with the PDF (issuing.pdf.render_pdf of the signed XML, QR on every page).
 
 Run from the repository root: ``.venv/bin/python benchmarks/issuing.py [--rounds 7] [--per-round 200] [--lines 5]``.
 Prints figures; asserts nothing. One process, so the figure is per core. Each round issues ``--per-round`` invoices
-with consecutive numbers; the median round is reported, with the time split by stage from a separate pass.
+with consecutive numbers, once without and once with the PDF (interleaved, so both see the same load); the median
+round of each is reported with their ratio, then the time split by stage from a separate pass.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
+from benchmarks._measure import reference_line  # noqa: E402
 from dian.codes import Environment  # noqa: E402
 from dian.pki import issue_certificate  # noqa: E402
 from dian.trust import SigningIdentity  # noqa: E402
@@ -30,6 +33,7 @@ from dian.ubl.build import NumberingRange, Software, build_invoice  # noqa: E402
 from dian.ubl.model import Address, Party  # noqa: E402
 from dian.xades import sign  # noqa: E402
 from issuing.document import BOGOTA, Issuer, Numbering, _zip, draft_of, issue_document  # noqa: E402
+from issuing.pdf import render_pdf  # noqa: E402
 from issuing.totals import compute_totals  # noqa: E402
 from issuing.validation import require_payload  # noqa: E402
 
@@ -76,32 +80,37 @@ def main() -> None:
     at = dt.datetime.now(BOGOTA).replace(microsecond=0)
     number = RANGE.from_number
 
-    def one() -> int:
+    def one(pdf: bool) -> int:
         nonlocal number
         number += 1
         payload = require_payload(copy.deepcopy(template))
         doc = issue_document(payload, issuer=issuer, numbering=Numbering("SETP", number, RANGE),
                              environment=Environment.TESTING, issued_at=at)  # fmt: skip
-        return len(doc.zip_bytes)
+        return len(doc.zip_bytes) + (len(render_pdf(doc.xml, validated_at=at)) if pdf else 0)
 
-    one()  # warm up
-    rates, cpu_rates = [], []
+    one(False), one(True)  # warm up
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    cpu_rates: dict[bool, list[float]] = {False: [], True: []}
     for _ in range(args.rounds):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        for _ in range(args.per_round):
-            one()
-        rates.append(args.per_round / (time.perf_counter() - start))
-        cpu_rates.append(args.per_round / (time.process_time() - cpu_start))
+        for pdf in (False, True):
+            start, cpu_start = time.perf_counter(), time.process_time()
+            for _ in range(args.per_round):
+                one(pdf)
+            rates[pdf].append(args.per_round / (time.perf_counter() - start))
+            cpu_rates[pdf].append(args.per_round / (time.process_time() - cpu_start))
     print(f"issuing, {args.lines}-line invoices, {args.rounds} rounds × {args.per_round}, one process (one core)")
-    low, high = min(rates), max(rates)
-    print(f"  documents/s (wall clock): median {statistics.median(rates):.0f}  (min {low:.0f}, max {high:.0f})")
+    for pdf, label in ((False, "without PDF"), (True, "with PDF")):
+        wall, cpu = rates[pdf], cpu_rates[pdf]
+        print(f"  {label}: documents/s (wall clock) median {statistics.median(wall):.0f} "
+              f"(min {min(wall):.0f}, max {max(wall):.0f}); per CPU second median {statistics.median(cpu):.0f} "
+              f"(min {min(cpu):.0f}, max {max(cpu):.0f})")  # fmt: skip
     # CPU time of this process: the per-core figure even when other processes share the cores.
-    print(f"  documents/s per CPU second: median {statistics.median(cpu_rates):.0f}  "
-          f"(min {min(cpu_rates):.0f}, max {max(cpu_rates):.0f})")  # fmt: skip
+    ratio = statistics.median(cpu_rates[True]) / statistics.median(cpu_rates[False])
+    print(f"  with PDF / without (per CPU second): {ratio:.2f}")
     print(f"  load average while measuring: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
     # Where the time goes, one stage at a time on the same document.
-    stages = {"validate": 0.0, "totals": 0.0, "build+CUFE": 0.0, "sign": 0.0, "zip": 0.0}
+    stages = {"validate": 0.0, "totals": 0.0, "build+CUFE": 0.0, "sign": 0.0, "zip": 0.0, "pdf": 0.0}
     count = args.per_round
     for _ in range(count):
         t0 = time.perf_counter()
@@ -117,10 +126,13 @@ def main() -> None:
         t4 = time.perf_counter()
         _zip("fv.xml", signed)
         t5 = time.perf_counter()
-        for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+        pdf_bytes = render_pdf(signed, validated_at=at)
+        t6 = time.perf_counter()
+        for name, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True):
             stages[name] += seconds
     print("  per document (ms): " + ", ".join(f"{name} {1000 * s / count:.2f}" for name, s in stages.items()))
-    print(f"  signed XML {len(signed)} bytes")
+    print(f"  signed XML {len(signed)} bytes, PDF {len(pdf_bytes)} bytes")
+    print(f"  {reference_line()}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ MARGIN = 28.0
 WIDTH = PAGE_W - 2 * MARGIN
 QR_SIZE = 118.0  # points: the most the QR may take, 4.2 cm (the minimum is 2 cm, radian-issuing-facts B.6)
 QR_STEP = 1.44  # points per module: 0.02 in, 2 pixels at 100 dpi
+QR_MASK = 0  # the checkerboard (i + j) mod 2, see _qr_form
 HEADER_H = QR_SIZE + 6
 FOOTER_H = 44.0
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
@@ -96,13 +97,16 @@ class _Pen:
 
     def __init__(self, c: Canvas | None) -> None:
         self.c = c
+        self.font: tuple[str, float] | None = None
 
     def text(self, x: float, y: float, text: str, *, font: str = FONT, size: float = 7.5, right: bool = False,
              color: tuple[float, float, float] | None = None) -> None:  # fmt: skip
         c = self.c
         if c is None or not text:
             return
-        c.setFont(font, size)
+        if self.font != (font, size):
+            c.setFont(font, size)
+            self.font = (font, size)
         if color is not None:
             c.setFillColorRGB(*color)
         (c.drawRightString if right else c.drawString)(x, y, text)
@@ -137,30 +141,38 @@ def _qr_form(c: Canvas, text: str) -> float:
 
     A module is 1.44 pt = 0.02 in while the symbol fits QR_SIZE, so at 100, 150, 200 or 300 dpi each module is a
     whole number of pixels, aligned on the page's pixel grid by _qr_origin: crisp even on a 100 dpi raster.
+    The mask is fixed (QR_MASK): choosing the best of the eight is what costs most in segno (≈ 15 ms a document, more
+    than the rest of the PDF), any mask is a valid symbol, and every page's QR is decoded by zbar in the tests.
     """
-    qr = segno.make(text, error="l", micro=False)  # segno raises the level as far as the same version allows
+    # segno raises the error correction level as far as the same version allows
+    qr = segno.make(text, error="l", micro=False, mask=QR_MASK)
     border = 2
     matrix = qr.matrix
     modules = len(matrix) + 2 * border
     step = QR_STEP if modules * QR_STEP <= QR_SIZE else QR_SIZE / modules
     side = modules * step
-    c.beginForm("qr", lowerx=0, lowery=0, upperx=side, uppery=side)
-    c.setFillColorRGB(1, 1, 1)
-    c.rect(0, 0, side, side, stroke=0, fill=1)
-    c.setFillColorRGB(0, 0, 0)
-    path = c.beginPath()
+    # One path of horizontal runs, in module units (integers) under a scale: written as literal PDF operators, since
+    # reportlab's path object formats each float in Python and would spend more time than everything else here.
+    ops = []
     for r, row in enumerate(matrix):
-        y = side - (r + border + 1) * step
+        y = modules - border - 1 - r
         col, width = 0, len(row)
         while col < width:
             if row[col] & 1:
                 start = col
                 while col < width and row[col] & 1:
                     col += 1
-                path.rect((start + border) * step, y, (col - start) * step, step)
+                ops.append(f"{start + border} {y} {col - start} 1 re")
             else:
                 col += 1
-    c.drawPath(path, stroke=0, fill=1)
+    c.beginForm("qr", lowerx=0, lowery=0, upperx=side, uppery=side)
+    c.setFillColorRGB(1, 1, 1)
+    c.rect(0, 0, side, side, stroke=0, fill=1)
+    c.setFillColorRGB(0, 0, 0)
+    c.saveState()
+    c.scale(step, step)
+    c.addLiteral("\n".join(ops) + "\nf")
+    c.restoreState()
     c.endForm()
     return side
 
@@ -418,6 +430,7 @@ def draw_sheet(c: Canvas, sheet: Sheet, deco: Decoration, *, on_page: Callable[[
         if on_page is not None:
             on_page(number)
         c.showPage()
+        pen.font = None
     return len(pages)
 
 
