@@ -139,10 +139,26 @@ def add_receivable_commands(group: click.Group) -> None:
 
     @group.command("sync")
     @with_settings
-    @_title_key
-    def sync(settings: Settings, key: str) -> None:
-        """Ask DIAN what is registered on the title's invoice (e.g. the buyer's acceptance)."""
+    @click.argument("key", metavar="[TITLE]", required=False)
+    @click.option("--all", "every", is_flag=True, help="Every receivable due a look (the job title_sync, once).")
+    def sync(settings: Settings, key: str | None, every: bool) -> None:
+        """Ask DIAN what is registered on the title's invoice (e.g. the buyer's acceptance), or on all with --all."""
+        if every == (key is not None):
+            fail("name one TITLE or use --all")
         with current_runtime(settings) as rt:
+            if every:
+                from buzon import jobs
+
+                jobs.use(rt)
+                done = jobs.title_sync()
+                if done["outcome"] != "ok":
+                    fail(f"la sincronización falló: {done['error']}", code=1)
+                summary = done["summary"]
+                click.echo(f"consultados {summary.get('asked', 0)}; con novedades {summary.get('synced', 0)}; "
+                           f"eventos nuevos {summary.get('observed', 0)}; reclamos {summary.get('claims', 0)}; "
+                           f"fallidos {summary.get('failed', 0)}")  # fmt: skip
+                return
+            assert key is not None
             title = _find(rt, key)
             result = rt.titles.sync(title.id, actor=cli_actor())
         if result.error:

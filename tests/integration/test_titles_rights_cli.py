@@ -41,7 +41,8 @@ def test_mandate_protest_and_transfer_from_the_command_line(titles_bed: TitlesBe
     number = run("import", str(tmp_path / "ours.xml")).stdout.split("Factura ")[1].split(" ")[0]
     bed.buyer_sends(invoice, EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN, EventCode.ACEPTACION_EXPRESA,
                     at=at + dt.timedelta(hours=1))  # fmt: skip
-    run("sync", number)
+    assert "name one TITLE or use --all" in run("sync", code=2).stderr
+    assert "consultados 1; con novedades 1; eventos nuevos 3; reclamos 0; fallidos 0" in run("sync", "--all").stdout
     assert "Firmado: 361" in run("register", number).stdout
 
     assert "NIT: «90-1» no es un NIT" in run("mandate", number, "--to", "90-1", "--name", "X", code=2).stderr
