@@ -27,6 +27,7 @@ from dian.radian.model import RadianEvent, Share
 from dian.radian.parse import parse_radian_event
 from dian.rules import DocumentFacts
 from events.context import utc_now
+from radian.messages import holder_changed, pesos, state_words
 from radian.title import ValueTitle as DerivedTitle
 from store.blobs import BlobStore
 from store.models import (
@@ -258,10 +259,6 @@ def ensure_title(session: Session, invoice: OutboundDocument | ReceivedDocument,
     return title
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:,.2f}"
-
-
 _STATE_ALERTS = {
     TitleState.REGISTERED: AlertKind.REGISTERED,
     TitleState.LIMITED: AlertKind.LIMITED,
@@ -269,15 +266,6 @@ _STATE_ALERTS = {
     TitleState.TRANSFERRED: AlertKind.TRANSFERRED,
     TitleState.PARTIALLY_PAID: AlertKind.PARTIALLY_PAID,
     TitleState.PAID: AlertKind.PAID,
-}
-_STATE_WORDS = {
-    AlertKind.REGISTERED: "quedó inscrita en RADIAN como título valor",
-    AlertKind.LIMITED: "tiene una limitación a la circulación (medida cautelar): no la pague hasta que se levante",
-    AlertKind.LIMITATION_LIFTED: "ya no tiene limitación a la circulación",
-    AlertKind.PROTESTED: "fue protestada",
-    AlertKind.TRANSFERRED: "tiene sus derechos económicos transferidos",
-    AlertKind.PARTIALLY_PAID: "tiene un pago parcial registrado",
-    AlertKind.PAID: "quedó pagada en su totalidad",
 }
 
 
@@ -347,20 +335,22 @@ def refresh_title(session: Session, blobs: BlobStore, title: ValueTitle, now: da
             endorsement = endorsements[0] if endorsements else None
             alerts.append(_alert(
                 session, title, AlertKind.HOLDER_CHANGED, f"holder_changed:{endorsement.cude if endorsement else key}",
-                f"{what} cambió de tenedor legítimo: de {old_holder[1] or old_holder[0]} (NIT {old_holder[0]}) a "
-                f"{title.holder_name or title.holder_nit} (NIT {title.holder_nit}). Pague solo al nuevo tenedor.",
+                holder_changed(title.role, title.invoice_number, old_nit=old_holder[0], old_name=old_holder[1],
+                               new_nit=title.holder_nit, new_name=title.holder_name, our_nit=title.issuer_nit),
                 now, from_nit=old_holder[0], from_name=old_holder[1], to_nit=title.holder_nit,
                 to_name=title.holder_name, event_id=endorsement.id if endorsement else None,
             ))  # fmt: skip
         if was_limited and not title.limited:
             alerts.append(_alert(session, title, AlertKind.LIMITATION_LIFTED, f"limitation_lifted:{key}",
-                                 f"{what} {_STATE_WORDS[AlertKind.LIMITATION_LIFTED]}.", now))  # fmt: skip
+                                 f"{what} {state_words(AlertKind.LIMITATION_LIFTED, title.role)}.", now))  # fmt: skip
         kind = _STATE_ALERTS.get(title.state)
         if kind is not None and title.state is not old_state:
             detail = ""
             if kind in (AlertKind.PARTIALLY_PAID, AlertKind.PAID):
-                detail = f" Pagado: {_money(title.paid)}; saldo: {_money(title.outstanding)}."
-            alerts.append(_alert(session, title, kind, f"{kind.value}:{key}", f"{what} {_STATE_WORDS[kind]}.{detail}",
+                paid, left = pesos(title.paid, title.currency), pesos(title.outstanding, title.currency)
+                detail = f" Pagado: {paid}; saldo: {left}."
+            words = state_words(kind, title.role)
+            alerts.append(_alert(session, title, kind, f"{kind.value}:{key}", f"{what} {words}.{detail}",
                                  now, event_id=last.id if last is not None else None))  # fmt: skip
     return [a for a in alerts if a is not None]
 
