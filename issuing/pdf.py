@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from lxml import etree
 from reportlab import rl_config
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.utils import ImageReader
@@ -80,18 +79,19 @@ def render_sheet(sheet: Sheet, options: PdfOptions = PdfOptions()) -> bytes:
 
 
 def render_pdf(
-    document: bytes | etree._Element,
+    document: bytes,
     *,
     validated_at: dt.datetime | None = None,
     options: PdfOptions = PdfOptions(),
 ) -> bytes:
     """The PDF bytes of a signed invoice (01-04), credit note (91) or debit note (92).
 
-    ``document``: the exact signed XML bytes (``IssuedDocument.xml``), or the lxml root already parsed from them —
-    the signed XML, not the parsed dian.ubl model alone, because the PDF also prints what that model does not carry
-    (line discounts and charges, per-unit taxes, the exchange rate of an export, the paper invoice of a type 03, a
-    note's period). ``validated_at``: when DIAN validated it (aware datetime), printed as "Validada por la DIAN";
-    None prints "Validación DIAN: pendiente" (a preview, or a type 04 delivered during DIAN's outage).
+    ``document``: the exact signed XML bytes (``IssuedDocument.xml``, or the stored blob) — the signed XML rather
+    than the parsed dian.ubl model, because the PDF also prints what that model does not carry (line discounts and
+    charges, per-unit taxes, the exchange rate of an export, the paper invoice of a type 03, a note's period), which
+    dian.ubl.printed reads from the same parse.
+    ``validated_at``: when DIAN validated it (aware datetime), printed as "Validada por la DIAN"; None prints
+    "Validación DIAN: pendiente" (a preview, or a type 03/04 delivered before it is transmitted).
     ``options``: logo, footer note and software name (PdfOptions).
 
     Raises dian.errors.ParseError when the bytes are not a readable DIAN document, and ValueError for a DIAN document

@@ -1,9 +1,9 @@
 """What the graphic representation of an issued document says: every field of radian-issuing-facts B.6 as Spanish
 labels and Colombian-formatted strings, read from the signed XML itself (so the PDF shows what was signed).
 
-``read_sheet`` parses the signed bytes once: the common fields through dian.ubl's parser, and the few the parsed model
-does not carry (line and document discounts/charges, per-unit tax amounts, the exchange rate, the paper invoice of a
-type 03, a note's period) from the same lxml tree. Layout is issuing/pdf_layout.py's business.
+``read_sheet`` parses the signed bytes once (dian.ubl.printed): the parsed model, and the few fields it does not carry
+(line and document discounts/charges, per-unit tax amounts, the exchange rate, the paper invoice of a type 03, a
+note's period) from the same tree. Layout is issuing/pdf_layout.py's business.
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from lxml import etree
-
 from dian.codes import DocumentType, Environment, IdentificationType
-from dian.ubl import namespaces as ns
 from dian.ubl.model import CommercialDocument, Party, TaxTotal
-from dian.ubl.parse import parse_document
-from dian.xmlsafe import parse_xml
+from dian.ubl.printed import Charge, PrintedExtras, read_printed
 from issuing import catalog
 
 __all__ = ["LineRow", "PartyBlock", "Sheet", "amount", "number", "read_sheet"]
@@ -173,31 +169,11 @@ def _party_block(party: Party, *, with_taxes: bool) -> PartyBlock:
     return PartyBlock(name=name, identification=ident, lines=tuple(lines))
 
 
-def _text(element: etree._Element, path: str) -> str | None:
-    return element.findtext(ns.clark(path))
-
-
-def _charges(parent: etree._Element) -> list[tuple[bool, str, Decimal, str | None]]:
-    """The cac:AllowanceCharge children of an element: (is charge, reason, amount, percent)."""
-    found = []
-    for element in parent.iterfind(ns.clark("cac:AllowanceCharge")):
-        charge = _text(element, "cbc:ChargeIndicator") == "true"
-        reason = _text(element, "cbc:AllowanceChargeReason") or ("Cargo" if charge else "Descuento")
-        percent = _text(element, "cbc:MultiplierFactorNumeric")
-        found.append((charge, reason, Decimal(_text(element, "cbc:Amount") or "0"), percent))
-    return found
-
-
-def _per_unit_amounts(parent: etree._Element) -> list[str | None]:
-    """cbc:PerUnitAmount of each cac:TaxTotal/cac:TaxSubtotal of an element, in document order."""
-    return [_text(s, "cbc:PerUnitAmount") for s in parent.iterfind(ns.clark("cac:TaxTotal/cac:TaxSubtotal"))]
-
-
-def _rate(subtotal_percent: Decimal | None, per_unit: str | None) -> str:
+def _rate(subtotal_percent: Decimal | None, per_unit: Decimal | None) -> str:
     if subtotal_percent is not None:
         return f"{number(subtotal_percent, None)} %"
     if per_unit is not None:
-        return f"{price(Decimal(per_unit))} por unidad"
+        return f"{price(per_unit)} por unidad"
     return ""
 
 
@@ -207,7 +183,7 @@ def _tax_name(scheme_id: str | None, scheme_name: str | None) -> str:
     return catalog.TAX_SCHEMES.get(scheme_id or "", scheme_name or "Impuesto")
 
 
-def _rows(totals: tuple[TaxTotal, ...], per_unit: list[str | None]) -> list[tuple[str, str, str, str]]:
+def _rows(totals: tuple[TaxTotal, ...], per_unit: tuple[Decimal | None, ...]) -> list[tuple[str, str, str, str]]:
     rows, index = [], 0
     for total in totals:
         for subtotal in total.subtotals:
@@ -220,11 +196,10 @@ def _rows(totals: tuple[TaxTotal, ...], per_unit: list[str | None]) -> list[tupl
     return rows
 
 
-def _line_rows(document: CommercialDocument, root: etree._Element, local: str) -> list[LineRow]:
+def _line_rows(document: CommercialDocument, extras: PrintedExtras) -> list[LineRow]:
     rows = []
-    elements = root.findall(ns.clark(f"cac:{local}Line"))
-    for line, element in zip(document.lines, elements, strict=True):
-        per_unit = _per_unit_amounts(element)
+    for line, extra in zip(document.lines, extras.lines, strict=True):
+        per_unit = extra.per_unit
         taxes, index = [], 0
         for total in line.taxes:
             for subtotal in total.subtotals:
@@ -233,14 +208,12 @@ def _line_rows(document: CommercialDocument, root: etree._Element, local: str) -
                 label = f"{_tax_name(subtotal.scheme_id, subtotal.scheme_name)} {_rate(subtotal.percent, unit)}"
                 taxes.append((label.strip(), amount(subtotal.amount)))
         adjustments = []
-        for charge, _, value, percent in _charges(element):
-            sign = "+" if charge else "-"
-            share = f" ({number(Decimal(percent), None)}%)" if percent else ""
-            adjustments.append(f"{sign}{amount(value)}{share}")
+        for charge in extra.charges:
+            share = f" ({number(charge.percent, None)}%)" if charge.percent is not None else ""
+            adjustments.append(f"{'+' if charge.charge else '-'}{amount(charge.amount)}{share}")
         description = line.description or ""
-        if _text(element, "cbc:FreeOfChargeIndicator") == "true":
-            reference = _text(element, "cac:PricingReference/cac:AlternativeConditionPrice/cbc:PriceAmount")
-            description += f" (obsequio, valor de referencia {price(Decimal(reference or '0'))})"
+        if extra.reference_price is not None:
+            description += f" (obsequio, valor de referencia {price(extra.reference_price)})"
         code = next((c.value for c in line.item_codes if c.kind == "standard"), None) or next(
             (c.value for c in line.item_codes), ""
         )
@@ -261,7 +234,7 @@ def _line_rows(document: CommercialDocument, root: etree._Element, local: str) -
 
 
 def _facts(
-    document: CommercialDocument, root: etree._Element, validated_at: dt.datetime | None
+    document: CommercialDocument, extras: PrintedExtras, validated_at: dt.datetime | None
 ) -> list[tuple[str, str]]:
     time = document.issue_time  # as signed: "10:53:10-05:00"
     facts = [
@@ -280,13 +253,10 @@ def _facts(
         facts.append(("Medio de pago", f"{_PAYMENT_MEANS.get(code, 'Código')} ({code})"))
     currency = document.currency or "COP"
     facts.append(("Moneda", currency))
-    rate = root.find(ns.clark("cac:PaymentExchangeRate"))
-    if rate is not None:
-        value = Decimal(_text(rate, "cbc:CalculationRate") or "0")
-        day = _text(rate, "cbc:Date")
-        target = _text(rate, "cbc:TargetCurrencyCode") or "COP"
-        when = f" ({_date(dt.date.fromisoformat(day))})" if day else ""
-        facts.append(("Tasa de cambio", f"1 {currency} = {price(value)} {target}{when}"))
+    if extras.exchange_rate is not None:
+        when = f" ({_date(extras.exchange_date)})" if extras.exchange_date else ""
+        target = extras.exchange_target or "COP"
+        facts.append(("Tasa de cambio", f"1 {currency} = {price(extras.exchange_rate)} {target}{when}"))
     if document.order_reference:
         facts.append(("Orden de compra", document.order_reference))
     if validated_at is not None:
@@ -299,7 +269,7 @@ def _facts(
     return facts
 
 
-def _references(document: CommercialDocument, root: etree._Element) -> list[tuple[str, str]]:
+def _references(document: CommercialDocument, extras: PrintedExtras) -> list[tuple[str, str]]:
     references = []
     for billing in document.billing_references:
         references.append(("Factura referenciada", f"{billing.number} del {_date(billing.issue_date)}"))
@@ -315,19 +285,14 @@ def _references(document: CommercialDocument, root: etree._Element) -> list[tupl
         )
         text = discrepancy.description or concepts.get(discrepancy.code, "")
         references.append(("Concepto", f"{discrepancy.code} – {text}"))
-    period = root.find(ns.clark("cac:InvoicePeriod"))
-    if period is not None:
-        start, end = _text(period, "cbc:StartDate"), _text(period, "cbc:EndDate")
-        span = " a ".join(_date(dt.date.fromisoformat(d)) for d in (start, end) if d)
-        references.append(("Periodo facturado", span))
-    for paper in root.iterfind(ns.clark("cac:AdditionalDocumentReference")):
-        day = _text(paper, "cbc:IssueDate")
-        when = _date(dt.date.fromisoformat(day)) if day else ""
-        references.append(("Factura de talonario (papel)", f"{_text(paper, 'cbc:ID')} del {when}"))
+    if extras.period is not None:
+        references.append(("Periodo facturado", " a ".join(_date(d) for d in extras.period if d)))
+    for paper, day in extras.paper_invoices:
+        references.append(("Factura de talonario (papel)", f"{paper} del {_date(day)}"))
     return references
 
 
-def _totals(document: CommercialDocument, root: etree._Element) -> list[tuple[str, str]]:
+def _totals(document: CommercialDocument, charges: tuple[Charge, ...]) -> list[tuple[str, str]]:
     total = document.monetary_total
     rows = [("Valor bruto (suma de líneas)", amount(total.line_extension))]
     if total.tax_exclusive is not None:
@@ -336,8 +301,9 @@ def _totals(document: CommercialDocument, root: etree._Element) -> list[tuple[st
         rows.append((catalog.TAX_SCHEMES.get(scheme, scheme), amount(value)))
     if total.tax_inclusive is not None:
         rows.append(("Total con impuestos", amount(total.tax_inclusive)))
-    for charge, reason, value, _ in _charges(root):
-        rows.append((f"{'Cargo' if charge else 'Descuento'}: {reason}", ("" if charge else "-") + amount(value)))
+    for charge in charges:
+        kind = "Cargo" if charge.charge else "Descuento"
+        rows.append((f"{kind}: {charge.reason or kind}", ("" if charge.charge else "-") + amount(charge.amount)))
     if total.prepaid:
         rows.append(("Anticipos", "-" + amount(total.prepaid)))
     return rows
@@ -358,25 +324,22 @@ def _authorization(document: CommercialDocument) -> str | None:
 
 
 def read_sheet(
-    xml: bytes | etree._Element,
+    xml: bytes,
     *,
     validated_at: dt.datetime | None = None,
     software_name: str | None = None,
 ) -> Sheet:
-    """Read a signed invoice or note (bytes, or the lxml root parsed from them) into the Sheet the PDF prints.
+    """Read a signed invoice or note (its exact bytes) into the Sheet the PDF prints.
 
     Raises dian.errors.ParseError for bytes that are not a DIAN commercial document, ValueError for other DIAN
     documents (events, AttachedDocument).
     """
-    root = parse_xml(xml) if isinstance(xml, bytes | bytearray | memoryview) else xml
-    document = parse_document(root)
-    if not isinstance(document, CommercialDocument):
+    document, extras = read_printed(xml)
+    if not isinstance(document, CommercialDocument) or extras is None:
         raise ValueError(f"only invoices and notes have a graphic representation, not {type(document).__name__}")
-    local = etree.QName(root).localname
     title, subtitle = _TITLES[document.document_type]
     currency = document.currency or "COP"
-    provider = root.find(f".//{{{ns.STS}}}SoftwareProvider/{{{ns.STS}}}ProviderID")
-    provider_dv = provider.get("schemeID") if provider is not None else None
+    provider_dv = extras.provider_dv
     provider_text = _id_number(document.software_provider_nit or "", "31") + (f"-{provider_dv}" if provider_dv else "")
     who = f"{software_name}, " if software_name else ""
     software = (
@@ -384,8 +347,8 @@ def read_sheet(
         f"Proveedor tecnológico / fabricante del software: NIT {provider_text}"
     )
     payable = document.monetary_total.payable
-    rate = _text(root, "cac:PaymentExchangeRate/cbc:CalculationRate")
-    payable_local = amount((payable * Decimal(rate)).quantize(Decimal("0.01"))) if rate and currency != "COP" else None
+    rate = extras.exchange_rate
+    payable_local = amount((payable * rate).quantize(Decimal("0.01"))) if rate and currency != "COP" else None
     return Sheet(
         title=title,
         subtitle=subtitle,
@@ -397,12 +360,12 @@ def read_sheet(
         currency=currency,
         issuer=_party_block(document.supplier, with_taxes=True),
         buyer=_party_block(document.customer, with_taxes=True),
-        facts=tuple(_facts(document, root, validated_at)),
-        references=tuple(_references(document, root)),
-        lines=tuple(_line_rows(document, root, local)),
-        tax_rows=tuple(_rows(document.tax_totals, _per_unit_amounts(root))),
-        withholding_rows=tuple(_rows(document.withholdings, [])),
-        totals=tuple(_totals(document, root)),
+        facts=tuple(_facts(document, extras, validated_at)),
+        references=tuple(_references(document, extras)),
+        lines=tuple(_line_rows(document, extras)),
+        tax_rows=tuple(_rows(document.tax_totals, extras.per_unit)),
+        withholding_rows=tuple(_rows(document.withholdings, ())),
+        totals=tuple(_totals(document, extras.charges)),
         payable=amount(payable),
         authorization=_authorization(document),
         software=software,

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from dian.codes import Environment
+from dian.errors import ParseError
 from dian.trust import SigningIdentity
 from dian.ubl.build import NumberingRange, Software
 from dian.ubl.model import Address, Party
@@ -271,3 +272,5 @@ def test_unreadable_logo_and_non_documents_are_refused_with_a_reason(issuer, tmp
     doc = _issue(INVOICE, issuer)
     with pytest.raises(ValueError, match="logo"):
         render_pdf(doc.xml, options=PdfOptions(logo=tmp_path / "missing.png"))
+    with pytest.raises(ParseError):
+        render_pdf(b"<Invoice/>")
