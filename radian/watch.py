@@ -37,7 +37,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from dian.calendar import BOGOTA
 from dian.codes import DocumentState, DocumentType, EventCode, PaymentMeans
@@ -581,7 +581,11 @@ def _record_details(row: DocumentEvent, event: RadianEvent) -> None:
         return
     for key, value in event_columns(event).items():
         setattr(row, key, value)
-    row.parties = [EventParty(**party) for party in event_parties(event)]
+    # Added by event_id rather than through row.parties: assigning the collection would load it first (a flush and a
+    # SELECT per event) only to find it empty.
+    session = object_session(row)
+    assert session is not None
+    session.add_all(EventParty(event_id=row.id, **party) for party in event_parties(event))
 
 
 def _cause(title: Title | None, codes: tuple[EventCode, ...]) -> ChainLink | None:
