@@ -22,7 +22,10 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
     assert first.returncode == 0, first.stderr
     assert "demo: 11 documento(s) archivado(s), 1 correo(s) en cuarentena" in first.stdout
     # One receivable of ours: registered in RADIAN and endorsed to a factor, both registered by the simulator.
-    assert "inscrita en RADIAN (registered) y endosada a FACTORING DEL VALLE S.A.S. por" in first.stdout
+    assert "inscrita en RADIAN (registered) y endosada a FACTORING DEL VALLE S.A.S. por $ " in first.stdout
+    # One supplier invoice of ours to pay, endorsed by its supplier to a factor, seen by one sweep of the watch.
+    assert ("endosada por su proveedor a LIQUIDEZ ANDINA FACTORING S.A.S.; la vigilancia de endosos revisó 1 "
+            "factura(s) y cambió el beneficiario de 1: pagar a LIQUIDEZ ANDINA FACTORING S.A.S.") in first.stdout
     assert first.stdout.rstrip().count("(registered)") >= 2
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'var' / 'buzon.sqlite3'}")
     with engine.connect() as conn:
@@ -57,18 +60,44 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
     with engine.connect() as conn:
         states = Counter(conn.execute(sa.text("SELECT state FROM received_documents")).scalars())
         events = conn.execute(sa.text("SELECT code, submission_state, last_error FROM document_events "
-                                      "WHERE document_id IS NOT NULL")).all()  # fmt: skip
-        title = conn.execute(sa.text("SELECT state, holder_nit, chain_length FROM value_titles")).one()
+                                      "WHERE document_id IS NOT NULL AND direction = 'emitted'")).all()  # fmt: skip
+        title = conn.execute(sa.text("SELECT state, holder_nit, chain_length FROM value_titles "
+                                     "WHERE role = 'holder'")).one()  # fmt: skip
+        payable = conn.execute(sa.text(
+            "SELECT t.id, t.state, t.issuer_nit, t.holder_nit, t.payee_nit, t.payee_name, t.chain_length, d.state "
+            "FROM value_titles t JOIN received_documents d ON d.id = t.document_id WHERE t.role = 'obligor'"
+        )).all()  # fmt: skip
+        observed = conn.execute(sa.text(
+            "SELECT code, sender_nit, receiver_nit FROM document_events "
+            "WHERE direction = 'observed' AND code IN ('036', '037') ORDER BY signing_time"
+        )).all()  # fmt: skip
+        alerts = conn.execute(sa.text("SELECT title_id, kind, to_nit, seen_at FROM title_alerts "
+                                      "WHERE kind = 'holder_changed'")).all()  # fmt: skip
+        mailed = conn.execute(sa.text("SELECT count(*) FROM outgoing_mail WHERE kind = 'title_alert'")).scalar()
         notices = conn.execute(sa.text("SELECT count(*) FROM outgoing_mail WHERE kind = 'event_notice'")).scalar()
-    assert states == {"validated": 7, "acknowledged": 1, "goods_received": 2, "accepted": 1}
+    # the accepted invoice is a título valor now: its supplier registered it (036)
+    assert states == {"validated": 7, "acknowledged": 1, "goods_received": 2, "title": 1}
     assert sorted(code for code, _, _ in events) == ["030"] * 5 + ["032"] * 3 + ["033"]
     assert Counter(state for _, state, _ in events) == {"registered": 8, "send_failed": 1}
     assert all(error for _, state, error in events if state == "send_failed")  # the transport error, kept
     assert notices == 8  # waiting for the scheduler's SMTP delivery
     assert tuple(title) == ("endorsed", "901777888", 2)  # 036 and 037 on our receivable
+    # The accepted supplier invoice: its title (the watch's row) is paid to the factor, not to the supplier.
+    assert len(payable) == 1
+    title_id, state, supplier, holder, payee, payee_name, chain, document_state = payable[0]
+    assert (state, holder, payee, payee_name, chain) == (
+        "endorsed", "901345678", "901345678", "LIQUIDEZ ANDINA FACTORING S.A.S.", 2)  # fmt: skip
+    assert supplier == "900111222" and document_state == "title"
+    # the supplier's 036 (to DIAN) and 037 (to the factor), proven and kept as observed events of the invoice
+    assert [tuple(row) for row in observed] == [("036", supplier, "800197268"), ("037", supplier, "901345678")]
+    # … and one unseen holder_changed alert on it (mailed to treasury), beside the one on our own receivable.
+    assert [(t, to, seen) for t, _, to, seen in alerts if t == title_id] == [(title_id, "901345678", None)]
+    assert len(alerts) == 2 and mailed == 1
     second = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "demo:" not in second.stdout
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM received_documents")).scalar() == 11
-        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9 + 5  # + 030/032/033/036/037
+        # + 030/032/033/036/037 on our receivable, + the supplier's 036/037 the watch observed on the payable
+        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9 + 5 + 2
+        assert conn.execute(sa.text("SELECT count(*) FROM title_alerts WHERE kind = 'holder_changed'")).scalar() == 2
     engine.dispose()
