@@ -755,9 +755,9 @@ def sweep(
     unchanged: dict[str, list[int]] = {}
     failed: list[Look] = []
     settling = _Lazy(client_factory)
+    looks = ask_each(dues, client_factory, rate=RateLimit(plan.rate_per_second), concurrency=plan.concurrency)
     try:
-        for item in ask_each(dues, client_factory, rate=RateLimit(plan.rate_per_second),
-                             concurrency=plan.concurrency):  # fmt: skip
+        for item in looks:
             report.asked += 1
             if item.error is not None:
                 failed.append(item)
@@ -769,6 +769,7 @@ def sweep(
                     _record_looks(sessions, unchanged, [], now(), plan, report)
                     unchanged = {}
     finally:
+        looks.close()  # after an error here: the asks not yet started are cancelled, the clients closed
         settling.close()
     _record_looks(sessions, unchanged, failed, now(), plan, report)
     report.seconds = time.perf_counter() - started

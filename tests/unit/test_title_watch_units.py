@@ -184,3 +184,18 @@ def test_documentinfo_naming_another_holder_raises_an_alert_and_never_a_payee() 
     # The same disagreement is one alert; another name is another.
     assert draft.dedupe_key == watch.holder_disputed(info("PROVEEDOR DE PRUEBA S.A.S."), row).dedupe_key  # type: ignore[union-attr]
     assert draft.dedupe_key != watch.holder_disputed(info("OTRO"), row).dedupe_key  # type: ignore[union-attr]
+
+
+def test_closing_the_asks_early_cancels_those_not_started_and_closes_the_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _listing(monkeypatch)
+    dues = [Due(i, i, f"{i:096d}", frozenset({"a1", "b2"})) for i in range(50)]
+    dian = _FakeDian(("A1", "B2"), delay={due.cufe: 0.02 for due in dues})
+    looks = watch.ask_each(dues, lambda: dian, rate=RateLimit(1000.0), concurrency=2)
+    next(looks)
+    looks.close()  # what the sweep does when settling fails
+    asked = len([call for call in dian.calls if call[0] == "status"])
+    assert asked < 10 and dian.closed == 1
+    time.sleep(0.1)
+    assert len([call for call in dian.calls if call[0] == "status"]) == asked  # nobody asks afterwards
