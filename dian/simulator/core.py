@@ -9,10 +9,12 @@ Where the facts do not name DIAN's code the simulator says so with its own ``SIM
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import threading
 import tomllib
 import uuid
+import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +25,13 @@ from cryptography.hazmat.primitives import hashes
 
 from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DIAN_NIT, DocumentType, Environment, EventCode, PaymentMeans, ValidationCode
-from dian.cufe import event_cude, invoice_cufe, note_cude, software_security_code
+from dian.cufe import event_cude, software_security_code
 from dian.errors import DianError, ParseError
 from dian.rules import DocumentFacts, Role
 from dian.rules import check as check_event
+from dian.simulator.buyer import BuyerPlay
+from dian.simulator.issued import IssuedRules
+from dian.simulator.numbering import ranges_for
 from dian.simulator.pki import SimulatorPKI, issue_identity, load_or_create
 from dian.simulator.replies import (
     ERRORS,
@@ -39,8 +44,9 @@ from dian.simulator.replies import (
     _unreadable,
 )
 from dian.simulator.store import Store
+from dian.simulator.testsets import TestSets
 from dian.soap.packaging import ZipMember
-from dian.trust import SigningIdentity, TrustStore, certificate_nit, load_certificate_file, nit_matches
+from dian.trust import SigningIdentity, TrustStore, load_certificate_file
 from dian.ubl import parse_document
 from dian.ubl.build import ValidationDraft, build_validation_response
 from dian.ubl.model import ApplicationResponse, CommercialDocument, LineResponse, Party
@@ -59,15 +65,14 @@ __all__ = [
 ]
 
 _COMMERCIAL = {"Invoice": "invoice", "CreditNote": "credit_note", "DebitNote": "debit_note"}
-_KEY_RULE = {"invoice": "FAD06", "credit_note": "CAD06", "debit_note": "DAD06"}
-_KEY_NAME = {"invoice": "CUFE", "credit_note": "CUDE", "debit_note": "CUDE"}
-_DATE_RULE = {"invoice": "FAD09e", "credit_note": "CAD09e", "debit_note": "DAD09e"}
 _AUTHORIZED_TEXT = {
     "invoice": "La Factura electrónica {n}, ha sido autorizada.",
     "credit_note": "La Nota de credito electronica {n}, ha sido autorizada.",
     "debit_note": "La Nota de debito electronica {n}, ha sido autorizada.",
 }
 # dian-facts 2.6: every 2024-2025 DIAN answer carries this notification.
+MAX_BATCH = 50  # documents in one asynchronous upload (radian-issuing-facts B.7)
+IN_PROCESS = "Batch en proceso de validación."
 RUT01 = ("RUT01", "La validación del estado del RUT próximamente estará disponible.")
 
 
@@ -186,6 +191,10 @@ class Simulator:
 
         self.radian = TitleDesk(self)  # RADIAN 035-051 and GetStatusEvent's chain (radian.py)
         self.counterparts = Counterparts(self)  # the parties the admin API plays (counterparts.py)
+        self.issued = IssuedRules(self)  # DIAN's checks of invoices and notes, contingency windows (issued.py)
+        self.test_sets = TestSets(self)  # habilitación quotas (testsets.py)
+        self.buyer = BuyerPlay(self)  # buyers that answer our credit invoices by themselves (buyer.py)
+        self.async_delay = 0.0  # seconds before GetStatusZip answers an upload without a test set
 
     def close(self) -> None:
         """Release the database."""
@@ -325,9 +334,16 @@ class Simulator:
         return getattr(document, "uuid", None)
 
     def process_document(
-        self, xml: bytes, *, file_name: str | None, caller_nit: str | None, now: dt.datetime | None = None
+        self,
+        xml: bytes,
+        *,
+        file_name: str | None,
+        caller_nit: str | None,
+        now: dt.datetime | None = None,
+        batch: frozenset[str] | set[str] = frozenset(),
     ) -> Reply:
-        """Validate one invoice or note as SendBillSync does and keep it when valid."""
+        """Validate one invoice or note as SendBillSync does and keep it when valid (issued.py's rules);
+        ``batch``: keys validated earlier in the same upload, which a note cannot reference yet."""
         now = now or self.clock()
         stem = _stem(file_name)
         try:
@@ -352,14 +368,8 @@ class Simulator:
             return _packaging(f"NIT {caller_nit} no autorizado para enviar documentos del emisor {supplier}.")
 
         checked = _Checked()
-        self._check_signature(report, doc, checked)
-        software = self._software(doc.software_id)
-        if software is None or doc.software_security_code != software_security_code(
-            software["software_id"], software["pin"], doc.number
-        ):
-            checked.errors.append(_rule("FAB27b", "Huella no corresponde a un software autorizado para este OFE."))
-        self._check_key(doc, kind, software, checked)
-        self._check_dates(doc, kind, report.signing_time, now, checked)
+        signed_root = report.signed_element if report.signed_element is not None else root
+        checked.errors.extend(self.issued.check(doc, signed_root, report, kind, now, batch=batch))
         if doc.environment != self.environment:
             checked.errors.append(
                 _rule(
@@ -429,6 +439,8 @@ class Simulator:
                 ),
             )
             db.execute("DELETE FROM rejection WHERE key = ?", (doc.uuid,))
+        if kind == "invoice":
+            self.buyer.after_validation(doc)
         return Reply(
             True,
             "00",
@@ -439,96 +451,6 @@ class Simulator:
             key=doc.uuid,
             file_name=stem,
         )
-
-    def _check_signature(self, report: Any, doc: CommercialDocument, checked: _Checked) -> None:
-        if not report.core_valid:
-            reasons = "; ".join(report.reasons()[:2]) or "firma ausente"
-            checked.errors.append(_rule("SIM10", f"La firma del documento no es válida: {reasons}"))
-            return
-        if report.outcome("certificate.chain") != Outcome.PASS:
-            checked.errors.append(
-                _rule("SIM11", "El certificado firmante no proviene de una entidad de certificación reconocida.")
-            )
-        if report.outcome("certificate.validity") == Outcome.FAIL:
-            checked.errors.append(_rule("SIM12", "El certificado firmante no estaba vigente al firmar."))
-        cert = report.certificate
-        if cert is not None and not any(
-            nit_matches(cert, nit) for nit in (doc.supplier.nit, doc.software_provider_nit) if nit
-        ):
-            checked.errors.append(
-                _rule(
-                    "SIM13",
-                    f"El certificado firmante (NIT {certificate_nit(cert)}) no es del emisor ni de su "
-                    "proveedor tecnológico.",
-                )
-            )
-
-    def _check_key(self, doc: CommercialDocument, kind: str, software: Any, checked: _Checked) -> None:
-        fields: dict[str, Any] = {
-            "number": doc.number,
-            "issue_date": doc.issue_date,
-            "issue_time": doc.issue_time,
-            "line_extension_amount": doc.monetary_total.line_extension,
-            "tax_amounts": doc.tax_amounts,
-            "payable_amount": doc.monetary_total.payable,
-            "supplier_nit": doc.supplier.nit,
-            "customer_nit": doc.customer.nit,
-            "environment": doc.environment.value,
-        }
-        expected: str | None = None
-        if kind == "invoice" and doc.document_type is not DocumentType.CONTINGENCY_INVOICE:
-            ranges = self.store.all("SELECT * FROM numbering WHERE nit = ?", doc.supplier.nit)
-            prefix = doc.invoice_control.prefix if doc.invoice_control and doc.invoice_control.prefix else doc.prefix
-            match = None
-            for row in ranges:
-                if row["prefix"] != (prefix or "") or not doc.number.startswith(row["prefix"]):
-                    continue
-                tail = doc.number[len(row["prefix"]) :]
-                if tail.isdigit() and row["from_number"] <= int(tail) <= row["to_number"]:
-                    match = row
-                    break
-            if match is None:
-                checked.errors.append(
-                    _rule("SIM20", f"El número {doc.number} no está en un rango de numeración autorizado del emisor.")
-                )
-            else:
-                if doc.invoice_control and doc.invoice_control.authorization != match["resolution"]:
-                    checked.errors.append(
-                        _rule(
-                            "SIM21",
-                            f"La autorización {doc.invoice_control.authorization} no corresponde al rango "
-                            f"{match['resolution']}.",
-                        )
-                    )
-                if not (
-                    dt.date.fromisoformat(match["valid_from"])
-                    <= doc.issue_date
-                    <= dt.date.fromisoformat(match["valid_to"])
-                ):
-                    checked.errors.append(
-                        _rule(
-                            "SIM22",
-                            f"La fecha de emisión {doc.issue_date} está fuera de la vigencia de la "
-                            "autorización de numeración.",
-                        )
-                    )
-                expected = invoice_cufe(**fields, technical_key=match["technical_key"])
-        elif software is not None:
-            expected = note_cude(**fields, software_pin=software["pin"])
-        if expected is not None and expected != doc.uuid.strip().lower():
-            checked.errors.append(
-                _rule(_KEY_RULE[kind], f"Valor del {_KEY_NAME[kind]} no está calculado correctamente.")
-            )
-
-    def _check_dates(
-        self, doc: CommercialDocument, kind: str, signed_at: dt.datetime | None, now: dt.datetime, checked: _Checked
-    ) -> None:
-        if signed_at is not None and signed_at.astimezone(BOGOTA).date() != doc.issue_date:
-            checked.errors.append(
-                _rule(_DATE_RULE[kind], "La fecha de generación del documento es diferente a la fecha de firma.")
-            )
-        if signed_at is not None and signed_at > now + FUTURE_TOLERANCE:
-            checked.errors.append(_rule("SIM30", "La fecha de firma es posterior a la fecha de recepción."))
 
     # -- events -------------------------------------------------------------------------------------------------
 
@@ -796,11 +718,7 @@ class Simulator:
             return RangesReply(
                 "401", f"NIT: {caller_nit} no autorizado para consultar rangos de numeración del NIT: {account_code}"
             )
-        rows = self.store.all(
-            "SELECT * FROM numbering WHERE nit = ? AND software_id = ? ORDER BY prefix, from_number",
-            account_code,
-            software_code,
-        )
+        rows = ranges_for(self.store, account_code, software_code)
         ranges = tuple(
             {
                 "ResolutionNumber": r["resolution"],
@@ -857,28 +775,77 @@ class Simulator:
     def send_bill_async(
         self, members: list[ZipMember], *, caller_nit: str | None, test_set_id: str | None = None
     ) -> UploadReply:
-        """SendBillAsync / SendTestSetAsync: validate each XML now and keep the answers under a new ZipKey."""
+        """SendBillAsync / SendTestSetAsync: validate each XML now (in zip order; a note cannot reference an invoice
+        of the same upload, peers-wave2 2.5) and keep the answers under a new ZipKey, answered by GetStatusZip once
+        the test set's delay (or :attr:`async_delay`) has passed; a test set's documents count toward its quota."""
         xmls = [m for m in members if m.name.lower().endswith(".xml")]
+        if test_set_id is not None and self.environment is Environment.PRODUCTION:
+            return UploadReply(None, ((None, "Acción no disponible en producción.", None),))
         if not xmls:
             return UploadReply(None, ((None, "El archivo zip no contiene documentos XML.", None),))
-        replies = [self.process_document(m.data, file_name=m.name, caller_nit=caller_nit) for m in xmls]
+        if len(xmls) > MAX_BATCH:  # radian-issuing-facts B.7
+            return UploadReply(None, ((None, f"La cantidad de archivos excede máximo permitido: {MAX_BATCH}", None),))
+        now = self.clock()
+        batch: set[str] = set()
+        documents: list[tuple[str, str | None, Reply]] = []
+        for member in xmls:
+            reply = self.process_document(member.data, file_name=member.name, caller_nit=caller_nit, batch=batch)
+            if reply.is_valid and reply.key:
+                batch.add(reply.key)
+            documents.append((*_kind_and_number(member.data), reply))
         zip_key = str(uuid.uuid4())
+        test_set = (test_set_id or "").strip() or None
+        delay = self.test_sets.delay(test_set) if test_set else self.async_delay
         with self.store.transaction() as db:
-            db.execute("INSERT INTO upload VALUES (?, ?, ?)", (zip_key, test_set_id, _iso(self.clock())))
-            for position, reply in enumerate(replies):
+            db.execute("INSERT INTO upload VALUES (?, ?, ?)", (zip_key, test_set, _iso(now)))
+            db.execute("INSERT INTO upload_ready VALUES (?, ?)", (zip_key, _iso(now + dt.timedelta(seconds=delay))))
+            for position, (_kind, _number, reply) in enumerate(documents):
                 db.execute(
                     "INSERT INTO upload_item VALUES (?, ?, ?)", (zip_key, position, Store.dumps(reply.to_json()))
                 )
+            if test_set:
+                self.test_sets.record(db, test_set, zip_key, documents, now)
         return UploadReply(zip_key)
 
     def get_status_zip(self, zip_key: str) -> list[Reply]:
-        """GetStatusZip: the answers of an upload, or one 66 answer for an unknown key."""
-        rows = self.store.all(
-            "SELECT reply FROM upload_item WHERE zip_key = ? ORDER BY position", (zip_key or "").strip()
-        )
+        """GetStatusZip (radian-issuing-facts B.7): 66 for an unknown key or a batch still in validation; a one-document
+        batch's own DianResponse; for several documents one 00 whose XmlBase64Bytes is a zip of DIAN's answers."""
+        key = (zip_key or "").strip()
+        rows = self.store.all("SELECT reply FROM upload_item WHERE zip_key = ? ORDER BY position", key)
         if not rows:
             return [Reply(False, "66", NOT_FOUND)]
-        return [Reply.from_json(json.loads(r["reply"])) for r in rows]
+        ready = self.store.one("SELECT ready_at FROM upload_ready WHERE zip_key = ?", key)
+        if ready is not None and self.clock() < _from_iso(ready["ready_at"]):
+            return [Reply(False, "66", IN_PROCESS, IN_PROCESS)]
+        replies = [Reply.from_json(json.loads(r["reply"])) for r in rows]
+        if len(replies) == 1:
+            return replies
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for position, reply in enumerate(replies):
+                if reply.xml:
+                    archive.writestr(f"ar{reply.file_name or position}.xml", reply.xml)
+        accepted = sum(1 for r in replies if r.is_valid)
+        return [
+            Reply(
+                True,
+                "00",
+                OK,
+                f"Batch procesado: {accepted} de {len(replies)} documentos validados.",
+                xml=buffer.getvalue(),
+            )
+        ]
+
+
+def _kind_and_number(xml: bytes) -> tuple[str, str | None]:
+    """The kind (invoice, credit_note, debit_note or the root's name) and cbc:ID of a document, read leniently."""
+    try:
+        root = parse_xml(xml)
+    except ParseError:
+        return "unreadable", None
+    local = etree_local(root)
+    number = root.findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}ID")
+    return _COMMERCIAL.get(local, local), (number or "").strip() or None
 
 
 _ONCE = frozenset({"030", "031", "032", "033", "034"})

@@ -76,6 +76,7 @@ class Host(Protocol):
     pki: Any
     clock: Callable[[], dt.datetime]
     radian: Any
+    counterparts: Any
 
     @property
     def trust(self) -> TrustStore: ...

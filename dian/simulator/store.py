@@ -54,6 +54,17 @@ CREATE TABLE IF NOT EXISTS upload_item (
     zip_key TEXT NOT NULL, position INTEGER NOT NULL, reply TEXT NOT NULL, PRIMARY KEY (zip_key, position)
 );
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS upload_ready (zip_key TEXT PRIMARY KEY, ready_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contingency (start TEXT NOT NULL, end TEXT, source TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS test_set (
+    id TEXT PRIMARY KEY, invoices INTEGER NOT NULL, credit_notes INTEGER NOT NULL, debit_notes INTEGER NOT NULL,
+    delay_seconds REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS test_set_document (
+    test_set_id TEXT NOT NULL, zip_key TEXT NOT NULL, position INTEGER NOT NULL, kind TEXT NOT NULL, number TEXT,
+    key TEXT, status_code TEXT NOT NULL, accepted INTEGER NOT NULL, at TEXT NOT NULL, PRIMARY KEY (zip_key, position)
+);
+CREATE TABLE IF NOT EXISTS buyer_policy (buyer_nit TEXT PRIMARY KEY, policy TEXT NOT NULL, concept TEXT);
 """
 
 
@@ -111,7 +122,7 @@ class Store:
     # -- seeds --------------------------------------------------------------------------------------------------
 
     def seed(self, data: dict[str, Any]) -> None:
-        """Insert or replace seed rows: software, authorizations, numbering, exchange_emails, acquirers."""
+        """Insert or replace seed rows: software, authorizations, numbering, exchange_emails, acquirers, test_sets."""
         with self.transaction() as db:
             for item in data.get("software", ()):
                 db.execute(
@@ -147,6 +158,17 @@ class Store:
                 db.execute(
                     "INSERT OR REPLACE INTO exchange_email VALUES (?, ?, ?, ?)",
                     (str(item["nit"]), item.get("name"), str(item["email"]), str(item.get("updated", ""))),
+                )
+            for item in data.get("test_sets", ()):
+                db.execute(
+                    "INSERT OR REPLACE INTO test_set VALUES (?, ?, ?, ?, ?)",
+                    (
+                        str(item["id"]),
+                        int(item.get("invoices", 2)),
+                        int(item.get("credit_notes", 1)),
+                        int(item.get("debit_notes", 1)),
+                        float(item.get("delay_seconds", 0)),
+                    ),
                 )
             for item in data.get("acquirers", ()):
                 db.execute(

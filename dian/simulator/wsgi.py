@@ -4,7 +4,8 @@
 WS-Security header (fault otherwise), dispatches on the body element, and answers in DIAN's shapes (the data-contract
 namespaces, ``i:nil``, an unsigned Timestamp in the reply header). ``/_sim/…`` is the admin API (loopback only):
 ``GET /_sim/health``, ``GET|POST|DELETE /_sim/faults``, ``POST /_sim/seed``, and RADIAN's counterparts:
-``POST /_sim/invoices``, ``GET /_sim/invoices/<cufe>``, ``POST /_sim/counterparts`` (counterparts.py).
+``POST /_sim/invoices``, ``GET /_sim/invoices/<cufe>``, ``POST /_sim/counterparts`` (counterparts.py); what we issue:
+``/_sim/test-sets``, ``/_sim/contingencies``, ``/_sim/buyer-policy`` (issued_admin.py, /tmp/buzon/ISSUED-SIM.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from werkzeug.wrappers import Request, Response
 from dian.errors import ParseError
 from dian.simulator.core import AcquirerReply, EmailsReply, RangesReply, Reply, Simulator, UploadReply, XmlReply
 from dian.simulator.document_info import DocumentInfoReply, write_document_info
+from dian.simulator.issued_admin import issued_admin
 from dian.soap.client import WSDL_PATH
 from dian.soap.packaging import PackagingError, read_zip
 from dian.soap.wsse import SOAP12, WSA, WSSE, WSU, SecurityHeaderError, check_request
@@ -137,6 +139,8 @@ class SimulatorApp:
                 return _json({"added": fault.__dict__}, status=201)
         if request.path.startswith(("/_sim/invoices", "/_sim/counterparts")):
             return self._radian_admin(request)
+        if request.path.startswith(("/_sim/test-sets", "/_sim/contingencies", "/_sim/buyer-policy")):
+            return issued_admin(self.simulator, request)
         if request.path == "/_sim/seed" and request.method == "POST":
             try:
                 self.simulator.seed(json.loads(request.get_data(as_text=True)))
@@ -197,11 +201,14 @@ class SimulatorApp:
             if fault.kind == "latency":
                 self.simulator.faults.wait(fault.seconds)
             elif fault.kind in {"http500", "http503"}:
+                self.simulator.issued.service_down(self.simulator.clock())  # DIAN declares a contingency (B.3)
                 status = 500 if fault.kind == "http500" else 503
                 return Response(f"<html><body>HTTP {status}</body></html>", status=status, mimetype="text/html")
             elif fault.kind == "reset":
+                self.simulator.issued.service_down(self.simulator.clock())
                 _reset(environ)
             elif fault.kind == "timeout":
+                self.simulator.issued.service_down(self.simulator.clock())
                 self.simulator.faults.wait(fault.seconds or 30.0)
                 _reset(environ)
 
@@ -227,6 +234,8 @@ class SimulatorApp:
         except _SoapFault as exc:
             return _fault(exc.code, exc.subcode, exc.reason)
         result = answer or result
+        if fault is None:
+            self.simulator.issued.service_up(now)
         response = Response(_envelope(operation, result), content_type="application/soap+xml; charset=utf-8")
         if fault is not None and fault.kind == "drop":
             _reset(environ)  # committed above; the client never hears about it
