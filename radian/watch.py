@@ -100,7 +100,7 @@ _ENROLLED_STATES = (DocumentState.ACCEPTED, DocumentState.TACITLY_ACCEPTED, Docu
 UNPROVEN = "unproven"  # value_titles.watch_status while an event on the title could not be proven
 _CHUNK = 500
 _PREFETCH = 50  # at most this many new events' XML fetched per look (a longer chain: the rest when settling)
-THREADS_PER_CLIENT = 16  # dian.soap.client.POOL_SIZE: the connections one client keeps to DIAN
+THREADS_PER_CLIENT = 16  # dian.soap.transport.POOL_SIZE: the connections one client keeps to DIAN
 
 
 class DianWatch(Protocol):
