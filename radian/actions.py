@@ -35,6 +35,7 @@ from dian.radian.blocks import (
     Protest,
     RightsTransfer,
     TransferNotice,
+    TransferPayments,
     discounted_price,
 )
 from dian.radian.literals import MANDATE_GENERAL_POWER
@@ -50,6 +51,7 @@ __all__ = [
     "Endorse",
     "GrantMandate",
     "NotifyTransfer",
+    "PayTransfer",
     "Protest_",
     "RecordPayment",
     "Register",
@@ -122,6 +124,8 @@ class TitleSnapshot:
     holder_is_issuer: bool  # we hold it as the issuer (361/362) rather than after an endorsement (363/364)
     limited: bool
     events: dict[str, tuple[EventCode, str, str, str]]  # CUDE -> (code, number, receiver NIT, receiver name)
+    payee: Share | None = None  # a payable (we are the debtor): whom we pay, DIAN's legitimate holder (A.11) or the
+    # notified assignee — named in our 045/051 note; never typed by a person, always the replay's
 
 
 # --- the requests ----------------------------------------------------------------------------------------------
@@ -187,6 +191,15 @@ class RecordPayment:
 
 
 @dataclass(frozen=True)
+class PayTransfer:
+    """051 (we are the debtor): we paid the assignee of the economic rights after their 049 and 050 (A.10) — 512 when
+    ``amount`` is the outstanding value, 511 partial otherwise."""
+
+    amount: Decimal | None = None  # None: the outstanding value (total)
+    paid_on: date | None = None
+
+
+@dataclass(frozen=True)
 class Protest_:
     """048: protest for non-acceptance (481, before due) or non-payment (482, after due), with the certificate PDF."""
 
@@ -213,8 +226,10 @@ class NotifyTransfer:
 
 Action = (
     Register | Endorse | CancelEndorsement | GrantMandate | EndMandate | ReportForPayment | RecordPayment | Protest_
-    | TransferRights | NotifyTransfer
+    | TransferRights | NotifyTransfer | PayTransfer
 )  # fmt: skip
+# The debtor's actions on a received title (A.3: 045 the holder or the buyer, 051 the buyer).
+PAYMENTS = (RecordPayment, PayTransfer)
 
 
 def endorsement_price(value: Decimal, rate: Decimal) -> Decimal:
@@ -256,6 +271,9 @@ def operation_of(action: Action, title: TitleSnapshot) -> Operation:
             return OP.PAYMENT_REPORT
         case RecordPayment(amount=amount):
             return OP.TOTAL_PAYMENT if amount is None or amount == title.outstanding else OP.PARTIAL_PAYMENT
+        case PayTransfer(amount=amount):
+            total = amount is None or amount == title.outstanding
+            return OP.TRANSFER_TOTAL_PAYMENT if total else OP.TRANSFER_PARTIAL_PAYMENT
         case Protest_(non_payment=non_payment):
             return OP.PROTEST_NON_PAYMENT if non_payment else OP.PROTEST_NON_ACCEPTANCE
         case TransferRights(amount=amount, with_responsibility=responsible):
@@ -359,17 +377,22 @@ def draft(
             return RadianEvent(**{**base, "due_date": None, "reference": ended}, notes=(reason,))
         case ReportForPayment():
             return RadianEvent(**{**base, "receiver": title.debtor}, block=PaymentReport(title.value))
-        case RecordPayment(amount=amount, paid_on=paid_on):
+        case RecordPayment(amount=amount, paid_on=paid_on) | PayTransfer(amount=amount, paid_on=paid_on):
             paid = amount if amount is not None else value
             if paid <= 0 or paid > value:
                 raise ActionError(f"Valor pagado: debe estar entre 0 y el saldo del título ({value:,.2f}).")
+            if paid_on is not None and paid_on > issue_date:
+                raise ActionError(f"Fecha del pago: {paid_on:%d/%m/%Y} es posterior a hoy (AAH34b).")
             condition = PaymentCondition.UNDER_LIMITATION if title.limited else PaymentCondition.FREE
+            blocks = Payments if isinstance(action, RecordPayment) else TransferPayments
+            payee = title.payee
             return RadianEvent(
                 **base,
                 list_id=condition.value,
                 sender_shares=(Share(me.nit, me.registration_name, me.dv, amount=paid),),
-                block=Payments(value, value - paid),
+                block=blocks(value, value - paid),
                 effective_date=paid_on or issue_date,
+                notes=(f"Pago efectuado a {payee.registration_name} (NIT {payee.nit}).",) if payee else (),
             )
         case Protest_(certificate=pdf, accepted_value=accepted, filename=filename):
             if not pdf.startswith(b"%PDF-"):

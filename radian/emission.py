@@ -1,6 +1,7 @@
-"""Signing one of our RADIAN events on our own invoice and putting it in the events outbox, in the caller's
-transaction: numbered from its code's consecutive, built (dian.radian.build), given its CUDE, signed with the company
-certificate (dian.xades), stored as a blob, a DocumentEvent row ``signed`` with its parties and figures, an audit entry.
+"""Signing one of our RADIAN events (on our own invoice, or our payment as debtor on a supplier's) and putting it in
+the events outbox, in the caller's transaction: numbered from its code's consecutive, built (dian.radian.build), given
+its CUDE, signed with the company certificate (dian.xades), stored as a blob, a DocumentEvent row ``signed`` with its
+parties and figures, an audit entry.
 
 The outbox (events/outbox.py) delivers it to DIAN like any 030-033 of ours; when DIAN registers it, the title is
 derived again through EventContext.on_title_event (radian.store.on_registered).
@@ -21,7 +22,7 @@ from events.context import EventContext
 from events.emit import advance_counter
 from radian.store import event_columns, event_parties
 from store.audit import record
-from store.models import Direction, DocumentEvent, EventParty, OutboundDocument, SubmissionState
+from store.models import Direction, DocumentEvent, EventParty, OutboundDocument, ReceivedDocument, SubmissionState
 
 __all__ = ["NUMBER_PREFIX", "Signed", "next_number", "sign_and_queue"]
 
@@ -67,7 +68,7 @@ def next_number(session: Session, code: EventCode) -> str:
 def sign_and_queue(
     session: Session,
     ctx: EventContext,
-    invoice: OutboundDocument,
+    invoice: OutboundDocument | ReceivedDocument,
     event: RadianEvent,
     *,
     now: datetime,
@@ -75,12 +76,15 @@ def sign_and_queue(
     source: str | None,
     rule_check: str,
 ) -> Signed:
-    """Build, sign, store and queue ``event`` on our invoice; flushed, not committed (the caller commits)."""
+    """Build, sign, store and queue ``event`` on ``invoice`` (ours: receivable; a supplier's: our payment as its
+    debtor); flushed, not committed (the caller commits)."""
+    received = isinstance(invoice, ReceivedDocument)
     unsigned = build_radian_event(event, software=ctx.software)
     signed = sign(unsigned, ctx.identity, signing_time=now)
     cude = radian_cude(event, ctx.software.pin)
     row = DocumentEvent(
-        outbound_document_id=invoice.id,
+        outbound_document_id=None if received else invoice.id,
+        document_id=invoice.id if received else None,
         code=event.code,
         direction=Direction.EMITTED,
         number=event.number,
@@ -105,8 +109,8 @@ def sign_and_queue(
         action=f"event.{event.code.value}.signed",
         subject=invoice.cufe,
         source=source,
-        data={"outbound_document_id": invoice.id, "event_id": row.id, "number": event.number, "cude": cude,
-              "operation": event.operation.value, "rule_check": rule_check},
+        data={"document_id" if received else "outbound_document_id": invoice.id, "event_id": row.id,
+              "number": event.number, "cude": cude, "operation": event.operation.value, "rule_check": rule_check},
         at=now,
     )  # fmt: skip
     return Signed(row.id, event.code, event.number, cude, now)

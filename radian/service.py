@@ -1,4 +1,6 @@
-"""The titles façade the web, the CLI and the jobs use (receivable role: our own invoices as títulos valor).
+"""The titles façade the web, the CLI and the jobs use: our own invoices as títulos valor (receivable role), and on a
+received supplier invoice that is a title (payable role, we are the debtor) our payments, 045 and 051, made to the
+payee DIAN's replay names (the legitimate holder, or the notified assignee) — never to a party typed by a person.
 
 Every action goes the same way: the title's events loaded → ``dian.rules.check`` with who sends which variant → a
 refusal comes back as an ``Outcome`` with a Spanish sentence (and DIAN's rule), or the event is drafted
@@ -9,7 +11,7 @@ outbox delivers it → when DIAN registers it the title row is derived again (ra
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,11 +29,13 @@ from dian.ubl.model import Party
 from events.context import EventContext, utc_now
 from events.outbox import DeliveryReport, deliver_events
 from radian.actions import (
+    PAYMENTS,
     Action,
     ActionError,
     CancelEndorsement,
     EndMandate,
     Endorse,
+    PayTransfer,
     TitleSnapshot,
     draft,
     endorsement_price,
@@ -42,11 +46,13 @@ from radian.importing import Imported, ImportRefused, import_invoice
 from radian.store import RADIAN_CODES, counted, derived_title, facts_of, load, refresh_title
 from radian.sync import Notice, SyncResult, sync_title
 from radian.title import ValueTitle as DerivedTitle
-from store.models import DocumentEvent, OutboundDocument, TitleRole, ValueTitle
+from store.models import DocumentEvent, OutboundDocument, ReceivedDocument, TitleRole, ValueTitle
 
 __all__ = ["ImportRefused", "Imported", "Outcome", "Quote", "TitleService"]
 
 E = EventCode
+_PAYS = (E.PAGO, E.PAGO_TRANSFERENCIA)
+_CLOSING = (Operation.TOTAL_PAYMENT, Operation.TRANSFER_TOTAL_PAYMENT)
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ class Outcome:
     quote: Quote | None = None
     state: str | None = None
     dian_messages: tuple[str, ...] = ()
+    payee: Share | None = None  # a payment on a received title: whom we pay (the replay's holder or assignee)
+    list_id: str | None = None  # 045/051: 1 free, 2 under an active 041 (A.4)
 
     @property
     def line(self) -> str:
@@ -84,6 +92,8 @@ class Outcome:
         if not self.allowed:
             return self.reason + (f" [{self.rule}]" if self.rule else "")
         text = f"Firmado: {self.operation.value if self.operation else ''} número {self.number} CUDE {self.cude}"
+        if self.payee is not None:
+            text += f" — pago a {self.payee.registration_name} (NIT {self.payee.nit}), listID {self.list_id}"
         return text + (f" — DIAN: {self.state}" if self.state else "")
 
 
@@ -201,8 +211,7 @@ class TitleService:
             if not outcome.allowed or event is None:
                 s.rollback()
                 return outcome
-            invoice = s.get(OutboundDocument, self._outbound_id(s, title_id))
-            assert invoice is not None
+            invoice = self._invoice(s, title_id)
             try:
                 signed = sign_and_queue(s, ctx, invoice, event, now=now, actor=actor, source=source,
                                         rule_check=outcome.reason)  # fmt: skip
@@ -210,37 +219,62 @@ class TitleService:
                 s.rollback()
                 return _refused(f"El evento no se pudo construir: {exc}", operation=outcome.operation)
             s.commit()
-        done = Outcome(True, outcome.reason, None, outcome.operation, signed.id, signed.number, signed.cude,
-                       outcome.quote)  # fmt: skip
+        done = replace(outcome, event_id=signed.id, number=signed.number, cude=signed.cude)
         if not deliver:
             return done
         self.deliver(only=[signed.id], actor=actor)
         with self.sessions() as s:
             row = s.get(DocumentEvent, signed.id)
             assert row is not None
-            return Outcome(True, outcome.reason, None, outcome.operation, signed.id, signed.number, signed.cude,
-                           outcome.quote, row.submission_state.value, tuple(row.dian_messages or ()))  # fmt: skip
+            return replace(done, state=row.submission_state.value, dian_messages=tuple(row.dian_messages or ()))
 
     @staticmethod
-    def _outbound_id(s: Session, title_id: int) -> int | None:
-        return s.execute(sa.select(ValueTitle.outbound_document_id).where(ValueTitle.id == title_id)).scalar()
+    def _invoice(s: Session, title_id: int) -> OutboundDocument | ReceivedDocument:
+        """The title's invoice: ours (receivable) or the supplier's (payable)."""
+        title = s.get(ValueTitle, title_id)
+        assert title is not None
+        if title.outbound_document_id is not None:
+            invoice: OutboundDocument | ReceivedDocument | None = s.get(OutboundDocument, title.outbound_document_id)
+        else:
+            invoice = s.get(ReceivedDocument, title.document_id)
+        assert invoice is not None
+        return invoice
 
     def _decide(self, s: Session, ctx: EventContext, title_id: int, action: Action, now: datetime, *,
                 lock: bool) -> tuple[Outcome, Any]:  # fmt: skip
         title = s.get(ValueTitle, title_id)
         if title is None:
             return _refused(f"No existe el título {title_id}."), None
-        if title.role is not TitleRole.HOLDER or title.outbound_document_id is None:
-            return _refused("Este título es por pagar (factura recibida): Buzón no lo circula."), None
-        query = sa.select(OutboundDocument).where(OutboundDocument.id == title.outbound_document_id)
-        invoice = s.execute(query.with_for_update() if lock else query).scalar_one()
         us = ctx.company.nit
+        payable = title.role is TitleRole.OBLIGOR
+        if payable and not isinstance(action, PAYMENTS):
+            return _refused(
+                "Este título es por pagar (factura recibida): Buzón no lo circula; como deudores solo "
+                "registramos nuestros pagos (045, y 051 tras una transferencia notificada)."
+            ), None
+        if not payable and isinstance(action, PayTransfer):
+            return _refused("El pago de la transferencia (051) lo registra el deudor, no el tenedor (A.10)."), None
+        invoice: OutboundDocument | ReceivedDocument
+        if payable:
+            if title.document_id is None:
+                return _refused(f"El título {title_id} no tiene la factura recibida en Buzón."), None
+            query = sa.select(ReceivedDocument).where(ReceivedDocument.id == title.document_id)
+        else:
+            query = sa.select(OutboundDocument).where(OutboundDocument.id == title.outbound_document_id)
+        invoice = s.execute(query.with_for_update() if lock else query).scalar_one()
+        if payable and not same_nit(invoice.buyer_nit, us):
+            return _refused(f"La factura {invoice.number} no es a cargo de nuestra empresa: no la pagamos."), None
+        issuer = (title.issuer_nit, title.issuer_name) if payable else (us, ctx.company.registration_name or "")
         loaded = load(s, ctx.blobs, title)
-        facts = facts_of(loaded, issuer_nit=us, buyer_nit=invoice.buyer_nit, include_in_flight=True)
+        facts = facts_of(loaded, issuer_nit=issuer[0], buyer_nit=invoice.buyer_nit, include_in_flight=True)
         history = facts.history
         value = title.value if title.value is not None else invoice.payable_amount
-        paid = sum((act.paid for act in history if act.code is E.PAGO and act.paid is not None), Decimal(0))
-        closed = any(act.operation is Operation.TOTAL_PAYMENT for act in history)
+        paid = sum((act.paid for act in history if act.code in _PAYS and act.paid is not None), Decimal(0))
+        closed = any(act.operation in _CLOSING for act in history)
+        payee = None
+        if payable:
+            derived = derived_title(loaded, Share(*issuer))
+            payee = derived.payee[0] if derived is not None else Share(*issuer)
         events = {
             (e.cude or "").lower(): (e.code, e.number or "", e.receiver_nit or "", e.receiver_name or "")
             for e in loaded.events
@@ -257,6 +291,7 @@ class TitleService:
             holder_is_issuer=not any(act.code is E.ENDOSO_PROPIEDAD for act in history),
             limited=facts.in_force(E.LIMITACION_CIRCULACION),
             events=events,
+            payee=payee,
         )
         try:
             operation = operation_of(action, snapshot)
@@ -266,7 +301,7 @@ class TitleService:
                 quote = Quote(total, action.rate, endorsement_price(total, action.rate))
         except ActionError as exc:
             return _refused(str(exc)), None
-        role = title_role(us, facts) or Role.SELLER
+        role = title_role(us, facts) or (Role.BUYER if payable else Role.SELLER)
         reference = None
         if isinstance(action, CancelEndorsement):
             reference = action.endorsement_cude.strip().lower()
@@ -281,7 +316,8 @@ class TitleService:
                           reference_cude=reference)  # fmt: skip
         decision = check(operation.event, role=role, facts=facts, at=now, calendar=ctx.calendar, sending=sending)
         if not decision.allowed:
-            return Outcome(False, decision.reason, decision.rule, operation, quote=quote), None
+            return Outcome(False, decision.reason, decision.rule, operation, quote=quote, payee=payee,
+                           list_id=list_id), None  # fmt: skip
         local, issue_time = ctx.issue_moment(now)
         number = next_number(s, operation.event) if lock else "PREVIEW"
         try:
@@ -289,7 +325,7 @@ class TitleService:
                           issue_time=issue_time, environment=ctx.environment)  # fmt: skip
         except ActionError as exc:
             return _refused(str(exc), operation=operation), None
-        return Outcome(True, decision.reason, None, operation, quote=quote), event
+        return Outcome(True, decision.reason, None, operation, quote=quote, payee=payee, list_id=list_id), event
 
     # -- DIAN -----------------------------------------------------------------------------------------------------
 

@@ -360,9 +360,11 @@ def on_registered(blobs: BlobStore, *, our_nit: str, our_name: str) -> Any:
     invoice's title row, when it has one or the event is a RADIAN one, is derived again in the same transaction."""
 
     def hook(session: Session, event: DocumentEvent, now: datetime) -> None:
-        # Receivables only: a received invoice's title (payable) is the watch's (radian/watch.py), which proves what
-        # DIAN says and raises the payee alerts with their mail and webhook.
+        # A received invoice's title (payable) is the watch's (radian/watch.py), which proves what DIAN says and raises
+        # the payee alerts with their mail and webhook — except our own payment as its debtor (045/051), derived here.
         if event.outbound_document_id is None:
+            if event.direction is Direction.EMITTED and event.code in RADIAN_CODES and event.document_id is not None:
+                _our_payment(session, blobs, event, now)
             return
         invoice = session.get(OutboundDocument, event.outbound_document_id)
         if invoice is None:
@@ -377,3 +379,21 @@ def on_registered(blobs: BlobStore, *, our_nit: str, our_name: str) -> Any:
         refresh_title(session, blobs, title, now)
 
     return hook
+
+
+def _our_payment(session: Session, blobs: BlobStore, event: DocumentEvent, now: datetime) -> None:
+    """Our 045/051 on a supplier's invoice, registered: its title derived again and the in-app alert of the payment,
+    keyed as the watch keys it (``paid:<CUDE>``), so neither tells it twice; not mailed (radian.alerts.MAILED)."""
+    title = session.scalars(sa.select(ValueTitle).where(ValueTitle.document_id == event.document_id)).one_or_none()
+    if title is None:
+        return
+    session.flush()
+    refresh_title(session, blobs, title, now)
+    kind = _STATE_ALERTS.get(title.state)
+    if kind in (AlertKind.PAID, AlertKind.PARTIALLY_PAID):
+        words = "total" if kind is AlertKind.PAID else "parcial"
+        message = (f"La factura {title.invoice_number} de {title.issuer_name}: registramos en RADIAN nuestro pago "
+                   f"{words} a {title.payee_name} (NIT {title.payee_nit}). Pagado: {pesos(title.paid, title.currency)};"
+                   f" saldo: {pesos(title.outstanding, title.currency)}.")  # fmt: skip
+        _alert(session, title, kind, f"{kind.value}:{(event.cude or '').lower()}", message, now, event_id=event.id,
+               to_nit=title.payee_nit, to_name=title.payee_name)  # fmt: skip

@@ -1,5 +1,6 @@
 """`buzon title import|list|show|sync|register|endorse|report|pay|mandate|protest|transfer …`: our own invoices as
-títulos valor (receivables).
+títulos valor (receivables); and `buzon title pay-supplier …`: our payment of a received invoice that is a title (045,
+or 051 after a notified transfer), to the payee DIAN's replay names, shown before signing.
 
 Each action asks radian.service.TitleService, which checks DIAN's rules first: a refusal is one line and exit 2,
 naming the rule; an allowed action is signed, queued and (by default) sent to DIAN at once through the events outbox.
@@ -242,6 +243,39 @@ def add_receivable_commands(group: click.Group) -> None:
         value = _amount(amount, "--amount")
         day: date | None = paid_on.date() if paid_on else None
         _act(settings, key, lambda _t: RecordPayment(value, day), deliver)
+
+    @group.command("pay-supplier")
+    @with_settings
+    @_title_key
+    @click.option("--amount", help="The amount we paid (default: the whole outstanding balance, 452/512).")
+    @click.option("--date", "paid_on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Payment date (default today).")
+    @click.option("--transfer", is_flag=True, help="051: we paid the assignee of notified economic rights (A.10).")
+    @click.option("--yes", is_flag=True, help="Sign without asking after showing the payee and the amount.")
+    @_deliver
+    def pay_supplier(settings: Settings, key: str, amount: str | None, paid_on: datetime | None, transfer: bool,
+                     yes: bool, deliver: bool) -> None:  # fmt: skip
+        """045 (or 051) as the debtor: we paid a supplier invoice that is a title — to its legitimate holder."""
+        from radian.actions import PayTransfer, RecordPayment
+
+        value = _amount(amount, "--amount")
+        day: date | None = paid_on.date() if paid_on else None
+
+        def make(title: Any) -> Any:
+            if title.role.value != "obligor":
+                fail(f"el título {title.invoice_number} es por cobrar (factura nuestra): use `buzon title pay`")
+            return PayTransfer(value, day) if transfer else RecordPayment(value, day)
+
+        def confirm(title: Any, preview: Any) -> None:
+            payee = preview.payee
+            paid = value if value is not None else title.outstanding
+            limited = " (bajo limitación 041)" if preview.list_id == "2" else ""
+            click.echo(f"Pago {preview.operation.value} ({preview.operation.label}) de {_money(paid)} de "
+                       f"{_money(title.outstanding)} pendientes, a {payee.registration_name} (NIT {payee.nit}), "
+                       f"listID {preview.list_id}{limited}")  # fmt: skip
+            if not yes and not click.confirm("¿Firmar el pago?", default=False):
+                fail("no se firmó: cancelado")
+
+        _act(settings, key, make, deliver, confirm=confirm)
 
     @group.command("cancel-endorsement")
     @with_settings
