@@ -286,11 +286,13 @@ def make_document(
     credit: bool = True,
     credit_note_for: DemoDocument | None = None,
     validate: Callable[[bytes, dt.datetime], bytes] | None = None,
+    numbered_on: dt.date | None = None,
 ) -> DemoDocument:
     """Build, sign and have DIAN validate one invoice (or a credit note for ``credit_note_for``).
 
     ``validate(signed, at)`` returns DIAN's signed answer: the DIAN simulator's in `buzon init`; without it the
-    demo "DIAN" certificate signs the answer (fast, for tests).
+    demo "DIAN" certificate signs the answer (fast, for tests). ``numbered_on``: the day the supplier's numbering
+    range was made known to the simulator (its dates must match the authorization's; default the issue day).
     """
     lines, total, iva = _lines(items)
     local = issued.astimezone(BOGOTA)
@@ -319,7 +321,8 @@ def make_document(
         else DiscrepancyResponse(reference_id=credit_note_for.number, code="2", description="Anulación parcial"),
     )
     if credit_note_for is None:
-        unsigned = build_invoice(draft, software=_software(supplier), numbering=_numbering(supplier, local.date()))
+        numbering = _numbering(supplier, numbered_on or local.date())
+        unsigned = build_invoice(draft, software=_software(supplier), numbering=numbering)
         kind = DocumentType.INVOICE
     else:
         unsigned = build_credit_note(draft, software=_software(supplier))
@@ -474,11 +477,12 @@ def generate_mail(
     """
     pki = make_pki(now)
     trust_folder.mkdir(parents=True, exist_ok=True)
+    today = now.astimezone(BOGOTA).date()  # the numbering ranges are the simulator's as of today
     validate = None
     if simulator is None:
         (trust_folder / CA_FILE).write_bytes(pki.ca_pem)
     else:
-        pki = _through_simulator(pki, simulator, now.astimezone(BOGOTA).date())
+        pki = _through_simulator(pki, simulator, today)
         (trust_folder / SIMULATOR_CA_FILE).write_bytes(simulator.ca_certificate_path.read_bytes())
 
         def validate(xml: bytes, at: dt.datetime) -> bytes:
@@ -491,7 +495,8 @@ def generate_mail(
         supplier = SUPPLIERS[who]
         issued = now - dt.timedelta(days=12 - index, hours=index % 5)
         document = make_document(
-            pki, supplier, 1000 + index * 7, items, buyer=buyer, issued=issued, credit=credit, validate=validate
+            pki, supplier, 1000 + index * 7, items, buyer=buyer, issued=issued, credit=credit, validate=validate,
+            numbered_on=today,
         )
         documents.append(document)
         pdf = _pdf(
@@ -505,7 +510,7 @@ def generate_mail(
     first = documents[0]
     note = make_document(
         pki, first.supplier, 1, (("Devolución resmas averiadas", 4, "18500.00"),), buyer=buyer,
-        issued=now - dt.timedelta(days=1), credit_note_for=first, validate=validate,
+        issued=now - dt.timedelta(days=1), credit_note_for=first, validate=validate, numbered_on=today,
     )  # fmt: skip
     mail = make_mail(note, to=reception_email, when=now - dt.timedelta(hours=20), pdf=None)
     delivered.append(deliver(folder, f"{len(delivered) + 1:02d}-{note.number}.eml", mail))
@@ -519,6 +524,7 @@ def generate_mail(
         buyer=other,
         issued=now - dt.timedelta(hours=6),
         validate=validate,
+        numbered_on=today,
     )
     mail = make_mail(stray, to=reception_email, when=now - dt.timedelta(hours=5), pdf=None)
     delivered.append(deliver(folder, f"{len(delivered) + 1:02d}-{stray.number}.eml", mail))
