@@ -447,7 +447,7 @@ class IssuedRules:
     def service_down(self, now: dt.datetime) -> None:
         """An injected outage: open a window (as DIAN declares one) unless one is open."""
         if not self._outage:
-            self.declare(now, None, "outage")
+            self.declare(now.replace(microsecond=0), None, "outage")  # signing times are whole seconds
             self._outage = True
 
     def service_up(self, now: dt.datetime) -> None:
