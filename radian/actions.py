@@ -41,6 +41,7 @@ from dian.radian.blocks import (
 from dian.radian.literals import MANDATE_GENERAL_POWER
 from dian.radian.model import Attachment, Mandate, RadianEvent, Share, TitleReference
 from dian.ubl.model import Party
+from radian.messages import pesos
 
 __all__ = [
     "Action",
@@ -380,7 +381,7 @@ def draft(
         case RecordPayment(amount=amount, paid_on=paid_on) | PayTransfer(amount=amount, paid_on=paid_on):
             paid = amount if amount is not None else value
             if paid <= 0 or paid > value:
-                raise ActionError(f"Valor pagado: debe estar entre 0 y el saldo del título ({value:,.2f}).")
+                raise ActionError(f"Valor pagado: mayor que 0 y no más que el saldo del título ({pesos(value)}).")
             if paid_on is not None and paid_on > issue_date:
                 raise ActionError(f"Fecha del pago: {paid_on:%d/%m/%Y} es posterior a hoy (AAH34b).")
             condition = PaymentCondition.UNDER_LIMITATION if title.limited else PaymentCondition.FREE

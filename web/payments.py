@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, render_template, request
+from flask_login import current_user
 
 from dian.nit import same_nit
 from radian.payables import PayableFilters, PayableLine, export_csv, payables
@@ -65,7 +66,8 @@ def index() -> str:
     ok = [_line(line, title_ids) for line in lines if line.payable]
     refused = [_line(line, title_ids) for line in lines if not line.payable]
     return render_template("payments.html", ok=ok, refused=refused, asked=asked, problem=problem,
-                           moved=sum(1 for r in ok if not r["line"].payee_is_supplier))  # fmt: skip
+                           moved=sum(1 for r in ok if not r["line"].payee_is_supplier),
+                           may_record=current_user.role is Role.TREASURY)  # fmt: skip  # acts as web.titles.ACTORS
 
 
 @bp.get("/pagos.csv")

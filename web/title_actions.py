@@ -26,6 +26,7 @@ from radian.actions import (
     Endorse,
     GrantMandate,
     NotifyTransfer,
+    PayTransfer,
     Protest_,
     RecordPayment,
     Register,
@@ -37,12 +38,17 @@ from store.models import DocumentEvent, SubmissionState, TitleRole, ValueTitle
 from web.access import roles
 from web.labels import money
 from web.title_labels import event_name
-from web.title_offer import BY_KEY, Spec
+from web.title_offer import BY_KEY, Spec, specs_for
 from web.titles import ACTORS, UNAVAILABLE, back, get_title, title_service
 
 bp = Blueprint("title_actions", __name__)
 
 PROTEST_MAX = 2 * 1024 * 1024
+
+
+def _lower(verb: str) -> str:
+    """The button's words inside a sentence: lower case, but RADIAN stays a name."""
+    return verb.lower().replace("radian", "RADIAN")
 
 
 def _db() -> Any:
@@ -113,9 +119,11 @@ def read_action(spec: Spec, form: Any, files: Any) -> Action:
             if not cude:
                 raise ActionError("Mandato: elija el mandato que revoca.")
             return EndMandate(cude)
-        case "pago":
+        case "pago" | "pagar":
             return RecordPayment(_number(form, "valor", "Valor pagado"),
                                  _date(form, "fecha", "Fecha del pago"))  # fmt: skip
+        case "pagar-transferencia":
+            return PayTransfer(_number(form, "valor", "Valor pagado"), _date(form, "fecha", "Fecha del pago"))
         case "protesto":
             return Protest_(_certificate(form, files), non_payment=form.get("tipo", "pago") != "aceptacion")
         case "transferir":
@@ -161,9 +169,15 @@ def _summary(action: Action, title: ValueTitle, outcome: Any) -> list[tuple[str,
         lines.append(("Contraparte", f"{to.name} (NIT {to.nit})"))
     if isinstance(action, Endorse) and action.blank:
         lines.append(("Forma", "Endoso en blanco"))
-    if isinstance(action, RecordPayment):
+    if isinstance(action, RecordPayment | PayTransfer):
         paid = action.amount if action.amount is not None else title.outstanding
         lines.append(("Valor pagado", money(paid, currency)))
+        if outcome.payee is not None:
+            lines.append(("Pagado a", f"{outcome.payee.registration_name} (NIT {outcome.payee.nit})"))
+            lines.append(("Saldo después del pago", money((title.outstanding or 0) - (paid or 0), currency)))
+        if outcome.list_id:
+            meaning = "pago bajo limitación (041 vigente)" if outcome.list_id == "2" else "pago sin limitación"
+            lines.append(("listID", f"{outcome.list_id} — {meaning}"))
         if action.paid_on:
             lines.append(("Fecha del pago", action.paid_on.strftime("%d/%m/%Y")))
     if isinstance(action, GrantMandate):
@@ -198,26 +212,29 @@ def act(title_id: int, key: str) -> Any:
     if service is None:
         flash(UNAVAILABLE, "error")
         return back(title_id)
-    if title.role is not TitleRole.HOLDER:
-        flash("Este título es por pagar (factura recibida): Buzón no lo circula; vigila a quién pagarlo.", "error")
+    if spec not in specs_for(title):
+        payable = title.role is TitleRole.OBLIGOR
+        flash("Este título es por pagar (factura recibida): Buzón no lo circula; solo registra nuestros pagos "
+              "(045/051)." if payable else "Esa acción es del deudor de una factura recibida, no de un título "
+              "nuestro.", "error")  # fmt: skip
         return back(title_id)
     try:
         action = read_action(spec, request.form, request.files)
     except ActionError as exc:
-        flash(f"No se firmó {spec.verb.lower()} ({spec.code.value}): {exc}", "error")
+        flash(f"No se firmó {_lower(spec.verb)} ({spec.code.value}): {exc}", "error")
         return back(title_id)
     name = f"{event_name(spec.code)} ({spec.code.value})"
     if request.form.get("confirmado") != "1":
         preview = service.check(title_id, action)
         if not preview.allowed:
-            flash(f"No se puede {spec.verb.lower()} ({spec.code.value}): {preview.reason}"
+            flash(f"No se puede {_lower(spec.verb)} ({spec.code.value}): {preview.reason}"
                   + (f" [regla {preview.rule}]" if preview.rule else ""), "error")  # fmt: skip
             return back(title_id)
         quote = preview.quote
         if quote is None and isinstance(action, TransferRights):
             quote = service.quote(title_id, action.rate, action.amount)
         return render_template("title_confirm.html", title=title, spec=spec, name=name,
-                               lines=_summary(action, title, preview), quote=quote,
+                               lines=_summary(action, title, preview), quote=quote, payee=preview.payee,
                                money=lambda v: money(v, title.currency),
                                carried=_carried(spec, request.form, action))  # fmt: skip
     outcome = service.act(title_id, action, actor=current_user.actor, source=request.remote_addr, deliver=True)

@@ -1,6 +1,7 @@
-"""What treasury may do now with one of our titles: the actions of the title page (036, 037/038/039, 040, 043/044,
-045, 046, 048, 049/050), each with its precondition in a sentence, and whether dian.rules allows it now — asked of
-radian.service.check with a stand-in request before the form is filled (web/title_actions.py signs the real one).
+"""What treasury may do now with a title: on ours the actions of the title page (036, 037/038/039, 040, 043/044, 045,
+046, 048, 049/050); on a received one (we are the debtor) our payments, 045 and 051 — each with its precondition in a
+sentence, and whether dian.rules allows it now, asked of radian.service.check with a stand-in request before the form
+is filled (web/title_actions.py signs the real one).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from radian.actions import (
     Endorse,
     GrantMandate,
     NotifyTransfer,
+    PayTransfer,
     Protest_,
     RecordPayment,
     Register,
     ReportForPayment,
     TransferRights,
 )
-from store.models import DocumentEvent, SubmissionState, ValueTitle
+from store.models import DocumentEvent, SubmissionState, TitleRole, ValueTitle
 from web.title_labels import event_name
 
 E = EventCode
@@ -120,7 +122,29 @@ SPECS = (
         "Después de una transferencia de derechos (049) registrada.",
     ),
 )
-BY_KEY = {spec.key: spec for spec in SPECS}
+# On a received title (role obligor) we are the debtor: we only say that we paid (A.3: 045 holder or buyer; 051 buyer).
+PAYABLE_SPECS = (
+    Spec(
+        "pagar",
+        E.PAGO,
+        "Registrar pago en RADIAN",
+        "Cuando le pagamos al tenedor legítimo que muestra RADIAN (no al proveedor si la endosó): total (452) o "
+        "parcial (451), nunca más que el saldo. Con una medida cautelar (041) vigente se registra como pago bajo "
+        "limitación (listID 2).",
+    ),
+    Spec(
+        "pagar-transferencia",
+        E.PAGO_TRANSFERENCIA,
+        "Registrar pago de la transferencia",
+        "Solo tras una transferencia de derechos económicos (049) notificada al deudor (050): pagamos al cesionario.",
+    ),
+)
+BY_KEY = {spec.key: spec for spec in SPECS + PAYABLE_SPECS}
+
+
+def specs_for(title: ValueTitle) -> tuple[Spec, ...]:
+    """The actions a title's role offers: circulation on ours, payments on a supplier's."""
+    return PAYABLE_SPECS if title.role is TitleRole.OBLIGOR else SPECS
 
 
 def _referenced(title: ValueTitle, codes: tuple[EventCode, ...], ended_by: EventCode) -> list[dict[str, str]]:
@@ -157,8 +181,10 @@ def _probe(spec: Spec, choices: dict[str, list[dict[str, str]]]) -> Action | str
             if not choices["mandates"]:
                 return "No hay mandatos vigentes que revocar."
             return EndMandate(choices["mandates"][0]["cude"])
-        case "pago":
+        case "pago" | "pagar":
             return RecordPayment()
+        case "pagar-transferencia":
+            return PayTransfer()
         case "protesto":
             return Protest_(b"%PDF-1.4 consulta previa")
         case "transferir":
@@ -179,7 +205,7 @@ def availability(service: Any, title: ValueTitle) -> list[dict[str, Any]]:
         context = service.make_context()
         service = dataclasses.replace(service, make_context=lambda: context)
     rows = []
-    for spec in SPECS:
+    for spec in specs_for(title):
         probe = _probe(spec, choices)
         if isinstance(probe, str):
             allowed, why = False, probe
@@ -187,5 +213,7 @@ def availability(service: Any, title: ValueTitle) -> list[dict[str, Any]]:
             outcome = service.check(title.id, probe)
             allowed = outcome.allowed
             why = "" if allowed else outcome.reason + (f" (regla {outcome.rule})" if outcome.rule else "")
-        rows.append({"spec": spec, "allowed": allowed, "why": why, "choices": choices})
+            payee = getattr(outcome, "payee", None)
+        rows.append({"spec": spec, "allowed": allowed, "why": why, "choices": choices,
+                     "payee": payee if not isinstance(probe, str) else None})  # fmt: skip
     return rows

@@ -266,7 +266,7 @@ def show(title_id: int) -> str:
     events = _events(title)
     result, focus = result_box(events)
     service = title_service()
-    may_act = current_user.role in ACTORS and title.role is TitleRole.HOLDER
+    may_act = current_user.role in ACTORS  # ours: circulate it; a supplier's: record our payment (045/051)
     actions = availability(service, title) if may_act and service is not None else []
     alerts = list(_db().scalars(sa.select(TitleAlert).where(TitleAlert.title_id == title.id)
                                 .order_by(TitleAlert.created_at.desc()).limit(20)))  # fmt: skip

@@ -239,7 +239,8 @@ def test_an_endorsed_supplier_invoice_shows_pay_the_factor_everywhere(browser, e
 
         page.click(f"#pagos tr[data-cufe='{cufe}'] >> text=Endosada")
         assert "Endoso en propiedad" in page.locator("#cadena").inner_text()
-        assert page.locator("#acciones").count() == 0  # a payable title: nothing to sign here
+        assert page.locator("#accion-endosar").count() == 0  # a payable title: nothing to circulate here, only
+        assert page.locator("#accion-pagar").count() == 1  # our payment to record (045)
         shoot(page, "titulo-por-pagar")
 
         # A judge's 041 freezes the payment: the banner on the document, the line refused with its reason.
