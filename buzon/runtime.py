@@ -273,10 +273,16 @@ class Runtime:
         return DianClient(endpoint, self.company_identity(), connect_timeout=settings.dian.connect_timeout,
                           read_timeout=settings.dian.read_timeout)  # fmt: skip
 
-    @cached_property
+    @property
     def client(self) -> DianClient:
-        """This process's DIAN client (the scheduled jobs share it)."""
-        return self.dian_client()
+        """This process's DIAN client (the scheduled jobs share it); a new one once the company's certificate file
+        changed (the old one, maybe still in use by a job, is closed with the runtime)."""
+        held = self.__dict__.get("_client")
+        if held is None or held.identity is not self.company_identity():
+            if held is not None:
+                self.__dict__.setdefault("_retired_clients", []).append(held)
+            held = self.__dict__["_client"] = self.dian_client()
+        return held
 
     def online_check(self) -> Callable[[str], OnlineAnswer] | None:
         """DIAN's online confirmation (GetStatus by CUFE) when dian.online_check is on, else None."""
@@ -323,10 +329,14 @@ class Runtime:
             on_title_event=self.title_hook(),
         )  # fmt: skip
 
-    @cached_property
+    @property
     def ctx(self) -> EventContext:
-        """This process's events context (the scheduled jobs share it)."""
-        return self.event_context(self.sessions)
+        """This process's events context (the scheduled jobs share it); made again once the company's certificate
+        file changed, so a long-running scheduler signs with a renewed certificate from its next job on."""
+        held = self.__dict__.get("_ctx")
+        if held is None or held.identity is not self.company_identity():
+            held = self.__dict__["_ctx"] = self.event_context(self.sessions)
+        return held
 
     @cached_property
     def smtp(self) -> SmtpTarget:
@@ -470,10 +480,11 @@ class Runtime:
     # -- the end ------------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the DIAN client and the engine, if they were made."""
-        client = self.__dict__.pop("client", None)
-        if client is not None:
-            client.close()
+        """Close the DIAN clients and the engine, if they were made."""
+        clients = [self.__dict__.pop("_client", None), *self.__dict__.pop("_retired_clients", [])]
+        for client in clients:
+            if client is not None:
+                client.close()
         engine = self.__dict__.get("engine")
         if engine is not None:
             engine.dispose()

@@ -16,6 +16,7 @@ from buzon.config import CertificateSettings, ConfigError, default_settings
 from buzon.demo_titles import _invoice
 from buzon.runtime import Runtime
 from dian.nit import check_digit
+from store.db import migrate
 from tests.pki import COMPANY_NIT, PASSWORD, _name, issue, pki, write_pkcs12
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -73,3 +74,23 @@ def test_an_unreadable_certificate_is_still_a_config_error_after_a_good_load(tmp
     p12.unlink()
     with pytest.raises(ConfigError, match=r"certificate\.pkcs12_path: cannot read"):
         runtime.company_identity()
+
+
+def test_the_shared_context_and_client_of_the_jobs_follow_a_renewed_certificate(tmp_path):
+    old, p12 = pki().company, tmp_path / "empresa.p12"
+    write_pkcs12(old, p12)
+    runtime = _runtime(tmp_path, p12)
+    migrate(runtime.engine)  # the shared context reads the DIAN certificates learned so far
+    try:
+        ctx, client = runtime.ctx, runtime.client
+        assert runtime.ctx is ctx and runtime.client is client  # shared while the file stays the same
+        assert client.identity is ctx.identity
+        new = issue(_name("EMPRESA COMPRADORA S.A.S. (renovado)", serial=f"{COMPANY_NIT}-{check_digit(COMPANY_NIT)}"),
+                    key_label="company-renewed", issuer=pki().intermediate)  # fmt: skip
+        os.replace(write_pkcs12(new, tmp_path / "nuevo.p12"), p12)
+        renewed = runtime.ctx
+        assert renewed is not ctx and _signer(renewed) == new.cert.public_bytes(serialization.Encoding.DER)
+        assert runtime.client is not client and runtime.client.identity is renewed.identity
+        assert runtime._certificates.loads == 2
+    finally:
+        runtime.close()
