@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache, wraps
 from pathlib import Path
@@ -85,7 +86,8 @@ def _per_certificate(function: Callable[[x509.Certificate], _R]) -> Callable[[x5
             return hit[1]
         value = function(cert)
         if len(cache) >= 512:
-            cache.pop(next(iter(cache)))
+            with suppress(RuntimeError, StopIteration, KeyError):  # another thread changed it meanwhile: no matter
+                del cache[next(iter(cache))]
         cache[id(cert)] = (cert, value)
         return value
 
