@@ -33,7 +33,7 @@ from dian.nit import same_nit
 from radian.title import TitleState as Derived
 from store.models import ReceivedDocument, TitleRole, TitleState, ValueTitle, Verdict
 
-__all__ = ["PayableFilters", "PayableLine", "export_csv", "payable_line", "payables"]
+__all__ = ["PaidLine", "PayableFilters", "PayableLine", "export_csv", "payable_line", "payables", "read_paid_file"]
 
 UNPROVEN = "unproven"  # radian.watch.UNPROVEN (kept here too: payables must not import the watch's threads)
 # Received invoices a payment run considers: DIAN-validated (or not yet proven, refused below) and not claimed.
@@ -248,3 +248,33 @@ def iter_json(lines: Iterable[PayableLine]) -> Iterator[dict[str, object]]:
             "payable": line.payable,
             "refused": line.refused,
         }
+
+
+@dataclass(frozen=True)
+class PaidLine:
+    """One line of a bank file we exported and the bank paid: which invoice, to whom, how much (``export_csv``)."""
+
+    cufe: str
+    payee_nit: str
+    amount: Decimal
+
+
+def read_paid_file(text: str) -> list[PaidLine]:
+    """The lines of a payment file ``export_csv`` wrote (plain or Excel), to record in RADIAN what was paid (045).
+    ValueError with a Spanish sentence naming the line when it is not such a file."""
+    body = text.lstrip("\ufeff")
+    excel = body.split("\n", 1)[0].count(";") > body.split("\n", 1)[0].count(",")
+    rows = csv.DictReader(io.StringIO(body), delimiter=";" if excel else ",")
+    missing = {"cufe", "nit_beneficiario", "saldo"} - set(rows.fieldnames or ())
+    if missing:
+        raise ValueError(
+            f"El archivo no es un archivo de pagos de Buzón: faltan las columnas {', '.join(sorted(missing))}."
+        )
+    lines = []
+    for number, row in enumerate(rows, start=2):
+        amount = (row["saldo"] or "").strip().replace(",", ".") if excel else (row["saldo"] or "").strip()
+        try:
+            lines.append(PaidLine(row["cufe"].strip().lower(), row["nit_beneficiario"].strip(), Decimal(amount)))
+        except (ArithmeticError, AttributeError):
+            raise ValueError(f"Línea {number}: el saldo «{row['saldo']}» no es un valor.") from None
+    return lines

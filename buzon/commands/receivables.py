@@ -277,6 +277,44 @@ def add_receivable_commands(group: click.Group) -> None:
 
         _act(settings, key, make, deliver, confirm=confirm)
 
+    @group.command("pay-supplier-file")
+    @with_settings
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--date", "paid_on", type=click.DateTime(formats=["%Y-%m-%d"]), help="Payment date (default today).")
+    @_deliver
+    def pay_supplier_file(settings: Settings, file: Path, paid_on: datetime | None, deliver: bool) -> None:
+        """045 for each line of a payment file Buzón exported (`/pagos.csv`) once the bank paid it: each line's payee
+        must still be the title's legitimate payee, else that line is refused (exit 2) and nothing is signed for it."""
+        from dian.nit import same_nit
+        from radian.actions import RecordPayment
+        from radian.payables import read_paid_file
+
+        try:
+            lines = read_paid_file(file.read_text("utf-8-sig"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            fail(f"{file.name}: {exc}")
+        day: date | None = paid_on.date() if paid_on else None
+        refused = 0
+        with current_runtime(settings) as rt:
+            for line in lines:
+                title = rt.titles.find(line.cufe)
+                if title is None or title.role.value != "obligor":
+                    click.echo(f"{line.cufe[:12]}…: no es una factura recibida con título en Buzón; no se registra.")
+                    refused += 1
+                    continue
+                if not same_nit(line.payee_nit, title.payee_nit):
+                    click.echo(f"{title.invoice_number}: el archivo pagó a NIT {line.payee_nit}, pero quien debe "
+                               f"recibir el pago es {title.payee_name} (NIT {title.payee_nit}); ese pago no extingue "
+                               "la deuda y no se registra en RADIAN.")  # fmt: skip
+                    refused += 1
+                    continue
+                outcome = rt.titles.act(title.id, RecordPayment(line.amount, day), actor=cli_actor(), source="cli",
+                                        deliver=deliver)  # fmt: skip
+                click.echo(f"{title.invoice_number}: {outcome.line}")
+                refused += 0 if outcome.allowed and outcome.state != "rejected" else 1
+        if refused:
+            fail(f"{refused} de {len(lines)} líneas no se registraron")
+
     @group.command("cancel-endorsement")
     @with_settings
     @_title_key

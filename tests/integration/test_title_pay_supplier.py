@@ -200,3 +200,110 @@ def test_pay_supplier_from_the_command_line_shows_the_payee_before_signing(event
     assert "Firmado: 451" in paid.stdout and f"pago a {FACTOR['name']}" in paid.stdout and "registered" in paid.stdout
     row = _title(bed, doc_id)
     assert (row.state, row.outstanding) == (TitleState.PARTIALLY_PAID, Decimal("99000.00"))
+
+
+ASSIGNEE = {"nit": "901555444", "name": "CESIONARIA DE PRUEBA S.A.S."}
+
+
+def _as_party(bed: EventsBed, cufe: str, what: str, **fields: object) -> None:
+    """The factor's own 049/050, signed by the simulator as the factor and registered through DIAN's checks. The admin
+    API has no action for them (RADIAN-SIM.md section 2), so the simulator's counterparts are driven in process."""
+    from dian.nit import check_digit
+    from dian.ubl.model import Party
+
+    sim = bed.world.simulator
+    title = sim.radian.title_of(cufe)
+    assert title is not None
+    factor = Party(nit=FACTOR["nit"], dv=check_digit(FACTOR["nit"]), registration_name=FACTOR["name"])
+    outcome = sim.counterparts._event(title, {}, sim.clock(), factor, **fields)
+    assert outcome.reply.is_valid, (what, outcome.reply.errors)
+
+
+def test_after_a_notified_transfer_we_pay_the_assignee_with_a_051(events_bed: EventsBed) -> None:  # noqa: F811
+    from dian.nit import check_digit
+    from dian.radian.blocks import RightsTransfer, TransferNotice
+    from dian.radian.model import Share
+    from dian.ubl.model import Party
+
+    bed = events_bed
+    us = bed.settings.company.nit_number
+    doc_id, cufe, title_id = _endorsed_to_factor(bed)
+    value = Decimal("119000.00")
+    assignee = Party(nit=ASSIGNEE["nit"], dv=check_digit(ASSIGNEE["nit"]), registration_name=ASSIGNEE["name"])
+    document = bed.document(doc_id)
+    debtor = Party(nit=us, dv=check_digit(us), registration_name=document.buyer_name)
+    _as_party(bed, cufe, "049", operation=Operation.TRANSFER_TOTAL_WITH_RESPONSIBILITY, receiver=assignee,
+              debtor=debtor, due_date=document.due_date,
+              sender_shares=(Share(FACTOR["nit"], FACTOR["name"], check_digit(FACTOR["nit"]), amount=value),),
+              receiver_shares=(Share(assignee.nit, ASSIGNEE["name"], assignee.dv, amount=value),),
+              block=RightsTransfer(value, value, Decimal(0), "47"))  # fmt: skip
+    # Transferred but not yet notified: we still pay the holder, and a 051 is refused (LGC86).
+    refused = bed.runtime.titles.check(title_id, PayTransfer())
+    assert not refused.allowed and refused.rule == "LGC86", refused
+    _as_party(bed, cufe, "050", operation=Operation.TRANSFER_NOTICE, receiver=debtor, due_date=document.due_date,
+              block=TransferNotice(value))  # fmt: skip
+    _due_now(bed)
+    assert _watch(bed)["holder_changed"] == 1  # the payee moved to the assignee (alert 'transferred')
+    row = _title(bed, doc_id)
+    assert (row.state, row.payee_nit) == (TitleState.TRANSFERRED, ASSIGNEE["nit"])
+
+    titles = bed.runtime.titles
+    preview = titles.check(title_id, PayTransfer())
+    assert preview.allowed and preview.operation is Operation.TRANSFER_TOTAL_PAYMENT, preview
+    assert preview.payee is not None and preview.payee.nit == ASSIGNEE["nit"]  # the assignee, not the factor
+    paid = titles.act(title_id, PayTransfer(), actor="test:tesoreria", deliver=True)
+    assert paid.allowed and paid.state == SubmissionState.REGISTERED.value, paid
+    event = _event(bed, paid.event_id)
+    assert (event.code, event.operation, event.list_id) == (EventCode.PAGO_TRANSFERENCIA,
+                                                            Operation.TRANSFER_TOTAL_PAYMENT, "1")  # fmt: skip
+    assert (event.sender_nit, event.amount) == (us, value) and ASSIGNEE["nit"] in (event.note or "")
+    assert "InformacionPagoTransferencia" in _signed_xml(bed, event)
+    row = _title(bed, doc_id)
+    assert (row.state, row.outstanding) == (TitleState.PAID, Decimal("0.00"))
+    with bed.sessions() as s:
+        assert payables(s) == []
+
+
+@pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
+def test_the_bank_file_paid_is_recorded_in_radian_only_where_its_payee_still_holds(events_bed: EventsBed,  # noqa: F811
+                                                                                  tmp_path) -> None:  # fmt: skip
+    import subprocess
+    import sys
+
+    from radian.payables import export_csv
+    from tests.integration.test_events_cli import write_config
+
+    bed = events_bed
+    doc_id, cufe = _accepted_invoice(bed)
+    assert _watch(bed)["enrolled"] == 1
+    with bed.sessions() as s:
+        before = export_csv(payables(s)).payable  # exported while the supplier was still the payee
+    (tmp_path / "antes.csv").write_text(before, "utf-8")
+    _act(bed, "register", cufe)
+    _act(bed, "endorse", cufe, to=FACTOR)
+    _due_now(bed)
+    assert _watch(bed)["holder_changed"] == 1
+    with bed.sessions() as s:
+        after = export_csv(payables(s), excel=True).payable
+    (tmp_path / "despues.csv").write_text(after, "utf-8")
+    (tmp_path / "otro.csv").write_text("a,b\n1,2\n", "utf-8")
+    config = write_config(bed.settings, tmp_path / "buzon.toml")
+
+    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "buzon.cli", "title", "pay-supplier-file", *args, "--config",
+                               str(config)], capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == code, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        return done
+
+    wrong = run(str(tmp_path / "otro.csv"), code=2)
+    assert "no es un archivo de pagos de Buzón" in wrong.stderr
+    stale = run(str(tmp_path / "antes.csv"), code=2)
+    assert f"el archivo pagó a NIT {SELLER_NIT}" in stale.stdout and FACTOR["nit"] in stale.stdout, stale.stdout
+    assert "1 de 1 líneas no se registraron" in stale.stderr
+    with bed.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).where(DocumentEvent.code == EventCode.PAGO)) == 0
+    paid = run(str(tmp_path / "despues.csv"))
+    assert "Firmado: 452" in paid.stdout and f"pago a {FACTOR['name']}" in paid.stdout, paid.stdout
+    row = _title(bed, doc_id)
+    assert (row.state, row.outstanding) == (TitleState.PAID, Decimal("0.00"))
