@@ -567,7 +567,11 @@ class _Reference:
 
 
 def _text(node: etree._Element | None) -> str:
-    return "".join(node.itertext()).strip() if node is not None else ""
+    if node is None:
+        return ""
+    if len(node):  # children (or a comment) split the text: all of it, as itertext gives it
+        return "".join(node.itertext()).strip()
+    return (node.text or "").strip()
 
 
 def _find(element: etree._Element | None, *tags: str) -> etree._Element | None:
