@@ -1,4 +1,5 @@
-"""Treasury acting on one of our titles (the actions and their preconditions are web/title_offer.py's): the form read
+"""Treasury acting on a title — ours (circulating it) or a supplier's (recording our payment, 045/051, to the payee the
+replay names); the actions and their preconditions are web/title_offer.py's: the form read
 into a radian.actions request, checked again (radian.service.check, which asks dian.rules), a confirmation step showing
 what will be signed — the endorsement's price value × (100 − rate) / 100 before signing — then the event signed, sent
 to DIAN at once and its outcome told on the title page as the document page tells it (web/event_outcome.py).
