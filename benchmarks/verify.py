@@ -213,7 +213,7 @@ def bench_verification(files: list[Path], label: str, trust: TrustStore, rounds:
     print(
         f"Buzón verify_received: {counts['files'] / totals['buzon']:.0f} documents/s on one core "
         f"(mean {totals['buzon'] / counts['files'] * 1000:.2f} ms CPU; {counts['signatures']} signatures checked, "
-        f"{counts['containers']} of them containers')"
+        f"{counts['containers']} of them containers)"
     )
     for name in floors:
         if compared[name]:
