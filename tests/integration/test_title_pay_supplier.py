@@ -311,3 +311,38 @@ def test_the_bank_file_paid_is_recorded_in_radian_only_where_its_payee_still_hol
     assert "Firmado: 452" in paid.stdout and f"pago a {FACTOR['name']}" in paid.stdout, paid.stdout
     row = _title(bed, doc_id)
     assert (row.state, row.outstanding) == (TitleState.PAID, Decimal("0.00"))
+
+
+@pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
+def test_our_payments_as_debtor_verify_with_xmlsec1_and_buzon_verify(events_bed: EventsBed, tmp_path) -> None:  # noqa: F811
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import missing
+    from tests.integration.test_events_cli import write_config
+    from tests.integration.test_xmlsec_crosscheck import xmlsec_verify
+
+    xmlsec1 = shutil.which("xmlsec1")
+    if xmlsec1 is None:
+        missing("xmlsec1 not installed")
+    bed = events_bed
+    _, _, title_id = _endorsed_to_factor(bed)
+    files = []
+    for action in (RecordPayment(Decimal("500.00")), RecordPayment()):
+        done = bed.runtime.titles.act(title_id, action, actor="test:tesoreria", deliver=True)
+        assert done.state == SubmissionState.REGISTERED.value, done
+        event = _event(bed, done.event_id)
+        path = tmp_path / f"{event.number}.xml"
+        path.write_bytes(bed.runtime.blobs.get(event.signed_xml_blob or ""))
+        checked = xmlsec_verify(xmlsec1, path.read_bytes(), tmp_path, f"x-{path.name}")
+        assert checked.returncode == 0 and "OK" in (checked.stdout + checked.stderr), checked.stderr
+        files.append(str(path))
+    config = write_config(bed.settings, tmp_path / "buzon.toml")
+    done = subprocess.run([sys.executable, "-m", "buzon.cli", "verify", "--json", *files, "--config", str(config)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 2, done.stderr
+    for line in lines:
+        assert line["verdict"] != "invalid" and not [c for c in line["checks"] if c["outcome"] == "fail"], line
