@@ -331,7 +331,7 @@ def draft(
                 raise ActionError("Endosatario: no puede endosar la factura a su propia empresa.")
             total = amount if amount is not None else value
             if total <= 0 or total > value:
-                raise ActionError(f"Valor del endoso: debe estar entre 0 y el saldo del título ({value:,.2f}).")
+                raise ActionError(f"Valor del endoso: debe estar entre 0 y el saldo del título ({pesos(value)}).")
             if kind == "property":
                 block = Negotiation(total, endorsement_price(total, rate), rate, PAYMENT_MEANS_CODE)
             elif rate:
@@ -408,7 +408,7 @@ def draft(
         case TransferRights(to=to, rate=rate, amount=amount):
             total = amount if amount is not None else value
             if total <= 0 or total > value:
-                raise ActionError(f"Valor transferido: debe estar entre 0 y el saldo del título ({value:,.2f}).")
+                raise ActionError(f"Valor transferido: debe estar entre 0 y el saldo del título ({pesos(value)}).")
             return RadianEvent(
                 **{**base, "receiver": to.party},
                 debtor=title.debtor,

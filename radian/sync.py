@@ -37,6 +37,7 @@ from events.answers import ForgedAnswer, listed_events
 from events.context import EventContext, utc_now
 from events.notify import enqueue, new_message
 from radian.alerts import recipients
+from radian.messages import pesos
 from radian.store import RADIAN_CODES, ensure_title, event_columns, event_parties, refresh_title
 from radian.watch import Due, Look, RateLimit, WatchPlan, ask_each, look
 from store.audit import record
@@ -187,7 +188,7 @@ def claim_alerts(s: Session, ctx: EventContext, title: ValueTitle, invoice: Outb
         who = f"{claim.sender_name or invoice.buyer_name} (NIT {claim.sender_nit or invoice.buyer_nit})"
         message = (
             f"El comprador {who} presentó un reclamo (031) sobre la factura {invoice.number} por "
-            f"{invoice.currency} {invoice.payable_amount:,.2f}: no fue aceptada y no podrá circular como título "
+            f"{pesos(invoice.payable_amount, invoice.currency)}: no fue aceptada y no podrá circular como título "
             f"valor. Revise el reclamo con facturación y, si corresponde, emita la nota crédito."
         )
         alert = TitleAlert(title_id=title.id, kind=AlertKind.CLAIMED, dedupe_key=key, event_id=claim.id,

@@ -31,7 +31,10 @@ _deliver = click.option("--deliver/--queue-only", default=True, help="Send the e
 
 
 def _money(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:,.2f}"
+    """Colombian format ("$ 116.025,00"), as the title pages and the alerts write amounts."""
+    from radian.messages import pesos
+
+    return pesos(value)
 
 
 def _amount(text: str | None, field: str) -> Decimal | None:

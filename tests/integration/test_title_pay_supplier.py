@@ -195,7 +195,7 @@ def test_pay_supplier_from_the_command_line_shows_the_payee_before_signing(event
 
     declined = run("pay-supplier", number, "--amount", "20000", code=2, stdin="n\n")
     assert f"a {FACTOR['name']} (NIT {FACTOR['nit']}), listID 1" in declined.stdout, declined.stdout
-    assert "451" in declined.stdout and "119,000.00 pendientes" in declined.stdout
+    assert "451" in declined.stdout and "$ 119.000,00 pendientes" in declined.stdout
     above = run("pay-supplier", number, "--amount", "120000", "--yes", code=2)
     assert "Valor pagado" in above.stderr and "saldo" in above.stderr
     transfer = run("pay-supplier", number, "--transfer", "--yes", code=2)

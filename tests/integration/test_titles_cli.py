@@ -54,9 +54,9 @@ def test_a_receivable_from_the_command_line(titles_bed: TitlesBed, tmp_path: Pat
     assert "--rate: «dos» no es un número" in bad_rate.stderr
     asked = [*BUZON, "title", "endorse", number, "--to", FACTOR_NIT, "--name", FACTOR_NAME, "--rate", "2.5"]
     declined = subprocess.run([*asked, "--config", str(config)], input="n\n", capture_output=True, text=True)
-    assert declined.returncode == 2 and "precio a pagar 116,025.00 (descuento 2,975.00)" in declined.stdout
+    assert declined.returncode == 2 and "precio a pagar $ 116.025,00 (descuento $ 2.975,00)" in declined.stdout
     endorsed = run("endorse", number, "--to", FACTOR_NIT, "--name", FACTOR_NAME, "--rate", "2.5", "--yes")
-    assert "precio a pagar 116,025.00" in endorsed.stdout and "Firmado: 371" in endorsed.stdout
+    assert "precio a pagar $ 116.025,00" in endorsed.stdout and "Firmado: 371" in endorsed.stdout
     assert "DIAN: registered" in endorsed.stdout
 
     pay = run("pay", number, code=2)  # the factor holds it now

@@ -62,7 +62,7 @@ def test_mandate_protest_and_transfer_from_the_command_line(titles_bed: TitlesBe
     assert "[LGC76]" in early.stderr
 
     transferred = run("transfer", number, "--to", "901555444", "--name", "CESIONARIA S.A.S.", "--rate", "4", "--yes")
-    assert "precio 114,240.00" in transferred.stdout and "Firmado: 492" in transferred.stdout
+    assert "precio $ 114.240,00" in transferred.stdout and "Firmado: 492" in transferred.stdout
     assert "Firmado: 050" in run("notify-transfer", number).stdout
     shown = run("show", number).stdout
     assert "pagar a: CESIONARIA S.A.S. (NIT 901555444)" in shown and "Estado: transferred" in shown
