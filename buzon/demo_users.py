@@ -29,6 +29,7 @@ DEMO_USERS = (
     DemoUser("tesoreria", "treasury", "Carlos Andrés", "Gómez Ruiz", "Tesorero", "79234567"),
     DemoUser("admin", "admin", "Laura", "Martínez Soto", "Administradora del sistema", "43345678"),
     DemoUser("auditor", "auditor", "Jorge", "Vargas Niño", "Revisor fiscal", "80456789"),
+    DemoUser("facturacion", "billing", "Diana Marcela", "Ospina Cárdenas", "Analista de facturación", "1020345678"),
 )
 
 

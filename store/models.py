@@ -149,6 +149,7 @@ class Role(StrEnum):
     TREASURY = "treasury"  # RADIAN; inbox read-only
     ADMIN = "admin"  # users, settings
     AUDITOR = "auditor"  # read-only everything, audit log
+    BILLING = "billing"  # facturación: issues our invoices and notes (web/issued*.py); no supplier inbox
 
 
 class Base(DeclarativeBase):

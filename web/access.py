@@ -46,6 +46,7 @@ ROLE_LABELS = {
     Role.TREASURY: "Tesorería",
     Role.ADMIN: "Administrador",
     Role.AUDITOR: "Auditor",
+    Role.BILLING: "Facturación",
 }
 
 

@@ -90,7 +90,8 @@ ENVIRONMENT_LABELS = {
 }
 
 # A role in a sentence, lower case: "Ana Torres (auxiliar)".
-ROLE_NOUNS = {"clerk": "auxiliar", "treasury": "tesorería", "admin": "administrador", "auditor": "auditor"}
+ROLE_NOUNS = {"clerk": "auxiliar", "treasury": "tesorería", "admin": "administrador", "auditor": "auditor",
+              "billing": "facturación"}
 
 
 def days_phrase(days: int) -> str:

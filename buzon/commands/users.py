@@ -22,7 +22,7 @@ from buzon.commands.errors import fail
 from buzon.commands.options import cli_actor, current_runtime, with_settings
 from buzon.config import Settings
 
-ROLE_CHOICE = click.Choice(["clerk", "treasury", "admin", "auditor"])
+ROLE_CHOICE = click.Choice(["clerk", "treasury", "admin", "auditor", "billing"])
 
 
 @contextmanager
@@ -76,7 +76,7 @@ def user() -> None:
 @user.command("add")
 @with_settings
 @click.argument("name")
-@click.option("--role", type=ROLE_CHOICE, required=True, help="clerk, treasury, admin or auditor.")
+@click.option("--role", type=ROLE_CHOICE, required=True, help="clerk, treasury, admin, auditor or billing.")
 @click.option("--email", default=None)
 @click.option("--first-name", default=None)
 @click.option("--family-name", default=None)
@@ -157,7 +157,7 @@ def user_enable(settings: Settings, name: str) -> None:
 @click.argument("role", type=ROLE_CHOICE)
 @account_error
 def user_role(settings: Settings, name: str, role: str) -> None:
-    """Give a user another role (clerk, treasury, admin or auditor). Never demotes the last active admin."""
+    """Give a user another role (clerk, treasury, admin, auditor or billing). Never demotes the last active admin."""
     from store.models import Role
     from web.users import change_role
 
