@@ -26,6 +26,7 @@ from store.models import AlertKind, Direction, DocumentEvent, SubmissionState, T
 from tests.integration.dian_fixtures import SELLER_NIT
 from tests.integration.events_fixtures import EventsBed, events_bed  # noqa: F401 - the fixture
 from tests.integration.test_title_watch_e2e import FACTOR, _accepted_invoice, _act, _due_now, _sim, _title, _watch
+from tests.integration.titles_fixtures import verify_signatures
 
 pytestmark = pytest.mark.integration
 
@@ -223,7 +224,7 @@ def _as_party(bed: EventsBed, cufe: str, what: str, **fields: object) -> None:
     assert outcome.reply.is_valid, (what, outcome.reply.errors)
 
 
-def test_after_a_notified_transfer_we_pay_the_assignee_with_a_051(events_bed: EventsBed) -> None:  # noqa: F811
+def test_after_a_notified_transfer_we_pay_the_assignee_with_a_051(events_bed: EventsBed, tmp_path) -> None:  # noqa: F811
     from dian.nit import check_digit
     from dian.radian.blocks import RightsTransfer, TransferNotice
     from dian.radian.model import Share
@@ -255,17 +256,21 @@ def test_after_a_notified_transfer_we_pay_the_assignee_with_a_051(events_bed: Ev
     preview = titles.check(title_id, PayTransfer())
     assert preview.allowed and preview.operation is Operation.TRANSFER_TOTAL_PAYMENT, preview
     assert preview.payee is not None and preview.payee.nit == ASSIGNEE["nit"]  # the assignee, not the factor
+    part = titles.act(title_id, PayTransfer(Decimal("19000.00")), actor="test:tesoreria", deliver=True)
+    assert part.allowed and part.operation is Operation.TRANSFER_PARTIAL_PAYMENT, part
+    assert _title(bed, doc_id).outstanding == Decimal("100000.00")
     paid = titles.act(title_id, PayTransfer(), actor="test:tesoreria", deliver=True)
     assert paid.allowed and paid.state == SubmissionState.REGISTERED.value, paid
     event = _event(bed, paid.event_id)
     assert (event.code, event.operation, event.list_id) == (EventCode.PAGO_TRANSFERENCIA,
                                                             Operation.TRANSFER_TOTAL_PAYMENT, "1")  # fmt: skip
-    assert (event.sender_nit, event.amount) == (us, value) and ASSIGNEE["nit"] in (event.note or "")
+    assert (event.sender_nit, event.amount) == (us, Decimal("100000.00")) and ASSIGNEE["nit"] in (event.note or "")
     assert "InformacionPagoTransferencia" in _signed_xml(bed, event)
     row = _title(bed, doc_id)
     assert (row.state, row.outstanding) == (TitleState.PAID, Decimal("0.00"))
     with bed.sessions() as s:
         assert payables(s) == []
+    verify_signatures(bed.runtime, bed.settings, tmp_path / "firmados")
 
 
 @pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
@@ -315,34 +320,9 @@ def test_the_bank_file_paid_is_recorded_in_radian_only_where_its_payee_still_hol
 
 @pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
 def test_our_payments_as_debtor_verify_with_xmlsec1_and_buzon_verify(events_bed: EventsBed, tmp_path) -> None:  # noqa: F811
-    import json
-    import shutil
-    import subprocess
-    import sys
-
-    from tests.conftest import missing
-    from tests.integration.test_events_cli import write_config
-    from tests.integration.test_xmlsec_crosscheck import xmlsec_verify
-
-    xmlsec1 = shutil.which("xmlsec1")
-    if xmlsec1 is None:
-        missing("xmlsec1 not installed")
     bed = events_bed
     _, _, title_id = _endorsed_to_factor(bed)
-    files = []
     for action in (RecordPayment(Decimal("500.00")), RecordPayment()):
         done = bed.runtime.titles.act(title_id, action, actor="test:tesoreria", deliver=True)
         assert done.state == SubmissionState.REGISTERED.value, done
-        event = _event(bed, done.event_id)
-        path = tmp_path / f"{event.number}.xml"
-        path.write_bytes(bed.runtime.blobs.get(event.signed_xml_blob or ""))
-        checked = xmlsec_verify(xmlsec1, path.read_bytes(), tmp_path, f"x-{path.name}")
-        assert checked.returncode == 0 and "OK" in (checked.stdout + checked.stderr), checked.stderr
-        files.append(str(path))
-    config = write_config(bed.settings, tmp_path / "buzon.toml")
-    done = subprocess.run([sys.executable, "-m", "buzon.cli", "verify", "--json", *files, "--config", str(config)],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    assert len(lines) == 2, done.stderr
-    for line in lines:
-        assert line["verdict"] != "invalid" and not [c for c in line["checks"] if c["outcome"] == "fail"], line
+    verify_signatures(bed.runtime, bed.settings, tmp_path / "firmados")

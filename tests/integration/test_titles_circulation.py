@@ -13,10 +13,10 @@ from decimal import Decimal
 import pytest
 
 from dian.codes import EventCode, Operation
-from radian.actions import Counterparty, Endorse, Register
+from radian.actions import Counterparty, Endorse, RecordPayment, Register
 from store.models import AlertKind, Direction, SubmissionState, TitleAlert, TitleState
-from tests.integration.dian_fixtures import BUYER, BUYER_NIT, SELLER_NIT
-from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed
+from tests.integration.dian_fixtures import BUYER, BUYER_NIT, SELLER, SELLER_NIT
+from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed, verify_signatures
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +84,47 @@ def test_our_invoice_circulates_to_a_factor_who_is_paid_by_the_buyer(titles_bed:
     again = bed.titles.sync(title_id, actor="test:treasury")
     assert (again.observed, again.confirmed, again.error) == ([], [], None)
     assert bed.title(title_id).chain_version == title.chain_version
+
+
+def test_a_title_endorsed_back_to_us_is_registered_again_and_paid(titles_bed: TitlesBed) -> None:
+    """An endorsement in return: we register with a pre-agreed buyer (362) and endorse without responsibility (372);
+    the factor registers it as its holder (363) and endorses it back to us, and once sync has learned it (we hold it
+    again, not as its issuer) our registration is a later one (363). Again with responsibility (371), back, and a
+    later registration with the pre-agreed buyer (364); the buyer's payment we then record in total (452). Every
+    event we signed verifies."""
+    bed = titles_bed
+    factor = Counterparty(FACTOR_NIT, FACTOR_NAME)
+    us = {"nit": SELLER_NIT, "name": SELLER.registration_name}
+    title_id, _ = bed.imported_title(at=_ago(7))  # the buyer accepted six hours ago
+
+    def act(action: object, hours: float) -> Operation:
+        done = bed.titles.act(title_id, action, actor="test:treasury", deliver=True, now=_ago(hours))  # type: ignore[arg-type]
+        assert done.state == "registered", (action, done)
+        assert done.operation is not None
+        return done.operation
+
+    def back_to_us(hours: float) -> None:
+        cufe = bed.title(title_id).invoice_cufe
+        registered = bed.counterpart("register", cufe, at=_ago(hours + 0.1))  # the factor's own 363 first (LGC24)
+        assert registered["registered"] and registered["operation"] == "363", registered
+        returned = bed.counterpart("endorse", cufe, at=_ago(hours), to=us)
+        assert returned["registered"] and returned["sender_nit"] == FACTOR_NIT, returned
+        synced = bed.titles.sync(title_id, actor="test:treasury")
+        assert synced.error is None and sorted(line.split()[0] for line in synced.observed) == ["036", "037"], synced
+        assert bed.title(title_id).holder_nit == SELLER_NIT
+
+    assert act(Register(direct_buyer=factor), 5) is Operation.FIRST_REGISTRATION_DIRECT
+    assert (
+        act(Endorse(factor, rate=Decimal("2"), with_responsibility=False), 4.5)
+        is Operation.ENDORSEMENT_WITHOUT_RESPONSIBILITY
+    )
+    assert bed.title(title_id).holder_nit == FACTOR_NIT
+    back_to_us(4)
+    assert act(Register(), 3.5) is Operation.LATER_REGISTRATION
+    assert act(Endorse(factor, rate=Decimal("2")), 3) is Operation.ENDORSEMENT_WITH_RESPONSIBILITY
+    back_to_us(2.5)
+    assert act(Register(direct_buyer=factor), 2) is Operation.LATER_REGISTRATION_DIRECT
+    assert act(RecordPayment(), 1) is Operation.TOTAL_PAYMENT
+    title = bed.title(title_id)
+    assert (title.state, title.holder_nit, title.outstanding) == (TitleState.PAID, SELLER_NIT, Decimal("0"))
+    verify_signatures(bed.runtime, bed.settings, bed.tmp_path / "firmados")

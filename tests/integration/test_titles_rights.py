@@ -24,7 +24,7 @@ from radian.actions import (
 from radian.service import Outcome
 from store.models import AlertKind, DocumentEvent, TitleAlert, TitleState
 from tests.integration.dian_fixtures import BUYER_NIT, SELLER_NIT
-from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed
+from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed, verify_signatures
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +75,7 @@ def test_a_mandate_is_granted_listed_and_revoked(titles_bed: TitlesBed) -> None:
     # A mandate ended once is not ended again.
     _refused(bed, title_id, EndMandate(granted.cude), None, "ya fue terminado")
     assert [c for c, _ in bed.at_simulator(title.invoice_cufe)][-2:] == ["043", "044"]
+    verify_signatures(bed.runtime, bed.settings, bed.tmp_path / "firmados")
 
 
 def test_a_title_is_protested_and_then_circulates_no_more(titles_bed: TitlesBed) -> None:
@@ -94,6 +95,7 @@ def test_a_title_is_protested_and_then_circulates_no_more(titles_bed: TitlesBed)
     # No transfer of a protested title.
     _refused(bed, title_id, TransferRights(ASSIGNEE), "LGC80", "ya tiene registrado el evento 048")
     assert [c for c, _ in bed.at_simulator(title.invoice_cufe)][-1] == "048"
+    verify_signatures(bed.runtime, bed.settings, bed.tmp_path / "firmados")
 
 
 def test_economic_rights_are_transferred_and_the_debtor_then_pays_the_assignee(titles_bed: TitlesBed) -> None:
@@ -119,6 +121,7 @@ def test_economic_rights_are_transferred_and_the_debtor_then_pays_the_assignee(t
     assert (title.payee_nit, title.payee_name) == (ASSIGNEE.nit, ASSIGNEE.name)
     assert (title.holder_nit, title.state) == (SELLER_NIT, TitleState.TRANSFERRED)  # DIAN's holder does not move
     assert [c for c, _ in bed.at_simulator(title.invoice_cufe)][-3:] == ["036", "049", "050"]
+    verify_signatures(bed.runtime, bed.settings, bed.tmp_path / "firmados")
 
 
 def test_a_protest_for_non_payment_after_the_due_date(titles_bed: TitlesBed) -> None:
@@ -129,3 +132,28 @@ def test_a_protest_for_non_payment_after_the_due_date(titles_bed: TitlesBed) -> 
     assert protested.operation is Operation.PROTEST_NON_PAYMENT
     assert bed.title(title_id).state is TitleState.PROTESTED
     _refused(bed, title_id, Protest_(PDF, non_payment=False), "LGC75", "antes del vencimiento")
+    verify_signatures(bed.runtime, bed.settings, bed.tmp_path / "firmados")
+
+
+def test_partial_and_without_responsibility_transfers(titles_bed: TitlesBed) -> None:
+    """049's other variants, one title each (a title is transferred once): partial with responsibility (491), partial
+    without (493), total without (494); the amount transferred and the price at the rate are the ones signed."""
+    bed = titles_bed
+    half = Decimal("59500.00")
+    cases = (
+        (TransferRights(ASSIGNEE, rate=Decimal("3"), amount=half), Operation.TRANSFER_PARTIAL_WITH_RESPONSIBILITY,
+         half, Decimal("57715.00")),
+        (TransferRights(ASSIGNEE, amount=half, with_responsibility=False),
+         Operation.TRANSFER_PARTIAL_WITHOUT_RESPONSIBILITY, half, half),
+        (TransferRights(ASSIGNEE, rate=Decimal("1"), with_responsibility=False),
+         Operation.TRANSFER_TOTAL_WITHOUT_RESPONSIBILITY, Decimal("119000.00"), Decimal("117810.00")),
+    )  # fmt: skip
+    for action, operation, amount, price in cases:
+        title_id, _ = bed.imported_title(at=_ago(hours=3))
+        _done(bed, title_id, Register())
+        transferred = _done(bed, title_id, action)
+        assert transferred.operation is operation
+        row = bed.event(transferred.event_id)
+        assert (row.amount, row.price) == (amount, price), operation
+        assert bed.title(title_id).state is TitleState.TRANSFERRED
+    verify_signatures(bed.runtime, bed.settings, bed.tmp_path / "firmados")
