@@ -14,7 +14,7 @@ import hashlib
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from store.sqlite import TIMEOUT, use_wal
@@ -40,10 +40,10 @@ class BlobError(Exception):
 class BlobStore:
     """put() returns the SHA-256 hex key; get() returns the bytes and checks they still hash to it.
 
-    Every blob is durable when put() or put_many() returns: it is committed to the store's SQLite file, whose commit
-    flushes its write-ahead log to disk. put_many() stores several in one transaction: all of them, or none and an
-    error. Safe to share between threads (each thread has its own connection) and between processes (SQLite's locks,
-    with a busy timeout).
+    Every blob is durable when put(), put_many() or put_keyed() returns: it is committed to the store's SQLite file,
+    whose commit flushes its write-ahead log to disk. put_many() and put_keyed() store several in one transaction: all
+    of them, or none and an error. Safe to share between threads (each thread has its own connection) and between
+    processes (SQLite's locks, with a busy timeout).
     """
 
     def __init__(self, root: Path) -> None:
@@ -96,6 +96,16 @@ class BlobStore:
             key = self.key_of(data)
             keys.append(key)
             rows.setdefault(key, data)
+        self._insert(rows)
+        return keys
+
+    def put_keyed(self, rows: Mapping[str, bytes]) -> None:
+        """Store blobs whose keys the caller already computed with ``key_of`` (intake stages a batch's parts by key
+        as it decides them): durably, in one transaction, without hashing each one a second time. A key that is not
+        the hash of its bytes is refused when read (``get``), as a corrupt blob."""
+        self._insert({self._check(key): bytes(data) for key, data in rows.items()})
+
+    def _insert(self, rows: Mapping[str, bytes]) -> None:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -108,7 +118,6 @@ class BlobStore:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return keys
 
     def _legacy(self, key: str) -> Path | None:
         path = self.root / key[:2] / key[2:4] / key

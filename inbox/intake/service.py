@@ -345,7 +345,7 @@ class Intake:
                     done[mail.id] = applying.apply(conn, mail, plan, writes, known, keys=self._keys, file=self._file)
                 writes.flush(conn)
                 if writes.parts:
-                    self.blobs.put_many(writes.parts.values())  # durable before the rows that name them commit
+                    self.blobs.put_keyed(writes.parts)  # durable before the rows that name them commit
                 for _ in todo:
                     self.hook("parts_stored")
                 assert None not in writes.audits  # every reserved entry was written by the flush

@@ -72,6 +72,21 @@ def test_put_many_stores_each_blob_once_and_returns_the_keys_in_order(tmp_path):
     assert len(_rows(tmp_path)) == 3
 
 
+def test_put_keyed_stores_blobs_under_the_keys_already_computed(tmp_path):
+    store = BlobStore(tmp_path)
+    items = {BlobStore.key_of(d): d for d in (b"<Invoice/>", b"%PDF-1.4")}
+    store.put_keyed(items)
+    assert {k: store.get(k) for k in items} == items
+    assert BlobStore(tmp_path).exists(next(iter(items)))  # committed: another connection sees it
+    with pytest.raises(BlobError, match="not a SHA-256"):
+        store.put_keyed({"../x": b"y"})
+    # A key that is not the bytes' hash (a caller's bug) is stored, and refused as corrupt when read.
+    wrong = BlobStore.key_of(b"other")
+    store.put_keyed({wrong: b"not other"})
+    with pytest.raises(BlobError, match="corrupt"):
+        store.get(wrong)
+
+
 def test_a_failed_batch_leaves_nothing(tmp_path):
     store = BlobStore(tmp_path)
 
