@@ -113,6 +113,7 @@ def test_the_sync_job_learns_what_buyers_did_on_our_invoices(titles_bed: TitlesB
         alerts = list(s.execute(sa.select(TitleAlert).where(TitleAlert.kind == AlertKind.CLAIMED)).scalars())
         assert [(a.title_id, a.from_nit) for a in alerts] == [(claimed, BUYER.nit)]
         assert "reclamo (031)" in alerts[0].message and "no podrá circular como título valor" in alerts[0].message
+        assert "por $ 119.000,00:" in alerts[0].message, alerts[0].message  # Colombian format, as the pages write it
         mails = list(s.execute(sa.select(OutgoingMail).where(OutgoingMail.kind == MailKind.TITLE_ALERT)).scalars())
         assert [m.to_address for m in mails] == ["tesoreria@proveedor.test"]  # treasury; no billing address set
 
