@@ -21,9 +21,11 @@ def test_two_pollers_killed_at_random_take_every_message_once(dovecot, tmp_path:
         pollers = Pollers(tmp_path, url, dovecot, folder=f"Workers{next(_names)}")
         pollers.init()
         pollers.deliver([data for _, data in mails])
-        pollers.run_with_kills(len(mails), workers=2, every=(0.3, 1.2), timeout=120)
+        pollers.run_with_kills(len(mails), workers=2, every=(0.2, 0.9), timeout=120)
         counts = check_taken_once(pollers, mails)
-    assert counts["kills"] >= 3, counts  # the run was interrupted, several times
+    # The run was interrupted more than once (a kill waits for the mail to move on since the last one, so how many
+    # fit depends on the machine's speed: two is what a fast, quiet machine still gives).
+    assert counts["kills"] >= 2, counts
     assert counts["exited"] == 0, pollers.logs()  # no poll ended on its own
     assert counts["documents"] > 0
 
