@@ -10,6 +10,7 @@ from buzon.commands.errors import Group
 from buzon.commands.events import event
 from buzon.commands.inbox import import_, poll
 from buzon.commands.init import init
+from buzon.commands.issue import issue, ranges
 from buzon.commands.jobs import jobs_group, scheduler
 from buzon.commands.serve import serve
 from buzon.commands.title import title
@@ -26,7 +27,7 @@ def main() -> None:
 
 
 for command in (check_config, init, serve, scheduler, poll, import_, verify, dian_sim, user, token, event, jobs_group,
-                title):  # fmt: skip
+                title, issue, ranges):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -240,6 +240,10 @@ def _title_sync(rt: Runtime) -> dict[str, Any]:
     return sync_receivables(rt.sessions, rt.ctx, rt.dian_client, watch_plan(rt.settings), notice=notice).as_dict()
 
 
+def _deliver_issued(rt: Runtime) -> dict[str, Any]:
+    return rt.issuing.deliver(client=rt.client).as_dict()
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -290,6 +294,11 @@ def title_sync() -> dict[str, Any]:
     return recorded("title_sync", _title_sync)
 
 
+def deliver_issued() -> dict[str, Any]:
+    """Send our signed invoices and notes to DIAN (SendBillSync); an outage leaves them queued with a backoff."""
+    return recorded("deliver_issued", _deliver_issued)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -300,6 +309,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "deliver_webhooks": deliver_webhooks,
     "confirm_documents": confirm_documents,
     "title_watch": title_watch,
+    "deliver_issued": deliver_issued,
     "title_sync": title_sync,
 }
 
@@ -335,6 +345,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         ),
         # Runs often; each title is asked about at most once per radian.watch_interval.
         JobSpec("title_watch", title_watch, min(settings.radian.watch_interval, 300), "Vigilancia de endosos (RADIAN)"),
+        JobSpec("deliver_issued", deliver_issued, sched.outbox_interval, "Enviar a la DIAN facturas y notas expedidas"),
         JobSpec("title_sync", title_sync, min(settings.radian.watch_interval, 300), "Eventos de cartera (RADIAN)"),
     ]
 

@@ -64,7 +64,8 @@ def sandbox_identity(settings: Settings) -> SigningIdentity:
 
 
 def register_software(settings: Settings, software: Software) -> None:
-    """Make our software and reception address known to the local simulator (another one is seeded by its owner)."""
+    """Make our software, its numbering range and our reception address known to the local simulator (another one is
+    seeded by its owner)."""
     from dian.simulator import Simulator  # start-up time: see the module's docstring
 
     simulator = Simulator(data_dir(settings))
@@ -72,6 +73,21 @@ def register_software(settings: Settings, software: Software) -> None:
         simulator.seed(
             {
                 "software": [{"id": software.software_id, "pin": software.pin, "provider_nit": software.provider_nit}],
+                # DIAN's habilitación range for own software (radian-issuing-facts B.1), so that `buzon ranges sync`
+                # reads one from the local simulator as it would from DIAN.
+                "numbering": [
+                    {
+                        "nit": settings.company.nit_number,
+                        "software_id": software.software_id,
+                        "resolution": "18760000001",
+                        "prefix": "SETP",
+                        "from": 990000000,
+                        "to": 995000000,
+                        "valid_from": "2019-01-19",
+                        "valid_to": "2030-01-19",
+                        "technical_key": "fc8eac422eba16e22ffd8c6f94b3f40a6e38162c",
+                    }
+                ],
                 "exchange_emails": [
                     {
                         "nit": settings.company.nit_number,

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from events.notify import SmtpTarget
     from events.service import EventService
     from inbox.intake import Intake
+    from issuing.context import IssuingContext
+    from issuing.service import IssuingService
     from radian.service import TitleService
     from store.blobs import BlobStore
 
@@ -401,6 +403,41 @@ class Runtime:
     def titles(self) -> TitleService:
         """This process's value titles façade (the CLI and the jobs share it)."""
         return self.title_service()
+
+    # -- issuing (our invoices and notes) ----------------------------------------------------------------------
+
+    def issuing_context(self, sessions: Any = None) -> IssuingContext:
+        """Everything issuing/ needs: our company as issuer with its software and certificate, the environment, the
+        blobs, DIAN's keys (with ``sessions``, the learned ones too) and the retry pacing of [events]."""
+        from dian.codes import Environment
+        from dian.ubl import Party
+        from issuing.context import Backoff, IssuingContext
+        from issuing.document import Issuer
+
+        settings = self.settings
+        company = settings.company
+        return IssuingContext(
+            issuer=Issuer(party=Party(nit=company.nit_number, dv=company.dv, registration_name=company.name,
+                                      organization_type="1"),
+                          software=self.software(), identity=self.company_identity()),
+            environment=Environment.PRODUCTION if settings.dian.environment == "produccion" else Environment.TESTING,
+            blobs=self.blobs,
+            keys=self.dian_keys(sessions),
+            backoff=Backoff(base_seconds=settings.events.retry_seconds, max_seconds=settings.events.retry_max_seconds),
+        )  # fmt: skip
+
+    def issuing_service(self, sessions: sessionmaker[Session] | None = None) -> IssuingService:
+        """The issuing façade on ``sessions`` (the web app's) or this runtime's."""
+        from issuing.service import IssuingService
+
+        sessions = sessions or self.sessions
+        return IssuingService(sessions=sessions, make_context=lambda: self.issuing_context(sessions),
+                              make_client=self.dian_client)  # fmt: skip
+
+    @cached_property
+    def issuing(self) -> IssuingService:
+        """This process's issuing façade (the CLI and the jobs share it)."""
+        return self.issuing_service()
 
     # -- intake and the mailbox ---------------------------------------------------------------------------------
 

@@ -32,4 +32,5 @@ def web_app(runtime: Runtime, *, sent_mail: Path | None = None) -> Flask:
         dian_client=runtime.dian_client,
         sent_mail=sent_mail,
         titles=runtime.title_service,
+        issuing=runtime.issuing_service,
     )

@@ -1,6 +1,9 @@
 """Outbound issuing: our own invoices and notes.
 
-Now: the native payload and its validator (payload.py, validation.py), the totals (totals.py), the apidian adapter
-(apidian.py + apidian_codes.toml) and the signed document with its CUFE/CUDE, QR text and zip (document.py). Still to
-come: numbering ranges from DIAN, persistence and the outbox, sending, the AttachedDocument, the PDF and the mail.
+A request (request.py: the native payload of payload.py read by validation.py, plus the numbering the ERP may choose)
+goes through the façade (service.py): its number is taken from a range read from DIAN (ranges.py) in the transaction
+that stores the signed document (document.py, with totals.py), and the outbox (outbox.py) sends it with SendBillSync,
+keeps DIAN's proven answer and builds the AttachedDocument (attached.py); an outage is retried, Regla 90 reconciled.
+Also: the apidian adapter (apidian.py + apidian_codes.toml) and the PDF (pdf.py). Still to come: the mail to the
+buyer, contingency sweeps and the habilitación test set.
 """

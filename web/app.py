@@ -51,6 +51,7 @@ def create_app(
     dian_client: Callable[[], Any] | None = None,
     sent_mail: Path | None = None,
     titles: Callable[[sessionmaker[Session]], Any] | None = None,
+    issuing: Callable[[sessionmaker[Session]], Any] | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
@@ -85,6 +86,8 @@ def create_app(
     app.extensions["buzon.events"] = events(sessions) if events is not None else None
     # The value titles façade (radian.service.TitleService) on the app's sessions: Runtime.title_service.
     app.extensions["buzon.titles"] = titles(sessions) if titles is not None else None
+    # The issuing façade (issuing.service.IssuingService) on the app's sessions: Runtime.issuing_service.
+    app.extensions["buzon.issuing"] = issuing(sessions) if issuing is not None else None
     app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
     # The scheduled jobs (objects with id, description, seconds) for the jobs page; buzon passes its job_specs.
     app.extensions["buzon.jobs"] = jobs

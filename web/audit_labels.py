@@ -48,6 +48,13 @@ ACTIONS: dict[str, str] = {
     "title.alert.raised": "avisó a tesorería y cuentas por pagar de un cambio en un título valor por pagar",
     "title.watch.refused": "no aceptó lo que la DIAN dijo de un título valor por pagar (respuesta sin verificar)",
     "title.alert.seen": "marcó como vistos avisos de títulos valor",  # web/alerts.py
+    # Our own invoices and notes (issuing/service.py, issuing/outbox.py, issuing/ranges.py)
+    "outbound.issued": "expidió y firmó un documento propio (factura o nota) con su número",
+    "outbound.accepted": "registró que la DIAN validó un documento propio",
+    "outbound.rejected": "registró que la DIAN rechazó un documento propio, con sus reglas",
+    "outbound.send_failed": "no obtuvo respuesta de la DIAN para un documento propio (queda en cola y se reintentará)",
+    "numbering.synced": "leyó de la DIAN los rangos de numeración autorizados",
+    "numbering.next_set": "movió hacia adelante el siguiente número de un rango de numeración",
     # Documents (inbox/intake.py, inbox/confirm.py, events/clock.py, events/sync.py)
     "document.filed": "archivó el documento",
     "document.quarantined": "puso en cuarentena un documento del correo",

@@ -62,6 +62,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "event_parties",
         "job_runs",
         "mail_messages",
+        "numbering_ranges",
         "outbound_documents",
         "outgoing_mail",
         "received_documents",

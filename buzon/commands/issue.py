@@ -1,0 +1,141 @@
+"""`buzon issue FILE.json`: issue one of our invoices or notes from the native JSON payload (number, CUFE/CUDE and
+DIAN's verdict printed); `buzon ranges sync|list`: our numbering ranges as DIAN authorized them (GetNumberingRange).
+
+Refusals are one line and exit 2 (every problem of the payload, with its field); a document DIAN rejects exits 1.
+The issuing modules are imported inside each command (start-up time: `buzon --help` does not load them).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from buzon.commands.errors import fail
+from buzon.commands.options import cli_actor, current_runtime, with_settings
+from buzon.config import Settings
+
+__all__ = ["issue", "ranges"]
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+def _read_json(path: str) -> object:
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            fail(f"{path}: más de {MAX_FILE_BYTES // (1024 * 1024)} MB; un documento no es tan grande")
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{path}: no existe")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: no se puede leer ({exc.__class__.__name__}: {exc})")
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: no es JSON válido (línea {exc.lineno}, columna {exc.colno}: {exc.msg})")
+
+
+@click.command("issue")
+@with_settings
+@click.argument("file", metavar="FILE.json", type=click.Path(dir_okay=False))
+@click.option("--key", "idempotency_key", help="Idempotency key: the same key with the same file returns the first "
+              "document instead of issuing another; with another file it is refused.")  # fmt: skip
+@click.option("--deliver/--queue-only", default=True, help="Send it to DIAN right away (default) or leave it queued "
+              "for the job deliver_issued.")  # fmt: skip
+def issue(settings: Settings, file: str, idempotency_key: str | None, deliver: bool) -> None:
+    """Issue one invoice or note from FILE.json (the native payload): validate, number, sign, send to DIAN."""
+    from issuing.problems import PayloadError
+    from issuing.request import read_request
+
+    if not file.lower().endswith(".json"):
+        fail(f"{file}: se espera un archivo .json con el documento (CSV aún no)")
+    request, problems = read_request(_read_json(file))
+    if request is None:
+        fail("el documento no se expide: " + "; ".join(str(p) for p in problems))
+    with current_runtime(settings) as rt:
+        try:
+            done = rt.issuing.issue(request, actor=cli_actor(), idempotency_key=idempotency_key, client_key="cli",
+                                    deliver=deliver)  # fmt: skip
+        except PayloadError as exc:
+            fail("el documento no se expide: " + "; ".join(str(p) for p in exc.problems))
+    label = "CUFE" if done.document_type.is_invoice and done.document_type.value != "03" else "CUDE"
+    click.echo(f"{done.document_type.label} {done.number}" + (" (ya expedido con esta clave)" if done.replayed else ""))
+    click.echo(f"{label}: {done.uuid}")
+    click.echo(f"Total a pagar: {done.payable:,.2f}")
+    click.echo(f"DIAN: {done.verdict}")
+    for message in done.dian_messages:
+        click.echo(f"  {message}")
+    if done.state.value == "send_failed" and done.last_error:
+        click.echo(f"  {done.last_error}")
+    if done.state.value == "rejected":
+        raise SystemExit(1)
+
+
+@click.group("ranges")
+def ranges() -> None:
+    """Numbering ranges: read them from DIAN (never typed by hand) and list them."""
+
+
+def _print_warnings(rt: object) -> None:
+    for warning in rt.issuing.warnings():  # type: ignore[attr-defined]
+        click.echo(f"Aviso: {warning.message}")
+
+
+@ranges.command("sync")
+@with_settings
+def sync(settings: Settings) -> None:
+    """Read our ranges from DIAN (GetNumberingRange) and keep them."""
+    from dian.soap import DianServiceError
+    from issuing.ranges import RangeError
+
+    with current_runtime(settings) as rt:
+        try:
+            report = rt.issuing.sync_ranges(actor=cli_actor())
+        except RangeError as exc:
+            fail(str(exc))
+        except DianServiceError as exc:
+            fail(f"la DIAN no respondió: {exc}", code=1)
+        for label, items in (("nuevo", report.added), ("actualizado", report.updated), ("retirado", report.retired)):
+            for item in items:
+                click.echo(f"{label}: {item}")
+        if not (report.added or report.updated or report.retired):
+            click.echo(f"sin cambios ({len(report.unchanged)} rango(s) como estaban)")
+        _print_warnings(rt)
+
+
+@ranges.command("list")
+@with_settings
+def list_ranges(settings: Settings) -> None:
+    """The ranges of this environment: prefix, span, next number, validity (the technical key is not shown)."""
+    with current_runtime(settings) as rt:
+        rows = rt.issuing.ranges()
+        if not rows:
+            click.echo("no hay rangos: léalos de la DIAN con `buzon ranges sync`")
+        for row in rows:
+            size = row.to_number - row.from_number + 1
+            used = row.next_number - row.from_number
+            validity = f"{row.valid_from} a {row.valid_to}" if row.valid_to else "sin vencimiento"
+            origin = f"resolución {row.resolution_number}" if row.source == "dian" else "serie propia"
+            state = "" if row.active else " [retirado]"
+            click.echo(f"{row.kind:<12} {row.prefix or '-':<5} {row.from_number}-{row.to_number}  siguiente "
+                       f"{row.next_number}  usado {used / size:.1%}  {origin}  {validity}{state}")  # fmt: skip
+        _print_warnings(rt)
+
+
+@ranges.command("next")
+@with_settings
+@click.argument("prefix")
+@click.argument("number", type=int)
+def next_number(settings: Settings, prefix: str, number: int) -> None:
+    """Start numbering the DIAN range PREFIX at NUMBER (its first numbers were used by another software)."""
+    from issuing.ranges import RangeError
+
+    with current_runtime(settings) as rt:
+        try:
+            row = rt.issuing.set_next_number(prefix, number, actor=cli_actor())
+        except RangeError as exc:
+            fail(str(exc))
+        click.echo(f"{row.prefix}: el siguiente número es {row.next_number}")

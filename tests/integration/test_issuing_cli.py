@@ -1,0 +1,78 @@
+"""`buzon issue FILE.json` and `buzon ranges sync|list` through the real command line, against the simulator over
+HTTP: the number, CUFE and DIAN's verdict printed; bad input is one line on stderr and exit 2; a rejection exits 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from store.models import NumberingRange
+from tests.integration.dian_fixtures import NUMBERING, SELLER_NIT, SELLER_SW
+from tests.integration.issuing_fixtures import IssuingBed, invoice_data
+from tests.integration.test_events_cli import write_config
+
+pytestmark = pytest.mark.integration
+
+BUZON = [sys.executable, "-m", "buzon.cli"]
+
+
+@pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
+def test_issuing_from_the_command_line(issuing_bed: IssuingBed, tmp_path: Path) -> None:
+    bed = issuing_bed
+    config = write_config(bed.settings, tmp_path / "buzon.toml")
+
+    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*BUZON, *args, "--config", str(config)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == code, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        return done
+
+    bed.seed({"numbering": [{"nit": SELLER_NIT, "software_id": SELLER_SW.software_id, "resolution": "18764000099",
+                             "prefix": "FEV", "from": 1, "to": 1000, "valid_from": "2026-01-01",
+                             "valid_to": "2027-12-31", "technical_key": "b" * 40}]})  # fmt: skip
+    synced = run("ranges", "sync")
+    assert "nuevo: FEV 1-1000 (resolución 18764000099)" in synced.stdout
+    listed = run("ranges", "list").stdout
+    assert f"SETP  {NUMBERING.from_number}-{NUMBERING.to_number}  siguiente {NUMBERING.from_number}" in listed
+    assert NUMBERING.technical_key not in listed and "b" * 40 not in listed  # the key is never shown
+
+    # Its first numbers were used by the company's former software: Buzón starts further on, never back.
+    assert "FEV: el siguiente número es 101" in run("ranges", "next", "FEV", "101").stdout
+    assert "fuera del rango" in run("ranges", "next", "FEV", "5000", code=2).stderr
+    assert "no hay un rango vigente" in run("ranges", "next", "XX", "1", code=2).stderr
+
+    (tmp_path / "factura.json").write_text(json.dumps(invoice_data(prefix="SETP")), encoding="utf-8")
+    issued = run("issue", str(tmp_path / "factura.json"), "--key", "pedido-1").stdout
+    assert f"Factura electrónica de venta SETP{NUMBERING.from_number}" in issued
+    assert "DIAN: validado por la DIAN" in issued and "Total a pagar: 119,000.00" in issued
+    cufe = issued.split("CUFE: ")[1].split()[0]
+    assert len(cufe) == 96
+    again = run("issue", str(tmp_path / "factura.json"), "--key", "pedido-1").stdout
+    assert "(ya expedido con esta clave)" in again and cufe in again
+
+    (tmp_path / "otra.json").write_text(json.dumps(invoice_data(price="1")), encoding="utf-8")
+    conflict = run("issue", str(tmp_path / "otra.json"), "--key", "pedido-1", code=2)
+    assert conflict.stderr.startswith("error: el documento no se expide: /idempotency_key:")
+    assert len(conflict.stderr.strip().splitlines()) == 1
+
+    (tmp_path / "mala.json").write_text('{"type": "01", "lines": []', encoding="utf-8")
+    broken = run("issue", str(tmp_path / "mala.json"), code=2)
+    assert "no es JSON válido" in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
+    wrong = dict(invoice_data(), type="07")
+    (tmp_path / "tipo.json").write_text(json.dumps(wrong), encoding="utf-8")
+    refused = run("issue", str(tmp_path / "tipo.json"), code=2)
+    assert refused.stderr.startswith("error: el documento no se expide: /type:")
+    assert "no existe" in run("issue", str(tmp_path / "nada.json"), code=2).stderr
+
+    # A technical key that is not DIAN's: the invoice is signed and DIAN rejects it, with its rules; exit 1.
+    with bed.sessions() as s:
+        s.execute(sa.update(NumberingRange).where(NumberingRange.prefix == "SETP").values(technical_key="0" * 40))
+        s.commit()
+    (tmp_path / "rechazada.json").write_text(json.dumps(invoice_data(prefix="SETP")), encoding="utf-8")
+    rejected = run("issue", str(tmp_path / "rechazada.json"), code=1).stdout
+    assert "DIAN: rechazado por la DIAN" in rejected and "Regla: FAD06" in rejected
