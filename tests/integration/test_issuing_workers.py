@@ -137,3 +137,57 @@ def test_two_workers_share_a_range_without_gap_or_double(tmp_path: Path, total: 
             engine.dispose()
     finally:
         world.stop()
+
+
+def test_two_outbox_workers_share_the_queue_and_send_each_document_once(tmp_path: Path) -> None:
+    """20 signed invoices queued; two workers (threads, each with its own engine and DIAN client) deliver at once on
+    PostgreSQL: FOR UPDATE SKIP LOCKED gives each document to one of them, so DIAN sees each once (no Regla 90)."""
+    import threading
+
+    from buzon.runtime import Runtime
+    from issuing.request import require_request
+    from store.db import make_engine, migrate
+    from store.models import AuditEntry, OutboundState
+    from tests.integration.issuing_fixtures import invoice_data
+
+    world = make_world(tmp_path / "dian-sim")
+    try:
+        with fresh_postgres_database() as url:
+            settings = seller_settings(tmp_path, world, url)
+            engine = make_engine(url)
+            migrate(engine)
+            setup = Runtime.from_settings(settings, engine=engine)
+            setup.issuing.sync_ranges(actor="test:admin")
+            request = require_request(invoice_data())
+            for _ in range(20):
+                setup.issuing.issue(request, actor="test:erp")
+            runtimes = [Runtime.from_settings(settings) for _ in range(2)]
+            reports: list = []
+            barrier = threading.Barrier(2)
+
+            def work(rt: Runtime) -> None:
+                service = rt.issuing
+                _ = service.ctx
+                barrier.wait()
+                reports.append(service.deliver(actor="test:worker"))
+
+            threads = [threading.Thread(target=work, args=(rt,)) for rt in runtimes]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=180)
+            accepted = [number for report in reports for number in report.accepted]
+            assert len(accepted) == 20 and len(set(accepted)) == 20, reports
+            assert all(report.accepted for report in reports), "both workers took a share"
+            with setup.sessions() as s:
+                states = s.execute(sa.select(OutboundDocument.state, OutboundDocument.attempts)).all()
+                vias = s.execute(sa.select(AuditEntry.data).where(AuditEntry.action == "outbound.accepted")).scalars()
+                assert {via["via"] for via in vias} == {"SendBillSync"}  # none was sent twice
+            assert states == [(OutboundState.ACCEPTED, 1)] * 20
+            held = world.simulator.store.one("SELECT COUNT(*) AS n FROM document")
+            assert held["n"] == 20
+            for rt in (*runtimes, setup):
+                rt.close()
+            engine.dispose()
+    finally:
+        world.stop()
