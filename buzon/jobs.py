@@ -244,6 +244,16 @@ def _deliver_issued(rt: Runtime) -> dict[str, Any]:
     return rt.issuing.deliver(client=rt.client).as_dict()
 
 
+def _deliver_to_buyers(rt: Runtime) -> dict[str, Any]:
+    from issuing.delivery import BuyerAddresses, MailSettings, queue_buyer_mail, settle_sent
+
+    delivered = settle_sent(rt.sessions)  # the buyers' mails deliver_outbox's SMTP run sent
+    settings = MailSettings(from_address=rt.settings.smtp.from_address)
+    report = queue_buyer_mail(rt.sessions, rt.issuing.ctx, settings, addresses=BuyerAddresses(rt.client))
+    report.delivered = delivered
+    return report.as_dict()
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -299,6 +309,11 @@ def deliver_issued() -> dict[str, Any]:
     return recorded("deliver_issued", _deliver_issued)
 
 
+def deliver_to_buyers() -> dict[str, Any]:
+    """Mail the buyer its validated documents (zip per dian-facts 4.1) and mark delivered the ones SMTP took."""
+    return recorded("deliver_to_buyers", _deliver_to_buyers)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -310,6 +325,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "confirm_documents": confirm_documents,
     "title_watch": title_watch,
     "deliver_issued": deliver_issued,
+    "deliver_to_buyers": deliver_to_buyers,
     "title_sync": title_sync,
 }
 
@@ -346,6 +362,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         # Runs often; each title is asked about at most once per radian.watch_interval.
         JobSpec("title_watch", title_watch, min(settings.radian.watch_interval, 300), "Vigilancia de endosos (RADIAN)"),
         JobSpec("deliver_issued", deliver_issued, sched.outbox_interval, "Enviar a la DIAN facturas y notas expedidas"),
+        JobSpec("deliver_to_buyers", deliver_to_buyers, sched.outbox_interval, "Enviar al comprador lo validado"),
         JobSpec("title_sync", title_sync, min(settings.radian.watch_interval, 300), "Eventos de cartera (RADIAN)"),
     ]
 

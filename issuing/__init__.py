@@ -7,3 +7,7 @@ keeps DIAN's proven answer and builds the AttachedDocument (attached.py); an out
 Also: the apidian adapter (apidian.py + apidian_codes.toml) and the PDF (pdf.py). Still to come: the mail to the
 buyer, contingency sweeps and the habilitación test set.
 """
+
+# The invoice.* webhooks ride on the flush that changes an issued document (issuing/webhooks.py registers a Session
+# listener on import); installing it here means any process that issues or sends has it.
+from issuing import webhooks as _webhooks  # noqa: F401

@@ -142,6 +142,7 @@ class MailKind(StrEnum):
     EVENT_NOTICE = "event_notice"  # our registered event, mailed to the supplier
     REMINDER = "reminder"  # a claim window about to close, mailed to the assigned clerk
     TITLE_ALERT = "title_alert"  # a supplier invoice changed holder or was limited, mailed to treasury and AP
+    ISSUED = "issued"  # our invoice or note DIAN validated, mailed to the buyer (issuing/delivery.py)
 
 
 class Role(StrEnum):

@@ -315,6 +315,42 @@ _SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    # Our issued invoices and notes (issuing/webhooks.py): DIAN's verdict and the buyer's copy sent.
+    "IssuedChanged": {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string", "enum": ["invoice.validated", "invoice.rejected", "invoice.delivered"]},
+            "occurred_at": _DATETIME,
+            "document": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "document_type": {"type": "string", "description": "01-04, 91 nota crédito, 92 nota débito"},
+                    "prefix": {"type": "string"},
+                    "number": {"type": "string"},
+                    "cufe": {"type": "string", "description": "CUFE de la factura o CUDE de la nota"},
+                    "qr_text": _NULLABLE_STRING,
+                    "state": {"type": "string", "enum": ["accepted", "rejected"]},
+                    "issue_date": {"type": ["string", "null"], "format": "date"},
+                    "buyer_nit": {"type": "string"},
+                    "buyer_name": {"type": "string"},
+                    "payable_amount": {"type": "string"},
+                    "currency": {"type": "string"},
+                    "dian_status_code": _NULLABLE_STRING,
+                    "dian_messages": {"type": "array", "items": {"type": "string"}},
+                    "validated_at": {"type": ["string", "null"], "format": "date-time"},
+                    "delivery_state": {"type": ["string", "null"], "enum": ["pending", "sent", "failed", None]},
+                    "delivered_at": {"type": ["string", "null"], "format": "date-time"},
+                    "delivered_to": _NULLABLE_STRING,
+                },
+            },
+            "links": {
+                "type": "object",
+                "description": "Rutas relativas de la API: self, xml, pdf, attached_document.",
+                "additionalProperties": {"type": "string"},
+            },
+        },
+    },
 }
 
 
@@ -498,6 +534,15 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Una factura por pagar cambió de beneficiario (endoso, title.holder_changed) o su pago "
                     "quedó congelado (041, title.limited). Mismas cabeceras y firma que documentStateChanged.",
                     "requestBody": {"content": {"application/json": {"schema": _ref("TitleChanged")}}},
+                    "responses": {"200": {"description": "Recibido."}},
+                }
+            },
+            "issuedDocument": {
+                "post": {
+                    "summary": "Una factura o nota que expedimos: la DIAN la validó (invoice.validated) o la rechazó "
+                    "(invoice.rejected, con sus reglas), o el correo al comprador salió (invoice.delivered). Mismas "
+                    "cabeceras y firma que documentStateChanged.",
+                    "requestBody": {"content": {"application/json": {"schema": _ref("IssuedChanged")}}},
                     "responses": {"200": {"description": "Recibido."}},
                 }
             },
