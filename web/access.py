@@ -93,8 +93,9 @@ def undeclared_endpoints(app: Flask) -> list[str]:
     )
 
 
-# Where each role lands after signing in: clerks and treasury on the dashboard ("Resumen"), the others in the inbox.
-HOME_ENDPOINTS = {Role.CLERK: "dashboard.index", Role.TREASURY: "dashboard.index"}
+# Where each role lands after signing in: clerks and treasury on the dashboard ("Resumen"), billing on its issued
+# documents (it has no inbox), the others in the inbox.
+HOME_ENDPOINTS = {Role.CLERK: "dashboard.index", Role.TREASURY: "dashboard.index", Role.BILLING: "issued.index"}
 
 
 def home_endpoint(role: Role | None) -> str:

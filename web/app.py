@@ -161,4 +161,8 @@ def create_app(
 
     for treasury_bp in (titles.bp, title_actions.bp, payments.bp, alerts.bp):
         app.register_blueprint(treasury_bp)
+    from web import issued, issued_form  # billing: our issued invoices and notes
+
+    app.register_blueprint(issued.bp)
+    app.register_blueprint(issued_form.bp)
     return app

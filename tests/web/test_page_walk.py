@@ -1,4 +1,4 @@
-"""Every page of the app in Debian's Chromium, as each of the four demo users, on a seeded demo installation: at
+"""Every page of the app in Debian's Chromium, as each of the five demo users, on a seeded demo installation: at
 390x844 no page scrolls sideways (WCAG 1.4.10), every page says lang="es-CO", has exactly one h1, and every visible
 input, select and textarea has a label (label[for] or a wrapping label, aria-label or aria-labelledby).
 
@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Blueprint
+from sqlalchemy.orm import Session
 
-from store.models import Role
+from store.models import OutboundDocument, Role
 from tests.web.demo_site import DemoSite, demo_site, served
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
 from web.access import roles
@@ -27,7 +29,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "walk"
 DEMO_PASSWORD = "buzon-demo"
-USERS = {"auxiliar": Role.CLERK, "tesoreria": Role.TREASURY, "admin": Role.ADMIN, "auditor": Role.AUDITOR}
+USERS = {"auxiliar": Role.CLERK, "tesoreria": Role.TREASURY, "admin": Role.ADMIN, "auditor": Role.AUDITOR,
+         "facturacion": Role.BILLING}
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 BOOM = "/prueba/error-interno"
@@ -86,6 +89,10 @@ def discovered(site: DemoSite) -> list[str]:
     document = site.first_document()
     assert document is not None, "the demo seeded no documents"
     paths.append(f"/documentos/{document.id}")
+    with Session(site.engine) as session:  # one of our own documents (the demo's receivables), when there is one
+        issued = session.scalars(sa.select(OutboundDocument.id).order_by(OutboundDocument.id)).first()
+    if issued is not None:
+        paths.append(f"/facturas-emitidas/{issued}")
     return sorted(set(paths))
 
 

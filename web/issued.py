@@ -1,0 +1,216 @@
+"""Facturas emitidas: our own invoices and notes — the list (state, buyer, amounts, DIAN's answer, the buyer's events;
+filters by state, type and date; keyset pages like the inbox), one document's page (DIAN's answer and its rules in
+Spanish, the buyer's events, the notes that correct it), and its downloads (signed XML, PDF, the buyer's zip).
+
+Billing (facturación) acts; treasury, admins and auditors read; the supplier-invoice clerks do not see it (their
+work is what we receive, not what we sell). The hand-issuing form is web/issued_form.py.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_login import current_user
+
+from dian.codes import DocumentType
+from store.models import DocumentEvent, OutboundDocument, OutboundState, Role
+from web.access import roles
+from web.documents import blobs
+from web.issued_labels import BUYER_EVENTS, STATE_HINTS, STATE_LABELS, TYPE_LABELS, explain_rules
+from web.labels import local_time, money
+
+bp = Blueprint("issued", __name__)
+
+READERS = (Role.BILLING, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
+ACTORS = (Role.BILLING,)
+PAGE_SIZE = 50
+
+
+def _db() -> Any:
+    return current_app.extensions["buzon.db"]()
+
+
+def issuing_service() -> Any:
+    """The issuing façade (issuing.service.IssuingService), or None when the app was built without one."""
+    return current_app.extensions.get("buzon.issuing")
+
+
+def may_issue() -> bool:
+    return getattr(current_user, "role", None) in ACTORS
+
+
+def get_document(document_id: int) -> OutboundDocument:
+    row = _db().get(OutboundDocument, document_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def buyer_events(ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The buyer's 030-034 on these documents that DIAN registered (or that we saw registered), oldest first."""
+    found: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = _db().scalars(
+        sa.select(DocumentEvent)
+        .where(DocumentEvent.outbound_document_id.in_(ids), DocumentEvent.code.in_(list(BUYER_EVENTS)))
+        .order_by(DocumentEvent.id)
+    )
+    for event in rows:
+        found[event.outbound_document_id].append({
+            "code": event.code.value, "label": BUYER_EVENTS[event.code.value],
+            "state": event.submission_state.value, "when": local_time(event.registered_at or event.signing_time),
+            "claim": event.claim_reason.value if event.claim_reason else None, "note": event.note,
+        })  # fmt: skip
+    return found
+
+
+def closed_by_buyer(events: list[dict[str, Any]]) -> str | None:
+    """The code of the buyer's acceptance (033, or our tacit 034) when there is one: after it the invoice admits no
+    credit or debit note (dian-facts 2.2)."""
+    return next((e["code"] for e in events if e["code"] in ("033", "034") and e["state"] != "rejected"), None)
+
+
+def row_view(row: OutboundDocument, events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row.id, "number": row.number, "type": TYPE_LABELS.get(row.document_type, row.document_type.value),
+        "type_code": row.document_type.value, "buyer": row.buyer_name, "buyer_nit": row.buyer_nit,
+        "issued": local_time(row.issued_at), "due": row.due_date.strftime("%d/%m/%Y") if row.due_date else "—",
+        "subtotal": money(row.line_extension_amount, row.currency) if row.line_extension_amount is not None else "",
+        "taxes": money((row.tax_inclusive_amount or 0) - (row.tax_exclusive_amount or 0), row.currency)
+        if row.tax_inclusive_amount is not None else "",
+        "payable": money(row.payable_amount, row.currency), "state": row.state.value,
+        "state_label": STATE_LABELS.get(row.state, row.state.value), "dian_code": row.dian_status_code,
+        "events": events, "claimed": any(e["code"] == "031" for e in events),
+    }  # fmt: skip
+
+
+@bp.get("/facturas-emitidas")
+@roles(*READERS)
+def index() -> str:
+    """Our documents, newest first, 50 a page; filtered by state, type and issue date."""
+    args = request.args
+    state = next((s for s in OutboundState if s.value == args.get("estado", "")), None)
+    kind = next((t for t in DocumentType if t.value == args.get("tipo", "")), None)
+    since, until = _date(args.get("desde", "")), _date(args.get("hasta", ""))
+    problems = []
+    if args.get("estado") and state is None:
+        problems.append(f"El estado «{args['estado'][:40]}» no existe.")
+    if args.get("tipo") and kind is None:
+        problems.append(f"El tipo «{args['tipo'][:40]}» no existe.")
+    for key, value in (("desde", since), ("hasta", until)):
+        if args.get(key) and value is None:
+            problems.append(f"La fecha «{args[key][:20]}» no es una fecha (AAAA-MM-DD).")
+    query = sa.select(OutboundDocument)
+    if state is not None:
+        query = query.where(OutboundDocument.state == state)
+    if kind is not None:
+        query = query.where(OutboundDocument.document_type == kind)
+    if since is not None:
+        query = query.where(OutboundDocument.issue_date >= since)
+    if until is not None:
+        query = query.where(OutboundDocument.issue_date <= until)
+    before = args.get("antes", "")
+    if before.isdigit():
+        query = query.where(OutboundDocument.id < int(before))
+    rows = list(_db().scalars(query.order_by(OutboundDocument.id.desc()).limit(PAGE_SIZE + 1)))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    events = buyer_events([r.id for r in rows])
+    kept = {k: v for k, v in args.items() if k in ("estado", "tipo", "desde", "hasta") and v}
+    return render_template(
+        "issued.html",
+        rows=[row_view(r, events[r.id]) for r in rows],
+        next_args={**kept, "antes": rows[-1].id} if more else None,
+        first_args=kept if before else None,
+        filters={"estado": args.get("estado", ""), "tipo": args.get("tipo", ""), "desde": args.get("desde", ""),
+                 "hasta": args.get("hasta", "")},
+        states=STATE_LABELS, types=TYPE_LABELS, problems=problems, may_issue=may_issue(),
+        available=issuing_service() is not None,
+    )  # fmt: skip
+
+
+@bp.get("/facturas-emitidas/<int:document_id>")
+@roles(*READERS)
+def show(document_id: int) -> str:
+    """One document: its figures, DIAN's answer (rules explained), the buyer's events, its notes, the downloads."""
+    row = get_document(document_id)
+    events = buyer_events([row.id])[row.id]
+    notes = list(_db().scalars(sa.select(OutboundDocument).where(OutboundDocument.reference_id == row.id)
+                               .order_by(OutboundDocument.id)))  # fmt: skip
+    reference = _db().get(OutboundDocument, row.reference_id) if row.reference_id else None
+    payload = row.payload or {}
+    return render_template(
+        "issued_document.html",
+        doc=row, view=row_view(row, events), hint=STATE_HINTS.get(row.state, ""),
+        rules=explain_rules(list(row.dian_messages or [])),
+        lines=payload.get("lines") or [], money=money,
+        notes=[row_view(n, []) for n in notes], reference=reference,
+        totals=[("Subtotal (antes de impuestos)", row.line_extension_amount),
+                ("Descuentos", row.allowance_total_amount), ("Total con impuestos", row.tax_inclusive_amount),
+                ("Retenciones (informativas)", row.withholding_amount), ("Total a pagar", row.payable_amount)],
+        is_invoice=row.document_type.is_invoice, may_issue=may_issue() and issuing_service() is not None,
+        closed=closed_by_buyer(events),
+        accepted=row.state is OutboundState.ACCEPTED, local_time=local_time,
+    )  # fmt: skip
+
+
+def _blob(key: str | None) -> bytes:
+    if not key:
+        abort(404)
+    return blobs().get(key)
+
+
+@bp.get("/facturas-emitidas/<int:document_id>/xml")
+@roles(*READERS)
+def xml(document_id: int) -> Response:
+    """The signed XML exactly as it was signed and sent."""
+    row = get_document(document_id)
+    name = row.file_name or f"{row.number}.xml"
+    return Response(_blob(row.xml_blob), mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+def pdf_bytes(row: OutboundDocument) -> bytes:
+    from issuing.pdf import render_pdf
+
+    validated = row.validated_at if row.state is OutboundState.ACCEPTED else None
+    return render_pdf(_blob(row.xml_blob), validated_at=validated)
+
+
+@bp.get("/facturas-emitidas/<int:document_id>/pdf")
+@roles(*READERS)
+def pdf(document_id: int) -> Response:
+    """The graphic representation, from the signed XML (pending validation printed as such until DIAN accepts)."""
+    row = get_document(document_id)
+    return Response(pdf_bytes(row), mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{row.number}.pdf"'})  # fmt: skip
+
+
+@bp.get("/facturas-emitidas/<int:document_id>/zip")
+@roles(*READERS)
+def zip_file(document_id: int) -> Response:
+    """What the buyer receives (dian-facts §4.1): the AttachedDocument with DIAN's answer and the PDF, once DIAN
+    validated the document; before that there is no AttachedDocument to give."""
+    row = get_document(document_id)
+    if row.state is not OutboundState.ACCEPTED or not row.attached_blob:
+        abort(404)
+    stem = (row.file_name or row.number).rsplit(".", 1)[0]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"ad{stem[2:] if stem[:2] in ('fv', 'nc', 'nd') else stem}.xml", _blob(row.attached_blob))
+        archive.writestr(f"{row.number}.pdf", pdf_bytes(row))
+    return Response(buffer.getvalue(), mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="z{stem[2:]}.zip"'})  # fmt: skip
