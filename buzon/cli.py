@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 
 from buzon.commands.config import check_config
+from buzon.commands.contingency import contingency
 from buzon.commands.dian_sim import dian_sim
 from buzon.commands.errors import Group
 from buzon.commands.events import event
+from buzon.commands.habilitacion import habilitacion
 from buzon.commands.inbox import import_, poll
 from buzon.commands.init import init
 from buzon.commands.issue import issue, ranges
@@ -27,7 +29,7 @@ def main() -> None:
 
 
 for command in (check_config, init, serve, scheduler, poll, import_, verify, dian_sim, user, token, event, jobs_group,
-                title, issue, ranges):  # fmt: skip
+                title, issue, ranges, habilitacion, contingency):  # fmt: skip
     main.add_command(command)
 
 if __name__ == "__main__":  # pragma: no cover

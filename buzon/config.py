@@ -211,6 +211,24 @@ class RadianSettings:
 
 
 @dataclass(frozen=True)
+class IssuingSettings:
+    # The habilitación test set (`buzon habilitacion run`): the quota DIAN's portal shows for dian.test_set_id, and
+    # how often GetStatusZip is asked (seconds, doubled up to 30) and for how long at most.
+    test_set_invoices: int = 2
+    test_set_credit_notes: int = 1
+    test_set_debit_notes: int = 1
+    test_set_poll_seconds: float = 2.0
+    test_set_max_wait_seconds: float = 300.0
+    # Contingency (radian-issuing-facts B.3): DIAN's outage is taken as detected after this many sends in a row with
+    # no answer at all; billing and the admins are mailed this many hours before a 03/04's 48 h deadline.
+    contingency_after_failures: int = 4
+    contingency_alert_hours: int = 12
+    # The seller's 034 (issuing/tacit.py) three business days after the buyer's 032 with no 031/033: "off", "propose"
+    # (listed for billing to confirm) or "send" (emitted by the tacit_acceptance job).
+    tacit_acceptance: Literal["off", "propose", "send"] = "propose"
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "./var"
     demo: bool = False
@@ -226,6 +244,7 @@ class Settings:
     web: WebSettings = WebSettings()
     webhooks: WebhookSettings = WebhookSettings()
     radian: RadianSettings = RadianSettings()
+    issuing: IssuingSettings = IssuingSettings()
     loaded_from: str = field(default="(defaults)", compare=False)
 
     @property
@@ -446,6 +465,13 @@ RANGES: tuple[tuple[str, float, float], ...] = (
     ("radian.watch_rate_per_second", 0.01, 10_000),
     ("radian.watch_concurrency", 1, 64),
     ("radian.watch_batch", 1, 1_000_000),
+    ("issuing.test_set_invoices", 1, 50),
+    ("issuing.test_set_credit_notes", 0, 50),
+    ("issuing.test_set_debit_notes", 0, 50),
+    ("issuing.test_set_poll_seconds", 0.05, 600),
+    ("issuing.test_set_max_wait_seconds", 1, 86_400),
+    ("issuing.contingency_after_failures", 1, 100),
+    ("issuing.contingency_alert_hours", 1, 47),
 )
 
 

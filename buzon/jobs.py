@@ -254,6 +254,24 @@ def _deliver_to_buyers(rt: Runtime) -> dict[str, Any]:
     return report.as_dict()
 
 
+def _contingency(rt: Runtime) -> dict[str, Any]:
+    from issuing import contingency as c
+
+    cfg, now = rt.settings.issuing, _now()
+    held = c.detect(rt.sessions, now=now, after_failures=cfg.contingency_after_failures)
+    report = c.sweep(rt.issuing, rt.client, now=now, from_address=rt.settings.smtp.from_address,
+                     alert_before=timedelta(hours=cfg.contingency_alert_hours))  # fmt: skip
+    return {**report.as_dict(), "contingency": held.source if held is not None and not report.ended else None}
+
+
+def _tacit_acceptance(rt: Runtime) -> dict[str, Any]:
+    from issuing import tacit
+
+    policy = rt.settings.issuing.tacit_acceptance
+    report = tacit.sweep(rt.sessions, rt.issuing.ctx, policy=policy, now=_now(), calendar=rt.calendar)
+    return {**report.as_dict(), "policy": policy}
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -314,6 +332,16 @@ def deliver_to_buyers() -> dict[str, Any]:
     return recorded("deliver_to_buyers", _deliver_to_buyers)
 
 
+def contingency() -> dict[str, Any]:
+    """Detect DIAN's outage (type 04 from then on), transmit the 03/04 documents, alert before their 48 h deadline."""
+    return recorded("contingency", _contingency)
+
+
+def tacit_acceptance() -> dict[str, Any]:
+    """Our 034 on our invoices whose buyer let the three business days after its 032 pass (issuing.tacit_acceptance)."""
+    return recorded("tacit_acceptance", _tacit_acceptance)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -327,6 +355,8 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "deliver_issued": deliver_issued,
     "deliver_to_buyers": deliver_to_buyers,
     "title_sync": title_sync,
+    "contingency": contingency,
+    "tacit_acceptance": tacit_acceptance,
 }
 
 
@@ -364,6 +394,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("deliver_issued", deliver_issued, sched.outbox_interval, "Enviar a la DIAN facturas y notas expedidas"),
         JobSpec("deliver_to_buyers", deliver_to_buyers, sched.outbox_interval, "Enviar al comprador lo validado"),
         JobSpec("title_sync", title_sync, min(settings.radian.watch_interval, 300), "Eventos de cartera (RADIAN)"),
+        JobSpec("contingency", contingency, sched.outbox_interval, "Contingencia: transmitir facturas 03/04 a tiempo"),
+        JobSpec("tacit_acceptance", tacit_acceptance, sched.deadline_interval, "Aceptación tácita (034) de facturas"),
     ]
 
 

@@ -63,6 +63,13 @@ ACTIONS: dict[str, str] = {
     "mail.issued.send_failed": "no pudo enviar por correo al comprador un documento validado (se reintentará)",
     "numbering.synced": "leyó de la DIAN los rangos de numeración autorizados",
     "numbering.next_set": "movió hacia adelante el siguiente número de un rango de numeración",
+    # Habilitación, contingency and our 034 (issuing/habilitacion.py, issuing/contingency.py, issuing/tacit.py)
+    "outbound.deferred": "registró que la DIAN aún no tenía la factura de una nota del set de pruebas (se reenvía)",
+    "contingency.started": "inició una contingencia de la DIAN (las facturas se expiden como tipo 04)",
+    "contingency.ended": "terminó la contingencia de la DIAN",
+    "contingency.deadline_alert": "avisó a facturación y a los administradores que vence el plazo de transmitir un "
+    "documento de contingencia",
+    "tacit.proposed": "propuso a facturación la aceptación tácita (034) de una factura propia",
     # Documents (inbox/intake.py, inbox/confirm.py, events/clock.py, events/sync.py)
     "document.filed": "archivó el documento",
     "document.quarantined": "puso en cuarentena un documento del correo",
