@@ -328,6 +328,33 @@ class IssuingService:
             s.expunge(row)
             return row
 
+    def set_kind(self, prefix: str, kind: ranges.RangeKind, *, actor: str) -> NumberingRange:
+        """Say which documents the active DIAN range with ``prefix`` numbers: invoices (01, 02, 04) or the issuer's
+        contingency invoices (03, their own authorized range: radian-issuing-facts B.1, B.3). GetNumberingRange does
+        not say; kept across syncs. RangeError once the range numbered a document, or for our own series."""
+        if not kind.from_dian:
+            raise ranges.RangeError("las notas se numeran en la serie propia, no en un rango de la DIAN")
+        with self.sessions() as s:
+            row = s.execute(
+                sa.select(NumberingRange).where(
+                    NumberingRange.environment == self.ctx.environment,
+                    NumberingRange.prefix == prefix,
+                    NumberingRange.source == "dian",
+                    NumberingRange.active,
+                ).with_for_update()
+            ).scalars().first()  # fmt: skip
+            if row is None:
+                raise ranges.RangeError(f"no hay un rango vigente de la DIAN con el prefijo {prefix!r}")
+            used = s.execute(sa.select(OutboundDocument.id).where(OutboundDocument.range_id == row.id)).first()
+            if used is not None and row.kind != kind.value:
+                raise ranges.RangeError(f"el rango {prefix} ya numeró documentos como {row.kind}; no cambia de uso")
+            before, row.kind = row.kind, kind.value
+            record(s, actor=actor, action="numbering.kind_set", subject=prefix,
+                   data={"range_id": row.id, "from": before, "to": kind.value}, at=self.clock())  # fmt: skip
+            s.commit()
+            s.expunge(row)
+            return row
+
     def warnings(self, today: dt.date | None = None) -> list[ranges.RangeWarning]:
         """Ranges 90 % used or exhausted, ending within 30 days or ended."""
         day = today or self.clock().astimezone(BOGOTA).date()

@@ -63,6 +63,7 @@ ACTIONS: dict[str, str] = {
     "mail.issued.send_failed": "no pudo enviar por correo al comprador un documento validado (se reintentará)",
     "numbering.synced": "leyó de la DIAN los rangos de numeración autorizados",
     "numbering.next_set": "movió hacia adelante el siguiente número de un rango de numeración",
+    "numbering.kind_set": "indicó qué documentos numera un rango de la DIAN (facturas o contingencia tipo 03)",
     # Habilitación, contingency and our 034 (issuing/habilitacion.py, issuing/contingency.py, issuing/tacit.py)
     "outbound.deferred": "registró que la DIAN aún no tenía la factura de una nota del set de pruebas (se reenvía)",
     "contingency.started": "inició una contingencia de la DIAN (las facturas se expiden como tipo 04)",

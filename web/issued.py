@@ -9,12 +9,13 @@ work is what we receive, not what we sell). The hand-issuing form is web/issued_
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dian.codes import DocumentType
@@ -23,6 +24,8 @@ from web.access import roles
 from web.documents import blobs
 from web.issued_labels import BUYER_EVENTS, STATE_HINTS, STATE_LABELS, TYPE_LABELS, explain_rules
 from web.labels import local_time, money
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("issued", __name__)
 
@@ -214,3 +217,38 @@ def zip_file(document_id: int) -> Response:
         archive.writestr(f"{row.number}.pdf", pdf_bytes(row))
     return Response(buffer.getvalue(), mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="z{stem[2:]}.zip"'})  # fmt: skip
+
+
+@bp.post("/facturas-emitidas/<int:document_id>/reenviar")
+@roles(*ACTORS)
+def resend(document_id: int) -> Any:
+    """Queue the buyer's copy again (issuing.delivery.resend_to_buyer): to the address typed, else the one found as for
+    the first mail (the ERP's, else DIAN's GetAcquirer / GetExchangeEmails)."""
+    from issuing.delivery import BuyerAddresses, MailSettings, resend_to_buyer
+
+    service = issuing_service()
+    row = get_document(document_id)
+    if service is None:
+        abort(503)
+    to = (request.form.get("correo") or "").strip() or None
+    settings = current_app.config["BUZON_SETTINGS"]
+    client = service.make_client() if to is None and not row.buyer_email and service.make_client else None
+    try:
+        delivery = resend_to_buyer(service.sessions, service.ctx, MailSettings(settings.smtp.from_address),
+                                   row.id, actor=current_user.actor, to=to,
+                                   addresses=BuyerAddresses(client) if client is not None else None)  # fmt: skip
+    except ValueError as exc:
+        flash(f"No se reenvió: {exc}.", "error")
+    except Exception:  # DIAN unreachable while looking for the buyer's address
+        log.exception("resending %s to the buyer failed", row.number)
+        flash("No se reenvió: la DIAN no respondió al buscar el correo del comprador. Escriba el correo y reintente.",
+              "error")  # fmt: skip
+    else:
+        if delivery.get("problem"):
+            flash(f"No se reenvió: {delivery.get('detail') or delivery['problem']}.", "error")
+        else:
+            flash(f"Reenvío en cola para {delivery.get('to')}: sale con el próximo envío de correo.", "ok")
+    finally:
+        if client is not None:
+            client.close()
+    return redirect(url_for("issued.show", document_id=row.id) + "#descargas")

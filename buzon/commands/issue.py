@@ -139,3 +139,19 @@ def next_number(settings: Settings, prefix: str, number: int) -> None:
         except RangeError as exc:
             fail(str(exc))
         click.echo(f"{row.prefix}: el siguiente número es {row.next_number}")
+
+
+@ranges.command("kind")
+@with_settings
+@click.argument("prefix")
+@click.argument("kind", type=click.Choice(["invoice", "contingency"]))
+def range_kind(settings: Settings, prefix: str, kind: str) -> None:
+    """Say whether the DIAN range PREFIX numbers invoices (01, 02, 04) or contingency invoices (03)."""
+    from issuing.ranges import RangeError, RangeKind
+
+    with current_runtime(settings) as rt:
+        try:
+            row = rt.issuing.set_kind(prefix, RangeKind(kind), actor=cli_actor())
+        except RangeError as exc:
+            fail(str(exc))
+        click.echo(f"{row.prefix}: numera {RangeKind(row.kind).label}")

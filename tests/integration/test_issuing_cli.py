@@ -3,6 +3,7 @@ HTTP: the number, CUFE and DIAN's verdict printed; bad input is one line on stde
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from dian.calendar import BOGOTA
 from store.models import NumberingRange
 from tests.integration.dian_fixtures import NUMBERING, SELLER_NIT, SELLER_SW
 from tests.integration.issuing_fixtures import IssuingBed, invoice_data
@@ -45,6 +47,13 @@ def test_issuing_from_the_command_line(issuing_bed: IssuingBed, tmp_path: Path) 
     assert "FEV: el siguiente número es 101" in run("ranges", "next", "FEV", "101").stdout
     assert "fuera del rango" in run("ranges", "next", "FEV", "5000", code=2).stderr
     assert "no hay un rango vigente" in run("ranges", "next", "XX", "1", code=2).stderr
+
+    # GetNumberingRange does not say which range is the issuer's contingency range (03): the admin does, once.
+    assert "FEV: numera facturas de contingencia (03)" in run("ranges", "kind", "FEV", "contingency").stdout
+    paper = {"number": "P-17", "issue_date": dt.datetime.now(BOGOTA).date().isoformat()}  # the paper invoice
+    (tmp_path / "talonario.json").write_text(json.dumps(invoice_data(type="03", paper_invoice=paper)), encoding="utf-8")
+    contingency = run("issue", str(tmp_path / "talonario.json"), "--queue-only").stdout
+    assert "Factura por contingencia del facturador FEV101" in contingency and "CUDE: " in contingency
 
     (tmp_path / "factura.json").write_text(json.dumps(invoice_data(prefix="SETP")), encoding="utf-8")
     issued = run("issue", str(tmp_path / "factura.json"), "--key", "pedido-1").stdout

@@ -245,3 +245,23 @@ def test_keyset_pages_and_filters(issuing_bed: IssuingBed, monkeypatch) -> None:
 
 def _typed() -> dict[str, Any]:
     return {"type": "01", **_api_invoice()}
+
+
+def test_billing_resends_to_the_buyer(issuing_bed: IssuingBed) -> None:  # noqa: F811
+    bed = issuing_bed
+    app = app_for(bed)
+    diana = client(app, "diana")
+    diana.post("/facturas-emitidas/nueva", data={**form(), "accion": "enviar"})
+    (row,) = _rows(bed)
+    assert 'id="reenviar"' in text(diana.get(f"/facturas-emitidas/{row.id}"))
+    page = text(diana.post(f"/facturas-emitidas/{row.id}/reenviar", data={"correo": "cartera@compradora.test"},
+                           follow_redirects=True))  # fmt: skip
+    assert "Reenvío en cola para cartera@compradora.test" in page
+    (entry,) = bed.audit("outbound.delivery_resent")
+    assert entry.data["to"] == "cartera@compradora.test"
+    page = text(diana.post(f"/facturas-emitidas/{row.id}/reenviar", data={"correo": "no es correo"},
+                           follow_redirects=True))  # fmt: skip
+    assert "No se reenvió" in page and "no es una dirección de correo" in page
+    jorge = client(app, "jorge")  # an auditor reads, never resends
+    assert 'id="reenviar"' not in text(jorge.get(f"/facturas-emitidas/{row.id}"))
+    assert jorge.post(f"/facturas-emitidas/{row.id}/reenviar", data={}).status_code == 403
