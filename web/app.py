@@ -161,6 +161,10 @@ def create_app(
 
     for treasury_bp in (titles.bp, title_actions.bp, payments.bp, alerts.bp):
         app.register_blueprint(treasury_bp)
+    from web import api_apidian, api_issuing  # issuing: the native API and the apidian-compatible paths
+
+    for issuing_bp in (api_issuing.bp, api_apidian.bp):
+        app.register_blueprint(issuing_bp)
     from web import issued, issued_form  # billing: our issued invoices and notes
 
     app.register_blueprint(issued.bp)

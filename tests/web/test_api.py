@@ -250,7 +250,7 @@ def test_only_clerks_send_events_and_without_the_service_it_is_503(app_and_db, t
 def _api_routes(app) -> set[tuple[str, str]]:
     routes = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/"):
+        if not rule.rule.startswith(("/api/v1/", "/api/ubl2.1/")):
             continue
         path = rule.rule
         for name in rule.arguments:

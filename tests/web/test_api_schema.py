@@ -34,6 +34,11 @@ def clerk_auth(site) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def admin_auth(site) -> dict[str, str]:
+    return {"Authorization": f"Bearer {site.token('admin')}"}
+
+
+@pytest.fixture(scope="module")
 def api_schema(site, clerk_auth):
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", site.app, headers=clerk_auth)
 
@@ -44,7 +49,26 @@ OPERATIONS = [
     "GET /api/v1/documents/{cufe}",
     "POST /api/v1/documents/{cufe}/events",
     "GET /api/v1/payables",
+    # Issuing (web/api_issuing.py, web/api_apidian.py), walked with an admin token (the clerk may not issue). The
+    # demo's DIAN port is one nobody listens on and no numbering range was read from DIAN, so a generated body that
+    # passes validation is refused for its range (422) or, with a range, queued (202): positive examples walk the
+    # validators, the answers' schemas and the 5xx check, not an issued document (tests/web/test_api_issuing*.py do).
+    "POST /api/v1/invoices",
+    "POST /api/v1/credit-notes",
+    "POST /api/v1/debit-notes",
+    "GET /api/v1/issued/{document_id}",
+    "GET /api/v1/issued/{document_id}/xml",
+    "GET /api/v1/issued/{document_id}/pdf",
+    "GET /api/v1/issued/{document_id}/attached",
+    "POST /api/ubl2.1/invoice",
+    "POST /api/ubl2.1/credit-note",
+    "POST /api/ubl2.1/debit-note",
 ]
+ISSUING = {label for label in OPERATIONS if "/issued" in label or label.startswith("POST /api/ubl2.1")} | {
+    "POST /api/v1/invoices",
+    "POST /api/v1/credit-notes",
+    "POST /api/v1/debit-notes",
+}
 
 
 def test_every_operation_is_walked(api_schema):
@@ -54,9 +78,11 @@ def test_every_operation_is_walked(api_schema):
 
 @pytest.mark.parametrize("mode", ["positive", "negative"])
 @pytest.mark.parametrize("label", OPERATIONS)
-def test_the_api_keeps_its_openapi_promises(api_schema, clerk_auth, label, mode):
+def test_the_api_keeps_its_openapi_promises(api_schema, clerk_auth, admin_auth, label, mode):
     """Generated requests (valid ones, then ones breaking the document) never get a 5xx or an undocumented answer."""
     from schemathesis import GenerationMode
+
+    auth = admin_auth if label in ISSUING else clerk_auth
 
     method, path = label.split(" ")
     operation = api_schema[path][method]
@@ -75,11 +101,15 @@ def test_the_api_keeps_its_openapi_promises(api_schema, clerk_auth, label, mode)
         if mode == "positive":
             # Rules between fields (from before to, min before max, an all-digit id for a cédula) are documented in
             # words; JSON Schema cannot say them. Such a refusal must name one of those fields; any other 400 fails.
-            response = case.call_and_validate(headers=clerk_auth, excluded_checks=[positive_data_acceptance])
+            response = case.call_and_validate(headers=auth, excluded_checks=[positive_data_acceptance])
             if response.status_code == 400:
                 assert response.json()["field"] in CROSS_FIELD, response.text
         else:
-            response = case.call_and_validate(headers=clerk_auth)
+            # A case that drops the Authorization header on purpose must go without it (a 401 is its rejection);
+            # putting our token back would make "schema-violating request accepted" out of the inbox's lenient
+            # query string, depending on the draw.
+            sent = auth if "Authorization" in (case.headers or {}) else None
+            response = case.call_and_validate(headers=sent)
         seen.append(response.status_code)
 
     run()
