@@ -247,3 +247,25 @@ def test_the_buyers_events_show_on_the_issued_document(api: Api) -> None:
         ("030", "observed", "registered"),
         ("032", "observed", "registered"),
     ], events
+
+
+def test_a_dian_rejection_is_told_with_its_rules(api: Api) -> None:
+    # A technical key typed wrong somewhere (peers-wave2 §2.4): DIAN refuses every CUFE with FAD06.
+    with api.bed.sessions() as s:
+        s.execute(sa.update(NumberingRange).values(technical_key="0" * 40))
+        s.commit()
+    refused = api.post("/api/v1/invoices", invoice_data(), key="rechazo-1")
+    assert refused.status_code == 201, refused.json  # issued and answered: DIAN's word is final
+    body = refused.json
+    assert (body["state"], body["queued"], body["dian"]["is_valid"], body["dian"]["status_code"]) == (
+        "rejected", False, False, "99")  # fmt: skip
+    assert any("FAD06" in m for m in body["dian"]["messages"]), body
+    assert body["links"]["attached"] is None
+    from tests.web.test_api_issuing_apidian import two_rates_invoice
+
+    apidian = api.post("/api/ubl2.1/invoice", two_rates_invoice())
+    assert apidian.status_code == 200 and apidian.json["is_valid"] is False, apidian.json
+    result = apidian.json["ResponseDian"]["Envelope"]["Body"]["SendBillSyncResponse"]["SendBillSyncResult"]
+    assert (result["IsValid"], result["StatusCode"]) == ("false", "99")
+    assert any("FAD06" in m for m in result["ErrorMessage"]["string"]), result
+    assert apidian.json["attacheddocument"] is None and apidian.json["errors"]["dian"]
