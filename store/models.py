@@ -376,7 +376,7 @@ class NumberingRange(Timestamps, Base):
     """A numbering range: DIAN's authorization as GetNumberingRange returns it (source "dian", never typed by hand),
     or our own series for notes (source "own"). ``next_number`` is the consecutive the next document takes, advanced
     by one atomic UPDATE in the transaction that stores the signed document (issuing/ranges.py), so a number is never
-    skipped or given twice (migration 0014)."""
+    skipped or given twice (migration 0013)."""
 
     __tablename__ = "numbering_ranges"
     __table_args__ = (sa.UniqueConstraint("environment", "kind", "prefix", "resolution_number"),)
@@ -408,11 +408,11 @@ class OutboundDocument(Timestamps, Base):
     __tablename__ = "outbound_documents"
     __table_args__ = (
         sa.UniqueConstraint("document_type", "prefix", "number"),
-        # One consecutive of a range is one document (0014): 01, 02 and 04 share the invoice range.
+        # One consecutive of a range is one document (0013): 01, 02 and 04 share the invoice range.
         sa.Index("uq_outbound_documents_range_consecutive", "range_id", "consecutive", unique=True),
-        # An ERP's retried request finds the first document (0014).
+        # An ERP's retried request finds the first document (0013).
         sa.Index("uq_outbound_documents_idempotency", "client_key", "idempotency_key", unique=True),
-        # The issuing outbox's queue (0014).
+        # The issuing outbox's queue (0013).
         sa.Index(
             "ix_outbound_documents_outbox",
             "next_attempt_at",
@@ -455,10 +455,10 @@ class OutboundDocument(Timestamps, Base):
     signed_at: Mapped[datetime | None]  # its xades:SigningTime
     verdict: Mapped[Verdict | None] = mapped_column(code_enum(Verdict))
     report: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
-    # Issuing (migration 0014): the range and consecutive taken, the request as the ERP sent it and its idempotency
+    # Issuing (migration 0013): the range and consecutive taken, the request as the ERP sent it and its idempotency
     # key (unique per client: an API token, the CLI), the totals computed, the referenced invoice of a note, the
     # contingency, the outbox's schedule, and the test set's ZipKey in habilitación.
-    # range_id and reference_id are ids without a FOREIGN KEY: SQLite adds none to an existing table (0014).
+    # range_id and reference_id are ids without a FOREIGN KEY: SQLite adds none to an existing table (0013).
     range_id: Mapped[int | None] = mapped_column()
     consecutive: Mapped[int | None] = mapped_column(sa.BigInteger)
     client_key: Mapped[str | None] = mapped_column(sa.String(120))

@@ -13,7 +13,7 @@ The columns are added in place (no table copy: document_events and value_titles 
 SQLite can add no foreign key to an existing table), so range_id and reference_id are plain indexed ids, written
 only by issuing/ (a numbering range is retired, never deleted; an issued document is never deleted).
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-06
 """
@@ -25,7 +25,7 @@ from alembic import op
 
 from store.types import MONEY, JSONType, UTCDateTime
 
-revision = "0014"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
