@@ -105,15 +105,15 @@ def documents_to_sync(session: Session, now: datetime, *, every: timedelta, max_
 
 
 @dataclass(frozen=True)
-class _Fetched:
+class Fetched:
     event: ApplicationResponse
     xml: bytes
     signing_time: datetime | None  # the signed xades:SigningTime; None when the signature does not verify
 
 
-def _fetch(client: DianStatus, cude: str, trust: TrustStore) -> _Fetched | None:
+def fetch_event(client: DianStatus, cude: str, trust: TrustStore) -> Fetched | None:
     """The event's own XML from DIAN (GetXmlByDocumentKey), for its number, parties and signing time; None when
-    unavailable."""
+    unavailable. The receivables sync (radian.sync) fetches its events with it too."""
     try:
         found = client.get_xml_by_document_key(cude)
     except (DianTransportError, DianFault):
@@ -130,13 +130,13 @@ def _fetch(client: DianStatus, cude: str, trust: TrustStore) -> _Fetched | None:
         return None
     # An event's moment is its signed SigningTime (dian-facts 2.2), never IssueDate nor when we synced; a signature
     # that does not verify says nothing, and store.state then falls back to the registration time.
-    return _Fetched(parsed, found.xml, signature.signing_time if signed is not None else None)
+    return Fetched(parsed, found.xml, signature.signing_time if signed is not None and signature.core_valid else None)
 
 
 def _observe(
     s: Session, ctx: EventContext, document: ReceivedDocument, item: ListedEvent, client: DianStatus, now: datetime
 ) -> DocumentEvent:
-    fetched = _fetch(client, item.cude, ctx.trust or TrustStore())
+    fetched = fetch_event(client, item.cude, ctx.trust or TrustStore())
     parsed = fetched.event if fetched else None
     xml_key = ctx.blobs.put(fetched.xml) if fetched else None
     event = DocumentEvent(

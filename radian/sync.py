@@ -27,15 +27,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dian.calendar import BOGOTA
 from dian.codes import DocumentType, EventCode, PaymentMeans
-from dian.errors import DianError, ParseError
+from dian.errors import DianError
 from dian.radian.parse import parse_radian_event
 from dian.soap import DianFault, DianTransportError
 from dian.trust import TrustStore
-from dian.ubl import ApplicationResponse, parse_document
-from dian.xades import verify
 from events.answers import ForgedAnswer, listed_events
 from events.context import EventContext, utc_now
 from events.notify import enqueue, new_message
+from events.sync import fetch_event
 from radian.alerts import recipients
 from radian.messages import pesos
 from radian.store import RADIAN_CODES, ensure_title, event_columns, event_parties, refresh_title
@@ -64,25 +63,6 @@ class SyncResult:
     observed: list[str] = field(default_factory=list)  # "033 SIMEV3" per event newly recorded
     confirmed: list[str] = field(default_factory=list)  # ours, found registered
     error: str | None = None
-
-
-def _fetch(client: Any, cude: str, trust: TrustStore) -> tuple[ApplicationResponse, bytes, datetime | None] | None:
-    try:
-        found = client.get_xml_by_document_key(cude)
-    except (DianTransportError, DianFault):
-        return None
-    if not found.found or not found.xml:
-        return None
-    try:
-        signature = verify(found.xml, trust=trust)
-        signed = signature.signed_element
-        parsed = parse_document(signed if signed is not None else found.xml)
-    except ParseError:
-        return None
-    if not isinstance(parsed, ApplicationResponse) or (parsed.uuid or "").strip().lower() != cude:
-        return None
-    # The signed SigningTime only when the signature holds; otherwise nothing is said of the moment.
-    return parsed, found.xml, signature.signing_time if signed is not None and signature.core_valid else None
 
 
 @dataclass(frozen=True)
@@ -127,8 +107,8 @@ def sync_title(session: Session, ctx: EventContext, client: Any, title: ValueTit
                 mine.next_attempt_at = None
                 result.confirmed.append(f"{item.code.value} {mine.number}")
             continue
-        fetched = _fetch(client, item.cude, ctx.trust or TrustStore())
-        parsed, xml, signed_at = fetched if fetched else (None, None, None)
+        fetched = fetch_event(client, item.cude, ctx.trust or TrustStore())
+        parsed, xml, signed_at = (fetched.event, fetched.xml, fetched.signing_time) if fetched else (None, None, None)
         row = DocumentEvent(
             outbound_document_id=invoice.id,
             code=item.code,
