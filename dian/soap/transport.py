@@ -42,6 +42,7 @@ import select
 import ssl
 import threading
 import urllib.request
+import weakref
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -304,6 +305,8 @@ class HttpTransport:
         self._heads: dict[str, bytes] = {}
         self._idle: list[_Connection] = []
         self._lock = threading.Lock()
+        # A transport dropped without close() (a client nobody closed) still closes its kept connections.
+        weakref.finalize(self, _close_idle, self._idle, self._lock)
 
     def _connect(self) -> _Connection:
         host, port = (self.proxy.host, self.proxy.port) if self.proxy is not None else (self.host, self.port)
@@ -374,7 +377,13 @@ class HttpTransport:
 
     def close(self) -> None:
         """Close the idle connections (the transport stays usable: a later call opens a new one)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for connection in idle:
-            connection.close()
+        _close_idle(self._idle, self._lock)
+
+
+def _close_idle(idle: list[_Connection], lock: threading.Lock) -> None:
+    """Close and forget the idle connections of ``idle`` (emptied in place: the transport keeps the same list)."""
+    with lock:
+        connections = idle[:]
+        idle.clear()
+    for connection in connections:
+        connection.close()
