@@ -12,6 +12,7 @@ import base64
 import contextlib
 import datetime as dt
 import ipaddress
+import select
 import socket
 import ssl
 import threading
@@ -33,15 +34,27 @@ __all__ = ["dian_world"]
 PATH = "/WcfDianCustomerServices.svc"
 
 
-def _pump(source: socket.socket, target: socket.socket) -> None:
+def _relay(first: socket.socket, second: socket.socket) -> None:
+    """Forward both ways in one thread: an SSL socket must not be read and written from two threads at once (OpenSSL's
+    object is not thread-safe; under load that corrupted the stream into an 'unexpected message' alert)."""
+    sockets = [first, second]
     try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
+        while True:
+            ready = [s for s in sockets if isinstance(s, ssl.SSLSocket) and s.pending()]
+            if not ready:
+                ready, _, _ = select.select(sockets, [], [], 30)
+                if not ready:
+                    return
+            for source in ready:
+                data = source.recv(65536)
+                if not data:
+                    return
+                (second if source is first else first).sendall(data)
+    except (OSError, ValueError):
         pass
     finally:
-        for s in (source, target):
-            with contextlib.suppress(OSError):
+        for s in sockets:
+            with contextlib.suppress(OSError, ValueError):
                 s.shutdown(socket.SHUT_RDWR)
             s.close()
 
@@ -88,8 +101,7 @@ class _Forwarder:
             conn.close()  # a refused handshake (the client did not trust us) ends here
             return
         self.live += [conn, other]
-        threading.Thread(target=_pump, args=(other, conn), daemon=True).start()
-        _pump(conn, other)
+        _relay(conn, other)
 
     def drop_all(self) -> None:
         """Close every forwarded connection, as a server closes idle kept-alive connections."""

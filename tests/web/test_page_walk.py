@@ -29,8 +29,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "walk"
 DEMO_PASSWORD = "buzon-demo"
-USERS = {"auxiliar": Role.CLERK, "tesoreria": Role.TREASURY, "admin": Role.ADMIN, "auditor": Role.AUDITOR,
-         "facturacion": Role.BILLING}
+USERS = {
+    "auxiliar": Role.CLERK,
+    "tesoreria": Role.TREASURY,
+    "admin": Role.ADMIN,
+    "auditor": Role.AUDITOR,
+    "facturacion": Role.BILLING,
+}
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
 BOOM = "/prueba/error-interno"
@@ -172,8 +177,9 @@ def test_the_login_and_anonymous_error_pages(browser, site):
     page.goto(f"{site.url}/no-existe")
     problems += audit_page(page, "anonimo-404")
     # The CSRF refusal: a form posted without its token.
-    page.evaluate("""() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/ingresar';
-                              document.body.appendChild(f); f.submit(); }""")
+    with page.expect_navigation():  # wait for the posted page itself, not the one the form was made on
+        page.evaluate("""() => { const f = document.createElement('form'); f.method = 'post';
+                                  f.action = '/ingresar'; document.body.appendChild(f); f.submit(); }""")
     page.wait_for_load_state()
     assert "No se pudo enviar el formulario" in page.locator("h1").inner_text()
     problems += audit_page(page, "anonimo-400-csrf")
