@@ -303,20 +303,25 @@ class IssuingService:
             s.expunge_all()
             return rows
 
+    def _dian_range_locked(self, s: Session, prefix: str) -> NumberingRange:
+        """The active DIAN range of this environment with ``prefix``, row-locked; RangeError when there is none."""
+        row = s.execute(
+            sa.select(NumberingRange).where(
+                NumberingRange.environment == self.ctx.environment,
+                NumberingRange.prefix == prefix,
+                NumberingRange.source == "dian",
+                NumberingRange.active,
+            ).with_for_update()
+        ).scalars().first()  # fmt: skip
+        if row is None:
+            raise ranges.RangeError(f"no hay un rango vigente de la DIAN con el prefijo {prefix!r}")
+        return row
+
     def set_next_number(self, prefix: str, number: int, *, actor: str) -> NumberingRange:
         """Move the next number of the active DIAN range with ``prefix`` forward (a range partly used by another
         software before Buzón); RangeError when it would go back below a number Buzón used or leave the range."""
         with self.sessions() as s:
-            row = s.execute(
-                sa.select(NumberingRange).where(
-                    NumberingRange.environment == self.ctx.environment,
-                    NumberingRange.prefix == prefix,
-                    NumberingRange.source == "dian",
-                    NumberingRange.active,
-                ).with_for_update()
-            ).scalars().first()  # fmt: skip
-            if row is None:
-                raise ranges.RangeError(f"no hay un rango vigente de la DIAN con el prefijo {prefix!r}")
+            row = self._dian_range_locked(s, prefix)
             used = s.execute(
                 sa.select(sa.func.max(OutboundDocument.consecutive)).where(OutboundDocument.range_id == row.id)
             ).scalar_one_or_none()
@@ -335,16 +340,7 @@ class IssuingService:
         if not kind.from_dian:
             raise ranges.RangeError("las notas se numeran en la serie propia, no en un rango de la DIAN")
         with self.sessions() as s:
-            row = s.execute(
-                sa.select(NumberingRange).where(
-                    NumberingRange.environment == self.ctx.environment,
-                    NumberingRange.prefix == prefix,
-                    NumberingRange.source == "dian",
-                    NumberingRange.active,
-                ).with_for_update()
-            ).scalars().first()  # fmt: skip
-            if row is None:
-                raise ranges.RangeError(f"no hay un rango vigente de la DIAN con el prefijo {prefix!r}")
+            row = self._dian_range_locked(s, prefix)
             used = s.execute(sa.select(OutboundDocument.id).where(OutboundDocument.range_id == row.id)).first()
             if used is not None and row.kind != kind.value:
                 raise ranges.RangeError(f"el rango {prefix} ya numeró documentos como {row.kind}; no cambia de uso")
