@@ -38,8 +38,10 @@ from dian.simulator.replies import (
     FUTURE_TOLERANCE,
     NOT_FOUND,
     OK,
+    PROCESSED_BEFORE,
     Reply,
     _packaging,
+    _processed_before,
     _rule,
     _unreadable,
 )
@@ -319,7 +321,7 @@ class Simulator:
         reply = self.process_document(xml, file_name=file_name, caller_nit=None, now=now)
         if reply.is_valid and reply.xml:
             return reply.xml
-        if reply.status_code == "99" and reply.errors == (_rule("90", "Documento procesado anteriormente."),):
+        if reply.status_code == "99" and reply.errors == (PROCESSED_BEFORE,):
             stored = self.store.one("SELECT answer FROM document WHERE key = ?", reply.key)
             if stored is not None and reply.xml and self._key_of(xml) == reply.key:
                 return bytes(stored["answer"])
@@ -387,15 +389,7 @@ class Simulator:
             ).fetchone()
             if stored is not None:
                 # dian-facts 10: the stored key, the stored file name and the ORIGINAL answer.
-                return Reply(
-                    False,
-                    "99",
-                    ERRORS,
-                    errors=(_rule("90", "Documento procesado anteriormente."),),
-                    xml=bytes(stored["answer"]),
-                    key=stored["key"],
-                    file_name=stored["file_name"],
-                )
+                return _processed_before(stored, "key")
             validated = not checked.errors
             answer = self._answer(
                 db,
@@ -529,15 +523,7 @@ class Simulator:
                     (invoice["key"], code.value, event.sender.nit),
                 ).fetchone()
             if duplicate is not None:
-                return Reply(
-                    False,
-                    "99",
-                    ERRORS,
-                    errors=(_rule("90", "Documento procesado anteriormente."),),
-                    xml=bytes(duplicate["answer"]),
-                    key=duplicate["cude"],
-                    file_name=duplicate["file_name"],
-                )
+                return _processed_before(duplicate, "cude")
             if invoice is None:
                 errors.append(_rule("SIM42", f"La factura referenciada {reference.id} no existe en la DIAN."))
             elif invoice["kind"] != "invoice" or invoice["number"] != reference.id:

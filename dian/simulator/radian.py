@@ -32,7 +32,18 @@ from dian.radian.model import RadianEvent
 from dian.radian.parse import parse_radian_event
 from dian.rules import DocumentFacts, Role, Sending, check, title_role
 from dian.simulator.document_info import DocumentInfoReply, document_info
-from dian.simulator.replies import ERRORS, FUTURE_TOLERANCE, NOT_FOUND, OK, Host, Reply, _packaging, _rule, _unreadable
+from dian.simulator.replies import (
+    ERRORS,
+    FUTURE_TOLERANCE,
+    NOT_FOUND,
+    OK,
+    Host,
+    Reply,
+    _packaging,
+    _processed_before,
+    _rule,
+    _unreadable,
+)
 from dian.simulator.title import Title
 from dian.trust import certificate_nit, nit_matches
 from dian.ubl import parse_document
@@ -122,15 +133,7 @@ class TitleDesk:
                 ((event.cude or "").lower(), event.sender.nit, event.number),
             ).fetchone()
             if duplicate is not None:
-                return Reply(
-                    False,
-                    "99",
-                    ERRORS,
-                    errors=(_rule("90", "Documento procesado anteriormente."),),
-                    xml=bytes(duplicate["answer"]),
-                    key=duplicate["cude"],
-                    file_name=duplicate["file_name"],
-                )
+                return _processed_before(duplicate, "cude")
             invoice_key, reference_error = self._invoice_key(db, event)
             if reference_error:
                 errors.append(reference_error)

@@ -62,6 +62,23 @@ def _rule(code: str, text: str, kind: str = "Rechazo") -> str:
     return f"Regla: {code}, {kind}: {text}"
 
 
+PROCESSED_BEFORE = _rule("90", "Documento procesado anteriormente.")
+
+
+def _processed_before(stored: Mapping[str, Any], key_column: str) -> Reply:
+    """Regla 90 (dian-facts 10): a document or event already on file gets its stored key, file name and ORIGINAL
+    answer back, with StatusCode 99 and rule 90."""
+    return Reply(
+        False,
+        "99",
+        ERRORS,
+        errors=(PROCESSED_BEFORE,),
+        xml=bytes(stored["answer"]),
+        key=stored[key_column],
+        file_name=stored["file_name"],
+    )
+
+
 def _packaging(message: str) -> Reply:
     # dian-facts 6.4-6.5: packaging and authorization errors are StatusCode 89.
     return Reply(False, "89", message, errors=(message,))
