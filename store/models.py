@@ -876,3 +876,71 @@ class WebhookDelivery(Timestamps, Base):
     delivered_at: Mapped[datetime | None]
 
     document: Mapped[ReceivedDocument | None] = relationship()
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"  # waiting for a second user
+    APPROVED = "approved"  # decided and being signed (committed alone only if the send itself failed to commit)
+    REFUSED = "refused"  # the second user said no, with a reason
+    SENT = "sent"  # approved, signed and queued for DIAN (event_id names it)
+    EXPIRED = "expired"  # the legal window closed before anyone decided
+
+
+class Approval(Base):
+    """Four-eyes (issue 20): an event someone asked for that waits for a second user's approval before it is signed
+    (events/approvals.py). ``action`` is the exact request with its parameters, replayed as it is on approval."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        sa.Index("ix_approvals_state_requested_at", "state", "requested_at"),
+        # One pending request per subject and event: asking again points at the one that waits.
+        sa.Index(
+            "uq_approvals_pending",
+            "subject",
+            "code",
+            unique=True,
+            sqlite_where=sa.text("state = 'pending'"),
+            postgresql_where=sa.text("state = 'pending'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(sa.String(40))  # "document:<id>" or "title:<id>"
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
+    title_id: Mapped[int | None] = mapped_column(sa.ForeignKey("value_titles.id"), index=True)
+    code: Mapped[EventCode] = mapped_column(code_enum(EventCode))
+    action: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    amount: Mapped[Decimal | None]
+    invoice_number: Mapped[str] = mapped_column(sa.String(40), default="")
+    counterparty_nit: Mapped[str | None] = mapped_column(sa.String(20))
+    counterparty_name: Mapped[str | None] = mapped_column(sa.String(450))
+    reason: Mapped[str] = mapped_column(sa.Text)  # why it needs approval, in Spanish
+    state: Mapped[ApprovalState] = mapped_column(code_enum(ApprovalState, 10), default=ApprovalState.PENDING)
+    requested_by: Mapped[str] = mapped_column(sa.String(80))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(80))
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(sa.Text)
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("document_events.id"))
+    alerted_at: Mapped[datetime | None]  # when the approvers were mailed that the legal window is about to end
+
+
+class LegalHold(Base):
+    """A legal hold on the archive (migration 0015): what is held — one document by CUFE/CUDE, a supplier's documents
+    by NIT, or the documents issued in a period — who placed it, why, when; released, never deleted. While a hold is
+    active nothing it covers is past retention (store/archive/retention.py)."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(20))  # "document" | "supplier" | "period"
+    cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)  # scope "document"
+    nit: Mapped[str | None] = mapped_column(sa.String(20), index=True)  # scope "supplier"
+    period_from: Mapped[date | None]  # scope "period": issue dates, both included
+    period_to: Mapped[date | None]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    held_by: Mapped[str] = mapped_column(sa.String(120))
+    held_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(index=True)
+    released_by: Mapped[str | None] = mapped_column(sa.String(120))
+    release_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -52,6 +52,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         pg.dispose()
     assert set(first) == {
         "api_tokens",
+        "approvals",
         "audit_entries",
         "dian_certificates",
         "document_comments",
