@@ -42,7 +42,7 @@ def write_config(settings: Any, path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("events_bed", ["sqlite", "postgresql"], indirect=True)
 def test_event_send_and_jobs_from_the_command_line(events_bed: EventsBed, tmp_path: Path) -> None:
     bed = events_bed
     doc_id = bed.receive(at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))

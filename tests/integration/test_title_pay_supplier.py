@@ -175,7 +175,7 @@ def test_the_rules_refuse_a_045_under_a_limitation_without_list_id_2(events_bed:
     assert not decision.allowed and decision.rule == "LGC45", decision
 
 
-@pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("events_bed", ["sqlite", "postgresql"], indirect=True)
 def test_pay_supplier_from_the_command_line_shows_the_payee_before_signing(events_bed: EventsBed, tmp_path) -> None:  # noqa: F811
     import subprocess
     import sys

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 BUZON = [sys.executable, "-m", "buzon.cli"]
 
 
-@pytest.mark.parametrize("titles_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("titles_bed", ["sqlite", "postgresql"], indirect=True)
 def test_a_receivable_from_the_command_line(titles_bed: TitlesBed, tmp_path: Path) -> None:
     bed = titles_bed
     at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).replace(microsecond=0)
@@ -69,7 +69,7 @@ def test_a_receivable_from_the_command_line(titles_bed: TitlesBed, tmp_path: Pat
     assert run("show", "nada", code=2).stderr.startswith("error: no hay un título")
 
 
-@pytest.mark.parametrize("titles_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("titles_bed", ["sqlite", "postgresql"], indirect=True)
 def test_every_radian_event_we_sign_verifies_with_xmlsec1_and_buzon_verify(titles_bed: TitlesBed,
                                                                           tmp_path: Path) -> None:  # fmt: skip
     from decimal import Decimal

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 BUZON = [sys.executable, "-m", "buzon.cli"]
 
 
-@pytest.mark.parametrize("titles_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("titles_bed", ["sqlite", "postgresql"], indirect=True)
 def test_mandate_protest_and_transfer_from_the_command_line(titles_bed: TitlesBed, tmp_path: Path) -> None:
     bed = titles_bed
     at = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).replace(microsecond=0)
