@@ -38,12 +38,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks._measure import process_cpu_seconds, reference_line  # noqa: E402
+from benchmarks._scratch import start_simulator, stop  # noqa: E402
 from dian.codes import EventCode  # noqa: E402
 from dian.simulator import Simulator  # noqa: E402
 from dian.soap import DianClient  # noqa: E402
 from dian.xades import sign  # noqa: E402
 from tests.integration import dian_fixtures  # noqa: E402
-from tests.services import free_port, wait_for_port  # noqa: E402
 
 BEFORE = "442a731"  # the last revision whose client ran on zeep (and read the environment on every call)
 E = EventCode
@@ -114,27 +114,6 @@ def _before_client(revision: str, folder: Path) -> type | None:
     return importlib.import_module("_soap_before").DianClient
 
 
-def _simulator(data: Path, latency_ms: float) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "buzon.cli", "dian-sim", "--port", str(port), "--data", str(data),
-         "--latency-ms", str(latency_ms)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=data.parent,
-    )  # fmt: skip
-    if not wait_for_port(port, timeout=60):
-        process.kill()
-        raise SystemExit("the simulator did not start")
-    return process, f"http://127.0.0.1:{port}/WcfDianCustomerServices.svc"
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def _send(client, batch: list[bytes]) -> list[float]:
     cpu = []
     for xml in batch:
@@ -197,7 +176,7 @@ def run(folder: Path, args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - started
     print(f"setup: {len(events.pending)} events built, their invoices validated, in {seconds:.1f} s")
 
-    process, url = _simulator(data, 0.0)
+    process, url = start_simulator(data, 0.0)
     try:
         after = DianClient(url, world.buyer)
         after.get_status("warm-up")
@@ -241,17 +220,17 @@ def run(folder: Path, args: argparse.Namespace) -> None:
         print(f"no answer latency: 1 thread {one:.1f} events/s, 4 threads {four:.1f} events/s = {four / one:.2f}x "
               f"(simulator process CPU per event {ms(server_one)} / {ms(server_four)}; 2 cores shared)")  # fmt: skip
     finally:
-        _stop(process)
+        stop(process)
 
     if args.latency_ms:
-        process, url = _simulator(data, args.latency_ms)
+        process, url = start_simulator(data, args.latency_ms)
         try:
             one, _ = _throughput(url, world.buyer, events, args.events, 1, process.pid)
             four, _ = _throughput(url, world.buyer, events, args.events, 4, process.pid)
             print(f"answer latency {args.latency_ms:g} ms (DIAN's network and processing): 1 thread {one:.1f} "
                   f"events/s, 4 threads {four:.1f} events/s = {four / one:.2f}x (target >= 3x)")  # fmt: skip
         finally:
-            _stop(process)
+            stop(process)
 
 
 if __name__ == "__main__":

@@ -26,17 +26,14 @@ Run from the repository root: ``.venv/bin/python benchmarks/radian_watch.py [--t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import hashlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -48,12 +45,12 @@ import sqlalchemy as sa  # noqa: E402
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12  # noqa: E402
 
 from benchmarks._measure import ServerCPU, backend_pids, process_cpu_seconds, reference_line  # noqa: E402
+from benchmarks._scratch import scratch_database, start_simulator, stop  # noqa: E402
 from dian.codes import DocumentState, DocumentType, Environment, EventCode, PaymentMeans  # noqa: E402
 from dian.nit import check_digit  # noqa: E402
 from dian.simulator import Simulator  # noqa: E402
 from dian.ubl import parse_document  # noqa: E402
 from tests.integration import dian_fixtures  # noqa: E402
-from tests.services import free_port, wait_for_port  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("BUZON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 FACTOR = {"nit": "901777888", "name": "FACTOR DE PRUEBA S.A.S."}
@@ -80,22 +77,6 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="radian-watch-") as folder, scratch_database() as url:
         run(Path(folder), url, args)
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    """A fresh database ``buzon_bench_<pid>`` on the test server, dropped afterwards."""
-    name = f"buzon_bench_{os.getpid()}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # -- setup ------------------------------------------------------------------------------------------------------
@@ -236,27 +217,6 @@ def _settings(folder: Path, world: dian_fixtures.DianWorld, url: str, endpoint: 
     }, base=folder)  # fmt: skip
 
 
-def _simulator(data: Path, latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "buzon.cli", "dian-sim", "--port", str(port), "--data", str(data),
-         "--latency-ms", str(latency_ms)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=data.parent,
-    )  # fmt: skip
-    if not wait_for_port(port, timeout=60):
-        process.kill()
-        raise SystemExit("the simulator did not start")
-    return process, f"http://127.0.0.1:{port}/WcfDianCustomerServices.svc"
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 # -- the timed sweeps -------------------------------------------------------------------------------------------
 
 
@@ -347,7 +307,7 @@ def run(folder: Path, url: str, args: argparse.Namespace) -> None:
     engine = make_engine(url)
     migrate(engine)
     world.simulator.close()
-    process, endpoint = _simulator(data, args.latency_ms)
+    process, endpoint = start_simulator(data, args.latency_ms)
     try:
         settings = _settings(folder, world, url, endpoint, args)
         rt = jobs.configure(settings, engine=engine)
@@ -368,7 +328,7 @@ def run(folder: Path, url: str, args: argparse.Namespace) -> None:
         finally:
             rt.close()
     finally:
-        _stop(process)
+        stop(process)
         engine.dispose()
 
 

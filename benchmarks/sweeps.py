@@ -35,13 +35,12 @@ transaction, interleaved rounds, server CPU per document.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import os
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -53,6 +52,7 @@ import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from benchmarks._measure import backend_pids, cpu_of, reference_line  # noqa: E402
+from benchmarks._scratch import scratch_database  # noqa: E402
 from dian.calendar import BusinessCalendar  # noqa: E402
 from events import clock, sync  # noqa: E402
 from store.blobs import BlobStore  # noqa: E402
@@ -106,24 +106,6 @@ FROM (
 # The same rows past the loaded ones' CUFEs: documents of the last five weeks, most of them open invoices.
 INSERT_MORE = LOAD.replace("lpad(to_hex(i), 96, '0')", "lpad(to_hex(i + 1000000000), 96, '0')")
 SYNC_INDEXES = ("ix_received_documents_events_sync", "ix_received_documents_events_aged_out")
-
-
-@contextlib.contextmanager
-def scratch_database(size: int) -> Iterator[str]:
-    """A new database of this run's own (never the tests' ``test``), dropped afterwards."""
-    name = f"buzon_bench_{os.getpid()}_{size}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        # Every cycle of a query in the backend whose CPU is read (no parallel workers to miss).
-        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET max_parallel_workers_per_gather = 0'))
-    try:
-        yield sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def load(engine: sa.Engine, size: int, now: datetime, per_day: int) -> None:
@@ -236,7 +218,9 @@ def bench(size: int, args: argparse.Namespace, versions: dict[str, object],
           syncs: dict[str, object]) -> dict[str, tuple[float, float, float]]:  # fmt: skip
     now = datetime.now(UTC).replace(microsecond=0)
     figures: dict[str, tuple[float, float, float]] = {}
-    with scratch_database(size) as url, tempfile.TemporaryDirectory(prefix="buzon-sweeps-") as tmp:
+    # Every cycle of a query in the backend whose CPU is read (no parallel workers to miss).
+    serial = {"max_parallel_workers_per_gather": "0"}
+    with scratch_database(str(size), settings=serial) as url, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         engine = make_engine(url)
         migrate(engine)
         _, wall, _, _ = cpu_of(lambda: load(engine, size, now, args.per_day))

@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 import sqlalchemy as sa  # noqa: E402
 from _measure import process_cpu_seconds, reference_line  # noqa: E402
+from _scratch import scratch_database  # noqa: E402
 
 from store.models import MailMessage  # noqa: E402
 from tests.integration.pollers import Pollers, check_taken_once, real_mails  # noqa: E402
@@ -43,20 +44,6 @@ from tests.services import Dovecot, free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("BUZON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 _runs = itertools.count(1)
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = f"buzon_bench_{os.getpid()}_{next(_runs)}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextlib.contextmanager
