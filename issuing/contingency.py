@@ -9,13 +9,12 @@ buyer meanwhile, and transmitted within 48 hours of DIAN's return; a sweep sends
   its contingency range, and the ERP sends each afterwards as type 03 with ``paper_invoice`` (issuing/payload.py), an
   ordinary request. DIAN's 48 hours run from the end of our outage: the same sweep transmits and alerts for them.
 
-The state is the audit log's last ``contingency.started`` / ``contingency.ended`` entry: who declared it, when and why
-stay on record, and every process reads the same answer.
+The state (declared, detected, ended) and what an invoice becomes under it live in issuing/outage.py, which the
+issuing façade consults on every request; this module re-exports them and owns the sweep and the alerts.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,10 +24,19 @@ from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from dian.codes import DocumentType
 from issuing.document import BOGOTA
+from issuing.outage import (
+    CONTINGENCY_TYPES,
+    DETECT_AFTER_FAILURES,
+    Contingency,
+    current,
+    detect,
+    end,
+    for_contingency,
+    start,
+)
 from issuing.request import IssueRequest
 from issuing.service import Issued, IssuingService
 from store.audit import record
@@ -43,107 +51,16 @@ from store.models import (
     User,
 )
 
-__all__ = ["Contingency", "SweepReport", "current", "detect", "end", "for_contingency", "issue", "start", "sweep"]
+__all__ = ["CONTINGENCY_TYPES", "DETECT_AFTER_FAILURES", "Contingency", "SweepReport", "current", "detect", "end",
+           "for_contingency", "issue", "start", "sweep"]  # fmt: skip
 
-DETECT_AFTER_FAILURES = 4
 ALERT_BEFORE = dt.timedelta(hours=12)
-CONTINGENCY_TYPES = (DocumentType.CONTINGENCY_INVOICE, DocumentType.DIAN_CONTINGENCY_INVOICE)
-_STATE_ACTIONS = ("contingency.started", "contingency.ended")
-_SIGNS = ("outbound.send_failed", "outbound.accepted", "outbound.rejected", "contingency.ended")
-
-
-@dataclass(frozen=True)
-class Contingency:
-    """A contingency under way: since when, declared or detected, why."""
-
-    started_at: dt.datetime
-    source: str  # declared | detected
-    reason: str
-    actor: str
-
-
-def current(sessions: sessionmaker[Session]) -> Contingency | None:
-    """The contingency under way, if any."""
-    with sessions() as s:
-        entry = s.execute(
-            sa.select(AuditEntry).where(AuditEntry.action.in_(_STATE_ACTIONS)).order_by(AuditEntry.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        if entry is None or entry.action != "contingency.started":
-            return None
-        return Contingency(entry.at, str(entry.data.get("source", "declared")), str(entry.data.get("reason", "")),
-                           entry.actor)  # fmt: skip
-
-
-def start(sessions: sessionmaker[Session], *, actor: str, reason: str, now: dt.datetime,
-          source: str = "declared") -> Contingency:  # fmt: skip
-    """Declare (or record the detection of) DIAN's outage; the one under way when there is one already."""
-    reason = " ".join(reason.split())
-    if not 0 < len(reason) <= 500:
-        raise ValueError("diga por qué se declara la contingencia (hasta 500 caracteres)")
-    held = current(sessions)
-    if held is not None:
-        return held
-    with sessions() as s:
-        record(s, actor=actor, action="contingency.started", subject="04",
-               data={"source": source, "reason": reason}, at=now)  # fmt: skip
-        s.commit()
-    return Contingency(now, source, reason, actor)
-
-
-def end(sessions: sessionmaker[Session], *, actor: str, now: dt.datetime, reason: str = "") -> bool:
-    """End the contingency under way (False when there was none)."""
-    held = current(sessions)
-    if held is None:
-        return False
-    with sessions() as s:
-        data = {"since": held.started_at.isoformat(), "source": held.source, "reason": reason}
-        record(s, actor=actor, action="contingency.ended", subject="04", data=data, at=now)
-        s.commit()
-    return True
-
-
-def detect(sessions: sessionmaker[Session], *, now: dt.datetime, after_failures: int = DETECT_AFTER_FAILURES,
-           actor: str = "job:contingency") -> Contingency | None:  # fmt: skip
-    """Start a detected contingency when the last ``after_failures`` sends all went unanswered by DIAN."""
-    held = current(sessions)
-    if held is not None:
-        return held
-    with sessions() as s:
-        last = list(s.execute(
-            sa.select(AuditEntry).where(AuditEntry.action.in_(_SIGNS)).order_by(AuditEntry.id.desc())
-            .limit(after_failures)
-        ).scalars())  # fmt: skip
-    unanswered = [e for e in last if e.action == "outbound.send_failed" and not e.data.get("status_code")]
-    if len(last) < after_failures or len(unanswered) < after_failures:
-        return None
-    errors = sorted({str(e.data.get("error", ""))[:120] for e in unanswered})
-    reason = f"{after_failures} envíos seguidos sin respuesta de la DIAN: {'; '.join(errors)}"[:500]
-    return start(sessions, actor=actor, source="detected", now=now, reason=reason)
-
-
-def for_contingency(request: IssueRequest) -> IssueRequest:
-    """The request as a type 04 (an invoice 01; other types unchanged): what is issued while DIAN cannot receive."""
-    if request.payload.type is not DocumentType.INVOICE:
-        return request
-    payload = dataclasses.replace(request.payload, type=DocumentType.DIAN_CONTINGENCY_INVOICE)
-    return dataclasses.replace(request, payload=payload, data={**request.data, "type": "04"})
 
 
 def issue(service: IssuingService, request: IssueRequest, *, actor: str, **kwargs: Any) -> Issued:
-    """Issue ``request``: as type 04 and without sending it while a contingency is under way (the sweep transmits it),
-    otherwise as asked and sent at once."""
-    held = current(service.sessions)
-    if held is None:
-        return service.issue(request, actor=actor, deliver=True, **kwargs)
-    done = service.issue(for_contingency(request), actor=actor, deliver=False, **kwargs)
-    with service.sessions() as s:
-        row = s.get(OutboundDocument, done.id)
-        if row is not None and row.document_type in CONTINGENCY_TYPES and row.contingency_reason is None:
-            row.contingency_reason = f"{held.source}: {held.reason}"[:2000]
-            # Not sent while DIAN is down; the sweep transmits it (each failed attempt would only push it back).
-            row.next_attempt_at = None
-            s.commit()
-    return service.result(done.id)
+    """Issue ``request`` and send it at once; while a contingency is under way the façade itself issues it as type 04
+    and leaves it for the sweep (issuing/outage.py)."""
+    return service.issue(request, actor=actor, deliver=True, **kwargs)
 
 
 @dataclass

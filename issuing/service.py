@@ -5,6 +5,11 @@ deliver it to DIAN, read the numbering ranges from DIAN.
 or a crash rolls the number back with the document, so the range has no gap and no double. An idempotency key (unique
 per client: an API token, the CLI) makes a retried request return the document its first attempt issued — never a
 second one — and a different request under the same key is refused.
+
+While a contingency is under way (issuing/outage.py: declared, or detected from unanswered sends) the façade itself
+issues an invoice 01 as type 04 with the contingency's reason and deadline and does not send it (the contingency
+sweep transmits it once DIAN receives again): every door — the CLI, the native API, the apidian paths, the form —
+gets the same answer.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dian.codes import DocumentType, PaymentMeans
-from issuing import ranges
+from issuing import outage, ranges
 from issuing.context import IssuingContext, utc_now
 from issuing.document import BOGOTA, IssuedDocument, Numbering, issue_document
 from issuing.problems import PayloadError, Problem
@@ -30,7 +35,7 @@ from store.models import NumberingRange, OutboundDocument, OutboundState
 
 __all__ = ["IdempotencyConflict", "Issued", "IssuingService"]
 
-CONTINGENCY_WINDOW = dt.timedelta(hours=48)  # radian-issuing-facts B.3: transmit within 48 h after the outage
+CONTINGENCY_WINDOW = outage.CONTINGENCY_WINDOW  # radian-issuing-facts B.3: transmit within 48 h after the outage
 
 
 class IdempotencyConflict(PayloadError):
@@ -53,17 +58,32 @@ class Issued:
     dian_messages: tuple[str, ...] = ()
     last_error: str | None = None
     replayed: bool = False
+    # Issued under a contingency (issuing/outage.py): why, and the 48 h deadline to transmit it to DIAN.
+    contingency_reason: str | None = None
+    contingency_deadline: dt.datetime | None = None
 
     @classmethod
     def of(cls, row: OutboundDocument, *, replayed: bool = False) -> Issued:
         return cls(id=row.id, document_type=row.document_type, number=row.number, uuid=row.cufe or "",
                    state=row.state, qr_text=row.qr_text, payable=row.payable_amount,
                    dian_status_code=row.dian_status_code, dian_messages=tuple(row.dian_messages or ()),
-                   last_error=row.last_error, replayed=replayed)  # fmt: skip
+                   last_error=row.last_error, replayed=replayed, contingency_reason=row.contingency_reason,
+                   contingency_deadline=row.contingency_deadline)  # fmt: skip
+
+    @property
+    def in_contingency(self) -> bool:
+        """Issued while DIAN could not receive and not yet decided by DIAN: it is transmitted later."""
+        return self.contingency_reason is not None and self.state not in (OutboundState.ACCEPTED,
+                                                                           OutboundState.REJECTED)  # fmt: skip
 
     @property
     def verdict(self) -> str:
         """DIAN's verdict in words (Spanish)."""
+        if self.in_contingency:
+            deadline = self.contingency_deadline
+            by = f" antes del {deadline.astimezone(BOGOTA):%Y-%m-%d %H:%M}" if deadline is not None else ""
+            return (f"expedido en contingencia (tipo {self.document_type.value}): la DIAN no está recibiendo; "
+                    f"se le transmitirá cuando vuelva a recibir{by}")  # fmt: skip
         return _VERDICTS.get(self.state, self.state.value)
 
 
@@ -74,6 +94,10 @@ _VERDICTS = {
     OutboundState.REJECTED: "rechazado por la DIAN",
     OutboundState.SEND_FAILED: "en cola: la DIAN no respondió; se reintentará",
 }
+
+
+# What a contingency turns into a 04: an ordinary invoice, and a 04 the ERP sent itself (kept with the contingency).
+_TURNED_BY_CONTINGENCY = (DocumentType.INVOICE, DocumentType.DIAN_CONTINGENCY_INVOICE)
 
 
 def _refused(exc: ranges.RangeError) -> PayloadError:
@@ -119,12 +143,15 @@ class IssuingService:
         earlier = self._earlier(client_key, idempotency_key, payload_digest)
         if earlier is not None:
             return earlier
+        held = outage.current(self.sessions) if request.payload.type in _TURNED_BY_CONTINGENCY else None
+        if held is not None:
+            request = outage.for_contingency(request)  # the digest stays the ERP's request's
         kind = ranges.kind_for(request.payload.type)
         if not kind.from_dian:
             prefix = ctx.note_prefixes[0 if kind is ranges.RangeKind.CREDIT_NOTE else 1]
             ranges.ensure_note_series(self.sessions, kind, ctx.environment, prefix, now)
         try:
-            document_id = self._issue(request, kind, now, actor, idempotency_key, client_key, payload_digest)
+            document_id = self._issue(request, kind, now, actor, idempotency_key, client_key, payload_digest, held)
         except IntegrityError:
             # A concurrent request with the same key won (its number was rolled back with ours), or the caller's
             # number is taken.
@@ -134,7 +161,7 @@ class IssuingService:
             if request.number is not None:
                 raise PayloadError([Problem("/number", f"el número {request.number} ya fue usado")]) from None
             raise
-        if deliver:
+        if deliver and held is None:  # under a contingency the sweep transmits it once DIAN receives again
             self.deliver(only=[document_id], client=client)
         return self.result(document_id)
 
@@ -158,7 +185,8 @@ class IssuingService:
             return Issued.of(row, replayed=True)
 
     def _issue(self, request: IssueRequest, kind: ranges.RangeKind, now: dt.datetime, actor: str,
-               idempotency_key: str | None, client_key: str, payload_digest: str) -> int:  # fmt: skip
+               idempotency_key: str | None, client_key: str, payload_digest: str,
+               held: outage.Contingency | None = None) -> int:  # fmt: skip
         ctx, payload = self.ctx, request.payload
         day = now.astimezone(BOGOTA).date()
         with self.sessions() as s:
@@ -181,13 +209,14 @@ class IssuingService:
             except PayloadError:
                 s.rollback()  # the number goes back to the range
                 raise
-            row = self._row(document, request, range_id, consecutive, prefix, now, actor, reference)
+            row = self._row(document, request, range_id, consecutive, prefix, now, actor, reference, held)
             row.idempotency_key, row.client_key, row.payload_digest = idempotency_key, client_key, payload_digest
             s.add(row)
             s.flush()
             record(s, actor=actor, action="outbound.issued", subject=document.uuid,
                    data={"id": row.id, "number": row.number, "type": payload.type.value,
-                         "payable": str(document.totals.payable), "idempotency_key": idempotency_key},
+                         "payable": str(document.totals.payable), "idempotency_key": idempotency_key,
+                         **({"contingency": held.summary} if held is not None else {})},
                    at=now)  # fmt: skip
             s.commit()
             return row.id
@@ -212,9 +241,10 @@ class IssuingService:
         return row
 
     def _row(self, document: IssuedDocument, request: IssueRequest, range_id: int, consecutive: int, prefix: str,
-             now: dt.datetime, actor: str, reference: OutboundDocument | None) -> OutboundDocument:  # fmt: skip
+             now: dt.datetime, actor: str, reference: OutboundDocument | None,
+             held: outage.Contingency | None = None) -> OutboundDocument:  # fmt: skip
         ctx, payload, totals = self.ctx, request.payload, document.totals
-        contingency = payload.type in (DocumentType.CONTINGENCY_INVOICE, DocumentType.DIAN_CONTINGENCY_INVOICE)
+        contingency = payload.type in outage.CONTINGENCY_TYPES
         return OutboundDocument(
             document_type=payload.type, environment=ctx.environment, prefix=prefix, number=document.number,
             cufe=document.uuid, buyer_nit=payload.customer.id, buyer_name=payload.customer.name,
@@ -230,9 +260,11 @@ class IssuingService:
             qr_text=document.qr_text, file_name=document.file_name,
             reference_id=reference.id if reference is not None else None,
             reference_cufe=payload.reference.uuid if payload.reference is not None else None,
-            contingency_declared_at=now if contingency else None,
+            contingency_declared_at=(held.started_at if held is not None else now) if contingency else None,
             contingency_deadline=now + CONTINGENCY_WINDOW if contingency else None,
-            next_attempt_at=now, attempts=0, actor=actor,
+            contingency_reason=held.summary if held is not None else None,
+            # Not sent while DIAN is down: the contingency sweep transmits it (each attempt would only push it back).
+            next_attempt_at=None if held is not None else now, attempts=0, actor=actor,
         )  # fmt: skip
 
     # -- delivering ---------------------------------------------------------------------------------------------

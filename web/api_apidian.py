@@ -32,6 +32,7 @@ from web.api_issuing import (
     ISSUERS,
     Refusal,
     conflict_body,
+    contingency_json,
     decided,
     idempotency_key,
     issue,
@@ -142,6 +143,8 @@ def _answer(done: Issued) -> dict[str, Any]:
         message = f"{_name(done)} #{done.number} generada con éxito"
     elif done.state is OutboundState.REJECTED:
         message = f"{_name(done)} #{done.number} rechazada por la DIAN"
+    elif done.in_contingency:
+        message = f"{_name(done)} de contingencia #{done.number} expedida: {done.verdict}"
     else:
         message = f"{_name(done)} #{done.number} firmada y en cola: {done.verdict}"
     body: dict[str, Any] = {
@@ -161,6 +164,8 @@ def _answer(done: Issued) -> dict[str, Any]:
         else None,
         "resolution_days_left": _days_left(service, row.range_id),
         "replayed": done.replayed,
+        "type_document_code": done.document_type.value,
+        "contingency": contingency_json(done),
         "errors": {} if valid or not decided(done.state) else {"dian": list(done.dian_messages)},
     }
     if not done.document_type.is_invoice:

@@ -152,6 +152,17 @@ def decided(state: OutboundState) -> bool:
     return state in DECIDED
 
 
+def contingency_json(done: Issued) -> dict[str, Any] | None:
+    """What the ERP reads when the document was issued under a contingency (issuing/outage.py): why, the deadline to
+    transmit it, and whether it is still to be sent to DIAN; None for an ordinary document."""
+    if done.contingency_reason is None:
+        return None
+    deadline = done.contingency_deadline
+    return {"reason": done.contingency_reason, "transmit_later": done.in_contingency,
+            "transmit_by": deadline.isoformat() if deadline is not None else None,
+            "message": done.verdict if done.in_contingency else "expedido en contingencia; ya transmitido a la DIAN"}  # fmt: skip
+
+
 # --- the native API --------------------------------------------------------------------------------------------
 
 
@@ -182,6 +193,7 @@ def _issued_json(done: Issued) -> dict[str, Any]:
         "dian": _dian(done.state, done.dian_status_code, done.dian_messages),
         "last_error": done.last_error,
         "replayed": done.replayed,
+        "contingency": contingency_json(done),
         "links": links(done.id, attached=done.state is OutboundState.ACCEPTED),
     }
 

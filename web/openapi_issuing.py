@@ -165,6 +165,17 @@ _LINKS = {
     "properties": {name: _NULLABLE_STRING for name in ("self", "xml", "pdf", "attached")},
 }
 _STATES = {"type": "string", "enum": [s.value for s in OutboundState]}
+_CONTINGENCY = {
+    "type": ["object", "null"],
+    "description": "Solo si se expidió en contingencia (tipo 04 mientras la DIAN no recibe): por qué, el plazo de 48 h "
+    "para transmitirlo y si aún falta enviarlo a la DIAN.",
+    "properties": {
+        "reason": {"type": "string"},
+        "transmit_later": {"type": "boolean"},
+        "transmit_by": _NULLABLE_STRING,
+        "message": {"type": "string"},
+    },
+}
 
 SCHEMAS: dict[str, Any] = {
     "IssueRequest": {
@@ -225,6 +236,7 @@ SCHEMAS: dict[str, Any] = {
             "dian": _DIAN,
             "last_error": _NULLABLE_STRING,
             "replayed": {"type": "boolean"},
+            "contingency": _CONTINGENCY,
             "links": _LINKS,
         },
     },
@@ -265,6 +277,8 @@ SCHEMAS: dict[str, Any] = {
             "urlinvoicepdf": {"type": "string"},
             "urlinvoiceattached": _NULLABLE_STRING,
             "resolution_days_left": {"type": ["integer", "null"]},
+            "type_document_code": {"type": "string", "description": "01, 04 en contingencia, 91, 92…"},
+            "contingency": _CONTINGENCY,
         },
     },
 }

@@ -96,6 +96,7 @@ def test_a_declared_contingency_and_the_deadline_alert(issuing_bed: IssuingBed) 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
 def test_the_contingency_from_the_command_line(issuing_bed: IssuingBed, tmp_path) -> None:
+    import json
     import subprocess
     import sys
 
@@ -113,6 +114,12 @@ def test_the_contingency_from_the_command_line(issuing_bed: IssuingBed, tmp_path
     assert "diga por qué" in run("start", "--reason", " ", code=2)
     assert "(declared): DIAN anuncia mantenimiento" in run("start", "--reason", "DIAN anuncia mantenimiento")
     assert "Contingencia en curso" in run("status")
+    (tmp_path / "factura.json").write_text(json.dumps(invoice_data()), encoding="utf-8")
+    issued = subprocess.run([sys.executable, "-m", "buzon.cli", "issue", str(tmp_path / "factura.json"), "--config",
+                             str(config)], capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert issued.returncode == 0, issued.stderr
+    assert issued.stdout.startswith("Factura por contingencia DIAN SETP")
+    assert "DIAN: expedido en contingencia (tipo 04)" in issued.stdout and "CUFE: " in issued.stdout
     assert run("sweep").startswith("Transmitidos: ninguno")
     assert run("end") == "Contingencia terminada.\n" and run("end") == "No había contingencia en curso.\n"
     (started,) = issuing_bed.audit("contingency.started")
