@@ -17,10 +17,17 @@ class DocumentType(StrEnum):
     DIAN_CONTINGENCY_INVOICE = "04"  # Factura por contingencia DIAN
     CREDIT_NOTE = "91"
     DEBIT_NOTE = "92"
+    SUPPORT_DOCUMENT = "05"  # Documento soporte: issued by the buyer (radian-issuing-facts C.1)
+    SUPPORT_ADJUSTMENT = "95"  # Nota de ajuste al documento soporte (C.4)
 
     @property
     def is_invoice(self) -> bool:
         return self.value in {"01", "02", "03", "04"}
+
+    @property
+    def is_support(self) -> bool:
+        """True for the documento soporte (05) and its adjustment note (95): we are their buyer and issuer."""
+        return self.value in {"05", "95"}
 
     @property
     def label(self) -> str:
@@ -34,6 +41,8 @@ _DOCUMENT_LABELS = {
     DocumentType.DIAN_CONTINGENCY_INVOICE: "Factura por contingencia DIAN",
     DocumentType.CREDIT_NOTE: "Nota crédito",
     DocumentType.DEBIT_NOTE: "Nota débito",
+    DocumentType.SUPPORT_DOCUMENT: "Documento soporte",
+    DocumentType.SUPPORT_ADJUSTMENT: "Nota de ajuste al documento soporte",
 }
 
 

@@ -57,6 +57,8 @@ class RangeKind(StrEnum):
     CONTINGENCY = "contingency"  # 03: the issuer's own contingency range
     CREDIT_NOTE = "credit_note"  # 91, our own series
     DEBIT_NOTE = "debit_note"  # 92, our own series
+    SUPPORT_DOCUMENT = "support_document"  # 05: its own DIAN authorization (radian-issuing-facts C.5)
+    SUPPORT_ADJUSTMENT = "support_adjustment"  # 95, our own series
 
     @property
     def label(self) -> str:
@@ -65,7 +67,7 @@ class RangeKind(StrEnum):
     @property
     def from_dian(self) -> bool:
         """True for the kinds DIAN authorizes (the others are our own series)."""
-        return self in (RangeKind.INVOICE, RangeKind.CONTINGENCY)
+        return self in (RangeKind.INVOICE, RangeKind.CONTINGENCY, RangeKind.SUPPORT_DOCUMENT)
 
 
 _LABELS = {
@@ -73,6 +75,8 @@ _LABELS = {
     RangeKind.CONTINGENCY: "facturas de contingencia (03)",
     RangeKind.CREDIT_NOTE: "notas crédito",
     RangeKind.DEBIT_NOTE: "notas débito",
+    RangeKind.SUPPORT_DOCUMENT: "documentos soporte",
+    RangeKind.SUPPORT_ADJUSTMENT: "notas de ajuste al documento soporte",
 }
 
 
@@ -84,6 +88,10 @@ def kind_for(document_type: DocumentType) -> RangeKind:
         return RangeKind.CREDIT_NOTE
     if document_type is DocumentType.DEBIT_NOTE:
         return RangeKind.DEBIT_NOTE
+    if document_type is DocumentType.SUPPORT_DOCUMENT:
+        return RangeKind.SUPPORT_DOCUMENT
+    if document_type is DocumentType.SUPPORT_ADJUSTMENT:
+        return RangeKind.SUPPORT_ADJUSTMENT
     return RangeKind.INVOICE
 
 

@@ -36,7 +36,9 @@ __all__ = [
     "Totals",
     "check_declared",
     "compute_totals",
+    "group_amounts",
     "money",
+    "percent_of",
 ]
 
 TOLERANCE = Decimal("2.00")
@@ -220,6 +222,17 @@ def compute_totals(payload: Payload) -> Totals:
         charge_total=charge_total,
         payable=payable,
     )
+
+
+def group_amounts(items: Iterable[TaxAmount]) -> tuple[TaxGroup, ...]:
+    """Group taxes or withholdings into TaxTotals: one per scheme, one subtotal per rate (the documento soporte's
+    line withholdings summed for its document, issuing/support_totals.py)."""
+    return _group(items)
+
+
+def percent_of(base: Decimal, percent: Decimal) -> Decimal:
+    """``percent`` % of ``base``, rounded half up to cents."""
+    return _percent_of(base, percent)
 
 
 def check_declared(totals: Totals, declared: DeclaredTotals | None) -> tuple[Problem, ...]:

@@ -53,7 +53,7 @@ _HEX96 = re.compile(r"^[0-9a-f]{96}$")
 # C0 controls other than tab/newline/CR, lone surrogates and the non-characters U+FFFE/U+FFFF cannot live in XML 1.0.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-_TYPES = {member.value: member for member in DocumentType}
+_TYPES = {member.value: member for member in DocumentType if not member.is_support}  # 05/95: support_request.py
 _NOTE_CONCEPTS = {
     DocumentType.CREDIT_NOTE: catalog.CREDIT_NOTE_CONCEPTS,
     DocumentType.DEBIT_NOTE: catalog.DEBIT_NOTE_CONCEPTS,

@@ -144,9 +144,10 @@ def next_number(settings: Settings, prefix: str, number: int) -> None:
 @ranges.command("kind")
 @with_settings
 @click.argument("prefix")
-@click.argument("kind", type=click.Choice(["invoice", "contingency"]))
+@click.argument("kind", type=click.Choice(["invoice", "contingency", "support_document"]))
 def range_kind(settings: Settings, prefix: str, kind: str) -> None:
-    """Say whether the DIAN range PREFIX numbers invoices (01, 02, 04) or contingency invoices (03)."""
+    """Say whether the DIAN range PREFIX numbers invoices (01, 02, 04), contingency invoices (03) or documentos
+    soporte (05, their own authorization)."""
     from issuing.ranges import RangeError, RangeKind
 
     with current_runtime(settings) as rt:

@@ -620,6 +620,7 @@ def _commercial_record(monetary: str) -> _Record:
         },
         **_HEADER_PATHS,
         type_code="cbc:InvoiceTypeCode",
+        note_type_code="cbc:CreditNoteTypeCode",
         due_date="cbc:DueDate",
         currency="cbc:DocumentCurrencyCode",
         payment_means="cac:PaymentMeans/cbc:ID",
@@ -651,8 +652,10 @@ _COMMERCIAL = {
 _BILLING = _Record(number="cbc:ID", uuid="cbc:UUID", uuid_scheme="cbc:UUID/@schemeName", issue_date="cbc:IssueDate")
 
 
-def _document_type(code: str | None, local: str, where: str) -> DocumentType:
+def _document_type(code: str | None, local: str, where: str, note_code: str | None = None) -> DocumentType:
     if local == "CreditNote":
+        if note_code == DocumentType.SUPPORT_ADJUSTMENT.value:  # the adjustment note to a documento soporte (C.4)
+            return DocumentType.SUPPORT_ADJUSTMENT
         return DocumentType.CREDIT_NOTE  # CreditNoteTypeCode is optional and often absent (dian-facts.md 3.1)
     if local == "DebitNote":
         return DocumentType.DEBIT_NOTE
@@ -661,7 +664,7 @@ def _document_type(code: str | None, local: str, where: str) -> DocumentType:
         document_type = DocumentType(code)
     except ValueError:
         raise ParseError(f"unsupported invoice type code {code!r}", where=f"{where}/cbc:InvoiceTypeCode") from None
-    if not document_type.is_invoice:
+    if not (document_type.is_invoice or document_type is DocumentType.SUPPORT_DOCUMENT):
         raise ParseError(f"invoice type code {code!r} is a note code", where=f"{where}/cbc:InvoiceTypeCode")
     return document_type
 
@@ -711,7 +714,7 @@ def _commercial(root: etree._Element, local: str) -> CommercialDocument:
     line_name, line_record = _LINES[local]
     means = f["payment_means"]
     return CommercialDocument(
-        document_type=_document_type(f["type_code"], local, where),
+        document_type=_document_type(f["type_code"], local, where, f["note_type_code"]),
         number=number,
         prefix=_prefix(number, control),
         uuid=record.need(f, "uuid", where),

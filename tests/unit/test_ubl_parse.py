@@ -99,7 +99,7 @@ def test_nit_falls_back_to_party_legal_entity(invoice_xml: bytes) -> None:
         ("cbc:IssueDate", "10/03/2025", "not a date"),
         ("cbc:IssueTime", "25:99:00-05:00", "not a time"),
         ("cbc:ProfileExecutionID", "3", "unknown environment"),
-        ("cbc:InvoiceTypeCode", "05", "unsupported invoice type code"),
+        ("cbc:InvoiceTypeCode", "06", "unsupported invoice type code"),
         ("cbc:InvoiceTypeCode", "91", "is a note code"),
     ],
 )

@@ -1,0 +1,233 @@
+"""Build the unsigned documento soporte (05, root Invoice) and its adjustment note (95, root CreditNote),
+radian-issuing-facts C.1-C.4, on the commercial builder's parts (dian.ubl.build) with what differs:
+
+* roles inverted (C.1): the draft's ``supplier`` is the seller not obliged to invoice, its ``customer`` is us; the
+  software, the InvoiceControl and the signature are ours;
+* ProfileID, CustomizationID 10/11 and UUID @schemeName CUDS-SHA384 from literals.py; sts:QRCode the URL only;
+* each 05 line carries cac:InvoicePeriod with its generation mode (1 por operación, 2 acumulado semanal) and start;
+* withholdings (ReteIVA 05, ReteRenta 06) in cac:WithholdingTaxTotal at document and line level (05 only);
+* the 95 references its 05 (BillingReference with the CUDS) and states its concept 1-5 (DiscrepancyResponse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from dian.codes import DocumentType
+from dian.cufe import software_security_code
+from dian.errors import BuildError
+from dian.support import literals
+from dian.support.cuds import CudsFields, cuds_fields, qr_text, qr_url
+from dian.ubl.build import (
+    DocumentDraft,
+    DraftLine,
+    NumberingRange,
+    Software,
+    _accounting_party,
+    _allowance_charges,
+    _check_draft,
+    _exchange_rate,
+    _extensions,
+    _header,
+    _item_codes,
+    _monetary_total,
+    _new_root,
+    _number,
+    _payment,
+    _serialize,
+    _sub,
+    _tax_totals,
+)
+
+__all__ = ["Generation", "SupportDraft", "SupportKey", "build_support", "support_key"]
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One line's forma de generación y transmisión (C.3): mode 1 por operación, 2 acumulado semanal, from ``start``."""
+
+    mode: str
+    start: date
+
+
+@dataclass(frozen=True)
+class SupportDraft:
+    """A 05 or 95: the commercial draft (supplier = the seller, customer = us) plus what only a DS carries."""
+
+    draft: DocumentDraft
+    resident: bool = True
+    generations: tuple[Generation, ...] = ()  # 05: one per line
+
+    @property
+    def document_type(self) -> DocumentType:
+        return self.draft.document_type or DocumentType.SUPPORT_DOCUMENT
+
+    @property
+    def customization_id(self) -> str:
+        return literals.RESIDENT if self.resident else literals.NON_RESIDENT
+
+
+@dataclass(frozen=True)
+class SupportKey:
+    """The CUDS, the fields it hashes, and the printed QR text."""
+
+    value: str
+    fields: CudsFields
+    qr_text: str
+    scheme: str = literals.CUDS_SCHEME
+
+
+def support_key(support: SupportDraft, *, pin: str) -> SupportKey:
+    """The CUDS of a 05 or 95 (C.2): one tax pair, the first TaxTotal's (01 and 0.00 without one)."""
+    draft = support.draft
+    first = draft.tax_totals[0] if draft.tax_totals else None
+    fields = cuds_fields(
+        number=draft.number,
+        issue_date=draft.issue_date,
+        issue_time=draft.issue_time,
+        line_extension=draft.monetary_total.line_extension,
+        tax_code=(first.scheme_id or "01") if first is not None else "01",
+        tax_amount=first.amount if first is not None else Decimal("0.00"),
+        payable=draft.monetary_total.payable,
+        seller_id=draft.supplier.nit,
+        buyer_nit=draft.customer.nit,
+        pin=pin,
+        environment=draft.environment.value,
+    )
+    value = fields.digest()
+    return SupportKey(value, fields, qr_text(fields, value, draft.environment))
+
+
+def _zero():
+    from decimal import Decimal
+
+    return Decimal("0.00")
+
+
+def _check(support: SupportDraft, numbering: NumberingRange | None) -> None:
+    draft = support.draft
+    _check_draft(draft)
+    kind = support.document_type
+    if kind is DocumentType.SUPPORT_DOCUMENT:
+        if numbering is None:
+            raise BuildError("numbering: a documento soporte carries its own DIAN range (C.5)")
+        if not draft.number.startswith(numbering.prefix) or not draft.number[len(numbering.prefix) :].isdigit():
+            raise BuildError(f"number: {draft.number!r} is not prefix {numbering.prefix!r} followed by digits")
+        if not numbering.from_number <= int(draft.number[len(numbering.prefix) :]) <= numbering.to_number:
+            raise BuildError(f"number: {draft.number} is outside the authorized range")
+        if len(support.generations) != len(draft.lines):
+            raise BuildError("generations: each line of a documento soporte states its generation mode (C.3)")
+        for index, generation in enumerate(support.generations, start=1):
+            if generation.mode not in literals.GENERATION_MODES:
+                raise BuildError(f"generations[{index}].mode: 1 or 2, got {generation.mode!r}")
+        if draft.billing_references or draft.discrepancy_response is not None:
+            raise BuildError("billing_references: only the adjustment note (95) references a documento soporte")
+    elif kind is DocumentType.SUPPORT_ADJUSTMENT:
+        if not draft.billing_references or draft.discrepancy_response is None:
+            raise BuildError("billing_references/discrepancy_response: a 95 references its 05 and states its concept")
+        if draft.discrepancy_response.code not in literals.ADJUSTMENT_CONCEPTS:
+            raise BuildError(f"discrepancy_response.code: 1-5, got {draft.discrepancy_response.code!r}")
+        if draft.withholdings or any(line.withholdings for line in draft.lines):
+            raise BuildError("withholdings: CreditNote has no cac:WithholdingTaxTotal")
+    else:
+        raise BuildError(f"document_type: 05 or 95, got {kind.value}")
+    if support.resident and draft.supplier.address is None:
+        raise BuildError("supplier.address: a resident seller (CustomizationID 10) states its address (C.1)")
+
+
+def _lines(root, support: SupportDraft, local: str) -> None:
+    draft = support.draft
+    invoice = ("cac:InvoiceLine", "cbc:InvoicedQuantity")
+    line_name, quantity_name = invoice if local == "Invoice" else ("cac:CreditNoteLine", "cbc:CreditedQuantity")
+    for index, line in enumerate(draft.lines, start=1):
+        field = f"lines[{index}]"
+        element = _sub(root, line_name)
+        _sub(element, "cbc:ID", line.id)
+        _sub(element, quantity_name, _number(line.quantity), unitCode=line.unit_code)
+        _sub(element, "cbc:LineExtensionAmount", _number(line.line_extension_amount), currencyID=draft.currency)
+        charges = line.allowance_charges if isinstance(line, DraftLine) else ()
+        if local == "Invoice":
+            generation = support.generations[index - 1]
+            period = _sub(element, "cac:InvoicePeriod")
+            _sub(period, "cbc:StartDate", generation.start.isoformat())
+            _sub(period, "cbc:DescriptionCode", generation.mode)
+            _sub(period, "cbc:Description", literals.GENERATION_MODES[generation.mode])
+            _allowance_charges(element, charges, draft.currency, f"{field}.allowance_charges")
+            _tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
+            _tax_totals(element, "cac:WithholdingTaxTotal", line.withholdings, draft.currency, f"{field}.withholdings")
+        else:
+            _tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
+            _allowance_charges(element, charges, draft.currency, f"{field}.allowance_charges")
+        item = _sub(element, "cac:Item")
+        if line.description is not None:
+            _sub(item, "cbc:Description", line.description)
+        _item_codes(item, line.item_codes, field)
+        if line.unit_price is not None:
+            price = _sub(element, "cac:Price")
+            _sub(price, "cbc:PriceAmount", _number(line.unit_price), currencyID=draft.currency)
+            _sub(price, "cbc:BaseQuantity", _number(line.base_quantity or line.quantity), unitCode=line.unit_code)
+
+
+def build_support(support: SupportDraft, *, software: Software, numbering: NumberingRange | None = None) -> bytes:
+    """The unsigned 05 (with its DIAN range, ``numbering``) or 95, keyed with the CUDS (software PIN)."""
+    _check(support, numbering)
+    draft = support.draft
+    kind = support.document_type
+    key = support_key(support, pin=software.pin)
+    local = "Invoice" if kind is DocumentType.SUPPORT_DOCUMENT else "CreditNote"
+    root = _new_root(local)
+    _extensions(
+        root,
+        provider_nit=software.provider_nit,
+        provider_dv=software.provider_dv,
+        software_id=software.software_id,
+        security_code=software_security_code(software.software_id, software.pin, draft.number),
+        qr_code=qr_url(key.value, draft.environment) if literals.QR_RULE_URL_ONLY else key.qr_text,
+        numbering=numbering if local == "Invoice" else None,
+    )
+    profile = literals.DS_PROFILE_ID if local == "Invoice" else literals.ADJUSTMENT_PROFILE_ID
+    customization = support.customization_id
+    if local == "CreditNote":
+        customization = literals.ADJUSTMENT_CUSTOMIZATION[customization]
+    _header(root, customization, profile, draft.environment, draft.number)
+    _sub(root, "cbc:UUID", key.value, schemeID=draft.environment.value, schemeName=key.scheme)
+    _sub(root, "cbc:IssueDate", draft.issue_date.isoformat())
+    _sub(root, "cbc:IssueTime", draft.issue_time)
+    if local == "Invoice":
+        if draft.due_date is not None:
+            _sub(root, "cbc:DueDate", draft.due_date.isoformat())
+        _sub(root, "cbc:InvoiceTypeCode", kind.value)
+    else:
+        _sub(root, "cbc:CreditNoteTypeCode", kind.value)
+    for note in draft.notes:
+        _sub(root, "cbc:Note", note)
+    _sub(root, "cbc:DocumentCurrencyCode", draft.currency)
+    _sub(root, "cbc:LineCountNumeric", str(len(draft.lines)))
+    if draft.discrepancy_response is not None:
+        discrepancy = _sub(root, "cac:DiscrepancyResponse")
+        response = draft.discrepancy_response
+        _sub(discrepancy, "cbc:ReferenceID", response.reference_id or draft.billing_references[0].number)
+        _sub(discrepancy, "cbc:ResponseCode", response.code)
+        _sub(discrepancy, "cbc:Description", response.description or literals.ADJUSTMENT_CONCEPTS[response.code])
+    for reference in draft.billing_references:
+        element = _sub(root, "cac:BillingReference/cac:InvoiceDocumentReference")
+        _sub(element, "cbc:ID", reference.number)
+        _sub(element, "cbc:UUID", reference.uuid, schemeName=literals.CUDS_SCHEME)
+        if reference.issue_date is not None:
+            _sub(element, "cbc:IssueDate", reference.issue_date.isoformat())
+    _accounting_party(root, "cac:AccountingSupplierParty", draft.supplier)
+    _accounting_party(root, "cac:AccountingCustomerParty", draft.customer)
+    _payment(root, draft)
+    if local == "Invoice":
+        _allowance_charges(root, draft.allowance_charges, draft.currency, "allowance_charges")
+        _exchange_rate(root, draft)
+    else:
+        _exchange_rate(root, draft)
+        _allowance_charges(root, draft.allowance_charges, draft.currency, "allowance_charges")
+    _tax_totals(root, "cac:TaxTotal", draft.tax_totals, draft.currency, "tax_totals")
+    _tax_totals(root, "cac:WithholdingTaxTotal", draft.withholdings, draft.currency, "withholdings")
+    _monetary_total(root, "cac:LegalMonetaryTotal", draft.monetary_total, draft.currency)
+    _lines(root, support, local)
+    return _serialize(root)
