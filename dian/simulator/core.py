@@ -46,6 +46,7 @@ from dian.simulator.replies import (
     _unreadable,
 )
 from dian.simulator.store import Store
+from dian.simulator.support import issuer_of
 from dian.simulator.testsets import TestSets
 from dian.soap.packaging import ZipMember
 from dian.trust import SigningIdentity, TrustStore, load_certificate_file
@@ -365,7 +366,7 @@ class Simulator:
             return _unreadable(exc)
         assert isinstance(parsed, CommercialDocument)
         doc = parsed
-        supplier = doc.supplier.nit
+        supplier = issuer_of(doc)  # the buyer for a documento soporte (support.py)
         if not self._authorized(caller_nit, supplier, doc.software_provider_nit):
             return _packaging(f"NIT {caller_nit} no autorizado para enviar documentos del emisor {supplier}.")
 
@@ -393,7 +394,7 @@ class Simulator:
             validated = not checked.errors
             answer = self._answer(
                 db,
-                receiver=doc.supplier,
+                receiver=doc.customer if doc.document_type.is_support else doc.supplier,
                 document_number=doc.number,
                 document_uuid=doc.uuid,
                 scheme=doc.uuid_scheme or ("CUFE-SHA384" if kind == "invoice" else "CUDE-SHA384"),
@@ -433,7 +434,7 @@ class Simulator:
                 ),
             )
             db.execute("DELETE FROM rejection WHERE key = ?", (doc.uuid,))
-        if kind == "invoice":
+        if kind == "invoice" and not doc.document_type.is_support:
             self.buyer.after_validation(doc)
         return Reply(
             True,

@@ -105,6 +105,10 @@ class IssuedRules:
     ) -> list[str]:
         """Every refusal of the document (empty when DIAN would validate it). ``batch``: keys of documents sent in the
         same upload, which a note cannot reference yet (peers-wave2 §2.5: CBG04a/DBG04a in one batch)."""
+        if doc.document_type.is_support:  # the documento soporte and its note 95: issued by the buyer (support.py)
+            from dian.simulator.support import SupportRules
+
+            return SupportRules(self).check(doc, root, report, kind, now, batch)
         errors = self._signature(report, doc)
         software = self.sim._software(doc.software_id)
         if software is None or doc.software_security_code != software_security_code(

@@ -1,0 +1,153 @@
+"""DIAN's checks on a documento soporte (05) and its adjustment note (95), radian-issuing-facts C: the issuer is the
+BUYER (AccountingCustomerParty, C.1), so the signer, the software and the range are the customer's.
+
+* signature and signer (the buyer or its provider), software fingerprint (FAB27b's wording);
+* 05: the number inside the buyer's range with its InvoiceControl (DSAB05a-12b: the invoice's FAB rules, here with
+  the DS's ids), the issue date inside the authorization (DSAB07a/08a);
+* the CUDS with the software PIN (C.2; DSAD06 / NSAD06);
+* dates, totals within ±2.00 and currency as for invoices (issued.py);
+* 95: the referenced DS exists and is the same buyer's (NSBG04), the note not above the DS total (VLR02), counting the
+  notes already validated on it. DIAN's range checks for the 95 do not exist in its 2022 code (C.5), nor here.
+
+Each refusal is ``Regla: <id>, Rechazo: …``; ids DIAN's where the facts name them, else the simulator's ``SIM…``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from decimal import Decimal
+from typing import Any
+
+from dian.codes import DocumentType
+from dian.cufe import software_security_code
+from dian.errors import DianError, ParseError
+from dian.simulator.numbering import range_of_number, ranges_for
+from dian.simulator.replies import _rule
+from dian.support.cuds import cuds
+from dian.support.literals import CUDS_SCHEME
+from dian.trust import certificate_nit, nit_matches
+from dian.ubl import parse_document
+from dian.ubl.model import CommercialDocument
+from dian.xades import Outcome
+from dian.xmlsafe import parse_xml
+
+__all__ = ["SupportRules", "issuer_of"]
+
+
+def issuer_of(doc: CommercialDocument) -> str:
+    """The NIT that issued ``doc``: the buyer for a 05/95 (C.1), the supplier otherwise."""
+    return doc.customer.nit if doc.document_type.is_support else doc.supplier.nit
+
+
+class SupportRules:
+    """The checks of one received 05 or 95 (``rules`` is the simulator's IssuedRules, for dates, totals, currency)."""
+
+    def __init__(self, rules: Any) -> None:
+        self.rules = rules
+        self.sim = rules.sim
+
+    def check(self, doc: CommercialDocument, root: Any, report: Any, kind: str, now: dt.datetime,
+              batch: Collection[str] = ()) -> list[str]:  # fmt: skip
+        errors = self._signature(report, doc)
+        software = self.sim._software(doc.software_id)
+        if software is None or doc.software_security_code != software_security_code(
+            software["software_id"], software["pin"], doc.number
+        ):
+            errors.append(_rule("FAB27b", "Huella no corresponde a un software autorizado para este OFE."))
+        adjustment = doc.document_type is DocumentType.SUPPORT_ADJUSTMENT
+        if not adjustment:
+            errors += self._numbering(doc)
+        errors += self._key(doc, software, "NSAD06" if adjustment else "DSAD06")
+        errors += self.rules._dates(doc, kind, report.signing_time, now)
+        errors += self.rules._totals(root, kind)
+        errors += self.rules._currency(root, doc)
+        if adjustment:
+            errors += self._reference(doc, batch)
+        return errors
+
+    @staticmethod
+    def _signature(report: Any, doc: CommercialDocument) -> list[str]:
+        if not report.core_valid:
+            reasons = "; ".join(report.reasons()[:2]) or "firma ausente"
+            return [_rule("SIM10", f"La firma del documento no es válida: {reasons}")]
+        errors = []
+        if report.outcome("certificate.chain") != Outcome.PASS:
+            errors.append(_rule("SIM11", "El certificado firmante no proviene de una entidad de certificación "
+                                "reconocida."))  # fmt: skip
+        cert = report.certificate
+        if cert is not None and not any(nit_matches(cert, nit) for nit in (doc.customer.nit, doc.software_provider_nit)
+                                        if nit):  # fmt: skip
+            errors.append(_rule("SIM13", f"El certificado firmante (NIT {certificate_nit(cert)}) no es del adquiriente "
+                                "que expide el documento soporte ni de su proveedor tecnológico."))  # fmt: skip
+        return errors
+
+    def _numbering(self, doc: CommercialDocument) -> list[str]:
+        control = doc.invoice_control
+        prefix = control.prefix if control and control.prefix else doc.prefix
+        match, near = range_of_number(ranges_for(self.sim.store, doc.customer.nit), doc.number, prefix)
+        if match is None:
+            where = f" {near['from_number']}-{near['to_number']}" if near is not None else ""
+            return [_rule("DSAB11b", f"El número {doc.number} está fuera del rango de numeración autorizado{where}.")]
+        errors = [error.replace("Regla: FAB", "Regla: DSAB", 1) for error in self.rules._control(doc, match)]
+        if match["software_id"] != doc.software_id:
+            errors.append(_rule("SIM23", f"El rango {match['prefix']} no está asociado al software {doc.software_id}."))
+        valid_from, valid_to = dt.date.fromisoformat(match["valid_from"]), dt.date.fromisoformat(match["valid_to"])
+        if not valid_from <= doc.issue_date <= valid_to:
+            errors.append(_rule("DSAB07a", f"La fecha de emisión {doc.issue_date} está fuera de la vigencia de la "
+                                f"autorización de numeración ({valid_from} a {valid_to})."))  # fmt: skip
+        return errors
+
+    @staticmethod
+    def _key(doc: CommercialDocument, software: Any, rule: str) -> list[str]:
+        if doc.uuid_scheme != CUDS_SCHEME:
+            return [_rule(rule, f"El esquema del UUID ({doc.uuid_scheme}) no es {CUDS_SCHEME}.")]
+        if software is None:
+            return []
+        first = doc.tax_totals[0] if doc.tax_totals else None
+        expected = cuds(number=doc.number, issue_date=doc.issue_date, issue_time=doc.issue_time,
+                        line_extension=doc.monetary_total.line_extension,
+                        tax_code=(first.scheme_id or "01") if first is not None else "01",
+                        tax_amount=first.amount if first is not None else Decimal("0.00"),
+                        payable=doc.monetary_total.payable, seller_id=doc.supplier.nit, buyer_nit=doc.customer.nit,
+                        pin=software["pin"], environment=doc.environment.value)  # fmt: skip
+        if expected != doc.uuid.strip().lower():
+            return [_rule(rule, "Valor del CUDS no está calculado correctamente.")]
+        return []
+
+    def _reference(self, doc: CommercialDocument, batch: Collection[str]) -> list[str]:
+        if not doc.billing_references:
+            return [_rule("NSBG04", "La nota de ajuste no referencia su documento soporte.")]
+        reference = doc.billing_references[0]
+        row = self.sim.store.one(
+            "SELECT * FROM document WHERE key = ? AND type_code = '05'", (reference.uuid or "").strip().lower()
+        )
+        if row is None or row["key"] in batch:
+            return [_rule("NSBG04", f"Documento soporte referenciado {reference.number} no existe.")]
+        errors = []
+        if row["issuer_nit"] != doc.customer.nit:
+            errors.append(_rule("SIM85", "El documento soporte referenciado no fue expedido por quien expide la nota."))
+        if row["number"] != reference.number:
+            errors.append(_rule("SIM86", f"El número referenciado {reference.number} no es el del documento soporte "
+                                f"({row['number']})."))  # fmt: skip
+        try:
+            support = parse_document(parse_xml(bytes(row["xml"])))
+        except (ParseError, DianError):  # pragma: no cover - stored after parsing it
+            return errors
+        assert isinstance(support, CommercialDocument)
+        if doc.issue_date < support.issue_date:
+            errors.append(_rule("SIM87", "La fecha de la nota es anterior a la del documento soporte referenciado."))
+        earlier = Decimal(0)
+        for note in self.sim.store.all(
+            "SELECT xml FROM document WHERE type_code = '95' AND issuer_nit = ?", doc.customer.nit
+        ):
+            parsed = parse_document(parse_xml(bytes(note["xml"])))
+            if isinstance(parsed, CommercialDocument) and any(
+                (b.uuid or "").lower() == row["key"] for b in parsed.billing_references
+            ):
+                earlier += parsed.monetary_total.payable
+        total = earlier + doc.monetary_total.payable
+        if total > support.monetary_total.payable:
+            errors.append(_rule("VLR02", f"El valor de las notas de ajuste ({total:.2f}) supera el del documento "
+                                f"soporte ({support.monetary_total.payable:.2f})."))  # fmt: skip
+        return errors
