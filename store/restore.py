@@ -1,0 +1,251 @@
+"""Restore of a backup (store/backup.py writes it) into an empty database and an empty blob folder.
+
+Anything else is refused. The archive's members are checked against their SHA-256 first, the blobs are put in
+place, the database is migrated to the archive's revision, the rows are inserted in foreign-key order in one
+transaction (a reference to a row not yet inserted — a note's invoice with a larger id — is set afterwards), the
+monthly totals that migration 0009's triggers keep (``DERIVED_BY_TRIGGERS``) are replaced by the archive's own rows
+after the documents' triggers filled them, the PostgreSQL sequences are set past the largest id, and the row counts
+are compared with the manifest. Audit entries are only inserted, which the append-only triggers allow. When the rows
+cannot be inserted, the blobs put in place are removed again, so the data folder stays empty for another try.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine
+
+from store.backup import (
+    BATCH,
+    CHUNK,
+    DERIVED_BY_TRIGGERS,
+    FORMAT,
+    MANIFEST,
+    VERSION,
+    BackupError,
+    Summary,
+    decode,
+    reflect,
+)
+from store.blobs import FILENAME as BLOB_FILE
+from store.blobs import BlobStore
+
+
+def read_manifest(tar: tarfile.TarFile, path: Path) -> dict[str, Any]:
+    """The archive's manifest, checked for format and version."""
+    try:
+        manifest = json.loads(_member(tar, MANIFEST).read())
+    except (KeyError, ValueError) as exc:
+        raise BackupError(f"{path} is not a Buzón backup (no readable {MANIFEST})") from exc
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"{path} is not a Buzón backup (format {manifest.get('format')!r})")
+    if manifest.get("version") != VERSION:
+        raise BackupError(f"{path} is a backup of format version {manifest.get('version')}; this Buzón reads "
+                          f"version {VERSION}")  # fmt: skip
+    return manifest
+
+
+def _member(tar: tarfile.TarFile, name: str) -> Any:
+    found = tar.extractfile(name)
+    if found is None:
+        raise KeyError(name)
+    return found
+
+
+def verify_archive(tar: tarfile.TarFile, manifest: dict[str, Any], path: Path) -> None:
+    """Every member is there and hashes to the manifest's SHA-256."""
+    expected = {t["member"]: t["sha256"] for t in manifest["tables"]}
+    expected[manifest["blobs"]["member"]] = manifest["blobs"]["sha256"]
+    for name, sha in expected.items():
+        digest = hashlib.sha256()
+        try:
+            stream = _member(tar, name)
+        except KeyError as exc:
+            raise BackupError(f"{path} lacks {name}: the archive is incomplete") from exc
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+        if digest.hexdigest() != sha:
+            raise BackupError(f"{path}: {name} does not match its SHA-256 in the manifest (the archive is damaged)")
+
+
+def require_empty(engine: Engine, blob_dir: Path) -> None:
+    """Refuse a target that holds anything: a row in any table, or a blob."""
+    with engine.connect() as conn:
+        for table in reflect(conn):
+            if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
+                raise BackupError(f"the database is not empty (table {table.name} has rows): restore only into an "
+                                  "empty database")  # fmt: skip
+    blob_file = Path(blob_dir) / BLOB_FILE
+    if blob_file.exists() and _has_blobs(blob_file):
+        raise BackupError(f"the blob folder {blob_dir} is not empty: restore only into an empty data folder")
+    if any(p.is_dir() and len(p.name) == 2 for p in Path(blob_dir).glob("??")):
+        raise BackupError(f"the blob folder {blob_dir} holds blob files: restore only into an empty data folder")
+
+
+def _has_blobs(blob_file: Path) -> bool:
+    conn = sqlite3.connect(blob_file)
+    try:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'blobs'").fetchone() is not None and (
+            conn.execute("SELECT 1 FROM blobs LIMIT 1").fetchone() is not None
+        )
+    finally:
+        conn.close()
+
+
+def _restore_blobs(tar: tarfile.TarFile, member: str, blob_dir: Path) -> None:
+    store = BlobStore(blob_dir)
+    conn = store._conn()  # creates the store's file as the application does (WAL, schema)
+    fd, name = tempfile.mkstemp(prefix=".restore-", dir=blob_dir)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            shutil.copyfileobj(_member(tar, member), out, CHUNK)
+        conn.execute("ATTACH DATABASE ? AS archived", (name,))
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT OR IGNORE INTO blobs (key, size, data) SELECT key, size, data FROM archived.blobs")
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.execute("DETACH DATABASE archived")
+    finally:
+        store.close()
+        Path(name).unlink(missing_ok=True)
+
+
+def _insert_table(conn: Connection, table: sa.Table, stream: Any) -> list[tuple[Any, ...]]:
+    """Insert one member's rows; the references to rows not yet inserted, to set afterwards."""
+    dialect = conn.dialect.name
+    header = json.loads(stream.readline())
+    names = [c[0] for c in header["columns"]]
+    kinds = [c[1] for c in header["columns"]]
+    missing = [n for n in names if n not in table.columns]
+    if missing:
+        raise BackupError(f"table {table.name} has no column {missing[0]} after migrating: the archive does not "
+                          "match its revision")  # fmt: skip
+    columns = [_insert_column(table.columns[n]) for n in names]
+    target = sa.Table(table.name, sa.MetaData(), *columns)
+    pk = [c.name for c in table.primary_key.columns]
+    later = {fk.parent.name for fk in table.foreign_keys if fk.column.table is table}
+    deferred: list[tuple[Any, ...]] = []
+    batch: list[dict[str, Any]] = []
+    for line in stream:
+        row = {n: decode(k, v, dialect) for n, k, v in zip(names, kinds, json.loads(line), strict=True)}
+        for name in later:
+            if row[name] is not None and (len(pk) != 1 or row[name] >= row[pk[0]]):
+                deferred.append((tuple(row[p] for p in pk), name, row[name]))
+                row[name] = None
+        batch.append(row)
+        if len(batch) >= BATCH:
+            conn.execute(target.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(target.insert(), batch)
+    return [(table, pk, *d) for d in deferred]
+
+
+def _insert_column(column: sa.Column[Any]) -> sa.Column[Any]:
+    """The column to insert through: JSON columns write Python None as SQL NULL, as the source held it."""
+    column_type = column.type
+    if isinstance(column_type, sa.JSON):
+        column_type = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+    return sa.Column(column.name, column_type, primary_key=column.primary_key)
+
+
+def _reset_sequences(conn: Connection, tables: list[sa.Table]) -> None:
+    for table in tables:
+        for column in table.columns:
+            if not isinstance(column.type, sa.Integer):
+                continue
+            sequence = conn.execute(sa.text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                    {"t": table.name, "c": column.name}).scalar()  # fmt: skip
+            if sequence:
+                largest = sa.func.max(column)
+                conn.execute(sa.select(sa.func.setval(sequence, sa.func.coalesce(largest, 1), largest.is_not(None))))
+
+
+def restore(engine: Engine, blob_dir: Path, path: Path) -> Summary:
+    """Put the archive at ``path`` back into an empty database and blob folder; see the module's docstring."""
+    from store.db import current_revision, head_revision, migrate  # Alembic only when restoring
+
+    started = time.monotonic()
+    path, blob_dir = Path(path), Path(blob_dir)
+    if not path.is_file():
+        raise BackupError(f"{path} is not a file")
+    try:
+        tar = tarfile.open(path, "r:")  # noqa: SIM115 - closed by the with below
+    except tarfile.TarError as exc:
+        raise BackupError(f"{path} is not a Buzón backup (not a tar archive)") from exc
+    with tar:
+        manifest = read_manifest(tar, path)
+        verify_archive(tar, manifest, path)
+        revision = manifest["revision"]
+        at = current_revision(engine)
+        if at is not None and at != revision:
+            raise BackupError(f"the database is at revision {at} and the backup at {revision}: restore into a new, "
+                              "empty database")  # fmt: skip
+        require_empty(engine, blob_dir)
+        _restore_blobs(tar, manifest["blobs"]["member"], blob_dir)  # blobs before the rows that name them
+        try:
+            migrate(engine, revision)
+            rows = _restore_rows(engine, tar, manifest)
+        except BaseException:
+            _empty_blobs(blob_dir)  # the folder was empty: leave it so, and the restore can be tried again
+            raise
+        notes = []
+        head = head_revision()
+        if revision != head:
+            migrate(engine)
+            notes.append(f"upgraded from revision {revision} to {head}")
+    return Summary(path, revision, rows, manifest["blobs"]["count"], path.stat().st_size,
+                   time.monotonic() - started, notes)  # fmt: skip
+
+
+def _empty_blobs(blob_dir: Path) -> None:
+    store = BlobStore(blob_dir)
+    try:
+        store._conn().execute("DELETE FROM blobs")
+    finally:
+        store.close()
+
+
+def _restore_rows(engine: Engine, tar: tarfile.TarFile, manifest: dict[str, Any]) -> dict[str, int]:
+    """Insert every table's rows in one transaction and compare the counts with the manifest."""
+    revision = manifest["revision"]
+    rows: dict[str, int] = {}
+    with engine.begin() as conn:
+        live = {t.name: t for t in reflect(conn)}
+        unknown = [t["name"] for t in manifest["tables"] if t["name"] not in live]
+        if unknown:
+            raise BackupError(f"revision {revision} has no table {unknown[0]}: the archive does not match it")
+        entries = sorted(manifest["tables"], key=lambda t: t["name"] in DERIVED_BY_TRIGGERS)
+        deferred: list[tuple[Any, ...]] = []
+        for entry in entries:
+            table = live[entry["name"]]
+            if table.name in DERIVED_BY_TRIGGERS:  # the documents' triggers filled it: the archive's rows win
+                conn.execute(table.delete())
+            with gzip.open(_member(tar, entry["member"]), "rb") as stream:
+                deferred += _insert_table(conn, table, stream)
+        for table, pk, key, name, value in deferred:
+            where = [table.columns[p] == v for p, v in zip(pk, key, strict=True)]
+            conn.execute(table.update().where(*where).values({name: value}))
+        if conn.dialect.name == "postgresql":
+            _reset_sequences(conn, list(live.values()))
+        for entry in manifest["tables"]:
+            count = conn.execute(sa.select(sa.func.count()).select_from(live[entry["name"]])).scalar_one()
+            if count != entry["rows"]:
+                raise BackupError(f"table {entry['name']}: {count} rows restored, the backup has {entry['rows']}")
+            rows[entry["name"]] = count
+    return rows
