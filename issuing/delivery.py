@@ -7,6 +7,13 @@ still over it is not sent: billing sees why). The address: the one the ERP sent 
 GetExchangeEmails by NIT); with none, the document's delivery is ``failed`` with the problem ``no_address`` in
 ``report["delivery"]`` — never dropped in silence.
 
+**A contingency 04** (radian-issuing-facts B.3: "generates and delivers the electronic invoice to the buyer without
+prior validation") is mailed as soon as it is issued, before DIAN has it: the zip holds the signed invoice itself and
+its PDF titled as a contingency invoice with "Validación DIAN: pendiente", the mail says it was issued in contingency
+and will be transmitted within DIAN's window (``report["delivery"]["contingency"]``). B.3 asks for nothing more, so
+once DIAN validates it the job does not mail it again (its ``delivery_state`` is already set); billing may send the
+validated copy (the AttachedDocument) with "Reenviar al comprador" (:func:`resend_to_buyer`).
+
 The message goes through the mail outbox (OutgoingMail, kind ``issued``) that events/notify.py's SMTP sender sends
 with retries and backoff; :func:`settle_sent` then marks the document delivered (``delivery_state`` sent,
 ``delivered_at``), which issuing/webhooks.py turns into ``invoice.delivered`` in the same transaction.
@@ -28,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from dian.calendar import BOGOTA
+from dian.codes import DocumentType
 from dian.soap import DianFault, DianTransportError
 from dian.soap.packaging import document_file_name, zip_file_name
 from dian.ubl import CommercialDocument, parse_document
@@ -60,6 +68,13 @@ TOO_LARGE_ACTION = "outbound.delivery_too_large"
 # ";" stays on one line (a long company name would otherwise fold it at 78).
 WIRE_POLICY = SMTP_POLICY.clone(max_line_length=998)
 _PROBLEM_ACTIONS = {NO_ADDRESS: NO_ADDRESS_ACTION, TOO_LARGE: TOO_LARGE_ACTION}
+# A 04 on its way to DIAN (B.3): the buyer has it before DIAN validates it.
+_UNDECIDED = (OutboundState.SIGNED, OutboundState.SENT, OutboundState.SEND_FAILED)
+
+
+def before_validation(row: OutboundDocument) -> bool:
+    """Whether ``row`` is a contingency 04 DIAN has not decided yet: its buyer gets the signed invoice meanwhile."""
+    return row.document_type is DocumentType.DIAN_CONTINGENCY_INVOICE and row.state in _UNDECIDED
 
 
 def zip_budget(max_bytes: int) -> int:
@@ -164,15 +179,17 @@ def _zip(members: dict[str, bytes]) -> bytes:
 
 def buyer_package(row: OutboundDocument, ctx: IssuingContext, settings: MailSettings) -> BuyerPackage:
     """The zip of ``row`` (accepted): ``ad….xml`` (the AttachedDocument) and ``ad….pdf`` (printed with DIAN's
-    validation time), named as dian-facts 4.3 (NIT, provider code, year, hexadecimal consecutive). Raises
-    DeliveryProblem(too_large) when even without the logo it does not fit the message."""
-    assert row.attached_blob and row.xml_blob
-    attached = ctx.blobs.get(row.attached_blob)
+    validation time), named as dian-facts 4.3 (NIT, provider code, year, hexadecimal consecutive); for a contingency
+    04 not yet validated, the signed invoice under its own name (``fv….xml``) and its PDF (validation pending).
+    Raises DeliveryProblem(too_large) when even without the logo it does not fit the message."""
+    early = before_validation(row)
+    assert row.xml_blob and (early or row.attached_blob)
     signed = ctx.blobs.get(row.xml_blob)
+    attached = signed if early else ctx.blobs.get(row.attached_blob or "")
     year = (row.issue_date or (row.validated_at or utc_now()).astimezone(BOGOTA).date()).year
     consecutive = row.consecutive or row.id
     naming = {"nit": ctx.nit, "year": year, "consecutive": consecutive, "provider_code": ctx.issuer.provider_code}
-    xml_name = document_file_name("ad", **naming)
+    xml_name = document_file_name("fv" if early else "ad", **naming)
     pdf_name = xml_name[:-4] + ".pdf"
     zip_name = zip_file_name(**naming)
     budget = zip_budget(settings.max_bytes)
@@ -193,6 +210,7 @@ def buyer_message(row: OutboundDocument, document: CommercialDocument, package: 
                   settings: MailSettings, now: datetime, message_key: str) -> EmailMessage:  # fmt: skip
     supplier = document.supplier
     kind = {"91": "la nota crédito", "92": "la nota débito"}.get(document.document_type.value, "la factura electrónica")
+    label = "CUDE" if (document.uuid_scheme or "").startswith("CUDE") else "CUFE"
     message = EmailMessage()
     message["From"] = settings.from_address
     message["To"] = to
@@ -200,15 +218,32 @@ def buyer_message(row: OutboundDocument, document: CommercialDocument, package: 
     message["Date"] = format_datetime(now.astimezone(BOGOTA))
     domain = settings.from_address.rpartition("@")[2] or "buzon.local"
     message["Message-ID"] = f"<{message_key.replace(':', '.')}@{domain}>"
-    lines = [
-        f"Señores {document.customer.registration_name or row.buyer_name},",
-        "",
-        f"{supplier.registration_name} (NIT {supplier.nit}) les envía {kind} {document.number}, validada por la DIAN.",
-        f"{'CUDE' if (document.uuid_scheme or '').startswith('CUDE') else 'CUFE'}: {document.uuid}",
-        "",
-        "El archivo adjunto contiene el documento electrónico con la respuesta de la DIAN (AttachedDocument) y su "
-        "representación gráfica en PDF.",
-    ]
+    if before_validation(row):
+        deadline = row.contingency_deadline.astimezone(BOGOTA) if row.contingency_deadline else None
+        by = f", a más tardar el {deadline:%Y-%m-%d %H:%M} (hora de Colombia)" if deadline else ""
+        lines = [
+            f"Señores {document.customer.registration_name or row.buyer_name},",
+            "",
+            f"{supplier.registration_name} (NIT {supplier.nit}) les envía la factura electrónica de venta de "
+            f"CONTINGENCIA {document.number} (tipo 04).",
+            f"{label}: {document.uuid}",
+            "",
+            "Se expidió mientras la DIAN no podía recibir documentos electrónicos, por lo que aún no está validada: "
+            f"se le transmitirá dentro de las 48 horas siguientes al restablecimiento de su servicio{by}.",
+            "",
+            "El archivo adjunto contiene la factura electrónica firmada (XML) y su representación gráfica en PDF.",
+        ]
+    else:
+        lines = [
+            f"Señores {document.customer.registration_name or row.buyer_name},",
+            "",
+            f"{supplier.registration_name} (NIT {supplier.nit}) les envía {kind} {document.number}, validada por la "
+            "DIAN.",
+            f"{label}: {document.uuid}",
+            "",
+            "El archivo adjunto contiene el documento electrónico con la respuesta de la DIAN (AttachedDocument) y su "
+            "representación gráfica en PDF.",
+        ]
     if package.note:
         lines += ["", package.note]
     lines += ["", "Cordialmente,", supplier.registration_name or supplier.nit]
@@ -271,6 +306,8 @@ def _prepare(row: OutboundDocument, ctx: IssuingContext, settings: MailSettings,
         return {"problem": TOO_LARGE, "detail": detail, "to": to, "address_from": origin}, None
     delivery = {"to": to, "address_from": origin, "mail_key": key, "zip": package.zip_name, "bytes": size,
                 "note": package.note, "queued_at": now.isoformat()}  # fmt: skip
+    if before_validation(row):
+        delivery["contingency"] = True  # the buyer got it before DIAN validated it (B.3)
     return delivery, message
 
 
@@ -301,13 +338,19 @@ def queue_buyer_mail(
     limit: int = 100,
     actor: str = "job:deliver_to_buyers",
 ) -> QueueReport:
-    """Queue the buyer's copy of every accepted document not yet handed to the mail outbox (delivery_state NULL)."""
+    """Queue the buyer's copy of every accepted document not yet handed to the mail outbox (delivery_state NULL), and
+    of every contingency 04 DIAN has not decided yet (B.3: the buyer gets it meanwhile). A document is mailed once:
+    a 04 the buyer got before validation is not mailed again once DIAN validates it (:func:`resend_to_buyer` may)."""
     report = QueueReport()
+    due = sa.or_(
+        OutboundDocument.state == OutboundState.ACCEPTED,
+        sa.and_(OutboundDocument.document_type == DocumentType.DIAN_CONTINGENCY_INVOICE,
+                OutboundDocument.state.in_(_UNDECIDED)),
+    )  # fmt: skip
     with sessions() as s:
         ids = list(s.execute(
             sa.select(OutboundDocument.id)
-            .where(OutboundDocument.origin == "issued", OutboundDocument.state == OutboundState.ACCEPTED,
-                   OutboundDocument.delivery_state.is_(None))
+            .where(OutboundDocument.origin == "issued", due, OutboundDocument.delivery_state.is_(None))
             .order_by(OutboundDocument.id).limit(limit)).scalars())  # fmt: skip
     for document_id in ids:
         with sessions() as s:
@@ -348,7 +391,9 @@ def resend_to_buyer(
 ) -> dict[str, Any]:
     """Queue the buyer's copy again (the "Reenviar al comprador" of the UI), to ``to`` when billing gives one, else
     to the address found as for the first mail. Returns the new delivery record (its ``problem`` when it could not
-    be queued). Raises ValueError for a document DIAN has not accepted."""
+    be queued). A validated document goes with its AttachedDocument (also a 04 its buyer first got before
+    validation); a 04 still on its way to DIAN goes again as before. Raises ValueError for any other document DIAN
+    has not accepted."""
     if to is not None:
         to = to.strip()
         if "@" not in to or any(c in to for c in " ,;\r\n"):
@@ -358,7 +403,7 @@ def resend_to_buyer(
                         .with_for_update()).scalar_one_or_none()  # fmt: skip
         if row is None or row.origin != "issued":
             raise ValueError(f"no existe el documento expedido {document_id}")
-        if row.state is not OutboundState.ACCEPTED:
+        if row.state is not OutboundState.ACCEPTED and not before_validation(row):
             raise ValueError(f"el documento {row.number} no está validado por la DIAN: no se envía al comprador")
         at = now()
         count = int((row.report or {}).get("delivery", {}).get("sends", 1)) + 1

@@ -239,3 +239,67 @@ def test_over_two_megabytes_the_logo_goes_then_the_mail_is_refused(bed: IssuingB
     with pytest.raises(DeliveryProblem) as refused:
         buyer_package(row, ctx, MailSettings("f@p.test", max_bytes=len(plain.data) // 2))
     assert refused.value.code == "too_large" and "2 MB" in refused.value.detail
+
+
+def _text_of(message: Message) -> str:
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+
+
+def _pdf_text(data: bytes) -> str:
+    import subprocess
+
+    done = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, timeout=60, check=True)
+    return " ".join(done.stdout.decode("utf-8").split())
+
+
+def test_a_contingency_04_reaches_the_buyer_before_dian_and_once(bed: IssuingBed) -> None:
+    """B.3: the buyer gets the 04 while DIAN cannot receive it, marked as contingency in the mail and the PDF; once
+    DIAN validates it the job mails nothing more; a resend by hand carries the validated AttachedDocument."""
+    import requests
+
+    from issuing import contingency
+    from issuing.context import utc_now
+
+    contingency.start(bed.sessions, actor="cli:ana", reason="Caída de la DIAN", now=utc_now())
+    requests.post(f"{bed.world.server.base_url}/_sim/contingencies", json={"start": utc_now().isoformat()},
+                  timeout=10).raise_for_status()  # fmt: skip
+    done = bed.issue(invoice_data(), deliver=True)
+    assert done.document_type.value == "04" and done.state.value == "signed"
+    queued = _deliver(bed)
+    assert queued["summary"]["queued"] == 1, queued
+    (_, rcpt, message) = bed.smtp.handler.wait_for(1)[0]  # type: ignore[attr-defined]
+    assert rcpt == [CUSTOMER["email"]]
+    assert message["Subject"] == f"{SELLER_NIT};PROVEEDOR DE PRUEBA S.A.S.;{done.number};04;PROVEEDOR DE PRUEBA S.A.S."
+    body = _text_of(message)
+    assert f"CONTINGENCIA {done.number} (tipo 04)" in body and "aún no está validada" in body and done.uuid in body
+    _, members = _zip_of(message)
+    year = dt.date.today().strftime("%y")
+    base = f"{SELLER_NIT.zfill(10)}000{year}{int(done.number.removeprefix('SETP')):08X}"
+    assert sorted(members) == [f"fv{base}.pdf", f"fv{base}.xml"]
+    row = bed.row(done.id)
+    assert members[f"fv{base}.xml"] == bed.runtime.blobs.get(row.xml_blob)  # the signed 04 itself
+    text = _pdf_text(members[f"fv{base}.pdf"])
+    assert "CONTINGENCIA" in text and "pendiente: se transmite al superar la contingencia" in text
+    assert row.delivery_state is DeliveryState.SENT and row.report["delivery"]["contingency"] is True
+    assert row.state.value == "signed"  # delivered before DIAN has it
+
+    # DIAN receives again: the sweep transmits it, DIAN validates it, and the buyer is not mailed a second time.
+    assert contingency.end(bed.sessions, actor="cli:ana", now=utc_now())
+    report = contingency.sweep(bed.issuing, bed.runtime.client, now=utc_now())
+    assert report.transmitted == [done.number], report
+    again = _deliver(bed)
+    assert again["summary"]["queued"] == 0 and len(bed.smtp.handler.messages) == 1  # type: ignore[attr-defined]
+    row = bed.row(done.id)
+    assert row.state.value == "accepted" and row.delivery_state is DeliveryState.SENT
+    hooks = [w.event for w in _webhooks(bed) if w.event.startswith("invoice.")]
+    assert hooks == ["invoice.delivered", "invoice.validated"]
+    # Asked by hand: the validated copy, with DIAN's answer (AttachedDocument).
+    resend_to_buyer(bed.sessions, bed.issuing.ctx, MailSettings("facturacion@proveedor.test"), done.id,
+                    actor="test:billing")  # fmt: skip
+    _deliver(bed)
+    (_, _, second) = bed.smtp.handler.wait_for(2)[1]  # type: ignore[attr-defined]
+    _, members = _zip_of(second)
+    assert sorted(members) == [f"ad{base}.pdf", f"ad{base}.xml"]
+    assert bed.runtime.blobs.get(row.dian_response_blob) in members[f"ad{base}.xml"]
+    assert "validada por la DIAN" in _text_of(second)
