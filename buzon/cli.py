@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from buzon.commands.audit import audit_group
 from buzon.commands.backup import backup, restore
 from buzon.commands.config import check_config
 from buzon.commands.contingency import contingency
@@ -30,7 +31,7 @@ def main() -> None:
 
 
 for command in (check_config, init, serve, scheduler, poll, import_, verify, dian_sim, user, token, event, jobs_group,
-                title, issue, ranges, habilitacion, contingency):  # fmt: skip
+                title, issue, ranges, habilitacion, contingency, audit_group):  # fmt: skip
     main.add_command(command)
 for command in (backup, restore):
     main.add_command(command)

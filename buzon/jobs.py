@@ -272,6 +272,15 @@ def _tacit_acceptance(rt: Runtime) -> dict[str, Any]:
     return {**report.as_dict(), "policy": policy}
 
 
+def _seal_audit(rt: Runtime) -> dict[str, Any]:
+    from store.audit_chain import chain_head, seal
+
+    sealed = seal(rt.engine)
+    with rt.engine.connect() as conn:
+        position, digest = chain_head(conn)
+    return {"sealed": sealed, "head": position, "head_hash": digest}
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -342,6 +351,11 @@ def tacit_acceptance() -> dict[str, Any]:
     return recorded("tacit_acceptance", _tacit_acceptance)
 
 
+def seal_audit() -> dict[str, Any]:
+    """Seal into the audit log's hash chain the entries whose commit left them unsealed (store/audit_chain.py)."""
+    return recorded("seal_audit", _seal_audit)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -357,6 +371,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "title_sync": title_sync,
     "contingency": contingency,
     "tacit_acceptance": tacit_acceptance,
+    "seal_audit": seal_audit,
 }
 
 
@@ -396,6 +411,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("title_sync", title_sync, min(settings.radian.watch_interval, 300), "Eventos de cartera (RADIAN)"),
         JobSpec("contingency", contingency, sched.outbox_interval, "Contingencia: transmitir facturas 03/04 a tiempo"),
         JobSpec("tacit_acceptance", tacit_acceptance, sched.deadline_interval, "Aceptación tácita (034) de facturas"),
+        JobSpec("seal_audit", seal_audit, sched.outbox_interval, "Sellar la bitácora de auditoría (cadena de hashes)"),
     ]
 
 

@@ -1,11 +1,14 @@
 """The append-only audit log: entries are added, never changed or removed.
 
 The ORM refuses updates and deletes here; the database refuses them too (triggers created by the migrations,
-on PostgreSQL and on SQLite), so plain SQL cannot rewrite history either.
+on PostgreSQL and on SQLite), so plain SQL cannot rewrite history either. Each entry is then sealed into a hash chain
+(store/audit_chain.py): a transaction that wrote entries seals at its commit when the chain's lock is free
+(`_seal_on_commit`), the job ``seal_audit`` seals what is left.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,7 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from store import audit_chain
+from store.audit_chain import chain_head, seal, verify
 from store.models import AuditEntry, utcnow
+
+__all__ = ["chain_head", "entry", "insert_entries", "mask_secrets", "record", "seal", "verify"]
 
 SECRET_KEY_RE = re.compile(r"pass(word)?|secret|token|pin|private|key", re.IGNORECASE)
 MASK = "***"
@@ -68,6 +75,7 @@ def insert_entries(conn: sa.Connection, entries: list[dict[str, Any]]) -> None:
     """Insert rows made by `entry` in the connection's transaction (committed with the change they describe)."""
     if entries:
         conn.execute(_INSERT, entries)
+        _mark_unsealed(conn)
 
 
 @event.listens_for(AuditEntry, "before_update")
@@ -85,3 +93,48 @@ def _refuse_bulk(state: ORMExecuteState) -> None:
     """Bulk ORM update()/delete() skip the mapper events above; refuse them here."""
     if (state.is_update or state.is_delete) and any(m.class_ is AuditEntry for m in state.all_mappers):
         raise AuditLogIsAppendOnly("the audit log is append-only: bulk UPDATE/DELETE of audit entries refused")
+
+
+# --- Sealing at commit ---------------------------------------------------------------------------------------------
+# A connection that inserted audit entries is marked (in its DBAPI connection's info, cleared at commit and rollback);
+# at its commit the entries it sees are sealed in the same transaction, only if the chain's lock is free right now and
+# inside a savepoint: a busy lock or a failed seal leaves the entries to the next seal and never fails the commit.
+
+_UNSEALED = "buzon.audit.unsealed"
+log = logging.getLogger("store.audit")
+
+
+def _mark_unsealed(conn: Any) -> None:
+    """Mark the connection under ``conn`` (a Connection, a Session, or intake's SessionTx) as holding new entries."""
+    session = conn if isinstance(conn, Session) else getattr(conn, "session", None)
+    target = session.connection() if isinstance(session, Session) else conn
+    target.info[_UNSEALED] = True
+
+
+@event.listens_for(AuditEntry, "after_insert")
+def _inserted(mapper: Any, connection: sa.Connection, target: AuditEntry) -> None:
+    connection.info[_UNSEALED] = True
+
+
+def _autocommit(conn: sa.Connection) -> bool:
+    dbapi = conn.connection.dbapi_connection
+    return getattr(dbapi, "autocommit", None) is True or (
+        conn.dialect.name == "sqlite" and getattr(dbapi, "isolation_level", "") is None
+    )
+
+
+@event.listens_for(sa.Engine, "commit")
+def _seal_on_commit(conn: sa.Connection) -> None:
+    if not conn.info.pop(_UNSEALED, False) or _autocommit(conn):
+        return
+    try:
+        with conn.begin_nested():
+            audit_chain.seal_pending(conn, wait=False, limit=audit_chain.HOOK_LIMIT)
+    except sa.exc.DBAPIError:
+        log.warning("sealing the audit chain at commit failed; the job seal_audit will seal these entries",
+                    exc_info=True)  # fmt: skip
+
+
+@event.listens_for(sa.Engine, "rollback")
+def _forget_unsealed(conn: sa.Connection) -> None:
+    conn.info.pop(_UNSEALED, None)

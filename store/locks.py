@@ -21,6 +21,7 @@ _TRY = sa.text("SELECT pg_try_advisory_lock(:lock_id)")
 _UNLOCK = sa.text("SELECT pg_advisory_unlock(:lock_id)")
 _UNLOCK_ALL = sa.text("SELECT pg_advisory_unlock_all()")
 _XACT = sa.text("SELECT pg_advisory_xact_lock(:lock_id)")
+_TRY_XACT = sa.text("SELECT pg_try_advisory_xact_lock(:lock_id)")
 
 
 def key(*parts: object) -> int:
@@ -71,3 +72,11 @@ def lost_race(exc: BaseException) -> bool:
     if not isinstance(exc, DBAPIError):
         return False
     return getattr(exc.orig, "sqlstate", None) in RETRY_STATES
+
+
+def try_lock_for_transaction(conn: Any, lock_id: int) -> bool:
+    """Take a transaction lock without waiting (given back at commit or rollback): False when another transaction
+    holds it. Granted at once on SQLite."""
+    if not shared(conn):
+        return True
+    return bool(conn.execute(_TRY_XACT, {"lock_id": lock_id}).scalar())

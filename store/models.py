@@ -715,7 +715,8 @@ class LooseAnswer(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: who did what, when, from where. Updates and deletes are refused (store/audit.py)."""
+    """Append-only: who did what, when, from where. Updates and deletes are refused (store/audit.py), but for the seal
+    that sets the chain columns once (store/audit_chain.py)."""
 
     __tablename__ = "audit_entries"
 
@@ -726,6 +727,19 @@ class AuditEntry(Base):
     subject: Mapped[str | None] = mapped_column(sa.String(200), index=True)
     source: Mapped[str | None] = mapped_column(sa.String(200))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The hash chain (store/audit_chain.py): NULL until sealed, then set once (the triggers allow nothing else).
+    chain_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
+    chain_hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+    __table_args__ = (
+        sa.Index("ix_audit_entries_chain_seq", "chain_seq", unique=True),
+        sa.Index(
+            "ix_audit_entries_unsealed",
+            "id",
+            sqlite_where=sa.text("chain_seq IS NULL"),
+            postgresql_where=sa.text("chain_seq IS NULL"),
+        ),
+    )
 
 
 class Supplier(Timestamps, Base):
@@ -739,6 +753,10 @@ class Supplier(Timestamps, Base):
     reception_email: Mapped[str | None] = mapped_column(sa.String(320))  # overrides the invoice and DIAN's list
     auto_acknowledge: Mapped[bool] = mapped_column(default=False)  # 030 by policy "valid_listed"
     auto_receipt: Mapped[bool] = mapped_column(default=False)  # services: 032 automatically on invoicing
+    # DIAN's reception addresses for the NIT (GetExchangeEmails) as last read by the job refresh_supplier_emails
+    # (events/supplier_emails.py): [] when DIAN lists none, None when never read.
+    dian_emails: Mapped[list[Any] | None]
+    dian_emails_read_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class OutgoingMail(Timestamps, Base):
