@@ -962,3 +962,20 @@ class LegalHold(Base):
     released_at: Mapped[datetime | None] = mapped_column(index=True)
     released_by: Mapped[str | None] = mapped_column(sa.String(120))
     release_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class SupportPurchase(Timestamps, Base):
+    """A purchase from a seller not obliged to invoice, registered by AP during the week, until the weekly documento
+    soporte (generation mode 2, "acumulado semanal") gathers it (migration 0018, issuing/support_week.py). ``seller``
+    and ``line`` are the DS request's own shapes; ``support_document_id`` the DS that gathered it (None: still open)."""
+
+    __tablename__ = "support_purchases"
+    __table_args__ = (sa.Index("ix_support_purchases_seller_day", "seller_id", "purchased_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seller_id: Mapped[str] = mapped_column(sa.String(20))
+    seller: Mapped[dict[str, Any]]
+    purchased_on: Mapped[date]
+    line: Mapped[dict[str, Any]]
+    support_document_id: Mapped[int | None] = mapped_column(index=True)  # an outbound_documents id, no FOREIGN KEY
+    actor: Mapped[str] = mapped_column(sa.String(120))
