@@ -59,6 +59,9 @@ class _Problems:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = ""
+    # PostgreSQL's owner role (README "Two roles"): `buzon init` migrates with this URL, then grants the role of `url`
+    # what the application needs (on the audit log only SELECT, INSERT and the seal's update). Empty: `url` migrates.
+    owner_url: str = ""
 
 
 @dataclass(frozen=True)

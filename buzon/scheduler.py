@@ -36,6 +36,11 @@ def next_runs(engine: Any) -> dict[str, float | None]:
         return {row[0]: row[1] for row in rows}
 
 
+def create_job_table(engine: Any) -> None:
+    """Create the job store's table now (``buzon init`` as the owner role: the application role may not create it)."""
+    SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE).jobs_t.create(engine, checkfirst=True)
+
+
 def build_scheduler(runtime: Runtime, *, background: bool = False, run_now: bool = False) -> BaseScheduler:
     """A scheduler whose jobs live in Buzón's own database, bound to this runtime's collaborators; with ``run_now``
     every job runs once at start (then at its interval), as `buzon serve` wants for the demo."""

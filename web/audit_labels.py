@@ -64,6 +64,10 @@ ACTIONS: dict[str, str] = {
     "numbering.synced": "leyó de la DIAN los rangos de numeración autorizados",
     "numbering.next_set": "movió hacia adelante el siguiente número de un rango de numeración",
     "numbering.kind_set": "indicó qué documentos numera un rango de la DIAN (facturas o contingencia tipo 03)",
+    # Documento soporte (issuing/support_service.py, issuing/support_week.py)
+    "outbound.support_issued": "expidió y firmó un documento soporte (05) o su nota de ajuste (95) con su número",
+    "support.purchase_registered": "registró una compra a un no obligado a facturar para el documento soporte semanal",
+    "support.week_gathered": "reunió las compras de la semana de un vendedor en un documento soporte acumulado",
     # Habilitación, contingency and our 034 (issuing/habilitacion.py, issuing/contingency.py, issuing/tacit.py)
     "outbound.deferred": "registró que la DIAN aún no tenía la factura de una nota del set de pruebas (se reenvía)",
     "contingency.started": "inició una contingencia de la DIAN (las facturas se expiden como tipo 04)",

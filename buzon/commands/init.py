@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from buzon.commands.errors import fail
@@ -10,18 +12,41 @@ from buzon.config import ConfigError, Settings
 from buzon.runtime import Runtime, redact
 
 
+def _grant_app_role(owner: Runtime, settings: Settings) -> None:
+    """As the owner role (database.owner_url): create the scheduler's table and grant the role of database.url what
+    the application needs (store/roles.py)."""
+    from sqlalchemy.engine import make_url
+
+    from buzon.scheduler import create_job_table
+    from store.roles import grant_app_role
+
+    if owner.engine.dialect.name != "postgresql":
+        raise ConfigError("database.owner_url: two roles are for PostgreSQL only; leave it empty with SQLite")
+    app, own = make_url(settings.database_url).username, owner.engine.url.username
+    if not app or app == own:
+        raise ConfigError(f"database.url: must name the application role, not the owner ({own}) of database.owner_url")
+    create_job_table(owner.engine)
+    with owner.engine.begin() as conn:
+        grant_app_role(conn, app)
+    click.echo(f"role {app}: granted the application's rights (audit log: read, add and seal only)")
+
+
 @click.command()
 @with_settings
 def init(settings: Settings) -> None:
     """Create the database or upgrade it to the current schema (running it twice changes nothing)."""
     from store.db import head_revision, migrate  # start-up time: Alembic only when migrating
 
-    runtime = Runtime.from_settings(settings)
+    owner_url = settings.database.owner_url
+    runtime = Runtime.from_settings(settings.replace(database=replace(settings.database, url=owner_url)) if owner_url
+                                    else settings)  # fmt: skip
     where = redact(settings.database_url)
     try:
         before = runtime.revision()
         migrate(runtime.engine)
         after = runtime.revision()
+        if owner_url:
+            _grant_app_role(runtime, settings)
     except ConfigError:
         raise
     except Exception as exc:
