@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from buzon.commands.archive import archive
 from buzon.commands.audit import audit_group
 from buzon.commands.backup import backup, restore
 from buzon.commands.config import check_config
@@ -35,6 +36,7 @@ for command in (check_config, init, serve, scheduler, poll, import_, verify, dia
     main.add_command(command)
 for command in (backup, restore):
     main.add_command(command)
+main.add_command(archive)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -33,4 +33,5 @@ def web_app(runtime: Runtime, *, sent_mail: Path | None = None) -> Flask:
         sent_mail=sent_mail,
         titles=runtime.title_service,
         issuing=runtime.issuing_service,
+        company_identity=runtime.company_identity,
     )

@@ -52,6 +52,7 @@ def create_app(
     sent_mail: Path | None = None,
     titles: Callable[[sessionmaker[Session]], Any] | None = None,
     issuing: Callable[[sessionmaker[Session]], Any] | None = None,
+    company_identity: Callable[[], Any] | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
@@ -88,6 +89,8 @@ def create_app(
     app.extensions["buzon.titles"] = titles(sessions) if titles is not None else None
     # The issuing façade (issuing.service.IssuingService) on the app's sessions: Runtime.issuing_service.
     app.extensions["buzon.issuing"] = issuing(sessions) if issuing is not None else None
+    # The company's signing identity (dian.trust.SigningIdentity) sealing the auditor's pack: Runtime.company_identity.
+    app.extensions["buzon.company_identity"] = company_identity
     app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
     # The scheduled jobs (objects with id, description, seconds) for the jobs page; buzon passes its job_specs.
     app.extensions["buzon.jobs"] = jobs
@@ -169,4 +172,7 @@ def create_app(
 
     app.register_blueprint(issued.bp)
     app.register_blueprint(issued_form.bp)
+    from web import archive  # auditors: the signed pack of a period
+
+    app.register_blueprint(archive.bp)
     return app

@@ -102,6 +102,10 @@ ACTIONS: dict[str, str] = {
     # Admin (web/jobs.py, web/admin_webhooks.py)
     "job.run_now": "ejecutó a mano una tarea programada",
     "webhook.retry_requested": "pidió reintentar un envío de webhook",
+    # The archive (store/archive/: buzon archive, web/archive.py)
+    "archive.exported": "exportó el paquete de auditoría firmado de un periodo",
+    "archive.hold.added": "puso una retención legal sobre documentos del archivo",
+    "archive.hold.released": "levantó una retención legal del archivo",
 }
 
 # event.<code>.<what>: the outbox, the notices (events/emit.py, outbox.py, notify.py)
@@ -130,6 +134,7 @@ TOPICS = {
     "webhook": "un webhook",
     "supplier": "un proveedor",
     "title": "un título valor",
+    "archive": "el archivo",
 }
 
 # The filter's "Tipo de acción": label and the code prefixes it covers (whole words: "event" finds event.030.signed).
@@ -141,6 +146,7 @@ ACTION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "usuarios": ("Usuarios y tokens", ("user", "api_token")),
     "administracion": ("Administración (tareas, webhooks, DIAN)", ("job", "webhook", "dian")),
     "titulos": ("Títulos valor (RADIAN)", ("title",)),
+    "archivo": ("Archivo y retención", ("archive",)),
 }
 
 _EVENT_CODE = re.compile(r"^event\.(\d{3})\.([a-z_]+)$")
@@ -229,6 +235,16 @@ def describe_actor(actor: str, people: Mapping[str, tuple[str, str]]) -> str:
 # --- Data -------------------------------------------------------------------------------------------------------
 
 FIELDS = {
+    # The archive (store/archive/)
+    "period_from": "Desde",
+    "period_to": "Hasta",
+    "missing": "Archivos faltantes",
+    "sums_sha256": "SHA-256 de SHA256SUMS",
+    "audit_chain": "Cadena de auditoría",
+    "scope": "Alcance",
+    "what": "Qué cubre",
+    "held_by": "Puesta por",
+    "release_reason": "Motivo del levantamiento",
     "number": "Número",
     "type": "Tipo",
     "issuer_nit": "NIT del emisor",
