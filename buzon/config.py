@@ -229,6 +229,13 @@ class IssuingSettings:
     # The seller's 034 (issuing/tacit.py) three business days after the buyer's 032 with no 031/033: "off", "propose"
     # (listed for billing to confirm) or "send" (emitted by the tacit_acceptance job).
     tacit_acceptance: Literal["off", "propose", "send"] = "propose"
+    # The printed invoice (issuing/pdf.py): the company's logo (a PNG or JPEG file, top left of every page), a line
+    # under the company's name (its economic activity, a slogan) and a note at the foot of every page (bank account,
+    # website). The buyer's mail subject may end with a business line (dian-facts 4.1, its optional sixth field).
+    pdf_logo: str = ""
+    pdf_business_line: str = ""
+    pdf_footer: str = ""
+    mail_business_line: str = ""
 
 
 @dataclass(frozen=True)
@@ -426,6 +433,27 @@ def _validate(s: Settings, problems: _Problems) -> None:
         if "@" not in address or any(c.isspace() for c in address):
             problems.add(f"radian.alert_emails: {address!r} is not a mail address")
     _validate_ranges(s, problems)
+    _validate_printing(s.issuing, problems)
+
+
+
+# How long the printed texts may be: one line under the name, two at the foot of the page, one subject field.
+PRINTED_LIMITS = (("pdf_business_line", 120), ("pdf_footer", 300), ("mail_business_line", 60))
+
+
+def _validate_printing(i: IssuingSettings, problems: _Problems) -> None:
+    """The PDF's and the buyer mail's texts: one line each, within what the page or the subject holds. Whether the
+    logo file can be read is `buzon check-config`'s (commands/config.py), as for the certificate."""
+    for name, limit in PRINTED_LIMITS:
+        value = getattr(i, name)
+        if any(c in value for c in "\r\n\t"):
+            problems.add(f"issuing.{name}: expected one line of text (no line breaks or tabs)")
+        elif len(value) > limit:
+            problems.add(f"issuing.{name}: expected at most {limit} characters, got {len(value)}")
+    if ";" in i.mail_business_line:
+        problems.add("issuing.mail_business_line: ';' separates the subject's fields (dian-facts 4.1); leave it out")
+    if i.pdf_logo and Path(i.pdf_logo).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        problems.add(f"issuing.pdf_logo: expected a .png, .jpg or .jpeg file, got {Path(i.pdf_logo).name!r}")
 
 
 def _validate_webhooks(w: WebhookSettings, problems: _Problems) -> None:
@@ -521,6 +549,7 @@ def _absolute(s: Settings, base: Path) -> Settings:
         certificate=dataclasses.replace(s.certificate, pkcs12_path=fix(s.certificate.pkcs12_path)),
         dian=dataclasses.replace(s.dian, trust_store=fix(s.dian.trust_store)),
         inbox=dataclasses.replace(s.inbox, path=fix(s.inbox.path)),
+        issuing=dataclasses.replace(s.issuing, pdf_logo=fix(s.issuing.pdf_logo)),
     )
 
 

@@ -39,10 +39,13 @@ DEMO_PERSON = Person(id="1020304050", first_name="Ana María", family_name="Pér
 
 
 def seed_events(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
-    """Register the demo events once, then the demo receivable title (buzon/demo_titles.py)."""
+    """Register the demo events once, then the demo receivable title (buzon/demo_titles.py), then our own issued
+    invoices (buzon/demo_issued.py: after the titles, whose receivable is seeded only while no title exists)."""
+    from buzon.demo_issued import seed_issued
     from buzon.demo_titles import seed_titles
 
-    notes = [note for note in (_seed_events(settings, now=now), seed_titles(settings, now=now)) if note]
+    notes = [_seed_events(settings, now=now), seed_titles(settings, now=now), seed_issued(settings, now=now)]
+    notes = [note for note in notes if note]
     return "\n".join(notes) or None
 
 

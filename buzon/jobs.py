@@ -245,11 +245,11 @@ def _deliver_issued(rt: Runtime) -> dict[str, Any]:
 
 
 def _deliver_to_buyers(rt: Runtime) -> dict[str, Any]:
-    from issuing.delivery import BuyerAddresses, MailSettings, queue_buyer_mail, settle_sent
+    from issuing.delivery import BuyerAddresses, queue_buyer_mail, settle_sent
 
     delivered = settle_sent(rt.sessions)  # the buyers' mails deliver_outbox's SMTP run sent
-    settings = MailSettings(from_address=rt.settings.smtp.from_address)
-    report = queue_buyer_mail(rt.sessions, rt.issuing.ctx, settings, addresses=BuyerAddresses(rt.client))
+    report = queue_buyer_mail(rt.sessions, rt.issuing.ctx, rt.buyer_mail_settings(),
+                              addresses=BuyerAddresses(rt.client))
     report.delivered = delivered
     return report.as_dict()
 

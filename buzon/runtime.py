@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from events.service import EventService
     from inbox.intake import Intake
     from issuing.context import IssuingContext
+    from issuing.delivery import MailSettings
+    from issuing.pdf import PdfOptions
     from issuing.service import IssuingService
     from radian.service import TitleService
     from store.blobs import BlobStore
@@ -438,6 +440,23 @@ class Runtime:
     def issuing(self) -> IssuingService:
         """This process's issuing façade (the CLI and the jobs share it)."""
         return self.issuing_service()
+
+    def pdf_options(self) -> PdfOptions:
+        """The printed invoice's logo, business line and footer from [issuing] (issuing.pdf.PdfOptions)."""
+        from pathlib import Path
+
+        from issuing.pdf import PdfOptions
+
+        cfg = self.settings.issuing
+        return PdfOptions(logo=Path(cfg.pdf_logo) if cfg.pdf_logo else None, footer=cfg.pdf_footer or None,
+                          business_line=cfg.pdf_business_line or None)  # fmt: skip
+
+    def buyer_mail_settings(self) -> MailSettings:
+        """How the buyer's copy is mailed: the [smtp] sender, the subject's business line and the PDF's options."""
+        from issuing.delivery import MailSettings
+
+        return MailSettings(from_address=self.settings.smtp.from_address,
+                            business_line=self.settings.issuing.mail_business_line or None, pdf=self.pdf_options())
 
     # -- intake and the mailbox ---------------------------------------------------------------------------------
 

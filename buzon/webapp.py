@@ -33,5 +33,6 @@ def web_app(runtime: Runtime, *, sent_mail: Path | None = None) -> Flask:
         sent_mail=sent_mail,
         titles=runtime.title_service,
         issuing=runtime.issuing_service,
+        issued_mail=runtime.buyer_mail_settings,
         company_identity=runtime.company_identity,
     )

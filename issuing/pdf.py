@@ -36,12 +36,14 @@ rl_config.useA85 = 0
 @dataclass(frozen=True)
 class PdfOptions:
     """What the company configures: ``logo`` (path to a PNG or JPEG, printed top left of every page), ``footer``
-    (a note at the foot of every page: bank account, website…) and ``software_name`` (named beside the software
-    provider's NIT in the software line)."""
+    (a note at the foot of every page: bank account, website…), ``business_line`` (a line under the company's name:
+    its economic activity) and ``software_name`` (named beside the software provider's NIT in the software line).
+    The shell builds it from the [issuing] pdf_* settings (buzon.runtime.Runtime.pdf_options)."""
 
     logo: Path | None = None
     footer: str | None = None
     software_name: str | None = "Buzón"
+    business_line: str | None = None
 
 
 @lru_cache(maxsize=8)
@@ -58,7 +60,7 @@ def _decoration(options: PdfOptions) -> Decoration:
             logo = _logo(str(options.logo), options.logo.stat().st_mtime_ns)
         except OSError as exc:
             raise ValueError(f"el logo {options.logo} no se puede leer: {exc.strerror or exc}") from exc
-    return Decoration(logo=logo, footer=options.footer)
+    return Decoration(logo=logo, footer=options.footer, business_line=options.business_line)
 
 
 def render_sheet(sheet: Sheet, options: PdfOptions = PdfOptions()) -> bytes:

@@ -33,7 +33,7 @@ QR_STEP = 1.44  # points per module: 0.02 in, 2 pixels at 100 dpi
 QR_MASK = 0  # the checkerboard (i + j) mod 2, see _qr_form
 HEADER_H = QR_SIZE + 6
 FOOTER_H = 44.0
-FONT, BOLD = "Helvetica", "Helvetica-Bold"
+FONT, BOLD, ITALIC = "Helvetica", "Helvetica-Bold", "Helvetica-Oblique"
 GREY = (0.45, 0.45, 0.45)
 RULE = (0.75, 0.75, 0.75)
 SHADE = (0.93, 0.94, 0.96)
@@ -50,10 +50,12 @@ TABLE_HEAD_H = 14.0
 
 @dataclass(frozen=True)
 class Decoration:
-    """What the company adds: its logo (an image reader, or None) and a note printed at the foot of every page."""
+    """What the company adds: its logo (an image reader, or None), a note printed at the foot of every page (two
+    lines at most, the second cut with "…") and a business line under its name."""
 
     logo: ImageReader | None = None
     footer: str | None = None
+    business_line: str | None = None
     qr_side: float = QR_SIZE  # set by draw_sheet once the QR is drawn
 
 
@@ -207,6 +209,10 @@ def _header(pen: _Pen, sheet: Sheet, deco: Decoration, page: int, pages: int) ->
     for line in _wrap(sheet.issuer.name, issuer_w, BOLD, 10):
         pen.text(x, y, line, font=BOLD, size=10)
         y -= 12
+    if deco.business_line:
+        for line in _wrap(deco.business_line, issuer_w, ITALIC, 7.5)[:2]:
+            pen.text(x, y, line, font=ITALIC, size=7.5)
+            y -= 9.5
     pen.text(x, y, sheet.issuer.identification, font=BOLD, size=8)
     y -= 3
     pen.lines(x, y, sheet.issuer.lines, issuer_w, size=7)
@@ -240,8 +246,12 @@ def _footer(pen: _Pen, sheet: Sheet, deco: Decoration) -> None:
     y -= 8.5
     pen.text(MARGIN, y, f"Representación gráfica de la {sheet.title.lower()} {sheet.number}.", size=6.3, color=GREY)
     if deco.footer:
-        y -= 8.5
-        pen.text(MARGIN, y, _wrap(deco.footer, WIDTH, FONT, 6.3)[0], size=6.3, color=GREY)
+        lines = _wrap(deco.footer, WIDTH, FONT, 6.3)
+        if len(lines) > 2:  # the page's foot holds two lines: the rest is cut, visibly
+            lines = [lines[0], _wrap(lines[1] + " …", WIDTH - stringWidth(" …", FONT, 6.3), FONT, 6.3)[0] + " …"]
+        for line in lines:
+            y -= 7.5
+            pen.text(MARGIN, y, line, size=6.3, color=GREY)
 
 
 def _party_box(pen: _Pen, x: float, top: float, w: float, title: str, party: PartyBlock) -> float:

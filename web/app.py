@@ -52,6 +52,7 @@ def create_app(
     sent_mail: Path | None = None,
     titles: Callable[[sessionmaker[Session]], Any] | None = None,
     issuing: Callable[[sessionmaker[Session]], Any] | None = None,
+    issued_mail: Callable[[], Any] | None = None,
     company_identity: Callable[[], Any] | None = None,
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
@@ -89,6 +90,9 @@ def create_app(
     app.extensions["buzon.titles"] = titles(sessions) if titles is not None else None
     # The issuing façade (issuing.service.IssuingService) on the app's sessions: Runtime.issuing_service.
     app.extensions["buzon.issuing"] = issuing(sessions) if issuing is not None else None
+    # How the buyer's copy is mailed and printed (issuing.delivery.MailSettings, with the PDF's logo, business line and
+    # footer): Runtime.buyer_mail_settings; without it, the plain PDF and the [smtp] sender.
+    app.extensions["buzon.issued_mail"] = issued_mail
     # The company's signing identity (dian.trust.SigningIdentity) sealing the auditor's pack: Runtime.company_identity.
     app.extensions["buzon.company_identity"] = company_identity
     app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None

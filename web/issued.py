@@ -22,6 +22,7 @@ from dian.codes import DocumentType
 from store.models import DocumentEvent, OutboundDocument, OutboundState, Role
 from web.access import roles
 from web.documents import blobs
+from web.issued_delivery import delivery_marker, delivery_view, mail_settings, pdf_options
 from web.issued_labels import BUYER_EVENTS, STATE_HINTS, STATE_LABELS, TYPE_LABELS, explain_rules
 from web.labels import local_time, money
 
@@ -96,7 +97,7 @@ def row_view(row: OutboundDocument, events: list[dict[str, Any]]) -> dict[str, A
         if row.tax_inclusive_amount is not None else "",
         "payable": money(row.payable_amount, row.currency), "state": row.state.value,
         "state_label": STATE_LABELS.get(row.state, row.state.value), "dian_code": row.dian_status_code,
-        "events": events, "claimed": any(e["code"] == "031" for e in events),
+        "events": events, "claimed": any(e["code"] == "031" for e in events), "mail": delivery_marker(row),
     }  # fmt: skip
 
 
@@ -167,6 +168,7 @@ def show(document_id: int) -> str:
         is_invoice=row.document_type.is_invoice, may_issue=may_issue() and issuing_service() is not None,
         closed=closed_by_buyer(events),
         accepted=row.state is OutboundState.ACCEPTED, local_time=local_time,
+        delivery=delivery_view(_db(), row) if row.origin == "issued" else None,
     )  # fmt: skip
 
 
@@ -190,7 +192,7 @@ def pdf_bytes(row: OutboundDocument) -> bytes:
     from issuing.pdf import render_pdf
 
     validated = row.validated_at if row.state is OutboundState.ACCEPTED else None
-    return render_pdf(_blob(row.xml_blob), validated_at=validated)
+    return render_pdf(_blob(row.xml_blob), validated_at=validated, options=pdf_options())
 
 
 @bp.get("/facturas-emitidas/<int:document_id>/pdf")
@@ -224,18 +226,17 @@ def zip_file(document_id: int) -> Response:
 def resend(document_id: int) -> Any:
     """Queue the buyer's copy again (issuing.delivery.resend_to_buyer): to the address typed, else the one found as for
     the first mail (the ERP's, else DIAN's GetAcquirer / GetExchangeEmails)."""
-    from issuing.delivery import BuyerAddresses, MailSettings, resend_to_buyer
+    from issuing.delivery import BuyerAddresses, resend_to_buyer
 
     service = issuing_service()
     row = get_document(document_id)
     if service is None:
         abort(503)
     to = (request.form.get("correo") or "").strip() or None
-    settings = current_app.config["BUZON_SETTINGS"]
     client = service.make_client() if to is None and not row.buyer_email and service.make_client else None
     try:
-        delivery = resend_to_buyer(service.sessions, service.ctx, MailSettings(settings.smtp.from_address),
-                                   row.id, actor=current_user.actor, to=to,
+        delivery = resend_to_buyer(service.sessions, service.ctx, mail_settings(), row.id,
+                                   actor=current_user.actor, to=to,
                                    addresses=BuyerAddresses(client) if client is not None else None)  # fmt: skip
     except ValueError as exc:
         flash(f"No se reenvió: {exc}.", "error")
@@ -251,4 +252,4 @@ def resend(document_id: int) -> Any:
     finally:
         if client is not None:
             client.close()
-    return redirect(url_for("issued.show", document_id=row.id) + "#descargas")
+    return redirect(url_for("issued.show", document_id=row.id) + "#entrega")

@@ -26,6 +26,7 @@ from issuing.totals import compute_totals
 from store.models import OutboundDocument, OutboundState
 from web.access import roles
 from web.issued import ACTORS, buyer_events, closed_by_buyer, get_document, issuing_service
+from web.issued_delivery import pdf_options
 from web.issued_fields import (
     CONCEPTS,
     ID_TYPES,
@@ -163,7 +164,7 @@ def preview_pdf() -> Response:
     never sent, marked VISTA PREVIA — sin validez on every page."""
     from issuing import ranges
     from issuing.document import BOGOTA, Numbering, issue_document
-    from issuing.pdf import PdfOptions, render_sheet
+    from issuing.pdf import render_sheet
     from issuing.pdf_content import read_sheet
 
     service = issuing_service()
@@ -199,6 +200,8 @@ def preview_pdf() -> Response:
         notes=(f"{PREVIEW_MARK}: no se ha enviado a la DIAN ni al comprador. El número {sheet.number}, el CUFE y el "
                "QR son provisionales: los definitivos se asignan al enviar.", *sheet.notes),
     )  # fmt: skip
-    body = render_sheet(sheet, PdfOptions(footer=f"{PREVIEW_MARK} · no es una factura electrónica"))
+    # the company's logo and business line as the real one will print them; the footer says what this is
+    options = dataclasses.replace(pdf_options(), footer=f"{PREVIEW_MARK} · no es una factura electrónica")
+    body = render_sheet(sheet, options)
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": 'inline; filename="vista-previa.pdf"'})  # fmt: skip

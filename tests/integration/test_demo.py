@@ -62,7 +62,7 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
         events = conn.execute(sa.text("SELECT code, submission_state, last_error FROM document_events "
                                       "WHERE document_id IS NOT NULL AND direction = 'emitted'")).all()  # fmt: skip
         title = conn.execute(sa.text("SELECT state, holder_nit, chain_length FROM value_titles "
-                                     "WHERE role = 'holder'")).one()  # fmt: skip
+                                     "WHERE role = 'holder' AND chain_length > 0")).one()  # fmt: skip
         payable = conn.execute(sa.text(
             "SELECT t.id, t.state, t.issuer_nit, t.holder_nit, t.payee_nit, t.payee_name, t.chain_length, d.state "
             "FROM value_titles t JOIN received_documents d ON d.id = t.document_id WHERE t.role = 'obligor'"
@@ -92,12 +92,48 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
     assert [tuple(row) for row in observed] == [("036", supplier, "800197268"), ("037", supplier, "901345678")]
     # … and one unseen holder_changed alert on it (mailed to treasury), beside the one on our own receivable.
     assert [(t, to, seen) for t, _, to, seen in alerts if t == title_id] == [(title_id, "901345678", None)]
-    assert len(alerts) == 2 and mailed == 1
+    assert len(alerts) == 2 and mailed == 2  # + the claim (031) on one of our issued invoices
+    _assert_issued(first.stdout, engine)
     second = subprocess.run([*BUZON, "init"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "demo:" not in second.stdout
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM received_documents")).scalar() == 11
-        # + 030/032/033/036/037 on our receivable, + the supplier's 036/037 the watch observed on the payable
-        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9 + 5 + 2
+        # + 030/032/033/036/037 on our receivable, + the supplier's 036/037 the watch observed on the payable,
+        # + the buyers' 030/032 and 033, 031 or our 034 on three issued invoices
+        assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9 + 5 + 2 + 9
+        assert conn.execute(sa.text("SELECT count(*) FROM outbound_documents WHERE origin = 'issued'")).scalar() == 7
         assert conn.execute(sa.text("SELECT count(*) FROM title_alerts WHERE kind = 'holder_changed'")).scalar() == 2
     engine.dispose()
+
+
+def _assert_issued(stdout: str, engine: sa.Engine) -> None:
+    """Our own invoices, issued through IssuingService against the simulator (buzon/demo_issued.py): every state
+    billing meets, with the buyers' events the receivables sync learned and our registered tacit 034."""
+    assert "demo: 7 documento(s) expedido(s) por Buzón (" in stdout
+    assert "aceptación tácita (034) registrada: tacitly_accepted" in stdout
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT id, number, document_type, state, buyer_name, delivery_state, report, dian_messages, reference_id "
+            "FROM outbound_documents WHERE origin = 'issued' ORDER BY id")).all()  # fmt: skip
+        events = conn.execute(sa.text(
+            "SELECT outbound_document_id, code, direction, submission_state FROM document_events "
+            "WHERE outbound_document_id IS NOT NULL ORDER BY id")).all()  # fmt: skip
+        ranges = conn.execute(sa.text("SELECT prefix, source, resolution_number FROM numbering_ranges "
+                                      "WHERE kind = 'invoice'")).all()  # fmt: skip
+    assert [tuple(r) for r in ranges] == [("SETP", "dian", "18760000001")]  # read from the simulator
+    by_buyer = {r.buyer_name: r for r in rows if r.document_type == "01" and r.state == "accepted"}
+    assert Counter(r.state for r in rows) == {"accepted": 6, "rejected": 1}
+    (rejected,) = [r for r in rows if r.state == "rejected"]
+    assert any(m.startswith("Regla: FAD06, Rechazo:") for m in json.loads(rejected.dian_messages))
+    (note,) = [r for r in rows if r.document_type == "91"]
+    assert note.state == "accepted" and by_buyer["PAPELERÍA CENTRAL LTDA."].id == note.reference_id
+    mine = {r.id: sorted((code, direction, state) for doc, code, direction, state in events if doc == r.id)
+            for r in rows}  # fmt: skip
+    buyer = [("030", "observed", "registered"), ("032", "observed", "registered")]
+    assert mine[by_buyer["DISTRIBUIDORA EL CAFETAL S.A.S."].id] == sorted([*buyer, ("033", "observed", "registered")])
+    assert mine[by_buyer["CONSTRUCCIONES ANDINAS S.A.S."].id] == sorted([*buyer, ("031", "observed", "registered")])
+    assert mine[by_buyer["HOTEL LOS ALMENDROS S.A.S."].id] == sorted([*buyer, ("034", "emitted", "registered")])
+    # The buyers' mails: queued for the scheduler's SMTP run, and one buyer with no known address, said so.
+    delivery = Counter((r.delivery_state, json.loads(r.report or "{}").get("delivery", {}).get("problem"))
+                       for r in rows)  # fmt: skip
+    assert delivery == {("pending", None): 5, ("failed", "no_address"): 1, (None, None): 1}
