@@ -1,0 +1,140 @@
+"""What the audit log's hash chain costs (store/audit_chain.py): the seal a commit runs when it wrote audit entries
+(one entry per commit, as a web action; a batch of entries in one transaction, as intake's), against the same
+commits with the seal switched off; the job's seal of a backlog and `verify`, per entry.
+
+On SQLite (a file) and on PostgreSQL (a scratch database on BUZON_TEST_PG, dropped afterwards; its server CPU counted
+from its own backends). Medians over interleaved rounds (seal on / off alternate).
+
+Run from the repository root: ``.venv/bin/python benchmarks/audit_chain.py [--rounds 7] [--commits 200]
+[--batch 100]``. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from benchmarks._measure import backend_pids, cpu_of, reference_line
+from store import audit
+from store.db import make_engine, migrate, session_factory
+
+
+def _hook(on: bool) -> None:
+    """Switch the seal at commit on or off (off: the log as it was before the chain)."""
+    listening = event.contains(sa.Engine, "commit", audit._seal_on_commit)
+    if on and not listening:
+        event.listen(sa.Engine, "commit", audit._seal_on_commit)
+    elif not on and listening:
+        event.remove(sa.Engine, "commit", audit._seal_on_commit)
+
+
+def _one_per_commit(engine: sa.Engine, commits: int) -> Callable[[], None]:
+    sessions = session_factory(engine)
+
+    def run() -> None:
+        for i in range(commits):
+            with sessions() as s:
+                audit.record(s, actor="user:ana", action="document.viewed", subject=f"FE{i}", data={"n": i})
+                s.commit()
+
+    return run
+
+
+def _batch(engine: sa.Engine, size: int) -> Callable[[], None]:
+    def run() -> None:
+        with engine.connect() as conn:
+            entries = [audit.entry(actor="inbox", action="mail.filed", subject=f"m{i}", data={"n": i})
+                       for i in range(size)]  # fmt: skip
+            audit.insert_entries(conn, entries)
+            conn.commit()
+
+    return run
+
+
+def _backends(engine: sa.Engine) -> list[int]:
+    if engine.dialect.name != "postgresql":
+        return []
+    with engine.connect() as conn:
+        return backend_pids(conn)
+
+
+def _measure(engine: sa.Engine, run: Callable[[], None], on: bool) -> tuple[float, float, float]:
+    _hook(on)
+    try:
+        _, wall, cpu, server = cpu_of(run, lambda: _backends(engine))
+    finally:
+        _hook(True)
+    audit.seal(engine)  # what the off round left unsealed, outside the measurement
+    return wall, cpu, server
+
+
+def _row(label: str, per: int, on: list[tuple[float, float, float]], off: list[tuple[float, float, float]]) -> str:
+    def med(samples: list[tuple[float, float, float]], i: int) -> float:
+        return statistics.median(s[i] for s in samples) / per * 1e6
+
+    parts = []
+    for i, name in enumerate(("wall", "client CPU", "server CPU")):
+        a, b = med(on, i), med(off, i)
+        parts.append(f"{name} {b:7.1f} → {a:7.1f} µs (+{a - b:6.1f})")
+    return f"  {label:<34} " + "; ".join(parts)
+
+
+def bench(kind: str, url: str, rounds: int, commits: int, batch: int) -> None:
+    engine = make_engine(url)
+    migrate(engine)
+    try:
+        print(f"{kind}:")
+        one = _one_per_commit(engine, commits)
+        many = _batch(engine, batch)
+        for label, run, per in ((f"one entry per commit (×{commits})", one, commits),
+                                (f"a batch of {batch} in one commit", many, batch)):  # fmt: skip
+            on, off = [], []
+            for _ in range(rounds):
+                off.append(_measure(engine, run, False))
+                on.append(_measure(engine, run, True))
+            print(_row(label, per, on, off) + "  per entry, seal off → on")
+            added = statistics.median(s[0] for s in on) - statistics.median(s[0] for s in off)
+            print(f"  {'':<34} per commit: +{added / (commits if per == commits else 1) * 1e3:.2f} ms wall")
+        # The job's seal of a backlog (written with the hook off), then verify over everything.
+        _hook(False)
+        for _ in range(5):
+            _batch(engine, 1000)()
+        _hook(True)
+        _, wall, cpu, _ = cpu_of(lambda: audit.seal(engine))
+        print(f"  seal of a 5000-entry backlog       {wall / 5000 * 1e6:7.1f} µs wall, "
+              f"{cpu / 5000 * 1e6:7.1f} µs client CPU per entry")  # fmt: skip
+        with engine.connect() as conn:
+            verdict, wall, cpu, _ = cpu_of(lambda: audit.verify(conn))
+        assert verdict.ok
+        print(f"  verify of {verdict.count} entries        {verdict.count / wall:9.0f} entries/s "
+              f"({cpu / verdict.count * 1e6:.1f} µs client CPU per entry)")  # fmt: skip
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--commits", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+    print(reference_line())
+    with tempfile.TemporaryDirectory() as folder:
+        bench("SQLite", f"sqlite:///{folder}/bench.sqlite3", args.rounds, args.commits, args.batch)
+    from tests.services import fresh_postgres_database
+
+    with fresh_postgres_database() as url:
+        bench("PostgreSQL", url, args.rounds, args.commits, args.batch)
+
+
+if __name__ == "__main__":
+    main()
