@@ -18,6 +18,7 @@ from buzon.commands.init import init
 from buzon.commands.issue import issue, ranges
 from buzon.commands.jobs import jobs_group, scheduler
 from buzon.commands.serve import serve
+from buzon.commands.support import soporte
 from buzon.commands.title import title
 from buzon.commands.users import token, user
 from buzon.commands.verify import verify
@@ -37,6 +38,7 @@ for command in (check_config, init, serve, scheduler, poll, import_, verify, dia
 for command in (backup, restore):
     main.add_command(command)
 main.add_command(archive)
+main.add_command(soporte)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

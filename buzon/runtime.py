@@ -406,6 +406,13 @@ class Runtime:
         """This process's value titles façade (the CLI and the jobs share it)."""
         return self.title_service()
 
+    @cached_property
+    def support(self) -> Any:
+        """This process's documento soporte façade (05 and its 95, issuing.support_service) on the issuing one."""
+        from issuing.support_service import SupportService
+
+        return SupportService(self.issuing)
+
     # -- issuing (our invoices and notes) ----------------------------------------------------------------------
 
     def issuing_context(self, sessions: Any = None) -> IssuingContext:

@@ -218,6 +218,8 @@ def _read(data: object, expected: str | None) -> SupportRequest:
             problems.append(Problem("/seller/resident", "true (reside en Colombia) o false"))
             resident = True
         seller = {key: value for key, value in seller.items() if key != "resident"}
+        if resident and not seller.get("address"):
+            problems.append(Problem("/seller/address", "un vendedor residente lleva su dirección (operación 10)"))
         if not resident and str(seller.get("id_type")) not in FOREIGN_ID_TYPES:
             problems.append(Problem("/seller/id_type", "un vendedor no residente se identifica con 41 pasaporte, "
                                     "42 documento extranjero o 50 NIT de otro país"))  # fmt: skip
@@ -253,8 +255,6 @@ def _read(data: object, expected: str | None) -> SupportRequest:
     if request is not None:
         payload = request.payload
         customer = payload.customer
-        if resident and customer.address is None:
-            problems.append(Problem("/seller/address", "un vendedor residente lleva su dirección (operación 10)"))
         if resident and customer.address is not None and customer.address.country != "CO":
             problems.append(Problem("/seller/address/country", "un vendedor residente tiene dirección en Colombia"))
     if problems or request is None:

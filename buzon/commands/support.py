@@ -1,0 +1,98 @@
+"""`buzon soporte`: the documento soporte (05) of purchases from sellers not obliged to invoice, and the week's
+purchases gathered into one (generation mode 2). `buzon issue FILE.json` hands a body with ``kind``
+("support_document" | "support_adjustment") to :func:`issue_support`.
+
+Refusals are one line and exit 2 (every problem with its field); a document DIAN rejects exits 1. The CLI speaks
+Spanish like its neighbour `buzon issue`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import click
+
+from buzon.commands.errors import fail
+from buzon.commands.issue import _read_json
+from buzon.commands.options import cli_actor, current_runtime, with_settings
+from buzon.config import Settings
+
+__all__ = ["issue_support", "soporte"]
+
+
+def _print(done: Any) -> None:
+    click.echo(f"{done.document_type.label} {done.number}" + (" (ya expedido con esta clave)" if done.replayed else ""))
+    click.echo(f"CUDS: {done.uuid}")
+    click.echo(f"Total: {done.payable:,.2f}")
+    click.echo(f"DIAN: {done.verdict}")
+    for message in done.dian_messages:
+        click.echo(f"  {message}")
+    if done.state.value == "send_failed" and done.last_error:
+        click.echo(f"  {done.last_error}")
+    if done.state.value == "rejected":
+        raise SystemExit(1)
+
+
+def issue_support(settings: Settings, data: dict[str, Any], *, idempotency_key: str | None, deliver: bool) -> None:
+    """Issue a 05 or 95 from its native JSON (``kind`` says which)."""
+    from issuing.problems import PayloadError
+    from issuing.support_request import read_support_request
+
+    request, problems = read_support_request(data)
+    if request is None:
+        fail("el documento no se expide: " + "; ".join(str(p) for p in problems))
+    with current_runtime(settings) as rt:
+        try:
+            done = rt.support.issue(request, actor=cli_actor(), idempotency_key=idempotency_key, client_key="cli",
+                                    deliver=deliver)  # fmt: skip
+        except PayloadError as exc:
+            fail("el documento no se expide: " + "; ".join(str(p) for p in exc.problems))
+    _print(done)
+
+
+@click.group("soporte")
+def soporte() -> None:
+    """Documento soporte (05): purchases from sellers not obliged to invoice; `buzon issue` issues one from JSON."""
+
+
+@soporte.command("purchase")
+@with_settings
+@click.argument("file", metavar="FILE.json", type=click.Path(dir_okay=False))
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="The purchase's day (default: today).")
+def purchase(settings: Settings, file: str, day: dt.datetime | None) -> None:
+    """Register one purchase for the seller's weekly DS: FILE.json is {"seller": {...}, "line": {...}}."""
+    from dian.calendar import BOGOTA
+    from issuing.problems import PayloadError
+    from issuing.support_week import register
+
+    data = _read_json(file)
+    if not isinstance(data, dict) or set(data) - {"seller", "line"} or not {"seller", "line"} <= set(data):
+        fail(f'{file}: se espera {{"seller": {{...}}, "line": {{...}}}}')
+    purchased_on = day.date() if day is not None else dt.datetime.now(BOGOTA).date()
+    with current_runtime(settings) as rt:
+        try:
+            done = register(rt.support, data["seller"], data["line"], purchased_on, actor=cli_actor())
+        except PayloadError as exc:
+            fail("la compra no se registra: " + "; ".join(str(p) for p in exc.problems))
+    click.echo(f"Compra {done.id} del vendedor {done.seller_id} registrada para la semana {done.week}")
+
+
+@soporte.command("accumulate")
+@with_settings
+@click.option("--seller", required=True, help="The seller's identification number (as registered).")
+@click.option("--week", required=True, help="ISO week, e.g. 2026-W48.")
+@click.option("--deliver/--queue-only", default=True, help="Send it to DIAN right away (default) or leave it queued.")
+def accumulate_week(settings: Settings, seller: str, week: str, deliver: bool) -> None:
+    """Issue one DS (mode 2, acumulado semanal) of the seller's open purchases of WEEK."""
+    from issuing.problems import PayloadError
+    from issuing.support_week import WeekError, accumulate
+
+    with current_runtime(settings) as rt:
+        try:
+            done = accumulate(rt.support, seller, week, actor=cli_actor(), deliver=deliver)
+        except WeekError as exc:
+            fail(str(exc))
+        except PayloadError as exc:
+            fail("el documento no se expide: " + "; ".join(str(p) for p in exc.problems))
+    _print(done)

@@ -1,0 +1,77 @@
+"""`buzon soporte purchase|accumulate` and `buzon issue` of a documento soporte through the real command line against
+the simulator over HTTP: two purchases of the week gathered into one DS mode 2 that DIAN validates, a second run with
+nothing left refused in one line; a non-resident DS from `buzon issue`; `buzon verify` on what was issued."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from lxml import etree
+
+from dian.ubl import namespaces as ns
+from store.models import OutboundDocument, SupportPurchase
+from tests.integration.issuing_fixtures import IssuingBed
+from tests.integration.support_fixtures import FARMER, SAAS, support_data, today  # noqa: F401
+from tests.integration.support_fixtures import issuing_bed, support_bed  # noqa: F401 - fixtures
+from tests.integration.test_events_cli import write_config
+
+pytestmark = pytest.mark.integration
+
+BUZON = [sys.executable, "-m", "buzon.cli"]
+
+
+@pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
+def test_weekly_ds_from_the_command_line(support_bed: IssuingBed, tmp_path: Path) -> None:
+    bed = support_bed
+    config = write_config(bed.settings, tmp_path / "buzon.toml")
+
+    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*BUZON, *args, "--config", str(config)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == code, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        return done
+
+    day = today()
+    year, week, _ = day.isocalendar()
+    week_text = f"{year}-W{week:02d}"
+    for quantity, price in (("3", "12000"), ("5", "11500")):
+        purchase = {"seller": FARMER, "line": {"description": "Huevos AA, cubeta x30", "quantity": quantity,
+                                               "unit_price": price, "taxes": [{"scheme": "01", "rate": "0"}]}}  # fmt: skip
+        (tmp_path / "compra.json").write_text(json.dumps(purchase), encoding="utf-8")
+        assert f"para la semana {week_text}" in run("soporte", "purchase", str(tmp_path / "compra.json")).stdout
+    bad = {"seller": {**FARMER, "address": None}, "line": {"description": "x", "quantity": "0", "unit_price": "1"}}
+    (tmp_path / "mala.json").write_text(json.dumps(bad), encoding="utf-8")
+    refused = run("soporte", "purchase", str(tmp_path / "mala.json"), code=2).stderr
+    assert "/line/quantity" in refused and "/seller/address" in refused
+
+    done = run("soporte", "accumulate", "--seller", FARMER["id"], "--week", week_text).stdout
+    assert "Documento soporte DS1" in done and "DIAN: validado por la DIAN" in done, done
+    assert "Total: 93,500.00" in done
+    assert "no hay compras abiertas" in run("soporte", "accumulate", "--seller", FARMER["id"], "--week", week_text,
+                                            code=2).stderr  # fmt: skip
+    assert "AAAA-Www" in run("soporte", "accumulate", "--seller", "1", "--week", "48", code=2).stderr
+    with bed.sessions() as s:
+        row = s.execute(sa.select(OutboundDocument).where(OutboundDocument.number == "DS1")).scalar_one()
+        gathered = s.execute(sa.select(SupportPurchase.support_document_id)).scalars().all()
+        xml, attached = bed.runtime.blobs.get(row.xml_blob), bed.runtime.blobs.get(row.attached_blob)
+    assert gathered == [row.id, row.id]
+    root = etree.fromstring(xml)
+    codes = root.findall(f".//{{{ns.CAC}}}InvoiceLine/{{{ns.CAC}}}InvoicePeriod/{{{ns.CBC}}}DescriptionCode")
+    assert [c.text for c in codes] == ["2", "2"]
+    (tmp_path / "ds1.xml").write_bytes(xml)
+    (tmp_path / "ds1-attached.xml").write_bytes(attached)
+    verified = run("verify", str(tmp_path / "ds1-attached.xml"), str(tmp_path / "ds1.xml"), code=0).stdout
+    assert "ds1-attached.xml: valid" in verified, verified
+
+    # A non-resident DS through `buzon issue` (kind says which document it is).
+    foreign = support_data(seller=SAAS, currency="USD", exchange_rate={"rate": "4000", "date": day.isoformat()})
+    foreign["lines"] = [{"description": "Suscripción anual herramienta", "quantity": "1", "unit_price": "1200",
+                         "generation": {"mode": "1", "start": day.isoformat()}}]  # fmt: skip
+    (tmp_path / "saas.json").write_text(json.dumps(foreign), encoding="utf-8")
+    issued = run("issue", str(tmp_path / "saas.json")).stdout
+    assert "Documento soporte DS2" in issued and "validado por la DIAN" in issued, issued
