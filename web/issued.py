@@ -19,7 +19,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 
 from dian.codes import DocumentType
-from store.models import DocumentEvent, OutboundDocument, OutboundState, Role
+from store.models import Direction, DocumentEvent, OutboundDocument, OutboundState, Role
 from web.access import roles
 from web.documents import blobs
 from web.issued_delivery import delivery_marker, delivery_view, mail_settings, pdf_options
@@ -75,7 +75,10 @@ def buyer_events(ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     for event in rows:
         found[event.outbound_document_id].append({
             "code": event.code.value, "label": BUYER_EVENTS[event.code.value],
-            "state": event.submission_state.value, "when": local_time(event.registered_at or event.signing_time),
+            # the buyer's own moment (its signing time), not when our sync learned it; for our 034, DIAN's registration
+            "state": event.submission_state.value, "when": local_time(
+                event.signing_time if event.direction is Direction.OBSERVED and event.signing_time
+                else event.registered_at or event.signing_time),
             "claim": event.claim_reason.value if event.claim_reason else None, "note": event.note,
         })  # fmt: skip
     return found
