@@ -1,5 +1,6 @@
-"""`buzon issue FILE.json`: issue one of our invoices or notes from the native JSON payload (number, CUFE/CUDE and
-DIAN's verdict printed); `buzon ranges sync|list`: our numbering ranges as DIAN authorized them (GetNumberingRange).
+"""`buzon issue FILE.json|FILE.csv`: issue one of our invoices or notes from the native JSON payload, or every document
+of a CSV file (issuing/csv_input.py: one row per line item, grouped by the ``document`` column) — number, CUFE/CUDE
+and DIAN's verdict printed; `buzon ranges sync|list`: our numbering ranges as DIAN authorized them (GetNumberingRange).
 
 Refusals are one line and exit 2 (every problem of the payload, with its field); a document DIAN rejects exits 1.
 The issuing modules are imported inside each command (start-up time: `buzon --help` does not load them).
@@ -22,42 +23,70 @@ __all__ = ["issue", "ranges"]
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-def _read_json(path: str) -> object:
+# The CSV columns (issuing/csv_input.py's COLUMNS; a test keeps the two lists equal), written out here so that
+# `buzon --help` does not import the issuing modules.
+CSV_HELP = """\b
+CSV: one row per line item; comma or semicolon separated; UTF-8; a header row naming these columns (always needed:
+document, and each line's description, quantity and unit_price; an empty cell is an absent field):
+  document            the document key: the rows with the same key are one document
+  type                01 venta (default), 02 exportación, 03, 04, 91 nota crédito, 92 nota débito
+  number prefix resolution_number   the numbering the ERP chose (optional)
+  currency exchange_rate exchange_date order_reference note
+  customer_id_type customer_id customer_dv customer_name customer_organization customer_tax_levels
+  customer_tax_scheme customer_trade_name customer_email customer_phone customer_address customer_city_code
+  customer_city customer_department customer_department_code customer_country customer_postal_code
+  payment_form payment_method due_date
+  reference_number reference_uuid reference_issue_date concept concept_description period_start period_end
+  paper_number paper_date          (type 03: the paper invoice)
+  reteiva reterenta reteica        withholding rates, percent
+  total_payable                    the ERP's own total, checked within 2.00
+  per line: description quantity unit_price unit code reference_price discount discount_percent
+  discount_reason iva inc ica (rates, percent) inc_bolsas (pesos per bag)
+A document's fields go on its first row (or on each of its rows, the same). Problems name the row (the header is
+row 1) and the column: "fila 3, columna iva: ...". Nothing is issued while any row has a problem."""
+
+
+def _read_text(path: str) -> str:
     file = Path(path)
     try:
         if file.stat().st_size > MAX_FILE_BYTES:
             fail(f"{path}: más de {MAX_FILE_BYTES // (1024 * 1024)} MB; un documento no es tan grande")
-        text = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except FileNotFoundError:
         fail(f"{path}: no existe")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        fail(f"{path}: no está en UTF-8; guárdelo como «CSV UTF-8» (o el JSON en UTF-8)")
+    except OSError as exc:
         fail(f"{path}: no se puede leer ({exc.__class__.__name__}: {exc})")
+
+
+def _read_json(path: str) -> object:
+    text = _read_text(path)
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         fail(f"{path}: no es JSON válido (línea {exc.lineno}, columna {exc.colno}: {exc.msg})")
 
 
-@click.command("issue")
+@click.command("issue", epilog=CSV_HELP)
 @with_settings
-@click.argument("file", metavar="FILE.json", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="FILE.json|FILE.csv", type=click.Path(dir_okay=False))
 @click.option("--key", "idempotency_key", help="Idempotency key: the same key with the same file returns the first "
-              "document instead of issuing another; with another file it is refused.")  # fmt: skip
+              "document instead of issuing another; with another file it is refused. In a CSV file each document's "
+              "key is KEY/DOCUMENT.")  # fmt: skip
 @click.option("--deliver/--queue-only", default=True, help="Send it to DIAN right away (default) or leave it queued "
               "for the job deliver_issued.")  # fmt: skip
 def issue(settings: Settings, file: str, idempotency_key: str | None, deliver: bool) -> None:
-    """Issue one invoice or note from FILE.json (the native payload): validate, number, sign, send to DIAN."""
+    """Issue one invoice or note from FILE.json (the native payload), or every document of FILE.csv (one row per line
+    item, the columns below): validate, number, sign, send to DIAN."""
     from issuing.problems import PayloadError
     from issuing.request import read_request
 
+    if file.lower().endswith(".csv"):
+        return _issue_csv(settings, file, idempotency_key, deliver)
     if not file.lower().endswith(".json"):
-        fail(f"{file}: se espera un archivo .json con el documento (CSV aún no)")
-    data = _read_json(file)
-    if isinstance(data, dict) and "kind" in data:  # a documento soporte or its note 95 (buzon/commands/support.py)
-        from buzon.commands.support import issue_support
-
-        return issue_support(settings, data, idempotency_key=idempotency_key, deliver=deliver)
-    request, problems = read_request(data)
+        fail(f"{file}: se espera un archivo .json con el documento o .csv con sus líneas")
+    request, problems = read_request(_read_json(file))
     if request is None:
         fail("el documento no se expide: " + "; ".join(str(p) for p in problems))
     with current_runtime(settings) as rt:
@@ -76,6 +105,37 @@ def issue(settings: Settings, file: str, idempotency_key: str | None, deliver: b
     if done.state.value == "send_failed" and done.last_error:
         click.echo(f"  {done.last_error}")
     if done.state.value == "rejected":
+        raise SystemExit(1)
+
+
+def _issue_csv(settings: Settings, file: str, idempotency_key: str | None, deliver: bool) -> None:
+    """Every document of a CSV file, all read before any is issued; exit 1 when DIAN rejected one."""
+    from issuing.csv_input import read_csv
+    from issuing.problems import PayloadError
+
+    documents, problems = read_csv(_read_text(file))
+    if problems:
+        fail(f"{file}: no se expide ningún documento: " + "; ".join(str(p) for p in problems))
+    rejected = []
+    with current_runtime(settings) as rt:
+        for document in documents:
+            key = f"{idempotency_key}/{document.key}" if idempotency_key is not None else None
+            try:
+                done = rt.issuing.issue(document.request, actor=cli_actor(), idempotency_key=key, client_key="cli",
+                                        deliver=deliver)  # fmt: skip
+            except PayloadError as exc:
+                fail(f"el documento {document.key} no se expide: " + "; ".join(str(p) for p in exc.problems))
+            click.echo(f"[{document.key}] {done.document_type.label} {done.number}"
+                       + (" (ya expedido con esta clave)" if done.replayed else ""))  # fmt: skip
+            click.echo(f"  CUFE/CUDE: {done.uuid}")
+            click.echo(f"  Total a pagar: {done.payable:,.2f}")
+            click.echo(f"  DIAN: {done.verdict}")
+            failed = [done.last_error] if done.state.value == "send_failed" and done.last_error else []
+            for message in (*done.dian_messages, *failed):
+                click.echo(f"    {message}")
+            if done.state.value == "rejected":
+                rejected.append(document.key)
+    if rejected:
         raise SystemExit(1)
 
 
