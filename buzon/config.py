@@ -239,6 +239,17 @@ class IssuingSettings:
 
 
 @dataclass(frozen=True)
+class ApprovalSettings:
+    # Four-eyes (events/approvals.py): the listed events wait for a second user's approval before they are signed
+    # when the invoice's amount in pesos is at least amount_threshold, or the counterpart's NIT (the supplier; on a
+    # title the factor or debtor) is in suppliers. With no threshold (0) and no NIT every listed event waits.
+    enabled: bool = False
+    amount_threshold: int = 0
+    suppliers: tuple[str, ...] = ()
+    events: tuple[str, ...] = ("031", "033", "036", "037")
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: str = "./var"
     demo: bool = False
@@ -255,6 +266,7 @@ class Settings:
     webhooks: WebhookSettings = WebhookSettings()
     radian: RadianSettings = RadianSettings()
     issuing: IssuingSettings = IssuingSettings()
+    approvals: ApprovalSettings = ApprovalSettings()
     loaded_from: str = field(default="(defaults)", compare=False)
 
     @property
@@ -434,7 +446,7 @@ def _validate(s: Settings, problems: _Problems) -> None:
             problems.add(f"radian.alert_emails: {address!r} is not a mail address")
     _validate_ranges(s, problems)
     _validate_printing(s.issuing, problems)
-
+    _validate_approvals(s.approvals, problems)
 
 
 # How long the printed texts may be: one line under the name, two at the foot of the page, one subject field.
@@ -454,6 +466,25 @@ def _validate_printing(i: IssuingSettings, problems: _Problems) -> None:
         problems.add("issuing.mail_business_line: ';' separates the subject's fields (dian-facts 4.1); leave it out")
     if i.pdf_logo and Path(i.pdf_logo).suffix.lower() not in (".png", ".jpg", ".jpeg"):
         problems.add(f"issuing.pdf_logo: expected a .png, .jpg or .jpeg file, got {Path(i.pdf_logo).name!r}")
+
+
+# The events four-eyes may hold: the buyer's claim and express acceptance, RADIAN's registration and endorsements,
+# and our payments as debtor.
+APPROVABLE_EVENTS = ("031", "032", "033", "036", "037", "038", "039", "045", "051")
+
+
+def _validate_approvals(a: ApprovalSettings, problems: _Problems) -> None:
+    if a.amount_threshold < 0:
+        problems.add(f"approvals.amount_threshold: expected pesos, 0 or more, got {a.amount_threshold}")
+    for code in a.events:
+        if code not in APPROVABLE_EVENTS:
+            listed = ", ".join(APPROVABLE_EVENTS)
+            problems.add(f"approvals.events: {code!r} is not an event four-eyes can hold ({listed})")
+    for nit in a.suppliers:
+        if not nit.split("-")[0].strip().isdigit():
+            problems.add(f"approvals.suppliers: {nit!r} is not a NIT (digits, optionally -DV)")
+    if a.enabled and not a.events:
+        problems.add("approvals.events: four-eyes is enabled but lists no event")
 
 
 def _validate_webhooks(w: WebhookSettings, problems: _Problems) -> None:

@@ -331,7 +331,16 @@ class Runtime:
             keys=self.dian_keys(sessions),
             backoff=Backoff(base_seconds=settings.events.retry_seconds, max_seconds=settings.events.retry_max_seconds),
             on_title_event=self.title_hook(),
+            approvals=self.approval_policy(),
         )  # fmt: skip
+
+    def approval_policy(self) -> Any:
+        """Four-eyes from [approvals] (events.approvals.ApprovalPolicy), None when it is off."""
+        from events.approvals import ApprovalPolicy
+
+        a = self.settings.approvals
+        return ApprovalPolicy.of(enabled=a.enabled, events=a.events, threshold=a.amount_threshold,
+                                 suppliers=a.suppliers)  # fmt: skip
 
     @property
     def ctx(self) -> EventContext:

@@ -13,6 +13,7 @@ from dian.proof import DianKeys
 from dian.trust import SigningIdentity, TrustStore
 from dian.ubl import Party, Person
 from dian.ubl.build import Software
+from events.approvals import ApprovalPolicy
 from store.blobs import BlobStore
 
 
@@ -55,6 +56,8 @@ class EventContext:
     # Called as (session, event, now) when an event on an invoice is registered, in that transaction: the shell
     # passes radian.store.on_registered, which derives the invoice's value title again (events never import radian).
     on_title_event: Callable[[Any, Any, datetime], None] | None = None
+    # Four-eyes (events/approvals.py, issue 20): which events wait for a second user's approval; None when off.
+    approvals: ApprovalPolicy | None = None
 
     def __post_init__(self) -> None:
         if self.keys is None:

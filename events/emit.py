@@ -20,6 +20,7 @@ from dian.rules import Decision, Role, check
 from dian.ubl import Party, Person
 from dian.ubl.build import EventDraft, build_event
 from dian.xades import sign
+from events import approvals
 from events.context import EventContext, utc_now
 from store.audit import entry, insert_entries
 from store.models import Counter, Direction, DocumentEvent, ReceivedDocument, SubmissionState
@@ -47,6 +48,14 @@ class EventRefused(DianError):
         self.rule = rule
 
 
+class ApprovalPending(EventRefused):
+    """Not signed: four-eyes holds it until a second user approves (events/approvals.py). The request is kept."""
+
+    def __init__(self, reason: str, approval_id: int) -> None:
+        super().__init__(reason)
+        self.approval_id = approval_id
+
+
 @dataclass(frozen=True)
 class EventRequest:
     """What a clerk (or a job) asks for: the code, and what that code needs."""
@@ -60,6 +69,26 @@ class EventRequest:
         object.__setattr__(self, "code", EventCode(self.code))
         if self.claim_reason is not None:
             object.__setattr__(self, "claim_reason", ClaimReason(self.claim_reason))
+
+
+def request_dict(request: EventRequest) -> dict[str, Any]:
+    """The exact request, as an approval keeps it (``request_of`` reads it back)."""
+    return {
+        "code": request.code.value,
+        "person": person_dict(request.person),
+        "claim_reason": request.claim_reason.value if request.claim_reason else None,
+        "note": request.note,
+    }
+
+
+def request_of(data: dict[str, Any]) -> EventRequest:
+    person = data.get("person")
+    return EventRequest(
+        code=EventCode(data["code"]),
+        person=Person(**{k: v for k, v in person.items() if v is not None}) if person else None,
+        claim_reason=data.get("claim_reason"),  # type: ignore[arg-type]
+        note=data.get("note"),
+    )
 
 
 def person_dict(person: Person | None) -> dict[str, Any] | None:
@@ -135,7 +164,7 @@ _COUNTERS = Counter.__table__
 _LOCK_DOCUMENTS = (
     sa.select(
         _DOCS.c.id, _DOCS.c.cufe, _DOCS.c.number, _DOCS.c.document_type, _DOCS.c.payment_means, _DOCS.c.due_date,
-        _DOCS.c.report, _DOCS.c.issuer_nit, _DOCS.c.issuer_dv, _DOCS.c.issuer_name,
+        _DOCS.c.report, _DOCS.c.issuer_nit, _DOCS.c.issuer_dv, _DOCS.c.issuer_name, _DOCS.c.payable_amount,
     )
     .where(_DOCS.c.id.in_(sa.bindparam("ids", expanding=True)))
     .order_by(_DOCS.c.id)
@@ -197,10 +226,11 @@ class _Plan:
     person: Person | None
     decision: Decision
     number: str = ""
+    grant: Any = None  # the store.models.Approval it is signed under (four-eyes), if any
 
 
 def _emit(
-    conn: sa.Connection,
+    session: Session,
     ctx: EventContext,
     requests: list[tuple[int, EventRequest]],
     *,
@@ -208,10 +238,13 @@ def _emit(
     source: str | None,
     now: datetime,
     force: bool = False,
+    approval: int | None = None,
 ) -> tuple[list[Emitted], dict[int, EventRefused]]:
     """Check, number, build, sign, store and queue each request in the caller's transaction; refusals by document id.
 
     A refusal is decided before anything is written; a signing certificate outside its validity refuses them all.
+    An allowed request that four-eyes holds (ctx.approvals) is written as a pending approval instead and comes back
+    as ``ApprovalPending``, unless ``approval`` names the approval taken for it in this transaction.
     Statements per batch, whatever its size: the documents locked,
     their events read, one counter advanced per code, the signed blobs stored in one transaction of the blob store,
     the events and their audit entries inserted.
@@ -235,6 +268,7 @@ def _emit(
     ids = sorted({document_id for document_id, _, _ in checked})
     if not ids:
         return [], refused
+    conn = session.connection()
     documents = {row.id: row for row in conn.execute(_LOCK_DOCUMENTS, {"ids": ids})}
     events: dict[int, list[Any]] = {document_id: [] for document_id in ids}
     for row in conn.execute(_EVENTS_OF, {"ids": ids}):
@@ -255,7 +289,12 @@ def _emit(
         if not decision.allowed and not force:
             refused[document_id] = EventRefused(decision.reason, decision.rule)
             continue
-        plans.append(_Plan(document, request, person, decision))
+        plan = _Plan(document, request, person, decision)
+        held = _four_eyes(session, ctx, plan, approval, actor=actor, source=source, now=now)
+        if held is not None:
+            refused[document_id] = held
+            continue
+        plans.append(plan)
         events[document_id].append(_Queued(request.code, None, now))
     if not plans:
         return [], refused
@@ -345,11 +384,36 @@ def _emit(
             for plan, row, event_id in zip(plans, rows, event_ids, strict=True)
         ],
     )
+    for plan, event_id in zip(plans, event_ids, strict=True):
+        if plan.grant is not None:
+            approvals.mark_sent(session, plan.grant, event_id=event_id, number=plan.number, actor=actor, now=now,
+                                source=source)  # fmt: skip
     emitted = [
         Emitted(event_id, row["document_id"], row["code"], row["number"], row["cude"], SubmissionState.SIGNED, now)
         for row, event_id in zip(rows, event_ids, strict=True)
     ]
     return emitted, refused
+
+
+def _four_eyes(session: Session, ctx: EventContext, plan: _Plan, approval: int | None, *, actor: str,
+               source: str | None, now: datetime) -> ApprovalPending | None:  # fmt: skip
+    """None when the plan may be signed now (no approval needed, or signed under the one taken for it); else the
+    request is held as a pending approval and the refusal says so."""
+    document, code = plan.document, plan.request.code
+    why = ctx.approvals.reason(code, document.payable_amount, document.issuer_nit) if ctx.approvals else None
+    subject = f"document:{document.id}"
+    grant = approvals.granted(session, approval, subject=subject, code=code)
+    if grant is not None:
+        plan.grant = grant
+        return None
+    if why is None:
+        return None
+    held = approvals.hold(
+        session, subject=subject, code=code, action=request_dict(plan.request), reason=why, actor=actor, now=now,
+        source=source, document_id=document.id, amount=document.payable_amount, invoice_number=document.number,
+        counterparty_nit=document.issuer_nit, counterparty_name=document.issuer_name, audit_subject=document.cufe,
+    )  # fmt: skip
+    return ApprovalPending(held.words(code, why), held.approval_id)
 
 
 @dataclass(frozen=True)
@@ -375,19 +439,28 @@ def emit_and_commit(
     source: str | None = None,
     now: datetime | None = None,
     force: bool = False,
+    approval: int | None = None,
 ) -> Emitted:
     """Sign ``request`` on the document and queue it, in its own transaction. ``force`` skips our own rule check only
     (DIAN still checks), for the rare case a clerk knows better than the local calendar. A refusal raises
-    EventRefused; so does a concurrent twin (the unique live-event index)."""
+    EventRefused; so does a concurrent twin (the unique live-event index). A request four-eyes holds is kept as a
+    pending approval and raises ApprovalPending; ``approval`` is the one events.service.approve took for it."""
+    now = now or utc_now()
     with sessions() as session:
         try:
+            if approval is not None:
+                approvals.take(session, approval, approver=actor, now=now, source=source)
             emitted, refused = _emit(
-                session.connection(), ctx, [(document_id, request)], actor=actor, source=source,
-                now=now or utc_now(), force=force,
+                session, ctx, [(document_id, request)], actor=actor, source=source, now=now, force=force,
+                approval=approval,
             )  # fmt: skip
             if refused:
-                session.rollback()
-                raise refused[document_id]
+                failure = refused[document_id]
+                if isinstance(failure, ApprovalPending) and approval is None:
+                    session.commit()  # the request waits: keep it
+                else:
+                    session.rollback()
+                raise failure
             session.commit()
         except IntegrityError as exc:
             session.rollback()
@@ -414,7 +487,7 @@ def emit_many(
     now = now or utc_now()
     with sessions() as session:
         try:
-            emitted, refused = _emit(session.connection(), ctx, requests, actor=actor, source=source, now=now)
+            emitted, refused = _emit(session, ctx, requests, actor=actor, source=source, now=now)
             session.commit()
             return emitted, {document_id: exc.reason for document_id, exc in refused.items()}
         except IntegrityError:

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from dian.codes import EventCode
 from dian.rules import Decision
 from dian.soap import DianFault, DianResponse, DianTransportError
+from events import approvals
+from events.approvals import ApprovalError
 from events.context import EventContext, utc_now
-from events.emit import BUYER_EVENTS, Emitted, EventRequest, decide, emit_and_commit, emit_many
+from events.emit import BUYER_EVENTS, Emitted, EventRequest, decide, emit_and_commit, emit_many, request_of
 from events.outbox import DeliveryReport, DianEvents, OnRegistered, deliver_events
 from store.audit import record
-from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
+from store.models import Approval, Direction, DocumentEvent, ReceivedDocument, SubmissionState
 from store.state import events_of
 
 # Our events that wait for DIAN and may be sent again now (SENT is held by whoever is sending it).
@@ -65,6 +67,26 @@ class EventService:
         self, requests: list[tuple[int, EventRequest]], *, actor: str, source: str | None = None
     ) -> tuple[list[Emitted], dict[int, str]]:
         return emit_many(self.sessions, self.context, requests, actor=actor, source=source)
+
+    def approve(self, approval_id: int, *, approver: str, source: str | None = None) -> Emitted:
+        """A second user approves a pending 030-033 request (events/approvals.py): its exact request is checked again,
+        signed through ``emit`` and delivered now. ApprovalError when this user may not decide it, EventRefused when
+        the rules now refuse it (it then stays pending)."""
+        with self.sessions() as s:
+            row = s.get(Approval, approval_id)
+            if row is None or row.document_id is None:
+                raise ApprovalError(f"No existe la solicitud de aprobación {approval_id} sobre un documento recibido.")
+            document_id, request = row.document_id, request_of(dict(row.action))
+        emitted = emit_and_commit(self.sessions, self.context, document_id, request, actor=approver, source=source,
+                                  approval=approval_id)  # fmt: skip
+        self.deliver_now(actor=approver, only=[emitted.id])
+        return emitted
+
+    def refuse(self, approval_id: int, *, approver: str, note: str, source: str | None = None) -> None:
+        """A second user refuses a pending request (any kind), with the reason the requester will read."""
+        with self.sessions() as s:
+            approvals.refuse(s, approval_id, approver=approver, note=note, now=utc_now(), source=source)
+            s.commit()
 
     def _dian(self) -> Any:
         """The DIAN client, made on first use and shared by the requests of this process."""

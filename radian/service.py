@@ -26,6 +26,8 @@ from dian.radian.model import Share
 from dian.rules import Role, Sending, check, title_role
 from dian.trust import TrustStore
 from dian.ubl.model import Party
+from events import approvals
+from events.approvals import ApprovalError
 from events.context import EventContext, utc_now
 from events.outbox import DeliveryReport, deliver_events
 from radian.actions import (
@@ -41,12 +43,13 @@ from radian.actions import (
     endorsement_price,
     operation_of,
 )
+from radian.approving import action_dict, action_of, gate
 from radian.emission import next_number, sign_and_queue
 from radian.importing import Imported, ImportRefused, import_invoice
 from radian.store import RADIAN_CODES, counted, derived_title, facts_of, load, refresh_title
 from radian.sync import Notice, SyncResult, sync_title
 from radian.title import ValueTitle as DerivedTitle
-from store.models import DocumentEvent, OutboundDocument, ReceivedDocument, TitleRole, ValueTitle
+from store.models import Approval, DocumentEvent, OutboundDocument, ReceivedDocument, TitleRole, ValueTitle
 
 __all__ = ["ImportRefused", "Imported", "Outcome", "Quote", "TitleService"]
 
@@ -85,6 +88,7 @@ class Outcome:
     dian_messages: tuple[str, ...] = ()
     payee: Share | None = None  # a payment on a received title: whom we pay (the replay's holder or assignee)
     list_id: str | None = None  # 045/051: 1 free, 2 under an active 041 (A.4)
+    pending_approval: int | None = None  # four-eyes holds it: the approval request that waits (events/approvals.py)
 
     @property
     def line(self) -> str:
@@ -197,9 +201,10 @@ class TitleService:
             return self._decide(s, self._ctx(), title_id, action, now or self.clock(), lock=False)[0]
 
     def act(self, title_id: int, action: Action, *, actor: str, source: str | None = None,
-            now: datetime | None = None, deliver: bool = False) -> Outcome:  # fmt: skip
+            now: datetime | None = None, deliver: bool = False, approval: int | None = None) -> Outcome:  # fmt: skip
         """Check ``action`` against DIAN's rules and, if allowed, sign and queue its event (and deliver it now when
-        ``deliver``). Never raises for a refusal or bad input: the Outcome says why."""
+        ``deliver``). Never raises for a refusal or bad input: the Outcome says why. An action four-eyes holds is
+        kept as a pending approval (``pending_approval``) instead; ``approval`` is the one ``approve`` took."""
         ctx = self._ctx()
         now = now or self.clock()
         try:
@@ -207,10 +212,23 @@ class TitleService:
         except CertificateError as exc:
             return _refused(f"No se puede firmar el evento: {exc}. Configure el certificado vigente de la empresa.")
         with self.sessions() as s:
+            if approval is not None:
+                try:
+                    approvals.take(s, approval, approver=actor, now=now, source=source)
+                except ApprovalError as exc:
+                    s.rollback()
+                    return _refused(str(exc))
             outcome, event = self._decide(s, ctx, title_id, action, now, lock=True)
             if not outcome.allowed or event is None:
                 s.rollback()
                 return outcome
+            assert outcome.operation is not None
+            code, subject = outcome.operation.event, f"title:{title_id}"
+            grant = approvals.granted(s, approval, subject=subject, code=code)
+            if grant is None:
+                held = self._hold(s, ctx, title_id, action, outcome, actor=actor, source=source, now=now)
+                if held is not None:
+                    return held
             invoice = self._invoice(s, title_id)
             try:
                 signed = sign_and_queue(s, ctx, invoice, event, now=now, actor=actor, source=source,
@@ -218,6 +236,9 @@ class TitleService:
             except BuildError as exc:
                 s.rollback()
                 return _refused(f"El evento no se pudo construir: {exc}", operation=outcome.operation)
+            if grant is not None:
+                approvals.mark_sent(s, grant, event_id=signed.id, number=signed.number, actor=actor, now=now,
+                                    source=source)  # fmt: skip
             s.commit()
         done = replace(outcome, event_id=signed.id, number=signed.number, cude=signed.cude)
         if not deliver:
@@ -227,6 +248,55 @@ class TitleService:
             row = s.get(DocumentEvent, signed.id)
             assert row is not None
             return replace(done, state=row.submission_state.value, dian_messages=tuple(row.dian_messages or ()))
+
+    def _hold(self, s: Session, ctx: EventContext, title_id: int, action: Action, outcome: Outcome, *, actor: str,
+              source: str | None, now: datetime) -> Outcome | None:  # fmt: skip
+        """Four-eyes: None when the action may be signed now; else nothing of the decision is kept (the number it
+        took is given back) and the request is written as a pending approval, the Outcome saying so."""
+        assert outcome.operation is not None
+        code = outcome.operation.event
+        title = s.get(ValueTitle, title_id)
+        assert title is not None
+        invoice = self._invoice(s, title_id)
+        value = outcome.quote.value if outcome.quote is not None else title.outstanding or title.value
+        held = gate(ctx, code, action, value=value, debtor=(invoice.buyer_nit, invoice.buyer_name),
+                    payee=outcome.payee)  # fmt: skip
+        if held is None:
+            return None
+        kept = action_dict(action)
+        number, cufe = invoice.number, (invoice.cufe or "").lower()
+        s.rollback()
+        if kept is None:
+            return _refused(f"Esta acción requiere aprobación ({held.reason}) y no se puede guardar para aprobarla.",
+                            operation=outcome.operation)  # fmt: skip
+        waiting = approvals.hold(
+            s, subject=f"title:{title_id}", code=code, action=kept, reason=held.reason, actor=actor, now=now,
+            source=source, title_id=title_id, amount=held.amount, invoice_number=number,
+            counterparty_nit=held.nit, counterparty_name=held.name, audit_subject=cufe,
+        )  # fmt: skip
+        s.commit()
+        return replace(outcome, allowed=False, reason=waiting.words(code, held.reason),
+                       pending_approval=waiting.approval_id)  # fmt: skip
+
+    def approve(self, approval_id: int, *, approver: str, source: str | None = None) -> Outcome:
+        """A second user approves a pending request on a title: its exact action is checked again, signed, queued
+        and delivered now, through ``act``; the Outcome tells the approver what DIAN said."""
+        with self.sessions() as s:
+            row = s.get(Approval, approval_id)
+            if row is None or row.title_id is None:
+                return _refused(f"No existe la solicitud de aprobación {approval_id} sobre un título.")
+            title_id, kept = row.title_id, dict(row.action)
+        try:
+            action = action_of(kept)
+        except (ActionError, KeyError, TypeError, ValueError) as exc:
+            return _refused(f"La acción guardada no se puede leer: {exc}")
+        return self.act(title_id, action, actor=approver, source=source, deliver=True, approval=approval_id)
+
+    def refuse(self, approval_id: int, *, approver: str, note: str, source: str | None = None) -> None:
+        """A second user refuses a pending request, with the reason (events.approvals.refuse; ApprovalError)."""
+        with self.sessions() as s:
+            approvals.refuse(s, approval_id, approver=approver, note=note, now=self.clock(), source=source)
+            s.commit()
 
     @staticmethod
     def _invoice(s: Session, title_id: int) -> OutboundDocument | ReceivedDocument:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from dian.calendar import BusinessCalendar
 from dian.codes import ClaimReason, EventCode
 from dian.ubl import Person
-from events.emit import BUYER_EVENTS, EventRefused, EventRequest
+from events.emit import BUYER_EVENTS, ApprovalPending, EventRefused, EventRequest
 from events.outbox import unresolved
 from store.models import DocumentEvent, ReceivedDocument, Role, User
 from store.state import events_of
@@ -260,6 +260,9 @@ def send_event(cufe: str) -> Any:
     actor = current_user.actor
     try:
         emitted = service.emit(doc.id, wanted, actor=actor, source=request.remote_addr)
+    except ApprovalPending as exc:  # four-eyes: nothing signed; the request waits for a second user
+        return jsonify(message=exc.reason, approval={"id": exc.approval_id, "state": "pending",
+                                                     "code": wanted.code.value}), 202  # fmt: skip
     except EventRefused as exc:
         return _error(409 if exc.rule else 422, "conflict" if exc.rule else "unprocessable", exc.reason,
                       rule=exc.rule)  # fmt: skip

@@ -179,4 +179,7 @@ def create_app(
     from web import archive  # auditors: the signed pack of a period
 
     app.register_blueprint(archive.bp)
+    from web import approvals  # four-eyes: Aprobaciones pendientes
+
+    app.register_blueprint(approvals.bp)
     return app

@@ -106,6 +106,13 @@ ACTIONS: dict[str, str] = {
     "archive.exported": "exportó el paquete de auditoría firmado de un periodo",
     "archive.hold.added": "puso una retención legal sobre documentos del archivo",
     "archive.hold.released": "levantó una retención legal del archivo",
+    # Four-eyes (events/approvals.py)
+    "approval.requested": "pidió un evento que requiere la aprobación de una segunda persona (queda pendiente)",
+    "approval.approved": "aprobó un evento pedido por otra persona",
+    "approval.sent": "firmó y puso en cola para la DIAN un evento aprobado",
+    "approval.refused": "rechazó, con su motivo, un evento pedido por otra persona",
+    "approval.expired": "dio por vencida una aprobación pendiente: el plazo legal terminó sin decisión",
+    "approval.alerted": "avisó a quienes aprueban que una aprobación pendiente está por perder el plazo legal",
 }
 
 # event.<code>.<what>: the outbox, the notices (events/emit.py, outbox.py, notify.py)
@@ -135,6 +142,7 @@ TOPICS = {
     "supplier": "un proveedor",
     "title": "un título valor",
     "archive": "el archivo",
+    "approval": "una aprobación",
 }
 
 # The filter's "Tipo de acción": label and the code prefixes it covers (whole words: "event" finds event.030.signed).
@@ -147,6 +155,7 @@ ACTION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "administracion": ("Administración (tareas, webhooks, DIAN)", ("job", "webhook", "dian")),
     "titulos": ("Títulos valor (RADIAN)", ("title",)),
     "archivo": ("Archivo y retención", ("archive",)),
+    "aprobaciones": ("Aprobaciones (cuatro ojos)", ("approval",)),
 }
 
 _EVENT_CODE = re.compile(r"^event\.(\d{3})\.([a-z_]+)$")
@@ -235,6 +244,12 @@ def describe_actor(actor: str, people: Mapping[str, tuple[str, str]]) -> str:
 # --- Data -------------------------------------------------------------------------------------------------------
 
 FIELDS = {
+    # Four-eyes (events/approvals.py)
+    "approval_id": "Solicitud de aprobación",
+    "requested_by": "Pedido por",
+    "counterparty_nit": "NIT de la contraparte",
+    "amount": "Valor",
+    "action": "Acción pedida",
     # The archive (store/archive/)
     "period_from": "Desde",
     "period_to": "Hasta",

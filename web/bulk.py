@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 
 from dian.calendar import BusinessCalendar
 from dian.codes import EventCode
+from events.approvals import PENDING_WORDS
 from events.emit import EventRequest
 from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
 from store.state import IN_FLIGHT
@@ -42,11 +43,13 @@ WITH_PERSON = (EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN)  # the events that
 
 # What became of one document, by kind: the result page colours and counts them.
 OK, QUEUED, REJECTED, REFUSED, SKIPPED = "ok", "queued", "rejected", "refused", "skip"
+PENDING = "pending"  # four-eyes holds it: a second user approves it on /aprobaciones (events/approvals.py)
 KIND_LABELS = {  # after a count: "2 registrados por la DIAN"
     OK: "registrados por la DIAN",
     QUEUED: "en cola: la DIAN no respondió, se reintentará",
     REJECTED: "rechazados por la DIAN",
     REFUSED: "no enviados (no se permitía)",
+    PENDING: "pendientes de aprobación: otra persona debe aprobarlos en Aprobaciones pendientes",
     SKIPPED: "sin cambios",
 }
 
@@ -200,7 +203,10 @@ def _send(db: Any, service: Any, action: str, ids: list[int], documents: dict[in
             emitted_ids[emitted.id] = (emitted.document_id, code.value)
             outcome[emitted.document_id][code.value] = {"kind": QUEUED, "text": f"Firmado ({emitted.number})"}
         for document_id, reason in refused.items():
-            outcome[document_id][code.value] = {"kind": REFUSED, "text": f"No se envió: {reason}"}
+            if reason.startswith(PENDING_WORDS):
+                outcome[document_id][code.value] = {"kind": PENDING, "text": reason}
+            else:
+                outcome[document_id][code.value] = {"kind": REFUSED, "text": f"No se envió: {reason}"}
             blocked.add(document_id)
     if emitted_ids:
         delivered = service.deliver_now(actor=actor)
@@ -239,7 +245,7 @@ def _summary(rows: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
         if any(r["kind"] in (REJECTED, REFUSED) for r in results):
             kind = next(r["kind"] for r in results if r["kind"] in (REJECTED, REFUSED))
         counts[kind] = counts.get(kind, 0) + 1
-    return [(k, KIND_LABELS[k], counts[k]) for k in (OK, QUEUED, REJECTED, REFUSED, SKIPPED) if counts.get(k)]
+    return [(k, KIND_LABELS[k], counts[k]) for k in (OK, QUEUED, PENDING, REJECTED, REFUSED, SKIPPED) if counts.get(k)]
 
 
 def _assign(db: Any, form: Any, ids: list[int], documents: dict[int, Any]) -> tuple[str, int]:

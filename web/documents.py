@@ -35,7 +35,7 @@ from dian.soap import DianFault, DianTransportError
 from dian.soap.results import NOT_FINAL_CODES
 from dian.ubl import Person, parse_document
 from dian.ubl.build import qr_url
-from events.emit import EventRefused, EventRequest
+from events.emit import ApprovalPending, EventRefused, EventRequest
 from events.outbox import unresolved
 from store.audit import record
 from store.blobs import BlobError, BlobStore
@@ -713,6 +713,9 @@ def _emit(service: Any, document_id: int, request_: EventRequest, actor: str) ->
     """Sign one event (queued for DIAN); None, with the refusal flashed, when the rules refuse it."""
     try:
         return service.emit(document_id, request_, actor=actor, source=request.remote_addr)
+    except ApprovalPending as exc:
+        flash(f"{exc.reason} Quien aprueba la verá en Aprobaciones pendientes.", "info")
+        return None
     except EventRefused as exc:
         flash(f"No se envió el evento {request_.code.value} ({EVENT_SHORT[request_.code.value]}): {exc.reason}",
               "error")  # fmt: skip

@@ -481,6 +481,20 @@ def openapi_document() -> dict[str, Any]:
                             "content": {"application/json": {"schema": _ref("EventCreated")}},
                             "headers": {"Location": {"schema": {"type": "string"}}},
                         },
+                        "202": {
+                            "description": "Pendiente de aprobación (cuatro ojos): no se firmó; otra persona debe "
+                            "aprobarlo en /aprobaciones. approval.id es la solicitud que espera.",
+                            "content": {"application/json": {"schema": {
+                                "type": "object",
+                                "required": ["approval", "message"],
+                                "properties": {
+                                    "message": {"type": "string"},
+                                    "approval": {"type": "object", "required": ["id", "state"], "properties": {
+                                        "id": {"type": "integer"}, "state": {"type": "string", "enum": ["pending"]},
+                                        "code": {"type": "string"}}},
+                                },
+                            }}},
+                        },
                         "400": _error_response(
                             "El cuerpo no es un JSON válido para un evento, o anida demasiado "
                             f"(más de {shape.MAX_DEPTH} niveles); el campo rechazado va en field."

@@ -239,6 +239,9 @@ def act(title_id: int, key: str) -> Any:
                                money=lambda v: money(v, title.currency),
                                carried=_carried(spec, request.form, action))  # fmt: skip
     outcome = service.act(title_id, action, actor=current_user.actor, source=request.remote_addr, deliver=True)
+    if outcome.pending_approval is not None:  # four-eyes: nothing signed, a second user approves it
+        flash(f"{outcome.reason} Quien aprueba la verá en Aprobaciones pendientes.", "info")
+        return back(title_id)
     if not outcome.allowed:
         flash(f"No se firmó {name}: {outcome.reason}" + (f" [regla {outcome.rule}]" if outcome.rule else ""), "error")
         return back(title_id)

@@ -53,7 +53,7 @@ def send(
 
     from buzon import jobs
     from dian.ubl import Person
-    from events.emit import EventRefused, EventRequest, emit_and_commit
+    from events.emit import ApprovalPending, EventRefused, EventRequest, emit_and_commit
     from store.models import DocumentEvent, ReceivedDocument
 
     with current_runtime(settings) as rt:
@@ -75,6 +75,11 @@ def send(
             queued = emit_and_commit(
                 rt.sessions, rt.ctx, document_id, request, actor=cli_actor(), source="cli", force=force
             )
+        except ApprovalPending as exc:
+            # Four-eyes: not signed; a second user approves it on the web's Aprobaciones pendientes page.
+            click.echo(f"pending approval (request {exc.approval_id}): a second user must approve it at /aprobaciones "
+                       f"before it is signed — {exc.reason}", err=True)  # fmt: skip
+            raise SystemExit(3) from None
         except EventRefused as exc:
             fail(f"evento {code} rechazado por Buzón: {exc.reason}" + (f" [{exc.rule}]" if exc.rule else ""), code=1)
         click.echo(f"firmado: {code} número {queued.number} CUDE {queued.cude}")

@@ -50,11 +50,13 @@ def upgrade() -> None:
         sa.Column("decision_note", sa.Text(), nullable=True),
         sa.Column("event_id", sa.Integer(), nullable=True),
         sa.Column("alerted_at", UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["document_id"], ["received_documents.id"],
-                                name=op.f("fk_approvals_document_id_received_documents")),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["received_documents.id"], name=op.f("fk_approvals_document_id_received_documents")
+        ),
         sa.ForeignKeyConstraint(["title_id"], ["value_titles.id"], name=op.f("fk_approvals_title_id_value_titles")),
-        sa.ForeignKeyConstraint(["event_id"], ["document_events.id"],
-                                name=op.f("fk_approvals_event_id_document_events")),  # fmt: skip
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["document_events.id"], name=op.f("fk_approvals_event_id_document_events")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
     )
     op.create_index(op.f("ix_approvals_document_id"), "approvals", ["document_id"], unique=False)
