@@ -381,14 +381,18 @@ def _identity_problems(document: CommercialDocument) -> list[Check]:
         shown = number if len(number) <= 50 else f"{number[:50]}… ({len(number)} caracteres)"
         why = f"el número «{shown}» no tiene la forma de DIAN (prefijo y consecutivo)"
         problems.append(Check("document.number", Outcome.FAIL, why))
-    nit = document.supplier.nit.strip()
+    # A documento soporte (05/95) is issued by its buyer about a seller who may be foreign (radian-issuing-facts C.1).
+    support = document.document_type.is_support
+    issuer, other = (document.customer, document.supplier) if support else (document.supplier, document.customer)
+    nit = issuer.nit.strip()
     if not (nit.isascii() and nit.isdigit() and len(nit) <= _MAX_NIT_DIGITS):
         why = f"el NIT del emisor «{nit[:40]}» no es un número de hasta 15 dígitos"
-        problems.append(Check("document.supplier.nit", Outcome.FAIL, why))
-    buyer = document.customer.nit.strip()
+        problems.append(Check("document.customer.nit" if support else "document.supplier.nit", Outcome.FAIL, why))
+    buyer = other.nit.strip()
     if not buyer or len(buyer) > _MAX_FOREIGN_ID or not buyer.isprintable():
-        why = f"la identificación del adquirente «{buyer[:40]}» no es válida (hasta {_MAX_FOREIGN_ID} caracteres)"
-        problems.append(Check("document.customer.nit", Outcome.FAIL, why))
+        whom = "del vendedor" if support else "del adquirente"
+        why = f"la identificación {whom} «{buyer[:40]}» no es válida (hasta {_MAX_FOREIGN_ID} caracteres)"
+        problems.append(Check("document.supplier.nit" if support else "document.customer.nit", Outcome.FAIL, why))
     return problems
 
 
@@ -568,15 +572,17 @@ def _signer_nit_check(report: SignatureReport, document: CommercialDocument) -> 
     """The signer must be the issuer or its software provider (dian-facts 5: ClaimedRole supplier / third party)."""
     cert = report.certificate
     assert cert is not None
-    expected = [n for n in (document.supplier.nit, document.software_provider_nit) if n]
+    # The documento soporte is issued and signed by its buyer (AccountingCustomerParty, radian-issuing-facts C.1).
+    issuer = document.customer.nit if document.document_type.is_support else document.supplier.nit
+    expected = [n for n in (issuer, document.software_provider_nit) if n]
     if any(nit_matches(cert, nit) for nit in expected):
-        who = "el emisor" if nit_matches(cert, document.supplier.nit) else "su proveedor tecnológico"
+        who = "el emisor" if nit_matches(cert, issuer) else "su proveedor tecnológico"
         return Check("document.signer.nit", Outcome.PASS, f"firmado por {who} (NIT {report.signer_nit})")
     return Check(
         "document.signer.nit",
         Outcome.FAIL,
         f"el certificado firmante es del NIT {', '.join(certificate_nits(cert)) or 'desconocido'}, que no es el emisor "
-        f"({document.supplier.nit}) ni su proveedor tecnológico ({document.software_provider_nit or 'no declarado'})",
+        f"({issuer}) ni su proveedor tecnológico ({document.software_provider_nit or 'no declarado'})",
     )
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dian.codes import DocumentType, Environment, IdentificationType
+from dian.support.cuds import printed_qr_text
+from dian.support.literals import ADJUSTMENT_CONCEPTS
 from dian.ubl.model import CommercialDocument, Party, TaxTotal
 from dian.ubl.printed import Charge, PrintedExtras, read_printed
 from issuing import catalog
@@ -27,7 +29,17 @@ _TITLES = {
     DocumentType.DIAN_CONTINGENCY_INVOICE: (_CONTINGENCY, "Contingencia DIAN (tipo 04)"),
     DocumentType.CREDIT_NOTE: ("NOTA CRÉDITO ELECTRÓNICA", None),
     DocumentType.DEBIT_NOTE: ("NOTA DÉBITO ELECTRÓNICA", None),
+    # radian-issuing-facts C: the full legal names are printed in the foot (_SUPPORT_NAMES); these fit the title box.
+    DocumentType.SUPPORT_DOCUMENT: ("DOCUMENTO SOPORTE EN ADQUISICIONES EFECTUADAS A SUJETOS NO OBLIGADOS A EXPEDIR "
+                                    "FACTURA O DOCUMENTO EQUIVALENTE", None),
+    DocumentType.SUPPORT_ADJUSTMENT: ("NOTA DE AJUSTE AL DOCUMENTO SOPORTE", "Sujetos no obligados a facturar"),
 }  # fmt: skip
+_SUPPORT_NAMES = {
+    DocumentType.SUPPORT_DOCUMENT: "del documento soporte en adquisiciones efectuadas a sujetos no obligados a "
+    "expedir factura de venta o documento equivalente",
+    DocumentType.SUPPORT_ADJUSTMENT: "de la nota de ajuste al documento soporte en adquisiciones efectuadas a sujetos "
+    "no obligados a expedir factura de venta o documento equivalente",
+}
 
 _ID_NAMES = {
     IdentificationType.REGISTRO_CIVIL: "Registro civil",
@@ -142,6 +154,10 @@ class Sheet:
     testing: bool = False
     payable_local: str | None = None  # exports: the payable in COP at the stated exchange rate (informative)
     total_label: str = "TOTAL A PAGAR"
+    # A documento soporte is issued by its buyer (us): the other party's box is the seller's, and the foot names the
+    # document in full (radian-issuing-facts C.1).
+    party_label: str = "ADQUIRIENTE"
+    full_name: str | None = None  # "del documento soporte en adquisiciones…"; None: "de la <title>"
 
 
 def _party_block(party: Party, *, with_taxes: bool) -> PartyBlock:
@@ -271,15 +287,20 @@ def _facts(
 
 def _references(document: CommercialDocument, extras: PrintedExtras) -> list[tuple[str, str]]:
     references = []
+    support = document.document_type.is_support
+    what = ("Documento soporte", "del documento soporte") if support else ("Factura", "de la factura")
     for billing in document.billing_references:
-        references.append(("Factura referenciada", f"{billing.number} del {_date(billing.issue_date)}"))
+        references.append((f"{what[0]} referenciado" if support else "Factura referenciada",
+                           f"{billing.number} del {_date(billing.issue_date)}"))  # fmt: skip
         if billing.uuid:
             scheme = billing.uuid_scheme.split("-")[0] if billing.uuid_scheme else "CUFE"
-            references.append((f"{scheme} de la factura", billing.uuid))
+            references.append((f"{scheme} {what[1]}", billing.uuid))
     discrepancy = document.discrepancy_response
     if discrepancy is not None:
         concepts = (
-            catalog.CREDIT_NOTE_CONCEPTS
+            ADJUSTMENT_CONCEPTS
+            if support
+            else catalog.CREDIT_NOTE_CONCEPTS
             if document.document_type is DocumentType.CREDIT_NOTE
             else catalog.DEBIT_NOTE_CONCEPTS
         )
@@ -320,7 +341,8 @@ def _authorization(document: CommercialDocument) -> str | None:
     if control.start_date is not None and control.end_date is not None:
         valid = f", vigente del {_date(control.start_date)} al {_date(control.end_date)}"
     prefix = f", prefijo {control.prefix}" if control.prefix else ""
-    return f"Autorización de numeración de facturación DIAN No. {control.authorization}{prefix}, rango{span}{valid}."
+    what = "documento soporte" if document.document_type.is_support else "facturación"
+    return f"Autorización de numeración de {what} DIAN No. {control.authorization}{prefix}, rango{span}{valid}."
 
 
 def read_sheet(
@@ -349,17 +371,19 @@ def read_sheet(
     payable = document.monetary_total.payable
     rate = extras.exchange_rate
     payable_local = amount((payable * rate).quantize(Decimal("0.01"))) if rate and currency != "COP" else None
+    support = document.document_type.is_support
+    issuer, other = (document.customer, document.supplier) if support else (document.supplier, document.customer)
     return Sheet(
         title=title,
         subtitle=subtitle,
         number=document.number,
         key_label=(document.uuid_scheme or "CUFE-SHA384").split("-")[0],
         key=document.uuid,
-        qr_text=document.qr_code or "",
+        qr_text=printed_qr_text(document) if support else document.qr_code or "",
         issued_at=document.issued_at,
         currency=currency,
-        issuer=_party_block(document.supplier, with_taxes=True),
-        buyer=_party_block(document.customer, with_taxes=True),
+        issuer=_party_block(issuer, with_taxes=True),
+        buyer=_party_block(other, with_taxes=True),
         facts=tuple(_facts(document, extras, validated_at)),
         references=tuple(_references(document, extras)),
         lines=tuple(_line_rows(document, extras)),
@@ -372,5 +396,9 @@ def read_sheet(
         notes=document.notes,
         testing=document.environment is Environment.TESTING,
         payable_local=payable_local,
-        total_label="TOTAL A PAGAR" if document.document_type.is_invoice else "VALOR TOTAL DE LA NOTA",
+        total_label="TOTAL A PAGAR"
+        if document.document_type.is_invoice or document.document_type is DocumentType.SUPPORT_DOCUMENT
+        else "VALOR TOTAL DE LA NOTA",
+        party_label="VENDEDOR (NO OBLIGADO A FACTURAR)" if support else "ADQUIRIENTE",
+        full_name=_SUPPORT_NAMES.get(document.document_type),
     )

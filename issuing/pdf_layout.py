@@ -244,7 +244,8 @@ def _footer(pen: _Pen, sheet: Sheet, deco: Decoration) -> None:
     y -= 8.5
     pen.text(MARGIN, y, sheet.software, size=6.3, color=GREY)
     y -= 8.5
-    pen.text(MARGIN, y, f"Representación gráfica de la {sheet.title.lower()} {sheet.number}.", size=6.3, color=GREY)
+    name = sheet.full_name or f"de la {sheet.title.lower()}"
+    pen.text(MARGIN, y, f"Representación gráfica {name} {sheet.number}.", size=6.3, color=GREY)
     if deco.footer:
         lines = _wrap(deco.footer, WIDTH, FONT, 6.3)
         if len(lines) > 2:  # the page's foot holds two lines: the rest is cut, visibly
@@ -286,12 +287,12 @@ def _first_page_blocks(pen: _Pen, sheet: Sheet, top: float) -> float:
     """Buyer, facts and references under the header of page 1; returns the y below them."""
     left_w = WIDTH * 0.55
     right_w = WIDTH - left_w - 6
-    buyer_h = _party_box(_Pen(None), MARGIN, top, left_w, "ADQUIRIENTE", sheet.buyer)
+    buyer_h = _party_box(_Pen(None), MARGIN, top, left_w, sheet.party_label, sheet.buyer)
     facts_h = _pairs_box(_Pen(None), MARGIN + left_w + 6, top, right_w, "DATOS DEL DOCUMENTO", sheet.facts, 92)
     height = max(buyer_h, facts_h)
     pen.box(MARGIN, top - height, left_w, height)
     pen.box(MARGIN + left_w + 6, top - height, right_w, height)
-    _party_box(pen, MARGIN, top, left_w, "ADQUIRIENTE", sheet.buyer)
+    _party_box(pen, MARGIN, top, left_w, sheet.party_label, sheet.buyer)
     _pairs_box(pen, MARGIN + left_w + 6, top, right_w, "DATOS DEL DOCUMENTO", sheet.facts, 92)
     top -= height + 6
     if sheet.references:

@@ -172,6 +172,9 @@ def create_app(
 
     for issuing_bp in (api_issuing.bp, api_apidian.bp):
         app.register_blueprint(issuing_bp)
+    from web import api_support  # the documento soporte (05, 95): native and apidian paths
+
+    app.register_blueprint(api_support.bp)
     from web import issued, issued_form  # billing: our issued invoices and notes
 
     app.register_blueprint(issued.bp)

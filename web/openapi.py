@@ -10,7 +10,7 @@ from typing import Any
 from dian.codes import ClaimReason, DocumentState, EventCode
 from store.models import Direction, Role, SubmissionState, Verdict
 from web import api_input as shape
-from web import openapi_issuing
+from web import openapi_issuing, openapi_support
 from web.query import DEFAULT_SORT, MAX_CLOSING_WITHIN, SORTS
 
 API_VERSION = "1.0.0"
@@ -524,6 +524,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **openapi_issuing.PATHS,
+            **openapi_support.PATHS,
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -565,6 +566,6 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**_SCHEMAS, **_PAYABLE_SCHEMAS, **openapi_issuing.SCHEMAS},
+            "schemas": {**_SCHEMAS, **_PAYABLE_SCHEMAS, **openapi_issuing.SCHEMAS, **openapi_support.SCHEMAS},
         },
     }

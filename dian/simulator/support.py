@@ -24,7 +24,7 @@ from dian.cufe import software_security_code
 from dian.errors import DianError, ParseError
 from dian.simulator.numbering import range_of_number, ranges_for
 from dian.simulator.replies import _rule
-from dian.support.cuds import cuds
+from dian.support.cuds import document_fields
 from dian.support.literals import CUDS_SCHEME
 from dian.trust import certificate_nit, nit_matches
 from dian.ubl import parse_document
@@ -104,13 +104,7 @@ class SupportRules:
             return [_rule(rule, f"El esquema del UUID ({doc.uuid_scheme}) no es {CUDS_SCHEME}.")]
         if software is None:
             return []
-        first = doc.tax_totals[0] if doc.tax_totals else None
-        expected = cuds(number=doc.number, issue_date=doc.issue_date, issue_time=doc.issue_time,
-                        line_extension=doc.monetary_total.line_extension,
-                        tax_code=(first.scheme_id or "01") if first is not None else "01",
-                        tax_amount=first.amount if first is not None else Decimal("0.00"),
-                        payable=doc.monetary_total.payable, seller_id=doc.supplier.nit, buyer_nit=doc.customer.nit,
-                        pin=software["pin"], environment=doc.environment.value)  # fmt: skip
+        expected = document_fields(doc, pin=software["pin"]).digest()
         if expected != doc.uuid.strip().lower():
             return [_rule(rule, "Valor del CUDS no está calculado correctamente.")]
         return []

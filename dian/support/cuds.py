@@ -14,8 +14,9 @@ from decimal import Decimal
 from dian.codes import Environment
 from dian.cufe import format_amount, sha384_hex
 from dian.support.literals import QR_KEYS
+from dian.ubl.model import CommercialDocument
 
-__all__ = ["CudsFields", "cuds", "cuds_fields", "qr_text", "qr_url"]
+__all__ = ["CudsFields", "cuds", "cuds_fields", "document_fields", "printed_qr_text", "qr_text", "qr_url"]
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,19 @@ def qr_text(fields: CudsFields, key: str, environment: Environment) -> str:
               fields.line_extension, fields.tax_amount, fields.payable, key)  # fmt: skip
     return "\n".join([*(f"{name}: {value}" for name, value in zip(QR_KEYS, values, strict=True)),
                       qr_url(key, environment)])  # fmt: skip
+
+
+def document_fields(document: CommercialDocument, *, pin: str) -> CudsFields:
+    """The CUDS fields of a parsed 05/95 as DIAN reads them (C.2): the first TaxTotal's scheme and amount."""
+    first = document.tax_totals[0] if document.tax_totals else None
+    return cuds_fields(number=document.number, issue_date=document.issue_date, issue_time=document.issue_time,
+                       line_extension=document.monetary_total.line_extension,
+                       tax_code=(first.scheme_id or "01") if first is not None else "01",
+                       tax_amount=first.amount if first is not None else Decimal("0.00"),
+                       payable=document.monetary_total.payable, seller_id=document.supplier.nit,
+                       buyer_nit=document.customer.nit, pin=pin, environment=document.environment.value)  # fmt: skip
+
+
+def printed_qr_text(document: CommercialDocument) -> str:
+    """The printed QR text of a signed 05/95 (C.3) from its signed values; its sts:QRCode holds only the URL."""
+    return qr_text(document_fields(document, pin=""), document.uuid, document.environment)

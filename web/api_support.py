@@ -1,0 +1,205 @@
+"""The documento soporte through the API (issue 19): AP's ERP posts a purchase from a seller not obliged to invoice
+and Buzón numbers it from the DS range, signs it with its CUDS and sends it to DIAN.
+
+* ``POST /api/v1/support-documents`` (05) and ``/api/v1/support-adjustments`` (95): the native body of
+  issuing/support_request.py (``seller{}``, lines with IVA, ``withholdings`` and ``generation``; a 95 with
+  ``reference`` and ``concept``); ``kind`` may be left out (the path gives it). Bearer token of a role that may issue,
+  ``Idempotency-Key`` per token, answers 201/202/409/422 exactly like ``/api/v1/invoices`` (web/api_issuing.py, whose
+  helpers these are), with ``cuds``.
+* ``POST /api/ubl2.1/support-document`` (type 11) and ``/api/ubl2.1/sd-credit-note`` (13): apidian's DS shape
+  (issuing/apidian_support.py), answered like its invoices (cude, QRStr, ResponseDian, is_valid).
+
+What was issued is read back through ``GET /api/v1/issued/<id>`` and its ``/xml``, ``/pdf``, ``/attached``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, jsonify, url_for
+from flask_login import current_user
+
+from issuing.apidian_support import apidian_support_pointer, read_apidian_support
+from issuing.problems import PayloadError, Problem
+from issuing.service import IdempotencyConflict, Issued
+from issuing.support_request import SupportRequest, read_support_request
+from issuing.support_service import SupportService
+from store.models import OutboundState
+from web.access import roles
+from web.api_issuing import (
+    ISSUERS,
+    Refusal,
+    client_key,
+    conflict_body,
+    decided,
+    idempotency_key,
+    issuing_service,
+    json_of_body,
+    links,
+    problems_body,
+)
+
+__all__ = ["bp", "support_json"]
+
+bp = Blueprint("api_support", __name__)
+
+_PATH_KINDS = {"support-documents": "support_document", "support-adjustments": "support_adjustment"}
+
+
+def _service() -> SupportService:
+    return SupportService(issuing_service())
+
+
+def _issue(support_request: SupportRequest, key: str | None) -> Issued:
+    service = _service()
+    return service.issue(support_request, actor=current_user.actor, idempotency_key=key, client_key=client_key(),
+                         deliver=service.issuing.make_client is not None)  # fmt: skip
+
+
+def support_json(done: Issued) -> dict[str, Any]:
+    """The answer of a 05/95: number, CUDS, QR text, DIAN's word, links."""
+    valid = (done.state is OutboundState.ACCEPTED) if decided(done.state) else None
+    return {
+        "id": done.id,
+        "document_type": done.document_type.value,
+        "number": done.number,
+        "cuds": done.uuid,
+        "uuid": done.uuid,
+        "qr_text": done.qr_text,
+        "payable_amount": format(Decimal(done.payable).quantize(Decimal("0.01")), "f"),
+        "state": done.state.value,
+        "state_label": done.verdict,
+        "queued": not decided(done.state),
+        "dian": {"status_code": done.dian_status_code, "messages": list(done.dian_messages), "is_valid": valid},
+        "last_error": done.last_error,
+        "replayed": done.replayed,
+        "links": links(done.id, attached=done.state is OutboundState.ACCEPTED),
+    }
+
+
+def _answer(done: Issued, body: dict[str, Any], status: int) -> Any:
+    response = jsonify(body)
+    response.status_code = status if decided(done.state) else 202
+    response.headers["Location"] = url_for("api_issuing.issued", document_id=done.id)
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _native(path_kind: str) -> Any:
+    kind = _PATH_KINDS[path_kind]
+    try:
+        key = idempotency_key()
+        data = json_of_body()
+        support_request, problems = read_support_request(data, kind)
+        if support_request is None:
+            raise PayloadError(problems)
+        done = _issue(support_request, key)
+    except Refusal as refusal:
+        return refusal.response()
+    except IdempotencyConflict as exc:
+        return jsonify(conflict_body(exc)), 409
+    except PayloadError as exc:
+        return jsonify(problems_body(exc.problems)), 422
+    return _answer(done, support_json(done), 201)
+
+
+@bp.post("/api/v1/support-documents")
+@roles(*ISSUERS)
+def support_documents() -> Any:
+    """Issue a documento soporte (05) of a purchase from a seller not obliged to invoice, and send it to DIAN."""
+    return _native("support-documents")
+
+
+@bp.post("/api/v1/support-adjustments")
+@roles(*ISSUERS)
+def support_adjustments() -> Any:
+    """Issue an adjustment note (95) to one of our documentos soporte, and send it to DIAN."""
+    return _native("support-adjustments")
+
+
+# --- apidian's shape ---------------------------------------------------------------------------------------------
+
+
+def _apidian_refused(problems: tuple[Problem, ...], kind: str) -> Any:
+    mapped = tuple(Problem(apidian_support_pointer(p.pointer, kind), p.message) for p in problems)
+    body = problems_body(mapped)
+    errors: dict[str, list[str]] = {}
+    for problem in mapped:
+        steps = [step.replace("~1", "/").replace("~0", "~") for step in problem.pointer.split("/")[1:]]
+        errors.setdefault(".".join(steps) or "body", []).append(problem.message)
+    body["errors"], body["is_valid"] = errors, False
+    return jsonify(body), 422
+
+
+def _apidian_answer(done: Issued) -> dict[str, Any]:
+    from web.api_apidian import response_dian
+
+    service = issuing_service()
+    row = service.find(done.id)
+    assert row is not None
+    blobs = service.ctx.blobs
+    answer_xml = blobs.get(row.dian_response_blob) if row.dian_response_blob else None
+    attached = blobs.get(row.attached_blob) if row.attached_blob else None
+    valid = done.state is OutboundState.ACCEPTED
+    name = "Documento soporte" if done.document_type.value == "05" else "Nota de ajuste al documento soporte"
+    verdict = "generado con éxito" if valid else ("rechazado por la DIAN" if decided(done.state) else done.verdict)
+    dian = response_dian(done, row, answer_xml)
+    if dian is not None:
+        result = dian["Envelope"]["Body"]["SendBillSyncResponse"]["SendBillSyncResult"]
+        result["StatusMessage"] = f"{name} {done.number}, ha sido {'autorizado' if valid else 'rechazado'}."
+    return {
+        "message": f"{name} #{done.number} {verdict}",
+        "is_valid": valid if decided(done.state) else None,
+        "state": done.state.value,
+        "number": done.number,
+        "cude": done.uuid,
+        "cuds": done.uuid,
+        "QRStr": done.qr_text,
+        "ResponseDian": dian,
+        "invoicexml": base64.b64encode(blobs.get(row.xml_blob)).decode("ascii") if row.xml_blob else None,
+        "attacheddocument": base64.b64encode(attached).decode("ascii") if attached else None,
+        "urlinvoicexml": url_for("api_issuing.issued_xml", document_id=done.id, _external=True),
+        "urlinvoicepdf": url_for("api_issuing.issued_pdf", document_id=done.id, _external=True),
+        "replayed": done.replayed,
+        "type_document_code": done.document_type.value,
+        "errors": {} if valid or not decided(done.state) else {"dian": list(done.dian_messages)},
+    }
+
+
+def _apidian(kind: str) -> Any:
+    try:
+        data = json_of_body()
+        support_request, problems = read_apidian_support(data, kind)
+        if support_request is None:
+            return _apidian_refused(problems, kind)
+        key = idempotency_key()
+        if key is None and isinstance(data, Mapping) and support_request.number is not None:
+            key = f"apidian:{kind}:{support_request.prefix or ''}:{support_request.number}"
+        done = _issue(support_request, key)
+        body = _apidian_answer(done)
+    except Refusal as refusal:
+        return refusal.response()
+    except IdempotencyConflict as exc:
+        return jsonify(conflict_body(exc)), 409
+    except PayloadError as exc:
+        return _apidian_refused(exc.problems, kind)
+    return _answer(done, body, 200)
+
+
+@bp.post("/api/ubl2.1/support-document")
+@roles(*ISSUERS)
+def apidian_support_document() -> Any:
+    """apidian's ``POST /api/ubl2.1/support-document`` (type 11, ``seller{}``)."""
+    return _apidian("support-document")
+
+
+@bp.post("/api/ubl2.1/sd-credit-note")
+@roles(*ISSUERS)
+def apidian_sd_credit_note() -> Any:
+    """apidian's ``POST /api/ubl2.1/sd-credit-note`` (type 13, the adjustment note to a DS)."""
+    return _apidian("sd-credit-note")
+
