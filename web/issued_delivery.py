@@ -70,13 +70,16 @@ def delivery_marker(row: OutboundDocument) -> dict[str, str] | None:
 
 
 def delivery_view(db: Session, row: OutboundDocument) -> dict[str, Any]:
-    """What the document page says about the buyer's mail: ``state`` (waiting_dian, not_yet, pending, retrying,
-    sent, no_address, too_large, failed), a ``title``, a ``detail`` sentence, the address and its origin, the SMTP
-    server's last error, the attempts and the next one."""
+    """What the document page says about the buyer's mail: ``state`` (rejected, waiting_dian, not_yet, pending,
+    retrying, sent, no_address, too_large, failed), a ``title``, a ``detail`` sentence, the address and its origin,
+    the SMTP server's last error, the attempts and the next one."""
     record: dict[str, Any] = dict((row.report or {}).get("delivery") or {})
     view: dict[str, Any] = {"to": record.get("to"), "origin": ORIGINS.get(record.get("address_from") or ""),
                             "error": None, "attempts": 0, "next": "", "queued": _when(record.get("queued_at")),
                             "sends": int(record.get("sends", 1)), "note": record.get("note")}  # fmt: skip
+    if row.state is OutboundState.REJECTED:
+        return {**view, "state": "rejected", "title": "No se envía al comprador",
+                "detail": "La DIAN rechazó el documento: no tiene validez y no se entrega al comprador."}  # fmt: skip
     if row.state is not OutboundState.ACCEPTED:
         return {**view, "state": "waiting_dian", "title": "Aún no se envía",
                 "detail": "El correo al comprador sale cuando la DIAN valida el documento."}  # fmt: skip

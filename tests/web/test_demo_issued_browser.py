@@ -122,5 +122,5 @@ def test_billing_sees_every_state_and_where_the_buyers_mail_went(browser, site, 
 
     page.goto(f"{site.url}/facturas-emitidas/{ids['rejected']}")
     assert "Regla FAD06" in page.inner_text("#reglas")
-    assert page.inner_text("#entrega-estado") == "Aún no se envía"
+    assert page.inner_text("#entrega-estado") == "No se envía al comprador"
     shoot(page, "emitida-rechazada")

@@ -84,6 +84,11 @@ def test_the_page_tells_where_the_buyers_mail_went_or_why_not(bed: IssuingBed) -
         s.execute(sa.update(NumberingRange).where(NumberingRange.kind == "invoice").values(technical_key=key))
         s.commit()
     assert _panel(text(diana.get(f"/facturas-emitidas/{rejected.id}"))).startswith(
+        "rejected No se envía al comprador La DIAN rechazó el documento")
+    bed.fault("SendBillSync", "http503")  # DIAN down: queued, the mail waits for the validation
+    queued = bed.issue(invoice_data(), deliver=True)
+    assert queued.state.value == "send_failed", queued
+    assert _panel(text(diana.get(f"/facturas-emitidas/{queued.id}"))).startswith(
         "waiting_dian Aún no se envía El correo al comprador sale cuando la DIAN valida el documento.")
 
     done = bed.issue(invoice_data(), deliver=True)
@@ -132,6 +137,7 @@ def test_no_address_is_said_and_billing_gives_one(bed: IssuingBed) -> None:
     panel = _panel(text(diana.get(f"/facturas-emitidas/{done.id}")))
     assert panel.startswith("no_address No se envió: falta el correo del comprador"), panel
     assert f"No se conoce la dirección de recepción del comprador {nit}" in panel
+    assert "la DIAN no tiene uno registrado" in panel  # the address is asked for, not offered as "empty: DIAN's"
     listing = text(diana.get("/facturas-emitidas"))
     assert 'data-mail="failed"' in listing and "Sin correo del comprador" in listing
 
