@@ -15,8 +15,9 @@ Layout (every path ASCII; <n> is the row id and the document's number):
     SHA256SUMS      every file's SHA-256, as ``sha256sum -c`` reads it
     SELLO.xml       the seal (seal.py): the SHA-256 of SHA256SUMS and the audit chain's head, signed (XAdES)
 
-Rows are read in chunks along an index (received: ``(issued_at, id)``), each chunk's events in one query; the index
-and the sums go to temporary files as they grow and are copied in at the end. The PDF of a document we issued is the
+Rows are read in chunks along an index (received: ``(issued_at, id)``), each chunk's events in one query; the index,
+the sums and the zip's central directory go to temporary files as they grow and are copied in at the end
+(zipstream.py), so memory stays flat whatever the number of members. The PDF of a document we issued is the
 stored one, else drawn by the ``render_pdf`` the shell hands in (store may not import issuing).
 """
 
@@ -28,7 +29,6 @@ import hashlib
 import json
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -41,6 +41,7 @@ from dian.trust import SigningIdentity
 from store import audit
 from store.archive.retention import retention_until
 from store.archive.seal import SEAL_NAME, SUMS_NAME, Seal, signed_seal
+from store.archive.zipstream import ZipStream
 from store.blobs import BlobError, BlobStore
 from store.models import DocumentEvent, OutboundDocument, ReceivedDocument, utcnow
 
@@ -83,8 +84,7 @@ class PackSummary:
 
 
 class _Sink:
-    """A write-only stream the zip writes into; ``take`` hands out what was written since (zipfile sees it is not
-    seekable and writes data descriptors, so a member needs no going back)."""
+    """Where the zip writes (zipstream.py, front to back); ``take`` hands out what was written since."""
 
     def __init__(self) -> None:
         self._parts: list[bytes] = []
@@ -108,34 +108,25 @@ def _safe(text: str) -> str:
 
 class _Writer:
     def __init__(self, sink: _Sink, stamp: dt.datetime, summary: PackSummary) -> None:
-        self.zip = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        local = stamp.astimezone(BOGOTA)
-        self.date_time = (local.year, local.month, local.day, local.hour, local.minute, local.second)
-        self.sums: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self.zip = ZipStream(sink.write, stamp.astimezone(BOGOTA))
+        self.sums: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed in _Pack.finish)
         self.summary = summary
-
-    def _info(self, path: str) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(path, date_time=self.date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        return info
 
     def add(self, path: str, data: bytes) -> str:
         """One member; its SHA-256 (also written to the sums)."""
         digest = hashlib.sha256(data).hexdigest()
-        self.zip.writestr(self._info(path), data, compresslevel=1)
+        self.zip.add(path, data)
         self.sums.write(f"{digest}  {path}\n".encode())
         self.summary.files += 1
         return digest
 
     def add_stream(self, path: str, source: IO[bytes]) -> str:
-        """One member copied from a file in pieces; its SHA-256."""
+        """One member copied from a file in pieces; its SHA-256 (not written to the sums: the caller decides)."""
         digest = hashlib.sha256()
         source.seek(0)
-        with self.zip.open(self._info(path), "w", force_zip64=True) as out:
-            while piece := source.read(COPY):
-                digest.update(piece)
-                out.write(piece)
+        while piece := source.read(COPY):
+            digest.update(piece)
+        self.zip.add_file(path, source)
         self.summary.files += 1
         return digest.hexdigest()
 
@@ -205,7 +196,9 @@ def _received_chunks(session: Session, request: PackRequest) -> Iterator[list[An
     while True:
         query = sa.select(*_RECEIVED_COLUMNS).where(r.issued_at >= start, r.issued_at < end)
         if after is not None:
-            query = query.where(sa.tuple_(r.issued_at, r.id) > sa.tuple_(*after))
+            # Typed binds: an untyped datetime in a row value would skip the column's own conversion (SQLite's text).
+            last = sa.tuple_(sa.literal(after[0], r.issued_at.type), sa.literal(after[1], r.id.type))
+            query = query.where(sa.tuple_(r.issued_at, r.id) > last)
         rows = list(session.execute(query.order_by(r.issued_at, r.id).limit(CHUNK)))
         if not rows:
             return
@@ -344,7 +337,7 @@ class _Pack:
                     files=files_listed, sums_sha256=self.summary.sums_sha256, chain_position=chain[0],
                     chain_hash=chain[1], documents=self.summary.documents,
                     events=self.summary.events)  # fmt: skip
-        self.writer.zip.writestr(self.writer._info(SEAL_NAME), signed_seal(seal, identity))
+        self.writer.zip.add(SEAL_NAME, signed_seal(seal, identity))
         self.summary.files += 1
         self.writer.zip.close()
         yield self.sink.take()
