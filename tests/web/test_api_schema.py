@@ -63,11 +63,18 @@ OPERATIONS = [
     "POST /api/ubl2.1/invoice",
     "POST /api/ubl2.1/credit-note",
     "POST /api/ubl2.1/debit-note",
+    # The documento soporte (web/api_support.py), with the admin token likewise.
+    "POST /api/v1/support-documents",
+    "POST /api/v1/support-adjustments",
+    "POST /api/ubl2.1/support-document",
+    "POST /api/ubl2.1/sd-credit-note",
 ]
 ISSUING = {label for label in OPERATIONS if "/issued" in label or label.startswith("POST /api/ubl2.1")} | {
     "POST /api/v1/invoices",
     "POST /api/v1/credit-notes",
     "POST /api/v1/debit-notes",
+    "POST /api/v1/support-documents",
+    "POST /api/v1/support-adjustments",
 }
 
 
