@@ -69,6 +69,21 @@ class CompanySettings:
     nit: str = "900123456-8"
     name: str = "Empresa Demo S.A.S."
     reception_email: str = "recepcion@empresa-demo.test"
+    # Our party as the issuer of our invoices (AccountingSupplierParty, and the PDF's mandatory fields: B.6): trade
+    # name, RUT responsibilities (TaxLevelCode), IVA regime, legal nature, the address DIAN registered (DANE city code)
+    # and the contact printed and sent. Empty: left out of the document.
+    trade_name: str = ""
+    tax_levels: tuple[str, ...] = ("R-99-PN",)
+    tax_scheme: str = "01"  # 01 responsable de IVA, 04 INC, ZA IVA e INC, ZZ no aplica
+    organization_type: str = "1"  # 1 persona jurídica, 2 persona natural
+    address: str = ""
+    city_code: str = ""  # DANE municipality, 5 digits
+    city: str = ""
+    department: str = ""
+    department_code: str = ""  # the first 2 digits of city_code when empty
+    country: str = "CO"
+    email: str = ""
+    phone: str = ""
 
     @property
     def nit_number(self) -> str:
@@ -391,6 +406,33 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+COMPANY_TAX_SCHEMES = {"01": "IVA", "04": "INC", "ZA": "IVA e INC", "ZZ": "No aplica"}
+_TAX_LEVEL = re.compile(r"^(O-\d{1,2}|R-\d{2}-P[NJ]|ZZ)$")
+
+
+def _validate_company(c: CompanySettings, problems: _Problems) -> None:
+    for level in c.tax_levels:
+        if not _TAX_LEVEL.match(level):
+            problems.add(f"company.tax_levels: {level!r} is not a RUT responsibility code such as O-13 or R-99-PN")
+    if c.tax_scheme not in COMPANY_TAX_SCHEMES:
+        problems.add(f"company.tax_scheme: expected one of {', '.join(COMPANY_TAX_SCHEMES)}, got {c.tax_scheme!r}")
+    if c.organization_type not in ("1", "2"):
+        problems.add(f"company.organization_type: expected 1 (legal entity) or 2 (natural person), got "
+                     f"{c.organization_type!r}")  # fmt: skip
+    if c.city_code and not re.fullmatch(r"[0-9]{5}", c.city_code):
+        problems.add(f"company.city_code: expected the 5-digit DANE municipality code, got {c.city_code!r}")
+    if c.department_code and not re.fullmatch(r"[0-9]{2}", c.department_code):
+        problems.add(f"company.department_code: expected 2 digits, got {c.department_code!r}")
+    elif c.department_code and re.fullmatch(r"[0-9]{5}", c.city_code) and not c.city_code.startswith(c.department_code):
+        problems.add(f"company.department_code: {c.department_code} is not the department of city {c.city_code}")
+    if not re.fullmatch(r"[A-Z]{2}", c.country):
+        problems.add(f"company.country: expected an ISO 3166 code of 2 capital letters, got {c.country!r}")
+    if c.country == "CO" and c.address and not c.city_code:
+        problems.add("company.city_code: an address in Colombia needs its DANE municipality code")
+    if c.email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", c.email):
+        problems.add(f"company.email: {c.email!r} is not a mail address")
+
+
 def _validate(s: Settings, problems: _Problems) -> None:
     """Checks across values that types alone cannot express."""
     if not NIT_RE.match(s.company.nit):
@@ -400,6 +442,7 @@ def _validate(s: Settings, problems: _Problems) -> None:
     elif check_digit(s.company.nit_number) != s.company.dv:
         number, dv = s.company.nit_number, s.company.dv
         problems.add(f"company.nit: check digit {dv} does not match NIT {number} (it should be {check_digit(number)})")
+    _validate_company(s.company, problems)
     for section in ("imap", "smtp"):
         server = getattr(s, section)
         if not 0 < server.port < 65536:

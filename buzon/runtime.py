@@ -428,16 +428,13 @@ class Runtime:
         """Everything issuing/ needs: our company as issuer with its software and certificate, the environment, the
         blobs, DIAN's keys (with ``sessions``, the learned ones too) and the retry pacing of [events]."""
         from dian.codes import Environment
-        from dian.ubl import Party
         from issuing.context import Backoff, IssuingContext
         from issuing.document import Issuer
 
         settings = self.settings
-        company = settings.company
         return IssuingContext(
-            issuer=Issuer(party=Party(nit=company.nit_number, dv=company.dv, registration_name=company.name,
-                                      organization_type="1"),
-                          software=self.software(), identity=self.company_identity()),
+            issuer=Issuer(party=issuer_party(settings.company), software=self.software(),
+                          identity=self.company_identity()),
             environment=Environment.PRODUCTION if settings.dian.environment == "produccion" else Environment.TESTING,
             blobs=self.blobs,
             keys=self.dian_keys(sessions),
@@ -565,3 +562,22 @@ class Runtime:
 def event_service(settings: Settings, sessions: sessionmaker[Session]) -> EventService:
     """The events façade for a web app built on ``sessions`` (tests that make their own app)."""
     return Runtime(settings, sessions=sessions).event_service(sessions)
+
+
+def issuer_party(company: Any) -> Any:
+    """Our company as the issuer of our invoices (AccountingSupplierParty), from [company]: NIT, name, trade name,
+    RUT responsibilities, IVA regime, legal nature, address (with its DANE codes) and contact."""
+    from buzon.config import COMPANY_TAX_SCHEMES
+    from dian.ubl import Address, Party
+
+    address = None
+    if company.address or company.city_code:
+        address = Address(city=company.city or None, city_code=company.city_code or None,
+                          department=company.department or None,
+                          department_code=company.department_code or company.city_code[:2] or None,
+                          country=company.country or "CO", line=company.address or None)  # fmt: skip
+    return Party(nit=company.nit_number, dv=company.dv, registration_name=company.name,
+                 trade_name=company.trade_name or None, tax_level_codes=tuple(company.tax_levels),
+                 tax_scheme_id=company.tax_scheme, tax_scheme_name=COMPANY_TAX_SCHEMES.get(company.tax_scheme),
+                 address=address, email=company.email or None, phone=company.phone or None,
+                 organization_type=company.organization_type)  # fmt: skip
