@@ -18,7 +18,7 @@ from dian.calendar import BOGOTA
 from store.archive.pack import PackRequest, stream_pack
 from store.archive.retention import RETENTION_YEARS, describe, list_holds
 from store.blobs import BlobStore
-from store.models import Role
+from store.models import LegalHold, Role
 from web.access import roles
 
 bp = Blueprint("archive", __name__)
@@ -60,9 +60,20 @@ def asked_period(args: Any) -> tuple[date, date]:
     return first, last
 
 
+def covers(hold: LegalHold) -> str:
+    """What a hold covers, in words."""
+    if hold.scope == "document":
+        return f"el documento con CUFE/CUDE {hold.cufe}"
+    if hold.scope == "supplier":
+        return f"los documentos del NIT {hold.nit}"
+    if hold.period_from and hold.period_to:
+        return f"los documentos emitidos del {hold.period_from:%d/%m/%Y} al {hold.period_to:%d/%m/%Y}"
+    return describe(hold)["what"]
+
+
 def _render(error: str | None = None, status: int = 200) -> tuple[str, int]:
     today = datetime.now(UTC).astimezone(BOGOTA).date()
-    holds = [{"id": h.id, "scope": SCOPES.get(h.scope, h.scope), "what": describe(h)["what"], "reason": h.reason,
+    holds = [{"id": h.id, "scope": SCOPES.get(h.scope, h.scope), "what": covers(h), "reason": h.reason,
               "by": h.held_by, "at": h.held_at.astimezone(BOGOTA).strftime("%d/%m/%Y")}
              for h in list_holds(_db())]  # fmt: skip
     return render_template(
