@@ -192,6 +192,12 @@ def _deadlines(rt: Runtime) -> dict[str, Any]:
     return report.as_dict()
 
 
+def _approvals(rt: Runtime) -> dict[str, Any]:
+    from events.approval_alerts import sweep
+
+    return sweep(rt.sessions, rt.ctx, from_address=rt.settings.smtp.from_address, now=_now).as_dict()
+
+
 def _deliver_webhooks(rt: Runtime) -> dict[str, Any]:
     from events.webhooks import WebhookTarget, deliver_webhooks
 
@@ -311,6 +317,11 @@ def deadlines() -> dict[str, Any]:
     return recorded("deadlines", _deadlines)
 
 
+def approvals() -> dict[str, Any]:
+    """Four-eyes: expire pending approvals whose claim window ended; mail approvers the day before it ends."""
+    return recorded("approvals", _approvals)
+
+
 def deliver_webhooks() -> dict[str, Any]:
     """POST document state changes to the configured webhook URL, signed, with retries."""
     return recorded("deliver_webhooks", _deliver_webhooks)
@@ -363,6 +374,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "deliver_outbox": deliver_outbox,
     "sync_events": sync_events,
     "deadlines": deadlines,
+    "approvals": approvals,
     "deliver_webhooks": deliver_webhooks,
     "confirm_documents": confirm_documents,
     "title_watch": title_watch,
@@ -396,6 +408,7 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         # Runs often; each invoice is asked about at most once per sync_interval.
         JobSpec("sync_events", sync_events, min(sched.sync_interval, 300), "Eventos de la contraparte (DIAN)"),
         JobSpec("deadlines", deadlines, sched.deadline_interval, "Cerrar plazos y enviar recordatorios"),
+        JobSpec("approvals", approvals, sched.deadline_interval, "Aprobaciones: avisar y vencer las pendientes"),
         JobSpec("deliver_webhooks", deliver_webhooks, sched.outbox_interval, "Webhooks de cambios de estado"),
         # Runs with the online check off too: a DIAN certificate learned since may prove a stored answer offline.
         JobSpec(

@@ -108,7 +108,7 @@ def _window(end: datetime | None, now: datetime, calendar: BusinessCalendar) -> 
     if end < now:
         return f"El plazo legal venció el {words}.", True
     flagged = at_risk(now, end, calendar)
-    prefix = "¡Decida hoy! " if flagged else ""
+    prefix = "¡Urgente! " if flagged else ""
     return f"{prefix}El plazo legal para enviarlo vence el {words}.", flagged
 
 
@@ -158,19 +158,22 @@ def _approvals_summary() -> dict[str, Any]:
     return {"approvals_summary": lambda: summary(_db(), datetime.now(UTC))}
 
 
-def _result(db: Any) -> Result | None:
-    """What the last decision came to, from the flashed messages (the approved event as DIAN left it)."""
+def _result(db: Any) -> tuple[Result | None, str]:
+    """What the last decision came to, from the flashed messages (the approved event as DIAN left it), and the
+    invoice it was about."""
     ids: list[int] = []
     notes: list[tuple[str, str]] = []
+    number = "Aprobaciones"
     for category, message in get_flashed_messages(with_categories=True):
         if category == "outcome" and isinstance(message, dict):
             ids.extend(int(i) for i in message.get("events", []) if str(i).isdigit())
+            number = f"factura {message.get('number') or ''}".strip()
         else:
             notes.append((FLASH_KINDS.get(category, QUEUED), str(message)))
     db.expire_all()
     items: list[EventOutcome] = [outcome_of(e) for e in db.scalars(sa.select(DocumentEvent).where(
         DocumentEvent.id.in_(ids)).order_by(DocumentEvent.id))] if ids else []  # fmt: skip
-    return Result(items, notes) if items or notes else None
+    return (Result(items, notes) if items or notes else None), number
 
 
 @bp.get("/aprobaciones")
@@ -178,14 +181,14 @@ def _result(db: Any) -> Result | None:
 def index() -> str:
     """Pending requests first (the flagged on top), then the recently decided ones."""
     db, now = _db(), datetime.now(UTC)
-    result = _result(db)
+    result, number = _result(db)
     pending = rows(db, (ApprovalState.PENDING,), now)
     pending.sort(key=lambda r: (not r.flagged, r.approval.requested_at))
     decided = rows(db, (ApprovalState.SENT, ApprovalState.REFUSED, ApprovalState.EXPIRED, ApprovalState.APPROVED),
                    now, limit=RECENT, newest_first=True)  # fmt: skip
     return render_template("approvals.html", pending=pending, decided=decided, result=result, money=money,
                            local_time=local_time, outcome_of=outcome_of, focus_result=result is not None,
-                           result_number="Aprobaciones")  # fmt: skip
+                           result_number=number)  # fmt: skip
 
 
 def _back() -> Any:
@@ -211,7 +214,7 @@ def approve(approval_id: int) -> Any:
             flash(f"No se aprobó la solicitud {approval_id}: {outcome.reason}"
                   + (f" [regla {outcome.rule}]" if outcome.rule else ""), "error")  # fmt: skip
             return _back()
-        flash({"events": [outcome.event_id]}, "outcome")
+        flash({"events": [outcome.event_id], "number": row.invoice_number}, "outcome")
         return _back()
     events = current_app.extensions.get("buzon.events")
     if events is None:
@@ -226,7 +229,7 @@ def approve(approval_id: int) -> Any:
         flash(f"No se aprobó la solicitud {approval_id}: las reglas ya no permiten enviarlo ({exc.reason}). "
               "Sigue pendiente: puede rechazarla con el motivo.", "error")  # fmt: skip
         return _back()
-    flash({"events": [emitted.id]}, "outcome")
+    flash({"events": [emitted.id], "number": row.invoice_number}, "outcome")
     return _back()
 
 

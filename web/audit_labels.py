@@ -206,6 +206,7 @@ JOB_NAMES = {
     "deliver_webhooks": "webhooks",
     "confirm_documents": "confirmación con la DIAN",
     "title_watch": "vigilancia de endosos (RADIAN)",
+    "approvals": "aprobaciones pendientes (avisos y vencimientos)",
 }
 SYSTEM_ACTORS = {
     "system:intake": "Buzón (lectura del correo)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from email.header import decode_header, make_header
 
 import pytest
 import sqlalchemy as sa
@@ -43,7 +44,8 @@ def users(bed: EventsBed) -> None:
     with bed.sessions() as s:
         for name, role in (("ana", Role.CLERK), ("beto", Role.CLERK), ("tere", Role.TREASURY)):
             create_user(s, name, role=role, password=PASSWORD, password_hash=password_hash(PASSWORD), actor="test",
-                        id_type="13", id_number="52111222", first_name=name.title(), family_name="Prueba")  # fmt: skip
+                        id_type="13", id_number="52111222", first_name=name.title(), family_name="Prueba",
+                        email=f"{name}@compradora.test")  # fmt: skip
         s.commit()
 
 
@@ -262,3 +264,39 @@ def test_a_policy_job_cannot_bypass_it(events_bed: EventsBed) -> None:
     assert report.emitted == [] and report.refused[doc_id].startswith("Pendiente de aprobación")
     assert [e.code for e in bed.events(doc_id)] == [EventCode.ACUSE_RECIBO]
     assert approval(bed, _pending_id(bed, EventCode.RECIBO_BIEN)).requested_by == "job:auto_receipt"
+
+
+def received_days_ago(bed: EventsBed, business_days: int) -> int:
+    """An invoice whose 032 was signed ``business_days`` business days ago (Bogotá, 10:00)."""
+    calendar = BusinessCalendar()
+    day = calendar.add_business_days(dt.datetime.now(BOGOTA).date(), -business_days)
+    issued = dt.datetime.combine(day, dt.time(8), tzinfo=BOGOTA).astimezone(dt.UTC)
+    doc_id = bed.receive(at=issued)
+    bed.send(doc_id, EventCode.ACUSE_RECIBO, at=issued + dt.timedelta(hours=1))
+    bed.send(doc_id, EventCode.RECIBO_BIEN, at=issued + dt.timedelta(hours=2))
+    assert bed.deliver()["events"]["registered"] == 2
+    return doc_id
+
+
+def test_approvers_are_mailed_once_when_the_window_is_about_to_end(events_bed: EventsBed) -> None:
+    bed = events_bed
+    users(bed)
+    urgent = received_days_ago(bed, 3)  # the window ends today (or on the next business day)
+    calm = received(bed)
+    four_eyes(bed, events=("031", "033"))
+    for doc_id in (urgent, calm):
+        with pytest.raises(ApprovalPending):
+            service(bed).emit(doc_id, EventRequest(EventCode.ACEPTACION_EXPRESA), actor="user:ana")
+    bed.smtp.handler.messages.clear()
+    result = jobs.approvals()
+    assert result["outcome"] == "ok" and result["summary"] == {"expired": 0, "alerted": 1, "nobody": 0}, result
+    assert jobs.approvals()["summary"]["alerted"] == 0  # once
+    bed.deliver()
+    (mail,) = bed.smtp.handler.wait_for(1)
+    assert mail[1] == ["beto@compradora.test"]  # the other clerk; not the requester, not treasury
+    subject = " ".join(str(make_header(decode_header(mail[2]["Subject"]))).split())
+    assert "Aprobación pendiente" in subject and bed.document(urgent).number in subject
+    (body,) = [p for p in mail[2].walk() if p.get_content_type() == "text/plain"]
+    assert "/aprobaciones" in body.get_payload(decode=True).decode(body.get_content_charset())
+    [alerted] = audit(bed, "approval.alerted")
+    assert alerted.data["to"] == ["beto@compradora.test"]
