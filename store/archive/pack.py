@@ -10,6 +10,7 @@ Layout (every path ASCII; <n> is the row id and the document's number):
                          verificacion.json     Buzón's verification report
                          eventos/<code>_<n>.xml, eventos/<code>_<n>_respuesta_dian.xml   ours and the counterpart's
     emitidos/AAAA-MM/<n>/documento.xml, respuesta_dian.xml, adjunto.xml, representacion.pdf, eventos/...
+    FALTANTES.txt   only when a stored file was missing from the blob store: which (the index says FALTA)
     indice.csv      one row per document and per event: kind, number, CUFE/CUDE, parties, dates, state, the files
                     (paths inside the zip) and their SHA-256
     SHA256SUMS      every file's SHA-256, as ``sha256sum -c`` reads it
@@ -46,6 +47,9 @@ from store.blobs import BlobError, BlobStore
 from store.models import DocumentEvent, OutboundDocument, ReceivedDocument, utcnow
 
 INDEX_NAME = "indice.csv"
+MISSING_NAME = "FALTANTES.txt"
+MISSING_HEADER = ("Archivos que la base de datos nombra y el almacén de Buzón ya no tiene (ruta en el paquete y clave "
+                  "SHA-256); el índice los marca FALTA.\n")  # fmt: skip
 INDEX_COLUMNS = ("tipo", "id", "clase", "numero", "cufe_cude", "documento_cufe", "emisor_nit", "emisor_nombre",
                  "receptor_nit", "receptor_nombre", "fecha_emision", "fecha_registro", "estado", "conservar_hasta",
                  "archivos", "sha256")  # fmt: skip
@@ -320,6 +324,9 @@ class _Pack:
             yield self.sink.take()
 
     def finish(self, chain: tuple[str, str], identity: SigningIdentity) -> Iterator[bytes]:
+        if self.summary.missing:  # said inside the pack too, not only by the command: proof, not appearance
+            lines = "".join(f"{m}\n" for m in self.summary.missing)
+            self.writer.add(MISSING_NAME, (MISSING_HEADER + lines).encode())
         self.index_file.flush()
         index_binary = self.index_file.buffer  # type: ignore[attr-defined]
         digest = self.writer.add_stream(INDEX_NAME, index_binary)

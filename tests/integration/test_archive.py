@@ -148,3 +148,26 @@ def test_export_refuses_a_bad_period_in_one_line(archive_bed: ArchiveBed, tmp_pa
     assert not (tmp_path / "p.zip").exists()
     nonsense = archive_bed.cli("archive", "export", "--from", "ayer", "--to", "2026-01-01")
     assert nonsense.exit_code == 2 and "ayer" in nonsense.output
+
+
+def test_a_blob_missing_from_the_store_is_said_in_the_pack_and_by_the_command(archive_bed: ArchiveBed,
+                                                                              tmp_path: Path) -> None:  # fmt: skip
+    import sqlite3
+
+    bed = archive_bed
+    with bed.sessions() as s:
+        doc = s.execute(sa.select(ReceivedDocument).order_by(ReceivedDocument.id)).scalars().first()
+    with sqlite3.connect(bed.blobs.root / "blobs.sqlite3") as conn:
+        conn.execute("DELETE FROM blobs WHERE key = ?", (doc.signed_xml_blob,))
+    bed.blobs.close()
+    first, last = period()
+    done = bed.cli("archive", "export", "--from", first, "--to", last, "--out", str(tmp_path / "p.zip"))
+    assert done.exit_code == 1 and "1 stored files are missing" in done.output, done.output
+    assert doc.signed_xml_blob in done.output
+    with zipfile.ZipFile(tmp_path / "p.zip") as z:
+        missing = z.read("FALTANTES.txt").decode()
+        index = list(csv.DictReader(io.TextIOWrapper(z.open("indice.csv"), encoding="utf-8")))
+    assert doc.signed_xml_blob in missing and "/documento.xml" in missing
+    row = next(r for r in index if (r["tipo"], r["id"]) == ("recibido", str(doc.id)))
+    assert row["sha256"].split(";")[0] == "FALTA"
+    assert bed.verify(tmp_path / "p.zip").exit_code == 0  # the pack is intact as written: it says what it lacks
