@@ -287,6 +287,12 @@ def _seal_audit(rt: Runtime) -> dict[str, Any]:
     return {"sealed": sealed, "head": position, "head_hash": digest}
 
 
+def _refresh_supplier_emails(rt: Runtime) -> dict[str, Any]:
+    from events.supplier_emails import refresh_supplier_emails
+
+    return refresh_supplier_emails(rt.sessions, rt.client, now=_now()).as_dict()
+
+
 def poll_mailbox() -> dict[str, Any]:
     """Take supplier mail from the reception mailbox."""
     return recorded("poll_mailbox", _poll)
@@ -367,6 +373,11 @@ def seal_audit() -> dict[str, Any]:
     return recorded("seal_audit", _seal_audit)
 
 
+def refresh_supplier_emails() -> dict[str, Any]:
+    """Read DIAN's reception addresses (GetExchangeEmails) into the suppliers not read in the last day."""
+    return recorded("refresh_supplier_emails", _refresh_supplier_emails)
+
+
 JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "poll_mailbox": poll_mailbox,
     "auto_acknowledge": auto_acknowledge,
@@ -384,6 +395,7 @@ JOBS: dict[str, Callable[[], dict[str, Any]]] = {
     "contingency": contingency,
     "tacit_acceptance": tacit_acceptance,
     "seal_audit": seal_audit,
+    "refresh_supplier_emails": refresh_supplier_emails,
 }
 
 
@@ -425,6 +437,8 @@ def job_specs(settings: Settings) -> list[JobSpec]:
         JobSpec("contingency", contingency, sched.outbox_interval, "Contingencia: transmitir facturas 03/04 a tiempo"),
         JobSpec("tacit_acceptance", tacit_acceptance, sched.deadline_interval, "Aceptación tácita (034) de facturas"),
         JobSpec("seal_audit", seal_audit, sched.outbox_interval, "Sellar la bitácora de auditoría (cadena de hashes)"),
+        # Hourly; DIAN is asked only when a supplier was not read in the last day (events/supplier_emails.py).
+        JobSpec("refresh_supplier_emails", refresh_supplier_emails, 3600, "Correos de recepción de proveedores (DIAN)"),
     ]
 
 

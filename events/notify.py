@@ -28,6 +28,7 @@ from dian.soap.packaging import document_file_name
 from dian.ubl import Party, parse_document
 from dian.ubl.build import AttachedDraft, build_attached_document
 from events.context import EventContext, utc_now
+from events.supplier_emails import stored_address
 from store.audit import record
 from store.models import (
     DeliveryState,
@@ -109,14 +110,20 @@ def supplier_address(
     document: ReceivedDocument,
     exchange_emails: Callable[[], dict[str, str]] | None = None,
 ) -> tuple[str | None, str]:
-    """The supplier's reception address and where it came from: the one a person set for the supplier (the
-    Proveedores page) overrides the rest; else the invoice's, else DIAN's list (GetExchangeEmails)."""
+    """The supplier's reception address and where it came from, said in Spanish: the one a person set for the supplier
+    (the Proveedores page) overrides the rest; else the invoice's; else DIAN's list as the daily job last read it
+    (events/supplier_emails.py, with its date); else, for a supplier that job has not read yet, DIAN's list asked
+    now (GetExchangeEmails)."""
     setting = s.execute(sa.select(Supplier.reception_email).where(Supplier.nit == document.issuer_nit)).scalar()
     if setting:
         return setting, "configuración del proveedor"
     email = _invoice_email(ctx, document)
     if email:
         return email, "factura"
+    stored = stored_address(s, document.issuer_nit)
+    if stored is not None:
+        read = stored[1].astimezone(BOGOTA).strftime("%d/%m/%Y")
+        return stored[0], f"DIAN (GetExchangeEmails, leída el {read})"
     if exchange_emails is not None:
         try:
             listed = exchange_emails().get(document.issuer_nit)

@@ -71,6 +71,17 @@ def _matching(search: str) -> tuple[Any, Any] | None:
     return S.supplier_text.contains(fold(search), autoescape=True), Supplier.name.icontains(search, autoescape=True)
 
 
+# A suppliers row is listed for a period without its documents when someone configured it, or when it never issued
+# us a document; the rows the job refresh_supplier_emails makes for every issuer (events/supplier_emails.py), to keep
+# DIAN's addresses, are not (the issuer_nit index of document_totals answers the EXISTS).
+_listed_without_documents = sa.or_(
+    Supplier.reception_email.is_not(None),
+    Supplier.auto_acknowledge,
+    Supplier.auto_receipt,
+    ~sa.exists().where(T.issuer_nit == Supplier.nit),
+)
+
+
 def by_supplier(
     s: Session, first: date, last: date, *, search: str = "", offset: int = 0, limit: int = 100
 ) -> tuple[list[SupplierFigures], bool]:
@@ -101,7 +112,7 @@ def by_supplier(
         )  # fmt: skip
         settings_only = s.scalars(
             sa.select(Supplier)
-            .where(Supplier.nit.not_in(with_documents), *([matching[1]] if matching else []))
+            .where(Supplier.nit.not_in(with_documents), *([matching[1]] if matching else []), _listed_without_documents)
             .order_by(Supplier.nit)
             .offset(max(0, offset - before))
             .limit(limit + 1 - len(page))

@@ -5,7 +5,8 @@ A supplier is anyone who sent us a document, plus anyone in the suppliers table;
 supplier's figures by state cover a period of whole months (web/period.py) and are read from the monthly totals the
 database keeps (store/totals.py), so they cost what the page shows, not the history on file. Its reception address
 is read where the notice job reads it (events.notify.supplier_address): set here by hand, on its latest invoice, or in
-DIAN's list (GetExchangeEmails, asked on demand through the DIAN client).
+DIAN's list (GetExchangeEmails) as the daily job refresh_supplier_emails last read it (events/supplier_emails.py), with
+its date; a clerk may also ask DIAN's list now (shown, not stored).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from store.blobs import BlobError
 from store.models import ReceivedDocument, Role, Supplier
 from store.totals import SupplierFigures
 from web.access import roles
-from web.labels import STATE_LABELS, VERDICT_LABELS, money
+from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
 from web.period import CHOICES, Period, PeriodError, period
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,8 @@ def show(nit: str) -> tuple[str, int]:
         money=money,
         invoice_address=_invoice_address(invoices[0] if invoices else None),
         dian_address=session.get(DIAN_LOOKUP, {}).get(nit),
+        dian_emails=setting.dian_emails if setting else None,
+        dian_read_at=local_time(setting.dian_emails_read_at) if setting and setting.dian_emails_read_at else None,
         policy=_policy(),
         may_edit=current_user.role in EDITORS,
         lookup_available=_events_client_factory() is not None,
