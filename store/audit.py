@@ -128,9 +128,11 @@ def _seal_on_commit(conn: sa.Connection) -> None:
     if not conn.info.pop(_UNSEALED, False) or _autocommit(conn):
         return
     try:
+        if not audit_chain.lock_chain(conn, wait=False):
+            return
         with conn.begin_nested():
-            audit_chain.seal_pending(conn, wait=False, limit=audit_chain.HOOK_LIMIT)
-    except sa.exc.DBAPIError:
+            audit_chain.seal_pending(conn, limit=audit_chain.HOOK_LIMIT, locked=True)
+    except Exception:  # whatever it was, the commit of the entries goes on
         log.warning("sealing the audit chain at commit failed; the job seal_audit will seal these entries",
                     exc_info=True)  # fmt: skip
 

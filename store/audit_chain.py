@@ -41,12 +41,32 @@ LOCK = locks.key("audit.chain")
 _T = AuditEntry.__table__
 _FIELDS = (_T.c.id, _T.c.at, _T.c.actor, _T.c.action, _T.c.subject, _T.c.source, _T.c.data)
 _HEAD = sa.select(_T.c.chain_seq, _T.c.chain_hash).where(_T.c.chain_seq.is_not(None)).order_by(_T.c.chain_seq.desc())
-_UNSEALED = sa.select(*_FIELDS).where(_T.c.chain_seq.is_(None)).order_by(_T.c.id)
+_H = _T.alias("head")
+_HEAD_SEQ = sa.select(sa.func.max(_H.c.chain_seq)).scalar_subquery()
+# The unsealed entries, each row with the head beside it (one round trip; the head is read once by the server).
+_UNSEALED = (
+    sa.select(
+        *_FIELDS,
+        _HEAD_SEQ.label("head_seq"),
+        sa.select(_H.c.chain_hash).where(_H.c.chain_seq == _HEAD_SEQ).scalar_subquery().label("head_hash"),
+    )
+    .where(_T.c.chain_seq.is_(None))
+    .order_by(_T.c.id)
+)
 _SEAL = (
     sa.update(_T)
     .where(_T.c.id == sa.bindparam("entry_id"), _T.c.chain_seq.is_(None))
     .values(chain_seq=sa.bindparam("seq"), chain_hash=sa.bindparam("hash"))
 )
+# PostgreSQL: one statement for the whole batch, three arrays instead of a row of parameters per entry.
+_SEAL_PG = sa.text(
+    "UPDATE audit_entries AS e SET chain_seq = v.seq, chain_hash = v.hash "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:hashes AS text[])) AS v(id, seq, hash) "
+    "WHERE e.id = v.id AND e.chain_seq IS NULL"
+)
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def canonical(position: int, prev: str, entry: Any) -> bytes:
@@ -68,7 +88,7 @@ def canonical(position: int, prev: str, entry: Any) -> bytes:
         "source": entry.source,
         "data": entry.data,
     }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _CANONICAL.encode(doc).encode()
 
 
 def link(position: int, prev: str, entry: Any) -> str:
@@ -87,30 +107,48 @@ def chain_head(session: Session | sa.Connection) -> tuple[int, str]:
     return (0, GENESIS) if row is None else (int(row[0]), row[1])
 
 
-def seal_pending(bind: Session | sa.Connection, *, wait: bool = True, limit: int | None = None) -> int | None:
-    """Seal the unsealed entries this transaction sees, under the chain's lock; how many (None when ``wait`` is
-    False and another transaction holds the lock). The caller commits: the lock is held until then."""
+def lock_chain(bind: Session | sa.Connection, *, wait: bool = True) -> bool:
+    """Take the chain's transaction lock (held until commit or rollback); without ``wait``, False when another
+    transaction holds it. Granted at once on SQLite, whose writer lock is the whole database."""
     conn = _connection(bind)
-    if locks.shared(conn):
-        if wait:
-            locks.lock_for_transaction(conn, [LOCK])
-        elif not locks.try_lock_for_transaction(conn, LOCK):
-            return None
-    position, prev = chain_head(conn)
+    if wait:
+        locks.lock_for_transaction(conn, [LOCK])
+        return True
+    return locks.try_lock_for_transaction(conn, LOCK)
+
+
+def seal_pending(
+    bind: Session | sa.Connection, *, wait: bool = True, limit: int | None = None, locked: bool = False
+) -> int | None:
+    """Seal the unsealed entries this transaction sees, under the chain's lock (``locked``: `lock_chain` was
+    called); how many (None when ``wait`` is False and another transaction holds the lock). The caller commits: the
+    lock is held until then."""
+    conn = _connection(bind)
+    if not locked and not lock_chain(conn, wait=wait):
+        return None
+    head: tuple[int, str] | None = None
     sealed = 0
     while limit is None or sealed < limit:
         take = BATCH if limit is None else min(BATCH, limit - sealed)
         rows = conn.execute(_UNSEALED.limit(take)).all()
         if not rows:
             break
-        updates = []
+        position, prev = head or (rows[0].head_seq or 0, rows[0].head_hash or GENESIS)
+        ids, seqs, hashes = [], [], []
         for row in rows:
             position += 1
             prev = link(position, prev, row)
-            updates.append({"entry_id": row.id, "seq": position, "hash": prev})
-        result = conn.execute(_SEAL, updates)
-        if result.rowcount not in (-1, len(updates)):  # pragma: no cover - only a seal outside the lock could do it
+            ids.append(row.id)
+            seqs.append(position)
+            hashes.append(prev)
+        if conn.dialect.name == "postgresql":
+            result = conn.execute(_SEAL_PG, {"ids": ids, "seqs": seqs, "hashes": hashes})
+        else:
+            params = [{"entry_id": i, "seq": q, "hash": h} for i, q, h in zip(ids, seqs, hashes, strict=True)]
+            result = conn.execute(_SEAL, params)
+        if result.rowcount not in (-1, len(ids)):  # pragma: no cover - only a seal outside the lock could do it
             raise RuntimeError("audit chain: an entry was sealed by someone else during this seal")
+        head = (position, prev)
         sealed += len(rows)
         if len(rows) < take:
             break

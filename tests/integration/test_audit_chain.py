@@ -238,3 +238,16 @@ def test_concurrent_writers_on_postgresql_give_one_valid_chain(tmp_path):
         written = 4 * sum(1 + i % 3 for i in range(40))
         assert (verdict.ok, verdict.count, verdict.unsealed) == (True, written, 0)
         assert sorted(r.chain_seq for r in rows(engine)) == list(range(1, written + 1))
+
+
+def test_a_seal_that_fails_at_commit_leaves_the_entries_committed_unsealed(own_db, monkeypatch):
+    import store.audit_chain
+
+    def broken(*args):
+        raise ValueError("a hash that cannot be computed")
+
+    monkeypatch.setattr(store.audit_chain, "link", broken)
+    write(own_db, 2)  # committed all the same
+    assert [r.chain_seq for r in rows(own_db)] == [None, None]
+    monkeypatch.undo()
+    assert audit.seal(own_db) == 2 and verify(own_db).ok
