@@ -306,6 +306,8 @@ def forbidden() -> Any:
 
 def _enforce() -> Any:
     """The one before_request check: CSRF for cookie-borne writes, then the view's stated roles."""
+    if _api_write_without_credentials():
+        return unauthenticated()  # 401, not a CSRF 400: CSRF guards a session's authority, and there is none
     if current_app.config.get("WTF_CSRF_ENABLED", True) and bearer_token(request) is None:
         current_app.extensions["csrf"].protect(apply_exemptions=True)
     endpoint = request.endpoint
@@ -323,6 +325,16 @@ def _enforce() -> Any:
     if current_user.role not in allowed:
         return forbidden()
     return None
+
+
+def _api_write_without_credentials() -> bool:
+    """An /api/ write (POST, PUT, PATCH, DELETE) with neither a valid bearer token nor a signed-in session, to a view
+    that is not public (or to no view): it is answered 401 before the CSRF check. A session user without a bearer
+    token still meets CSRF, and browser forms are not API paths."""
+    if not is_api_request() or request.method in ("GET", "HEAD", "OPTIONS") or current_user.is_authenticated:
+        return False
+    endpoint = request.endpoint
+    return endpoint is None or not is_public(current_app.view_functions[endpoint])
 
 
 def _csrf_error(exc: CSRFError) -> Any:
