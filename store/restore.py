@@ -5,8 +5,10 @@ place, the database is migrated to the archive's revision, the rows are inserted
 transaction (a reference to a row not yet inserted — a note's invoice with a larger id — is set afterwards), the
 monthly totals that migration 0009's triggers keep (``DERIVED_BY_TRIGGERS``) are replaced by the archive's own rows
 after the documents' triggers filled them, the PostgreSQL sequences are set past the largest id, and the row counts
-are compared with the manifest. Audit entries are only inserted, which the append-only triggers allow. When the rows
-cannot be inserted, the blobs put in place are removed again, so the data folder stays empty for another try.
+are compared with the manifest. Audit entries are only inserted, with their hash-chain columns as sealed (migration
+0014), which the append-only triggers allow: the restored chain verifies up to the source's head, and the entries
+that were not sealed yet are sealed after it by the next seal. When the rows cannot be inserted, the blobs put in
+place are removed again, so the data folder stays empty for another try.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
 from inbox.intake import Envelope, Intake, IntakePolicy
+from store.audit import seal, verify
 from store.backup import BackupError, backup, blob_columns, read_rows, reflect, snapshot
 from store.blobs import BlobStore
 from store.db import make_engine
@@ -86,6 +87,11 @@ def row_hashes(engine: sa.Engine) -> dict[str, list[str]]:
         return {t.name: [hashlib.sha256(line).hexdigest() for line in read_rows(conn, t)] for t in reflect(conn)}
 
 
+def conn_count(engine: sa.Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608 - a test's own name
+
+
 def blob_keys(engine: sa.Engine) -> set[str]:
     """Every blob key a row names."""
     keys: set[str] = set()
@@ -120,12 +126,19 @@ def test_a_restore_into_an_empty_data_folder_holds_every_row_and_blob(source_kin
         intake = intake_on(source, src_blobs)
         intake.take_many(supplier_mail())
         intake.take_many(more_invoices(3, first=100))
+        seal(source)  # the audit log's hash chain (store/audit_chain.py) over every entry so far
+        with source.connect() as conn:
+            chain = verify(conn)
+        assert chain.ok and chain.count >= 8 and chain.unsealed == 0
         written = backup(source, src_blobs, archive)
         assert written.rows["received_documents"] == 8 and written.blobs >= 6
         with empty_database(target_kind, tmp_path / "dst") as target:
             restored = restore(target, dst_blobs, archive)
             assert restored.rows == written.rows
             assert_same(source, src_blobs, target, dst_blobs)
+            with target.connect() as conn:  # the restored chain verifies, up to the source's head
+                restored_chain = verify(conn, expect=chain.head)
+            assert restored_chain.ok and restored_chain.head == chain.head and restored_chain.count == chain.count
             with target.connect() as conn:  # the note came before its invoice: its reference was set afterwards
                 refs = conn.execute(sa.text("SELECT id, referenced_document_id FROM received_documents "
                                             "WHERE referenced_document_id IS NOT NULL")).all()  # fmt: skip
@@ -200,6 +213,10 @@ def test_a_backup_taken_while_intake_files_documents_restores_to_one_moment(kind
             assert audit == count
             store = BlobStore(folder / "blobs")
             assert all(store.exists(k) for k in blob_keys(target))
+            seal(target)  # entries unsealed at the snapshot are sealed after the restored ones: the chain holds
+            with target.connect() as conn:
+                chain = verify(conn)
+            assert chain.ok and chain.unsealed == 0 and chain.count == conn_count(target, "audit_entries")
             seen.add(count)
     print(f"{len(archives)} backups while filing, documents in them: {sorted(seen)}")
 
@@ -247,6 +264,9 @@ def test_the_commands_back_up_restore_and_refuse_a_full_target(tmp_path):
         intake_on(engine, source / "var" / "blobs").take_many(supplier_mail())
     finally:
         engine.dispose()
+    before = subprocess.run([*buzon, "audit", "verify"], cwd=source, env=env, capture_output=True, text=True)
+    assert before.returncode == 0 and before.stdout.startswith("audit chain verified: "), before.stderr
+    head = before.stdout.rsplit("head ", 1)[1].strip()
     archive = tmp_path / "copia.tar"
     made = subprocess.run([*buzon, "backup", str(archive)], cwd=source, env=env, capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
@@ -254,6 +274,9 @@ def test_the_commands_back_up_restore_and_refuse_a_full_target(tmp_path):
     put = subprocess.run([*buzon, "restore", str(archive)], cwd=target, env=env, capture_output=True, text=True)
     assert put.returncode == 0, put.stderr
     assert put.stdout.startswith(f"restored {archive}: ")
+    chain = subprocess.run([*buzon, "audit", "verify", "--expect", head], cwd=target, env=env, capture_output=True,
+                           text=True)  # fmt: skip
+    assert chain.returncode == 0 and chain.stdout == before.stdout, chain.stderr  # the same entries, the same head
     again = subprocess.run([*buzon, "restore", str(archive)], cwd=target, env=env, capture_output=True, text=True)
     assert again.returncode == 1
     assert again.stderr.startswith("error: the database is not empty (table ") and "Traceback" not in again.stderr
