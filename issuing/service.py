@@ -100,6 +100,14 @@ _VERDICTS = {
 _TURNED_BY_CONTINGENCY = (DocumentType.INVOICE, DocumentType.DIAN_CONTINGENCY_INVOICE)
 
 
+def _refuse_ourselves_as_buyer(request: IssueRequest, nit: str) -> None:
+    """A document of ours to ourselves: DIAN's buyer must be another party than the seller."""
+    customer = request.payload.customer
+    if customer.id_type == "31" and customer.id.lstrip("0") == nit.lstrip("0"):
+        message = f"el comprador no puede ser la misma empresa que expide: el NIT {customer.id} es el nuestro"
+        raise PayloadError([Problem("/customer/id", message + "; indique el NIT del cliente")])
+
+
 def _refused(exc: ranges.RangeError) -> PayloadError:
     return PayloadError([Problem(exc.pointer, str(exc))])
 
@@ -139,6 +147,7 @@ class IssuingService:
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise PayloadError([Problem("/idempotency_key", "la clave de idempotencia tiene de 1 a 200 caracteres")])
         ctx, now = self.ctx, self.clock()
+        _refuse_ourselves_as_buyer(request, ctx.nit)
         payload_digest = request.digest
         earlier = self._earlier(client_key, idempotency_key, payload_digest)
         if earlier is not None:

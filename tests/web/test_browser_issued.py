@@ -53,7 +53,7 @@ def test_billing_issues_an_invoice_by_hand_and_sees_it_validated(browser, issuin
         page = log_in(browser, url, "diana")
         assert page.url.endswith("/facturas-emitidas")
         page.click("#nueva-factura")
-        page.fill("#c_id", "900123456")
+        page.fill("#c_id", "901234567")  # another company than ours (900123456)
         page.fill("#c_nombre", "Distribuidora Andina S.A.S.")
         page.fill("#c_correo", "facturas@andina.test")
         page.fill("#c_direccion", "Cra 7 # 71-21")
