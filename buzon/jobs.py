@@ -257,7 +257,11 @@ def _deliver_to_buyers(rt: Runtime) -> dict[str, Any]:
     report = queue_buyer_mail(rt.sessions, rt.issuing.ctx, rt.buyer_mail_settings(),
                               addresses=BuyerAddresses(rt.client))
     report.delivered = delivered
-    return report.as_dict()
+    from issuing.support_mail import queue_seller_mail  # the documento soporte, to its seller when asked
+
+    sellers = queue_seller_mail(rt.sessions, rt.issuing.ctx, from_address=rt.settings.smtp.from_address,
+                                options=rt.pdf_options())  # fmt: skip
+    return {**report.as_dict(), **sellers.as_dict()}
 
 
 def _contingency(rt: Runtime) -> dict[str, Any]:

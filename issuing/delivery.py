@@ -350,7 +350,10 @@ def queue_buyer_mail(
     with sessions() as s:
         ids = list(s.execute(
             sa.select(OutboundDocument.id)
-            .where(OutboundDocument.origin == "issued", due, OutboundDocument.delivery_state.is_(None))
+            .where(OutboundDocument.origin == "issued", due, OutboundDocument.delivery_state.is_(None),
+                   # a documento soporte goes to its seller, and only when asked (issuing/support_mail.py)
+                   OutboundDocument.document_type.not_in((DocumentType.SUPPORT_DOCUMENT,
+                                                          DocumentType.SUPPORT_ADJUSTMENT)))
             .order_by(OutboundDocument.id).limit(limit)).scalars())  # fmt: skip
     for document_id in ids:
         with sessions() as s:

@@ -165,6 +165,57 @@ class SupportService:
             next_attempt_at=now, attempts=0, actor=actor,
         )  # fmt: skip
 
+    # -- what the web form needs before it issues -----------------------------------------------------------------
+
+    def totals(self, request: SupportRequest) -> Any:
+        """The totals Buzón will sign ("Calcular"): issuing.totals' figures with the line withholdings (PayloadError
+        when the arithmetic cannot stand)."""
+        from issuing.support_document import support_totals
+
+        return support_totals(request)[0]
+
+    def preview(self, request: SupportRequest) -> IssuedSupport:
+        """The document built and signed in memory with the next number of its range (NOT taken: another DS may
+        take it first), never stored nor sent; PayloadError as ``issue``. Print it with issuing.pdf_content.read_sheet
+        and mark it a preview, as web/issued_form.py does for invoices."""
+        service = self.issuing
+        ctx, now = service.ctx, service.clock()
+        kind = ranges.kind_for(request.kind)
+        with service.sessions() as s:
+            try:
+                if not kind.from_dian:
+                    numbering = Numbering(ADJUSTMENT_PREFIX, 0)
+                else:
+                    chosen = ranges.choose_range(s, kind, ctx.environment, now.astimezone(BOGOTA).date())
+                    numbering = Numbering(chosen.prefix, chosen.next_number, ranges.dian_range(chosen))
+            except ranges.RangeError as exc:
+                raise PayloadError([Problem(exc.pointer, str(exc))]) from None
+            finally:
+                s.rollback()
+        return issue_support(request, issuer=ctx.issuer, numbering=numbering, environment=ctx.environment,
+                             issued_at=now)  # fmt: skip
+
+    def adjustment_of(self, document_id: int, concept: str = "2") -> dict[str, Any]:
+        """The native body of a 95 on our DS ``document_id`` (the adjustment note in two clicks): its seller and lines
+        as issued, the reference with its CUDS, ``concept`` (2: anulación). LookupError when it is not a DS of ours
+        that DIAN validated."""
+        with self.issuing.sessions() as s:
+            row = s.get(OutboundDocument, document_id)
+            if row is None or row.document_type is not DocumentType.SUPPORT_DOCUMENT or row.payload is None:
+                raise LookupError(f"no hay un documento soporte con el id {document_id}")
+            if row.state is not OutboundState.ACCEPTED:
+                raise LookupError(f"la DIAN aún no validó el documento soporte {row.number}")
+            sent = row.payload
+            if "invoice_lines" in sent:  # issued through apidian's shape: read it as the native body
+                from issuing.apidian_support import to_native_support
+
+                sent = to_native_support(sent, "support-document")[0] or {}
+            lines = [{key: value for key, value in line.items() if key not in ("generation", "withholdings")}
+                     for line in sent.get("lines", [])]  # fmt: skip
+            return {"kind": "support_adjustment", "seller": sent.get("seller"), "concept": concept, "lines": lines,
+                    "reference": {"number": row.number, "uuid": row.cufe,
+                                  "issue_date": row.issue_date.isoformat() if row.issue_date else None}}  # fmt: skip
+
     # -- reading ------------------------------------------------------------------------------------------------
 
     def list(self, *, limit: int = 50, seller: str | None = None) -> list[OutboundDocument]:

@@ -68,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "outbound.support_issued": "expidió y firmó un documento soporte (05) o su nota de ajuste (95) con su número",
     "support.purchase_registered": "registró una compra a un no obligado a facturar para el documento soporte semanal",
     "support.week_gathered": "reunió las compras de la semana de un vendedor en un documento soporte acumulado",
+    "support.seller_mail_queued": "preparó el correo al vendedor con el documento soporte validado por la DIAN",
     # Habilitación, contingency and our 034 (issuing/habilitacion.py, issuing/contingency.py, issuing/tacit.py)
     "outbound.deferred": "registró que la DIAN aún no tenía la factura de una nota del set de pruebas (se reenvía)",
     "contingency.started": "inició una contingencia de la DIAN (las facturas se expiden como tipo 04)",

@@ -16,8 +16,9 @@ from lxml import etree
 from dian.ubl import namespaces as ns
 from store.models import OutboundDocument, SupportPurchase
 from tests.integration.issuing_fixtures import IssuingBed
-from tests.integration.support_fixtures import FARMER, SAAS, support_data, today  # noqa: F401
-from tests.integration.support_fixtures import issuing_bed, support_bed  # noqa: F401 - fixtures
+from tests.integration.support_fixtures import FARMER, SAAS, support_data, today
+from tests.integration.support_fixtures import issuing_bed as issuing_bed  # the fixtures, re-exported
+from tests.integration.support_fixtures import support_bed as support_bed
 from tests.integration.test_events_cli import write_config
 
 pytestmark = pytest.mark.integration
@@ -40,8 +41,9 @@ def test_weekly_ds_from_the_command_line(support_bed: IssuingBed, tmp_path: Path
     year, week, _ = day.isocalendar()
     week_text = f"{year}-W{week:02d}"
     for quantity, price in (("3", "12000"), ("5", "11500")):
-        purchase = {"seller": FARMER, "line": {"description": "Huevos AA, cubeta x30", "quantity": quantity,
-                                               "unit_price": price, "taxes": [{"scheme": "01", "rate": "0"}]}}  # fmt: skip
+        line = {"description": "Huevos AA, cubeta x30", "quantity": quantity, "unit_price": price,
+                "taxes": [{"scheme": "01", "rate": "0"}]}  # fmt: skip
+        purchase = {"seller": FARMER, "line": line}
         (tmp_path / "compra.json").write_text(json.dumps(purchase), encoding="utf-8")
         assert f"para la semana {week_text}" in run("soporte", "purchase", str(tmp_path / "compra.json")).stdout
     bad = {"seller": {**FARMER, "address": None}, "line": {"description": "x", "quantity": "0", "unit_price": "1"}}

@@ -4,19 +4,23 @@ number, and the simulator's own refusal of a 05 outside its range."""
 
 from __future__ import annotations
 
+import email
+import email.policy
+
 import pytest
+import sqlalchemy as sa
 
 from dian.codes import DocumentType
 from issuing.problems import PayloadError
-from store.models import OutboundState
-from tests.integration.support_fixtures import (  # noqa: F401 - fixtures
+from store.models import OutboundDocument, OutboundState, OutgoingMail
+from tests.integration.support_fixtures import (
     DS_RANGE,
     adjustment_data,
     issue_support,
-    issuing_bed,
-    support_bed,
     support_data,
 )
+from tests.integration.support_fixtures import issuing_bed as issuing_bed  # the fixtures, re-exported
+from tests.integration.support_fixtures import support_bed as support_bed
 
 pytestmark = pytest.mark.integration
 
@@ -41,3 +45,45 @@ def test_simulator_refuses_a_ds_number_outside_its_range(support_bed):
     ds = issue_support(support_bed, {**support_data(), "number": 999}, deliver=True)
     assert ds.state is OutboundState.REJECTED
     assert any("DSAB11b" in m or "fuera del rango" in m for m in ds.dian_messages), ds.dian_messages
+
+
+def test_the_seller_gets_its_copy_only_when_asked(support_bed):
+    from issuing.delivery import MailSettings, queue_buyer_mail
+    from issuing.support_mail import queue_seller_mail
+
+    asked = issue_support(support_bed, {**support_data(), "mail_seller": True}, deliver=True)
+    quiet = issue_support(support_bed, support_data(), deliver=True)
+    assert asked.state is OutboundState.ACCEPTED and quiet.state is OutboundState.ACCEPTED
+    ctx = support_bed.issuing.ctx
+    buyers = queue_buyer_mail(support_bed.sessions, ctx, MailSettings(from_address="fe@proveedor.test"))
+    assert buyers.as_dict().get("queued", 0) == 0  # the invoices' buyer mail leaves the DS alone
+    report = queue_seller_mail(support_bed.sessions, ctx, from_address="fe@proveedor.test")
+    assert report.queued == [asked.number]
+    with support_bed.sessions() as s:
+        mail = s.execute(sa.select(OutgoingMail)).scalar_one()
+        message = email.message_from_bytes(
+            support_bed.runtime.blobs.get(mail.message_blob), policy=email.policy.default
+        )
+    assert mail.to_address == "pedro@vereda.test" and asked.number in mail.subject
+    names = sorted(part.get_filename() for part in message.iter_attachments())
+    assert names == [f"{asked.number}.pdf", f"{asked.number}.xml"]
+    assert support_bed.row(quiet.id).delivery_state is None
+    assert queue_seller_mail(support_bed.sessions, ctx, from_address="fe@proveedor.test").queued == []
+
+
+def test_what_the_web_form_calls(support_bed):
+    from issuing.support_request import require_support_request
+
+    support = support_bed.support
+    request = require_support_request(support_data())
+    assert support.totals(request).payable == 850000 and support.totals(request).withholdings[0].amount == 12750
+    preview = support.preview(request)
+    assert preview.number == "DS1" and support_bed.count(OutboundDocument) == 0  # nothing taken nor stored
+    ds = issue_support(support_bed, support_data(), deliver=True)
+    assert ds.number == "DS1"
+    body = support.adjustment_of(ds.id)
+    note = support.issue(require_support_request(body), actor="test:ap", deliver=True)
+    assert note.state is OutboundState.ACCEPTED and support_bed.row(note.id).reference_id == ds.id
+    assert [row.number for row in support.list()] == [note.number, ds.number]
+    with pytest.raises(LookupError):
+        support.adjustment_of(note.id)

@@ -17,10 +17,12 @@ import pytest
 
 from dian.calendar import BOGOTA
 from store.models import OutboundDocument
-from tests.integration.support_fixtures import FARMER, SAAS, adjustment_data, issuing_bed, support_bed, support_data  # noqa: F401 - fixtures
+from tests.integration.support_fixtures import FARMER, SAAS, adjustment_data, support_data
+from tests.integration.support_fixtures import issuing_bed as issuing_bed  # the fixtures, re-exported
+from tests.integration.support_fixtures import support_bed as support_bed
 from tests.integration.test_events_cli import write_config
 from tests.integration.test_xmlsec_crosscheck import xmlsec_verify
-from tests.services import xmlsec1  # noqa: F401 - fixture
+from tests.services import xmlsec1 as xmlsec1  # the fixture, re-exported
 from tests.web.test_api_issuing import make_api
 
 pytestmark = pytest.mark.integration
@@ -36,7 +38,7 @@ def _verify_cli(bed, paths: list[Path], tmp_path: Path) -> str:
     return done.stdout
 
 
-def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, request):  # noqa: F811
+def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, request):
     api = make_api(support_bed)
     day = dt.datetime.now(BOGOTA).date().isoformat()
     body = {key: value for key, value in support_data().items() if key != "kind"}  # the path gives the kind
@@ -103,7 +105,7 @@ def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, reque
         assert "vendedor (no obligado a facturar)" in flat and "pedro campesino rojas" in flat
 
 
-def test_apidian_support_shape(support_bed):  # noqa: F811
+def test_apidian_support_shape(support_bed):
     api = make_api(support_bed)
     day = dt.datetime.now(BOGOTA).date().isoformat()
     body = {"type_document_id": 11, "prefix": "DS", "number": 7, "date": day,
