@@ -185,4 +185,8 @@ def create_app(
     from web import approvals  # four-eyes: Aprobaciones pendientes
 
     app.register_blueprint(approvals.bp)
+    from web import support, support_form, support_week  # AP: the documento soporte (05, 95), the week's purchases
+
+    for support_bp in (support.bp, support_form.bp, support_week.bp):
+        app.register_blueprint(support_bp)
     return app

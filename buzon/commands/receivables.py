@@ -69,6 +69,9 @@ def _act(settings: Settings, key: str, make: Callable[[Any], Any], deliver: bool
                 fail(f"Buzón no lo envía: {preview.line}")
             confirm(title, preview)
         outcome = rt.titles.act(title.id, action, actor=cli_actor(), source="cli", deliver=deliver)
+        if outcome.pending_approval is not None:  # four-eyes: nothing signed; approved at /aprobaciones
+            click.echo(f"{outcome.reason} Apruébela otra persona en /aprobaciones.", err=True)
+            raise SystemExit(3)
         if not outcome.allowed:
             fail(f"Buzón no lo envía: {outcome.line}")
         click.echo(outcome.line)

@@ -169,3 +169,19 @@ def test_a_refusal_needs_a_reason_and_the_requester_reads_it(office) -> None:
     assert "Rechazada" in card and "Falta la orden de compra firmada." in card and "Beto Prueba" in card
     assert office.events(EventCode.ACEPTACION_EXPRESA) == []
     assert len(office.audit("approval.refused")) == 1
+
+
+def test_an_approval_during_a_dian_outage_is_queued_and_says_it_will_retry(office) -> None:
+    office.post("ana", f"/documentos/{office.document_id}/eventos", code="033", confirmado="1")
+    [waiting] = office.approvals()
+    office.bed.world.simulator.faults.add("SendEventUpdateStatus", "http503", count=None)
+    office.post("beto", f"/aprobaciones/{waiting.id}/aprobar")
+    box = _result(office.get("beto", "/aprobaciones"))
+    assert 'data-kind="queued"' in box and "se reintentará" in box and "HTTP 503" in box, box
+    [event] = office.events(EventCode.ACEPTACION_EXPRESA)
+    assert event.submission_state is SubmissionState.SEND_FAILED
+    assert office.approvals()[0].state is ApprovalState.SENT  # signed and queued: the outbox sends it when DIAN is back
+    office.bed.world.simulator.faults.clear()
+    office.post("beto", f"/documentos/{office.document_id}/reintentar")  # "Reintentar ahora"
+    [event] = office.events(EventCode.ACEPTACION_EXPRESA)
+    assert event.submission_state is SubmissionState.REGISTERED

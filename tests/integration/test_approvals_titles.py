@@ -1,0 +1,110 @@
+"""Four-eyes on value titles (issue 20), against the DIAN simulator over HTTP on SQLite and PostgreSQL: our 036 and
+037 wait for a second treasury user; the requester and an AP clerk cannot approve; the approved action is the exact
+one asked (the factor and the rate), signed and registered at DIAN; the door (TitleService.act) says "pendiente de
+aprobación" and signs nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from buzon import jobs
+from buzon.config import ApprovalSettings
+from radian.actions import Counterparty, Endorse, Register
+from store.models import Approval, ApprovalState, AuditEntry, DocumentEvent, Role, TitleState
+from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed
+from tests.web.conftest import PASSWORD, password_hash
+from web.auth import create_user
+
+pytestmark = pytest.mark.integration
+
+
+def _ago(hours: float) -> dt.datetime:
+    return (dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)).replace(microsecond=0)
+
+
+def _ours(bed: TitlesBed, title_id: int) -> list[DocumentEvent]:
+    title = bed.title(title_id)
+    with bed.sessions() as s:
+        rows = list(s.scalars(sa.select(DocumentEvent).where(
+            DocumentEvent.outbound_document_id == title.outbound_document_id,
+            DocumentEvent.sender_nit == title.issuer_nit)))  # fmt: skip
+        s.expunge_all()
+        return rows
+
+
+def test_registration_and_endorsement_wait_for_a_second_treasurer(titles_bed: TitlesBed) -> None:
+    bed = titles_bed
+    settings = dataclasses.replace(bed.settings, approvals=ApprovalSettings(
+        enabled=True, amount_threshold=100_000, events=("036", "037")))  # fmt: skip
+    bed.settings, bed.runtime = settings, jobs.configure(settings, engine=bed.runtime.engine)
+    with bed.sessions() as s:
+        for name, role in (("tere", Role.TREASURY), ("tomas", Role.TREASURY), ("ana", Role.CLERK)):
+            create_user(s, name, role=role, password=PASSWORD, password_hash=password_hash(PASSWORD), actor="test")
+        s.commit()
+    title_id, _ = bed.imported_title(at=_ago(5))
+
+    held = bed.titles.act(title_id, Register(), actor="user:tere", deliver=True)
+    assert not held.allowed and held.pending_approval is not None and held.event_id is None
+    assert held.reason.startswith("Pendiente de aprobación") and "$ 100.000 o más" in held.reason
+    assert _ours(bed, title_id) == []
+    # Asking again points at the same request; the requester and a clerk cannot approve it.
+    assert bed.titles.act(title_id, Register(), actor="user:tere").pending_approval == held.pending_approval
+    for who in ("user:tere", "user:ana"):
+        refused = bed.titles.approve(held.pending_approval, approver=who)
+        assert not refused.allowed and refused.event_id is None, refused
+    assert _ours(bed, title_id) == []
+
+    approved = bed.titles.approve(held.pending_approval, approver="user:tomas")
+    assert approved.allowed and approved.state == "registered", approved
+    assert bed.title(title_id).state is TitleState.REGISTERED
+
+    endorse = Endorse(Counterparty(FACTOR_NIT, FACTOR_NAME), rate=Decimal("2.5"))
+    waiting = bed.titles.act(title_id, endorse, actor="user:tere", deliver=True)
+    assert waiting.pending_approval is not None and f"NIT {FACTOR_NIT}" not in waiting.reason
+    with bed.sessions() as s:
+        row = s.get(Approval, waiting.pending_approval)
+        assert row is not None
+        assert (row.counterparty_nit, row.action["rate"], row.action["to"]["nit"]) == (FACTOR_NIT, "2.5", FACTOR_NIT)
+        assert row.amount == bed.title(title_id).outstanding
+    done = bed.titles.approve(waiting.pending_approval, approver="user:tomas")
+    assert done.state == "registered", done
+    title = bed.title(title_id)
+    assert (title.state, title.holder_nit) == (TitleState.ENDORSED, FACTOR_NIT)
+    [endorsement] = [e for e in _ours(bed, title_id) if e.code.value == "037"]
+    assert endorsement.actor == "user:tomas"
+    with bed.sessions() as s:
+        states = dict(s.execute(sa.select(Approval.id, Approval.state)).all())
+        sent = [e.data["approval_id"] for e in s.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "approval.sent"))]  # fmt: skip
+    assert states == {held.pending_approval: ApprovalState.SENT, waiting.pending_approval: ApprovalState.SENT}
+    assert sorted(sent) == sorted(states)
+
+
+def test_the_title_commands_cannot_bypass_it(titles_bed: TitlesBed, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from tests.integration.test_events_cli import write_config
+
+    bed = titles_bed
+    title_id, _ = bed.imported_title(at=_ago(5))
+    config = write_config(bed.settings, tmp_path / "buzon.toml")
+    config.write_text(config.read_text(encoding="utf-8") + '[approvals]\nenabled = true\nevents = ["036"]\n',
+                      encoding="utf-8")  # fmt: skip
+    number = bed.title(title_id).invoice_number
+    done = subprocess.run([sys.executable, "-m", "buzon.cli", "title", "register", number, "--config", str(config)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "Pendiente de aprobación" in done.stderr and "/aprobaciones" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert _ours(bed, title_id) == []
+    with bed.sessions() as s:
+        [row] = s.scalars(sa.select(Approval))
+        assert (row.state, row.title_id, row.action) == (ApprovalState.PENDING, title_id,
+                                                         {"kind": "register", "direct_buyer": None})  # fmt: skip
