@@ -211,8 +211,16 @@ def show(nit: str) -> tuple[str, int]:
         period=chosen,
         choices=CHOICES,
         problem=problem,
+        support_docs=_support_documents(s, nit),
     )
     return body, 400 if problem else 200
+
+
+def _support_documents(s: Session, nit: str) -> list[dict[str, Any]]:
+    """The documentos soporte we issued to this supplier as a seller not obliged to invoice (web/support.py)."""
+    from web.support import documents_of_seller
+
+    return documents_of_seller(s, nit)
 
 
 def _row_for_edit(s: Session, nit: str) -> Supplier:
