@@ -173,6 +173,7 @@ class Break:
     position: int
     entry_id: int | None
     problem: str
+    kind: str = "moved"  # changed | removed | moved | rewritten (not the head recorded earlier) | truncated
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ def _sealed(conn: sa.Connection) -> Iterator[Any]:
         after = rows[-1].chain_seq
 
 
-def _diagnose(row: Any, position: int, following: Any | None) -> str:
+def _diagnose(row: Any, position: int, following: Any | None) -> tuple[str, str]:
     """Why ``row``'s hash does not hold at ``position``: its fields changed (the next entry still links to its sealed
     hash), or it is not where it was sealed."""
     if (
@@ -210,11 +211,11 @@ def _diagnose(row: Any, position: int, following: Any | None) -> str:
         and following.chain_seq == position + 1
         and following.chain_hash == link(position + 1, row.chain_hash, following)
     ):
-        return (
+        return "changed", (
             f"entry {row.id} at position {position} was changed after it was sealed: its fields (at, actor, action, "
             "subject, source, data) no longer give its hash, which the next entry still links to"
         )
-    return (
+    return "moved", (
         f"entry {row.id} at position {position} does not follow position {position - 1}: its hash matches neither "
         "its fields at this place nor the previous link (entries were moved, reordered or sealed again)"
     )
@@ -234,17 +235,17 @@ def verify(bind: Session | sa.Connection, *, expect: tuple[int, str] | None = No
         if row.chain_seq != expected:
             problem = (f"position {expected} is missing (the chain goes from {position} to {row.chain_seq}, before "
                        f"entry {row.id}): an entry was removed")  # fmt: skip
-            return Verdict(count, (position, prev), unsealed, Break(expected, row.id, problem))
+            return Verdict(count, (position, prev), unsealed, Break(expected, row.id, problem, "removed"))
         if link(expected, prev, row) != row.chain_hash:
-            problem = _diagnose(row, expected, following)
-            return Verdict(count, (position, prev), unsealed, Break(expected, row.id, problem))
+            kind, problem = _diagnose(row, expected, following)
+            return Verdict(count, (position, prev), unsealed, Break(expected, row.id, problem, kind))
         position, prev, count = expected, row.chain_hash, count + 1
         if expect is not None and expect[0] == position and expect[1] != prev:
             problem = f"position {position} (entry {row.id}) no longer has the hash recorded earlier ({expect[1]})"
-            return Verdict(count, (position, prev), unsealed, Break(position, row.id, problem))
+            return Verdict(count, (position, prev), unsealed, Break(position, row.id, problem, "rewritten"))
         row = following
     if expect is not None and expect[0] > position:
         problem = (f"the chain ends at position {position} but position {expect[0]} was recorded earlier: "
                    "entries at its end were removed")  # fmt: skip
-        return Verdict(count, (position, prev), unsealed, Break(position + 1, None, problem))
+        return Verdict(count, (position, prev), unsealed, Break(position + 1, None, problem, "truncated"))
     return Verdict(count, (position, prev), unsealed)

@@ -185,6 +185,9 @@ def create_app(
     from web import approvals  # four-eyes: Aprobaciones pendientes
 
     app.register_blueprint(approvals.bp)
+    from web import audit_chain  # auditors: verify the audit log's hash chain now
+
+    app.register_blueprint(audit_chain.bp)
     from web import support, support_form, support_week  # AP: the documento soporte (05, 95), the week's purchases
 
     for support_bp in (support.bp, support_form.bp, support_week.bp):
