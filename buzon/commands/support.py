@@ -9,16 +9,35 @@ Spanish like its neighbour `buzon issue`.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import click
 
 from buzon.commands.errors import fail
-from buzon.commands.issue import _read_json
 from buzon.commands.options import cli_actor, current_runtime, with_settings
 from buzon.config import Settings
 
 __all__ = ["issue_support", "soporte"]
+
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def _read_json(path: str) -> object:
+    # `buzon issue`'s reader is not imported: that module hands DS bodies to this one (no import circle).
+    file = Path(path)
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            fail(f"{path}: más de 1 MB; una compra no es tan grande")
+        return json.loads(file.read_text(encoding="utf-8"), parse_float=Decimal)
+    except FileNotFoundError:
+        fail(f"{path}: no existe")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path}: no se puede leer ({exc.__class__.__name__}: {exc})")
+    except json.JSONDecodeError as exc:
+        fail(f"{path}: no es JSON válido (línea {exc.lineno}, columna {exc.colno}: {exc.msg})")
 
 
 def _print(done: Any) -> None:
