@@ -1,7 +1,8 @@
 """Four-eyes on value titles (issue 20), against the DIAN simulator over HTTP on SQLite and PostgreSQL: our 036 and
 037 wait for a second treasury user; the requester and an AP clerk cannot approve; the approved action is the exact
 one asked (the factor and the rate), signed and registered at DIAN; the door (TitleService.act) says "pendiente de
-aprobación" and signs nothing.
+aprobación" and signs nothing, and so does `buzon title`; on the payable side our 045 to a listed payee waits too and
+is paid, once approved, to the payee DIAN's replay names.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import sqlalchemy as sa
 
 from buzon import jobs
 from buzon.config import ApprovalSettings
-from radian.actions import Counterparty, Endorse, Register
-from store.models import Approval, ApprovalState, AuditEntry, DocumentEvent, Role, TitleState
+from dian.codes import EventCode
+from radian.actions import Counterparty, Endorse, RecordPayment, Register
+from store.models import Approval, ApprovalState, AuditEntry, DocumentEvent, Role, TitleState, ValueTitle
+from tests.integration.events_fixtures import events_bed as events_bed  # the fixture, re-exported
 from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed
 from tests.web.conftest import PASSWORD, password_hash
 from web.auth import create_user
@@ -108,3 +111,33 @@ def test_the_title_commands_cannot_bypass_it(titles_bed: TitlesBed, tmp_path) ->
         [row] = s.scalars(sa.select(Approval))
         assert (row.state, row.title_id, row.action) == (ApprovalState.PENDING, title_id,
                                                          {"kind": "register", "direct_buyer": None})  # fmt: skip
+
+
+def test_our_payment_to_a_listed_payee_waits_and_is_paid_to_the_replays_payee(events_bed) -> None:
+    from tests.integration.test_title_pay_supplier import _endorsed_to_factor
+    from tests.integration.test_title_watch_e2e import FACTOR
+
+    bed = events_bed
+    _, _, title_id = _endorsed_to_factor(bed)
+    settings = dataclasses.replace(bed.settings, approvals=ApprovalSettings(
+        enabled=True, amount_threshold=10_000_000, suppliers=(FACTOR["nit"],), events=("045", "051")))  # fmt: skip
+    bed.settings, bed.runtime = settings, jobs.configure(settings, engine=bed.runtime.engine)
+    with bed.sessions() as s:
+        for name in ("tere", "tomas"):
+            create_user(s, name, role=Role.TREASURY, password=PASSWORD, password_hash=password_hash(PASSWORD),
+                        actor="test")  # fmt: skip
+        s.commit()
+    titles = bed.runtime.titles
+    held = titles.act(title_id, RecordPayment(Decimal("19000.00")), actor="user:tere", deliver=True)
+    assert held.pending_approval is not None and f"NIT {FACTOR['nit']}" in held.reason, held
+    with bed.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).where(DocumentEvent.code == EventCode.PAGO)) == 0
+        row = s.get(Approval, held.pending_approval)
+        assert row is not None and (row.counterparty_nit, row.amount) == (FACTOR["nit"], Decimal("19000.00"))
+    assert not titles.approve(held.pending_approval, approver="user:tere").allowed
+    paid = titles.approve(held.pending_approval, approver="user:tomas")
+    assert paid.allowed and paid.state == "registered" and paid.payee is not None, paid
+    assert paid.payee.nit == FACTOR["nit"]
+    with bed.sessions() as s:
+        title = s.get(ValueTitle, title_id)
+        assert title is not None and title.outstanding == Decimal("100000.00")
