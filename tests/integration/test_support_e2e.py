@@ -87,3 +87,26 @@ def test_what_the_web_form_calls(support_bed):
     assert [row.number for row in support.list()] == [note.number, ds.number]
     with pytest.raises(LookupError):
         support.adjustment_of(note.id)
+
+
+def test_simulator_refuses_a_wrong_cuds_and_an_unknown_ds(support_bed):
+    import dataclasses
+
+    # Vendix's defect (peers-wave2 §3): a DS keyed with the range's technical key instead of the software PIN.
+    service = support_bed.issuing
+    ctx = service.ctx
+    wrong = dataclasses.replace(ctx.issuer.software, pin=DS_RANGE["technical_key"])
+    service._ctx = dataclasses.replace(ctx, issuer=dataclasses.replace(ctx.issuer, software=wrong))
+    try:
+        keyed = issue_support(support_bed, support_data(), deliver=True)
+    finally:
+        service._ctx = ctx
+    assert keyed.state is OutboundState.REJECTED
+    assert any("DSAD06" in m for m in keyed.dian_messages), keyed.dian_messages
+
+    class Elsewhere:  # a DS DIAN never received (issued by another software, say)
+        number, uuid = "DS900", "ab" * 48
+
+    note = issue_support(support_bed, adjustment_data(Elsewhere), deliver=True)
+    assert note.state is OutboundState.REJECTED
+    assert any("NSBG04" in m for m in note.dian_messages), note.dian_messages
