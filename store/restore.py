@@ -239,7 +239,12 @@ def _restore_rows(engine: Engine, tar: tarfile.TarFile, manifest: dict[str, Any]
             if table.name in DERIVED_BY_TRIGGERS:  # the documents' triggers filled it: the archive's rows win
                 conn.execute(table.delete())
             with gzip.open(_member(tar, entry["member"]), "rb") as stream:
-                deferred += _insert_table(conn, table, stream)
+                try:
+                    deferred += _insert_table(conn, table, stream)
+                except sa.exc.DBAPIError as exc:  # an archive whose sums hold but whose rows do not fit
+                    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+                    raise BackupError(f"table {table.name}: its rows could not be inserted ({reason}); nothing "
+                                      "was restored") from exc  # fmt: skip
         for table, pk, key, name, value in deferred:
             where = [table.columns[p] == v for p, v in zip(pk, key, strict=True)]
             conn.execute(table.update().where(*where).values({name: value}))

@@ -6,8 +6,11 @@ non-empty target and a bad path are refused with one clear line."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
+import io
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -282,3 +285,44 @@ def test_the_commands_back_up_restore_and_refuse_a_full_target(tmp_path):
     assert again.stderr.startswith("error: the database is not empty (table ") and "Traceback" not in again.stderr
     left = subprocess.run([*buzon, "backup", str(archive)], cwd=source, env=env, capture_output=True, text=True)
     assert left.returncode == 1 and f"error: {archive} already exists" in left.stderr
+
+
+def with_a_duplicated_row(archive: Path, damaged: Path, table: str) -> None:
+    """A copy of the archive whose ``table`` holds its first row twice, with sums and counts made to match: an
+    archive that passes every check and still cannot be inserted."""
+    with tarfile.open(archive) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}  # type: ignore[union-attr]
+    lines = gzip.decompress(members[f"tables/{table}.jsonl.gz"]).splitlines(keepends=True)
+    lines.insert(2, lines[1])
+    packed = gzip.compress(b"".join(lines), mtime=0)
+    members[f"tables/{table}.jsonl.gz"] = packed
+    manifest = json.loads(members["manifest.json"])
+    entry = next(t for t in manifest["tables"] if t["name"] == table)
+    entry.update(rows=entry["rows"] + 1, sha256=hashlib.sha256(packed).hexdigest())
+    members["manifest.json"] = json.dumps(manifest).encode()
+    with tarfile.open(damaged, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_rows_that_cannot_be_inserted_leave_the_target_empty_for_another_try(kind, tmp_path):
+    src_blobs, dst_blobs = tmp_path / "src" / "blobs", tmp_path / "dst" / "blobs"
+    (tmp_path / "dst").mkdir()
+    with migrated_database("sqlite", tmp_path) as source:
+        intake_on(source, src_blobs).take_many(supplier_mail())
+        archive = tmp_path / "b.tar"
+        backup(source, src_blobs, archive)
+    damaged = tmp_path / "duplicated.tar"
+    with_a_duplicated_row(archive, damaged, "received_documents")
+    with empty_database(kind, tmp_path / "dst") as target:
+        with pytest.raises(BackupError, match="table received_documents: its rows could not be inserted"):
+            restore(target, dst_blobs, damaged)
+        with target.connect() as conn:  # migrated, and not one row left behind; nor a blob
+            assert all(conn_count(target, t.name) == 0 for t in reflect(conn))
+        blobs = BlobStore(dst_blobs)
+        assert not blobs._conn().execute("SELECT 1 FROM blobs").fetchone()
+        blobs.close()
+        assert restore(target, dst_blobs, archive).rows["received_documents"] == 2  # the good archive, at once
