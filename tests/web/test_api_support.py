@@ -72,6 +72,9 @@ def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, reque
     over = api.post("/api/v1/support-adjustments", adjustment_data(Ref, concept="5"))
     assert over.status_code == 422 and "más que el documento soporte" in over.json["problems"][0]["message"]
 
+    read = api.get(ds["links"]["self"])
+    assert read.status_code == 200 and read.json["document_type"] == "05" and read.json["uuid"] == ds["cuds"]
+
     # Each verifies with buzon verify (its AttachedDocument and the signed XML) and with xmlsec1.
     files = []
     for done in (ds, abroad.json, note.json):
