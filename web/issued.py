@@ -120,7 +120,10 @@ def index() -> str:
     for key, value in (("desde", since), ("hasta", until)):
         if args.get(key) and value is None:
             problems.append(f"La fecha «{args[key][:20]}» no es una fecha (AAAA-MM-DD).")
-    query = sa.select(OutboundDocument)
+    # the documentos soporte (05, 95) are AP's, listed in web/support.py, not among our sales
+    query = sa.select(OutboundDocument).where(
+        OutboundDocument.document_type.not_in([DocumentType.SUPPORT_DOCUMENT, DocumentType.SUPPORT_ADJUSTMENT])
+    )
     if state is not None:
         query = query.where(OutboundDocument.state == state)
     if kind is not None:
@@ -154,6 +157,8 @@ def index() -> str:
 def show(document_id: int) -> str:
     """One document: its figures, DIAN's answer (rules explained), the buyer's events, its notes, the downloads."""
     row = get_document(document_id)
+    if row.document_type.is_support:  # a documento soporte has its own page, for AP (web/support.py)
+        return redirect(url_for("support.show", document_id=row.id))  # type: ignore[return-value]
     events = buyer_events([row.id])[row.id]
     notes = list(_db().scalars(sa.select(OutboundDocument).where(OutboundDocument.reference_id == row.id)
                                .order_by(OutboundDocument.id)))  # fmt: skip

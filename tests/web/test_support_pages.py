@@ -260,7 +260,9 @@ def test_who_acts_and_who_reads(support_bed) -> None:  # noqa: F811
             assert c.post(path, data={**form(), "accion": "enviar", "concepto": "2"}).status_code == 403
     diana = client(app, "diana")  # billing: AR, not AP — the area is not hers
     assert diana.get("/soporte").status_code == 403 and diana.get(f"/soporte/{ds.id}").status_code == 403
-    assert "/soporte" not in text(diana.get("/facturas-emitidas"))
+    sales = text(diana.get("/facturas-emitidas"))
+    assert "/soporte" not in sales and ds.number not in sales  # our sales only: the DS is AP's
+    assert diana.get(f"/facturas-emitidas/{ds.id}").headers["Location"].endswith(f"/soporte/{ds.id}")
     assert bed.count(OutboundDocument) == 1
 
     # The supplier's page lists the DS we issued to it beside its invoices.
@@ -269,3 +271,18 @@ def test_who_acts_and_who_reads(support_bed) -> None:  # noqa: F811
         s.commit()
     page = text(client(app, "ana").get("/proveedores/79123456"))
     assert "Documentos soporte que le expedimos" in page and ds.number in page
+
+
+def test_the_seller_gets_the_pdf_only_when_asked(support_bed) -> None:  # noqa: F811
+    bed = support_bed
+    ana = client(app_for(bed), "ana")
+    asked = form(enviar_correo="1", v_correo="pedro@vereda.test")
+    page = follow(ana, ana.post("/soporte/nuevo", data={**asked, "accion": "enviar"}))
+    follow(ana, ana.post("/soporte/nuevo", data={**form(v_correo="pedro@vereda.test"), "accion": "enviar"}))
+    mailed, quiet = rows(bed)
+    assert mailed.state is OutboundState.ACCEPTED and mailed.buyer_email == "pedro@vereda.test"
+    assert 'id="entrega"' in page and "Correo al vendedor" in page
+    assert quiet.buyer_email is None and 'id="entrega"' not in text(ana.get(f"/soporte/{quiet.id}"))
+    # A bad address is named at its field.
+    bad = ana.post("/soporte/nuevo", data={**form(enviar_correo="1", v_correo="no-es-correo"), "accion": "enviar"})
+    assert bad.status_code == 422 and "Correo del vendedor" in text(bad)
