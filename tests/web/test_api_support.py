@@ -122,6 +122,10 @@ def test_apidian_support_shape(support_bed):
                                "description": "Jornal de cosecha", "type_generation_transmition_id": 1,
                                "start_date": day, "tax_totals": [{"tax_id": 1, "percent": "0"}]}],
             "legal_monetary_totals": {"line_extension_amount": "80000.00", "payable_amount": "80000.00"}}  # fmt: skip
+    bad_line = {**body["invoice_lines"][0], "price_amount": "-5", "type_generation_transmition_id": 9}
+    refused = api.post("/api/ubl2.1/support-document", {**body, "invoice_lines": [bad_line]})
+    assert refused.status_code == 422 and refused.json["is_valid"] is False, refused.json
+    assert {"invoice_lines.0.type_generation_transmition_id"} <= set(refused.json["errors"]), refused.json
     done = api.post("/api/ubl2.1/support-document", body)
     assert done.status_code == 200 and done.json["is_valid"] is True, done.json
     assert done.json["number"] == "DS7" and done.json["cuds"] and done.json["QRStr"].startswith("NumDS: DS7")
