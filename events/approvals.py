@@ -183,6 +183,12 @@ def granted(s: Session, approval_id: int | None, *, subject: str, code: EventCod
     return row
 
 
+def was_sent(s: Session, approval_id: int) -> bool:
+    """Whether the approval taken in this transaction was used by the signing (``mark_sent``)."""
+    row = s.get(Approval, approval_id)
+    return row is not None and row.state is ApprovalState.SENT
+
+
 def mark_sent(s: Session, row: Approval, *, event_id: int, number: str, actor: str, now: datetime,
               source: str | None = None) -> None:  # fmt: skip
     """The approved event is signed and queued: ``sent``, audited ``approval.sent`` (in the signing transaction)."""

@@ -461,6 +461,9 @@ def emit_and_commit(
                 else:
                     session.rollback()
                 raise failure
+            if approval is not None and not approvals.was_sent(session, approval):
+                session.rollback()  # taken but not used: this request is not the one that was approved
+                raise EventRefused(f"La solicitud {approval} no es este evento sobre este documento.")
             session.commit()
         except IntegrityError as exc:
             session.rollback()

@@ -225,6 +225,9 @@ class TitleService:
             assert outcome.operation is not None
             code, subject = outcome.operation.event, f"title:{title_id}"
             grant = approvals.granted(s, approval, subject=subject, code=code)
+            if approval is not None and grant is None:
+                s.rollback()
+                return _refused(f"La solicitud {approval} no es esta acción sobre este título.")
             if grant is None:
                 held = self._hold(s, ctx, title_id, action, outcome, actor=actor, source=source, now=now)
                 if held is not None:

@@ -300,3 +300,19 @@ def test_approvers_are_mailed_once_when_the_window_is_about_to_end(events_bed: E
     assert "/aprobaciones" in body.get_payload(decode=True).decode(body.get_content_charset())
     [alerted] = audit(bed, "approval.alerted")
     assert alerted.data["to"] == ["beto@compradora.test"]
+
+
+def test_an_approval_signs_only_the_request_it_was_given_for(events_bed: EventsBed) -> None:
+    bed = events_bed
+    users(bed)
+    doc_id = received(bed)
+    four_eyes(bed, events=("033",))  # 031 needs no approval here
+    with pytest.raises(ApprovalPending) as held:
+        service(bed).emit(doc_id, EventRequest(EventCode.ACEPTACION_EXPRESA), actor="user:ana")
+    # Beto may approve the 033, but cannot spend that approval on a 031 (which would need none anyway).
+    with pytest.raises(EventRefused, match="no es este evento"):
+        emit_and_commit(bed.sessions, bed.runtime.ctx, doc_id, EventRequest(EventCode.RECLAMO, claim_reason="01"),
+                        actor="user:beto", approval=held.value.approval_id)  # fmt: skip
+    assert approval(bed, held.value.approval_id).state is ApprovalState.PENDING
+    assert [e.code for e in bed.events(doc_id)] == [EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN]
+    assert audit(bed, "approval.approved") == []
