@@ -11,6 +11,7 @@ document about a purchase, not a sale (its hand form is web/support_form.py, the
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -203,8 +204,20 @@ def show(document_id: int) -> str:
         may_act=may_act() and issuing_service() is not None, left=left, why_not=why_not,
         rate=next(iter(rates)) if len(rates) == 1 else "", local_time=local_time,
         concept=CONCEPTS.get(str(payload.get("concept") or ""), ""),
-        delivery=delivery_view(_db(), row) if row.buyer_email else None, note_key=secrets.token_urlsafe(16),
+        delivery=seller_delivery(row), note_key=secrets.token_urlsafe(16),
     )  # fmt: skip
+
+
+def seller_delivery(row: OutboundDocument) -> dict[str, Any] | None:
+    """The seller's copy (issuing/support_mail.py, only when asked) told in the invoices' words
+    (web/issued_delivery.py) with the seller where they say the buyer; the jobs' names («…») stay as they are."""
+    if not row.buyer_email:
+        return None
+    view = delivery_view(_db(), row)
+    return {k: _COUNTERPART.sub("vendedor", v) if isinstance(v, str) else v for k, v in view.items()}
+
+
+_COUNTERPART = re.compile(r"comprador(?![^«]*»)")
 
 
 def _blob(key: str | None) -> bytes:

@@ -68,11 +68,16 @@ def _problems_view(problems: Any, found: FormMap) -> tuple[list[dict[str, str]],
 
 
 def totals_view(support_request: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """The server's totals of a DS/95 (issuing.support_document.support_totals), or the problems that prevent them."""
-    from issuing.support_document import support_totals
-
+    """The totals the SupportService will sign (``totals``: issuing.totals with the line withholdings), or the
+    problems that prevent them."""
+    service = support_service()
     try:
-        totals, _per_line = support_totals(support_request)
+        if service is not None:
+            totals = service.totals(support_request)
+        else:  # the form still computes when issuing is not configured; the same function the service calls
+            from issuing.support_document import support_totals
+
+            totals = support_totals(support_request)[0]
     except PayloadError as exc:
         return None, list(exc.problems)
     cur = support_request.payload.currency
@@ -114,10 +119,17 @@ def new() -> Any:
 
 
 def note_fields(ds: OutboundDocument, *, concept: str = "2", amount: str = "", rate: str = "") -> dict[str, str]:
-    """The 95's form fields from its DS: the seller and reference; concept 2 (annulment) all its lines, another
-    concept one line for ``amount`` (before IVA) at ``rate``."""
-    payload = ds.payload or {}
-    fields = fields_of_support(payload)
+    """The 95's form fields from its DS: the body SupportService.adjustment_of gives (seller, lines as issued, the
+    reference with its CUDS) for concept 2, the annulment; another concept with ``amount`` one line for it (before
+    IVA) at ``rate``. A DS DIAN has not validated gives its seller and reference only (the page says why no note)."""
+    service = support_service()
+    try:
+        body = service.adjustment_of(ds.id, concept) if service is not None else None
+    except LookupError:
+        body = None
+    if body is None:
+        body = {"seller": (ds.payload or {}).get("seller") or {}, "lines": []}
+    fields = fields_of_support(body)
     if concept != "2" and amount:
         fields = {k: v for k, v in fields.items() if not k.startswith("l")}
         words = CONCEPTS.get(concept, "Ajuste")
@@ -215,12 +227,8 @@ def submit() -> Any:
 def preview_pdf() -> Response:
     """The preview PDF: built and signed in memory with the next number of the DS range (not taken), never stored,
     never sent, marked VISTA PREVIA — sin validez on every page."""
-    from issuing import ranges
-    from issuing.document import Numbering
     from issuing.pdf import render_sheet
     from issuing.pdf_content import read_sheet
-    from issuing.support_document import issue_support
-    from issuing.support_service import ADJUSTMENT_PREFIX
 
     service = support_service()
     if service is None:
@@ -230,23 +238,8 @@ def preview_pdf() -> Response:
     support_request, problems = read_support_request(data)
     if support_request is None:
         return render_form(fields, problems=problems, found=found, status=422)
-    issuing = service.issuing
-    ctx, now = issuing.ctx, issuing.clock()
-    kind = ranges.kind_for(support_request.kind)
-    with issuing.sessions() as s:
-        try:
-            if not kind.from_dian:
-                numbering = Numbering(ADJUSTMENT_PREFIX, 0)
-            else:
-                chosen = ranges.choose_range(s, kind, ctx.environment, now.astimezone(BOGOTA).date())
-                numbering = Numbering(chosen.prefix, chosen.next_number, ranges.dian_range(chosen))
-        except ranges.RangeError as exc:
-            return render_form(fields, problems=[Problem(exc.pointer, str(exc))], found=found, status=422)
-        finally:
-            s.rollback()
     try:
-        document = issue_support(support_request, issuer=ctx.issuer, environment=ctx.environment, issued_at=now,
-                                 numbering=numbering)  # fmt: skip
+        document = service.preview(support_request)
     except PayloadError as exc:
         return render_form(fields, problems=exc.problems, found=found, status=422)
     sheet = read_sheet(document.xml, validated_at=None, software_name="Buzón")

@@ -9,6 +9,7 @@ Screenshots at 1440x900 and 390x844 go to /tmp/buzon/shots/h4-soporte-ui/ (and t
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,20 @@ def test_a_clerk_issues_a_ds_annuls_it_and_gathers_a_week(browser, support_bed):
         page.wait_for_selector("#confirmar-envio")
         assert "Aún no se ha enviado" in page.locator("#vista").inner_text()
         shoot(page, "vista-previa")
+        fields = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#confirmar-envio input')]
+                                     .map((el) => [el.name, el.value]))""")
+        preview = page.context.request.post(f"{url}/soporte/vista-previa.pdf", form=fields)
+        assert preview.ok and preview.headers["content-type"] == "application/pdf"
+        _pdf_png(preview.body(), "vista-previa-pdf")
 
         page.click("#enviar")
         page.wait_for_selector("#estado-documento")
         assert page.locator("#estado-documento").inner_text() == "Validado por la DIAN"
         assert len(page.locator("#cuds").inner_text()) == 96
         shoot(page, "documento")
+        printed = page.context.request.get(url + page.locator("#descargar-pdf").get_attribute("href"))
+        assert printed.ok and printed.body().startswith(b"%PDF")
+        _pdf_png(printed.body(), "documento-pdf")
 
         page.select_option("#concepto", "2")  # click 1: the concept (annulment: the whole DS)
         page.click("#expedir-nota")  # click 2
@@ -110,3 +119,15 @@ def test_a_clerk_issues_a_ds_annuls_it_and_gathers_a_week(browser, support_bed):
         page.goto(f"{url}/soporte")
         assert page.locator("#soportes tbody tr").count() == 3
         shoot(page, "lista")
+
+
+def _pdf_png(data: bytes, name: str) -> None:
+    """The PDF's first page as a PNG beside the screenshots, for a person to look at (pdftoppm when installed)."""
+    if shutil.which("pdftoppm") is None:
+        return
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    source = SHOTS / f"{name}.pdf"
+    source.write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(source), str(SHOTS / name)], check=True,
+                   timeout=60)  # fmt: skip
+    source.unlink()

@@ -283,6 +283,15 @@ def test_the_seller_gets_the_pdf_only_when_asked(support_bed) -> None:  # noqa: 
     assert mailed.state is OutboundState.ACCEPTED and mailed.buyer_email == "pedro@vereda.test"
     assert 'id="entrega"' in page and "Correo al vendedor" in page
     assert quiet.buyer_email is None and 'id="entrega"' not in text(ana.get(f"/soporte/{quiet.id}"))
+    # The job queues the seller's copy (issuing/support_mail.py); the page tells it in the seller's words.
+    from issuing.support_mail import queue_seller_mail
+
+    report = queue_seller_mail(bed.sessions, bed.issuing.ctx, from_address="cuentas@empresa.test")
+    assert report.queued == [mailed.number], report
+    page = text(ana.get(f"/soporte/{mailed.id}"))
+    section = page[page.index('id="entrega"') :].split("</section>")[0]
+    assert "pedro@vereda.test" in section and "vendedor" in section
+    assert "comprador" not in re.sub(r"«[^»]*»", "", section)
     # A bad address is named at its field.
     bad = ana.post("/soporte/nuevo", data={**form(enviar_correo="1", v_correo="no-es-correo"), "accion": "enviar"})
     assert bad.status_code == 422 and "Correo del vendedor" in text(bad)
