@@ -30,9 +30,9 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -57,6 +57,7 @@ CHUNK = 500
 COPY = 1 << 16
 PdfRenderer = Callable[[bytes, dt.datetime | None], bytes]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_T = TypeVar("_T")
 
 
 class PackError(ValueError):
@@ -124,13 +125,14 @@ class _Writer:
         self.summary.files += 1
         return digest
 
-    def add_stream(self, path: str, source: IO[bytes]) -> str:
-        """One member copied from a file in pieces; its SHA-256 (not written to the sums: the caller decides)."""
+    def add_stream(self, path: str, source: IO[bytes]) -> Generator[None, None, str]:
+        """One member copied from a file in pieces (a generator: see ZipStream.add_file); returns its SHA-256 (not
+        written to the sums: the caller decides)."""
         digest = hashlib.sha256()
         source.seek(0)
         while piece := source.read(COPY):
             digest.update(piece)
-        self.zip.add_file(path, source)
+        yield from self.zip.add_file(path, source)
         self.summary.files += 1
         return digest.hexdigest()
 
@@ -323,22 +325,30 @@ class _Pack:
             self._events(folder, events.get(row.id, []), row.cufe or "", keep)
             yield self.sink.take()
 
+    def _drain(self, steps: Generator[None, None, _T]) -> Generator[bytes, None, _T]:
+        """Run a writing generator, handing out what each step wrote; its return value."""
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+            if data := self.sink.take():
+                yield data
+
     def finish(self, chain: tuple[str, str], identity: SigningIdentity) -> Iterator[bytes]:
         if self.summary.missing:  # said inside the pack too, not only by the command: proof, not appearance
             lines = "".join(f"{m}\n" for m in self.summary.missing)
             self.writer.add(MISSING_NAME, (MISSING_HEADER + lines).encode())
         self.index_file.flush()
         index_binary = self.index_file.buffer  # type: ignore[attr-defined]
-        digest = self.writer.add_stream(INDEX_NAME, index_binary)
+        digest = yield from self._drain(self.writer.add_stream(INDEX_NAME, index_binary))
         self.writer.sums.write(f"{digest}  {INDEX_NAME}\n".encode())
         self.index_file.close()
-        yield self.sink.take()
         sums = self.writer.sums
         sums.flush()
-        self.summary.sums_sha256 = self.writer.add_stream(SUMS_NAME, sums)
+        self.summary.sums_sha256 = yield from self._drain(self.writer.add_stream(SUMS_NAME, sums))
         files_listed = self.summary.files - 1  # SHA256SUMS does not list itself
         sums.close()
-        yield self.sink.take()
         seal = Seal(company_nit=self.request.company_nit, company_name=self.request.company_name,
                     period_from=self.request.period_from, period_to=self.request.period_to, generated_at=self.now,
                     files=files_listed, sums_sha256=self.summary.sums_sha256, chain_position=chain[0],
@@ -346,8 +356,9 @@ class _Pack:
                     events=self.summary.events)  # fmt: skip
         self.writer.zip.add(SEAL_NAME, signed_seal(seal, identity))
         self.summary.files += 1
-        self.writer.zip.close()
-        yield self.sink.take()
+        yield from self._drain(self.writer.zip.close())
+        if data := self.sink.take():
+            yield data
 
 
 def stream_pack(

@@ -14,7 +14,7 @@ import datetime as dt
 import struct
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO
 
 LIMIT32 = 0xFFFFFFFF  # the marker a Zip64 field stands behind
@@ -77,8 +77,9 @@ class ZipStream:
         self._out(body)
         self._record(encoded, crc, len(body), len(data), offset)
 
-    def add_file(self, name: str, source: IO[bytes]) -> None:
-        """One member from a file, deflated into a temporary file first (never whole in memory)."""
+    def add_file(self, name: str, source: IO[bytes]) -> Iterator[None]:
+        """One member from a file, deflated into a temporary file first (never whole in memory). A generator: each
+        step has written one piece of at most 64 KiB, so a caller that hands bytes on holds no more; run it out."""
         squeeze = zlib.compressobj(self._level, zlib.DEFLATED, -15)
         crc = size = compressed = 0
         source.seek(0)
@@ -97,14 +98,17 @@ class ZipStream:
             deflated.seek(0)
             while piece := deflated.read(COPY):
                 self._out(piece)
+                yield
         self._record(encoded, crc, compressed, size, offset)
 
-    def close(self) -> None:
-        """The central directory and the end records."""
+    def close(self) -> Iterator[None]:
+        """The central directory and the end records; a generator like ``add_file`` (a year's central directory is
+        tens of megabytes)."""
         start = self._offset
         self._central.seek(0)
         while piece := self._central.read(COPY):
             self._out(piece)
+            yield
         self._central.close()
         size, count = self._central_size, self._count
         zip64 = count >= ZIP64_MEMBERS or start >= ZIP64_FROM or size >= ZIP64_FROM
