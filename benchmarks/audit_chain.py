@@ -6,7 +6,8 @@ On SQLite (a file) and on PostgreSQL (a scratch database on BUZON_TEST_PG, dropp
 from its own backends). Medians over interleaved rounds (seal on / off alternate).
 
 Run from the repository root: ``.venv/bin/python benchmarks/audit_chain.py [--rounds 7] [--commits 200]
-[--batch 100]``. Prints figures; asserts nothing.
+[--batch 100] [--mails 150]``. Prints figures; asserts nothing. The last case is real intake (benchmarks/intake.py's
+mails, in batches as `buzon poll` takes them), per mail, seal off and on.
 """
 
 from __future__ import annotations
@@ -121,11 +122,46 @@ def bench(kind: str, url: str, rounds: int, commits: int, batch: int) -> None:
         engine.dispose()
 
 
+def intake_batches(mails_count: int, rounds: int) -> None:
+    """Real intake (benchmarks/intake.py's mails and measure: batches of 50 messages, each batch's outcomes and audit
+    entries committed together) with the seal at commit off and on, interleaved rounds on fresh databases."""
+    from benchmarks import intake as bench_intake
+
+    pki = bench_intake.demo.make_pki(bench_intake.NOW)
+    mails = bench_intake.messages_for(pki, mails_count)
+    print(f"intake of {mails_count} mails in batches of {bench_intake.BATCH_MESSAGES} (medians of {rounds} rounds):")
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        for kind, label in bench_intake.DATABASES:
+            samples: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
+            for r in range(rounds):
+                for on in (False, True):
+                    with bench_intake.database(kind, tmp) as url:
+                        if url is None:
+                            return
+                        _hook(on)
+                        try:
+                            _, wall, cpu, server = bench_intake.measure(url, mails, pki, tmp / f"b{r}{on}", batched=True)
+                        finally:
+                            _hook(True)
+                        samples[on].append((wall, cpu, server))
+
+            def med(on: bool, i: int) -> float:
+                return statistics.median(x[i] for x in samples[on]) / mails_count * 1e3
+
+            parts = [f"{name} {med(False, i):.2f} → {med(True, i):.2f} ms" for i, name in
+                     enumerate(("wall", "client CPU", "server CPU"))]  # fmt: skip
+            cpu_off, cpu_on = med(False, 1) + med(False, 2), med(True, 1) + med(True, 2)
+            print(f"  {label:<11} per mail, seal off → on: " + "; ".join(parts)
+                  + f" (CPU +{(cpu_on / cpu_off - 1) * 100:.1f} %)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--commits", type=int, default=200)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--mails", type=int, default=150, help="mails for the real intake case (0: skip it)")
     args = parser.parse_args()
     print(reference_line())
     with tempfile.TemporaryDirectory() as folder:
@@ -134,6 +170,8 @@ def main() -> None:
 
     with fresh_postgres_database() as url:
         bench("PostgreSQL", url, args.rounds, args.commits, args.batch)
+    if args.mails:
+        intake_batches(args.mails, max(3, args.rounds // 2))
 
 
 if __name__ == "__main__":
