@@ -487,7 +487,17 @@ class Runtime:
             online_check=self.online_check(),
             require_dian_validation=settings.dian.require_validation,
             on_documents=lambda ids: refresh_documents(sessions, ids, self.calendar),
+            on_receivables=lambda ids: self.mailed_receivable_events(ids, sessions),
         )
+
+    def mailed_receivable_events(self, invoice_ids: list[int], sessions: Any = None) -> list[Any]:
+        """Our invoices whose buyer's events intake took from mail: their titles derived again, a claim alerted."""
+        from radian.sync import Notice, mailed_events
+
+        sessions, company = sessions or self.sessions, self.settings.company
+        notice = Notice(self.settings.smtp.from_address, tuple(self.settings.radian.alert_emails))
+        return mailed_events(sessions, lambda: self.event_context(sessions), invoice_ids, our_nit=company.nit_number,
+                             our_name=company.name, notice=notice, now=datetime.now(UTC))  # fmt: skip
 
     def intake(self, *, actor: str = "system:intake") -> Intake:
         """Intake on this runtime's database (the crash tests' hook from $BUZON_CRASH_AT)."""

@@ -55,7 +55,8 @@ from store.models import (
     ValueTitle,
 )
 
-__all__ = ["Notice", "ReceivablesReport", "SyncResult", "claim_alerts", "sync_receivables", "sync_title"]
+__all__ = ["Notice", "ReceivablesReport", "SyncResult", "claim_alerts", "mailed_events", "sync_receivables",
+           "sync_title"]  # fmt: skip
 
 
 @dataclass
@@ -191,6 +192,29 @@ def claim_alerts(s: Session, ctx: EventContext, title: ValueTitle, invoice: Outb
         record(s, actor=actor, action="title.alert.raised", subject=title.invoice_cufe,
                data={"alert_id": alert.id, "kind": alert.kind.value, "to": to}, at=now)  # fmt: skip
         raised.append(alert)
+    return raised
+
+
+def mailed_events(sessions: sessionmaker[Session], make_ctx: Callable[[], EventContext], invoice_ids: list[int],
+                  *, our_nit: str, our_name: str, notice: Notice, now: datetime,
+                  actor: str = "system:intake") -> list[TitleAlert]:  # fmt: skip
+    """After intake recorded the buyer's events on our invoices from mail (inbox/intake/events.py): each credit
+    invoice's title derived again (made when missing, as the sweep enrols them) and a registered claim's alert raised
+    once, as :func:`sync_title` does; a 031 not yet proven registered alerts once DIAN confirms it (job title_sync)."""
+    raised: list[TitleAlert] = []
+    with sessions() as s:
+        invoices = s.execute(sa.select(OutboundDocument).where(
+            OutboundDocument.id.in_(invoice_ids), OutboundDocument.state == OutboundState.ACCEPTED,
+            OutboundDocument.payment_means == PaymentMeans.CREDIT)).scalars().all()  # fmt: skip
+        if not invoices:
+            return raised
+        ctx = make_ctx()
+        for invoice in invoices:
+            title = ensure_title(s, invoice, our_nit=our_nit, our_name=our_name)
+            s.flush()
+            refresh_title(s, ctx.blobs, title, now)
+            raised += claim_alerts(s, ctx, title, invoice, now, notice, actor=actor)
+        s.commit()
     return raised
 
 

@@ -1,7 +1,12 @@
 """A counterpart's events found in mail (ApplicationResponse 030–034 and the rest of DIAN's table), through the steps
 of their message: ``consider`` (verified: what reception's report says of one), ``resolve`` (against the files: the
 sender's entitlement on the invoice on file, a CUDE already recorded) and ``record`` (committed: the observed
-DocumentEvent row, ``sent`` pending DIAN's confirmation unless DIAN's answer is proven)."""
+DocumentEvent row, ``sent`` pending DIAN's confirmation unless DIAN's answer is proven).
+
+The buyer's events on an invoice WE issued (outbound_documents) arrive at the same mailbox: verified the same way,
+refused when their sender is not that invoice's buyer (dian.rules, with us as the seller), and recorded on the
+outbound document as the receivables sync records them (radian/sync.py); ``IntakePolicy.on_receivables`` then
+derives the title again and raises a claim's alert."""
 
 from __future__ import annotations
 
@@ -72,6 +77,10 @@ def resolve(item: Item, known: Known, *, our_nit: str) -> None:
     assert event is not None and item.cufe is not None
     ours = {nit_digits(event.sender.nit), nit_digits(event.receiver.nit)}
     on_file = known.documents.get(item.cufe)
+    receivable = known.outbound.get(item.cufe) if on_file is None else None
+    if receivable is not None:  # an invoice of ours: we are its seller
+        on_file = OnFile(receivable.id, None, nit_digits(our_nit), receivable.buyer_nit)
+        item.outbound_id = receivable.id
     # 034 goes from the seller to DIAN and names no buyer: without its invoice on file it waits to be linked.
     if on_file is None and not ours & {nit_digits(our_nit), DIAN_NIT}:
         item.reason = QuarantineReason.NOT_FOR_US
@@ -101,8 +110,8 @@ def record(
     """The observed event's row (linked to its document when on file, else waiting for it) and its audit entry."""
     event = item.event
     assert event is not None and item.cufe is not None
-    document_id = known.id_of(item.cufe)
-    if document_id is None:
+    document_id = known.id_of(item.cufe) if item.outbound_id is None else None
+    if document_id is None and item.outbound_id is None:
         writes.relink.add(item.cufe)
         known.waiting_events.add(item.cufe)
     response = event.responses[0] if event.responses else None
@@ -113,6 +122,7 @@ def record(
     event_cude = cude(event)
     row = dict(
         document_id=document_id,
+        outbound_document_id=item.outbound_id,
         code=EventCode(event.response_code),
         direction=Direction.OBSERVED,
         number=clip(event.id, 40),
@@ -138,10 +148,12 @@ def record(
         known.cudes.add(event_cude)
     if document_id is not None:
         result.touched.append(document_id)
+    if item.outbound_id is not None:
+        result.receivables.append(item.outbound_id)
     writes.audit("document.event.observed",
         item.cufe,
         {"mail_message_id": mail.id, "code": event.response_code, "cude": event_cude, "document_id": document_id,
-         "registered": item.event_registered},
+         "outbound_document_id": item.outbound_id, "registered": item.event_registered},
     )  # fmt: skip
     result.events.append(event_cude or item.cufe)
 

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from dian.ubl import ApplicationResponse, CommercialDocument
 from inbox.intake.plan import Plan
 from inbox.intake.tx import Tx
-from store.models import DocumentEvent, LooseAnswer, ReceivedDocument
+from store.models import DocumentEvent, LooseAnswer, OutboundDocument, ReceivedDocument
 
 _DOCS = ReceivedDocument.__table__
+_OUT = OutboundDocument.__table__
 _EVENTS = DocumentEvent.__table__
 _LOOSE = LooseAnswer.__table__
 # What a batch reads of the files before deciding, in one round trip: the documents on file under the CUFEs it names
@@ -36,6 +37,9 @@ _KNOWN = sa.union_all(
     sa.select(sa.literal_column("'cude'"), _EVENTS.c.cude, *_NULLS).where(
         _EVENTS.c.cude.in_(sa.bindparam("cudes", expanding=True))
     ),
+    # Our own invoices (issued or imported) under the CUFEs: the buyer's events on them are receivables' events.
+    sa.select(sa.literal_column("'outbound'"), _OUT.c.cufe, _OUT.c.id, sa.null(), sa.null(), _OUT.c.buyer_nit,
+              sa.null()).where(_OUT.c.cufe.in_(sa.bindparam("cufes", expanding=True))),
     # DIAN's answers that arrived on their own before their document (kept until it is on file).
     sa.select(sa.literal_column("'answer'"), _LOOSE.c.cufe, sa.null(), _LOOSE.c.blob_key, *_NULLS[:3]).where(
         _LOOSE.c.cufe.in_(_FILING), _LOOSE.c.document_id.is_(None)
@@ -87,6 +91,7 @@ class Known:
                 elif item.kind == "answer":
                     filing.add(item.cufe)
         self.documents: dict[str, OnFile] = {}
+        self.outbound: dict[str, OnFile] = {}  # our own invoices under the batch's CUFEs (issuer_nit unset: ours)
         self.waiting_notes: set[str] = set()  # CUFEs that notes on file reference without being linked to them
         self.waiting_events: set[str] = set()  # CUFEs that events on file are about without being linked to them
         self.cudes: set[str] = set()  # CUDEs of events on file
@@ -97,6 +102,8 @@ class Known:
         for what, key, document_id, blob, issuer, buyer, verdict in rows:
             if what == "document":
                 self.documents[key] = OnFile(document_id, blob, issuer, buyer, verdict)
+            elif what == "outbound":
+                self.outbound[key] = OnFile(document_id, None, None, buyer)
             elif what == "answer":
                 self.answers.setdefault(key, []).append(blob)
             elif what == "note":

@@ -45,6 +45,7 @@ class Item:
     event_registered: bool = False
     event_note: str = ""
     event_signing_time: datetime | None = None  # the event's signed xades:SigningTime (dian-facts 2.2)
+    outbound_id: int | None = None  # the event is the buyer's, on an invoice of ours (outbound_documents)
     confirmed_online: bool = False  # DIAN's endpoint confirmed the document (dian.proof.confirm_online)
     learned: LearnedCertificate | None = None  # DIAN's certificate that confirmation teaches
     answer_xml: bytes | None = None  # kind "answer": DIAN's validation mailed on its own

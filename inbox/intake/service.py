@@ -372,6 +372,12 @@ class Intake:
                 self.policy.on_documents(sorted(touched))
             except Exception:  # the outcome is committed; the sync job derives the state again
                 log.exception("deriving the state of documents %s after intake failed", sorted(touched))
+        receivables = sorted({d for mail, _ in todo for d in done[mail.id].receivables})
+        if receivables and self.policy.on_receivables is not None:
+            try:
+                self.policy.on_receivables(receivables)
+            except Exception:  # committed; the receivables sync (job title_sync) derives them again
+                log.exception("deriving our receivables %s after intake failed", receivables)
         return done
 
     def _relink(self, conn: Tx, cufes: list[str]) -> list[int]:

@@ -55,6 +55,9 @@ class IntakePolicy:
     # seen earlier linked to a newly filed invoice), so their state is derived again; its failure is logged, and the
     # sync job derives the state again anyway.
     on_documents: Callable[[list[int]], None] | None = None
+    # Called after the commit with the ids of our own invoices (outbound_documents) whose buyer's events were recorded
+    # from mail, so their receivable is derived again and a claim (031) alerts the seller's team (radian/sync.py).
+    on_receivables: Callable[[list[int]], None] | None = None
 
 
 @dataclass
@@ -71,4 +74,5 @@ class Result:
     confirmed: list[str] = field(default_factory=list)  # CUFEs on file "sin confirmar" that this message proved
     answers: list[str] = field(default_factory=list)  # CUFEs of DIAN answers kept until their document arrives
     touched: list[int] = field(default_factory=list)  # documents whose events changed
+    receivables: list[int] = field(default_factory=list)  # our own invoices whose buyer's events were recorded
     earlier: bool = False  # the outcome was committed by an earlier run; nothing was done now
