@@ -141,12 +141,13 @@ def intake_batches(mails_count: int, rounds: int) -> None:
                             return
                         _hook(on)
                         try:
-                            _, wall, cpu, server = bench_intake.measure(url, mails, pki, tmp / f"b{r}{on}", batched=True)
+                            blobs = tmp / f"b{r}{on}"
+                            _, wall, cpu, server = bench_intake.measure(url, mails, pki, blobs, batched=True)
                         finally:
                             _hook(True)
                         samples[on].append((wall, cpu, server))
 
-            def med(on: bool, i: int) -> float:
+            def med(on: bool, i: int, samples: dict[bool, list[tuple[float, float, float]]] = samples) -> float:
                 return statistics.median(x[i] for x in samples[on]) / mails_count * 1e3
 
             parts = [f"{name} {med(False, i):.2f} → {med(True, i):.2f} ms" for i, name in
