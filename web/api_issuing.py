@@ -158,9 +158,9 @@ def contingency_json(done: Issued) -> dict[str, Any] | None:
     if done.contingency_reason is None:
         return None
     deadline = done.contingency_deadline
+    message = done.verdict if done.in_contingency else "expedido en contingencia; ya transmitido a la DIAN"
     return {"reason": done.contingency_reason, "transmit_later": done.in_contingency,
-            "transmit_by": deadline.isoformat() if deadline is not None else None,
-            "message": done.verdict if done.in_contingency else "expedido en contingencia; ya transmitido a la DIAN"}  # fmt: skip
+            "transmit_by": deadline.isoformat() if deadline is not None else None, "message": message}  # fmt: skip
 
 
 # --- the native API --------------------------------------------------------------------------------------------
