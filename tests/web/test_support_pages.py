@@ -295,3 +295,25 @@ def test_the_seller_gets_the_pdf_only_when_asked(support_bed) -> None:  # noqa: 
     # A bad address is named at its field.
     bad = ana.post("/soporte/nuevo", data={**form(enviar_correo="1", v_correo="no-es-correo"), "accion": "enviar"})
     assert bad.status_code == 422 and "Correo del vendedor" in text(bad)
+
+
+def test_keyset_pages_and_filters(support_bed, monkeypatch) -> None:  # noqa: F811
+    import web.support
+    from tests.integration.support_fixtures import SAAS, issue_support, support_data
+
+    bed = support_bed
+    numbers = [issue_support(bed, support_data(), idempotency_key=f"k{n}").number for n in range(3)]  # signed
+    foreign = support_data(seller=SAAS)
+    foreign["lines"][0].pop("withholdings")
+    other = issue_support(bed, foreign).number
+    monkeypatch.setattr(web.support, "PAGE_SIZE", 2)
+    jorge = client(app_for(bed), "jorge")
+    first = text(jorge.get("/soporte?estado=signed&tipo=05&vendedor=79123456"))
+    assert numbers[2] in first and numbers[1] in first and numbers[0] not in first and other not in first
+    following = re.search(r'id="siguientes" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    second = text(jorge.get(following))
+    assert numbers[0] in second and numbers[1] not in second and 'id="siguientes"' not in second
+    assert "Firmado, sin enviar" in second and "Más recientes" in second
+    assert other in text(jorge.get("/soporte?vendedor=cloud"))
+    assert numbers[0] not in text(jorge.get("/soporte?tipo=95"))
+    assert "no es documento soporte" in text(jorge.get("/soporte?tipo=01"))
