@@ -153,9 +153,18 @@ def summary(db: Any, now: datetime) -> tuple[int, int]:
     return len(pending), sum(1 for r in pending if r.flagged)
 
 
+def waiting_on(db: Any, document_id: int) -> list[tuple[Approval, str, str]]:
+    """The document's pending requests: (row, "Reclamo (031)", who asked) — the document page says they wait."""
+    rows = list(db.scalars(sa.select(Approval).where(Approval.document_id == document_id,
+                                                     Approval.state == ApprovalState.PENDING).order_by(Approval.id)))
+    names = _names(db, {r.requested_by for r in rows})
+    return [(r, f"{event_name(r.code)} ({r.code.value})", names.get(r.requested_by, r.requested_by)) for r in rows]
+
+
 @bp.app_context_processor
 def _approvals_summary() -> dict[str, Any]:
-    return {"approvals_summary": lambda: summary(_db(), datetime.now(UTC))}
+    return {"approvals_summary": lambda: summary(_db(), datetime.now(UTC)),
+            "approvals_waiting": lambda document_id: waiting_on(_db(), document_id)}
 
 
 def _result(db: Any) -> tuple[Result | None, str]:

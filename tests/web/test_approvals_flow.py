@@ -105,8 +105,11 @@ def test_no_door_signs_it_the_requester_cannot_approve_and_a_second_clerk_gets_i
     # The document page: a pending approval, said in the result box; nothing signed.
     response = office.post("ana", f"/documentos/{doc}/eventos", code="033", confirmado="1")
     assert response.status_code == 302
-    box = _result(office.get("ana", f"/documentos/{doc}"))
+    page = office.get("ana", f"/documentos/{doc}")
+    box = _result(page)
     assert "Pendiente de aprobación" in box and "Aprobaciones pendientes" in box
+    waiting = re.search(r'<section class="notice approvals-waiting".*?</section>', page, re.S)
+    assert waiting and "Aceptación expresa (033)" in waiting.group(0) and "No se ha" in waiting.group(0)
     assert office.events(EventCode.ACEPTACION_EXPRESA) == []
     [waiting] = office.approvals()
     assert (waiting.state, waiting.requested_by, waiting.code) == (ApprovalState.PENDING, "user:ana",

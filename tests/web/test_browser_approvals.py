@@ -129,6 +129,7 @@ def test_the_requester_waits_and_a_second_clerk_approves_and_sees_dian_register_
     box = ana.locator("#resultado")
     assert "Pendiente de aprobación" in box.inner_text() and "Aprobaciones pendientes" in box.inner_text()
     assert [e.code for e in site.bed.events(site.document_id)] == [EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN]
+    assert "Aceptación expresa (033), pedido por Ana Lucía" in ana.locator("#aprobaciones-pendientes").inner_text()
     _shots(ana, "solicitante-documento", full=False)
 
     ana.click("#nav-aprobaciones") if ana.locator("#nav-aprobaciones").is_visible() else ana.goto(
