@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from store import audit_chain
+from store import audit_chain, locks
 from store.audit_chain import chain_head, seal, verify
 from store.models import AuditEntry, utcnow
 
@@ -124,15 +124,29 @@ def _autocommit(conn: sa.Connection) -> bool:
     )
 
 
+def _savepoint_and_lock(conn: sa.Connection) -> bool:
+    """A savepoint, and the chain's lock if it is free now (PostgreSQL: both in one simple-protocol round trip)."""
+    if not locks.shared(conn):
+        conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
+        return True
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SAVEPOINT {_SAVEPOINT}; SELECT pg_try_advisory_xact_lock({int(audit_chain.LOCK)})")
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return bool(row and row[0])
+
+
 @event.listens_for(sa.Engine, "commit")
 def _seal_on_commit(conn: sa.Connection) -> None:
     if not conn.info.pop(_UNSEALED, False) or _autocommit(conn):
         return
-    # A savepoint of its own, not released (the commit releases it: one round trip less than begin_nested).
+    # A savepoint of its own, not released (the commit releases it), taken with the lock in one round trip.
     try:
-        if not audit_chain.lock_chain(conn, wait=False):
+        if not _savepoint_and_lock(conn):
             return
-        conn.exec_driver_sql(f"SAVEPOINT {_SAVEPOINT}")
     except Exception:
         log.warning("sealing the audit chain at commit: no lock or savepoint; left to the job", exc_info=True)
         return

@@ -251,3 +251,15 @@ def test_a_seal_that_fails_at_commit_leaves_the_entries_committed_unsealed(own_d
     assert [r.chain_seq for r in rows(own_db)] == [None, None]
     monkeypatch.undo()
     assert audit.seal(own_db) == 2 and verify(own_db).ok
+
+
+def test_a_writer_that_finds_the_chain_locked_commits_without_waiting_and_leaves_its_entry_unsealed(tmp_path):
+    from store.audit_chain import lock_chain
+
+    with migrated_database("postgresql", tmp_path) as engine, engine.connect() as holder:
+        lock_chain(holder)  # another seal, in progress
+        write(engine, 1)  # returns at once: no wait on the lock
+        assert [r.chain_seq for r in rows(engine)] == [None]
+        holder.rollback()
+        write(engine, 1)  # the next commit seals both
+        assert [r.chain_seq for r in rows(engine)] == [1, 2] and verify(engine).ok
