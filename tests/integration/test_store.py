@@ -63,7 +63,6 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "event_parties",
         "job_runs",
         "legal_holds",
-        "legal_holds",
         "mail_messages",
         "numbering_ranges",
         "outbound_documents",
