@@ -48,14 +48,15 @@ class Contingency:
 
 def current(sessions: sessionmaker[Session]) -> Contingency | None:
     """The contingency under way, if any."""
-    with sessions() as s:
+    with sessions() as s:  # asked on every issue: the columns only, by the action's index (about 0.3 ms on SQLite)
         entry = s.execute(
-            sa.select(AuditEntry).where(AuditEntry.action.in_(_STATE_ACTIONS)).order_by(AuditEntry.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        if entry is None or entry.action != "contingency.started":
-            return None
-        return Contingency(entry.at, str(entry.data.get("source", "declared")), str(entry.data.get("reason", "")),
-                           entry.actor)  # fmt: skip
+            sa.select(AuditEntry.action, AuditEntry.at, AuditEntry.data, AuditEntry.actor)
+            .where(AuditEntry.action.in_(_STATE_ACTIONS)).order_by(AuditEntry.id.desc()).limit(1)
+        ).first()  # fmt: skip
+    if entry is None or entry.action != "contingency.started":
+        return None
+    data = entry.data or {}
+    return Contingency(entry.at, str(data.get("source", "declared")), str(data.get("reason", "")), entry.actor)
 
 
 def start(sessions: sessionmaker[Session], *, actor: str, reason: str, now: dt.datetime,
