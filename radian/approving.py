@@ -6,10 +6,13 @@ as debtor (045/051). The policy and the approval rows are events/approvals.py's;
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from events import approvals
 from events.context import EventContext
 from radian.actions import Action, ActionError, Counterparty, Endorse, PayTransfer, RecordPayment, Register
 
@@ -81,3 +84,34 @@ def gate(ctx: EventContext, code: Any, action: Action, *, value: Decimal | None,
     reason = ctx.approvals.reason(code, amount, nit)
     return None if reason is None else Gate(reason, amount, nit, name)
 
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The request four-eyes keeps: its approval and what the requester is told."""
+
+    approval_id: int
+    words: str
+
+
+def hold_action(s: Session, ctx: EventContext, *, title_id: int, invoice: Any, action: Action, code: Any,
+                value: Decimal | None, payee: Any, actor: str, source: str | None,
+                now: datetime) -> Waiting | str | None:  # fmt: skip
+    """None: sign it now. Else the caller's transaction (its decision and the number it took) is rolled back and the
+    request kept as a pending approval, committed (``Waiting``) — or, for an action that cannot be kept, the refusal
+    (a Spanish sentence)."""
+    held = gate(ctx, code, action, value=value, debtor=(invoice.buyer_nit, invoice.buyer_name), payee=payee)
+    if held is None:
+        return None
+    kept = action_dict(action)
+    number, cufe = invoice.number, (invoice.cufe or "").lower()
+    s.rollback()
+    if kept is None:
+        return f"Esta acción requiere aprobación ({held.reason}) y no se puede guardar para aprobarla."
+    waiting = approvals.hold(
+        s, subject=f"title:{title_id}", code=code, action=kept, reason=held.reason, actor=actor, now=now,
+        source=source, title_id=title_id, amount=held.amount, invoice_number=number, counterparty_nit=held.nit,
+        counterparty_name=held.name, audit_subject=cufe,
+    )  # fmt: skip
+    s.commit()
+    return Waiting(waiting.approval_id, waiting.words(code, held.reason))

@@ -43,7 +43,7 @@ from radian.actions import (
     endorsement_price,
     operation_of,
 )
-from radian.approving import action_dict, action_of, gate
+from radian.approving import action_of, hold_action
 from radian.emission import next_number, sign_and_queue
 from radian.importing import Imported, ImportRefused, import_invoice
 from radian.store import RADIAN_CODES, counted, derived_title, facts_of, load, refresh_title
@@ -257,29 +257,17 @@ class TitleService:
         """Four-eyes: None when the action may be signed now; else nothing of the decision is kept (the number it
         took is given back) and the request is written as a pending approval, the Outcome saying so."""
         assert outcome.operation is not None
-        code = outcome.operation.event
         title = s.get(ValueTitle, title_id)
         assert title is not None
-        invoice = self._invoice(s, title_id)
         value = outcome.quote.value if outcome.quote is not None else title.outstanding or title.value
-        held = gate(ctx, code, action, value=value, debtor=(invoice.buyer_nit, invoice.buyer_name),
-                    payee=outcome.payee)  # fmt: skip
+        held = hold_action(s, ctx, title_id=title_id, invoice=self._invoice(s, title_id), action=action,
+                           code=outcome.operation.event, value=value, payee=outcome.payee, actor=actor, source=source,
+                           now=now)  # fmt: skip
         if held is None:
             return None
-        kept = action_dict(action)
-        number, cufe = invoice.number, (invoice.cufe or "").lower()
-        s.rollback()
-        if kept is None:
-            return _refused(f"Esta acción requiere aprobación ({held.reason}) y no se puede guardar para aprobarla.",
-                            operation=outcome.operation)  # fmt: skip
-        waiting = approvals.hold(
-            s, subject=f"title:{title_id}", code=code, action=kept, reason=held.reason, actor=actor, now=now,
-            source=source, title_id=title_id, amount=held.amount, invoice_number=number,
-            counterparty_nit=held.nit, counterparty_name=held.name, audit_subject=cufe,
-        )  # fmt: skip
-        s.commit()
-        return replace(outcome, allowed=False, reason=waiting.words(code, held.reason),
-                       pending_approval=waiting.approval_id)  # fmt: skip
+        if isinstance(held, str):
+            return _refused(held, operation=outcome.operation)
+        return replace(outcome, allowed=False, reason=held.words, pending_approval=held.approval_id)
 
     def approve(self, approval_id: int, *, approver: str, source: str | None = None) -> Outcome:
         """A second user approves a pending request on a title: its exact action is checked again, signed, queued
