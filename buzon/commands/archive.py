@@ -64,11 +64,12 @@ def export(settings: Settings, first: datetime, last: datetime, out: Path | None
 
 @archive.command("verify")
 @click.argument("pack", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def verify(pack: Path) -> None:
+@click.option("--expect-nit", default=None, help="The NIT whose certificate must have signed the seal.")
+def verify(pack: Path, expect_nit: str | None) -> None:
     """Check a pack offline: the seal's signature and every file's SHA-256 (exit 0 when all hold, 1 otherwise)."""
     from store.archive.verify import verify_pack
 
-    check = verify_pack(pack)
+    check = verify_pack(pack, expect_nit=expect_nit)
     if check.seal is not None:
         seal = check.seal.seal
         click.echo(f"seal: signed by {check.seal.signer_subject} (NIT {check.seal.signer_nit}); certificate chain: "

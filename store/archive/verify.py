@@ -37,8 +37,21 @@ def _sha256(archive: zipfile.ZipFile, name: str) -> str:
     return digest.hexdigest()
 
 
-def verify_pack(path: str | Path, *, trust: TrustStore | None = None) -> PackCheck:
-    """Check the pack at ``path``; never raises on a bad pack (its problems are listed)."""
+def _signer_problem(seal: VerifiedSeal, expect_nit: str | None) -> str | None:
+    """The seal names a company; its certificate must be that company's (when the certificate carries a NIT), and
+    the one the auditor expects."""
+    company = seal.seal.company_nit.split("-")[0]
+    if seal.signer_nit and seal.signer_nit != company:
+        return f"{SEAL_NAME}: signed by NIT {seal.signer_nit}, but it names company {seal.seal.company_nit}"
+    wanted = (expect_nit or "").split("-")[0].strip()
+    if wanted and seal.signer_nit != wanted:
+        return f"{SEAL_NAME}: signed by NIT {seal.signer_nit or '(none in the certificate)'}, expected {wanted}"
+    return None
+
+
+def verify_pack(path: str | Path, *, trust: TrustStore | None = None, expect_nit: str | None = None) -> PackCheck:
+    """Check the pack at ``path`` (with ``expect_nit``, also who signed it); never raises on a bad pack (its problems
+    are listed)."""
     check = PackCheck()
     try:
         archive = zipfile.ZipFile(path)
@@ -60,6 +73,8 @@ def verify_pack(path: str | Path, *, trust: TrustStore | None = None) -> PackChe
             return check
         try:
             check.seal = read_seal(archive.read(SEAL_NAME), trust=trust)
+            if problem := _signer_problem(check.seal, expect_nit):
+                check.problems.append(problem)
         except SealError as exc:
             check.problems.append(str(exc))
         except zipfile.BadZipFile as exc:

@@ -47,9 +47,9 @@ class ArchiveBed:
         return CliRunner().invoke(main, [*args, "--config", str(self.config)], catch_exceptions=False)
 
     @staticmethod
-    def verify(pack: Path) -> Result:
+    def verify(pack: Path, *more: str) -> Result:
         """`buzon archive verify PACK`: no configuration, no database."""
-        return CliRunner().invoke(main, ["archive", "verify", str(pack)], catch_exceptions=False)
+        return CliRunner().invoke(main, ["archive", "verify", str(pack), *more], catch_exceptions=False)
 
 
 def _take(intake: Intake, data: bytes, uid: int) -> None:

@@ -16,10 +16,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from store.archive.seal import SEAL_NAME, SUMS_NAME
+from dian.trust import SigningIdentity
+from store.archive.seal import SEAL_NAME, SUMS_NAME, read_seal, signed_seal
 from store.audit import chain_head
 from store.models import AuditEntry, DocumentEvent, OutboundDocument, ReceivedDocument
 from tests.integration.archive_fixtures import ArchiveBed, period, rewrite_zip
+from tests.pki import pki
 
 pytestmark = pytest.mark.integration
 
@@ -133,6 +135,15 @@ def test_a_changed_removed_or_added_file_is_named(archive_bed: ArchiveBed, tmp_p
         assert done.exit_code == 1, (label, done.output)
         assert named in done.output, (label, done.output)
     assert bed.verify(pack).exit_code == 0  # the original still holds
+    assert bed.verify(pack, "--expect-nit", "900123456-8").exit_code == 0
+    other = bed.verify(pack, "--expect-nit", "800111222")
+    assert other.exit_code == 1 and "signed by NIT 900123456, expected 800111222" in other.output
+    # A seal made again with someone else's certificate, naming our company and the right sums: refused.
+    stated = read_seal(seal).seal
+    provider = pki().provider  # NIT 830111222
+    forged = signed_seal(stated, SigningIdentity(provider.key, provider.cert, provider.chain))
+    resealed = bed.verify(rewrite_zip(pack, tmp_path / "f.zip", change={SEAL_NAME: forged}))
+    assert resealed.exit_code == 1 and "but it names company 900123456" in resealed.output, resealed.output
     # xmlsec1 refuses the changed seal too.
     folder = tmp_path / "seal"
     folder.mkdir()
