@@ -5,9 +5,9 @@ Writers never wait on the chain. An entry is inserted unsealed (``chain_seq`` an
 takes the transaction advisory lock ``audit.chain`` (store/locks.py), reads the head and gives every unsealed entry it
 can see the next position and its hash, in id order. Seals run:
 
-* at the commit of a transaction that wrote audit entries, inside that transaction (`seal_on_commit`, registered by
-  store/audit.py): only when the lock is free right now (``pg_try_advisory_xact_lock``), in a savepoint, for at most
-  `HOOK_LIMIT` entries — a writer that finds the lock taken commits its entries unsealed and goes on;
+* at the commit of a transaction that wrote audit entries, inside that transaction (store/audit.py's
+  ``_seal_on_commit``): only when the lock is free right now (``pg_try_advisory_xact_lock``), in a savepoint, for at
+  most `HOOK_LIMIT` entries — a writer that finds the lock taken commits its entries unsealed and goes on;
 * by the job ``seal_audit`` and before `buzon audit verify` and an export (`seal`, waiting for the lock, all of them).
 
 The database lets an entry's chain columns be set once, from NULL, and nothing else be changed (migration 0014's
