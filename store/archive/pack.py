@@ -16,7 +16,7 @@ Layout (every path ASCII; <n> is the row id and the document's number):
     SHA256SUMS      every file's SHA-256, as ``sha256sum -c`` reads it
     SELLO.xml       the seal (seal.py): the SHA-256 of SHA256SUMS and the audit chain's head, signed (XAdES)
 
-Rows are read in chunks along an index (received: ``(issued_at, id)``), each chunk's events in one query; the index,
+Rows are read in chunks (rows.py), each chunk's events in one query; the index,
 the sums and the zip's central directory go to temporary files as they grow and are copied in at the end
 (zipstream.py), so memory stays flat whatever the number of members. The PDF of a document we issued is the
 stored one, else drawn by the ``render_pdf`` the shell hands in (store may not import issuing).
@@ -41,10 +41,11 @@ from dian.calendar import BOGOTA
 from dian.trust import SigningIdentity
 from store import audit
 from store.archive.retention import retention_until
+from store.archive.rows import events_of, outbound_chunks, received_chunks
 from store.archive.seal import SEAL_NAME, SUMS_NAME, Seal, signed_seal
 from store.archive.zipstream import ZipStream
 from store.blobs import BlobError, BlobStore
-from store.models import DocumentEvent, OutboundDocument, ReceivedDocument, utcnow
+from store.models import DocumentEvent, utcnow
 
 INDEX_NAME = "indice.csv"
 MISSING_NAME = "FALTANTES.txt"
@@ -53,7 +54,6 @@ MISSING_HEADER = ("Archivos que la base de datos nombra y el almacén de Buzón 
 INDEX_COLUMNS = ("tipo", "id", "clase", "numero", "cufe_cude", "documento_cufe", "emisor_nit", "emisor_nombre",
                  "receptor_nit", "receptor_nombre", "fecha_emision", "fecha_registro", "estado", "conservar_hasta",
                  "archivos", "sha256")  # fmt: skip
-CHUNK = 500
 COPY = 1 << 16
 PdfRenderer = Callable[[bytes, dt.datetime | None], bytes]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -168,74 +168,6 @@ def _day(moment: dt.datetime | dt.date | None) -> str:
     return moment.isoformat()
 
 
-def _bogota_bounds(request: PackRequest) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(request.period_from, dt.time(), BOGOTA)
-    end = dt.datetime.combine(request.period_to + dt.timedelta(days=1), dt.time(), BOGOTA)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-_RECEIVED_COLUMNS = (ReceivedDocument.id, ReceivedDocument.cufe, ReceivedDocument.document_type,
-                     ReceivedDocument.number, ReceivedDocument.issuer_nit, ReceivedDocument.issuer_name,
-                     ReceivedDocument.buyer_nit, ReceivedDocument.buyer_name, ReceivedDocument.issue_date,
-                     ReceivedDocument.issued_at, ReceivedDocument.state, ReceivedDocument.signed_xml_blob,
-                     ReceivedDocument.attached_blob, ReceivedDocument.dian_response_blob, ReceivedDocument.pdf_blob,
-                     ReceivedDocument.report)  # fmt: skip
-_OUTBOUND_COLUMNS = (OutboundDocument.id, OutboundDocument.cufe, OutboundDocument.document_type,
-                     OutboundDocument.prefix, OutboundDocument.number, OutboundDocument.buyer_nit,
-                     OutboundDocument.buyer_name, OutboundDocument.issue_date, OutboundDocument.issued_at,
-                     OutboundDocument.validated_at, OutboundDocument.state, OutboundDocument.xml_blob,
-                     OutboundDocument.dian_response_blob, OutboundDocument.attached_blob, OutboundDocument.pdf_blob,
-                     OutboundDocument.report)  # fmt: skip
-_EVENT_COLUMNS = (DocumentEvent.id, DocumentEvent.document_id, DocumentEvent.outbound_document_id, DocumentEvent.code,
-                  DocumentEvent.direction, DocumentEvent.number, DocumentEvent.cude, DocumentEvent.referenced_cufe,
-                  DocumentEvent.sender_nit, DocumentEvent.sender_name, DocumentEvent.receiver_nit,
-                  DocumentEvent.receiver_name, DocumentEvent.signing_time, DocumentEvent.registered_at,
-                  DocumentEvent.submission_state, DocumentEvent.signed_xml_blob,
-                  DocumentEvent.dian_response_blob)  # fmt: skip
-
-
-def _received_chunks(session: Session, request: PackRequest) -> Iterator[list[Any]]:
-    """The period's received documents, CHUNK at a time, along (issued_at, id)."""
-    start, end = _bogota_bounds(request)
-    r = ReceivedDocument
-    after: tuple[dt.datetime, int] | None = None
-    while True:
-        query = sa.select(*_RECEIVED_COLUMNS).where(r.issued_at >= start, r.issued_at < end)
-        if after is not None:
-            # Typed binds: an untyped datetime in a row value would skip the column's own conversion (SQLite's text).
-            last = sa.tuple_(sa.literal(after[0], r.issued_at.type), sa.literal(after[1], r.id.type))
-            query = query.where(sa.tuple_(r.issued_at, r.id) > last)
-        rows = list(session.execute(query.order_by(r.issued_at, r.id).limit(CHUNK)))
-        if not rows:
-            return
-        yield rows
-        after = (rows[-1].issued_at, rows[-1].id)
-
-
-def _outbound_chunks(session: Session, request: PackRequest) -> Iterator[list[Any]]:
-    """The period's documents we issued (or imported) whose signed XML we keep, CHUNK at a time, by id."""
-    start, end = _bogota_bounds(request)
-    o = OutboundDocument
-    after = 0
-    while True:
-        query = sa.select(*_OUTBOUND_COLUMNS).where(
-            o.issued_at >= start, o.issued_at < end, o.xml_blob.is_not(None), o.id > after
-        )
-        rows = list(session.execute(query.order_by(o.id).limit(CHUNK)))
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].id
-
-
-def _events_of(session: Session, column: Any, ids: list[int]) -> dict[int, list[Any]]:
-    found: dict[int, list[Any]] = {}
-    query = sa.select(*_EVENT_COLUMNS).where(column.in_(ids)).order_by(DocumentEvent.id)
-    for row in session.execute(query):
-        found.setdefault(getattr(row, column.key), []).append(row)
-    return found
-
-
 def _chain_head(session: Session) -> tuple[str, str]:
     """The audit chain's head (position, hash) once every entry committed so far is sealed (store/audit_chain.py),
     so the pack names a head that covers the whole log as it stood when the export began."""
@@ -280,7 +212,7 @@ class _Pack:
                              ";".join(files.paths), ";".join(files.sums)))  # fmt: skip
 
     def received(self, session: Session, rows: list[Any]) -> Iterator[bytes]:
-        events = _events_of(session, DocumentEvent.document_id, [row.id for row in rows])
+        events = events_of(session, DocumentEvent.document_id, [row.id for row in rows])
         for row in rows:
             folder = f"recibidos/{row.issue_date:%Y-%m}/{row.id}_{_safe(row.number)}"
             files = _Files()
@@ -299,7 +231,7 @@ class _Pack:
             yield self.sink.take()
 
     def outbound(self, session: Session, rows: list[Any]) -> Iterator[bytes]:
-        events = _events_of(session, DocumentEvent.outbound_document_id, [row.id for row in rows])
+        events = events_of(session, DocumentEvent.outbound_document_id, [row.id for row in rows])
         for row in rows:
             number = f"{row.prefix}{row.number}" if not row.number.startswith(row.prefix) else row.number
             folder = f"emitidos/{row.issued_at.astimezone(BOGOTA):%Y-%m}/{row.id}_{_safe(number)}"
@@ -377,9 +309,9 @@ def stream_pack(
     summary = summary if summary is not None else PackSummary()
     pack = _Pack(blobs, request, render_pdf, now, summary)
     chain = _chain_head(session)
-    for rows in _received_chunks(session, request):
+    for rows in received_chunks(session, request.period_from, request.period_to):
         yield from pack.received(session, rows)
-    for rows in _outbound_chunks(session, request):
+    for rows in outbound_chunks(session, request.period_from, request.period_to):
         yield from pack.outbound(session, rows)
     yield from pack.finish(chain, identity)
     audit.record(session, actor=request.actor, action="archive.exported",

@@ -40,7 +40,7 @@ def _export(bed: ArchiveBed, out: Path) -> Path:
 def test_the_pack_holds_the_exact_signed_bytes_and_verifies_offline(archive_bed: ArchiveBed, tmp_path: Path,
                                                                     xmlsec1: str, monkeypatch) -> None:  # fmt: skip
     bed = archive_bed
-    monkeypatch.setattr("store.archive.pack.CHUNK", 1)  # every row its own chunk: the keyset walk is exercised
+    monkeypatch.setattr("store.archive.rows.CHUNK", 1)  # every row its own chunk: the keyset walk is exercised
     pack = _export(bed, tmp_path / "paquete.zip")
     with bed.sessions() as s:
         received = list(s.execute(sa.select(ReceivedDocument)).scalars())
