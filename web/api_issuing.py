@@ -27,20 +27,29 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
 from flask_login import current_user
 
+from dian.codes import DocumentType
 from issuing.problems import PayloadError, Problem
 from issuing.request import IssueRequest, read_request
 from issuing.service import IdempotencyConflict, Issued
 from store.models import DocumentEvent, OutboundDocument, OutboundState, Role
 from web.access import roles
 from web.api import event_json
+from web.issued_delivery import pdf_options
 
-__all__ = ["ISSUERS", "bp"]
+__all__ = ["ISSUERS", "SUPPORT_ISSUERS", "SUPPORT_READERS", "bp"]
 
 bp = Blueprint("api_issuing", __name__, url_prefix="/api/v1")
 
 # Who may issue: the billing role (facturación) when the model has it, and admins.
 ISSUERS = tuple(role for role in Role if role.value in ("billing", "admin"))
-ISSUED_READERS = (*ISSUERS, Role.AUDITOR)
+# Who may read one document: our sales as the billing pages show them (billing acts; treasury, admins and auditors
+# read), a documento soporte or its 95 as AP's pages do (web/support.py: clerks and admins act, treasury and auditors
+# read). Another role is refused (403) as the role check refuses it elsewhere.
+SALES_READERS = (*ISSUERS, Role.TREASURY, Role.AUDITOR)
+SUPPORT_ISSUERS = (Role.CLERK, Role.ADMIN)
+SUPPORT_READERS = (*SUPPORT_ISSUERS, Role.TREASURY, Role.AUDITOR)
+ISSUED_READERS = tuple(dict.fromkeys((*SALES_READERS, *SUPPORT_READERS)))
+SUPPORT_TYPES = frozenset({DocumentType.SUPPORT_DOCUMENT, DocumentType.SUPPORT_ADJUSTMENT})
 MAX_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer: a larger id is simply not found
 MAX_ISSUE_BYTES = 1024 * 1024  # an invoice of some thousand lines
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -267,6 +276,9 @@ def issued_row(document_id: int) -> tuple[Any, OutboundDocument]:
         row = s.get(OutboundDocument, document_id) if document_id <= MAX_ID else None
         if row is None or row.origin != "issued":
             abort(404, description=f"No hay ningún documento expedido con el id {document_id}.")
+        readers = SUPPORT_READERS if row.document_type in SUPPORT_TYPES else SALES_READERS
+        if getattr(current_user, "role", None) not in readers:
+            abort(403, description="Su rol no puede ver este documento.")
         s.expunge(row)
     return service, row
 
@@ -361,7 +373,7 @@ def issued_pdf(document_id: int) -> Any:
     if row.pdf_blob is not None:
         data = blobs.get(row.pdf_blob)
     elif row.xml_blob is not None:
-        data = render_pdf(blobs.get(row.xml_blob), validated_at=row.validated_at)
+        data = render_pdf(blobs.get(row.xml_blob), validated_at=row.validated_at, options=pdf_options())
     else:
         abort(404, description="Este documento no tiene XML firmado.")
     return _download(data, "application/pdf", f"{row.number}.pdf")

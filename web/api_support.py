@@ -3,9 +3,9 @@ and Buzón numbers it from the DS range, signs it with its CUDS and sends it to 
 
 * ``POST /api/v1/support-documents`` (05) and ``/api/v1/support-adjustments`` (95): the native body of
   issuing/support_request.py (``seller{}``, lines with IVA, ``withholdings`` and ``generation``; a 95 with
-  ``reference`` and ``concept``); ``kind`` may be left out (the path gives it). Bearer token of a role that may issue,
-  ``Idempotency-Key`` per token, answers 201/202/409/422 exactly like ``/api/v1/invoices`` (web/api_issuing.py, whose
-  helpers these are), with ``cuds``.
+  ``reference`` and ``concept``); ``kind`` may be left out (the path gives it). Bearer token of a role that acts
+  for AP (clerk, admin), ``Idempotency-Key`` per token, answers 201/202/409/422 exactly like ``/api/v1/invoices``
+  (web/api_issuing.py, whose helpers these are), with ``cuds``.
 * ``POST /api/ubl2.1/support-document`` (type 11) and ``/api/ubl2.1/sd-credit-note`` (13): apidian's DS shape
   (issuing/apidian_support.py), answered like its invoices (cude, QRStr, ResponseDian, is_valid).
 
@@ -30,7 +30,7 @@ from issuing.support_service import SupportService
 from store.models import OutboundState
 from web.access import roles
 from web.api_issuing import (
-    ISSUERS,
+    SUPPORT_ISSUERS,
     Refusal,
     client_key,
     conflict_body,
@@ -108,14 +108,14 @@ def _native(path_kind: str) -> Any:
 
 
 @bp.post("/api/v1/support-documents")
-@roles(*ISSUERS)
+@roles(*SUPPORT_ISSUERS)
 def support_documents() -> Any:
     """Issue a documento soporte (05) of a purchase from a seller not obliged to invoice, and send it to DIAN."""
     return _native("support-documents")
 
 
 @bp.post("/api/v1/support-adjustments")
-@roles(*ISSUERS)
+@roles(*SUPPORT_ISSUERS)
 def support_adjustments() -> Any:
     """Issue an adjustment note (95) to one of our documentos soporte, and send it to DIAN."""
     return _native("support-adjustments")
@@ -191,14 +191,14 @@ def _apidian(kind: str) -> Any:
 
 
 @bp.post("/api/ubl2.1/support-document")
-@roles(*ISSUERS)
+@roles(*SUPPORT_ISSUERS)
 def apidian_support_document() -> Any:
     """apidian's ``POST /api/ubl2.1/support-document`` (type 11, ``seller{}``)."""
     return _apidian("support-document")
 
 
 @bp.post("/api/ubl2.1/sd-credit-note")
-@roles(*ISSUERS)
+@roles(*SUPPORT_ISSUERS)
 def apidian_sd_credit_note() -> Any:
     """apidian's ``POST /api/ubl2.1/sd-credit-note`` (type 13, the adjustment note to a DS)."""
     return _apidian("sd-credit-note")

@@ -21,8 +21,9 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import current_user
 
 from dian.codes import DocumentType
-from store.models import OutboundDocument, OutboundState, Role
+from store.models import OutboundDocument, OutboundState
 from web.access import roles
+from web.api_issuing import SUPPORT_ISSUERS, SUPPORT_READERS
 from web.documents import blobs
 from web.issued import issuing_service
 from web.issued_delivery import delivery_view, pdf_options
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("support", __name__)
 
-READERS = (Role.CLERK, Role.ADMIN, Role.TREASURY, Role.AUDITOR)
-ACTORS = (Role.CLERK, Role.ADMIN)
+# AP's document: clerks and admins act, treasury and auditors read (the API's rule too).
+READERS = SUPPORT_READERS
+ACTORS = SUPPORT_ISSUERS
 PAGE_SIZE = 50
 SUPPORT_TYPES = (DocumentType.SUPPORT_DOCUMENT, DocumentType.SUPPORT_ADJUSTMENT)
 TYPE_LABELS = {DocumentType.SUPPORT_DOCUMENT: "Documento soporte", DocumentType.SUPPORT_ADJUSTMENT: "Nota de ajuste"}

@@ -41,24 +41,25 @@ class Api:
     bed: IssuingBed
     client: FlaskClient
     tokens: dict[str, str]
+    default: str = "erp"  # whose token a call carries unless it names one
 
-    def headers(self, who: str = "erp", key: str | None = None) -> dict[str, str]:
-        found = {"Authorization": f"Bearer {self.tokens[who]}"}
+    def headers(self, who: str | None = None, key: str | None = None) -> dict[str, str]:
+        found = {"Authorization": f"Bearer {self.tokens[who or self.default]}"}
         if key is not None:
             found["Idempotency-Key"] = key
         return found
 
-    def post(self, path: str, body: Any, *, who: str = "erp", key: str | None = None) -> Any:
+    def post(self, path: str, body: Any, *, who: str | None = None, key: str | None = None) -> Any:
         return self.client.post(path, json=body, headers=self.headers(who, key))
 
-    def get(self, path: str, *, who: str = "erp") -> Any:
+    def get(self, path: str, *, who: str | None = None) -> Any:
         return self.client.get(path, headers=self.headers(who))
 
     def count(self) -> int:
         return self.bed.count(OutboundDocument)
 
 
-def make_api(bed: IssuingBed) -> Api:
+def make_api(bed: IssuingBed, default: str = "erp") -> Api:
     """The app as the shell builds it for issuing (the runtime's issuing façade on the app's sessions), with a token
     per role: erp (billing, or admin where the model has no billing role yet), admin, clerk."""
     tokens = {}
@@ -70,7 +71,7 @@ def make_api(bed: IssuingBed) -> Api:
             tokens[name] = issue_token(s, user, name=name, actor="test", now=dt.datetime.now(dt.UTC))[1]
         s.commit()
     app = create_app(bed.settings, engine=bed.runtime.engine, issuing=bed.runtime.issuing_service)
-    return Api(bed, app.test_client(), tokens)
+    return Api(bed, app.test_client(), tokens, default)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def _verify_cli(bed, paths: list[Path], tmp_path: Path) -> str:
 
 
 def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, request):
-    api = make_api(support_bed)
+    api = make_api(support_bed, default="clerk")
     day = dt.datetime.now(BOGOTA).date().isoformat()
     body = {key: value for key, value in support_data().items() if key != "kind"}  # the path gives the kind
     first = api.post("/api/v1/support-documents", body, key="compra-1")
@@ -55,7 +55,9 @@ def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, reque
     assert bad.status_code == 422 and api.count() == count
     fields = {p["field"] for p in bad.json["problems"]}
     assert {"/seller/id_type", "/lines/0/generation/mode"} <= fields, bad.json
-    assert api.post("/api/v1/support-documents", body, who="clerk").status_code == 403
+    # AP's document: the billing role (sales) may neither issue nor read it; a clerk or an admin may.
+    assert api.post("/api/v1/support-documents", body, who="erp").status_code == 403
+    assert api.get(ds["links"]["self"], who="erp").status_code == 403
 
     foreign = support_data(seller=SAAS, currency="USD", exchange_rate={"rate": "4000", "date": day})
     foreign["lines"] = [{"description": "Suscripción anual herramienta", "quantity": "1", "unit_price": "1200",
@@ -109,7 +111,7 @@ def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, reque
 
 
 def test_apidian_support_shape(support_bed):
-    api = make_api(support_bed)
+    api = make_api(support_bed, default="clerk")
     day = dt.datetime.now(BOGOTA).date().isoformat()
     body = {"type_document_id": 11, "prefix": "DS", "number": 7, "date": day,
             "seller": {"identification_number": 79123456, "type_document_identification_id": 3,
