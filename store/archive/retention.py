@@ -188,35 +188,32 @@ def _chunks(items: Iterable[str], size: int = CHUNK) -> Iterator[list[str]]:
 
 def purge_candidates(session: Session, *, today: dt.date) -> Iterator[Candidate]:
     """What a purge would remove on ``today``: the documents past retention and under no active hold (with their
-    events), then the blobs only they reference. Streams; nothing is deleted."""
+    events), then the blobs only they reference, each once. Streams; nothing is deleted."""
     holds = list_holds(session)
     cutoff = retention_cutoff(today)
     r, o, e = ReceivedDocument, OutboundDocument, DocumentEvent
-    received_ids: list[int] = []
-    query = sa.select(r.id, r.number, r.cufe, r.issue_date).where(_expired_received(holds, cutoff)).order_by(r.id)
+    purged_r, purged_o = _expired_received(holds, cutoff), _expired_outbound(holds, cutoff)
+    query = sa.select(r.id, r.number, r.cufe, r.issue_date).where(purged_r).order_by(r.id)
     for row in session.execute(query.execution_options(yield_per=CHUNK)):
-        received_ids.append(row.id)
         yield Candidate("received", str(row.id), f"{row.number} {row.cufe}", retention_until(row.issue_date))
-    query = sa.select(o.id, o.number, o.cufe, o.issue_date).where(_expired_outbound(holds, cutoff)).order_by(o.id)
-    outbound_ids: list[int] = []
+    query = sa.select(o.id, o.number, o.cufe, o.issue_date).where(purged_o).order_by(o.id)
     for row in session.execute(query.execution_options(yield_per=CHUNK)):
-        outbound_ids.append(row.id)
         yield Candidate("issued", str(row.id), f"{row.number} {row.cufe or ''}", retention_until(row.issue_date))
-    for ids, columns in (
-        (received_ids, (r.signed_xml_blob, r.attached_blob, r.dian_response_blob, r.pdf_blob, r.zip_blob)),
-        (outbound_ids, (o.xml_blob, o.dian_response_blob, o.attached_blob, o.pdf_blob)),
-    ):
-        table_id = columns[0].class_.id  # type: ignore[attr-defined]
-        owner = e.document_id if columns[0].class_ is r else e.outbound_document_id  # type: ignore[attr-defined]
-        for chunk in _chunks([str(i) for i in ids]):
-            numbers = [int(i) for i in chunk]
-            keys: set[str] = set()
-            for column in columns:
-                keys.update(k for k in session.execute(sa.select(column).where(table_id.in_(numbers))).scalars() if k)
-            for column in (e.signed_xml_blob, e.dian_response_blob):
-                keys.update(k for k in session.execute(sa.select(column).where(owner.in_(numbers))).scalars() if k)
-            ordered = sorted(keys)
-            kept = _kept_reference(session, ordered, holds, cutoff)
-            for key in ordered:
-                if key not in kept:
-                    yield Candidate("blob", key, "")
+    # Every blob the purged rows name, each once (the UNION is the database's work, not a set here), in key order.
+    gone_events = sa.or_(e.document_id.in_(sa.select(r.id).where(purged_r)),
+                         e.outbound_document_id.in_(sa.select(o.id).where(purged_o)))  # fmt: skip
+    named = [
+        *(sa.select(c.label("k")).where(purged_r, c.is_not(None))
+          for c in (r.signed_xml_blob, r.attached_blob, r.dian_response_blob, r.pdf_blob, r.zip_blob)),
+        *(sa.select(c.label("k")).where(purged_o, c.is_not(None))
+          for c in (o.xml_blob, o.dian_response_blob, o.attached_blob, o.pdf_blob)),
+        *(sa.select(c.label("k")).where(gone_events, c.is_not(None))
+          for c in (e.signed_xml_blob, e.dian_response_blob)),
+    ]  # fmt: skip
+    keys = sa.union(*named).subquery()
+    found = session.execute(sa.select(keys.c.k).order_by(keys.c.k).execution_options(yield_per=CHUNK)).scalars()
+    for chunk in _chunks(found):
+        kept = _kept_reference(session, chunk, holds, cutoff)
+        for key in chunk:
+            if key not in kept:
+                yield Candidate("blob", key, "")

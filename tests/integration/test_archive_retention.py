@@ -47,6 +47,8 @@ def test_holds_keep_what_the_purge_dry_run_would_list(archive_bed: ArchiveBed) -
     assert _listed(everything.output, "received") == {str(i) for i in docs}
     assert _listed(everything.output, "issued") == {str(bed.issued_id)}
     blobs = _listed(everything.output, "blob")
+    blob_lines = [line for line in everything.output.splitlines() if line.startswith("blob\t")]
+    assert len(blob_lines) == len(blobs)  # each blob once
     for d in docs.values():
         assert d.signed_xml_blob in blobs
     assert "nothing deleted" in everything.output
