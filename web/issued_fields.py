@@ -8,7 +8,7 @@ Nothing here computes an amount: issuing.totals does, on the server, for the tot
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -23,8 +23,11 @@ __all__ = [
     "PAYMENT_METHODS",
     "field_of",
     "fields_of_payload",
+    "figure",
     "line_count",
     "payload_of",
+    "plain_figure",
+    "problems_view",
 ]
 
 MIN_LINES = 3
@@ -48,7 +51,7 @@ ID_TYPES = {"31": "NIT", "13": "Cédula de ciudadanía", "22": "Cédula de extra
 _GROUPED = re.compile(r"^-?[0-9]{1,3}(?:\.[0-9]{3})+$")  # 1.234.567: dots are thousands
 
 
-def _number(text: str) -> str:
+def figure(text: str) -> str:
     """'1.234.567,89' → '1234567.89'; '50000' and '12.5' stay; anything else is returned as typed (the validator
     names it)."""
     value = text.strip().replace(" ", "").replace("$", "").replace("%", "")
@@ -57,6 +60,27 @@ def _number(text: str) -> str:
     elif _GROUPED.match(value):
         value = value.replace(".", "")
     return value
+
+
+# The validator speaks to a program ("digits and a decimal point"); a person typed the figure in Colombian style.
+_NOT_A_NUMBER = "no es un número con dígitos ASCII"
+FIGURE_HINT = "no es una cifra: escríbala como 1.250.000 o 1.250.000,50"
+
+
+def problems_view(
+    problems: Iterable[Any], locate: Callable[[str], tuple[str | None, str]]
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The validator's problems as a form shows them: a list (label, message, field) for the summary and the first
+    message per field beside it; ``locate`` maps a JSON pointer to its field name and label."""
+    listed: list[dict[str, str]] = []
+    by_field: dict[str, str] = {}
+    for problem in problems:
+        name, label = locate(problem.pointer)
+        message = FIGURE_HINT if problem.message.startswith(_NOT_A_NUMBER) else problem.message
+        listed.append({"label": label, "message": message, "field": name or ""})
+        if name and name not in by_field:
+            by_field[name] = message
+    return listed, by_field
 
 
 def line_count(form: Mapping[str, str]) -> int:
@@ -72,11 +96,11 @@ def _line(form: Mapping[str, str], i: int) -> dict[str, Any] | None:
     get = lambda name: (form.get(f"l{i}_{name}") or "").strip()  # noqa: E731
     if not any(get(name) for name in ("descripcion", "cantidad", "precio")):
         return None
-    line: dict[str, Any] = {"description": get("descripcion"), "quantity": _number(get("cantidad")),
-                            "unit_price": _number(get("precio"))}  # fmt: skip
+    line: dict[str, Any] = {"description": get("descripcion"), "quantity": figure(get("cantidad")),
+                            "unit_price": figure(get("precio"))}  # fmt: skip
     if get("codigo"):
         line["code"] = get("codigo")
-    discount = _number(get("descuento"))
+    discount = figure(get("descuento"))
     if discount and discount not in ("0", "0.0", "0.00"):
         line["adjustments"] = [{"charge": False, "reason": "Descuento", "percent": discount, "code": "09"}]
     taxes = []
@@ -178,7 +202,7 @@ def field_of(pointer: str, rows: Mapping[int, int]) -> tuple[str | None, str]:
     return None, "Documento"
 
 
-def _plain_number(value: Any) -> str:
+def plain_figure(value: Any) -> str:
     """A stored JSON number ('50000', '12.5') in Colombian figures for the form: 50000 → '50000', 12.5 → '12,5'."""
     text = str(value)
     try:
@@ -202,12 +226,12 @@ def fields_of_payload(data: Mapping[str, Any]) -> dict[str, str]:
         if i > MAX_FORM_LINES:
             break
         fields[f"l{i}_descripcion"] = str(line.get("description", ""))
-        fields[f"l{i}_cantidad"] = _plain_number(line.get("quantity", ""))
-        fields[f"l{i}_precio"] = _plain_number(line.get("unit_price", ""))
+        fields[f"l{i}_cantidad"] = plain_figure(line.get("quantity", ""))
+        fields[f"l{i}_precio"] = plain_figure(line.get("unit_price", ""))
         fields[f"l{i}_codigo"] = str(line.get("code") or "")
         for adjustment in line.get("adjustments") or []:
             if not adjustment.get("charge") and adjustment.get("percent") is not None:
-                fields[f"l{i}_descuento"] = _plain_number(adjustment["percent"])
+                fields[f"l{i}_descuento"] = plain_figure(adjustment["percent"])
         for tax in line.get("taxes") or []:
             rate = tax.get("rate")
             if rate is None:

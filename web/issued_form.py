@@ -37,6 +37,7 @@ from web.issued_fields import (
     fields_of_payload,
     line_count,
     payload_of,
+    problems_view,
 )
 from web.labels import money
 
@@ -49,13 +50,7 @@ PREVIEW_MARK = "VISTA PREVIA — sin validez"
 
 
 def _problems_view(problems: Any, rows: dict[int, int]) -> tuple[list[dict[str, str]], dict[str, str]]:
-    listed, by_field = [], {}
-    for problem in problems:
-        name, label = field_of(problem.pointer, rows)
-        listed.append({"label": label, "message": problem.message, "field": name or ""})
-        if name and name not in by_field:
-            by_field[name] = problem.message
-    return listed, by_field
+    return problems_view(problems, lambda pointer: field_of(pointer, rows))
 
 
 def _totals_view(payload: Any) -> dict[str, Any] | None:

@@ -16,9 +16,7 @@ from typing import Any
 
 from dian.support.literals import ADJUSTMENT_CONCEPTS, GENERATION_MODES
 from issuing.support_request import FOREIGN_ID_TYPES
-from web.issued_fields import IVA_RATES, MAX_FORM_LINES, MIN_LINES, PAYMENT_METHODS
-from web.issued_fields import _number as figure
-from web.issued_fields import _plain_number as plain_figure
+from web.issued_fields import IVA_RATES, MAX_FORM_LINES, MIN_LINES, PAYMENT_METHODS, figure, plain_figure
 
 __all__ = [
     "CONCEPTS",

@@ -26,6 +26,7 @@ from issuing.support_request import read_support_request
 from store.models import OutboundDocument, OutboundState
 from web.access import roles
 from web.issued_delivery import pdf_options
+from web.issued_fields import problems_view
 from web.issued_form import PREVIEW_MARK
 from web.labels import money
 from web.support import ACTORS, get_support, support_service
@@ -58,13 +59,7 @@ def _today() -> dt.date:
 
 
 def _problems_view(problems: Any, found: FormMap) -> tuple[list[dict[str, str]], dict[str, str]]:
-    listed, by_field = [], {}
-    for problem in problems:
-        name, label = field_of(problem.pointer, found)
-        listed.append({"label": label, "message": problem.message, "field": name or ""})
-        if name and name not in by_field:
-            by_field[name] = problem.message
-    return listed, by_field
+    return problems_view(problems, lambda pointer: field_of(pointer, found))
 
 
 def totals_view(support_request: Any) -> tuple[dict[str, Any] | None, list[Problem]]:

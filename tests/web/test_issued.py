@@ -154,6 +154,8 @@ def test_a_bad_form_names_each_field(issuing_bed: IssuingBed) -> None:  # noqa: 
     page = text(answer)
     assert answer.status_code == 422 and "Línea 1 · cantidad" in page and "Correo de facturación" in page
     assert 'id="l1_cantidad" name="l1_cantidad" inputmode="decimal" value="dos" aria-invalid="true"' in page
+    # A figure the form cannot read is explained in the way people type them, not in the API's words.
+    assert "no es una cifra: escríbala como 1.250.000 o 1.250.000,50" in page and "ASCII" not in page
     assert issuing_bed.count(OutboundDocument) == 0
 
 
