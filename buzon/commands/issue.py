@@ -86,7 +86,12 @@ def issue(settings: Settings, file: str, idempotency_key: str | None, deliver: b
         return _issue_csv(settings, file, idempotency_key, deliver)
     if not file.lower().endswith(".json"):
         fail(f"{file}: se espera un archivo .json con el documento o .csv con sus líneas")
-    request, problems = read_request(_read_json(file))
+    data = _read_json(file)
+    if isinstance(data, dict) and "kind" in data:  # a documento soporte or its note 95 (buzon/commands/support.py)
+        from buzon.commands.support import issue_support
+
+        return issue_support(settings, data, idempotency_key=idempotency_key, deliver=deliver)
+    request, problems = read_request(data)
     if request is None:
         fail("el documento no se expide: " + "; ".join(str(p) for p in problems))
     with current_runtime(settings) as rt:
