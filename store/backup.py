@@ -19,6 +19,9 @@ signed XML stored before the event or document row is flushed), the mail outbox 
 blobs are never rewritten or deleted. The backup does not trust this: it reads its own table members again and
 refuses to finish when a row names a blob the copy lacks (``BackupError`` naming the table, column and key).
 
+The source's audit log gets ``backup.created`` once the archive is in place (after the snapshot, so the archive does
+not hold it), naming the file, its counts and the audit chain's head the archive carries.
+
 Restore: store/restore.py.
 """
 
@@ -46,6 +49,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from store.audit import entry, insert_entries
+from store.audit_chain import chain_head
 from store.blobs import FILENAME as BLOB_FILE
 from store.blobs import KEY_RE
 
@@ -63,6 +68,10 @@ class BackupError(Exception):
     """A backup or a restore cannot be done; the message says why and what to do."""
 
 
+class TargetError(BackupError):
+    """The restore's target is not an empty Buzón database and data folder (fix the target, not the archive)."""
+
+
 @dataclass(frozen=True)
 class Summary:
     """What a backup wrote or a restore put back."""
@@ -74,6 +83,13 @@ class Summary:
     size: int  # bytes of the archive
     seconds: float
     notes: list[str] = field(default_factory=list)
+    chain: tuple[int, str] = (0, "")  # the audit chain's sealed head the archive holds
+
+    def audit_data(self) -> dict[str, Any]:
+        """What the audit entry of this backup or restore says (no secret: the file's name and counts)."""
+        return {"file": str(self.path), "revision": self.revision, "tables": len(self.rows),
+                "rows": sum(self.rows.values()), "blobs": self.blobs, "size": self.size,
+                "audit_chain_position": self.chain[0], "audit_chain_hash": self.chain[1]}  # fmt: skip
 
     def line(self, verb: str) -> str:
         return (f"{verb} {self.path}: {len(self.rows)} tables, {sum(self.rows.values())} rows, {self.blobs} blobs, "
@@ -265,8 +281,17 @@ def _look_up(conn: sqlite3.Connection, table: str, keys: dict[str, str]) -> None
             raise BackupError(f"{table}.{column} names blob {key}, which the blob store lacks: backup not written")
 
 
-def backup(engine: Engine, blob_dir: Path, path: Path, *, now: datetime | None = None) -> Summary:
-    """Write the archive to ``path`` (a new file); see the module's docstring."""
+def write_audit(engine: Engine, *, actor: str, action: str, summary: Summary) -> None:
+    """One audit entry about a backup or a restore, in its own transaction (sealed at its commit)."""
+    with engine.begin() as conn:
+        insert_entries(conn, [entry(actor=actor, action=action, subject=f"backup:{summary.path.name}",
+                                    source="cli" if actor.startswith("cli:") else None,
+                                    data=summary.audit_data())])  # fmt: skip
+
+
+def backup(engine: Engine, blob_dir: Path, path: Path, *, now: datetime | None = None,
+           actor: str = "system:backup") -> Summary:  # fmt: skip
+    """Write the archive to ``path`` (a new file), then audit it as ``actor``; see the module's docstring."""
     started = time.monotonic()
     path = Path(path)
     if path.exists():
@@ -281,6 +306,7 @@ def backup(engine: Engine, blob_dir: Path, path: Path, *, now: datetime | None =
             if not sa.inspect(conn).has_table("alembic_version"):
                 raise BackupError("the database is empty (no schema): nothing to back up")
             revision = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
+            chain = chain_head(conn)
             (work / "tables").mkdir()
             for table in reflect(conn):
                 columns = [[c.name, kind_of(c.type)] for c in table.columns]
@@ -320,7 +346,9 @@ def backup(engine: Engine, blob_dir: Path, path: Path, *, now: datetime | None =
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = {t["name"]: t["rows"] for t in tables}
-    return Summary(path, revision, rows, blobs, path.stat().st_size, time.monotonic() - started)
+    summary = Summary(path, revision, rows, blobs, path.stat().st_size, time.monotonic() - started, chain=chain)
+    write_audit(engine, actor=actor, action="backup.created", summary=summary)
+    return summary
 
 
 def _sha256_file(path: Path) -> str:

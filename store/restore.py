@@ -8,7 +8,12 @@ after the documents' triggers filled them, the PostgreSQL sequences are set past
 are compared with the manifest. Audit entries are only inserted, with their hash-chain columns as sealed (migration
 0014), which the append-only triggers allow: the restored chain verifies up to the source's head, and the entries
 that were not sealed yet are sealed after it by the next seal. When the rows cannot be inserted, the blobs put in
-place are removed again, so the data folder stays empty for another try.
+place are removed again, so the data folder stays empty for another try. Once the rows are in and counted (and the
+schema upgraded), the target's audit log gets ``backup.restored``, sealed after the restored chain.
+
+A target that is not an empty Buzón database — rows in a table, tables without Alembic's version, another revision —
+or that cannot be migrated is refused with one ``TargetError`` naming the problem (the checks run before anything
+is written).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
+from store.audit_chain import chain_head
 from store.backup import (
     BATCH,
     CHUNK,
@@ -38,8 +44,10 @@ from store.backup import (
     VERSION,
     BackupError,
     Summary,
+    TargetError,
     decode,
     reflect,
+    write_audit,
 )
 from store.blobs import FILENAME as BLOB_FILE
 from store.blobs import BlobStore
@@ -87,13 +95,13 @@ def require_empty(engine: Engine, blob_dir: Path) -> None:
     with engine.connect() as conn:
         for table in reflect(conn):
             if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is not None:
-                raise BackupError(f"the database is not empty (table {table.name} has rows): restore only into an "
+                raise TargetError(f"the database is not empty (table {table.name} has rows): restore only into an "
                                   "empty database")  # fmt: skip
     blob_file = Path(blob_dir) / BLOB_FILE
     if blob_file.exists() and _has_blobs(blob_file):
-        raise BackupError(f"the blob folder {blob_dir} is not empty: restore only into an empty data folder")
+        raise TargetError(f"the blob folder {blob_dir} is not empty: restore only into an empty data folder")
     if any(p.is_dir() and len(p.name) == 2 for p in Path(blob_dir).glob("??")):
-        raise BackupError(f"the blob folder {blob_dir} holds blob files: restore only into an empty data folder")
+        raise TargetError(f"the blob folder {blob_dir} holds blob files: restore only into an empty data folder")
 
 
 def _has_blobs(blob_file: Path) -> bool:
@@ -178,9 +186,33 @@ def _reset_sequences(conn: Connection, tables: list[sa.Table]) -> None:
                 conn.execute(sa.select(sa.func.setval(sequence, sa.func.coalesce(largest, 1), largest.is_not(None))))
 
 
-def restore(engine: Engine, blob_dir: Path, path: Path) -> Summary:
-    """Put the archive at ``path`` back into an empty database and blob folder; see the module's docstring."""
-    from store.db import current_revision, head_revision, migrate  # Alembic only when restoring
+def require_buzon_schema(engine: Engine, at: str | None) -> None:
+    """Refuse tables that Alembic's version does not account for (a schema made by hand, or half-made)."""
+    if at is not None:
+        return
+    with engine.connect() as conn:
+        names = sorted(t.name for t in reflect(conn))
+    if names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise TargetError(f"the database has tables ({shown}) but no Alembic version: it was not made by Buzón or "
+                          "was left half-made; restore into a new, empty database")  # fmt: skip
+
+
+def _migrate(engine: Engine, revision: str | None = None) -> None:
+    from store.db import migrate  # Alembic only when restoring
+
+    try:
+        migrate(engine, revision or "head")
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise TargetError(f"the database could not be migrated to revision {revision or 'head'} ({reason}); "
+                          "restore into a new, empty database") from exc  # fmt: skip
+
+
+def restore(engine: Engine, blob_dir: Path, path: Path, *, actor: str = "system:restore") -> Summary:
+    """Put the archive at ``path`` back into an empty database and blob folder, then audit it as ``actor``; see the
+    module's docstring."""
+    from store.db import current_revision, head_revision  # Alembic only when restoring
 
     started = time.monotonic()
     path, blob_dir = Path(path), Path(blob_dir)
@@ -196,12 +228,13 @@ def restore(engine: Engine, blob_dir: Path, path: Path) -> Summary:
         revision = manifest["revision"]
         at = current_revision(engine)
         if at is not None and at != revision:
-            raise BackupError(f"the database is at revision {at} and the backup at {revision}: restore into a new, "
+            raise TargetError(f"the database is at revision {at} and the backup at {revision}: restore into a new, "
                               "empty database")  # fmt: skip
+        require_buzon_schema(engine, at)
         require_empty(engine, blob_dir)
         _restore_blobs(tar, manifest["blobs"]["member"], blob_dir)  # blobs before the rows that name them
         try:
-            migrate(engine, revision)
+            _migrate(engine, revision)
             rows = _restore_rows(engine, tar, manifest)
         except BaseException:
             _empty_blobs(blob_dir)  # the folder was empty: leave it so, and the restore can be tried again
@@ -209,10 +242,14 @@ def restore(engine: Engine, blob_dir: Path, path: Path) -> Summary:
         notes = []
         head = head_revision()
         if revision != head:
-            migrate(engine)
+            _migrate(engine)
             notes.append(f"upgraded from revision {revision} to {head}")
-    return Summary(path, revision, rows, manifest["blobs"]["count"], path.stat().st_size,
-                   time.monotonic() - started, notes)  # fmt: skip
+    with engine.connect() as conn:
+        chain = chain_head(conn)  # the source's sealed head, as the archive held it
+    summary = Summary(path, revision, rows, manifest["blobs"]["count"], path.stat().st_size,
+                      time.monotonic() - started, notes, chain)  # fmt: skip
+    write_audit(engine, actor=actor, action="backup.restored", summary=summary)  # after the rows were compared
+    return summary
 
 
 def _empty_blobs(blob_dir: Path) -> None:

@@ -114,6 +114,9 @@ ACTIONS: dict[str, str] = {
     "approval.refused": "rechazó, con su motivo, un evento pedido por otra persona",
     "approval.expired": "dio por vencida una aprobación pendiente: el plazo legal terminó sin decisión",
     "approval.alerted": "avisó a quienes aprueban que una aprobación pendiente está por perder el plazo legal",
+    # Backup and restore (store/backup.py, store/restore.py: buzon backup, buzon restore)
+    "backup.created": "sacó una copia de seguridad completa (base de datos y archivos)",
+    "backup.restored": "restauró esta instalación desde una copia de seguridad (filas comparadas con la copia)",
 }
 
 # event.<code>.<what>: the outbox, the notices (events/emit.py, outbox.py, notify.py)
@@ -144,6 +147,7 @@ TOPICS = {
     "title": "un título valor",
     "archive": "el archivo",
     "approval": "una aprobación",
+    "backup": "una copia de seguridad",
 }
 
 # The filter's "Tipo de acción": label and the code prefixes it covers (whole words: "event" finds event.030.signed).
@@ -157,6 +161,7 @@ ACTION_KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "titulos": ("Títulos valor (RADIAN)", ("title",)),
     "archivo": ("Archivo y retención", ("archive",)),
     "aprobaciones": ("Aprobaciones (cuatro ojos)", ("approval",)),
+    "copias": ("Copias de seguridad", ("backup",)),
 }
 
 _EVENT_CODE = re.compile(r"^event\.(\d{3})\.([a-z_]+)$")
@@ -215,6 +220,8 @@ SYSTEM_ACTORS = {
     "system:web": "Buzón (web)",
     "system:demo": "Buzón (datos de demostración)",
     "system:scheduler": "Buzón (programador de tareas)",
+    "system:backup": "Buzón (copia de seguridad)",
+    "system:restore": "Buzón (restauración)",
     "demo": "Buzón (datos de demostración)",
     "anonymous": "Alguien sin sesión",
     "dian:GetStatusEvent": "La DIAN (consulta de eventos)",
@@ -258,6 +265,14 @@ FIELDS = {
     "missing": "Archivos faltantes",
     "sums_sha256": "SHA-256 de SHA256SUMS",
     "audit_chain": "Cadena de auditoría",
+    # Backup and restore (store/backup.py)
+    "file": "Archivo",
+    "revision": "Versión del esquema",
+    "tables": "Tablas",
+    "rows": "Filas",
+    "blobs": "Archivos guardados",
+    "audit_chain_position": "Cadena de auditoría: posición sellada",
+    "audit_chain_hash": "Cadena de auditoría: hash de esa posición",
     "scope": "Alcance",
     "what": "Qué cubre",
     "held_by": "Puesta por",

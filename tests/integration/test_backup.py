@@ -1,7 +1,9 @@
 """`buzon backup` and `buzon restore` (store/backup.py): a backup restored into an empty data folder holds every row
 and every blob of its source (each row compared by its hash), on SQLite and PostgreSQL and from SQLite to
 PostgreSQL; a backup taken while intake files documents restores to one consistent moment; a damaged archive, a
-non-empty target and a bad path are refused with one clear line."""
+non-empty target and a bad path are refused with one clear line. A backup is audited in its source
+(``backup.created``) and a restore in its target (``backup.restored``, written after the rows were compared); the
+row-for-row comparison leaves out exactly those two entries."""
 
 from __future__ import annotations
 
@@ -25,9 +27,10 @@ from sqlalchemy.orm import sessionmaker
 
 from inbox.intake import Envelope, Intake, IntakePolicy
 from store.audit import seal, verify
-from store.backup import BackupError, backup, blob_columns, read_rows, reflect, snapshot
+from store.backup import BackupError, TargetError, backup, blob_columns, read_rows, reflect, snapshot
 from store.blobs import BlobStore
 from store.db import make_engine
+from store.models import Supplier
 from store.restore import restore
 from tests.integration.inbox_fixtures import NOW, PDF, event_xml, mail, signed, signed_pair, zip_bytes
 from tests.services import fresh_postgres_database, migrated_database
@@ -84,10 +87,34 @@ def empty_database(kind: str, folder: Path) -> Iterator[sa.Engine]:
             engine.dispose()
 
 
-def row_hashes(engine: sa.Engine) -> dict[str, list[str]]:
-    """Every table's rows, each as the SHA-256 of its canonical line, in primary-key order."""
+def row_hashes(engine: sa.Engine, *, leave_out: int | None = None) -> dict[str, list[str]]:
+    """Every table's rows, each as the SHA-256 of its canonical line, in primary-key order; without the audit entry
+    whose id is ``leave_out``."""
+    hashes: dict[str, list[str]] = {}
     with snapshot(engine) as conn:
-        return {t.name: [hashlib.sha256(line).hexdigest() for line in read_rows(conn, t)] for t in reflect(conn)}
+        for t in reflect(conn):
+            lines = read_rows(conn, t)
+            if t.name == "audit_entries" and leave_out is not None:
+                at = [c.name for c in t.columns].index("id")
+                lines = (line for line in lines if json.loads(line)[at] != leave_out)
+            hashes[t.name] = [hashlib.sha256(line).hexdigest() for line in lines]
+    return hashes
+
+
+def audit_of(engine: sa.Engine, action: str) -> list[sa.Row]:
+    """The audit entries with ``action`` (id, actor, data)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT id, actor, data FROM audit_entries WHERE action = :a ORDER BY id"),
+                            {"a": action}).all()  # fmt: skip
+
+
+def only_entry(engine: sa.Engine, action: str) -> sa.Row:
+    """The one entry ``action`` wrote, as the newest entry of the log."""
+    found = audit_of(engine, action)
+    assert len(found) == 1, f"{len(found)} {action} entries"
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT max(id) FROM audit_entries")).scalar() == found[0].id
+    return found[0]
 
 
 def conn_count(engine: sa.Engine, table: str) -> int:
@@ -106,8 +133,11 @@ def blob_keys(engine: sa.Engine) -> set[str]:
 
 
 def assert_same(source: sa.Engine, source_blobs: Path, target: sa.Engine, target_blobs: Path) -> None:
-    """The restore holds every row of the source, each with the same hash, and every blob byte for byte."""
-    before, after = row_hashes(source), row_hashes(target)
+    """The restore holds every row of the source, each with the same hash, and every blob byte for byte — all but
+    the source's ``backup.created`` and the target's ``backup.restored`` (each the newest entry of its log)."""
+    created, restored = only_entry(source, "backup.created"), only_entry(target, "backup.restored")
+    before, after = row_hashes(source, leave_out=created.id), row_hashes(target, leave_out=restored.id)
+    assert len(after["audit_entries"]) == conn_count(target, "audit_entries") - 1
     assert before.keys() == after.keys()
     for table, rows in before.items():
         assert after[table] == rows, f"{table}: rows differ after the restore"
@@ -139,9 +169,16 @@ def test_a_restore_into_an_empty_data_folder_holds_every_row_and_blob(source_kin
             restored = restore(target, dst_blobs, archive)
             assert restored.rows == written.rows
             assert_same(source, src_blobs, target, dst_blobs)
-            with target.connect() as conn:  # the restored chain verifies, up to the source's head
+            with target.connect() as conn:  # the restored chain verifies through the source's head, then the restore's
                 restored_chain = verify(conn, expect=chain.head)
-            assert restored_chain.ok and restored_chain.head == chain.head and restored_chain.count == chain.count
+            assert restored_chain.ok and restored_chain.unsealed == 0 and restored_chain.count == chain.count + 1
+            assert restored_chain.head[0] == chain.head[0] + 1
+            made, put = only_entry(source, "backup.created"), only_entry(target, "backup.restored")
+            for entry in (made, put):
+                data = entry.data if isinstance(entry.data, dict) else json.loads(entry.data)
+                assert data["rows"] == sum(written.rows.values()) and data["blobs"] == written.blobs
+                assert [data["audit_chain_position"], data["audit_chain_hash"]] == list(chain.head)
+                assert entry.actor == "system:" + ("backup" if entry is made else "restore")
             with target.connect() as conn:  # the note came before its invoice: its reference was set afterwards
                 refs = conn.execute(sa.text("SELECT id, referenced_document_id FROM received_documents "
                                             "WHERE referenced_document_id IS NOT NULL")).all()  # fmt: skip
@@ -279,9 +316,20 @@ def test_the_commands_back_up_restore_and_refuse_a_full_target(tmp_path):
     assert put.stdout.startswith(f"restored {archive}: ")
     chain = subprocess.run([*buzon, "audit", "verify", "--expect", head], cwd=target, env=env, capture_output=True,
                            text=True)  # fmt: skip
-    assert chain.returncode == 0 and chain.stdout == before.stdout, chain.stderr  # the same entries, the same head
+    # The same entries through the same head, then the restore's own entry sealed after them.
+    count = int(before.stdout.split(": ", 1)[1].split(" entries")[0])
+    assert chain.returncode == 0 and chain.stdout.startswith(f"audit chain verified: {count + 1} entries, head "), (
+        chain.stdout + chain.stderr)
+    for folder, action in ((source, "backup.created"), (target, "backup.restored")):
+        engine = make_engine(f"sqlite:///{folder / 'var' / 'buzon.sqlite3'}")
+        try:
+            assert only_entry(engine, action).actor.startswith("cli:")
+        finally:
+            engine.dispose()
+    mine = subprocess.run([*buzon, "audit", "verify"], cwd=source, env=env, capture_output=True, text=True)
+    assert mine.returncode == 0 and f": {count + 1} entries" in mine.stdout  # the source's chain holds its entry too
     again = subprocess.run([*buzon, "restore", str(archive)], cwd=target, env=env, capture_output=True, text=True)
-    assert again.returncode == 1
+    assert again.returncode == 2
     assert again.stderr.startswith("error: the database is not empty (table ") and "Traceback" not in again.stderr
     left = subprocess.run([*buzon, "backup", str(archive)], cwd=source, env=env, capture_output=True, text=True)
     assert left.returncode == 1 and f"error: {archive} already exists" in left.stderr
@@ -326,3 +374,50 @@ def test_rows_that_cannot_be_inserted_leave_the_target_empty_for_another_try(kin
         assert not blobs._conn().execute("SELECT 1 FROM blobs").fetchone()
         blobs.close()
         assert restore(target, dst_blobs, archive).rows["received_documents"] == 2  # the good archive, at once
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_target_with_foreign_tables_or_rows_is_refused_in_one_line(kind, tmp_path):
+    """Tables without Alembic's version (a schema made by hand, or half-made) and a migrated database with rows are
+    named in one line, exit 2, before anything is written — not a migration's traceback."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    buzon = [sys.executable, "-m", "buzon.cli"]
+    src_blobs = tmp_path / "src" / "blobs"
+    with migrated_database("sqlite", tmp_path) as source:
+        intake_on(source, src_blobs).take_many(supplier_mail())
+        archive = tmp_path / "b.tar"
+        backup(source, src_blobs, archive)
+    folder = tmp_path / "target"
+    folder.mkdir()
+    with empty_database(kind, folder) as target:
+        with target.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE received_documents (id INTEGER PRIMARY KEY, cufe TEXT)"))
+        url = target.url.render_as_string(hide_password=False)
+        (folder / "buzon.toml").write_text(f'data_dir = "{folder / "var"}"\n[database]\nurl = "{url}"\n')
+        with pytest.raises(TargetError, match=r"has tables \(received_documents\) but no Alembic version"):
+            restore(target, folder / "var" / "blobs", archive)
+        put = subprocess.run([*buzon, "restore", str(archive)], cwd=folder, env=env, capture_output=True, text=True)
+        assert put.returncode == 2, put.stderr
+        assert put.stderr.startswith("error: the database has tables (received_documents) but no Alembic version")
+        assert len(put.stderr.strip().splitlines()) == 1 and "Traceback" not in put.stderr
+        with target.connect() as conn:  # nothing was written: the one table, empty; no blob
+            assert sa.inspect(conn).get_table_names() == ["received_documents"]
+        assert not (folder / "var" / "blobs" / "blobs.sqlite3").exists() or not BlobStore(
+            folder / "var" / "blobs")._conn().execute("SELECT 1 FROM blobs").fetchone()
+        with target.begin() as conn:
+            conn.execute(sa.text("DROP TABLE received_documents"))
+        from store.db import migrate
+
+        migrate(target, written_revision(archive))  # a version and, below, a row
+        with sessionmaker(target).begin() as session:
+            session.add(Supplier(nit="900123456", name="Ajeno"))
+        put = subprocess.run([*buzon, "restore", str(archive)], cwd=folder, env=env, capture_output=True, text=True)
+        assert put.returncode == 2 and "Traceback" not in put.stderr, put.stderr
+        assert put.stderr.startswith("error: the database is not empty (table suppliers has rows)")
+        assert len(put.stderr.strip().splitlines()) == 1
+        assert conn_count(target, "suppliers") == 1 and conn_count(target, "audit_entries") == 0
+
+
+def written_revision(archive: Path) -> str:
+    with tarfile.open(archive) as tar:
+        return json.loads(tar.extractfile("manifest.json").read())["revision"]  # type: ignore[union-attr]
