@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dian.calendar import BOGOTA, BusinessCalendar
@@ -15,22 +15,9 @@ from dian.ubl import Party, Person
 from dian.ubl.build import Software
 from events.approvals import ApprovalPolicy
 from store.blobs import BlobStore
+from store.retry import Backoff, utc_now
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff for retries: base, doubled per attempt, capped."""
-
-    base_seconds: float = 30.0
-    max_seconds: float = 3600.0
-
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after ``attempts`` failed attempts (1 -> base)."""
-        return timedelta(seconds=min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1)))
+__all__ = ["Backoff", "EventContext", "utc_now"]
 
 
 @dataclass(frozen=True)

@@ -5,30 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from dian.codes import Environment
 from dian.proof import DianKeys
 from issuing.document import Issuer
 from store.blobs import BlobStore
+from store.retry import Backoff, utc_now
 
 __all__ = ["Backoff", "IssuingContext", "utc_now"]
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Retries after an outage: ``base_seconds`` doubled per attempt, capped at ``max_seconds``."""
-
-    base_seconds: float = 30.0
-    max_seconds: float = 3600.0
-
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after ``attempts`` failed attempts (1 → base)."""
-        return timedelta(seconds=min(self.max_seconds, self.base_seconds * 2 ** max(0, attempts - 1)))
 
 
 @dataclass(frozen=True)
