@@ -16,6 +16,7 @@ import click
 
 from buzon.commands.errors import fail
 from buzon.commands.options import cli_actor, current_runtime, with_settings
+from buzon.commands.outcome import echo_issued
 from buzon.config import Settings
 
 __all__ = ["issue", "ranges"]
@@ -101,16 +102,7 @@ def issue(settings: Settings, file: str, idempotency_key: str | None, deliver: b
         except PayloadError as exc:
             fail("el documento no se expide: " + "; ".join(str(p) for p in exc.problems))
     label = "CUFE" if done.document_type.is_invoice and done.document_type.value != "03" else "CUDE"
-    click.echo(f"{done.document_type.label} {done.number}" + (" (ya expedido con esta clave)" if done.replayed else ""))
-    click.echo(f"{label}: {done.uuid}")
-    click.echo(f"Total a pagar: {done.payable:,.2f}")
-    click.echo(f"DIAN: {done.verdict}")
-    for message in done.dian_messages:
-        click.echo(f"  {message}")
-    if done.state.value == "send_failed" and done.last_error:
-        click.echo(f"  {done.last_error}")
-    if done.state.value == "rejected":
-        raise SystemExit(1)
+    echo_issued(done, key_label=label, total_label="Total a pagar")
 
 
 def _issue_csv(settings: Settings, file: str, idempotency_key: str | None, deliver: bool) -> None:

@@ -18,6 +18,7 @@ import click
 
 from buzon.commands.errors import fail
 from buzon.commands.options import cli_actor, current_runtime, with_settings
+from buzon.commands.outcome import echo_issued
 from buzon.config import Settings
 
 __all__ = ["issue_support", "soporte"]
@@ -41,16 +42,7 @@ def _read_json(path: str) -> object:
 
 
 def _print(done: Any) -> None:
-    click.echo(f"{done.document_type.label} {done.number}" + (" (ya expedido con esta clave)" if done.replayed else ""))
-    click.echo(f"CUDS: {done.uuid}")
-    click.echo(f"Total: {done.payable:,.2f}")
-    click.echo(f"DIAN: {done.verdict}")
-    for message in done.dian_messages:
-        click.echo(f"  {message}")
-    if done.state.value == "send_failed" and done.last_error:
-        click.echo(f"  {done.last_error}")
-    if done.state.value == "rejected":
-        raise SystemExit(1)
+    echo_issued(done, key_label="CUDS", total_label="Total")
 
 
 def issue_support(settings: Settings, data: dict[str, Any], *, idempotency_key: str | None, deliver: bool) -> None:
