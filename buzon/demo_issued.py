@@ -162,7 +162,7 @@ class _key_at_dian:
             {"nit": r["nit"], "software_id": r["software_id"], "resolution": r["resolution"],
              "resolution_date": r["resolution_date"], "prefix": r["prefix"], "from": r["from_number"],
              "to": r["to_number"], "valid_from": r["valid_from"], "valid_to": r["valid_to"],
-             "technical_key": key or r["technical_key"]} for r in self.rows]})  # fmt: skip
+             "technical_key": key or r["technical_key"], "kind": r["kind"]} for r in self.rows]})  # fmt: skip
 
     def __enter__(self) -> None:
         self.rows = self.simulator.store.all("SELECT * FROM numbering WHERE nit = ?", self.nit)

@@ -21,7 +21,7 @@ from dian.calendar import BOGOTA
 from dian.codes import DocumentType
 from dian.cufe import invoice_cufe, note_cude, software_security_code
 from dian.errors import DianError, ParseError
-from dian.simulator.numbering import range_of_number, ranges_for
+from dian.simulator.numbering import INVOICE, SUPPORT_DOCUMENT, kind_problem, range_of_number, ranges_for
 from dian.simulator.replies import FUTURE_TOLERANCE, Host, _rule
 from dian.trust import certificate_nit, nit_matches
 from dian.ubl import parse_document
@@ -129,6 +129,7 @@ class IssuedRules:
 
     @staticmethod
     def _signature(report: Any, doc: CommercialDocument) -> list[str]:
+        """The signature and its signer: the issuer (the buyer of a documento soporte, C.1) or its provider."""
         if not report.core_valid:
             reasons = "; ".join(report.reasons()[:2]) or "firma ausente"
             return [_rule("SIM10", f"La firma del documento no es válida: {reasons}")]
@@ -140,17 +141,42 @@ class IssuedRules:
         if report.outcome("certificate.validity") == Outcome.FAIL:
             errors.append(_rule("SIM12", "El certificado firmante no estaba vigente al firmar."))
         cert = report.certificate
-        if cert is not None and not any(
-            nit_matches(cert, nit) for nit in (doc.supplier.nit, doc.software_provider_nit) if nit
-        ):
-            errors.append(
-                _rule(
-                    "SIM13",
-                    f"El certificado firmante (NIT {certificate_nit(cert)}) no es del emisor ni de su "
-                    "proveedor tecnológico.",
-                )
-            )
+        support = doc.document_type.is_support
+        issuer = doc.customer.nit if support else doc.supplier.nit
+        if cert is not None and not any(nit_matches(cert, nit) for nit in (issuer, doc.software_provider_nit) if nit):
+            whose = "del adquiriente que expide el documento soporte" if support else "del emisor"
+            errors.append(_rule("SIM13", f"El certificado firmante (NIT {certificate_nit(cert)}) no es {whose} ni de "
+                                "su proveedor tecnológico."))  # fmt: skip
         return errors
+
+    def _range(self, doc: CommercialDocument, issuer_nit: str, kind: str) -> tuple[Any | None, list[str]]:
+        """The issuer's range holding ``doc``'s number and DIAN's refusals about it: outside every range, a range
+        authorized for the other kind (FAB05b / DSAB05b), InvoiceControl, software, issue date outside its validity.
+        A documento soporte takes the invoice's rules with its DSAB ids (C.5)."""
+        support = kind == SUPPORT_DOCUMENT
+        control = doc.invoice_control
+        prefix = control.prefix if control and control.prefix else doc.prefix
+        rows = ranges_for(self.sim.store, issuer_nit)
+        match, near = range_of_number([row for row in rows if row["kind"] == kind], doc.number, prefix)
+        if match is None:
+            other, _ = range_of_number(rows, doc.number, prefix)
+            problem = kind_problem(other, kind) if other is not None else None
+            if problem is not None:
+                return None, [_rule(*problem)]
+            where = f" {near['from_number']}-{near['to_number']}" if near is not None else ""
+            text = f"El número {doc.number} está fuera del rango de numeración autorizado{where}."
+            return None, [_rule("DSAB11b" if support else "SIM20", text)]
+        errors = self._control(doc, match)
+        if support:
+            errors = [error.replace("Regla: FAB", "Regla: DSAB", 1) for error in errors]
+        if match["software_id"] != doc.software_id:
+            errors.append(_rule("SIM23", f"El rango {match['prefix']} no está asociado al software {doc.software_id}."))
+        valid_from, valid_to = dt.date.fromisoformat(match["valid_from"]), dt.date.fromisoformat(match["valid_to"])
+        if not valid_from <= doc.issue_date <= valid_to:
+            text = (f"La fecha de emisión {doc.issue_date} está fuera de la vigencia de la autorización de numeración "
+                    f"({valid_from} a {valid_to}).")  # fmt: skip
+            errors.append(_rule("DSAB07a" if support else "SIM22", text))
+        return match, errors
 
     def _numbering_and_key(self, doc: CommercialDocument, kind: str, software: Any) -> list[str]:
         fields: dict[str, Any] = {
@@ -167,29 +193,9 @@ class IssuedRules:
         errors: list[str] = []
         expected: str | None = None
         if kind == "invoice":
-            control = doc.invoice_control
-            prefix = control.prefix if control and control.prefix else doc.prefix
-            match, near = range_of_number(ranges_for(self.sim.store, doc.supplier.nit), doc.number, prefix)
+            match, errors = self._range(doc, doc.supplier.nit, INVOICE)
             if match is None:
-                where = f" {near['from_number']}-{near['to_number']}" if near is not None else ""
-                errors.append(
-                    _rule("SIM20", f"El número {doc.number} está fuera del rango de numeración autorizado{where}.")
-                )
                 return errors
-            errors += self._control(doc, match)
-            if match["software_id"] != doc.software_id:
-                errors.append(
-                    _rule("SIM23", f"El rango {match['prefix']} no está asociado al software {doc.software_id}.")
-                )
-            valid_from, valid_to = dt.date.fromisoformat(match["valid_from"]), dt.date.fromisoformat(match["valid_to"])
-            if not valid_from <= doc.issue_date <= valid_to:
-                errors.append(
-                    _rule(
-                        "SIM22",
-                        f"La fecha de emisión {doc.issue_date} está fuera de la vigencia de la autorización de "
-                        f"numeración ({valid_from} a {valid_to}).",
-                    )
-                )
             if doc.document_type is DocumentType.CONTINGENCY_INVOICE:  # B.2: type 03 takes a CUDE (software PIN)
                 expected = note_cude(**fields, software_pin=software["pin"]) if software is not None else None
             else:

@@ -4,6 +4,13 @@ A range is seeded per issuer NIT and software (``Simulator.seed({"numbering": [.
 gives DIAN's own habilitación range for own software (radian-issuing-facts B.1) as such a seed row, so a sandbox and a
 test configure it the same way. :func:`ranges_for` is the query GetNumberingRange answers with, and
 :func:`range_of_number` finds the range a document's number belongs to among the same rows.
+
+Each range numbers one kind of document (radian-issuing-facts B.1 and C.5: DIAN keys its range table by
+``prefix|type|resolution``; 01, 02 and 04 share the invoice range, the documento soporte 05 has its own authorization).
+GetNumberingRange lists both kinds without saying which is which (its answer has no type: the issuer says it on its
+side, Buzón's ``buzon ranges kind``); :func:`kind_problem` is DIAN's refusal of a document numbered from a range
+authorized for the other kind — FAB05b for an invoice, DSAB05b for a documento soporte. The simulator does not tell
+the contingency 03's range apart from the invoices'.
 """
 
 from __future__ import annotations
@@ -13,7 +20,12 @@ from typing import Any
 __all__ = [
     "HABILITACION_KEY",
     "HABILITACION_RESOLUTION",
+    "INVOICE",
+    "KINDS",
+    "SUPPORT_DOCUMENT",
     "habilitacion_range",
+    "kind_problem",
+    "range_kind",
     "range_of_number",
     "ranges_for",
 ]
@@ -21,6 +33,32 @@ __all__ = [
 # radian-issuing-facts B.1: DIAN's habilitación range for own software and its one technical key.
 HABILITACION_RESOLUTION = "18760000001"
 HABILITACION_KEY = "fc8eac422eba16e22ffd8c6f94b3f40a6e38162c"
+
+INVOICE = "invoice"  # 01, 02, 04 (and the simulator's 03)
+SUPPORT_DOCUMENT = "support_document"  # 05, its own authorization (form 1876)
+KINDS = (INVOICE, SUPPORT_DOCUMENT)  # the words of issuing.ranges.RangeKind, so a seed reads like `ranges kind`
+_KIND_WORDS = {
+    INVOICE: ("FAB05b", "de facturación del emisor", "documentos soporte"),
+    SUPPORT_DOCUMENT: ("DSAB05b", "de documento soporte del adquiriente", "facturas"),
+}
+
+
+def range_kind(value: Any) -> str:
+    """A seed row's kind (``invoice`` when absent); ValueError naming the allowed words otherwise."""
+    kind = INVOICE if value is None else str(value)
+    if kind not in KINDS:
+        raise ValueError(f"numbering kind {value!r} is not one of {', '.join(KINDS)}")
+    return kind
+
+
+def kind_problem(row: Any, kind: str) -> tuple[str, str] | None:
+    """(rule, DIAN's words) when ``row`` — the range a document's number fell in — is authorized for another kind than
+    the document's ``kind``; None when it is the document's own kind."""
+    if row["kind"] == kind:
+        return None
+    rule, whose, other = _KIND_WORDS[kind]
+    return rule, (f"Número de la autorización de numeración ({row['resolution']}) no corresponde a una autorización "
+                  f"de numeración {whose}: el rango {row['prefix']} está autorizado para {other}.")  # fmt: skip
 
 
 def habilitacion_range(nit: str, software_id: str, *, prefix: str = "SETP") -> dict[str, Any]:
@@ -36,6 +74,7 @@ def habilitacion_range(nit: str, software_id: str, *, prefix: str = "SETP") -> d
         "valid_from": "2019-01-19",
         "valid_to": "2030-01-19",
         "technical_key": HABILITACION_KEY,
+        "kind": INVOICE,
     }
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dian.simulator.numbering import range_kind
+
 __all__ = ["Store"]
 
 _SCHEMA = """
@@ -27,6 +29,7 @@ CREATE TABLE IF NOT EXISTS numbering (
     nit TEXT NOT NULL, software_id TEXT NOT NULL, resolution TEXT NOT NULL, resolution_date TEXT,
     prefix TEXT NOT NULL, from_number INTEGER NOT NULL, to_number INTEGER NOT NULL,
     valid_from TEXT NOT NULL, valid_to TEXT NOT NULL, technical_key TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'invoice',
     PRIMARY KEY (nit, resolution, prefix)
 );
 CREATE TABLE IF NOT EXISTS exchange_email (nit TEXT PRIMARY KEY, name TEXT, email TEXT NOT NULL, updated TEXT);
@@ -81,6 +84,14 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A data directory written before a column existed gets it with its default (the ranges' kind)."""
+        with self._lock:
+            names = {row["name"] for row in self._db.execute("PRAGMA table_info(numbering)")}
+            if "kind" not in names:
+                self._db.execute("ALTER TABLE numbering ADD COLUMN kind TEXT NOT NULL DEFAULT 'invoice'")
 
     def close(self) -> None:
         """Close the connection."""
@@ -140,7 +151,9 @@ class Store:
                 )
             for item in data.get("numbering", ()):
                 db.execute(
-                    "INSERT OR REPLACE INTO numbering VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT OR REPLACE INTO numbering (nit, software_id, resolution, resolution_date, prefix, "
+                    "from_number, to_number, valid_from, valid_to, technical_key, kind) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         str(item["nit"]),
                         str(item["software_id"]),
@@ -152,6 +165,7 @@ class Store:
                         str(item["valid_from"]),
                         str(item["valid_to"]),
                         str(item["technical_key"]),
+                        range_kind(item.get("kind")),
                     ),
                 )
             for item in data.get("exchange_emails", ()):

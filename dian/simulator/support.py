@@ -1,9 +1,10 @@
 """DIAN's checks on a documento soporte (05) and its adjustment note (95), radian-issuing-facts C: the issuer is the
 BUYER (AccountingCustomerParty, C.1), so the signer, the software and the range are the customer's.
 
-* signature and signer (the buyer or its provider), software fingerprint (FAB27b's wording);
-* 05: the number inside the buyer's range with its InvoiceControl (DSAB05a-12b: the invoice's FAB rules, here with
-  the DS's ids), the issue date inside the authorization (DSAB07a/08a);
+* signature and signer (the buyer or its provider, issued.py's check), software fingerprint (FAB27b's wording);
+* 05: the number inside one of the buyer's documento soporte ranges — a range DIAN authorized for invoices is refused
+  with DSAB05b (numbering.py's kind) — with its InvoiceControl (DSAB05b-12b: the invoice's FAB rules, here with the
+  DS's ids), the issue date inside the authorization (DSAB07a); issued.py's ``_range`` for both;
 * the CUDS with the software PIN (C.2; DSAD06 / NSAD06);
 * dates, totals within ±2.00 and currency as for invoices (issued.py);
 * 95: the referenced DS exists and is the same buyer's (NSBG04), the note not above the DS total (VLR02), counting the
@@ -22,14 +23,12 @@ from typing import Any
 from dian.codes import DocumentType
 from dian.cufe import software_security_code
 from dian.errors import DianError, ParseError
-from dian.simulator.numbering import range_of_number, ranges_for
+from dian.simulator.numbering import SUPPORT_DOCUMENT
 from dian.simulator.replies import _rule
 from dian.support.cuds import document_fields
 from dian.support.literals import CUDS_SCHEME
-from dian.trust import certificate_nit, nit_matches
 from dian.ubl import parse_document
 from dian.ubl.model import CommercialDocument
-from dian.xades import Outcome
 from dian.xmlsafe import parse_xml
 
 __all__ = ["SupportRules", "issuer_of"]
@@ -49,7 +48,7 @@ class SupportRules:
 
     def check(self, doc: CommercialDocument, root: Any, report: Any, kind: str, now: dt.datetime,
               batch: Collection[str] = ()) -> list[str]:  # fmt: skip
-        errors = self._signature(report, doc)
+        errors = self.rules._signature(report, doc)
         software = self.sim._software(doc.software_id)
         if software is None or doc.software_security_code != software_security_code(
             software["software_id"], software["pin"], doc.number
@@ -57,45 +56,13 @@ class SupportRules:
             errors.append(_rule("FAB27b", "Huella no corresponde a un software autorizado para este OFE."))
         adjustment = doc.document_type is DocumentType.SUPPORT_ADJUSTMENT
         if not adjustment:
-            errors += self._numbering(doc)
+            errors += self.rules._range(doc, doc.customer.nit, SUPPORT_DOCUMENT)[1]
         errors += self._key(doc, software, "NSAD06" if adjustment else "DSAD06")
         errors += self.rules._dates(doc, kind, report.signing_time, now)
         errors += self.rules._totals(root, kind)
         errors += self.rules._currency(root, doc)
         if adjustment:
             errors += self._reference(doc, batch)
-        return errors
-
-    @staticmethod
-    def _signature(report: Any, doc: CommercialDocument) -> list[str]:
-        if not report.core_valid:
-            reasons = "; ".join(report.reasons()[:2]) or "firma ausente"
-            return [_rule("SIM10", f"La firma del documento no es válida: {reasons}")]
-        errors = []
-        if report.outcome("certificate.chain") != Outcome.PASS:
-            errors.append(_rule("SIM11", "El certificado firmante no proviene de una entidad de certificación "
-                                "reconocida."))  # fmt: skip
-        cert = report.certificate
-        if cert is not None and not any(nit_matches(cert, nit) for nit in (doc.customer.nit, doc.software_provider_nit)
-                                        if nit):  # fmt: skip
-            errors.append(_rule("SIM13", f"El certificado firmante (NIT {certificate_nit(cert)}) no es del adquiriente "
-                                "que expide el documento soporte ni de su proveedor tecnológico."))  # fmt: skip
-        return errors
-
-    def _numbering(self, doc: CommercialDocument) -> list[str]:
-        control = doc.invoice_control
-        prefix = control.prefix if control and control.prefix else doc.prefix
-        match, near = range_of_number(ranges_for(self.sim.store, doc.customer.nit), doc.number, prefix)
-        if match is None:
-            where = f" {near['from_number']}-{near['to_number']}" if near is not None else ""
-            return [_rule("DSAB11b", f"El número {doc.number} está fuera del rango de numeración autorizado{where}.")]
-        errors = [error.replace("Regla: FAB", "Regla: DSAB", 1) for error in self.rules._control(doc, match)]
-        if match["software_id"] != doc.software_id:
-            errors.append(_rule("SIM23", f"El rango {match['prefix']} no está asociado al software {doc.software_id}."))
-        valid_from, valid_to = dt.date.fromisoformat(match["valid_from"]), dt.date.fromisoformat(match["valid_to"])
-        if not valid_from <= doc.issue_date <= valid_to:
-            errors.append(_rule("DSAB07a", f"La fecha de emisión {doc.issue_date} está fuera de la vigencia de la "
-                                f"autorización de numeración ({valid_from} a {valid_to})."))  # fmt: skip
         return errors
 
     @staticmethod

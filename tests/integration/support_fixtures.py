@@ -20,7 +20,8 @@ __all__ = ["DS_RANGE", "FARMER", "SAAS", "adjustment_data", "support_bed", "supp
 
 DS_RANGE = {"nit": SELLER_NIT, "software_id": SELLER_SW.software_id, "resolution": "18764000001234",
             "resolution_date": "2026-01-01", "prefix": "DS", "from": 1, "to": 1000, "valid_from": "2026-01-01",
-            "valid_to": "2028-12-31", "technical_key": "7c1f9c1d2e3a4b5c6d7e8f90a1b2c3d4e5f60718"}  # fmt: skip
+            "valid_to": "2028-12-31", "technical_key": "7c1f9c1d2e3a4b5c6d7e8f90a1b2c3d4e5f60718",
+            "kind": "support_document"}  # fmt: skip
 FARMER = {"id_type": "13", "id": "79123456", "name": "Pedro Campesino Rojas", "organization": "2",
           "email": "pedro@vereda.test",
           "address": {"line": "Vereda El Rosal, finca La Esperanza", "city_code": "25754", "city": "Soacha",

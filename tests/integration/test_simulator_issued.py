@@ -385,3 +385,29 @@ def test_the_buyer_accepts_claims_or_stays_silent_by_policy(world: World) -> Non
     status, described = world.admin("/_sim/buyer-policy")
     assert status == 200 and all(entry["registered"] for entry in described["log"])
     assert world.admin("/_sim/buyer-policy", {"policy": "maybe"})[0] == 400
+
+
+def test_a_data_directory_from_before_the_ranges_kind_gets_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    from dian.simulator.store import Store
+
+    old = sqlite3.connect(tmp_path / "old.db")  # the numbering table as it was before the kind column
+    old.execute("CREATE TABLE numbering (nit TEXT NOT NULL, software_id TEXT NOT NULL, resolution TEXT NOT NULL, "
+                "resolution_date TEXT, prefix TEXT NOT NULL, from_number INTEGER NOT NULL, to_number INTEGER NOT "
+                "NULL, valid_from TEXT NOT NULL, valid_to TEXT NOT NULL, technical_key TEXT NOT NULL, "
+                "PRIMARY KEY (nit, resolution, prefix))")  # fmt: skip
+    old.execute("INSERT INTO numbering VALUES ('1', 's', '187', '2019-01-19', 'SETP', 1, 9, '2019-01-19', "
+                "'2030-01-19', 'k')")  # fmt: skip
+    old.commit()
+    old.close()
+    store = Store(tmp_path / "old.db")
+    try:
+        assert [row["kind"] for row in store.all("SELECT kind FROM numbering")] == ["invoice"]
+        store.seed({"numbering": [{**habilitacion_range("1", "s", prefix="DS"), "kind": "support_document"}]})
+        assert store.one("SELECT kind FROM numbering WHERE prefix = 'DS'")["kind"] == "support_document"
+        with pytest.raises(ValueError, match="not one of invoice, support_document"):
+            store.seed({"numbering": [{**habilitacion_range("1", "s", prefix="X"), "kind": "contingency"}]})
+        assert store.one("SELECT 1 FROM numbering WHERE prefix = 'X'") is None
+    finally:
+        store.close()

@@ -47,6 +47,28 @@ def test_simulator_refuses_a_ds_number_outside_its_range(support_bed):
     assert any("DSAB11b" in m or "fuera del rango" in m for m in ds.dian_messages), ds.dian_messages
 
 
+def test_simulator_refuses_a_number_from_the_other_kinds_range(support_bed):
+    # The admin marked the ranges the wrong way round (GetNumberingRange does not say which is the DS's, C.5): Buzón
+    # numbers the DS from the invoices' SETP range and the invoice from the DS range; DIAN keys its ranges by type.
+    from dian.simulator.numbering import ranges_for
+    from issuing.ranges import RangeKind
+    from tests.integration.dian_fixtures import NUMBERING, SELLER_NIT
+    from tests.integration.issuing_fixtures import invoice_data
+
+    rows = {row["prefix"]: row["kind"] for row in ranges_for(support_bed.world.simulator.store, SELLER_NIT)}
+    assert rows == {"DS": "support_document", "SETP": "invoice"}
+    support_bed.issuing.set_kind("DS", RangeKind.INVOICE, actor="test:admin")
+    support_bed.issuing.set_kind(NUMBERING.prefix, RangeKind.SUPPORT_DOCUMENT, actor="test:admin")
+    ds = issue_support(support_bed, support_data(), deliver=True)
+    assert ds.state is OutboundState.REJECTED and ds.number.startswith(NUMBERING.prefix)
+    assert [m for m in ds.dian_messages if "Regla: DSAB05b" in m and "autorizado para facturas" in m], ds.dian_messages
+    invoice = support_bed.issue(invoice_data(), deliver=True)
+    assert invoice.state is OutboundState.REJECTED and invoice.number == "DS1"
+    assert [m for m in invoice.dian_messages if "Regla: FAB05b" in m and "documentos soporte" in m], (
+        invoice.dian_messages
+    )
+
+
 def test_the_seller_gets_its_copy_only_when_asked(support_bed):
     from issuing.delivery import MailSettings, queue_buyer_mail
     from issuing.support_mail import queue_seller_mail
