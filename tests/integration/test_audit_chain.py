@@ -263,3 +263,35 @@ def test_a_writer_that_finds_the_chain_locked_commits_without_waiting_and_leaves
         holder.rollback()
         write(engine, 1)  # the next commit seals both
         assert [r.chain_seq for r in rows(engine)] == [1, 2] and verify(engine).ok
+
+
+def _writer_process(url: str, name: str, commits: int) -> None:
+    """One process of its own (spawned): its engine, its commits, each sealed at commit when the lock is free."""
+    from store.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        write(engine, commits, actor=f"worker:{name}")
+    finally:
+        engine.dispose()
+
+
+def test_two_writer_processes_on_postgresql_give_one_valid_chain(tmp_path):
+    import multiprocessing
+
+    with migrated_database("postgresql", tmp_path) as engine:
+        url = engine.url.render_as_string(hide_password=False)
+        spawn = multiprocessing.get_context("spawn")
+        workers = [spawn.Process(target=_writer_process, args=(url, str(n), 60)) for n in range(2)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(120)
+        assert [w.exitcode for w in workers] == [0, 0]
+        assert verify(engine).unsealed < 120  # their commits sealed (most of) them
+        audit.seal(engine)  # what a writer left while the other held the lock
+        verdict = verify(engine)
+        assert (verdict.ok, verdict.count, verdict.unsealed) == (True, 120, 0)
+        with engine.connect() as conn:
+            actors = conn.execute(sa.select(AuditEntry.actor, sa.func.count()).group_by(AuditEntry.actor)).all()
+        assert sorted(actors) == [("worker:0", 60), ("worker:1", 60)]
