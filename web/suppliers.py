@@ -7,6 +7,10 @@ database keeps (store/totals.py), so they cost what the page shows, not the hist
 is read where the notice job reads it (events.notify.supplier_address): set here by hand, on its latest invoice, or in
 DIAN's list (GetExchangeEmails) as the daily job refresh_supplier_emails last read it (events/supplier_emails.py), with
 its date; a clerk may also ask DIAN's list now (shown, not stored).
+
+A seller we only bought from with documentos soporte (web/support.py: not obliged to invoice, so no received
+document and no suppliers row) has a page too, under its identification (cédula, NIT or foreign ID): its DS and 95
+history, without the received-invoice figures and switches that do not apply to it.
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 EDITORS = (Role.CLERK, Role.ADMIN)
 PAGE_SIZE = 100
 DOCUMENTS_SHOWN = 50
+SUPPORT_SHOWN = 20  # the documentos soporte issued to it, newest first (all of them on the Documento soporte page)
 NIT_RE = re.compile(r"^[0-9]{5,15}$")
+SELLER_ID_RE = re.compile(r"^[A-Za-z0-9-]{1,20}$")  # a DS seller: cédula, NIT or foreign ID (String(20))
 # One plain address: a local part and a domain with a dot, no spaces, no display name, no list.
 EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -173,9 +179,17 @@ def _supplier(s: Session, nit: str) -> tuple[Supplier | None, str]:
 @bp.get("/proveedores/<nit>")
 @roles(*READERS)
 def show(nit: str) -> tuple[str, int]:
-    """One supplier: its figures by state over the period, reception address, switches and its latest documents."""
-    nit = _nit(nit)
+    """One supplier: its figures by state over the period, reception address, switches and its latest documents;
+    the documentos soporte we issued to it. A seller with only documentos soporte gets their history alone."""
+    if not SELLER_ID_RE.match(nit):
+        abort(404)
     s = _db()
+    support_docs = _support_documents(s, nit)
+    if not NIT_RE.match(nit) or not _known(s, nit):
+        if not support_docs:
+            abort(404)
+        return render_template("supplier.html", nit=nit, name=support_docs[0]["seller"], support_only=True,
+                               support_docs=support_docs), 200  # fmt: skip
     setting, name = _supplier(s, nit)
     chosen, problem = _period(_today())
     by_state = store_totals.by_state(s, chosen.first_month, chosen.last_month, nit=nit)
@@ -211,16 +225,24 @@ def show(nit: str) -> tuple[str, int]:
         period=chosen,
         choices=CHOICES,
         problem=problem,
-        support_docs=_support_documents(s, nit),
+        support_docs=support_docs,
     )
     return body, 400 if problem else 200
+
+
+def _known(s: Session, nit: str) -> bool:
+    """Whether ``nit`` sent us a document or has a suppliers row (a supplier in the full sense)."""
+    return (
+        s.scalar(sa.select(Supplier.id).where(Supplier.nit == nit)) is not None
+        or s.scalar(sa.select(D.id).where(D.issuer_nit == nit).limit(1)) is not None
+    )
 
 
 def _support_documents(s: Session, nit: str) -> list[dict[str, Any]]:
     """The documentos soporte we issued to this supplier as a seller not obliged to invoice (web/support.py)."""
     from web.support import documents_of_seller
 
-    return documents_of_seller(s, nit)
+    return documents_of_seller(s, nit, limit=SUPPORT_SHOWN)
 
 
 def _row_for_edit(s: Session, nit: str) -> Supplier:
