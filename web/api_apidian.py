@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -30,7 +30,7 @@ from store.models import OutboundDocument, OutboundState
 from web.access import roles
 from web.api_issuing import (
     ISSUERS,
-    Refusal,
+    answer_issue,
     conflict_body,
     contingency_json,
     decided,
@@ -41,7 +41,7 @@ from web.api_issuing import (
     problems_body,
 )
 
-__all__ = ["bp", "response_dian"]
+__all__ = ["apidian_key", "apidian_refused", "bp", "response_dian"]
 
 bp = Blueprint("api_apidian", __name__, url_prefix="/api/ubl2.1")
 
@@ -59,8 +59,10 @@ def _laravel_key(where: str) -> str:
     return ".".join(steps) or "body"
 
 
-def _refused(problems: tuple[Problem, ...], kind: str) -> Any:
-    mapped = tuple(Problem(apidian_pointer(p.pointer, kind), p.message) for p in problems)
+def apidian_refused(problems: tuple[Problem, ...], pointer_of: Callable[[str], str]) -> Any:
+    """The 422 in apidian's shape: the problems at their pointers in its body (``pointer_of`` maps a native
+    pointer), also as Laravel's ``errors`` by dotted key, and ``is_valid`` false."""
+    mapped = tuple(Problem(pointer_of(p.pointer), p.message) for p in problems)
     body = problems_body(mapped)
     errors: dict[str, list[str]] = {}
     for problem in mapped:
@@ -68,6 +70,10 @@ def _refused(problems: tuple[Problem, ...], kind: str) -> Any:
     body["errors"] = errors
     body["is_valid"] = False
     return jsonify(body), 422
+
+
+def _refused(problems: tuple[Problem, ...], kind: str) -> Any:
+    return apidian_refused(problems, lambda pointer: apidian_pointer(pointer, kind))
 
 
 def _request(data: Any, kind: str) -> IssueRequest:
@@ -88,12 +94,12 @@ def _request(data: Any, kind: str) -> IssueRequest:
                         resolution_number=read.resolution_number)  # fmt: skip
 
 
-def _key(issue_request: IssueRequest, kind: str) -> str | None:
-    """The idempotency key: the header's, else the number the ERP chose (apidian's callers retry with the same
-    number), else none."""
+def apidian_key(chosen: Any, kind: str) -> str | None:
+    """The idempotency key: the header's, else the number the ERP chose (``chosen``'s ``prefix`` and ``number``:
+    apidian's callers retry with the same number), else none."""
     key = idempotency_key()
-    if key is None and issue_request.number is not None:
-        key = f"apidian:{kind}:{issue_request.prefix or ''}:{issue_request.number}"
+    if key is None and chosen.number is not None:
+        key = f"apidian:{kind}:{chosen.prefix or ''}:{chosen.number}"
     return key
 
 
@@ -174,27 +180,21 @@ def _answer(done: Issued) -> dict[str, Any]:
 
 
 def _issue_apidian(kind: str) -> Any:
-    try:
-        data = json_of_body()
-        issue_request = _request(data, kind)
-        done = issue(issue_request, _key(issue_request, kind))
-        body = _answer(done)
-    except Refusal as refusal:
-        return refusal.response()
-    except IdempotencyConflict as exc:
+    chosen: list[IssueRequest] = []
+
+    def attempt() -> tuple[Issued, dict[str, Any]]:
+        chosen.append(_request(json_of_body(), kind))
+        done = issue(chosen[0], apidian_key(chosen[0], kind))
+        return done, _answer(done)
+
+    def conflict(exc: IdempotencyConflict) -> Any:
         body = conflict_body(exc)
         if request.headers.get("Idempotency-Key") is None:  # the key was the number the ERP chose
-            number = f"{issue_request.prefix or ''}{issue_request.number}"
+            number = f"{chosen[0].prefix or ''}{chosen[0].number}"
             body["message"] = f"el número {number} ya se expidió con otro contenido; envíe el documento con otro número"
         return jsonify(body), 409
-    except PayloadError as exc:
-        return _refused(exc.problems, kind)
-    response = jsonify(body)
-    response.status_code = 200 if decided(done.state) else 202
-    response.headers["Location"] = url_for("api_issuing.issued", document_id=done.id)
-    if done.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+
+    return answer_issue(attempt, status=200, refused=lambda problems: _refused(problems, kind), conflict=conflict)
 
 
 @bp.post("/invoice")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -161,6 +161,37 @@ def decided(state: OutboundState) -> bool:
     return state in DECIDED
 
 
+def issued_response(done: Issued, body: dict[str, Any], status: int) -> Any:
+    """The answer to an issued document: ``status`` once DIAN gave its word, else 202 (queued); its Location and,
+    for a retried request, ``Idempotent-Replayed``."""
+    response = jsonify(body)
+    response.status_code = status if decided(done.state) else 202
+    response.headers["Location"] = url_for("api_issuing.issued", document_id=done.id)
+    if done.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def answer_issue(
+    attempt: Callable[[], tuple[Issued, dict[str, Any]]],
+    *,
+    status: int,
+    refused: Callable[[tuple[Problem, ...]], Any] | None = None,
+    conflict: Callable[[IdempotencyConflict], Any] | None = None,
+) -> Any:
+    """Run ``attempt`` (read the request, issue it, make the body) and answer it (issued_response); a refusal, a
+    reused key (409, or ``conflict``) and a document with problems (422, or ``refused``) are answered as such."""
+    try:
+        done, body = attempt()
+    except Refusal as refusal:
+        return refusal.response()
+    except IdempotencyConflict as exc:
+        return conflict(exc) if conflict is not None else (jsonify(conflict_body(exc)), 409)
+    except PayloadError as exc:
+        return refused(exc.problems) if refused is not None else (jsonify(problems_body(exc.problems)), 422)
+    return issued_response(done, body, status)
+
+
 def contingency_json(done: Issued) -> dict[str, Any] | None:
     """What the ERP reads when the document was issued under a contingency (issuing/outage.py): why, the deadline to
     transmit it, and whether it is still to be sent to DIAN; None for an ordinary document."""
@@ -222,22 +253,12 @@ def _native_request(data: Any, path_kind: str) -> IssueRequest:
 
 
 def _issue_native(path_kind: str) -> Any:
-    try:
+    def attempt() -> tuple[Issued, dict[str, Any]]:
         key = idempotency_key()
-        issue_request = _native_request(json_of_body(), path_kind)
-        done = issue(issue_request, key)
-    except Refusal as refusal:
-        return refusal.response()
-    except IdempotencyConflict as exc:
-        return jsonify(conflict_body(exc)), 409
-    except PayloadError as exc:
-        return jsonify(problems_body(exc.problems)), 422
-    response = jsonify(_issued_json(done))
-    response.status_code = 201 if decided(done.state) else 202
-    response.headers["Location"] = url_for("api_issuing.issued", document_id=done.id)
-    if done.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+        done = issue(_native_request(json_of_body(), path_kind), key)
+        return done, _issued_json(done)
+
+    return answer_issue(attempt, status=201)
 
 
 @bp.post("/invoices")

@@ -15,31 +15,29 @@ What was issued is read back through ``GET /api/v1/issued/<id>`` and its ``/xml`
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, url_for
 from flask_login import current_user
 
 from issuing.apidian_support import apidian_support_pointer, read_apidian_support
 from issuing.problems import PayloadError, Problem
-from issuing.service import IdempotencyConflict, Issued
+from issuing.service import Issued
 from issuing.support_request import SupportRequest, read_support_request
 from issuing.support_service import SupportService
 from store.models import OutboundState
 from web.access import roles
+from web.api_apidian import apidian_key, apidian_refused, response_dian
 from web.api_issuing import (
     SUPPORT_ISSUERS,
-    Refusal,
+    answer_issue,
     client_key,
-    conflict_body,
     decided,
     idempotency_key,
     issuing_service,
     json_of_body,
     links,
-    problems_body,
 )
 
 __all__ = ["bp", "support_json"]
@@ -80,31 +78,18 @@ def support_json(done: Issued) -> dict[str, Any]:
     }
 
 
-def _answer(done: Issued, body: dict[str, Any], status: int) -> Any:
-    response = jsonify(body)
-    response.status_code = status if decided(done.state) else 202
-    response.headers["Location"] = url_for("api_issuing.issued", document_id=done.id)
-    if done.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
-
-
 def _native(path_kind: str) -> Any:
     kind = _PATH_KINDS[path_kind]
-    try:
+
+    def attempt() -> tuple[Issued, dict[str, Any]]:
         key = idempotency_key()
-        data = json_of_body()
-        support_request, problems = read_support_request(data, kind)
+        support_request, problems = read_support_request(json_of_body(), kind)
         if support_request is None:
             raise PayloadError(problems)
         done = _issue(support_request, key)
-    except Refusal as refusal:
-        return refusal.response()
-    except IdempotencyConflict as exc:
-        return jsonify(conflict_body(exc)), 409
-    except PayloadError as exc:
-        return jsonify(problems_body(exc.problems)), 422
-    return _answer(done, support_json(done), 201)
+        return done, support_json(done)
+
+    return answer_issue(attempt, status=201)
 
 
 @bp.post("/api/v1/support-documents")
@@ -125,19 +110,10 @@ def support_adjustments() -> Any:
 
 
 def _apidian_refused(problems: tuple[Problem, ...], kind: str) -> Any:
-    mapped = tuple(Problem(apidian_support_pointer(p.pointer, kind), p.message) for p in problems)
-    body = problems_body(mapped)
-    errors: dict[str, list[str]] = {}
-    for problem in mapped:
-        steps = [step.replace("~1", "/").replace("~0", "~") for step in problem.pointer.split("/")[1:]]
-        errors.setdefault(".".join(steps) or "body", []).append(problem.message)
-    body["errors"], body["is_valid"] = errors, False
-    return jsonify(body), 422
+    return apidian_refused(problems, lambda pointer: apidian_support_pointer(pointer, kind))
 
 
 def _apidian_answer(done: Issued) -> dict[str, Any]:
-    from web.api_apidian import response_dian
-
     service = issuing_service()
     row = service.find(done.id)
     assert row is not None
@@ -171,23 +147,14 @@ def _apidian_answer(done: Issued) -> dict[str, Any]:
 
 
 def _apidian(kind: str) -> Any:
-    try:
-        data = json_of_body()
-        support_request, problems = read_apidian_support(data, kind)
+    def attempt() -> tuple[Issued, dict[str, Any]]:
+        support_request, problems = read_apidian_support(json_of_body(), kind)
         if support_request is None:
-            return _apidian_refused(problems, kind)
-        key = idempotency_key()
-        if key is None and isinstance(data, Mapping) and support_request.number is not None:
-            key = f"apidian:{kind}:{support_request.prefix or ''}:{support_request.number}"
-        done = _issue(support_request, key)
-        body = _apidian_answer(done)
-    except Refusal as refusal:
-        return refusal.response()
-    except IdempotencyConflict as exc:
-        return jsonify(conflict_body(exc)), 409
-    except PayloadError as exc:
-        return _apidian_refused(exc.problems, kind)
-    return _answer(done, body, 200)
+            raise PayloadError(problems)
+        done = _issue(support_request, apidian_key(support_request, kind))
+        return done, _apidian_answer(done)
+
+    return answer_issue(attempt, status=200, refused=lambda problems: _apidian_refused(problems, kind))
 
 
 @bp.post("/api/ubl2.1/support-document")
@@ -202,4 +169,3 @@ def apidian_support_document() -> Any:
 def apidian_sd_credit_note() -> Any:
     """apidian's ``POST /api/ubl2.1/sd-credit-note`` (type 13, the adjustment note to a DS)."""
     return _apidian("sd-credit-note")
-
