@@ -1,5 +1,6 @@
 """Emitting 030/031/032/033 on a received invoice: checked by dian.rules, built, given its CUDE and number, signed,
-and put in the outbox — in one transaction under the document's row lock.
+and put in the outbox — in one transaction under the document's row lock. The request is events/request.py's, the
+number events/numbering.py's, the signed XML and its row events/drafting.py's.
 """
 
 from __future__ import annotations
@@ -12,119 +13,35 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.codes import ClaimReason, EventCode
-from dian.cufe import event_cude
-from dian.errors import CertificateError, DianError
-from dian.nit import check_digit
+from dian.codes import EventCode
+from dian.errors import CertificateError
 from dian.rules import Decision, Role, check
-from dian.ubl import Party, Person
-from dian.ubl.build import EventDraft, build_event
-from dian.xades import sign
+from dian.ubl import Person
 from events import approvals
 from events.context import EventContext, utc_now
+from events.drafting import Plan, signed_event
+from events.numbering import NUMBER_PREFIX, advance_counter
+from events.request import (
+    BUYER_EVENTS,
+    ApprovalPending,
+    EventRefused,
+    EventRequest,
+    check_request,
+    person_dict,
+    request_dict,
+    request_of,
+)
 from store.audit import entry, insert_entries
-from store.models import Counter, Direction, DocumentEvent, ReceivedDocument, SubmissionState
+from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
 from store.state import IN_FLIGHT, events_of, facts_for
 
-# Ours to send as the buyer (034 is the seller's; 035-051 belong to RADIAN).
-BUYER_EVENTS = (EventCode.ACUSE_RECIBO, EventCode.RECLAMO, EventCode.RECIBO_BIEN, EventCode.ACEPTACION_EXPRESA)
-# Each event type has its own consecutive; the prefix keeps the numbers distinct at DIAN, which refuses a repeated
-# (sender, number) pair whatever the code.
-NUMBER_PREFIX = {
-    EventCode.ACUSE_RECIBO: "ACU",
-    EventCode.RECLAMO: "REC",
-    EventCode.RECIBO_BIEN: "RBS",
-    EventCode.ACEPTACION_EXPRESA: "ACE",
-}
-_WITH_PERSON = (EventCode.ACUSE_RECIBO, EventCode.RECIBO_BIEN)
-
-
-class EventRefused(DianError):
-    """The event may not be sent now; ``reason`` is a Spanish sentence a clerk can act on."""
-
-    def __init__(self, reason: str, rule: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.rule = rule
-
-
-class ApprovalPending(EventRefused):
-    """Not signed: four-eyes holds it until a second user approves (events/approvals.py). The request is kept."""
-
-    def __init__(self, reason: str, approval_id: int) -> None:
-        super().__init__(reason)
-        self.approval_id = approval_id
-
-
-@dataclass(frozen=True)
-class EventRequest:
-    """What a clerk (or a job) asks for: the code, and what that code needs."""
-
-    code: EventCode
-    person: Person | None = None  # 030 and 032: who received
-    claim_reason: ClaimReason | None = None  # 031
-    note: str | None = None  # 031: the clerk's explanation, sent as cbc:Note
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "code", EventCode(self.code))
-        if self.claim_reason is not None:
-            object.__setattr__(self, "claim_reason", ClaimReason(self.claim_reason))
-
-
-def request_dict(request: EventRequest) -> dict[str, Any]:
-    """The exact request, as an approval keeps it (``request_of`` reads it back)."""
-    return {
-        "code": request.code.value,
-        "person": person_dict(request.person),
-        "claim_reason": request.claim_reason.value if request.claim_reason else None,
-        "note": request.note,
-    }
-
-
-def request_of(data: dict[str, Any]) -> EventRequest:
-    person = data.get("person")
-    return EventRequest(
-        code=EventCode(data["code"]),
-        person=Person(**{k: v for k, v in person.items() if v is not None}) if person else None,
-        claim_reason=data.get("claim_reason"),  # type: ignore[arg-type]
-        note=data.get("note"),
-    )
-
-
-def person_dict(person: Person | None) -> dict[str, Any] | None:
-    if person is None:
-        return None
-    return {
-        "id_type": person.id_type,
-        "id": person.id,
-        "first_name": person.first_name,
-        "family_name": person.family_name,
-        "job_title": person.job_title,
-        "department": person.department,
-    }
-
-
-def _check_request(request: EventRequest, default_person: Person | None) -> Person | None:
-    if request.code not in BUYER_EVENTS:
-        raise EventRefused(
-            f"Buzón envía como comprador los eventos 030, 031, 032 y 033; el {request.code.value} no es del comprador."
-        )
-    person = request.person
-    if request.code in _WITH_PERSON:
-        person = person or default_person
-        if person is None:
-            raise EventRefused(
-                f"El evento {request.code.value} identifica a la persona que recibe: indique su documento y nombre."
-            )
-        if not person.id.strip() or not person.first_name.strip() or not person.family_name.strip():
-            raise EventRefused("La persona que recibe necesita número de documento, nombres y apellidos.")
-    elif person is not None:
-        raise EventRefused(f"El evento {request.code.value} no lleva la persona que recibe.")
-    if request.code is EventCode.RECLAMO and request.claim_reason is None:
-        raise EventRefused("El reclamo (031) necesita el motivo: 01, 02, 03 o 04.")
-    if request.code is not EventCode.RECLAMO and (request.claim_reason is not None or request.note):
-        raise EventRefused("Solo el reclamo (031) lleva motivo y nota.")
-    return person
+# The request, its numbers and its drafting live in their own modules (events/request.py, numbering.py,
+# drafting.py); their names stay importable from here.
+_check_request = check_request
+__all__ = [
+    "BUYER_EVENTS", "NUMBER_PREFIX", "ApprovalPending", "Emitted", "EventRefused", "EventRequest", "advance_counter",
+    "decide", "emit_and_commit", "emit_many", "in_flight", "person_dict", "request_dict", "request_of",
+]  # fmt: skip
 
 
 def in_flight(events: list[DocumentEvent], code: EventCode) -> DocumentEvent | None:
@@ -158,7 +75,6 @@ def decide(
 
 _DOCS = ReceivedDocument.__table__
 _EVENTS = DocumentEvent.__table__
-_COUNTERS = Counter.__table__
 # What the rule check and the event need of each document, locked until the commit (a no-op on SQLite, whose writers
 # are serialized by the database lock; the unique live-event index catches a twin there).
 _LOCK_DOCUMENTS = (
@@ -180,30 +96,6 @@ _EVENTS_OF = (
     .order_by(_EVENTS.c.id)
 )  # fmt: skip
 _INSERT_EVENTS = sa.insert(_EVENTS).returning(_EVENTS.c.id, sort_by_parameter_order=True)
-_ADVANCE: dict[str, sa.Executable] = {}
-
-
-def advance_counter(conn: sa.Connection, code: EventCode, count: int) -> int:
-    """Hand out ``count`` consecutive numbers of this code; the last one. The row stays locked until the commit."""
-    statement = _ADVANCE.get(conn.dialect.name)
-    if statement is None:
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        upsert = insert(_COUNTERS).values(name=sa.bindparam("name"), value=sa.bindparam("count"))
-        statement = _ADVANCE.setdefault(
-            conn.dialect.name,
-            upsert.on_conflict_do_update(
-                index_elements=[_COUNTERS.c.name], set_={"value": _COUNTERS.c.value + sa.bindparam("count")}
-            ).returning(_COUNTERS.c.value),
-        )
-    return int(conn.execute(statement, {"name": f"event:{code.value}", "count": count}).scalar_one())
-
-
-def _supplier(document: Any) -> Party:
-    nit = document.issuer_nit
-    return Party(nit=nit, dv=document.issuer_dv or check_digit(nit), registration_name=document.issuer_name or nit)
 
 
 @dataclass
@@ -217,16 +109,6 @@ class _Queued:
     submission_state: SubmissionState = SubmissionState.SIGNED
     registered_at: datetime | None = None
     created_at: datetime | None = None
-
-
-@dataclass
-class _Plan:
-    document: Any
-    request: EventRequest
-    person: Person | None
-    decision: Decision
-    number: str = ""
-    grant: Any = None  # the store.models.Approval it is signed under (four-eyes), if any
 
 
 def _emit(
@@ -262,7 +144,7 @@ def _emit(
     checked: list[tuple[int, EventRequest, Person | None]] = []
     for document_id, request in requests:
         try:
-            checked.append((document_id, request, _check_request(request, ctx.default_person)))
+            checked.append((document_id, request, check_request(request, ctx.default_person)))
         except EventRefused as exc:
             refused[document_id] = exc
     ids = sorted({document_id for document_id, _, _ in checked})
@@ -274,7 +156,7 @@ def _emit(
     for row in conn.execute(_EVENTS_OF, {"ids": ids}):
         events[row.document_id].append(row)
 
-    plans: list[_Plan] = []
+    plans: list[Plan] = []
     for document_id, request, person in checked:
         document = documents.get(document_id)
         if document is None:
@@ -289,7 +171,7 @@ def _emit(
         if not decision.allowed and not force:
             refused[document_id] = EventRefused(decision.reason, decision.rule)
             continue
-        plan = _Plan(document, request, person, decision)
+        plan = Plan(document, request, person, decision)
         held = _four_eyes(session, ctx, plan, approval, actor=actor, source=source, now=now)
         if held is not None:
             refused[document_id] = held
@@ -299,7 +181,7 @@ def _emit(
     if not plans:
         return [], refused
 
-    by_code: dict[EventCode, list[_Plan]] = {}
+    by_code: dict[EventCode, list[Plan]] = {}
     for plan in plans:
         by_code.setdefault(plan.request.code, []).append(plan)
     for code, coded in sorted(by_code.items()):
@@ -311,53 +193,9 @@ def _emit(
     signed: list[bytes] = []
     rows: list[dict[str, Any]] = []
     for plan in plans:
-        document, request = plan.document, plan.request
-        draft = EventDraft(
-            code=request.code,
-            number=plan.number,
-            issue_date=local.date(),
-            issue_time=issue_time,
-            environment=ctx.environment,
-            sender=ctx.company,
-            receiver=_supplier(document),
-            invoice_number=document.number,
-            invoice_cufe=document.cufe,
-            invoice_type_code=document.document_type.value,
-            person=plan.person,
-            claim_reason=request.claim_reason,
-            notes=(request.note,) if request.note else (),
-        )
-        signed.append(sign(build_event(draft, software=ctx.software), ctx.identity, signing_time=now))
-        cude = event_cude(
-            number=plan.number,
-            issue_date=draft.issue_date,
-            issue_time=issue_time,
-            sender_nit=ctx.company.nit,
-            receiver_nit=draft.receiver.nit,
-            response_code=request.code.value,
-            document_number=document.number,
-            document_type_code=draft.invoice_type_code,
-            software_pin=ctx.software.pin,
-        )
-        rows.append(
-            {
-                "document_id": document.id,
-                "code": request.code,
-                "direction": Direction.EMITTED,
-                "number": plan.number,
-                "cude": cude,
-                "referenced_cufe": document.cufe,
-                "claim_reason": request.claim_reason,
-                "note": request.note,
-                "person": person_dict(plan.person),
-                "sender_nit": ctx.company.nit,
-                "receiver_nit": document.issuer_nit,
-                "signing_time": now,
-                "submission_state": SubmissionState.SIGNED,
-                "next_attempt_at": now,
-                "actor": actor,
-            }
-        )
+        xml, row = signed_event(ctx, plan, local=local, issue_time=issue_time, now=now, actor=actor)
+        signed.append(xml)
+        rows.append(row)
     # Durable before the rows that name them are committed.
     for row, key in zip(rows, ctx.blobs.put_many(signed), strict=True):
         row["signed_xml_blob"] = key
@@ -395,7 +233,7 @@ def _emit(
     return emitted, refused
 
 
-def _four_eyes(session: Session, ctx: EventContext, plan: _Plan, approval: int | None, *, actor: str,
+def _four_eyes(session: Session, ctx: EventContext, plan: Plan, approval: int | None, *, actor: str,
                source: str | None, now: datetime) -> ApprovalPending | None:  # fmt: skip
     """None when the plan may be signed now (no approval needed, or signed under the one taken for it); else the
     request is held as a pending approval and the refusal says so."""

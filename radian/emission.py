@@ -19,7 +19,7 @@ from dian.radian.build import build_radian_event, radian_cude
 from dian.radian.model import RadianEvent
 from dian.xades import sign
 from events.context import EventContext
-from events.emit import advance_counter
+from events.numbering import advance_counter
 from radian.store import event_columns, event_parties
 from store.audit import record
 from store.models import Direction, DocumentEvent, EventParty, OutboundDocument, ReceivedDocument, SubmissionState
