@@ -20,6 +20,8 @@ from tests.integration.support_fixtures import FARMER, SAAS, support_data, today
 from tests.integration.support_fixtures import issuing_bed as issuing_bed  # the fixtures, re-exported
 from tests.integration.support_fixtures import support_bed as support_bed
 from tests.integration.test_events_cli import write_config
+from tests.integration.test_xmlsec_crosscheck import xmlsec_verify
+from tests.services import xmlsec1 as xmlsec1  # the fixture, re-exported
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +29,7 @@ BUZON = [sys.executable, "-m", "buzon.cli"]
 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
-def test_weekly_ds_from_the_command_line(support_bed: IssuingBed, tmp_path: Path) -> None:
+def test_weekly_ds_from_the_command_line(support_bed: IssuingBed, tmp_path: Path, xmlsec1: str) -> None:
     bed = support_bed
     config = write_config(bed.settings, tmp_path / "buzon.toml")
 
@@ -79,3 +81,14 @@ def test_weekly_ds_from_the_command_line(support_bed: IssuingBed, tmp_path: Path
     (tmp_path / "saas.json").write_text(json.dumps(foreign), encoding="utf-8")
     issued = run("issue", str(tmp_path / "saas.json")).stdout
     assert "Documento soporte DS2" in issued and "validado por la DIAN" in issued, issued
+
+    # Both verify with buzon verify (their AttachedDocument) and with xmlsec1, the independent checker.
+    with bed.sessions() as s:
+        row = s.execute(sa.select(OutboundDocument).where(OutboundDocument.number == "DS2")).scalar_one()
+        (tmp_path / "ds2.xml").write_bytes(bed.runtime.blobs.get(row.xml_blob))
+        (tmp_path / "ds2-attached.xml").write_bytes(bed.runtime.blobs.get(row.attached_blob))
+    verified = run("verify", str(tmp_path / "ds2-attached.xml"), code=0).stdout
+    assert "ds2-attached.xml: valid" in verified, verified
+    for name in ("ds1", "ds2"):
+        checked = xmlsec_verify(xmlsec1, (tmp_path / f"{name}.xml").read_bytes(), tmp_path, f"{name}-xmlsec.xml")
+        assert checked.returncode == 0, (name, checked.stderr)
