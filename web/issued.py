@@ -180,7 +180,8 @@ def show(document_id: int) -> str:
     )  # fmt: skip
 
 
-def _blob(key: str | None) -> bytes:
+def stored_blob(key: str | None) -> bytes:
+    """A stored blob (the signed XML, the AttachedDocument) of an issued document, or a 404 when it has none."""
     if not key:
         abort(404)
     return blobs().get(key)
@@ -192,7 +193,7 @@ def xml(document_id: int) -> Response:
     """The signed XML exactly as it was signed and sent."""
     row = get_document(document_id)
     name = row.file_name or f"{row.number}.xml"
-    return Response(_blob(row.xml_blob), mimetype="application/xml",
+    return Response(stored_blob(row.xml_blob), mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
 
 
@@ -200,7 +201,7 @@ def pdf_bytes(row: OutboundDocument) -> bytes:
     from issuing.pdf import render_pdf
 
     validated = row.validated_at if row.state is OutboundState.ACCEPTED else None
-    return render_pdf(_blob(row.xml_blob), validated_at=validated, options=pdf_options())
+    return render_pdf(stored_blob(row.xml_blob), validated_at=validated, options=pdf_options())
 
 
 @bp.get("/facturas-emitidas/<int:document_id>/pdf")
@@ -223,7 +224,8 @@ def zip_file(document_id: int) -> Response:
     stem = (row.file_name or row.number).rsplit(".", 1)[0]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"ad{stem[2:] if stem[:2] in ('fv', 'nc', 'nd') else stem}.xml", _blob(row.attached_blob))
+        attached_name = f"ad{stem[2:] if stem[:2] in ('fv', 'nc', 'nd') else stem}.xml"
+        archive.writestr(attached_name, stored_blob(row.attached_blob))
         archive.writestr(f"{row.number}.pdf", pdf_bytes(row))
     return Response(buffer.getvalue(), mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="z{stem[2:]}.zip"'})  # fmt: skip

@@ -118,7 +118,8 @@ def note(document_id: int, kind: str) -> Any:
     return _render(fields, problems=problems, note_of=invoice)
 
 
-def _form_fields() -> dict[str, str]:
+def form_fields() -> dict[str, str]:
+    """The posted form's fields, without the CSRF token."""
     return {key: value for key, value in request.form.items() if key != "csrf_token"}
 
 
@@ -126,7 +127,7 @@ def _form_fields() -> dict[str, str]:
 @roles(*ACTORS)
 def submit() -> Any:
     """Calcular (totals), Vista previa (the preview page) or Enviar (issue and send), from the same fields."""
-    fields = _form_fields()
+    fields = form_fields()
     action = fields.pop("accion", "calcular")
     data, rows = payload_of(fields)
     issue_request, problems = read_request(data)
@@ -165,7 +166,7 @@ def preview_pdf() -> Response:
     service = issuing_service()
     if service is None:
         abort(503)
-    fields = _form_fields()
+    fields = form_fields()
     data, rows = payload_of(fields)
     issue_request, problems = read_request(data)
     if issue_request is None:

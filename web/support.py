@@ -24,8 +24,7 @@ from dian.codes import DocumentType
 from store.models import OutboundDocument, OutboundState
 from web.access import roles
 from web.api_issuing import SUPPORT_ISSUERS, SUPPORT_READERS
-from web.documents import blobs
-from web.issued import issuing_service
+from web.issued import issuing_service, stored_blob
 from web.issued_delivery import delivery_view, pdf_options
 from web.issued_labels import STATE_HINTS, STATE_LABELS, explain_rules
 from web.labels import local_time, money
@@ -222,19 +221,13 @@ def seller_delivery(row: OutboundDocument) -> dict[str, Any] | None:
 _COUNTERPART = re.compile(r"comprador(?![^«]*»)")
 
 
-def _blob(key: str | None) -> bytes:
-    if not key:
-        abort(404)
-    return blobs().get(key)
-
-
 @bp.get("/soporte/<int:document_id>/xml")
 @roles(*READERS)
 def xml(document_id: int) -> Response:
     """The signed XML exactly as it was signed and sent."""
     row = get_support(document_id)
     return Response(
-        _blob(row.xml_blob),
+        stored_blob(row.xml_blob),
         mimetype="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{row.file_name or row.number}.xml"'},
     )
@@ -248,6 +241,6 @@ def pdf(document_id: int) -> Response:
 
     row = get_support(document_id)
     validated = row.validated_at if row.state is OutboundState.ACCEPTED else None
-    body = render_pdf(_blob(row.xml_blob), validated_at=validated, options=pdf_options())
+    body = render_pdf(stored_blob(row.xml_blob), validated_at=validated, options=pdf_options())
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="{row.number}.pdf"'})  # fmt: skip

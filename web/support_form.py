@@ -27,7 +27,7 @@ from store.models import OutboundDocument, OutboundState
 from web.access import roles
 from web.issued_delivery import pdf_options
 from web.issued_fields import problems_view
-from web.issued_form import PREVIEW_MARK
+from web.issued_form import PREVIEW_MARK, form_fields
 from web.labels import money
 from web.support import ACTORS, get_support, support_service
 from web.support_fields import (
@@ -152,10 +152,6 @@ def note(document_id: int) -> Any:
     return render_form(fields, problems=problems, note_of=ds)
 
 
-def _form_fields() -> dict[str, str]:
-    return {key: value for key, value in request.form.items() if key != "csrf_token"}
-
-
 def _note_of(fields: dict[str, str]) -> OutboundDocument | None:
     service = support_service()
     if fields.get("tipo") != "95" or service is None or not fields.get("r_cuds"):
@@ -198,7 +194,7 @@ def issue_and_send(fields: dict[str, str], *, note_of: OutboundDocument | None =
 @roles(*ACTORS)
 def submit() -> Any:
     """Calcular (totals), Vista previa (the preview page) or Enviar (issue and send), from the same fields."""
-    fields = _form_fields()
+    fields = form_fields()
     action = fields.pop("accion", "calcular")
     note_of = _note_of(fields)
     if action == "enviar":
@@ -228,7 +224,7 @@ def preview_pdf() -> Response:
     service = support_service()
     if service is None:
         abort(503)
-    fields = _form_fields()
+    fields = form_fields()
     data, found = payload_of(fields, _today())
     support_request, problems = read_support_request(data)
     if support_request is None:
