@@ -5,7 +5,6 @@ simulator over HTTP."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,9 @@ from tests.integration.support_fixtures import (  # noqa: F401 - fixtures
     support_bed,
     support_data,
 )
+from tests.web import test_browser_support
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
-from tests.web.test_browser_support import ARTIFACTS, shoot
+from tests.web.test_browser_support import shoot
 from tests.web.test_browser_titles import log_in, serve
 from tests.web.test_support_pages import app_for
 
@@ -28,7 +28,8 @@ SHOTS = Path("/tmp/buzon/shots/m3-followups-19")
 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
-def test_the_ds_seller_link_opens_its_history(browser, support_bed):  # noqa: F811
+def test_the_ds_seller_link_opens_its_history(browser, support_bed, monkeypatch):  # noqa: F811
+    monkeypatch.setattr(test_browser_support, "SHOTS", SHOTS)  # shoot() copies there
     ds = issue_support(support_bed, support_data(), deliver=True)
     note = issue_support(support_bed, adjustment_data(ds, concept="4") | {"lines": [
         {"description": "Descuento por calidad", "quantity": "1", "unit_price": "50000",
@@ -46,7 +47,3 @@ def test_the_ds_seller_link_opens_its_history(browser, support_bed):  # noqa: F8
         history = page.locator("#soporte-proveedor").inner_text()
         assert ds.number in history and note.number in history and "Validado por la DIAN" in history, history
         shoot(page, "proveedor-solo-soporte")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for name in ("soporte-enlace-vendedor", "proveedor-solo-soporte"):
-        for size in ("1440x900", "390x844"):
-            shutil.copy(ARTIFACTS / f"{name}-{size}.png", SHOTS)
