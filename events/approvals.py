@@ -98,6 +98,14 @@ class Held:
                 f"(solicitud n.º {self.approval_id}{again}). {reason}")  # fmt: skip
 
 
+def pending_for(s: Session, *, subject: str, code: EventCode) -> Approval | None:
+    """The request waiting on this subject and event, if any (at most one: uq_approvals_pending)."""
+    return s.execute(
+        sa.select(Approval).where(Approval.subject == subject, Approval.code == code,
+                                  Approval.state == ApprovalState.PENDING)
+    ).scalar()  # fmt: skip
+
+
 def hold(
     s: Session,
     *,
@@ -118,13 +126,9 @@ def hold(
 ) -> Held:
     """Record the request as pending (or find the one already pending on this subject and event), in the caller's
     transaction; audited ``approval.requested``."""
-    waiting = s.execute(
-        sa.select(Approval.id).where(
-            Approval.subject == subject, Approval.code == code, Approval.state == ApprovalState.PENDING
-        )
-    ).scalar()
+    waiting = pending_for(s, subject=subject, code=code)
     if waiting is not None:
-        return Held(waiting, new=False)
+        return Held(waiting.id, new=False)
     row = Approval(
         subject=subject, document_id=document_id, title_id=title_id, code=code, action=action, amount=amount,
         invoice_number=invoice_number[:40], counterparty_nit=counterparty_nit, counterparty_name=counterparty_name,

@@ -305,10 +305,17 @@ def emit_and_commit(
             session.commit()
         except IntegrityError as exc:
             session.rollback()
-            raise EventRefused(
-                f"El evento {request.code.value} ya fue firmado para este documento por otra acción simultánea."
-            ) from exc
+            raise _twin(session, document_id, request.code) from exc
         return emitted[0]
+
+
+def _twin(session: Session, document_id: int, code: EventCode) -> EventRefused:
+    """What a request met at its commit: a pending approval asked at the same instant (uq_approvals_pending: it
+    waits, say so), or the same event signed by another action (the unique live-event index)."""
+    waiting = approvals.pending_for(session, subject=f"document:{document_id}", code=code)
+    if waiting is not None:
+        return ApprovalPending(approvals.Held(waiting.id, new=False).words(code, waiting.reason), waiting.id)
+    return EventRefused(f"El evento {code.value} ya fue firmado para este documento por otra acción simultánea.")
 
 
 def emit_many(
