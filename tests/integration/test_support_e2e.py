@@ -8,6 +8,7 @@ import email
 import email.policy
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from dian.codes import DocumentType
@@ -57,6 +58,9 @@ def test_simulator_refuses_a_number_from_the_other_kinds_range(support_bed):
 
     rows = {row["prefix"]: row["kind"] for row in ranges_for(support_bed.world.simulator.store, SELLER_NIT)}
     assert rows == {"DS": "support_document", "SETP": "invoice"}
+    bad = requests.post(f"{support_bed.world.server.base_url}/_sim/seed", timeout=10,
+                        json={"numbering": [{**DS_RANGE, "prefix": "X", "kind": "soporte"}]})  # fmt: skip
+    assert bad.status_code == 400 and "not one of invoice, support_document" in bad.json()["error"]
     support_bed.issuing.set_kind("DS", RangeKind.INVOICE, actor="test:admin")
     support_bed.issuing.set_kind(NUMBERING.prefix, RangeKind.SUPPORT_DOCUMENT, actor="test:admin")
     ds = issue_support(support_bed, support_data(), deliver=True)
