@@ -163,6 +163,9 @@ def sync(settings: Settings) -> None:
         for label, items in (("nuevo", report.added), ("actualizado", report.updated), ("retirado", report.retired)):
             for item in items:
                 click.echo(f"{label}: {item}")
+        if report.added:  # GetNumberingRange does not say what a range numbers; DIAN refuses the other kind's number
+            click.echo("los rangos nuevos numeran facturas; si uno es del documento soporte o de contingencia, "
+                       "dígalo antes de expedir: buzon ranges kind PREFIJO support_document|contingency")  # fmt: skip
         if not (report.added or report.updated or report.retired):
             click.echo(f"sin cambios ({len(report.unchanged)} rango(s) como estaban)")
         _print_warnings(rt)

@@ -16,7 +16,7 @@ from lxml import etree
 from dian.ubl import namespaces as ns
 from store.models import OutboundDocument, SupportPurchase
 from tests.integration.issuing_fixtures import IssuingBed
-from tests.integration.support_fixtures import FARMER, SAAS, support_data, today
+from tests.integration.support_fixtures import DS_RANGE, FARMER, SAAS, support_data, today
 from tests.integration.support_fixtures import issuing_bed as issuing_bed  # the fixtures, re-exported
 from tests.integration.support_fixtures import support_bed as support_bed
 from tests.integration.test_events_cli import write_config
@@ -39,7 +39,11 @@ def test_weekly_ds_from_the_command_line(support_bed: IssuingBed, tmp_path: Path
         assert "Traceback" not in done.stderr
         return done
 
-    # GetNumberingRange does not say which range is the DS's (C.5): the admin says it once (the fixture did too).
+    # GetNumberingRange does not say which range is the DS's (C.5): the admin says it once (the fixture did too);
+    # a new range read by `ranges sync` is said to number invoices until then.
+    bed.seed({"numbering": [{**DS_RANGE, "prefix": "DSB", "resolution": "18764000005678", "to": 50}]})
+    synced = run("ranges", "sync").stdout
+    assert "nuevo: DSB 1-50" in synced and "buzon ranges kind PREFIJO support_document" in synced, synced
     assert "DS: numera documentos soporte" in run("ranges", "kind", "DS", "support_document").stdout
     day = today()
     year, week, _ = day.isocalendar()
