@@ -17,19 +17,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.codes import DocumentType, PaymentMeans
+from dian.codes import DocumentType
 from issuing import outage, ranges
 from issuing.context import IssuingContext, utc_now
 from issuing.document import BOGOTA, IssuedDocument, Numbering, issue_document
 from issuing.problems import PayloadError, Problem
 from issuing.request import IssueRequest
+from issuing.signed_row import signed_columns
 from store.audit import record
 from store.models import NumberingRange, OutboundDocument, OutboundState
 
@@ -252,28 +252,18 @@ class IssuingService:
     def _row(self, document: IssuedDocument, request: IssueRequest, range_id: int, consecutive: int, prefix: str,
              now: dt.datetime, actor: str, reference: OutboundDocument | None,
              held: outage.Contingency | None = None) -> OutboundDocument:  # fmt: skip
-        ctx, payload, totals = self.ctx, request.payload, document.totals
+        payload = request.payload
         contingency = payload.type in outage.CONTINGENCY_TYPES
         return OutboundDocument(
-            document_type=payload.type, environment=ctx.environment, prefix=prefix, number=document.number,
-            cufe=document.uuid, buyer_nit=payload.customer.id, buyer_name=payload.customer.name,
-            buyer_email=payload.customer.email, issued_at=now, currency=payload.currency,
-            payable_amount=totals.payable, state=OutboundState.SIGNED, xml_blob=ctx.blobs.put(document.xml),
-            origin="issued", issue_date=now.astimezone(BOGOTA).date(), due_date=payload.payment.due_date,
-            payment_means=PaymentMeans(payload.payment.form), signed_at=now, report={},
-            range_id=range_id, consecutive=consecutive, payload=request.json_data(),
-            line_extension_amount=totals.line_extension, tax_exclusive_amount=totals.tax_exclusive,
-            tax_inclusive_amount=totals.tax_inclusive, allowance_total_amount=totals.allowance_total,
-            charge_total_amount=totals.charge_total,
-            withholding_amount=sum((group.amount for group in totals.withholdings), Decimal(0)),
-            qr_text=document.qr_text, file_name=document.file_name,
-            reference_id=reference.id if reference is not None else None,
-            reference_cufe=payload.reference.uuid if payload.reference is not None else None,
+            document_type=payload.type, buyer_nit=payload.customer.id, buyer_name=payload.customer.name,
+            buyer_email=payload.customer.email, report={},
             contingency_declared_at=(held.started_at if held is not None else now) if contingency else None,
             contingency_deadline=now + CONTINGENCY_WINDOW if contingency else None,
             contingency_reason=held.summary if held is not None else None,
             # Not sent while DIAN is down: the contingency sweep transmits it (each attempt would only push it back).
-            next_attempt_at=None if held is not None else now, attempts=0, actor=actor,
+            next_attempt_at=None if held is not None else now,
+            **signed_columns(self.ctx, document, request, range_id=range_id, consecutive=consecutive, prefix=prefix,
+                             now=now, actor=actor, reference=reference),
         )  # fmt: skip
 
     # -- delivering ---------------------------------------------------------------------------------------------

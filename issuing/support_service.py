@@ -21,11 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dian.codes import DocumentType, PaymentMeans
+from dian.codes import DocumentType
 from issuing import ranges
 from issuing.document import BOGOTA, Numbering
 from issuing.problems import PayloadError, Problem
 from issuing.service import Issued, IssuingService
+from issuing.signed_row import signed_columns
 from issuing.support_document import IssuedSupport, issue_support
 from issuing.support_request import SupportRequest
 from store.audit import record
@@ -142,27 +143,16 @@ class SupportService:
 
     def _row(self, document: IssuedSupport, range_id: int, consecutive: int, prefix: str, now: dt.datetime,
              actor: str, reference: OutboundDocument | None) -> OutboundDocument:  # fmt: skip
-        ctx, request, totals = self.issuing.ctx, document.request, document.totals
-        payload, seller = request.payload, request.payload.customer
+        request, seller = document.request, document.request.payload.customer
         # The buyer_* columns hold the counterpart: for a DS, the seller not obliged to invoice (C.1).
         return OutboundDocument(
-            document_type=request.kind, environment=ctx.environment, prefix=prefix, number=document.number,
-            cufe=document.uuid, buyer_nit=seller.id, buyer_name=seller.name,
-            buyer_email=seller.email if request.mail_seller else None, issued_at=now, currency=payload.currency,
-            payable_amount=totals.payable, state=OutboundState.SIGNED, xml_blob=ctx.blobs.put(document.xml),
-            origin="issued", issue_date=now.astimezone(BOGOTA).date(), due_date=payload.payment.due_date,
-            payment_means=PaymentMeans(payload.payment.form), signed_at=now,
+            document_type=request.kind, buyer_nit=seller.id, buyer_name=seller.name,
+            buyer_email=seller.email if request.mail_seller else None,
             report={"support": {"resident": request.resident, "mail_seller": request.mail_seller,
                                 "generations": [list(map(str, g)) if g else None for g in request.generations]}},
-            range_id=range_id, consecutive=consecutive, payload=request.json_data(),
-            line_extension_amount=totals.line_extension, tax_exclusive_amount=totals.tax_exclusive,
-            tax_inclusive_amount=totals.tax_inclusive, allowance_total_amount=totals.allowance_total,
-            charge_total_amount=totals.charge_total,
-            withholding_amount=sum((group.amount for group in totals.withholdings), Decimal(0)),
-            qr_text=document.qr_text, file_name=document.file_name,
-            reference_id=reference.id if reference is not None else None,
-            reference_cufe=payload.reference.uuid if payload.reference is not None else None,
-            next_attempt_at=now, attempts=0, actor=actor,
+            next_attempt_at=now,
+            **signed_columns(self.issuing.ctx, document, request, range_id=range_id, consecutive=consecutive,
+                             prefix=prefix, now=now, actor=actor, reference=reference),
         )  # fmt: skip
 
     # -- what the web form needs before it issues -----------------------------------------------------------------
