@@ -17,6 +17,7 @@ import pytest
 
 from dian.calendar import BOGOTA
 from store.models import OutboundDocument
+from tests.conftest import missing
 from tests.integration.support_fixtures import FARMER, SAAS, adjustment_data, support_data
 from tests.integration.support_fixtures import issuing_bed as issuing_bed  # the fixtures, re-exported
 from tests.integration.support_fixtures import support_bed as support_bed
@@ -95,19 +96,20 @@ def test_support_documents_through_the_api(support_bed, tmp_path, xmlsec1, reque
     # The PDF of the DS: its title, and the QR decodes to the C.3 text.
     pdf = api.get(ds["links"]["pdf"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    if shutil.which("pdftoppm") and shutil.which("zbarimg"):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        stem = SHOTS / f"ds-{request.node.callspec.id}"
-        (tmp_path / "ds.pdf").write_bytes(pdf.data)
-        subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(tmp_path / "ds.pdf"), str(stem)],
-                       check=True, timeout=60)  # fmt: skip
-        decoded = subprocess.run(["zbarimg", "--quiet", "--raw", f"{stem}.png"], capture_output=True, text=True,
-                                 timeout=60)  # fmt: skip
-        assert decoded.stdout.strip() == ds["qr_text"], decoded.stdout
-        text = subprocess.run(["pdftotext", str(tmp_path / "ds.pdf"), "-"], capture_output=True, text=True).stdout
-        flat = " ".join(text.split()).lower()
-        assert "documento soporte en adquisiciones efectuadas a sujetos no obligados" in flat, flat
-        assert "vendedor (no obligado a facturar)" in flat and "pedro campesino rojas" in flat
+    if not (shutil.which("pdftoppm") and shutil.which("zbarimg")):
+        missing("pdftoppm and zbarimg are not installed (apt-get install poppler-utils zbar-tools)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    stem = SHOTS / f"ds-{request.node.callspec.id}"
+    (tmp_path / "ds.pdf").write_bytes(pdf.data)
+    subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(tmp_path / "ds.pdf"), str(stem)],
+                   check=True, timeout=60)  # fmt: skip
+    decoded = subprocess.run(["zbarimg", "--quiet", "--raw", f"{stem}.png"], capture_output=True, text=True,
+                             timeout=60)  # fmt: skip
+    assert decoded.stdout.strip() == ds["qr_text"], decoded.stdout
+    text = subprocess.run(["pdftotext", str(tmp_path / "ds.pdf"), "-"], capture_output=True, text=True).stdout
+    flat = " ".join(text.split()).lower()
+    assert "documento soporte en adquisiciones efectuadas a sujetos no obligados" in flat, flat
+    assert "vendedor (no obligado a facturar)" in flat and "pedro campesino rojas" in flat
 
 
 def test_apidian_support_shape(support_bed):
