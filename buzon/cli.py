@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from buzon.commands.approvals import approvals_group
 from buzon.commands.archive import archive
 from buzon.commands.audit import audit_group
 from buzon.commands.backup import backup, restore
@@ -39,6 +40,7 @@ for command in (backup, restore):
     main.add_command(command)
 main.add_command(archive)
 main.add_command(soporte)
+main.add_command(approvals_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -192,4 +192,7 @@ def create_app(
 
     for support_bp in (support.bp, support_form.bp, support_week.bp):
         app.register_blueprint(support_bp)
+    from web import api_approvals  # four-eyes through the API: list, approve, refuse
+
+    app.register_blueprint(api_approvals.bp)
     return app

@@ -36,6 +36,7 @@ READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 DECIDERS = (Role.CLERK, Role.TREASURY)
 RECENT = 20
 UNAVAILABLE = "El envío de eventos no está disponible en este servidor: no se puede aprobar ahora."
+MAX_ID = 2**63 - 1  # a larger id in a URL names no request (and would overflow the database's integer)
 
 
 def _db() -> Any:
@@ -161,10 +162,17 @@ def waiting_on(db: Any, document_id: int) -> list[tuple[Approval, str, str]]:
     return [(r, f"{event_name(r.code)} ({r.code.value})", names.get(r.requested_by, r.requested_by)) for r in rows]
 
 
+def pending_count(db: Any) -> int:
+    """How many requests wait (the nav link's count): one COUNT, asked on every page."""
+    return int(db.scalar(sa.select(sa.func.count()).select_from(Approval).where(
+        Approval.state == ApprovalState.PENDING)) or 0)  # fmt: skip
+
+
 @bp.app_context_processor
 def _approvals_summary() -> dict[str, Any]:
     return {"approvals_summary": lambda: summary(_db(), datetime.now(UTC)),
-            "approvals_waiting": lambda document_id: waiting_on(_db(), document_id)}
+            "approvals_waiting": lambda document_id: waiting_on(_db(), document_id),
+            "approvals_pending": lambda: pending_count(_db())}
 
 
 def _result(db: Any) -> tuple[Result | None, str]:
@@ -208,7 +216,7 @@ def _back() -> Any:
 @roles(*DECIDERS)
 def approve(approval_id: int) -> Any:
     """Approve: the stored action is signed and sent now through the service, which checks who may approve."""
-    row = _db().get(Approval, approval_id)
+    row = _db().get(Approval, approval_id) if approval_id <= MAX_ID else None
     if row is None:
         flash(f"No existe la solicitud {approval_id}.", "error")
         return _back()
@@ -253,6 +261,9 @@ def refuse(approval_id: int) -> Any:
         flash(UNAVAILABLE, "error")
         return _back()
     note = str(request.form.get("motivo", ""))
+    if approval_id > MAX_ID:
+        flash(f"No existe la solicitud {approval_id}.", "error")
+        return _back()
     try:
         if events is not None:
             events.refuse(approval_id, approver=current_user.actor, note=note, source=request.remote_addr)

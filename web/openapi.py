@@ -10,7 +10,7 @@ from typing import Any
 from dian.codes import ClaimReason, DocumentState, EventCode
 from store.models import Direction, Role, SubmissionState, Verdict
 from web import api_input as shape
-from web import openapi_issuing, openapi_support
+from web import openapi_approvals, openapi_issuing, openapi_support
 from web.query import DEFAULT_SORT, MAX_CLOSING_WITHIN, SORTS
 
 API_VERSION = "1.0.0"
@@ -525,6 +525,7 @@ def openapi_document() -> dict[str, Any]:
             },
             **openapi_issuing.PATHS,
             **openapi_support.PATHS,
+            **openapi_approvals.PATHS,
             "/api/v1/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -566,6 +567,7 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**_SCHEMAS, **_PAYABLE_SCHEMAS, **openapi_issuing.SCHEMAS, **openapi_support.SCHEMAS},
+            "schemas": {**_SCHEMAS, **_PAYABLE_SCHEMAS, **openapi_issuing.SCHEMAS, **openapi_support.SCHEMAS,
+                        **openapi_approvals.SCHEMAS},
         },
     }

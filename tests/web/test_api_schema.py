@@ -68,6 +68,11 @@ OPERATIONS = [
     "POST /api/v1/support-adjustments",
     "POST /api/ubl2.1/support-document",
     "POST /api/ubl2.1/sd-credit-note",
+    # Four-eyes (web/api_approvals.py), with the clerk's token: the demo holds no pending request, so an id is a 404
+    # and a refusal's body is checked first (400/422).
+    "GET /api/v1/approvals",
+    "POST /api/v1/approvals/{approval_id}/approve",
+    "POST /api/v1/approvals/{approval_id}/refuse",
 ]
 ISSUING = {label for label in OPERATIONS if "/issued" in label or label.startswith("POST /api/ubl2.1")} | {
     "POST /api/v1/invoices",

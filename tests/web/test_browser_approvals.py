@@ -144,6 +144,7 @@ def test_the_requester_waits_and_a_second_clerk_approves_and_sees_dian_register_
     beto.goto(f"{site.url}/resumen")
     figure = beto.locator("#cifra-aprobaciones").inner_text()
     assert "2 eventos pendientes de aprobación" in figure and "1 por perder el plazo legal" in figure, figure
+    assert beto.locator("#nav-aprobaciones .nav-count").text_content() == "2"  # the nav link's count, on every page
     _shots(beto, "resumen", full=False)
     beto.click("#cifra-aprobaciones")
     beto.wait_for_url(re.compile(r"/aprobaciones$"))
@@ -164,6 +165,7 @@ def test_the_requester_waits_and_a_second_clerk_approves_and_sees_dian_register_
     rect = box.bounding_box()
     assert rect is not None and 0 <= rect["y"] < 450, rect  # where the approver's eyes are
     assert beto.locator("#pendientes li.approval").count() == 1  # the flagged claim still waits
+    assert beto.locator("#nav-aprobaciones .nav-count").text_content() == "1"
     assert "Aprobada y enviada" in beto.locator("#decididas").inner_text()
     _shots(beto, "aprobada", full=False)
     _shots(beto, "aprobada-completa")
