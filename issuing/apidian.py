@@ -9,7 +9,7 @@ Zero-amount discounts (apidian's examples send "DESCUENTO GENERAL" of 0.00 every
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -108,6 +108,17 @@ def _adjustments(t: _Translator, items: Any, where: str) -> list[dict]:
 def pointer_join(where: str, *parts: str | int) -> str:
     """``where`` followed by more pointer steps."""
     return where + pointer(*parts)
+
+
+def withholding_items(t: _Translator, data: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any], str | None]]:
+    """Each object of apidian's ``with_holding_tax_total`` with its pointer and its tax code translated (None, with a
+    problem, when unknown); an item that is not an object is a problem and skipped."""
+    for index, item in enumerate(data.get("with_holding_tax_total") or []):
+        at = pointer("with_holding_tax_total", index)
+        if not isinstance(item, Mapping):
+            t.problems.add(at, "se esperaba un objeto")
+            continue
+        yield at, item, t.code("taxes", item.get("tax_id"), pointer_join(at, "tax_id"), "retención")
 
 
 def _line(t: _Translator, line: Any, where: str) -> dict:
@@ -240,16 +251,10 @@ def to_native(data: Any, kind: str = "invoice") -> tuple[dict | None, tuple[Prob
     adjustments = _adjustments(t, data.get("allowance_charges"), "/allowance_charges")
     if adjustments:
         native["adjustments"] = adjustments
-    withholdings = []
-    for index, item in enumerate(data.get("with_holding_tax_total") or []):
-        at = pointer("with_holding_tax_total", index)
-        if not isinstance(item, Mapping):
-            t.problems.add(at, "se esperaba un objeto")
-            continue
-        scheme = t.code("taxes", item.get("tax_id"), pointer_join(at, "tax_id"), "retención")
-        withholdings.append(
-            {"scheme": scheme, "rate": t.text(item.get("percent")), "base": t.text(item.get("taxable_amount"))}
-        )
+    withholdings = [
+        {"scheme": scheme, "rate": t.text(item.get("percent")), "base": t.text(item.get("taxable_amount"))}
+        for _, item, scheme in withholding_items(t, data)
+    ]
     if withholdings:
         native["withholdings"] = withholdings
     totals = data.get("requested_monetary_totals" if kind == "debit-note" else "legal_monetary_totals")

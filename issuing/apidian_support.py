@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from issuing.apidian import _customer, _line, _Translator, pointer_join
+from issuing.apidian import _customer, _line, _Translator, pointer_join, withholding_items
 from issuing.problems import Problem, Problems, pointer
 from issuing.support_request import SupportRequest, read_support_request
 
@@ -38,12 +38,7 @@ _BACK = (("/seller", "/seller"), ("/totals", "/legal_monetary_totals"), ("/payme
 
 def _withholdings(t: _Translator, data: Mapping[str, Any]) -> list[dict[str, Any]]:
     found = []
-    for index, item in enumerate(data.get("with_holding_tax_total") or []):
-        at = pointer("with_holding_tax_total", index)
-        if not isinstance(item, Mapping):
-            t.problems.add(at, "se esperaba un objeto")
-            continue
-        scheme = t.code("taxes", item.get("tax_id"), pointer_join(at, "tax_id"), "retención")
+    for at, item, scheme in withholding_items(t, data):
         if scheme not in (None, "05", "06"):
             t.problems.add(pointer_join(at, "tax_id"), "el documento soporte lleva ReteIVA (5) o ReteRenta (6)")
         elif scheme is not None:
