@@ -71,6 +71,10 @@ def test_simulator_refuses_a_number_from_the_other_kinds_range(support_bed):
     assert [m for m in invoice.dian_messages if "Regla: FAB05b" in m and "documentos soporte" in m], (
         invoice.dian_messages
     )
+    from web.issued_labels import explain_rules  # what the invoice's page says of it, in Spanish
+
+    (said,) = [r for r in explain_rules(invoice.dian_messages) if r.rule == "FAB05b"]
+    assert "no es una autorización de facturación" in said.meaning and "ranges sync" in said.next_step
 
 
 def test_the_seller_gets_its_copy_only_when_asked(support_bed):
