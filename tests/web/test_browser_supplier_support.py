@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from store.models import Supplier
 from tests.integration.support_fixtures import (  # noqa: F401 - fixtures
     adjustment_data,
     issue_support,
@@ -47,3 +48,11 @@ def test_the_ds_seller_link_opens_its_history(browser, support_bed, monkeypatch)
         history = page.locator("#soporte-proveedor").inner_text()
         assert ds.number in history and note.number in history and "Validado por la DIAN" in history, history
         shoot(page, "proveedor-solo-soporte")
+        # Once it is a supplier in the full sense (a suppliers row), its full page lists the DS below the rest.
+        with support_bed.sessions() as s:
+            s.add(Supplier(nit="79123456", name="Pedro Campesino Rojas"))
+            s.commit()
+        page.reload()
+        assert page.locator("#solo-soporte").count() == 0 and page.locator("#ajustes").is_visible()
+        assert ds.number in page.locator("#soporte-proveedor").inner_text()
+        shoot(page, "proveedor-con-soporte")
