@@ -31,10 +31,11 @@ from dian.ubl.build import (
     _exchange_rate,
     _extensions,
     _header,
-    _item_codes,
+    _key_and_dates,
+    _line_item,
+    _line_start,
     _monetary_total,
     _new_root,
-    _number,
     _payment,
     _serialize,
     _sub,
@@ -143,10 +144,7 @@ def _lines(root, support: SupportDraft, local: str) -> None:
     line_name, quantity_name = invoice if local == "Invoice" else ("cac:CreditNoteLine", "cbc:CreditedQuantity")
     for index, line in enumerate(draft.lines, start=1):
         field = f"lines[{index}]"
-        element = _sub(root, line_name)
-        _sub(element, "cbc:ID", line.id)
-        _sub(element, quantity_name, _number(line.quantity), unitCode=line.unit_code)
-        _sub(element, "cbc:LineExtensionAmount", _number(line.line_extension_amount), currencyID=draft.currency)
+        element = _line_start(root, line_name, quantity_name, line, draft.currency)
         charges = line.allowance_charges if isinstance(line, DraftLine) else ()
         if local == "Invoice":
             generation = support.generations[index - 1]
@@ -160,14 +158,7 @@ def _lines(root, support: SupportDraft, local: str) -> None:
         else:
             _tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
             _allowance_charges(element, charges, draft.currency, f"{field}.allowance_charges")
-        item = _sub(element, "cac:Item")
-        if line.description is not None:
-            _sub(item, "cbc:Description", line.description)
-        _item_codes(item, line.item_codes, field)
-        if line.unit_price is not None:
-            price = _sub(element, "cac:Price")
-            _sub(price, "cbc:PriceAmount", _number(line.unit_price), currencyID=draft.currency)
-            _sub(price, "cbc:BaseQuantity", _number(line.base_quantity or line.quantity), unitCode=line.unit_code)
+        _line_item(element, line, draft.currency, field, base_quantity=line.base_quantity or line.quantity)
 
 
 def build_support(support: SupportDraft, *, software: Software, numbering: NumberingRange | None = None) -> bytes:
@@ -192,19 +183,7 @@ def build_support(support: SupportDraft, *, software: Software, numbering: Numbe
     if local == "CreditNote":
         customization = literals.ADJUSTMENT_CUSTOMIZATION[customization]
     _header(root, customization, profile, draft.environment, draft.number)
-    _sub(root, "cbc:UUID", key.value, schemeID=draft.environment.value, schemeName=key.scheme)
-    _sub(root, "cbc:IssueDate", draft.issue_date.isoformat())
-    _sub(root, "cbc:IssueTime", draft.issue_time)
-    if local == "Invoice":
-        if draft.due_date is not None:
-            _sub(root, "cbc:DueDate", draft.due_date.isoformat())
-        _sub(root, "cbc:InvoiceTypeCode", kind.value)
-    else:
-        _sub(root, "cbc:CreditNoteTypeCode", kind.value)
-    for note in draft.notes:
-        _sub(root, "cbc:Note", note)
-    _sub(root, "cbc:DocumentCurrencyCode", draft.currency)
-    _sub(root, "cbc:LineCountNumeric", str(len(draft.lines)))
+    _key_and_dates(root, local, draft, kind, key)
     if draft.discrepancy_response is not None:
         discrepancy = _sub(root, "cac:DiscrepancyResponse")
         response = draft.discrepancy_response

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 
@@ -598,23 +599,34 @@ def _lines(root: etree._Element, local: str, draft: DocumentDraft) -> None:
     line_name, quantity_name, *_ = _DOCUMENTS[local]
     for index, line in enumerate(draft.lines, start=1):
         field = f"lines[{index}]"
-        element = _sub(root, line_name)
-        _sub(element, "cbc:ID", line.id)
-        _sub(element, quantity_name, _number(line.quantity), unitCode=line.unit_code)
-        _sub(element, "cbc:LineExtensionAmount", _number(line.line_extension_amount), currencyID=draft.currency)
+        element = _line_start(root, line_name, quantity_name, line, draft.currency)
         _line_extras(element, local, line, draft.currency, field)
         if line.withholdings and local != "Invoice":
             raise BuildError(f"{field}.withholdings: only invoice lines carry cac:WithholdingTaxTotal")
         _tax_totals(element, "cac:WithholdingTaxTotal", line.withholdings, draft.currency, f"{field}.withholdings")
-        item = _sub(element, "cac:Item")
-        if line.description is not None:
-            _sub(item, "cbc:Description", line.description)
-        _item_codes(item, line.item_codes, field)
-        if line.unit_price is not None:
-            price = _sub(element, "cac:Price")
-            _sub(price, "cbc:PriceAmount", _number(line.unit_price), currencyID=draft.currency)
-            if line.base_quantity is not None:
-                _sub(price, "cbc:BaseQuantity", _number(line.base_quantity), unitCode=line.unit_code)
+        _line_item(element, line, draft.currency, field, base_quantity=line.base_quantity)
+
+
+def _line_start(root: etree._Element, line_name: str, quantity_name: str, line: Any, currency: str) -> etree._Element:
+    """A document line's element with its ID, quantity and amount (also the documento soporte's, dian/support)."""
+    element = _sub(root, line_name)
+    _sub(element, "cbc:ID", line.id)
+    _sub(element, quantity_name, _number(line.quantity), unitCode=line.unit_code)
+    _sub(element, "cbc:LineExtensionAmount", _number(line.line_extension_amount), currencyID=currency)
+    return element
+
+
+def _line_item(element: etree._Element, line: Any, currency: str, field: str, *, base_quantity: Decimal | None) -> None:
+    """A line's cac:Item (description, codes) and cac:Price, with cbc:BaseQuantity when ``base_quantity`` is given."""
+    item = _sub(element, "cac:Item")
+    if line.description is not None:
+        _sub(item, "cbc:Description", line.description)
+    _item_codes(item, line.item_codes, field)
+    if line.unit_price is not None:
+        price = _sub(element, "cac:Price")
+        _sub(price, "cbc:PriceAmount", _number(line.unit_price), currencyID=currency)
+        if base_quantity is not None:
+            _sub(price, "cbc:BaseQuantity", _number(base_quantity), unitCode=line.unit_code)
 
 
 def _monetary_total(root: etree._Element, name: str, total: MonetaryTotal, currency: str) -> None:
@@ -710,6 +722,25 @@ def _exchange_rate(root: etree._Element, draft: DocumentDraft) -> None:
     _sub(element, "cbc:Date", rate.date.isoformat())
 
 
+def _key_and_dates(root: etree._Element, local: str, draft: DocumentDraft, document_type: DocumentType,
+                   key: Any) -> None:  # fmt: skip
+    """What follows the header in an Invoice or CreditNote (also the documento soporte's, dian/support): the key,
+    the dates, the type code, the notes, the currency and the line count."""
+    _sub(root, "cbc:UUID", key.value, schemeID=draft.environment.value, schemeName=key.scheme)
+    _sub(root, "cbc:IssueDate", draft.issue_date.isoformat())
+    _sub(root, "cbc:IssueTime", draft.issue_time)
+    if local == "Invoice":
+        if draft.due_date is not None:
+            _sub(root, "cbc:DueDate", draft.due_date.isoformat())
+        _sub(root, "cbc:InvoiceTypeCode", document_type.value)
+    elif local == "CreditNote":
+        _sub(root, "cbc:CreditNoteTypeCode", document_type.value)
+    for note in draft.notes:
+        _sub(root, "cbc:Note", note)
+    _sub(root, "cbc:DocumentCurrencyCode", draft.currency)
+    _sub(root, "cbc:LineCountNumeric", str(len(draft.lines)))
+
+
 def _build_commercial(
     local: str,
     draft: DocumentDraft,
@@ -731,19 +762,7 @@ def _build_commercial(
     )
     customization_id = draft.customization_id or _default_customization(draft, customization)
     _header(root, customization_id, profile, draft.environment, draft.number)
-    _sub(root, "cbc:UUID", key.value, schemeID=draft.environment.value, schemeName=key.scheme)
-    _sub(root, "cbc:IssueDate", draft.issue_date.isoformat())
-    _sub(root, "cbc:IssueTime", draft.issue_time)
-    if local == "Invoice":
-        if draft.due_date is not None:
-            _sub(root, "cbc:DueDate", draft.due_date.isoformat())
-        _sub(root, "cbc:InvoiceTypeCode", document_type.value)
-    elif local == "CreditNote":
-        _sub(root, "cbc:CreditNoteTypeCode", document_type.value)
-    for note in draft.notes:
-        _sub(root, "cbc:Note", note)
-    _sub(root, "cbc:DocumentCurrencyCode", draft.currency)
-    _sub(root, "cbc:LineCountNumeric", str(len(draft.lines)))
+    _key_and_dates(root, local, draft, document_type, key)
     if draft.invoice_period is not None:
         period = _sub(root, "cac:InvoicePeriod")
         _sub(period, "cbc:StartDate", draft.invoice_period.start_date.isoformat())
