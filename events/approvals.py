@@ -155,6 +155,15 @@ def _approver(s: Session, row: Approval, approver: str) -> None:
         raise ApprovalError(f"Solo un usuario activo de {who} distinto de quien lo pidió puede decidir esta solicitud.")
 
 
+def check_approver(s: Session, approval_id: int, approver: str) -> None:
+    """ApprovalError when ``approver`` may not decide this request (no such request, the requester, another role);
+    a door that answers with a status (the API, the CLI) asks before the service, which checks again."""
+    row = s.get(Approval, approval_id)
+    if row is None:
+        raise ApprovalError(f"No existe la solicitud de aprobación {approval_id}.")
+    _approver(s, row, approver)
+
+
 def _pending(s: Session, approval_id: int) -> Approval:
     row = s.execute(sa.select(Approval).where(Approval.id == approval_id).with_for_update()).scalar()
     if row is None:

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
-from events.approvals import STATE_WORDS, ApprovalError
+from events.approvals import STATE_WORDS, ApprovalError, check_approver
 from events.emit import EventRefused
 from store.models import Approval, ApprovalState, DocumentEvent
 from web import api_input
@@ -118,10 +118,11 @@ def approve(approval_id: int) -> Any:
         titles = current_app.extensions.get("buzon.titles")
         if titles is None:
             return _error(503, "unavailable", UNAVAILABLE)
-        try:
-            outcome = titles.approve(approval_id, approver=actor, source=source)
+        try:  # the title service answers a refused approver with an Outcome: ask first, for the 403
+            check_approver(_db(), approval_id, actor)
         except ApprovalError as exc:
             return _error(403, "forbidden", str(exc))
+        outcome = titles.approve(approval_id, approver=actor, source=source)
         if not outcome.allowed or outcome.event_id is None:
             return _error(409, "conflict", f"No se aprobó la solicitud {approval_id}: {outcome.reason}",
                           rule=outcome.rule)  # fmt: skip

@@ -77,7 +77,7 @@ def list_(settings: Settings) -> None:
 @click.option("--as", "as_user", required=True, help="Your Buzón user (a role that acts on it, not the requester).")
 def approve(settings: Settings, approval_id: int, as_user: str) -> None:
     """Approve request APPROVAL_ID: its stored event is signed and sent to DIAN now."""
-    from events.approvals import ApprovalError
+    from events.approvals import ApprovalError, check_approver
     from events.emit import EventRefused
     from store.models import Approval, DocumentEvent
 
@@ -90,6 +90,8 @@ def approve(settings: Settings, approval_id: int, as_user: str) -> None:
             fail(f"no approval request {approval_id}", code=1)
         try:
             if title_id is not None:
+                with rt.sessions() as s:  # the title service answers a refused approver with an Outcome: ask first
+                    check_approver(s, approval_id, actor)
                 outcome = rt.titles.approve(approval_id, approver=actor, source="cli")
                 if not outcome.allowed or outcome.event_id is None:
                     fail(f"request {approval_id} not approved: {outcome.reason}"

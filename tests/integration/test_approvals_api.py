@@ -6,23 +6,29 @@ The nav link of Aprobaciones carries the count of pending requests."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from buzon import jobs
 from buzon.cli import main
+from buzon.config import ApprovalSettings
 from buzon.runtime import event_service
 from dian.codes import EventCode
 from events.emit import ApprovalPending, EventRequest
-from store.models import Approval, ApprovalState, AuditEntry, User
+from radian.actions import Counterparty, Endorse, Register
+from store.models import Approval, ApprovalState, AuditEntry, Role, TitleState, User
 from tests.integration.events_fixtures import EventsBed
 from tests.integration.events_fixtures import events_bed as events_bed  # the fixture, re-exported
 from tests.integration.test_approvals import _toml, four_eyes, received, service, users
-from tests.web.conftest import sign_in
+from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT
+from tests.web.conftest import PASSWORD, password_hash, sign_in
 from web.app import create_app
-from web.auth import issue_token
+from web.auth import create_user, issue_token
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +147,48 @@ def test_approvals_through_the_api_the_command_line_and_the_nav_count(events_bed
     result = cli.invoke(main, ["approvals", "approve", str(third), "--as", "beto", "--config", str(config)])
     assert result.exit_code == 2 and "ya está aprobada y enviada" in result.output
     assert cli.invoke(main, ["approvals", "list", "--config", str(config)]).output == "no approval requests pending\n"
+
+
+def test_a_title_action_is_decided_by_a_second_treasurer_through_the_api_and_the_cli(titles_bed, tmp_path) -> None:
+    """Our 036 and 037 wait for a second treasury user: the requester and an AP clerk get 403 from the API and exit 2
+    from the CLI; another treasurer gets each registered at DIAN, through the API and as a named user on the CLI."""
+    bed = titles_bed
+    settings = dataclasses.replace(bed.settings, approvals=ApprovalSettings(enabled=True, events=("036", "037")))
+    bed.settings, bed.runtime = settings, jobs.configure(settings, engine=bed.runtime.engine)
+    with bed.sessions() as s:
+        for name, role in (("tere", Role.TREASURY), ("tomas", Role.TREASURY), ("ana", Role.CLERK)):
+            create_user(s, name, role=role, password=PASSWORD, password_hash=password_hash(PASSWORD), actor="test")
+        s.commit()
+    title_id, _ = bed.imported_title(at=datetime.now(UTC) - timedelta(hours=5))
+    held = bed.titles.act(title_id, Register(), actor="user:tere", deliver=True)
+    assert held.pending_approval is not None
+    runtime = bed.runtime
+    app = create_app(settings, engine=runtime.engine, titles=lambda sessions: runtime.title_service(sessions))
+    client, auth = app.test_client(), tokens(bed)
+
+    listed = {a["id"]: a for a in client.get("/api/v1/approvals", headers=auth["tomas"]).get_json()["approvals"]}
+    assert listed[held.pending_approval]["kind"] == "title" and listed[held.pending_approval]["may_decide"]
+    assert not client.get("/api/v1/approvals", headers=auth["ana"]).get_json()["approvals"][0]["may_decide"]
+    for who in ("tere", "ana"):
+        refused = client.post(f"/api/v1/approvals/{held.pending_approval}/approve", headers=auth[who])
+        assert refused.status_code == 403, refused.text
+    done = client.post(f"/api/v1/approvals/{held.pending_approval}/approve", headers=auth["tomas"])
+    assert done.status_code == 200, done.text
+    assert done.get_json()["event"]["code"] == "036" and done.get_json()["event"]["submission_state"] == "registered"
+    assert bed.title(title_id).state is TitleState.REGISTERED
+
+    endorse = Endorse(Counterparty(FACTOR_NIT, FACTOR_NAME), rate=Decimal("2.5"))
+    waiting = bed.titles.act(title_id, endorse, actor="user:tere", deliver=True)
+    assert waiting.pending_approval is not None
+    config = tmp_path / "buzon-titulos.toml"
+    config.write_text(_toml(bed).replace('events = ["031", "033"]', 'events = ["036", "037"]'), encoding="utf-8")
+    cli = CliRunner()
+    mine = cli.invoke(main, ["approvals", "approve", str(waiting.pending_approval), "--as", "tere", "--config",
+                             str(config)])  # fmt: skip
+    assert mine.exit_code == 2 and "Quien pidió el evento no puede" in mine.output, mine.output
+    result = cli.invoke(main, ["approvals", "approve", str(waiting.pending_approval), "--as", "tomas", "--config",
+                               str(config)])  # fmt: skip
+    assert result.exit_code == 0 and "event 037" in result.output and "DIAN: registered" in result.output, (
+        result.output)
+    assert [(e.actor, e.source) for e in audited(bed, "approval.approved")][-1] == ("user:tomas", "cli")
+    assert state_of(bed, waiting.pending_approval) is ApprovalState.SENT
