@@ -365,9 +365,10 @@ class IssuingService:
             return row
 
     def set_kind(self, prefix: str, kind: ranges.RangeKind, *, actor: str) -> NumberingRange:
-        """Say which documents the active DIAN range with ``prefix`` numbers: invoices (01, 02, 04) or the issuer's
-        contingency invoices (03, their own authorized range: radian-issuing-facts B.1, B.3). GetNumberingRange does
-        not say; kept across syncs. RangeError once the range numbered a document, or for our own series."""
+        """Say which documents the active DIAN range with ``prefix`` numbers: invoices (01, 02, 04), the issuer's
+        contingency invoices (03, their own authorized range: radian-issuing-facts B.1, B.3) or documentos soporte
+        (05, form 1876: C.5). GetNumberingRange does not say, and DIAN refuses a number from a range of the other kind
+        (FAB05b / DSAB05b); kept across syncs. RangeError once the range numbered a document, or for our own series."""
         if not kind.from_dian:
             raise ranges.RangeError("las notas se numeran en la serie propia, no en un rango de la DIAN")
         with self.sessions() as s:
