@@ -51,50 +51,56 @@ _ISSUE_ERRORS = {
 }
 
 
-def _native(operation: str, summary: str, types: list[str]) -> dict[str, Any]:
+_APIDIAN_ERRORS = {**_ISSUE_ERRORS, "422": _json("Rechazado: errors como apidian y problems con punteros.",
+                                                 "ApidianProblems")}  # fmt: skip
+
+
+def _issue_post(operation: str, summary: str, description: str, body: str, responses: dict[str, Any]) -> dict[str, Any]:
+    """A POST that issues a document (also the documento soporte's, web/openapi_support.py): Idempotency-Key, a JSON
+    body of the schema ``body``, and its ``responses``."""
     return {
         "post": {
             "operationId": operation,
             "summary": summary,
-            "description": (
-                "Cuerpo nativo (issuing/payload.py): partes, líneas con cantidades, precios, descuentos y cargos y "
-                "tarifas de impuestos; Buzón calcula los totales. type puede omitirse: "
-                f"{', '.join(types)}. number, prefix y resolution_number, si se envían, deben caer en un rango de la "
-                "DIAN."
-            ),
+            "description": description,
             "parameters": [_KEY],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("IssueRequest")}}},
-            "responses": {
-                "201": _json("Expedido y con la respuesta de la DIAN (aceptado o rechazado).", "Issued",
-                             headers=_LOCATION),
-                "202": _json("Expedido (número, CUFE/CUDE, QR) pero la DIAN no respondió: queda en cola y se "
-                             "reintenta; no es un rechazo.", "Issued", headers=_LOCATION),
-                **_ISSUE_ERRORS,
-            },
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(body)}}},
+            "responses": responses,
         }
-    }  # fmt: skip
+    }
+
+
+def _native(operation: str, summary: str, types: list[str]) -> dict[str, Any]:
+    return _issue_post(
+        operation, summary,
+        "Cuerpo nativo (issuing/payload.py): partes, líneas con cantidades, precios, descuentos y cargos y "
+        "tarifas de impuestos; Buzón calcula los totales. type puede omitirse: "
+        f"{', '.join(types)}. number, prefix y resolution_number, si se envían, deben caer en un rango de la "
+        "DIAN.",
+        "IssueRequest",
+        {
+            "201": _json("Expedido y con la respuesta de la DIAN (aceptado o rechazado).", "Issued",
+                         headers=_LOCATION),
+            "202": _json("Expedido (número, CUFE/CUDE, QR) pero la DIAN no respondió: queda en cola y se "
+                         "reintenta; no es un rechazo.", "Issued", headers=_LOCATION),
+            **_ISSUE_ERRORS,
+        },
+    )  # fmt: skip
 
 
 def _apidian(operation: str, summary: str, lines: str) -> dict[str, Any]:
-    return {
-        "post": {
-            "operationId": operation,
-            "summary": summary,
-            "description": (
-                f"El JSON de apidian (ids de su catálogo; {lines}); responde con los campos que leen sus "
-                "integradores. Un reintento con el mismo number devuelve el mismo documento."
-            ),
-            "parameters": [_KEY],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ApidianRequest")}}},
-            "responses": {
-                "200": _json("Expedido y con la respuesta de la DIAN (is_valid).", "ApidianIssued", headers=_LOCATION),
-                "202": _json("Expedido, la DIAN no respondió: en cola (is_valid null).", "ApidianIssued",
-                             headers=_LOCATION),
-                **{**_ISSUE_ERRORS, "422": _json("Rechazado: errors como apidian y problems con punteros.",
-                                                "ApidianProblems")},
-            },
-        }
-    }  # fmt: skip
+    return _issue_post(
+        operation, summary,
+        f"El JSON de apidian (ids de su catálogo; {lines}); responde con los campos que leen sus "
+        "integradores. Un reintento con el mismo number devuelve el mismo documento.",
+        "ApidianRequest",
+        {
+            "200": _json("Expedido y con la respuesta de la DIAN (is_valid).", "ApidianIssued", headers=_LOCATION),
+            "202": _json("Expedido, la DIAN no respondió: en cola (is_valid null).", "ApidianIssued",
+                         headers=_LOCATION),
+            **_APIDIAN_ERRORS,
+        },
+    )  # fmt: skip
 
 
 def _download(operation: str, summary: str, media: str, missing: str) -> dict[str, Any]:

@@ -6,53 +6,52 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi_issuing import _ISSUE_ERRORS, _KEY, _LINKS, _LOCATION, _MONEY, _NULLABLE_STRING, _STATES, _json, _ref
+from web.openapi_issuing import (
+    _APIDIAN_ERRORS,
+    _ISSUE_ERRORS,
+    _LINKS,
+    _LOCATION,
+    _MONEY,
+    _NULLABLE_STRING,
+    _STATES,
+    _issue_post,
+    _json,
+)
 
 __all__ = ["PATHS", "SCHEMAS"]
 
 
 def _native(operation: str, summary: str, kind: str) -> dict[str, Any]:
-    return {
-        "post": {
-            "operationId": operation,
-            "summary": summary,
-            "description": (
-                "Cuerpo nativo (issuing/support_request.py): seller{} (el vendedor no obligado a facturar; resident "
-                "false para uno del exterior, identificado con 41, 42 o 50), líneas con IVA (01), withholdings (05 "
-                "ReteIVA, 06 ReteRenta) y, en el 05, generation {mode: 1 por operación | 2 acumulado semanal, start}; "
-                "la 95 lleva reference {number, uuid: el CUDS, issue_date} y concept 1-5. "
-                f"kind puede omitirse: {kind}."
-            ),
-            "parameters": [_KEY],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SupportRequest")}}},
-            "responses": {
-                "201": _json("Expedido y con la respuesta de la DIAN (aceptado o rechazado).", "SupportIssued",
-                             headers=_LOCATION),
-                "202": _json("Expedido (número, CUDS, QR) pero la DIAN no respondió: queda en cola.", "SupportIssued",
-                             headers=_LOCATION),
-                **_ISSUE_ERRORS,
-            },
-        }
-    }  # fmt: skip
+    return _issue_post(
+        operation, summary,
+        "Cuerpo nativo (issuing/support_request.py): seller{} (el vendedor no obligado a facturar; resident "
+        "false para uno del exterior, identificado con 41, 42 o 50), líneas con IVA (01), withholdings (05 "
+        "ReteIVA, 06 ReteRenta) y, en el 05, generation {mode: 1 por operación | 2 acumulado semanal, start}; "
+        "la 95 lleva reference {number, uuid: el CUDS, issue_date} y concept 1-5. "
+        f"kind puede omitirse: {kind}.",
+        "SupportRequest",
+        {
+            "201": _json("Expedido y con la respuesta de la DIAN (aceptado o rechazado).", "SupportIssued",
+                         headers=_LOCATION),
+            "202": _json("Expedido (número, CUDS, QR) pero la DIAN no respondió: queda en cola.", "SupportIssued",
+                         headers=_LOCATION),
+            **_ISSUE_ERRORS,
+        },
+    )  # fmt: skip
 
 
 def _apidian(operation: str, summary: str) -> dict[str, Any]:
-    return {
-        "post": {
-            "operationId": operation,
-            "summary": summary,
-            "description": "El JSON de apidian para el documento soporte (seller{}, type_document_id 11 o 13, "
-            "type_generation_transmition_id y start_date por línea).",
-            "parameters": [_KEY],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ApidianRequest")}}},
-            "responses": {
-                "200": _json("Expedido y con la respuesta de la DIAN (is_valid).", "ApidianIssued", headers=_LOCATION),
-                "202": _json("Expedido, la DIAN no respondió: en cola.", "ApidianIssued", headers=_LOCATION),
-                **{**_ISSUE_ERRORS, "422": _json("Rechazado: errors como apidian y problems con punteros.",
-                                                "ApidianProblems")},
-            },
-        }
-    }  # fmt: skip
+    return _issue_post(
+        operation, summary,
+        "El JSON de apidian para el documento soporte (seller{}, type_document_id 11 o 13, "
+        "type_generation_transmition_id y start_date por línea).",
+        "ApidianRequest",
+        {
+            "200": _json("Expedido y con la respuesta de la DIAN (is_valid).", "ApidianIssued", headers=_LOCATION),
+            "202": _json("Expedido, la DIAN no respondió: en cola.", "ApidianIssued", headers=_LOCATION),
+            **_APIDIAN_ERRORS,
+        },
+    )  # fmt: skip
 
 
 PATHS: dict[str, Any] = {
