@@ -14,10 +14,10 @@ from store.archive.verify import verify_pack
 from store.models import ReceivedDocument, Role
 from tests.integration.archive_fixtures import ArchiveBed, archive_bed, period  # noqa: F401 - the fixture
 from tests.integration.issuing_fixtures import issuing_bed  # noqa: F401 - the fixture
+from tests.web import browser_pages
 from tests.web.conftest import add_user
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
-from tests.web.test_browser_titles import SIZES, log_in, serve
-from tests.web.test_page_walk import AUDIT_JS
+from tests.web.test_browser_titles import log_in, serve
 from web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
@@ -27,16 +27,7 @@ ARTIFACTS = REPO / "test-artifacts" / "archivo"
 
 
 def shoot(page: Any, name: str) -> None:
-    """The page at both sizes (full page), and no sideways scroll, one h1 and every control labelled on the phone."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=True)
-        if size == "390x844":
-            found = page.evaluate(AUDIT_JS)
-            assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at 390 px: {found['wide']}"
-            assert (found["lang"], found["h1"], found["unlabelled"]) == ("es-CO", 1, []), (name, found)
-    page.set_viewport_size(SIZES["1440x900"])
+    browser_pages.shoot(page, ARTIFACTS, name)
 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)

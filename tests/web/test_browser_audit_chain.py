@@ -16,10 +16,10 @@ from store import audit
 from store.db import session_factory
 from store.models import Role
 from tests.services import migrated_database
+from tests.web import browser_pages
 from tests.web.conftest import add_user
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
-from tests.web.test_browser_titles import SIZES, log_in, serve
-from tests.web.test_page_walk import AUDIT_JS
+from tests.web.test_browser_titles import log_in, serve
 from web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
@@ -29,15 +29,7 @@ ARTIFACTS = REPO / "test-artifacts" / "auditoria-cadena"
 
 
 def shoot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=True)
-        if size == "390x844":
-            found = page.evaluate(AUDIT_JS)
-            assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at 390 px: {found['wide']}"
-            assert (found["lang"], found["h1"], found["unlabelled"]) == ("es-CO", 1, []), (name, found)
-    page.set_viewport_size(SIZES["1440x900"])
+    browser_pages.shoot(page, ARTIFACTS, name)
 
 
 def test_an_auditor_verifies_the_chain_and_sees_it_broken_after_a_change(browser, tmp_path: Path) -> None:

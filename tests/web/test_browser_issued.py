@@ -19,10 +19,10 @@ import requests
 
 from buzon import jobs
 from tests.integration.issuing_fixtures import IssuingBed, issuing_bed  # noqa: F401 - the fixture
+from tests.web import browser_pages
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
-from tests.web.test_browser_titles import SIZES, log_in, serve
+from tests.web.test_browser_titles import log_in, serve
 from tests.web.test_issued import app_for
-from tests.web.test_page_walk import AUDIT_JS
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
@@ -31,16 +31,7 @@ ARTIFACTS = REPO / "test-artifacts" / "emitidas"
 
 
 def shoot(page: Any, name: str) -> None:
-    """The page at both sizes (full page), and no sideways scroll, one h1 and every control labelled on the phone."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=True)
-        if size == "390x844":
-            found = page.evaluate(AUDIT_JS)
-            assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at 390 px: {found['wide']}"
-            assert (found["lang"], found["h1"], found["unlabelled"]) == ("es-CO", 1, []), (name, found)
-    page.set_viewport_size(SIZES["1440x900"])
+    browser_pages.shoot(page, ARTIFACTS, name)
 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
@@ -81,11 +72,7 @@ def test_billing_issues_an_invoice_by_hand_and_sees_it_validated(browser, issuin
         page.wait_for_selector("#confirmar-envio")
         assert "Aún no se ha enviado" in page.locator("#vista").inner_text()
         shoot(page, "vista-previa")
-        fields = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#confirmar-envio input')]
-                                     .map((el) => [el.name, el.value]))""")
-        pdf = page.context.request.post(f"{url}/facturas-emitidas/vista-previa.pdf", form=fields)
-        assert pdf.ok and pdf.headers["content-type"] == "application/pdf"
-        _pdf_png(pdf.body(), "vista-previa-pdf")
+        _pdf_png(browser_pages.preview_pdf(page, f"{url}/facturas-emitidas/vista-previa.pdf"), "vista-previa-pdf")
 
         page.click("#enviar")
         page.wait_for_selector("#estado-documento")

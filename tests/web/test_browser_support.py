@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from tests.integration.support_fixtures import issuing_bed, support_bed  # noqa: F401 - fixtures
+from tests.web import browser_pages
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
-from tests.web.test_browser_titles import SIZES, log_in, serve
-from tests.web.test_page_walk import AUDIT_JS
+from tests.web.test_browser_titles import log_in, serve
 from tests.web.test_support_pages import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
@@ -29,19 +29,8 @@ SHOTS = Path("/tmp/buzon/shots/h4-soporte-ui")
 
 
 def shoot(page: Any, name: str) -> None:
-    """The page at both sizes (full page); on the phone no sideways scroll, one h1, every control labelled."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size, viewport in SIZES.items():
-        page.set_viewport_size(viewport)
-        path = ARTIFACTS / f"{name}-{size}.png"
-        page.screenshot(path=str(path), full_page=True)
-        shutil.copy(path, SHOTS / path.name)
-        if size == "390x844":
-            found = page.evaluate(AUDIT_JS)
-            assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at 390 px: {found['wide']}"
-            assert (found["lang"], found["h1"], found["unlabelled"]) == ("es-CO", 1, []), (name, found)
-    page.set_viewport_size(SIZES["1440x900"])
+    """The page at both sizes, also into SHOTS (tests/web/browser_pages.py)."""
+    browser_pages.shoot(page, ARTIFACTS, name, copy_to=SHOTS)
 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
@@ -90,11 +79,7 @@ def test_a_clerk_issues_a_ds_annuls_it_and_gathers_a_week(browser, support_bed):
         page.wait_for_selector("#confirmar-envio")
         assert "Aún no se ha enviado" in page.locator("#vista").inner_text()
         shoot(page, "vista-previa")
-        fields = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#confirmar-envio input')]
-                                     .map((el) => [el.name, el.value]))""")
-        preview = page.context.request.post(f"{url}/soporte/vista-previa.pdf", form=fields)
-        assert preview.ok and preview.headers["content-type"] == "application/pdf"
-        _pdf_png(preview.body(), "vista-previa-pdf")
+        _pdf_png(browser_pages.preview_pdf(page, f"{url}/soporte/vista-previa.pdf"), "vista-previa-pdf")
 
         page.click("#enviar")
         page.wait_for_selector("#estado-documento")

@@ -1,0 +1,42 @@
+"""What the browser tests of the issuing pages share (test_browser_issued.py, test_browser_support.py,
+test_browser_archive.py, test_browser_audit_chain.py): screenshots at both sizes with the page walk's phone checks,
+and the preview PDF posted with the preview page's own fields."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from tests.web.test_browser_titles import SIZES
+from tests.web.test_page_walk import AUDIT_JS
+
+__all__ = ["preview_pdf", "shoot"]
+
+
+def shoot(page: Any, directory: Path, name: str, *, copy_to: Path | None = None) -> None:
+    """The page at both sizes (full page) into ``directory`` (and a copy into ``copy_to``); on the phone no sideways
+    scroll, one h1 and every control labelled."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if copy_to is not None:
+        copy_to.mkdir(parents=True, exist_ok=True)
+    for size, viewport in SIZES.items():
+        page.set_viewport_size(viewport)
+        path = directory / f"{name}-{size}.png"
+        page.screenshot(path=str(path), full_page=True)
+        if copy_to is not None:
+            shutil.copy(path, copy_to / path.name)
+        if size == "390x844":
+            found = page.evaluate(AUDIT_JS)
+            assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at 390 px: {found['wide']}"
+            assert (found["lang"], found["h1"], found["unlabelled"]) == ("es-CO", 1, []), (name, found)
+    page.set_viewport_size(SIZES["1440x900"])
+
+
+def preview_pdf(page: Any, address: str) -> bytes:
+    """The preview PDF at ``address``, posted with the fields the preview page carries (#confirmar-envio)."""
+    fields = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('#confirmar-envio input')]
+                                 .map((el) => [el.name, el.value]))""")
+    answer = page.context.request.post(address, form=fields)
+    assert answer.ok and answer.headers["content-type"] == "application/pdf"
+    return answer.body()
