@@ -17,9 +17,8 @@ import sqlalchemy as sa
 from dian.calendar import BOGOTA
 from store.models import NumberingRange, OutboundDocument, OutboundState, Role
 from tests.integration.issuing_fixtures import BUYER_NIT, IssuingBed, issuing_bed  # noqa: F401 - the fixture
-from tests.web.conftest import PASSWORD, password_hash
-from web.app import create_app
-from web.auth import create_user
+from tests.web.conftest import PASSWORD
+from tests.web.issuing_app import app_for_bed, client, text
 
 pytestmark = [pytest.mark.integration]
 
@@ -37,25 +36,7 @@ def form(**extra: str) -> dict[str, str]:
 
 
 def app_for(bed: IssuingBed) -> Any:
-    with bed.sessions() as s:
-        for name, role in USERS.items():
-            create_user(s, name, role=role, password=PASSWORD, password_hash=password_hash(PASSWORD), actor="test",
-                        first_name=name.capitalize(), family_name="Prueba")  # fmt: skip
-        s.commit()
-    app = create_app(bed.settings, engine=bed.runtime.engine, issuing=bed.runtime.issuing_service)
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
-
-
-def client(app: Any, username: str) -> Any:
-    c = app.test_client()
-    answer = c.post("/ingresar", data={"username": username, "password": PASSWORD})
-    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
-    return c
-
-
-def text(answer: Any) -> str:
-    return answer.get_data(as_text=True)
+    return app_for_bed(bed, USERS)
 
 
 def test_billing_issues_by_hand_and_dian_validates(issuing_bed: IssuingBed) -> None:  # noqa: F811
