@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,25 +12,17 @@ import sqlalchemy as sa
 
 from dian.calendar import BOGOTA
 from store.models import NumberingRange
+from tests.integration.cli_runner import buzon_cli
 from tests.integration.dian_fixtures import NUMBERING, SELLER_NIT, SELLER_SW
 from tests.integration.issuing_fixtures import IssuingBed, invoice_data
-from tests.integration.test_events_cli import write_config
 
 pytestmark = pytest.mark.integration
-
-BUZON = [sys.executable, "-m", "buzon.cli"]
 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
 def test_issuing_from_the_command_line(issuing_bed: IssuingBed, tmp_path: Path) -> None:
     bed = issuing_bed
-    config = write_config(bed.settings, tmp_path / "buzon.toml")
-
-    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([*BUZON, *args, "--config", str(config)], capture_output=True, text=True, timeout=120)
-        assert done.returncode == code, (args, done.stdout, done.stderr)
-        assert "Traceback" not in done.stderr
-        return done
+    run = buzon_cli(bed.settings, tmp_path / "buzon.toml")
 
     bed.seed({"numbering": [{"nit": SELLER_NIT, "software_id": SELLER_SW.software_id, "resolution": "18764000099",
                              "prefix": "FEV", "from": 1, "to": 1000, "valid_from": "2026-01-01",

@@ -5,8 +5,6 @@ nothing left refused in one line; a non-resident DS from `buzon issue`; `buzon v
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,29 +13,21 @@ from lxml import etree
 
 from dian.ubl import namespaces as ns
 from store.models import OutboundDocument, SupportPurchase
+from tests.integration.cli_runner import buzon_cli
 from tests.integration.issuing_fixtures import IssuingBed
 from tests.integration.support_fixtures import DS_RANGE, FARMER, SAAS, support_data, today
 from tests.integration.support_fixtures import issuing_bed as issuing_bed  # the fixtures, re-exported
 from tests.integration.support_fixtures import support_bed as support_bed
-from tests.integration.test_events_cli import write_config
 from tests.integration.test_xmlsec_crosscheck import xmlsec_verify
 from tests.services import xmlsec1 as xmlsec1  # the fixture, re-exported
 
 pytestmark = pytest.mark.integration
 
-BUZON = [sys.executable, "-m", "buzon.cli"]
-
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
 def test_weekly_ds_from_the_command_line(support_bed: IssuingBed, tmp_path: Path, xmlsec1: str) -> None:
     bed = support_bed
-    config = write_config(bed.settings, tmp_path / "buzon.toml")
-
-    def run(*args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run([*BUZON, *args, "--config", str(config)], capture_output=True, text=True, timeout=120)
-        assert done.returncode == code, (args, done.stdout, done.stderr)
-        assert "Traceback" not in done.stderr
-        return done
+    run = buzon_cli(bed.settings, tmp_path / "buzon.toml")
 
     # GetNumberingRange does not say which range is the DS's (C.5): the admin says it once (the fixture did too);
     # a new range read by `ranges sync` is said to number invoices until then.
