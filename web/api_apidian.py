@@ -41,7 +41,7 @@ from web.api_issuing import (
     problems_body,
 )
 
-__all__ = ["apidian_key", "apidian_refused", "bp", "response_dian"]
+__all__ = ["apidian_key", "apidian_refused", "bp", "files_json", "response_dian", "stored_answer"]
 
 bp = Blueprint("api_apidian", __name__, url_prefix="/api/ubl2.1")
 
@@ -137,13 +137,30 @@ def _days_left(service: Any, range_id: int | None) -> int | None:
     return (found.valid_to - dt.datetime.now(BOGOTA).date()).days
 
 
-def _answer(done: Issued) -> dict[str, Any]:
+def stored_answer(done: Issued) -> tuple[Any, OutboundDocument, bytes | None, bytes | None]:
+    """What apidian's answer reads of an issued document (also the documento soporte's, web/api_support.py): the
+    service, its row, DIAN's answer and the AttachedDocument (None until there is one)."""
     service = issuing_service()
     row = service.find(done.id)
     assert row is not None
     blobs = service.ctx.blobs
     answer_xml = blobs.get(row.dian_response_blob) if row.dian_response_blob else None
     attached = blobs.get(row.attached_blob) if row.attached_blob else None
+    return service, row, answer_xml, attached
+
+
+def files_json(done: Issued, row: OutboundDocument, blobs: Any, attached: bytes | None) -> dict[str, Any]:
+    """The signed XML and the AttachedDocument in base64 and the links to the XML and the PDF, as apidian names them."""
+    return {
+        "invoicexml": base64.b64encode(blobs.get(row.xml_blob)).decode("ascii") if row.xml_blob else None,
+        "attacheddocument": base64.b64encode(attached).decode("ascii") if attached else None,
+        "urlinvoicexml": url_for("api_issuing.issued_xml", document_id=done.id, _external=True),
+        "urlinvoicepdf": url_for("api_issuing.issued_pdf", document_id=done.id, _external=True),
+    }
+
+
+def _answer(done: Issued) -> dict[str, Any]:
+    service, row, answer_xml, attached = stored_answer(done)
     valid = done.state is OutboundState.ACCEPTED
     if valid:
         message = f"{_name(done)} #{done.number} generada con éxito"
@@ -161,10 +178,7 @@ def _answer(done: Issued) -> dict[str, Any]:
         "cufe": done.uuid,
         "QRStr": done.qr_text,
         "ResponseDian": response_dian(done, row, answer_xml),
-        "invoicexml": base64.b64encode(blobs.get(row.xml_blob)).decode("ascii") if row.xml_blob else None,
-        "attacheddocument": base64.b64encode(attached).decode("ascii") if attached else None,
-        "urlinvoicexml": url_for("api_issuing.issued_xml", document_id=done.id, _external=True),
-        "urlinvoicepdf": url_for("api_issuing.issued_pdf", document_id=done.id, _external=True),
+        **files_json(done, row, service.ctx.blobs, attached),
         "urlinvoiceattached": url_for("api_issuing.issued_attached", document_id=done.id, _external=True)
         if attached
         else None,

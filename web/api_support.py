@@ -14,11 +14,10 @@ What was issued is read back through ``GET /api/v1/issued/<id>`` and its ``/xml`
 
 from __future__ import annotations
 
-import base64
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, url_for
+from flask import Blueprint
 from flask_login import current_user
 
 from issuing.apidian_support import apidian_support_pointer, read_apidian_support
@@ -28,7 +27,7 @@ from issuing.support_request import SupportRequest, read_support_request
 from issuing.support_service import SupportService
 from store.models import OutboundState
 from web.access import roles
-from web.api_apidian import apidian_key, apidian_refused, response_dian
+from web.api_apidian import apidian_key, apidian_refused, files_json, response_dian, stored_answer
 from web.api_issuing import (
     SUPPORT_ISSUERS,
     answer_issue,
@@ -114,12 +113,7 @@ def _apidian_refused(problems: tuple[Problem, ...], kind: str) -> Any:
 
 
 def _apidian_answer(done: Issued) -> dict[str, Any]:
-    service = issuing_service()
-    row = service.find(done.id)
-    assert row is not None
-    blobs = service.ctx.blobs
-    answer_xml = blobs.get(row.dian_response_blob) if row.dian_response_blob else None
-    attached = blobs.get(row.attached_blob) if row.attached_blob else None
+    service, row, answer_xml, attached = stored_answer(done)
     valid = done.state is OutboundState.ACCEPTED
     name = "Documento soporte" if done.document_type.value == "05" else "Nota de ajuste al documento soporte"
     verdict = "generado con éxito" if valid else ("rechazado por la DIAN" if decided(done.state) else done.verdict)
@@ -136,10 +130,7 @@ def _apidian_answer(done: Issued) -> dict[str, Any]:
         "cuds": done.uuid,
         "QRStr": done.qr_text,
         "ResponseDian": dian,
-        "invoicexml": base64.b64encode(blobs.get(row.xml_blob)).decode("ascii") if row.xml_blob else None,
-        "attacheddocument": base64.b64encode(attached).decode("ascii") if attached else None,
-        "urlinvoicexml": url_for("api_issuing.issued_xml", document_id=done.id, _external=True),
-        "urlinvoicepdf": url_for("api_issuing.issued_pdf", document_id=done.id, _external=True),
+        **files_json(done, row, service.ctx.blobs, attached),
         "replayed": done.replayed,
         "type_document_code": done.document_type.value,
         "errors": {} if valid or not decided(done.state) else {"dian": list(done.dian_messages)},
