@@ -160,8 +160,6 @@ def preview_pdf() -> Response:
     never sent, marked VISTA PREVIA — sin validez on every page."""
     from issuing import ranges
     from issuing.document import BOGOTA, Numbering, issue_document
-    from issuing.pdf import render_sheet
-    from issuing.pdf_content import read_sheet
 
     service = issuing_service()
     if service is None:
@@ -190,14 +188,22 @@ def preview_pdf() -> Response:
                                   numbering=numbering)  # fmt: skip
     except PayloadError as exc:
         return _render(fields, problems=exc.problems, rows=rows, status=422)
-    sheet = read_sheet(document.xml, validated_at=None, software_name="Buzón")
+    return preview_pdf_response(document.xml, counterpart="comprador", key="CUFE", what="una factura electrónica")
+
+
+def preview_pdf_response(xml: bytes, *, counterpart: str, key: str, what: str) -> Response:
+    """The PDF of a document signed in memory for the preview (also the documento soporte's, web/support_form.py):
+    marked VISTA PREVIA, its number, ``key`` and QR said to be provisional, the company's logo and business line as
+    the real one will print them, and a footer saying it is not ``what``."""
+    from issuing.pdf import render_sheet
+    from issuing.pdf_content import read_sheet
+
+    sheet = read_sheet(xml, validated_at=None, software_name="Buzón")
     sheet = dataclasses.replace(
         sheet, subtitle=PREVIEW_MARK,
-        notes=(f"{PREVIEW_MARK}: no se ha enviado a la DIAN ni al comprador. El número {sheet.number}, el CUFE y el "
-               "QR son provisionales: los definitivos se asignan al enviar.", *sheet.notes),
+        notes=(f"{PREVIEW_MARK}: no se ha enviado a la DIAN ni al {counterpart}. El número {sheet.number}, el {key} y "
+               "el QR son provisionales: los definitivos se asignan al enviar.", *sheet.notes),
     )  # fmt: skip
-    # the company's logo and business line as the real one will print them; the footer says what this is
-    options = dataclasses.replace(pdf_options(), footer=f"{PREVIEW_MARK} · no es una factura electrónica")
-    body = render_sheet(sheet, options)
-    return Response(body, mimetype="application/pdf",
+    options = dataclasses.replace(pdf_options(), footer=f"{PREVIEW_MARK} · no es {what}")
+    return Response(render_sheet(sheet, options), mimetype="application/pdf",
                     headers={"Content-Disposition": 'inline; filename="vista-previa.pdf"'})  # fmt: skip

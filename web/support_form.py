@@ -9,7 +9,6 @@ adjustment note (95) uses the same form, prefilled from its DS.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import secrets
@@ -25,9 +24,8 @@ from issuing.service import IdempotencyConflict
 from issuing.support_request import read_support_request
 from store.models import OutboundDocument, OutboundState
 from web.access import roles
-from web.issued_delivery import pdf_options
 from web.issued_fields import problems_view
-from web.issued_form import PREVIEW_MARK, form_fields
+from web.issued_form import form_fields, preview_pdf_response
 from web.labels import money
 from web.support import ACTORS, get_support, support_service
 from web.support_fields import (
@@ -218,9 +216,6 @@ def submit() -> Any:
 def preview_pdf() -> Response:
     """The preview PDF: built and signed in memory with the next number of the DS range (not taken), never stored,
     never sent, marked VISTA PREVIA — sin validez on every page."""
-    from issuing.pdf import render_sheet
-    from issuing.pdf_content import read_sheet
-
     service = support_service()
     if service is None:
         abort(503)
@@ -233,15 +228,8 @@ def preview_pdf() -> Response:
         document = service.preview(support_request)
     except PayloadError as exc:
         return render_form(fields, problems=exc.problems, found=found, status=422)
-    sheet = read_sheet(document.xml, validated_at=None, software_name="Buzón")
-    sheet = dataclasses.replace(
-        sheet, subtitle=PREVIEW_MARK,
-        notes=(f"{PREVIEW_MARK}: no se ha enviado a la DIAN ni al vendedor. El número {sheet.number}, el CUDS y el "
-               "QR son provisionales: los definitivos se asignan al enviar.", *sheet.notes),
-    )  # fmt: skip
-    options = dataclasses.replace(pdf_options(), footer=f"{PREVIEW_MARK} · no es un documento soporte electrónico")
-    return Response(render_sheet(sheet, options), mimetype="application/pdf",
-                    headers={"Content-Disposition": 'inline; filename="vista-previa.pdf"'})  # fmt: skip
+    return preview_pdf_response(document.xml, counterpart="vendedor", key="CUDS",
+                                what="un documento soporte electrónico")  # fmt: skip
 
 
 @bp.post("/soporte/<int:document_id>/nota-ajuste")
