@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from buzon import local_dian
 from buzon.config import Settings
+from buzon.demo_support import seed_support
 from buzon.runtime import Runtime
 from dian.calendar import BOGOTA
 from dian.nit import check_digit
@@ -91,6 +92,7 @@ POLICIES = {ACCEPTS["id"]: "accept", CLAIMS["id"]: "claim", SILENT["id"]: "silen
 def seed_issued(settings: Settings, *, now: dt.datetime | None = None) -> str | None:
     """Issue the demo's own invoices once (see the module docstring); a line for `buzon init`, or None."""
     from dian.soap import DianClient
+    from issuing.ranges import RangeKind
     from issuing.request import require_request
     from store.models import OutboundDocument
 
@@ -119,6 +121,8 @@ def seed_issued(settings: Settings, *, now: dt.datetime | None = None) -> str | 
         server.app.clock_skew = dt.timedelta(days=11)  # our WS-Security Timestamps are of today
         service = dataclasses.replace(runtime.issuing_service(), clock=clock)
         service.sync_ranges(actor="demo")
+        if any(r.prefix == "DS" for r in service.ranges()):  # before any invoice: a DS range is not theirs
+            service.set_kind("DS", RangeKind.SUPPORT_DOCUMENT, actor="demo")
         for nit, policy in POLICIES.items():
             simulator.buyer.set({"policy": policy, "buyer_nit": nit, "concept": "02"})
         done: dict[str, Any] = {}
@@ -140,9 +144,10 @@ def seed_issued(settings: Settings, *, now: dt.datetime | None = None) -> str | 
         server.app.clock_skew = dt.timedelta(minutes=5)
         client_of = lambda: DianClient(server.url, runtime.company_identity())  # noqa: E731
         tacit = _follow_up(runtime, service, client_of, done["silent"].id, now)
+        support = seed_support(service, now)
         _queue_mail(runtime, service, client_of)
         states = ", ".join(f"{d.number} {d.state.value}" for d in done.values())
-        return f"demo: {len(done)} documento(s) expedido(s) por Buzón ({states}); {tacit}"
+        return f"demo: {len(done)} documento(s) expedido(s) por Buzón ({states}); {tacit}; {support}"
     finally:
         simulator.clock = real_clock
         runtime.close()
@@ -195,9 +200,9 @@ def _follow_up(runtime: Runtime, service: Any, client_of: Callable[[], Any], sil
     due = [d.invoice_id for d in tacit.due(runtime.sessions, now=now, calendar=runtime.calendar)]
     if silent_id not in due:
         return "sin aceptación tácita (la ventana del comprador no había terminado)"
-    tacit.emit(runtime.sessions, service.ctx, silent_id, now=now, calendar=runtime.calendar, actor="demo")
-    with client_of() as client:
-        report = deliver_events(runtime.sessions, ctx, client, actor="demo",
+    ours = tacit.emit(runtime.sessions, service.ctx, silent_id, now=now, calendar=runtime.calendar, actor="demo")
+    with client_of() as client:  # only the 034: the 030 the demo left queued is the scheduler's to retry
+        report = deliver_events(runtime.sessions, ctx, client, actor="demo", only=[ours.id],
                                 on_registered=runtime.on_registered(ctx, None))  # fmt: skip
     state = tacit.acceptance(runtime.sessions, silent_id)
     return f"aceptación tácita (034) {'registrada' if report.registered else 'en cola'}: {state.value}"

@@ -86,7 +86,19 @@ def register_software(settings: Settings, software: Software) -> None:
                         "valid_from": "2019-01-19",
                         "valid_to": "2030-01-19",
                         "technical_key": "fc8eac422eba16e22ffd8c6f94b3f40a6e38162c",
-                    }
+                    },
+                    {  # the documento soporte's own range (radian-issuing-facts C.5), marked with `ranges kind`
+                        "nit": settings.company.nit_number,
+                        "software_id": software.software_id,
+                        "resolution": "18764000000001",
+                        "prefix": "DS",
+                        "from": 1,
+                        "to": 5000,
+                        "valid_from": "2026-01-01",
+                        "valid_to": "2030-12-31",
+                        "technical_key": "5b7d3c4e9f1a2b6c8d0e7f3a1b5c9d2e4f6a8b0c",
+                        "kind": "support_document",
+                    },
                 ],
                 "exchange_emails": [
                     {

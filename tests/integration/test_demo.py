@@ -101,7 +101,9 @@ def test_demo_inbox_is_validated_by_the_simulator_and_seeded_once(tmp_path):
         # + 030/032/033/036/037 on our receivable, + the supplier's 036/037 the watch observed on the payable,
         # + the buyers' 030/032 and 033, 031 or our 034 on three issued invoices
         assert conn.execute(sa.text("SELECT count(*) FROM document_events")).scalar() == 9 + 5 + 2 + 9
-        assert conn.execute(sa.text("SELECT count(*) FROM outbound_documents WHERE origin = 'issued'")).scalar() == 7
+        # our seven sales documents and AP's three documentos soporte (two 05, one 95)
+        assert conn.execute(sa.text("SELECT count(*) FROM outbound_documents WHERE origin = 'issued'")).scalar() == 10
+        assert conn.execute(sa.text("SELECT count(*) FROM support_purchases")).scalar() == 2
         assert conn.execute(sa.text("SELECT count(*) FROM title_alerts WHERE kind = 'holder_changed'")).scalar() == 2
     engine.dispose()
 
@@ -114,13 +116,25 @@ def _assert_issued(stdout: str, engine: sa.Engine) -> None:
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT id, number, document_type, state, buyer_name, delivery_state, report, dian_messages, reference_id "
-            "FROM outbound_documents WHERE origin = 'issued' ORDER BY id")).all()  # fmt: skip
+            "FROM outbound_documents WHERE origin = 'issued' AND document_type NOT IN ('05', '95') ORDER BY id"
+        )).all()  # fmt: skip
+        support = conn.execute(sa.text(
+            "SELECT number, document_type, state, buyer_name, reference_id FROM outbound_documents "
+            "WHERE document_type IN ('05', '95') ORDER BY id")).all()  # fmt: skip
+        open_purchases = conn.execute(sa.text(
+            "SELECT seller_id FROM support_purchases WHERE support_document_id IS NULL")).scalars().all()  # fmt: skip
         events = conn.execute(sa.text(
             "SELECT outbound_document_id, code, direction, submission_state FROM document_events "
             "WHERE outbound_document_id IS NOT NULL ORDER BY id")).all()  # fmt: skip
         ranges = conn.execute(sa.text("SELECT prefix, source, resolution_number FROM numbering_ranges "
                                       "WHERE kind = 'invoice'")).all()  # fmt: skip
     assert [tuple(r) for r in ranges] == [("SETP", "dian", "18760000001")]  # read from the simulator
+    # AP's documentos soporte (buzon/demo_support.py) from the DS range, marked before any invoice took a number
+    assert [(r.number, r.document_type, r.state, r.buyer_name) for r in support] == [
+        ("DS1", "05", "accepted", "Pedro Campesino Rojas"), ("DS2", "05", "accepted", "Cloud Tools Inc."),
+        ("NDS1", "95", "accepted", "Pedro Campesino Rojas")]  # fmt: skip
+    assert "documentos soporte (DS1 accepted, DS2 accepted, NDS1 accepted)" in stdout
+    assert open_purchases == ["80456789", "80456789"]  # this week's, for /soporte/semana to gather
     by_buyer = {r.buyer_name: r for r in rows if r.document_type == "01" and r.state == "accepted"}
     assert Counter(r.state for r in rows) == {"accepted": 6, "rejected": 1}
     (rejected,) = [r for r in rows if r.state == "rejected"]
