@@ -16,7 +16,7 @@ import click
 
 from buzon.commands.errors import fail
 from buzon.commands.options import cli_actor, current_runtime, with_settings
-from buzon.commands.outcome import echo_issued
+from buzon.commands.outcome import echo_issued, issue_one
 from buzon.config import Settings
 
 __all__ = ["issue", "ranges"]
@@ -80,7 +80,6 @@ def _read_json(path: str) -> object:
 def issue(settings: Settings, file: str, idempotency_key: str | None, deliver: bool) -> None:
     """Issue one invoice or note from FILE.json (the native payload), or every document of FILE.csv (one row per line
     item, the columns below): validate, number, sign, send to DIAN."""
-    from issuing.problems import PayloadError
     from issuing.request import read_request
 
     if file.lower().endswith(".csv"):
@@ -93,14 +92,8 @@ def issue(settings: Settings, file: str, idempotency_key: str | None, deliver: b
 
         return issue_support(settings, data, idempotency_key=idempotency_key, deliver=deliver)
     request, problems = read_request(data)
-    if request is None:
-        fail("el documento no se expide: " + "; ".join(str(p) for p in problems))
-    with current_runtime(settings) as rt:
-        try:
-            done = rt.issuing.issue(request, actor=cli_actor(), idempotency_key=idempotency_key, client_key="cli",
-                                    deliver=deliver)  # fmt: skip
-        except PayloadError as exc:
-            fail("el documento no se expide: " + "; ".join(str(p) for p in exc.problems))
+    done = issue_one(settings, request, problems, lambda rt: rt.issuing, idempotency_key=idempotency_key,
+                     deliver=deliver)  # fmt: skip
     label = "CUFE" if done.document_type.is_invoice and done.document_type.value != "03" else "CUDE"
     echo_issued(done, key_label=label, total_label="Total a pagar")
 

@@ -1,13 +1,34 @@
-"""What `buzon issue` and `buzon support issue` print once a document is issued: its number, key, total and DIAN's
-word; a rejection ends the command with status 1."""
+"""How `buzon issue` and `buzon soporte` issue one document read from a file (every problem in one line, exit 2) and
+what they print once it is issued: its number, key, total and DIAN's word; a rejection ends with status 1."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-__all__ = ["echo_issued"]
+from buzon.commands.errors import fail
+from buzon.commands.options import cli_actor, current_runtime
+from buzon.config import Settings
+
+__all__ = ["echo_issued", "issue_one"]
+
+
+def issue_one(settings: Settings, request: Any, problems: Any, service_of: Callable[[Any], Any], *,
+              idempotency_key: str | None, deliver: bool) -> Any:  # fmt: skip
+    """Issue ``request`` (None when its reader found ``problems``) through ``service_of(runtime)`` as the command
+    line; the ``Issued``. A document that cannot be issued fails the command naming every problem."""
+    from issuing.problems import PayloadError
+
+    if request is None:
+        fail("el documento no se expide: " + "; ".join(str(p) for p in problems))
+    with current_runtime(settings) as rt:
+        try:
+            return service_of(rt).issue(request, actor=cli_actor(), idempotency_key=idempotency_key,
+                                        client_key="cli", deliver=deliver)  # fmt: skip
+        except PayloadError as exc:
+            fail("el documento no se expide: " + "; ".join(str(p) for p in exc.problems))
 
 
 def echo_issued(done: Any, *, key_label: str, total_label: str) -> None:

@@ -18,7 +18,7 @@ import click
 
 from buzon.commands.errors import fail
 from buzon.commands.options import cli_actor, current_runtime, with_settings
-from buzon.commands.outcome import echo_issued
+from buzon.commands.outcome import echo_issued, issue_one
 from buzon.config import Settings
 
 __all__ = ["issue_support", "soporte"]
@@ -47,18 +47,11 @@ def _print(done: Any) -> None:
 
 def issue_support(settings: Settings, data: dict[str, Any], *, idempotency_key: str | None, deliver: bool) -> None:
     """Issue a 05 or 95 from its native JSON (``kind`` says which)."""
-    from issuing.problems import PayloadError
     from issuing.support_request import read_support_request
 
     request, problems = read_support_request(data)
-    if request is None:
-        fail("el documento no se expide: " + "; ".join(str(p) for p in problems))
-    with current_runtime(settings) as rt:
-        try:
-            done = rt.support.issue(request, actor=cli_actor(), idempotency_key=idempotency_key, client_key="cli",
-                                    deliver=deliver)  # fmt: skip
-        except PayloadError as exc:
-            fail("el documento no se expide: " + "; ".join(str(p) for p in exc.problems))
+    done = issue_one(settings, request, problems, lambda rt: rt.support, idempotency_key=idempotency_key,
+                     deliver=deliver)  # fmt: skip
     _print(done)
 
 
