@@ -201,14 +201,11 @@ class IssuingService:
         with self.sessions() as s:
             reference = self._reference(s, request)
             try:
-                chosen = ranges.choose_range(
+                chosen, consecutive, authorization = ranges.number_for(
                     s, kind, ctx.environment, day,
                     prefix=request.prefix, resolution_number=request.resolution_number, number=request.number,
                 )  # fmt: skip
-                range_id, prefix, authorization = chosen.id, chosen.prefix, ranges.dian_range(chosen)
-                if kind.from_dian and authorization is None:
-                    raise ranges.RangeError(f"el rango {prefix} no trae de la DIAN sus fechas o su clave técnica")
-                consecutive = ranges.take_number(s, range_id, request.number)
+                range_id, prefix = chosen.id, chosen.prefix
             except ranges.RangeError as exc:
                 s.rollback()
                 raise _refused(exc) from None

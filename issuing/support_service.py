@@ -78,16 +78,10 @@ class SupportService:
         with self.issuing.sessions() as s:
             reference = self._reference(s, request)
             try:
-                chosen = ranges.choose_range(
+                chosen, consecutive, authorization = ranges.number_for(
                     s, kind, ctx.environment, day,
                     prefix=request.prefix, resolution_number=request.resolution_number, number=request.number,
                 )  # fmt: skip
-                authorization = ranges.dian_range(chosen)
-                if kind.from_dian and authorization is None:
-                    raise ranges.RangeError(
-                        f"el rango {chosen.prefix} no trae de la DIAN sus fechas o su clave técnica"
-                    )
-                consecutive = ranges.take_number(s, chosen.id, request.number)
             except ranges.RangeError as exc:
                 s.rollback()
                 raise PayloadError([Problem(exc.pointer, str(exc))]) from None
