@@ -104,6 +104,15 @@ def row_view(row: OutboundDocument, events: list[dict[str, Any]]) -> dict[str, A
     }  # fmt: skip
 
 
+def newest_page(query: Any, before: str, size: int) -> tuple[list[OutboundDocument], bool]:
+    """One page (``size`` rows) of ``query``'s documents, newest first and older than the id ``before`` when it is one
+    (the lists of issued documents here and in web/support.py); and whether more follow."""
+    if before.isdigit():
+        query = query.where(OutboundDocument.id < int(before))
+    rows = list(_db().scalars(query.order_by(OutboundDocument.id.desc()).limit(size + 1)))
+    return rows[:size], len(rows) > size
+
+
 @bp.get("/facturas-emitidas")
 @roles(*READERS)
 def index() -> str:
@@ -133,11 +142,7 @@ def index() -> str:
     if until is not None:
         query = query.where(OutboundDocument.issue_date <= until)
     before = args.get("antes", "")
-    if before.isdigit():
-        query = query.where(OutboundDocument.id < int(before))
-    rows = list(_db().scalars(query.order_by(OutboundDocument.id.desc()).limit(PAGE_SIZE + 1)))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, more = newest_page(query, before, PAGE_SIZE)
     events = buyer_events([r.id for r in rows])
     kept = {k: v for k, v in args.items() if k in ("estado", "tipo", "desde", "hasta") and v}
     return render_template(

@@ -24,7 +24,7 @@ from dian.codes import DocumentType
 from store.models import OutboundDocument, OutboundState
 from web.access import roles
 from web.api_issuing import SUPPORT_ISSUERS, SUPPORT_READERS
-from web.issued import issuing_service, stored_blob
+from web.issued import issuing_service, newest_page, stored_blob
 from web.issued_delivery import delivery_view, pdf_options
 from web.issued_labels import STATE_HINTS, STATE_LABELS, explain_rules
 from web.labels import local_time, money
@@ -154,11 +154,7 @@ def index() -> str:
         query = query.where(sa.or_(OutboundDocument.buyer_nit == plain,
                                    sa.func.lower(OutboundDocument.buyer_name).contains(seller.lower())))  # fmt: skip
     before = args.get("antes", "")
-    if before.isdigit():
-        query = query.where(OutboundDocument.id < int(before))
-    rows = list(_db().scalars(query.order_by(OutboundDocument.id.desc()).limit(PAGE_SIZE + 1)))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, more = newest_page(query, before, PAGE_SIZE)
     kept = {k: v for k, v in args.items() if k in ("estado", "tipo", "vendedor") and v}
     return render_template(
         "support.html", rows=[row_view(r) for r in rows],
