@@ -8,7 +8,7 @@ Nothing here computes an amount: issuing.totals does, on the server, for the tot
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,9 +25,11 @@ __all__ = [
     "fields_of_payload",
     "figure",
     "line_count",
+    "line_fields",
     "payload_of",
     "plain_figure",
     "problems_view",
+    "stored_lines",
 ]
 
 MIN_LINES = 3
@@ -212,6 +214,23 @@ def plain_figure(value: Any) -> str:
     return text.replace(".", ",")
 
 
+def stored_lines(data: Mapping[str, Any]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """A stored payload's lines numbered from 1, as many as a form shows (also the documento soporte's)."""
+    for i, line in enumerate(data.get("lines") or [], start=1):
+        if i > MAX_FORM_LINES:
+            break
+        yield i, line
+
+
+def line_fields(i: int, line: Mapping[str, Any]) -> dict[str, str]:
+    """The form fields every stored line fills: its description, quantity and unit price."""
+    return {
+        f"l{i}_descripcion": str(line.get("description", "")),
+        f"l{i}_cantidad": plain_figure(line.get("quantity", "")),
+        f"l{i}_precio": plain_figure(line.get("unit_price", "")),
+    }
+
+
 def fields_of_payload(data: Mapping[str, Any]) -> dict[str, str]:
     """The form fields of a stored payload (an invoice's, to prefill a note): buyer, lines, payment."""
     fields: dict[str, str] = {}
@@ -222,12 +241,8 @@ def fields_of_payload(data: Mapping[str, Any]) -> dict[str, str]:
                   c_iva="01" if customer.get("tax_scheme") == "01" else "ZZ")  # fmt: skip
     address = customer.get("address") or {}
     fields.update(c_direccion=str(address.get("line") or ""), c_ciudad=str(address.get("city_code") or ""))
-    for i, line in enumerate(data.get("lines") or [], start=1):
-        if i > MAX_FORM_LINES:
-            break
-        fields[f"l{i}_descripcion"] = str(line.get("description", ""))
-        fields[f"l{i}_cantidad"] = plain_figure(line.get("quantity", ""))
-        fields[f"l{i}_precio"] = plain_figure(line.get("unit_price", ""))
+    for i, line in stored_lines(data):
+        fields.update(line_fields(i, line))
         fields[f"l{i}_codigo"] = str(line.get("code") or "")
         for adjustment in line.get("adjustments") or []:
             if not adjustment.get("charge") and adjustment.get("percent") is not None:

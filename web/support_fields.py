@@ -16,7 +16,16 @@ from typing import Any
 
 from dian.support.literals import ADJUSTMENT_CONCEPTS, GENERATION_MODES
 from issuing.support_request import FOREIGN_ID_TYPES
-from web.issued_fields import IVA_RATES, MAX_FORM_LINES, MIN_LINES, PAYMENT_METHODS, figure, plain_figure
+from web.issued_fields import (
+    IVA_RATES,
+    MAX_FORM_LINES,
+    MIN_LINES,
+    PAYMENT_METHODS,
+    figure,
+    line_fields,
+    plain_figure,
+    stored_lines,
+)
 
 __all__ = [
     "CONCEPTS",
@@ -207,12 +216,8 @@ def fields_of_support(data: Mapping[str, Any]) -> dict[str, str]:
               "v_nombre": str(seller.get("name", "")), "v_correo": str(seller.get("email") or ""),
               "v_direccion": str(address.get("line") or ""), "v_ciudad": str(address.get("city_code") or ""),
               "v_pais": str(address.get("country") or "")}  # fmt: skip
-    for i, line in enumerate(data.get("lines") or [], start=1):
-        if i > MAX_FORM_LINES:
-            break
-        fields[f"l{i}_descripcion"] = str(line.get("description", ""))
-        fields[f"l{i}_cantidad"] = plain_figure(line.get("quantity", ""))
-        fields[f"l{i}_precio"] = plain_figure(line.get("unit_price", ""))
+    for i, line in stored_lines(data):
+        fields.update(line_fields(i, line))
         for tax in line.get("taxes") or []:
             if tax.get("scheme") in (None, "01") and tax.get("rate") is not None:
                 fields[f"l{i}_iva"] = plain_figure(tax["rate"]).replace(",00", "")
