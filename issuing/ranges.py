@@ -339,14 +339,15 @@ def dian_range(row: NumberingRange) -> DianRange | None:
 
 
 def number_for(
-    session: Session, kind: RangeKind, environment: Environment, day: dt.date, *, prefix: str | None,
-    resolution_number: str | None, number: int | None,
-) -> tuple[NumberingRange, int, DianRange | None]:  # fmt: skip
+    session: Session, kind: RangeKind, environment: Environment, day: dt.date, wanted: Any
+) -> tuple[NumberingRange, int, DianRange | None]:
     """A new document's number (invoices and notes, issuing/service.py; the documento soporte, support_service.py):
-    its range (choose_range), the consecutive taken (take_number) and DIAN's authorization of the range; a RangeError
-    when a DIAN range lacks its dates or technical key."""
-    chosen = choose_range(session, kind, environment, day, prefix=prefix, resolution_number=resolution_number,
-                          number=number)  # fmt: skip
+    its range (choose_range, with the ``prefix``, ``resolution_number`` and ``number`` the request ``wanted``, each
+    may be None), the consecutive taken (take_number) and DIAN's authorization of the range; a RangeError when a DIAN
+    range lacks its dates or technical key."""
+    number = wanted.number
+    chosen = choose_range(session, kind, environment, day, prefix=wanted.prefix,
+                          resolution_number=wanted.resolution_number, number=number)  # fmt: skip
     authorization = dian_range(chosen)
     if kind.from_dian and authorization is None:
         raise RangeError(f"el rango {chosen.prefix} no trae de la DIAN sus fechas o su clave técnica")

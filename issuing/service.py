@@ -201,10 +201,7 @@ class IssuingService:
         with self.sessions() as s:
             reference = self._reference(s, request)
             try:
-                chosen, consecutive, authorization = ranges.number_for(
-                    s, kind, ctx.environment, day,
-                    prefix=request.prefix, resolution_number=request.resolution_number, number=request.number,
-                )  # fmt: skip
+                chosen, consecutive, authorization = ranges.number_for(s, kind, ctx.environment, day, request)
                 range_id, prefix = chosen.id, chosen.prefix
             except ranges.RangeError as exc:
                 s.rollback()

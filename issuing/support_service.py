@@ -78,10 +78,7 @@ class SupportService:
         with self.issuing.sessions() as s:
             reference = self._reference(s, request)
             try:
-                chosen, consecutive, authorization = ranges.number_for(
-                    s, kind, ctx.environment, day,
-                    prefix=request.prefix, resolution_number=request.resolution_number, number=request.number,
-                )  # fmt: skip
+                chosen, consecutive, authorization = ranges.number_for(s, kind, ctx.environment, day, request)
             except ranges.RangeError as exc:
                 s.rollback()
                 raise PayloadError([Problem(exc.pointer, str(exc))]) from None
