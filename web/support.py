@@ -48,13 +48,16 @@ SUPPORT_RULES = {
                "configuración; si es correcto, copie el texto de la DIAN y consulte al administrador de Buzón."),
     "NSAD06": ("El CUDS de la nota de ajuste no es el que la DIAN calcula.", "Revise el PIN del software en la "
                "configuración; si es correcto, copie el texto de la DIAN y consulte al administrador de Buzón."),
-    "DSAB05b": ("El prefijo no corresponde a la autorización de numeración del documento soporte.", _RANGE),
+    # InvoiceControl against DIAN's range table, field by field as the invoice's FAB rules (radian-issuing-facts C.5).
+    "DSAB05b": ("El número de la autorización de numeración no es una autorización de documento soporte de este "
+                "adquiriente (por ejemplo, el rango es de facturas).", _RANGE),
     "DSAB07a": ("La fecha del documento está fuera de la vigencia de la autorización de numeración.", _RANGE),
     "DSAB07b": ("La fecha inicial de la autorización no coincide con la de la DIAN.", _RANGE),
-    "DSAB08b": ("La autorización de numeración no estaba vigente en la fecha del documento.", _RANGE),
-    "DSAB10b": ("El número inicial del rango no coincide con el autorizado.", _RANGE),
-    "DSAB11b": ("El número está fuera del rango de numeración autorizado para el documento soporte.", _RANGE),
-    "DSAB12b": ("La autorización de numeración no existe para este adquiriente.", _RANGE),
+    "DSAB08b": ("La fecha final de la autorización no coincide con la de la DIAN.", _RANGE),
+    "DSAB10b": ("El prefijo no corresponde a la autorización de numeración.", _RANGE),
+    "DSAB11b": ("El número está fuera del rango autorizado, o el número inicial del rango no coincide con el "
+                "autorizado.", _RANGE),
+    "DSAB12b": ("El número final del rango no coincide con el autorizado.", _RANGE),
     "NSBG04": ("El documento soporte que ajusta la nota no existe en la DIAN.",
                "Revise el número y el CUDS del documento soporte referenciado."),
     "RUT01": ("Un aviso de la DIAN sobre la consulta del RUT; no impide la validación.", "Nada: es informativo."),
