@@ -12,6 +12,7 @@ from flask import Flask, g, jsonify
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.routing import IntegerConverter
 
 from store.db import current_revision, head_revision, make_engine, session_factory
 from web.access import init_access, public
@@ -38,6 +39,14 @@ def admin_blueprints() -> list[Any]:
     from web import admin, admin_certificate, admin_dian, admin_tokens, admin_users, admin_webhooks
 
     return [m.bp for m in (admin, admin_users, admin_tokens, admin_webhooks, admin_certificate, admin_dian)]
+
+
+class DatabaseId(IntegerConverter):
+    """``<int:…>`` bounded by SQLite's and PostgreSQL's largest integer (2**63 - 1)."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def create_app(
@@ -109,6 +118,9 @@ def create_app(
         return g.db
 
     app.extensions["buzon.db"] = db
+    # Every <int:…> in a URL is an id of ours: one larger than the databases' integer names nothing (404) instead of
+    # overflowing SQLite's driver into a 500. Set before any route is added.
+    app.url_map.converters["int"] = DatabaseId
     init_access(app)
 
     @app.teardown_appcontext

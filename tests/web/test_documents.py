@@ -269,6 +269,9 @@ def test_the_pdf_is_shown_inline_and_files_download(app_and_db, document, blobs,
     assert raw.data.startswith(b"From: x")
     assert client.get(f"/documentos/{document.id}/contenedor").status_code == 404  # no AttachedDocument kept
     assert client.get("/documentos/999999").status_code == 404
+    # An id past the databases' integer names nothing either (SQLite's driver would overflow into a 500).
+    for path in ("/documentos/{}", "/documentos/{}/xml", "/correos/{}/original", "/titulos/{}"):
+        assert client.get(path.format(2**63)).status_code == 404, path
 
 
 def test_timeline_shows_ours_and_observed_with_dian_answers_and_who(app_and_db, document, client_as):
