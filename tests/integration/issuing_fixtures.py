@@ -4,8 +4,9 @@ database. Faults are injected through the simulator's admin endpoint over HTTP, 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,15 +97,17 @@ class IssuingBed:
             return rows
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def issuing_bed(request, tmp_path: Path) -> Iterator[IssuingBed]:
+@contextlib.contextmanager
+def open_bed(kind: str, tmp_path: Path, adjust: Callable[[Settings], Settings] | None = None) -> Iterator[IssuingBed]:
     """Buzón as the seller issuing its own documents, on SQLite or a fresh PostgreSQL database, with the simulator;
-    the ranges are already read from DIAN."""
+    the ranges are already read from DIAN. ``adjust`` changes the settings first (SMTP, our party, the PDF)."""
     from store.db import make_engine, migrate
 
     world = make_world(tmp_path / "dian-sim")
-    with database(request.param, tmp_path) as url:
+    with database(kind, tmp_path) as url:
         settings = seller_settings(tmp_path, world, url)
+        if adjust is not None:
+            settings = adjust(settings)
         engine = make_engine(url)
         migrate(engine)
         runtime = jobs.configure(settings, engine=engine)
@@ -116,3 +119,10 @@ def issuing_bed(request, tmp_path: Path) -> Iterator[IssuingBed]:
             runtime.close()
             engine.dispose()
             world.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def issuing_bed(request, tmp_path: Path) -> Iterator[IssuingBed]:
+    """The issuing bed of `open_bed` with the configuration as the tests' seller has it."""
+    with open_bed(request.param, tmp_path) as bed:
+        yield bed

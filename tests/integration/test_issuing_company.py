@@ -13,15 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from buzon import jobs
-from buzon.config import ConfigError, parse_settings
+from buzon.config import ConfigError, Settings, parse_settings
 from dian.ubl import CommercialDocument, parse_document
 from issuing.pdf import render_pdf
-from tests.integration.dian_fixtures import make_world
-from tests.integration.events_fixtures import database
-from tests.integration.issuing_fixtures import IssuingBed, invoice_data
+from tests.integration.issuing_fixtures import IssuingBed, invoice_data, open_bed
 from tests.integration.test_issuing_e2e import _verify_with_buzon_and_xmlsec1
-from tests.integration.titles_fixtures import seller_settings
 
 pytestmark = pytest.mark.integration
 
@@ -33,25 +29,13 @@ COMPANY = {"trade_name": "Proveedor Digital", "tax_levels": ["O-13", "O-23"], "t
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bed(request, tmp_path: Path) -> Iterator[IssuingBed]:
-    from store.db import make_engine, migrate
-
-    world = make_world(tmp_path / "dian-sim")
-    with database(request.param, tmp_path) as url:
-        base = seller_settings(tmp_path, world, url)
+    def our_party(base: Settings) -> Settings:
         company = parse_settings({"company": {"nit": base.company.nit, "name": base.company.name, **COMPANY}},
                                  base=tmp_path).company  # fmt: skip
-        settings = dataclasses.replace(base, company=company)
-        engine = make_engine(url)
-        migrate(engine)
-        runtime = jobs.configure(settings, engine=engine)
-        try:
-            bed = IssuingBed(world, settings, runtime, tmp_path)
-            bed.issuing.sync_ranges(actor="test:admin")
-            yield bed
-        finally:
-            runtime.close()
-            engine.dispose()
-            world.stop()
+        return dataclasses.replace(base, company=company)
+
+    with open_bed(request.param, tmp_path, our_party) as bed:
+        yield bed
 
 
 def test_our_party_from_the_configuration_is_in_the_ubl_and_the_pdf(bed: IssuingBed, tmp_path: Path) -> None:

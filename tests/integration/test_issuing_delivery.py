@@ -17,16 +17,14 @@ import pytest
 import sqlalchemy as sa
 
 from buzon import jobs
-from buzon.config import SmtpSettings
+from buzon.config import Settings, SmtpSettings
 from dian.nit import check_digit
 from dian.ubl import AttachedDocument, CommercialDocument, parse_document
 from events.notify import deliver_mail
 from issuing.delivery import MailSettings, resend_to_buyer
 from store.models import DeliveryState, MailKind, NumberingRange, OutboundDocument, OutgoingMail, WebhookDelivery
-from tests.integration.dian_fixtures import SELLER_NIT, make_world
-from tests.integration.events_fixtures import database
-from tests.integration.issuing_fixtures import CUSTOMER, IssuingBed, invoice_data
-from tests.integration.titles_fixtures import seller_settings
+from tests.integration.dian_fixtures import SELLER_NIT
+from tests.integration.issuing_fixtures import CUSTOMER, IssuingBed, invoice_data, open_bed
 from tests.services import free_port
 
 pytestmark = pytest.mark.integration
@@ -34,26 +32,14 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bed(request, tmp_path: Path, smtp_server) -> Iterator[IssuingBed]:
-    from store.db import make_engine, migrate
-
-    world = make_world(tmp_path / "dian-sim")
-    with database(request.param, tmp_path) as url:
-        settings = seller_settings(tmp_path, world, url)
+    def with_smtp(settings: Settings) -> Settings:
         smtp = SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none",
                             from_address="facturacion@proveedor.test")  # fmt: skip
-        settings = dataclasses.replace(settings, smtp=smtp)
-        engine = make_engine(url)
-        migrate(engine)
-        runtime = jobs.configure(settings, engine=engine)
-        try:
-            bed = IssuingBed(world, settings, runtime, tmp_path)
-            bed.smtp = smtp_server  # type: ignore[attr-defined]
-            bed.issuing.sync_ranges(actor="test:admin")
-            yield bed
-        finally:
-            runtime.close()
-            engine.dispose()
-            world.stop()
+        return dataclasses.replace(settings, smtp=smtp)
+
+    with open_bed(request.param, tmp_path, with_smtp) as bed:
+        bed.smtp = smtp_server  # type: ignore[attr-defined]
+        yield bed
 
 
 def _webhooks(bed: IssuingBed) -> list[WebhookDelivery]:

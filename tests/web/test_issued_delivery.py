@@ -17,14 +17,11 @@ import pytest
 import sqlalchemy as sa
 
 from buzon import jobs
-from buzon.config import SmtpSettings
+from buzon.config import Settings, SmtpSettings
 from dian.nit import check_digit
 from events.notify import deliver_mail
 from store.models import DeliveryState, NumberingRange
-from tests.integration.dian_fixtures import make_world
-from tests.integration.events_fixtures import database
-from tests.integration.issuing_fixtures import CUSTOMER, IssuingBed, invoice_data
-from tests.integration.titles_fixtures import seller_settings
+from tests.integration.issuing_fixtures import CUSTOMER, IssuingBed, invoice_data, open_bed
 from tests.services import free_port
 from tests.web.test_issued import app_for, client, text
 
@@ -35,27 +32,15 @@ FOOTER = "Pague en la cuenta corriente 987-654321-00 del Banco Demo"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def bed(request, tmp_path: Path, smtp_server) -> Iterator[IssuingBed]:
-    from store.db import make_engine, migrate
-
-    world = make_world(tmp_path / "dian-sim")
-    with database(request.param, tmp_path) as url:
-        settings = seller_settings(tmp_path, world, url)
+    def with_smtp(settings: Settings) -> Settings:
         smtp = SmtpSettings(host=smtp_server.host, port=smtp_server.port, tls="none",
                             from_address="facturacion@proveedor.test")  # fmt: skip
         issuing = dataclasses.replace(settings.issuing, pdf_footer=FOOTER)
-        settings = dataclasses.replace(settings, smtp=smtp, issuing=issuing)
-        engine = make_engine(url)
-        migrate(engine)
-        runtime = jobs.configure(settings, engine=engine)
-        try:
-            bed = IssuingBed(world, settings, runtime, tmp_path)
-            bed.smtp = smtp_server  # type: ignore[attr-defined]
-            bed.issuing.sync_ranges(actor="test:admin")
-            yield bed
-        finally:
-            runtime.close()
-            engine.dispose()
-            world.stop()
+        return dataclasses.replace(settings, smtp=smtp, issuing=issuing)
+
+    with open_bed(request.param, tmp_path, with_smtp) as bed:
+        bed.smtp = smtp_server  # type: ignore[attr-defined]
+        yield bed
 
 
 def _app(bed: IssuingBed):
