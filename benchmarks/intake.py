@@ -34,7 +34,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 import sqlalchemy as sa  # noqa: E402
 
 from benchmarks._measure import reference_line  # noqa: E402
+from benchmarks._scratch import scratch_database  # noqa: E402
 from buzon import demo  # noqa: E402
 from dian.reception import verify_received  # noqa: E402
 from dian.trust import TrustStore  # noqa: E402
@@ -56,7 +57,6 @@ from store.db import make_engine, migrate, session_factory  # noqa: E402
 NOW = dt.datetime(2026, 3, 2, 15, 0, tzinfo=dt.UTC)
 COMPANY = "900654321"
 DATABASES = (("sqlite", "SQLite"), ("postgresql", "PostgreSQL"))
-PG_ADMIN = os.environ.get("BUZON_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def messages_for(pki: demo.DemoPKI, count: int) -> list[bytes]:
@@ -126,24 +126,16 @@ def server_cpu(engine: sa.Engine) -> dict[int, float]:
 def database(kind: str, tmp: Path) -> Iterator[str | None]:
     """The URL of a fresh database (a SQLite file, or a PostgreSQL database dropped afterwards); None when PostgreSQL
     is unreachable."""
-    name = f"buzon_bench_{secrets.token_hex(4)}"
     if kind == "sqlite":
-        yield f"sqlite:///{tmp / f'{name}.sqlite3'}"
+        yield f"sqlite:///{tmp / f'buzon_bench_{secrets.token_hex(4)}.sqlite3'}"
         return
-    try:
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"PostgreSQL  skipped: {exc.__class__.__name__}: {exc}")
-        yield None
-        return
-    try:
-        yield sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url: str | None = stack.enter_context(scratch_database("intake"))
+        except Exception as exc:  # the SQLite figures alone
+            print(f"PostgreSQL  skipped: {exc.__class__.__name__}: {exc}")
+            url = None
+        yield url
 
 
 def rates(mails: list[bytes], pki: demo.DemoPKI, tmp: Path, rounds: int) -> None:
