@@ -94,7 +94,7 @@ def test_a_declared_contingency_and_the_deadline_alert(issuing_bed: IssuingBed) 
     assert bed.row(done.id).state is OutboundState.ACCEPTED
 
 
-@pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
 def test_the_contingency_from_the_command_line(issuing_bed: IssuingBed, tmp_path) -> None:
     import json
     import subprocess

@@ -136,7 +136,7 @@ class _FirstNoteTooEarly:
         return self.real.get_status(track_id)
 
 
-@pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
 def test_a_note_refused_for_its_order_is_resent_byte_for_byte(issuing_bed: IssuingBed) -> None:
     bed = issuing_bed
     client = _FirstNoteTooEarly(bed.runtime.dian_client())

@@ -19,7 +19,7 @@ from tests.integration.issuing_fixtures import IssuingBed, invoice_data
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
 def test_issuing_from_the_command_line(issuing_bed: IssuingBed, tmp_path: Path) -> None:
     bed = issuing_bed
     run = buzon_cli(bed.settings, tmp_path / "buzon.toml")

@@ -216,7 +216,7 @@ def test_an_outage_answers_202_queued_not_rejected(api: Api) -> None:
     assert after.status_code == 201 and after.json["state"] == "accepted" and after.json["dian"]["is_valid"] is True
 
 
-@pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
 def test_only_roles_that_may_issue_can(api: Api) -> None:
     assert api.post("/api/v1/invoices", invoice_data(), who="clerk").status_code == 403
     # Without a token nor a session a POST is unauthenticated: 401, not a CSRF 400 (test_api_unauthenticated.py).

@@ -212,7 +212,7 @@ def test_an_apidian_retry_with_the_same_number_returns_the_same_invoice(api: Api
     assert api.count() == 1
 
 
-@pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("issuing_bed", ["sqlite", "postgresql"], indirect=True)
 def test_apidian_refusals_name_apidians_own_fields(api: Api) -> None:
     body = bag_invoice()
     body["customer"]["type_document_identification_id"] = 77
