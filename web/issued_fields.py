@@ -67,6 +67,7 @@ def figure(text: str) -> str:
 # The validator speaks to a program ("digits and a decimal point"); a person typed the figure in Colombian style.
 _NOT_A_NUMBER = "no es un número con dígitos ASCII"
 FIGURE_HINT = "no es una cifra: escríbala como 1.250.000 o 1.250.000,50"
+FIGURE_SHORT = "no es una cifra"
 
 
 def problems_view(
@@ -78,10 +79,10 @@ def problems_view(
     by_field: dict[str, str] = {}
     for problem in problems:
         name, label = locate(problem.pointer)
-        message = FIGURE_HINT if problem.message.startswith(_NOT_A_NUMBER) else problem.message
-        listed.append({"label": label, "message": message, "field": name or ""})
-        if name and name not in by_field:
-            by_field[name] = message
+        figure = problem.message.startswith(_NOT_A_NUMBER)
+        listed.append({"label": label, "message": FIGURE_HINT if figure else problem.message, "field": name or ""})
+        if name and name not in by_field:  # beside a narrow figure field, the short words; the summary has the rest
+            by_field[name] = FIGURE_SHORT if figure else problem.message
     return listed, by_field
 
 
