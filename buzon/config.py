@@ -107,6 +107,7 @@ class DianSettings:
     environment: Literal["simulator", "habilitacion", "produccion"] = "simulator"
     endpoint: str = ""
     simulator_port: int = 8090
+    simulator_dir: str = ""  # the local simulator's state (default <data_dir>/dian-sim; the install's first company's)
     software_id: str = "00000000-0000-0000-0000-000000000000"
     software_pin: str = field(default="", repr=False)
     test_set_id: str = ""
@@ -283,6 +284,18 @@ class Settings:
     issuing: IssuingSettings = IssuingSettings()
     approvals: ApprovalSettings = ApprovalSettings()
     loaded_from: str = field(default="(defaults)", compare=False)
+    # The install's other companies ([[companies]] tables; buzon/companies.py): this one is the first.
+    companies: tuple[Settings, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        """The company's key in this install: its NIT without the check digit (URLs, folders, the switcher)."""
+        return self.company.nit.partition("-")[0]
+
+    @property
+    def group(self) -> tuple[Settings, ...]:
+        """Every company of the install, this one first."""
+        return (self, *self.companies)
 
     @property
     def data_path(self) -> Path:
@@ -373,7 +386,7 @@ def _convert(value: Any, tp: Any, key: str, env: Mapping[str, str], problems: _P
 def _build(cls: type, data: Mapping[str, Any], prefix: str, env: Mapping[str, str], problems: _Problems) -> Any:
     """The dataclass from one table; a bad value is recorded and its default kept, so every problem is found."""
     hints = get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name != "loaded_from"]
+    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in ("loaded_from", "companies")]
     for key in data:
         if key not in names:
             where = f"{prefix}.{key}" if prefix else key
@@ -621,7 +634,7 @@ def _absolute(s: Settings, base: Path) -> Settings:
         s,
         data_dir=fix(s.data_dir),
         certificate=dataclasses.replace(s.certificate, pkcs12_path=fix(s.certificate.pkcs12_path)),
-        dian=dataclasses.replace(s.dian, trust_store=fix(s.dian.trust_store)),
+        dian=dataclasses.replace(s.dian, trust_store=fix(s.dian.trust_store), simulator_dir=fix(s.dian.simulator_dir)),
         inbox=dataclasses.replace(s.inbox, path=fix(s.inbox.path)),
         issuing=dataclasses.replace(s.issuing, pdf_logo=fix(s.issuing.pdf_logo)),
     )
@@ -630,7 +643,12 @@ def _absolute(s: Settings, base: Path) -> Settings:
 def parse_settings(
     data: Mapping[str, Any], *, base: Path, env: Mapping[str, str] | None = None, source: str = "(inline)"
 ) -> Settings:
-    """Settings from an already-parsed TOML mapping; a ConfigError lists every problem found."""
+    """Settings from an already-parsed TOML mapping; a ConfigError lists every problem found. Each [[companies]]
+    table is another company of the install (buzon/companies.py), kept in ``companies``."""
+    if "companies" in data:
+        from buzon.companies import with_companies  # the group's rules live beside the noun they own
+
+        return with_companies(data, base=base, env=env, source=source)
     problems = _Problems()
     settings = _build(Settings, data, "", os.environ if env is None else env, problems)
     settings = _absolute(dataclasses.replace(settings, loaded_from=source), base)

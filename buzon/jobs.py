@@ -29,7 +29,8 @@ from store.models import JobRun
 
 log = logging.getLogger("buzon.jobs")
 
-_runtime: Runtime | None = None
+_runtimes: dict[str, Runtime] = {}  # every company's, the first company's first
+_company: ContextVar[str | None] = ContextVar("buzon_job_company", default=None)  # whose job runs now (None: first)
 
 
 def configure(settings: Settings, *, engine: Engine | None = None) -> Runtime:
@@ -37,19 +38,44 @@ def configure(settings: Settings, *, engine: Engine | None = None) -> Runtime:
     return use(Runtime.from_settings(settings, engine=engine))
 
 
-def use(runtime: Runtime) -> Runtime:
-    """Bind the jobs to this runtime (the web's in-process scheduler shares the web's); the previous one is closed."""
-    global _runtime
-    if _runtime is not None and _runtime is not runtime:
-        _runtime.close()
-    _runtime = runtime
+def use(runtime: Runtime, *others: Runtime) -> Runtime:
+    """Bind the jobs to this runtime, and to the install's other companies' (the web's in-process scheduler shares
+    the web's); the runtimes bound before and not now are closed."""
+    global _runtimes
+    bound = {rt.settings.key: rt for rt in (runtime, *others)}
+    for old in _runtimes.values():
+        if all(old is not rt for rt in bound.values()):
+            old.close()
+    _runtimes = bound
     return runtime
 
 
+def bound() -> list[Runtime]:
+    """The runtimes the jobs are bound to, the first company's first."""
+    return list(_runtimes.values())
+
+
 def runtime() -> Runtime:
-    if _runtime is None:
+    """The runtime of the company whose job runs now (``acting_for``), else the first company's."""
+    if not _runtimes:
         raise RuntimeError("buzon.jobs.configure(settings) must run before a job")
-    return _runtime
+    key = _company.get()
+    if key is None:
+        return next(iter(_runtimes.values()))
+    try:
+        return _runtimes[key]
+    except KeyError:
+        raise RuntimeError(f"no company {key} is bound to the jobs") from None
+
+
+@contextmanager
+def acting_for(company: str | None) -> Iterator[None]:
+    """Run the jobs called inside for this company (its key: the NIT without check digit; None: the first)."""
+    token = _company.set(company)
+    try:
+        yield
+    finally:
+        _company.reset(token)
 
 
 def _now() -> datetime:
@@ -92,12 +118,13 @@ SKIPPED_RAN = "otro programador ya la ejecutó en este intervalo"
 _firing: ContextVar[float] = ContextVar("buzon_job_firing", default=0.0)  # seconds: half the firing job's interval
 
 
-def scheduled(job_id: str, seconds: float) -> dict[str, Any]:
-    """What a scheduler fires every ``seconds``: job ``job_id``, unless another scheduler already ran it within half
-    that interval (on PostgreSQL; see ``recorded``)."""
+def scheduled(job_id: str, seconds: float, company: str | None = None) -> dict[str, Any]:
+    """What a scheduler fires every ``seconds``: job ``job_id`` of ``company`` (None: the first), unless another
+    scheduler already ran it within half that interval (on PostgreSQL; see ``recorded``)."""
     token = _firing.set(seconds / 2)
     try:
-        return JOBS[job_id]()
+        with acting_for(company):
+            return JOBS[job_id]()
     finally:
         _firing.reset(token)
 

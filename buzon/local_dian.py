@@ -22,8 +22,9 @@ SANDBOX_PASSWORD = b"buzon-sandbox"  # the sandbox certificate's, issued by the 
 
 
 def data_dir(settings: Settings) -> Path:
-    """Where the local DIAN simulator keeps its state, CA and certificates."""
-    return settings.data_path / "dian-sim"
+    """Where the local DIAN simulator keeps its state, CA and certificates (one for every company of the install: it
+    plays the one DIAN they all answer to)."""
+    return Path(settings.dian.simulator_dir) if settings.dian.simulator_dir else settings.data_path / "dian-sim"
 
 
 def is_local(settings: Settings) -> bool:
@@ -46,7 +47,8 @@ def sandbox_identity(settings: Settings) -> SigningIdentity:
     from dian.simulator import Simulator  # start-up time: see the module's docstring
     from dian.trust import load_pkcs12
 
-    path = data_dir(settings) / SANDBOX_P12
+    # The first company's beside the simulator's state; another company's in its own folder (one NIT each).
+    path = (settings.data_path if settings.dian.simulator_dir else data_dir(settings)) / SANDBOX_P12
     if path.exists():
         return load_pkcs12(path, SANDBOX_PASSWORD)
     simulator = Simulator(data_dir(settings))
@@ -58,6 +60,7 @@ def sandbox_identity(settings: Settings) -> SigningIdentity:
         b"buzon-sandbox", identity.key, identity.certificate, list(identity.chain),
         BestAvailableEncryption(SANDBOX_PASSWORD),
     )  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     path.chmod(0o600)
     return load_pkcs12(path, SANDBOX_PASSWORD)

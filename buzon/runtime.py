@@ -139,6 +139,8 @@ class Runtime:
     def __init__(self, settings: Settings, *, engine: Engine | None = None,
                  sessions: sessionmaker[Session] | None = None) -> None:  # fmt: skip
         self.settings = settings
+        # Every company of the install by key, this one included (buzon/group.py sets it; alone: just this one).
+        self.peers: dict[str, Runtime] = {settings.key: self}
         if engine is not None:
             self.__dict__["engine"] = engine
         if sessions is not None:
@@ -191,6 +193,13 @@ class Runtime:
 
         if self.revision() != head_revision():
             raise ConfigError("the database schema is not current: run `buzon init` first")
+        from store.company import WrongCompany, check
+
+        with self.sessions() as session:
+            try:
+                check(session, self.settings.company.nit)
+            except WrongCompany as exc:
+                raise ConfigError(f"database.url: {redact(self.settings.database_url)}: {exc}") from exc
 
     # -- files and the calendar ---------------------------------------------------------------------------------
 

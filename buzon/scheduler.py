@@ -41,10 +41,13 @@ def create_job_table(engine: Any) -> None:
     SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE).jobs_t.create(engine, checkfirst=True)
 
 
-def build_scheduler(runtime: Runtime, *, background: bool = False, run_now: bool = False) -> BaseScheduler:
+def build_scheduler(runtime: Runtime, *, background: bool = False, run_now: bool = False,
+                    company: str | None = None) -> BaseScheduler:  # fmt: skip
     """A scheduler whose jobs live in Buzón's own database, bound to this runtime's collaborators; with ``run_now``
-    every job runs once at start (then at its interval), as `buzon serve` wants for the demo."""
-    jobs.use(runtime)
+    every job runs once at start (then at its interval), as `buzon serve` wants for the demo. With ``company`` (its
+    key) the runtime is that company's, already bound with ``jobs.use`` beside the others (``start_group``)."""
+    if company is None:
+        jobs.use(runtime)
     kind = BackgroundScheduler if background else BlockingScheduler
     scheduler = kind(
         jobstores={"default": SQLAlchemyJobStore(engine=runtime.engine, tablename=JOB_TABLE)},
@@ -55,15 +58,31 @@ def build_scheduler(runtime: Runtime, *, background: bool = False, run_now: bool
     for spec in jobs.job_specs(runtime.settings):
         # Through jobs.scheduled: on PostgreSQL a second scheduler's firing of a job one of them just ran is skipped.
         scheduler.add_job(
-            jobs.scheduled, "interval", args=(spec.id, spec.seconds), seconds=spec.seconds, id=spec.id,
+            jobs.scheduled, "interval", args=(spec.id, spec.seconds, company), seconds=spec.seconds, id=spec.id,
             name=spec.description, replace_existing=True, **first,
         )  # fmt: skip
     return scheduler
 
 
-def run(runtime: Runtime, *, on_started: Callable[[BaseScheduler], None] | None = None) -> None:
-    """Run the jobs in this process until SIGINT or SIGTERM."""
-    scheduler = build_scheduler(runtime)
+def start_group(runtimes: list[Runtime], *, background: bool = True, run_now: bool = False) -> list[BaseScheduler]:
+    """One scheduler per company, each with its jobs in the company's own database; the first's is returned first
+    and, unless ``background``, not started (it blocks: ``run``). The others run on background threads."""
+    jobs.use(*runtimes)
+    schedulers = []
+    for number, runtime in enumerate(runtimes):
+        scheduler = build_scheduler(runtime, background=background or bool(number), run_now=run_now,
+                                    company=runtime.settings.key)  # fmt: skip
+        if background or number:
+            scheduler.start()
+        schedulers.append(scheduler)
+    return schedulers
+
+
+def run(runtime: Runtime, *, on_started: Callable[[BaseScheduler], None] | None = None,
+        others: list[Runtime] | None = None) -> None:  # fmt: skip
+    """Run the jobs in this process until SIGINT or SIGTERM (``others``: the install's other companies' runtimes,
+    whose schedulers run on background threads meanwhile)."""
+    scheduler, *more = start_group([runtime, *(others or [])], background=False)
 
     def stop(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping the scheduler", signum)
@@ -77,7 +96,11 @@ def run(runtime: Runtime, *, on_started: Callable[[BaseScheduler], None] | None 
             on_started(scheduler)
 
     scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        for other in more:
+            other.shutdown(wait=False)
 
 
 def start_in_background(runtime: Runtime) -> BaseScheduler:
@@ -86,3 +109,8 @@ def start_in_background(runtime: Runtime) -> BaseScheduler:
     scheduler = build_scheduler(runtime, background=True, run_now=True)
     scheduler.start()
     return scheduler
+
+
+def start_all_in_background(runtimes: list[Runtime]) -> list[BaseScheduler]:
+    """``start_in_background`` for every company of the install (the first company's runtime first)."""
+    return start_group(runtimes, background=True, run_now=True)

@@ -1,4 +1,4 @@
-"""The web application as the shell serves it: web.app.create_app handed the runtime's collaborators."""
+"""The web application as the shell serves it: web.app.create_app handed each company's collaborators."""
 
 from __future__ import annotations
 
@@ -8,21 +8,25 @@ from typing import Any
 from flask import Flask
 
 from buzon import jobs
+from buzon.group import Group
 from buzon.runtime import Runtime
 from web.app import create_app
+from web.tenant import CompanyWiring
 
 
-def web_app(runtime: Runtime, *, sent_mail: Path | None = None) -> Flask:
-    """The Flask app of this runtime (`buzon serve`, `buzon.wsgi:app`); ``sent_mail``, the demo's Maildir of the
-    mail Buzón sent ("Correo enviado")."""
+def wiring(runtime: Runtime, group: list[Runtime]) -> CompanyWiring:
+    """What the web needs of one company's runtime (``group``: every company's, this one among them)."""
     settings = runtime.settings
+    key = settings.key
 
     def run_job(job_id: str) -> dict[str, Any]:
-        """One job now, with the scheduler's own code, on this process's runtime (the jobs page's "Ejecutar ahora")."""
-        jobs.use(runtime)
-        return jobs.JOBS[job_id]()
+        """One job now, with the scheduler's own code, on this company's runtime (the jobs page's "Ejecutar ahora")."""
+        if runtime not in jobs.bound():
+            jobs.use(*group)
+        with jobs.acting_for(key):
+            return jobs.JOBS[job_id]()
 
-    return create_app(
+    return CompanyWiring(
         settings,
         engine=runtime.engine,
         events=runtime.event_service,
@@ -30,9 +34,30 @@ def web_app(runtime: Runtime, *, sent_mail: Path | None = None) -> Flask:
         jobs=lambda: jobs.job_specs(settings),
         run_job=run_job,
         dian_client=runtime.dian_client,
-        sent_mail=sent_mail,
         titles=runtime.title_service,
         issuing=runtime.issuing_service,
         issued_mail=runtime.buyer_mail_settings,
         company_identity=runtime.company_identity,
+    )
+
+
+def web_app(runtime: Runtime | Group, *, sent_mail: Path | None = None) -> Flask:
+    """The Flask app of this runtime, or of every company of this group (`buzon serve`, `buzon.wsgi:app`);
+    ``sent_mail``, the demo's Maildir of the mail Buzón sent ("Correo enviado")."""
+    runtimes = list(runtime) if isinstance(runtime, Group) else [runtime]
+    first, *others = (wiring(rt, runtimes) for rt in runtimes)
+    return create_app(
+        first.settings,
+        engine=first.engine,
+        events=first.events,
+        intake=first.intake,
+        jobs=first.jobs,
+        run_job=first.run_job,
+        dian_client=first.dian_client,
+        sent_mail=sent_mail,
+        titles=first.titles,
+        issuing=first.issuing,
+        issued_mail=first.issued_mail,
+        company_identity=first.company_identity,
+        companies=others,
     )

@@ -979,3 +979,14 @@ class SupportPurchase(Timestamps, Base):
     line: Mapped[dict[str, Any]]
     support_document_id: Mapped[int | None] = mapped_column(index=True)  # an outbound_documents id, no FOREIGN KEY
     actor: Mapped[str] = mapped_column(sa.String(120))
+
+
+class CompanyStamp(Base):
+    """Whose database this is (migration 0019): one row, the company's NIT, written by `buzon init`. Every company of
+    an install has a database of its own; the stamp keeps a configuration from pointing one company at another's."""
+
+    __tablename__ = "company_stamp"
+
+    nit: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(450))
+    stamped_at: Mapped[datetime] = mapped_column(default=utcnow)

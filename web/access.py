@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from store.models import ApiToken, Role, User
+from web import tenant
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ def session_lifetime(settings: Any) -> timedelta:
 
 
 def _db() -> Session:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def bearer_token(req: Request) -> str | None:
@@ -486,4 +487,4 @@ def init_access(app: Flask) -> None:
 
     @app.context_processor
     def _access_helpers() -> dict[str, Any]:
-        return {"may_access": may_access, "settings": current_app.config["BUZON_SETTINGS"]}
+        return {"may_access": may_access, "settings": tenant.settings()}

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy.orm import Session
 
 from store.models import ApiToken, Role, User, WebhookDelivery, WebhookState
+from web import tenant
 from web.access import roles
 from web.certificate import company_certificate_status
 from web.labels import ENVIRONMENT_LABELS
@@ -26,12 +27,12 @@ ADMIN = Role.ADMIN
 
 def db() -> Session:
     """The request's database session."""
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def settings() -> Any:
     """The frozen settings the app was made with."""
-    return current_app.config["BUZON_SETTINGS"]
+    return tenant.settings()
 
 
 def client_address() -> str | None:
@@ -68,5 +69,5 @@ def index() -> str:
         webhook_url=settings().webhooks.url,
         certificate=company_certificate_status(settings(), now),
         environment_label=ENVIRONMENT_LABELS.get(settings().dian.environment, settings().dian.environment),
-        runner=current_app.extensions.get("buzon.run_job") is not None,
+        runner=tenant.service("run_job") is not None,
     )

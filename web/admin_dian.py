@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from dian.soap import ENDPOINTS, DianFault, DianTransportError
 from store import audit
 from store.models import AuditEntry
+from web import tenant
 from web.access import roles
 from web.admin import ADMIN, client_address, db, settings
 from web.labels import ENVIRONMENT_LABELS, local_time
@@ -128,7 +129,7 @@ def index() -> str:
         dian=config.dian,
         environment_label=ENVIRONMENT_LABELS.get(config.dian.environment, config.dian.environment),
         endpoint=configured_endpoint(config),
-        available=current_app.extensions.get("buzon.dian_client") is not None,
+        available=tenant.service("dian_client") is not None,
         last=last,
         last_at=local_time(last.at) if last else "",
         outcome_labels=OUTCOME_LABELS,
@@ -139,7 +140,7 @@ def index() -> str:
 @roles(ADMIN)
 def test() -> Any:
     """Test the connection now (a real GetStatus); the outcome is flashed and kept in the audit log."""
-    make_client = current_app.extensions.get("buzon.dian_client")
+    make_client = tenant.service("dian_client")
     if make_client is None:
         flash("Esta instalación no le dio a la web un cliente de la DIAN: no se puede probar la conexión desde aquí "
               "(pídaselo a quien administra el servidor).", "error")  # fmt: skip

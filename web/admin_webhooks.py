@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dian.codes import DocumentState
 from store import audit
 from store.models import ReceivedDocument, WebhookDelivery, WebhookState
+from web import tenant
 from web.access import roles
 from web.admin import ADMIN, client_address, db, settings
 from web.labels import STATE_LABELS, local_time
@@ -92,7 +93,7 @@ def index() -> str:
         rows=[_row(r, numbers) for r in rows],
         shown=shown,
         next_after=rows[-1].id if more else None,
-        runner=current_app.extensions.get("buzon.run_job") is not None,
+        runner=tenant.service("run_job") is not None,
         retry_seconds=settings().events.retry_seconds,
     )
 
@@ -125,7 +126,7 @@ def retry(delivery_id: int) -> Any:
         flash(f"Envío n.º {delivery_id} marcado para reintentar, pero no hay URL de webhook configurada "
               "([webhooks] url): se volverá a omitir hasta que la configure.", "warn")  # fmt: skip
         return redirect(url_for("admin_webhooks.index"))
-    run_job = current_app.extensions.get("buzon.run_job")
+    run_job = tenant.service("run_job")
     if run_job is None:
         flash(f"Envío n.º {delivery_id} marcado para reintentar: la tarea «Webhooks de cambios de estado» lo enviará "
               "en su próxima ejecución.", "ok")  # fmt: skip

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dian.nit import same_nit
 from store.audit import record
 from store.models import Role, TitleAlert, TitleRole, ValueTitle
+from web import tenant
 from web.access import roles
 from web.labels import local_time
 from web.title_labels import ALARMING_ALWAYS, ALERT_LABELS, ROLE_LABELS, URGENT_ALERTS
@@ -28,7 +29,7 @@ LIMIT = 200
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def unseen_count() -> int:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, abort, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from events.emit import BUYER_EVENTS, ApprovalPending, EventRefused, EventReques
 from events.outbox import unresolved
 from store.models import DocumentEvent, ReceivedDocument, Role, User
 from store.state import events_of
-from web import api_input, query
+from web import api_input, query, tenant
 from web.access import roles
 from web.api_input import InputError
 from web.labels import STATE_LABELS, VERDICT_LABELS, claim_window_left, dian_validated
@@ -52,11 +52,11 @@ READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 
 
 def _db() -> Session:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _calendar() -> BusinessCalendar:
-    settings = current_app.config["BUZON_SETTINGS"]
+    settings = tenant.settings()
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
@@ -207,7 +207,7 @@ def document(cufe: str) -> Any:
 
 def _actions(db: Session, doc: ReceivedDocument) -> list[dict[str, Any]] | None:
     """For each buyer event (030, 031, 032, 033): may it be sent now, and if not, why (None without the service)."""
-    service = current_app.extensions.get("buzon.events")
+    service = tenant.service("events")
     if service is None:
         return None
     return [
@@ -249,7 +249,7 @@ def send_event(cufe: str) -> Any:
         wanted = _event_request(body, current_user.load(db))
     except InputError as exc:
         return _refused(exc)
-    service = current_app.extensions.get("buzon.events")
+    service = tenant.service("events")
     if service is None:
         return _error(503, "unavailable", "El envío de eventos no está disponible en este servidor.")
     # Whether the document's state allows it now is a conflict (409); a request the event cannot carry is a 422.

@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from events.approvals import STATE_WORDS, ApprovalError, check_approver
 from events.emit import EventRefused
 from store.models import Approval, ApprovalState, DocumentEvent
-from web import api_input
+from web import api_input, tenant
 from web.access import roles
 from web.api import event_json
 from web.api_input import InputError
@@ -34,7 +34,7 @@ bp = Blueprint("api_approvals", __name__, url_prefix="/api/v1")
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _error(status: int, error: str, message: str, **extra: Any) -> Any:
@@ -115,7 +115,7 @@ def approve(approval_id: int) -> Any:
         return answer
     actor, source = current_user.actor, request.remote_addr
     if row.title_id is not None:
-        titles = current_app.extensions.get("buzon.titles")
+        titles = tenant.service("titles")
         if titles is None:
             return _error(503, "unavailable", UNAVAILABLE)
         try:  # the title service answers a refused approver with an Outcome: ask first, for the 403
@@ -127,7 +127,7 @@ def approve(approval_id: int) -> Any:
             return _error(409, "conflict", f"No se aprobó la solicitud {approval_id}: {outcome.reason}",
                           rule=outcome.rule)  # fmt: skip
         return _decided(approval_id, outcome.event_id)
-    events = current_app.extensions.get("buzon.events")
+    events = tenant.service("events")
     if events is None:
         return _error(503, "unavailable", UNAVAILABLE)
     try:
@@ -158,7 +158,7 @@ def refuse(approval_id: int) -> Any:
     row, answer = _pending_or_error(approval_id)
     if row is None:
         return answer
-    service = current_app.extensions.get("buzon.events") or current_app.extensions.get("buzon.titles")
+    service = tenant.service("events") or tenant.service("titles")
     if service is None:
         return _error(503, "unavailable", UNAVAILABLE)
     try:

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, abort, jsonify, request, url_for
 from flask_login import current_user
 
 from dian.codes import DocumentType
@@ -32,6 +32,7 @@ from issuing.problems import PayloadError, Problem
 from issuing.request import IssueRequest, read_request
 from issuing.service import IdempotencyConflict, Issued
 from store.models import DocumentEvent, OutboundDocument, OutboundState, Role
+from web import tenant
 from web.access import roles
 from web.api import event_json
 from web.issued_delivery import pdf_options
@@ -82,7 +83,7 @@ class Refusal(Exception):
 
 def issuing_service() -> Any:
     """The issuing façade (issuing.service.IssuingService), or a 503 refusal when this server has none."""
-    service = current_app.extensions.get("buzon.issuing")
+    service = tenant.service("issuing")
     if service is None:
         raise Refusal(503, "unavailable", "La expedición de facturas no está disponible en este servidor.")
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.routing import IntegerConverter
 
-from store.db import current_revision, head_revision, make_engine, session_factory
+from store.db import current_revision, head_revision, make_engine
+from web import tenant
 from web.access import init_access, public
 from web.certificate import company_certificate_status
 
@@ -63,6 +64,7 @@ def create_app(
     issuing: Callable[[sessionmaker[Session]], Any] | None = None,
     issued_mail: Callable[[], Any] | None = None,
     company_identity: Callable[[], Any] | None = None,
+    companies: Sequence[tenant.CompanyWiring] = (),
 ) -> Flask:
     """Build the web application for these settings (a frozen buzon.config.Settings).
 
@@ -74,7 +76,8 @@ def create_app(
     (the jobs page's "Ejecutar ahora"); ``dian_client() -> dian.soap.DianClient`` makes a client of the configured
     DIAN environment (the admin's "Probar conexión con la DIAN", which closes it). Without them those buttons say
     they are unavailable. ``sent_mail`` is the Maildir where the demo's local SMTP sink keeps the mail Buzón sent;
-    with it the "Correo enviado" page exists (demo mode only).
+    with it the "Correo enviado" page exists (demo mode only). ``companies``: the install's other companies, each
+    wired the same way (web/tenant.py); these keywords are the first company's.
     """
     app = Flask(__name__)
     app.config.update(
@@ -83,9 +86,6 @@ def create_app(
         SESSION_COOKIE_SAMESITE="Lax",
         BUZON_SETTINGS=settings,
     )
-    engine = engine or make_engine(settings.database_url)
-    sessions = session_factory(engine)
-    app.extensions["buzon.engine"] = engine
     hops = getattr(getattr(settings, "web", None), "proxy_hops", 0)
     if hops:
         # Behind nginx or similar: the client's address (throttling, audit) and https (Secure cookies) come from
@@ -93,31 +93,21 @@ def create_app(
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    app.extensions["buzon.sessions"] = sessions
-    app.extensions["buzon.events"] = events(sessions) if events is not None else None
-    # The value titles façade (radian.service.TitleService) on the app's sessions: Runtime.title_service.
-    app.extensions["buzon.titles"] = titles(sessions) if titles is not None else None
-    # The issuing façade (issuing.service.IssuingService) on the app's sessions: Runtime.issuing_service.
-    app.extensions["buzon.issuing"] = issuing(sessions) if issuing is not None else None
-    # How the buyer's copy is mailed and printed (issuing.delivery.MailSettings, with the PDF's logo, business line and
-    # footer): Runtime.buyer_mail_settings; without it, the plain PDF and the [smtp] sender.
-    app.extensions["buzon.issued_mail"] = issued_mail
-    # The company's signing identity (dian.trust.SigningIdentity) sealing the auditor's pack: Runtime.company_identity.
-    app.extensions["buzon.company_identity"] = company_identity
-    app.extensions["buzon.intake"] = intake(sessions) if intake is not None else None
-    # The scheduled jobs (objects with id, description, seconds) for the jobs page; buzon passes its job_specs.
-    app.extensions["buzon.jobs"] = jobs
-    app.extensions["buzon.run_job"] = run_job
-    app.extensions["buzon.dian_client"] = dian_client
+    # The first company's services live in app.extensions["buzon.<name>"] and its settings in app.config (the
+    # install's other companies' in their own tables): web/tenant.py picks the request's company and hands views
+    # its settings, database session, blobs and services. ``events``, ``titles``, ``issuing`` and ``intake`` are
+    # made from the company's session factory (Runtime.event_service, title_service, issuing_service, web_intake);
+    # ``issued_mail`` says how the buyer's copy is mailed and printed (Runtime.buyer_mail_settings);
+    # ``company_identity`` is the signing identity sealing the auditor's pack; ``jobs`` lists the scheduled jobs.
+    first = tenant.install(app, tenant.CompanyWiring(
+        settings, engine=engine, events=events, intake=intake, titles=titles, issuing=issuing,
+        issued_mail=issued_mail, company_identity=company_identity, dian_client=dian_client, run_job=run_job,
+        jobs=jobs), companies, make_engine)  # fmt: skip
+    engine = first.engine
     # The demo's outgoing mail, kept by the shell's local SMTP sink (a Maildir): the "Correo enviado" page, demo only.
     app.extensions["buzon.sent_mail"] = sent_mail
+    db = tenant.db
 
-    def db() -> Session:
-        if "db" not in g:
-            g.db = sessions()
-        return g.db
-
-    app.extensions["buzon.db"] = db
     # Every <int:…> in a URL is an id of ours: one larger than the databases' integer names nothing (404) instead of
     # overflowing SQLite's driver into a 500. Set before any route is added.
     app.url_map.converters["int"] = DatabaseId
@@ -142,7 +132,7 @@ def create_app(
         head = head_revision()
         status = "ok" if revision == head else "migration_needed"
         body: dict[str, Any] = {"status": status, "database": "ok", "revision": revision, "expected_revision": head}
-        certificate = company_certificate_status(app.config["BUZON_SETTINGS"])
+        certificate = company_certificate_status(tenant.settings())
         if certificate is not None:
             body["certificate"] = certificate.to_dict()
         return jsonify(body), (200 if status == "ok" else 503)

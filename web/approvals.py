@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask import Blueprint, flash, get_flashed_messages, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dian.calendar import BOGOTA, BusinessCalendar
@@ -23,6 +23,7 @@ from dian.codes import EventCode
 from events.approvals import APPROVER_ROLES, STATE_WORDS, ApprovalError, at_risk
 from events.emit import EventRefused
 from store.models import Approval, ApprovalState, DocumentEvent, ReceivedDocument, Role, User
+from web import tenant
 from web.access import roles
 from web.deadline import WEEKDAYS
 from web.document_labels import CLAIM_LABELS
@@ -40,11 +41,11 @@ MAX_ID = 2**63 - 1  # a larger id in a URL names no request (and would overflow 
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _calendar() -> BusinessCalendar:
-    settings = current_app.config["BUZON_SETTINGS"]
+    settings = tenant.settings()
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
@@ -222,7 +223,7 @@ def approve(approval_id: int) -> Any:
         return _back()
     actor, source = current_user.actor, request.remote_addr
     if row.title_id is not None:
-        titles = current_app.extensions.get("buzon.titles")
+        titles = tenant.service("titles")
         if titles is None:
             flash(UNAVAILABLE, "error")
             return _back()
@@ -233,7 +234,7 @@ def approve(approval_id: int) -> Any:
             return _back()
         flash({"events": [outcome.event_id], "number": row.invoice_number}, "outcome")
         return _back()
-    events = current_app.extensions.get("buzon.events")
+    events = tenant.service("events")
     if events is None:
         flash(UNAVAILABLE, "error")
         return _back()
@@ -254,8 +255,8 @@ def approve(approval_id: int) -> Any:
 @roles(*DECIDERS)
 def refuse(approval_id: int) -> Any:
     """Refuse with a reason the requester reads; the service checks who may refuse."""
-    events = current_app.extensions.get("buzon.events")
-    titles = current_app.extensions.get("buzon.titles")
+    events = tenant.service("events")
+    titles = tenant.service("titles")
     service = events or titles
     if service is None:
         flash(UNAVAILABLE, "error")

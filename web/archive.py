@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from store.archive.pack import PackRequest, stream_pack
 from store.archive.retention import RETENTION_YEARS, describe, list_holds
 from store.blobs import BlobStore
 from store.models import LegalHold, Role
+from web import tenant
 from web.access import roles
 
 bp = Blueprint("archive", __name__)
@@ -31,12 +32,11 @@ class PeriodError(ValueError):
 
 
 def _db() -> Session:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _blobs() -> BlobStore:
-    extensions = current_app.extensions
-    return extensions.setdefault("buzon.blobs", BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir))
+    return tenant.tenant().blobs
 
 
 def _day(value: str, label: str) -> date:
@@ -84,7 +84,7 @@ def _render(error: str | None = None, status: int = 200) -> tuple[str, int]:
         default_to=date(today.year - 1, 12, 31).isoformat(),
         first_day=FIRST_DAY.isoformat(),
         last_day=LAST_DAY.isoformat(),
-        available=current_app.extensions.get("buzon.company_identity") is not None,
+        available=tenant.service("company_identity") is not None,
         holds=holds,
         years=RETENTION_YEARS,
     ), status
@@ -99,7 +99,7 @@ def index() -> Any:
 @bp.get("/archivo/paquete")
 @roles(Role.AUDITOR, Role.ADMIN)
 def download() -> Any:
-    identity_of = current_app.extensions.get("buzon.company_identity")
+    identity_of = tenant.service("company_identity")
     if identity_of is None:
         return _render("Esta instalación no tiene el certificado de la empresa a mano: el paquete no se puede firmar "
                        "aquí. Use `buzon archive export` en el servidor.", 503)  # fmt: skip
@@ -107,7 +107,7 @@ def download() -> Any:
         first, last = asked_period(request.args)
     except PeriodError as exc:
         return _render(str(exc), 400)
-    settings = current_app.config["BUZON_SETTINGS"]
+    settings = tenant.settings()
     pack = PackRequest(first, last, settings.company.nit, settings.company.name, current_user.actor)
     identity = identity_of()
 

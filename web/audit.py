@@ -16,11 +16,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 from sqlalchemy.orm import Session
 
 from dian.calendar import BOGOTA
 from store.models import ApiToken, AuditEntry, DocumentEvent, MailMessage, ReceivedDocument, Role, User
+from web import tenant
 from web.access import roles
 from web.audit_labels import ACTION_KINDS, JOB_NAMES, describe_action, describe_actor, readable_fields
 
@@ -46,7 +47,7 @@ class FilterError(ValueError):
 
 
 def _db() -> Session:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _day(value: str, label: str) -> date | None:

@@ -12,12 +12,13 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy.orm import Session
 
 from dian.calendar import BOGOTA
 from store import audit_chain
 from store.models import Role
+from web import tenant
 from web.access import roles
 
 bp = Blueprint("audit_chain", __name__)
@@ -35,7 +36,7 @@ BREAKS = {
 
 
 def _db() -> Session:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 @bp.get("/auditoria/cadena")

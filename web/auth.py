@@ -16,13 +16,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from store import audit
 from store.models import ApiToken, AuditEntry, LoginThrottle, Role, User
+from web import tenant
 from web.access import Principal, hash_token, home_endpoint, new_token, public, roles, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -282,7 +283,7 @@ def _forget(session: Session, name: str, address: str, now: datetime) -> None:
 
 
 def _db() -> Session:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _render(message: str | None = None, status: int = 200, username: str = "") -> Any:
@@ -294,7 +295,7 @@ def _render(message: str | None = None, status: int = 200, username: str = "") -
             info=info,
             username=username,
             next=safe_next(request.values.get("next")) or "",
-            settings=current_app.config["BUZON_SETTINGS"],
+            settings=tenant.settings(),
         ),
         status,
     )

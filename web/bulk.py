@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
@@ -25,7 +25,7 @@ from events.approvals import PENDING_WORDS
 from events.emit import EventRequest
 from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
 from store.state import IN_FLIGHT
-from web import query
+from web import query, tenant
 from web.assignment import AssignmentRefused, assign, assignable_users, display_name
 from web.document_labels import EVENT_SHORT
 from web.documents import UNAVAILABLE, calendar, person_of, profile_person
@@ -55,7 +55,7 @@ KIND_LABELS = {  # after a count: "2 registrados por la DIAN"
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _done(db: Any, ids: list[int], code: EventCode) -> set[int]:
@@ -145,7 +145,7 @@ def run_bulk(form: Any) -> tuple[str, int]:
     ids = [i for i in ids if i in documents]
     if action == ASSIGN:
         return _assign(db, form, ids, documents)
-    service = current_app.extensions.get("buzon.events")
+    service = tenant.service("events")
     if service is None:
         return _page(title, problem=UNAVAILABLE)
     if action in CONFIRMED and form.get("confirmed") != "1":

@@ -19,7 +19,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy.orm import Session, aliased
 
 from dian.calendar import BOGOTA, BusinessCalendar
@@ -36,6 +36,7 @@ from store.models import (
     SubmissionState,
     Verdict,
 )
+from web import tenant
 from web.access import roles
 from web.deadline import MAX_DUE, deadline
 from web.labels import STATE_LABELS, money
@@ -271,7 +272,7 @@ def overview(s: Session, now: datetime, calendar: BusinessCalendar, period: Peri
 
 
 def _calendar() -> BusinessCalendar:
-    settings = current_app.config["BUZON_SETTINGS"]
+    settings = tenant.settings()
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
@@ -286,7 +287,7 @@ def index() -> tuple[str, int]:
         chosen = period(request.args.get("periodo"), today)
     except PeriodError as exc:
         problem, chosen = str(exc), period(None, today)
-    db = current_app.extensions["buzon.db"]()
+    db = tenant.db()
     data = overview(db, now, _calendar(), chosen)
     due_top = max((d.count for d in data.due), default=0) or 1
     page = render_template(

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from store.models import DianCertificate, ReceivedDocument, Role
+from web import tenant
 from web.access import roles
 from web.labels import local_time
 
@@ -137,8 +138,8 @@ def _anchors(settings: Any, now: datetime) -> tuple[list[dict[str, Any]], str, s
 @roles(Role.ADMIN, Role.AUDITOR)
 def index() -> str:
     """The DIAN signing certificates Buzón trusts: shipped pins, configured pins, learned ones; and the anchors."""
-    settings = current_app.config["BUZON_SETTINGS"]
-    db = current_app.extensions["buzon.db"]()
+    settings = tenant.settings()
+    db = tenant.db()
     now = datetime.now(UTC)
 
     shipped, shipped_note = shipped_pins()

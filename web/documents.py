@@ -19,7 +19,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     get_flashed_messages,
     redirect,
@@ -51,6 +50,7 @@ from store.models import (
     User,
     Verdict,
 )
+from web import tenant
 from web.access import roles
 from web.assignment import ASSIGNABLE_ROLES, AssignmentRefused, assign, assignable_users, display_name
 from web.document_labels import (
@@ -88,22 +88,22 @@ UNAVAILABLE = "Los eventos no están disponibles en esta instalación (falta la 
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def events_service() -> Any:
     """The events façade (events.service.EventService), or None when the app was built without one."""
-    return current_app.extensions.get("buzon.events")
+    return tenant.service("events")
 
 
 def blobs() -> BlobStore:
-    """The app's blob store: one per app, so each serving thread keeps its connection between requests."""
-    extensions = current_app.extensions
-    return extensions.setdefault("buzon.blobs", BlobStore(current_app.config["BUZON_SETTINGS"].blob_dir))
+    """The request's company's blob store: one per company, so each serving thread keeps its connection between
+    requests."""
+    return tenant.tenant().blobs
 
 
 def calendar() -> BusinessCalendar:
-    settings = current_app.config["BUZON_SETTINGS"]
+    settings = tenant.settings()
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
@@ -227,7 +227,7 @@ def unconfirmed_view(doc: ReceivedDocument, mail: MailMessage | None) -> dict[st
         for check in (doc.report or {}).get("checks", [])
         if str(check.get("name", "")).startswith("dian.") and check.get("outcome") in ("warn", "fail")
     ]
-    settings = current_app.config["BUZON_SETTINGS"]
+    settings = tenant.settings()
     return {
         "why": why,
         "details": [d for d in details if d][:3],
@@ -405,7 +405,7 @@ def _decisions(doc: ReceivedDocument) -> tuple[dict[str, Any], str | None]:
 
 def profile_person(user: User) -> dict[str, str]:
     """The 030/032 person form's initial values: the user's profile, else the configured default person."""
-    events = current_app.config["BUZON_SETTINGS"].events
+    events = tenant.settings().events
     own = bool(user.id_number or user.first_name or user.family_name)
     if own:
         return {

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import current_user
 
 from dian.calendar import BOGOTA, BusinessCalendar
@@ -28,7 +28,7 @@ from store.models import (
     Verdict,
 )
 from store.state import IN_FLIGHT
-from web import query
+from web import query, tenant
 from web.access import roles
 from web.assignment import assignable_users, display_name
 from web.deadline import DUE_CHOICES, deadline
@@ -40,11 +40,11 @@ PAGE_SIZE = 50
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _calendar() -> BusinessCalendar:
-    settings = current_app.config["BUZON_SETTINGS"]
+    settings = tenant.settings()
     return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
@@ -145,7 +145,7 @@ def index() -> tuple[str, int]:
         me=_me(),
         problem=problem,
         views=_views(filters),
-        settings=current_app.config["BUZON_SETTINGS"],
+        settings=tenant.settings(),
         **_filter_form(filters),
     )
     return page, 400 if problem else 200
@@ -234,7 +234,7 @@ def quarantine() -> str:
             }
             for m in rows
         ],
-        settings=current_app.config["BUZON_SETTINGS"],
+        settings=tenant.settings(),
     )
 
 

@@ -15,11 +15,12 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dian.codes import DocumentType
 from store.models import Direction, DocumentEvent, OutboundDocument, OutboundState, Role
+from web import tenant
 from web.access import roles
 from web.documents import blobs
 from web.issued_delivery import delivery_marker, delivery_view, mail_settings, pdf_options
@@ -36,12 +37,12 @@ PAGE_SIZE = 50
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def issuing_service() -> Any:
     """The issuing façade (issuing.service.IssuingService), or None when the app was built without one."""
-    return current_app.extensions.get("buzon.issuing")
+    return tenant.service("issuing")
 
 
 def may_issue() -> bool:

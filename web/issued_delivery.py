@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from store.models import DeliveryState, OutboundDocument, OutboundState, OutgoingMail
+from web import tenant
 from web.labels import local_time
 
 __all__ = ["delivery_marker", "delivery_view", "mail_settings", "pdf_options"]
@@ -38,12 +38,12 @@ MARKERS = {
 def mail_settings() -> Any:
     """How the buyer's copy is mailed and printed (issuing.delivery.MailSettings) as the shell configured it
     (create_app's ``issued_mail``), else the [smtp] sender with the plain PDF."""
-    make = current_app.extensions.get("buzon.issued_mail")
+    make = tenant.service("issued_mail")
     if make is not None:
         return make()
     from issuing.delivery import MailSettings
 
-    return MailSettings(current_app.config["BUZON_SETTINGS"].smtp.from_address)
+    return MailSettings(tenant.settings().smtp.from_address)
 
 
 def pdf_options() -> Any:

@@ -15,12 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dian.calendar import BOGOTA
 from store import audit
 from store.models import AuditEntry, JobRun, Role
+from web import tenant
 from web.access import roles
 from web.audit_labels import field_label, field_value
 from web.certificate import company_certificate_status, valid_until
@@ -113,7 +114,7 @@ def readable_summary(summary: Any) -> list[tuple[str, str]]:
 
 
 def _specs() -> list[Any]:
-    make_specs = current_app.extensions.get("buzon.jobs")
+    make_specs = tenant.service("jobs")
     return list(make_specs()) if make_specs is not None else []
 
 
@@ -122,7 +123,7 @@ def _specs() -> list[Any]:
 def index() -> str:
     """One row per job: what it does, how often, its last run and outcome, and when it runs next; above them, whether
     the scheduler runs and the company certificate's expiry warning (30 days ahead) or why events cannot be signed."""
-    db = current_app.extensions["buzon.db"]()
+    db = tenant.db()
     now = datetime.now(UTC)
     specs = _specs()
     runs, upcoming = last_runs(db), next_runs(db)
@@ -149,12 +150,12 @@ def index() -> str:
                 "next": _local(upcoming[ident]) if upcoming.get(ident) else "—",
             }
         )
-    certificate = company_certificate_status(current_app.config["BUZON_SETTINGS"])
+    certificate = company_certificate_status(tenant.settings())
     return render_template(
         "jobs.html",
         rows=rows,
         scheduler=scheduler_state(db, specs, upcoming, now),
-        runner=current_app.extensions.get("buzon.run_job") is not None,
+        runner=tenant.service("run_job") is not None,
         certificate=certificate,
         certificate_until=valid_until(certificate) if certificate else "",
     )
@@ -167,12 +168,12 @@ def run_now(job_id: str) -> Any:
     specs = {s.id: s for s in _specs()}
     if job_id not in specs:
         abort(404, description=f"No existe la tarea «{job_id[:80]}».")
-    run_job = current_app.extensions.get("buzon.run_job")
+    run_job = tenant.service("run_job")
     if run_job is None:
         flash("Esta instalación no le dio a la web cómo ejecutar tareas: solo se pueden consultar aquí "
               "(en el servidor: `buzon jobs run`).", "error")  # fmt: skip
         return redirect(url_for("jobs.index"))
-    db = current_app.extensions["buzon.db"]()
+    db = tenant.db()
     name = specs[job_id].description or job_id
     before = db.scalar(sa.select(sa.func.max(JobRun.id))) or 0
     db.commit()  # end the read transaction: the job writes through its own connection

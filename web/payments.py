@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
 from dian.nit import same_nit
 from radian.payables import PayableFilters, PayableLine, export_csv, payables
 from store.models import ReceivedDocument, Role, TitleRole, TitleState, ValueTitle
+from web import tenant
 from web.access import roles
 from web.labels import money
 from web.title_labels import STATE_LABELS
@@ -26,7 +27,7 @@ READERS = (Role.TREASURY, Role.CLERK, Role.ADMIN, Role.AUDITOR)
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _filters(args: Any) -> tuple[PayableFilters, dict[str, str], str | None]:

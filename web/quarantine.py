@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from store import audit
 from store.blobs import BlobError
 from store.models import MailMessage, MailStatus, ReceivedDocument, Role
+from web import tenant
 from web.access import roles
 from web.documents import blobs
 from web.labels import QUARANTINE_LABELS
@@ -32,7 +33,7 @@ UNAVAILABLE = "El reprocesamiento no está disponible en esta instalación."
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def _mail(mail_id: int) -> MailMessage:
@@ -90,7 +91,7 @@ def _leave_quarantine(db: Any, mail: MailMessage, **values: Any) -> bool:
 @roles(Role.CLERK)
 def reprocess(mail_id: int) -> Any:
     """Run intake again on the stored message: it is filed, or stays in quarantine with the new reason."""
-    make_intake = current_app.extensions.get("buzon.intake")
+    make_intake = tenant.service("intake")
     if make_intake is None:
         flash(UNAVAILABLE, "error")
         return _back()

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from store import totals as store_totals
 from store.blobs import BlobError
 from store.models import ReceivedDocument, Role, Supplier
 from store.totals import SupplierFigures
+from web import tenant
 from web.access import roles
 from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
 from web.period import CHOICES, Period, PeriodError, period
@@ -77,7 +78,7 @@ def reception_address(text: str) -> str | None:
 
 
 def _db() -> Session:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def listing(s: Session, chosen: Period, *, search: str = "", page: int = 1) -> tuple[list[SupplierFigures], bool]:
@@ -142,7 +143,7 @@ def _nit(nit: str) -> str:
 
 def _policy() -> dict[str, Any]:
     """How the configuration's automatic policies treat the suppliers table (the jobs read both)."""
-    sched = current_app.config["BUZON_SETTINGS"].scheduler
+    sched = tenant.settings().scheduler
     return {
         "mode": sched.auto_acknowledge,
         "acknowledge_listed": {n.split("-")[0].strip() for n in sched.auto_acknowledge_suppliers},
@@ -338,7 +339,7 @@ def set_switches(nit: str) -> Any:
 
 def _events_client_factory() -> Any:
     """The DIAN client factory of the events service the shell injected (create_app(events=…)), or None."""
-    service = current_app.extensions.get("buzon.events")
+    service = tenant.service("events")
     return getattr(service, "make_client", None) if service is not None else None
 
 

@@ -17,11 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
 from dian.codes import DocumentType
 from store.models import OutboundDocument, OutboundState
+from web import tenant
 from web.access import roles
 from web.api_issuing import SUPPORT_ISSUERS, SUPPORT_READERS
 from web.issued import issuing_service, newest_page, stored_blob
@@ -67,7 +68,7 @@ SUPPORT_RULES = {
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def support_service() -> Any:

@@ -14,12 +14,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from dian.calendar import BOGOTA
 from issuing.problems import PayloadError, Problem
 from store.models import OutboundDocument, SupportPurchase
+from web import tenant
 from web.access import roles
 from web.labels import money
 from web.support import ACTORS, READERS, may_act, support_service
@@ -53,7 +54,7 @@ def _week_view(week: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from issuing.support_week import week_bounds
 
     monday, sunday = week_bounds(week)
-    db = current_app.extensions["buzon.db"]()
+    db = tenant.db()
     rows = list(db.scalars(sa.select(SupportPurchase).where(SupportPurchase.purchased_on.between(monday, sunday))
                            .order_by(SupportPurchase.seller_id, SupportPurchase.id)))  # fmt: skip
     sellers: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -102,7 +103,7 @@ def _prefill(seller_id: str) -> dict[str, str]:
     """The seller's fields from its latest registered purchase (another purchase of the same seller)."""
     from web.support_fields import fields_of_support
 
-    db = current_app.extensions["buzon.db"]()
+    db = tenant.db()
     last = db.scalars(sa.select(SupportPurchase).where(SupportPurchase.seller_id == seller_id)
                       .order_by(SupportPurchase.id.desc()).limit(1)).first()  # fmt: skip
     if last is None:

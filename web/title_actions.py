@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, render_template, request
+from flask import Blueprint, flash, render_template, request
 from flask_login import current_user
 
 from radian.actions import (
@@ -36,6 +36,7 @@ from radian.actions import (
     parse_amount,
 )
 from store.models import DocumentEvent, SubmissionState, TitleRole, ValueTitle
+from web import tenant
 from web.access import roles
 from web.labels import money
 from web.title_labels import event_name
@@ -53,7 +54,7 @@ def _lower(verb: str) -> str:
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 # --- Reading the form --------------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 
 from dian.codes import EventCode
 from radian.actions import (
@@ -30,6 +29,7 @@ from radian.actions import (
     TransferRights,
 )
 from store.models import DocumentEvent, SubmissionState, TitleRole, ValueTitle
+from web import tenant
 from web.title_labels import event_name
 
 E = EventCode
@@ -37,7 +37,7 @@ PLACEHOLDER = Counterparty("999999998", "Contraparte por definir")  # for "may w
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     get_flashed_messages,
     redirect,
@@ -42,6 +41,7 @@ from store.models import (
     TitleState,
     ValueTitle,
 )
+from web import tenant
 from web.access import roles
 from web.documents import blobs
 from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, outcome_of
@@ -72,12 +72,12 @@ IMPORT_MAX = 5 * 1024 * 1024
 
 
 def _db() -> Any:
-    return current_app.extensions["buzon.db"]()
+    return tenant.db()
 
 
 def title_service() -> Any:
     """The value titles façade (radian.service.TitleService), or None when the app was built without one."""
-    return current_app.extensions.get("buzon.titles")
+    return tenant.service("titles")
 
 
 def get_title(title_id: int) -> ValueTitle:

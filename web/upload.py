@@ -16,12 +16,13 @@ from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 
 from inbox.intake import Envelope
 from store import audit
 from store.models import MailStatus, ReceivedDocument, Role, Verdict
+from web import tenant
 from web.access import roles
 from web.labels import QUARANTINE_LABELS, VERDICT_LABELS
 
@@ -68,7 +69,7 @@ KIND_LABELS = {
 
 
 def _limit_bytes() -> int:
-    return int(current_app.config["BUZON_SETTINGS"].inbox.max_message_bytes)
+    return int(tenant.settings().inbox.max_message_bytes)
 
 
 def _size_text(size: int) -> str:
@@ -118,7 +119,7 @@ def _page(outcomes: list[Outcome] | None = None, error: str | None = None, statu
             "upload.html",
             outcomes=outcomes,
             error=error,
-            available=current_app.extensions.get("buzon.intake") is not None,
+            available=tenant.service("intake") is not None,
             max_files=MAX_FILES,
             max_size=_size_text(_limit_bytes()),
             max_request=_size_text(MAX_REQUEST_BYTES),
@@ -150,7 +151,7 @@ def too_large(_exc: Any) -> Any:
 @roles(*UPLOADERS)
 def upload() -> Any:
     """Take the chosen files into intake and say, file by file, what became of each."""
-    make_intake = current_app.extensions.get("buzon.intake")
+    make_intake = tenant.service("intake")
     if make_intake is None:
         return _page(error=UNAVAILABLE, status=503)
     files = [f for f in request.files.getlist("files") if f and (f.filename or "").strip()]
@@ -194,7 +195,7 @@ def upload() -> Any:
         except Exception as exc:  # a database or storage failure: nothing is claimed, the clerk may try again
             log.exception("upload by %s: intake failed", actor)
             failure = exc
-    db = current_app.extensions["buzon.db"]()
+    db = tenant.db()
     db.expire_all()
     taken = iter(range(len(envelopes)))
     final: list[Outcome] = []

@@ -31,10 +31,30 @@ def _grant_app_role(owner: Runtime, settings: Settings) -> None:
     click.echo(f"role {app}: granted the application's rights (audit log: read, add and seal only)")
 
 
+def _stamp(runtime: Runtime, settings: Settings) -> None:
+    """Stamp the database with its company (store/company.py); ConfigError when it is another company's."""
+    from datetime import UTC, datetime
+
+    from store.company import WrongCompany, stamp
+
+    with runtime.sessions() as session:
+        try:
+            if stamp(session, settings.company.nit, settings.company.name, now=datetime.now(UTC)):
+                session.commit()
+        except WrongCompany as exc:
+            raise ConfigError(f"database.url: {redact(settings.database_url)}: {exc}") from exc
+
+
 @click.command()
 @with_settings
 def init(settings: Settings) -> None:
-    """Create the database or upgrade it to the current schema (running it twice changes nothing)."""
+    """Create each company's database or upgrade it to the current schema, and stamp it with the company's NIT
+    (running it twice changes nothing); --company for one company only."""
+    for company in settings.group:
+        _init_one(company)
+
+
+def _init_one(settings: Settings) -> None:
     from store.db import head_revision, migrate  # start-up time: Alembic only when migrating
 
     owner_url = settings.database.owner_url
@@ -47,16 +67,18 @@ def init(settings: Settings) -> None:
         after = runtime.revision()
         if owner_url:
             _grant_app_role(runtime, settings)
+        _stamp(runtime, settings)
     except ConfigError:
         raise
     except Exception as exc:
         fail(f"database {where}: {exc}", code=1)
     finally:
         runtime.close()
+    name = f"{settings.company.name} ({settings.company.nit})"
     if before == after:
-        click.echo(f"database {where} is up to date (revision {after})")
+        click.echo(f"{name}: database {where} is up to date (revision {after})")
     else:
-        click.echo(f"database {where} upgraded from {before or 'empty'} to revision {after}")
+        click.echo(f"{name}: database {where} upgraded from {before or 'empty'} to revision {after}")
     assert after == head_revision()
     if settings.demo:
         from buzon import demo, demo_events, demo_users  # start-up time: the demo only in demo mode
