@@ -556,14 +556,27 @@ class Runtime:
             raise ConfigError(str(exc)) from exc
 
     def poll_once(self, intake: Intake | None = None) -> Any:
-        """One poll of the configured mailbox (the scheduler's job and the demo call this); its Summary."""
+        """One poll of the configured mailbox (the scheduler's job and the demo call this); its Summary. A mail
+        addressed to another company of the install is taken by that company's intake (``router``)."""
         from inbox.poll import poll_once
 
+        intake = intake or self.intake()
+        router = self.router(intake)
         source = self.open_mailbox()
         try:
-            return poll_once(source, intake or self.intake())
+            return poll_once(source, intake) if router is None else poll_once(source, intake, router=router)
         finally:
             source.close()
+
+    def router(self, intake: Intake) -> Any:
+        """This company's ``intake`` with the install's other companies' (each peer's, same actor), for routing
+        mail by the NIT it is addressed to (inbox/routing.py); None with one company: nothing to peek at."""
+        if len(self.peers) < 2:
+            return None
+        from inbox.routing import Router
+
+        others = {key: peer.intake(actor=intake.actor) for key, peer in self.peers.items() if peer is not self}
+        return Router(intake, others)
 
     # -- the end ------------------------------------------------------------------------------------------------
 

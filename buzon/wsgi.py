@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from buzon.config import load_settings
-from buzon.runtime import Runtime
+from buzon.group import Group
 from buzon.webapp import web_app
 
-app = web_app(Runtime.from_settings(load_settings()))
+app = web_app(Group.from_settings(load_settings()))

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from inbox.claims import Claims, claims_for, message_key
 from inbox.faults import lost_connection, one_line
 from inbox.intake import Envelope, Intake, Result
+from inbox.routing import Router
 from inbox.sources import Gone, Handle, Source
 from store.blobs import BlobStore
 from store.models import MailStatus
@@ -36,11 +37,15 @@ class Summary:
     quarantined: dict[str, int] = field(default_factory=dict)
     messages: int = 0
     results: list[Result] = field(default_factory=list, repr=False)
+    routed: dict[str, int] = field(default_factory=dict)  # messages taken by another company of ours, by its NIT
 
-    def add(self, result: Result) -> None:
-        """Count one message's outcome (one taken in an earlier run counts as a duplicate)."""
+    def add(self, result: Result, company: str | None = None) -> None:
+        """Count one message's outcome (one taken in an earlier run counts as a duplicate); ``company``: the NIT of
+        the other company of ours whose intake took it (inbox.routing)."""
         self.messages += 1
         self.results.append(result)
+        if company is not None:
+            self.routed[company] = self.routed.get(company, 0) + 1
         if result.earlier:
             self.duplicates += 1
             return
@@ -51,12 +56,15 @@ class Summary:
             self.quarantined[result.reason.value] = self.quarantined.get(result.reason.value, 0) + 1
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON summary of `buzon import --json`."""
-        return {
+        """The JSON summary of `buzon import --json` (``routed`` only when another company of ours took mail)."""
+        summary: dict[str, Any] = {
             "filed": self.filed,
             "duplicates": self.duplicates,
             "quarantined": dict(sorted(self.quarantined.items())),
         }
+        if self.routed:
+            summary["routed"] = dict(sorted(self.routed.items()))
+        return summary
 
 
 def poll_once(
@@ -65,38 +73,50 @@ def poll_once(
     *,
     on_result: Callable[[Result], None] | None = None,
     recover: bool = True,
+    router: Router | None = None,
 ) -> Summary:
     """Take every message the source holds now, in batches; each is settled (moved, flagged) only after its commit.
 
     Each message is claimed first (inbox.claims): several pollers on one mailbox and one PostgreSQL split the mail,
-    and the pending messages of a poller that died are resumed by the next one that finds their claim free."""
+    and the pending messages of a poller that died are resumed by the next one that finds their claim free.
+
+    With a ``router`` (several companies in one install; its own intake is ``intake``), each message is taken by the
+    intake of the company it is addressed to (inbox.routing), in that company's database; the claims stay on this
+    mailbox's company's database, and the pending messages of this mailbox are resumed from every company's."""
+    if router is not None and router.own is not intake:
+        raise ValueError("the router's own intake must be the poll's intake")
     summary = Summary()
     with claims_for(intake.sessions) as claims:
         if recover:
             # Messages recorded by a run that died before deciding them (step "recorded" and after).
-            for mail_id, key in claims.pending(intake.sessions, source.mailbox):
-                if not claims.take(key):
-                    continue  # a live poller is taking it
-                try:
-                    result = intake.process(mail_id)
-                finally:
-                    claims.release(key)
-                if not result.earlier:
-                    summary.add(result)
-        fetched = _fetched(source, intake, claims)
+            for company, target in ((None, intake),) if router is None else router.targets:
+                for mail_id, key in claims.pending(target.sessions, source.mailbox):
+                    if not claims.take(key):
+                        continue  # a live poller is taking it
+                    try:
+                        result = target.process(mail_id)
+                    finally:
+                        claims.release(key)
+                    if not result.earlier:
+                        summary.add(result, company)
+        fetched = _fetched(source, intake if router is None else router, claims)
         for batch in batches(fetched, weight=lambda taken: len(taken[1].data)):
             try:
-                _take(source, intake, batch, summary, on_result)
+                if router is None:
+                    _take(source, intake, batch, summary, on_result)
+                else:
+                    _take_routed(source, router, batch, summary, on_result)
             finally:
                 for _, _, key in batch:
                     claims.release(key)
     return summary
 
 
-def _fetched(source: Source, intake: Intake, claims: Claims) -> Iterator[tuple[Handle, Envelope, int]]:
+def _fetched(source: Source, intake: Intake | Router, claims: Claims) -> Iterator[tuple[Handle, Envelope, int]]:
     """The new messages of the source, each claimed and fetched (with its claim); those an earlier run decided are
-    settled on the way, and those another poller holds (or settled meanwhile) are left to it."""
-    for handle in source.scan(intake):
+    settled on the way, and those another poller holds (or settled meanwhile) are left to it. A router answers what
+    is recorded from every company's database."""
+    for handle in source.scan(intake):  # type: ignore[arg-type]  # a Router answers the scan's questions as Intake
         key = None
         if handle.uid is not None:
             key = message_key(source.mailbox, handle.uidvalidity, handle.uid, None)
@@ -145,6 +165,26 @@ def _take(
             on_result(result)
 
 
+def _take_routed(
+    source: Source,
+    router: Router,
+    batch: list[tuple[Handle, Envelope, int]],
+    summary: Summary,
+    on_result: Callable[[Result], None] | None,
+) -> None:
+    """Take a batch with each message in its company's intake (each company's part commits in its own database),
+    then settle each, in the batch's order: every message's outcome is committed before any is settled."""
+    taken = router.take_many([e for _, e, _ in batch])
+    for (handle, _, _), (company, intake, result) in zip(batch, taken, strict=True):
+        if result.status == MailStatus.PENDING:
+            continue  # another process holds it; that process settles it
+        source.settle(handle, result.status)
+        intake.hook("settled")
+        summary.add(result, company)
+        if on_result is not None:
+            on_result(result)
+
+
 def batches(items: Iterable[T], weight: Callable[[T], int] | None = None) -> Iterator[list[T]]:
     """Envelopes (or what carries them) in batches for Intake.take_many, bounded by BATCH_MESSAGES and BATCH_BYTES;
     ``weight`` gives an item's bytes (an Envelope's data by default)."""
@@ -171,18 +211,19 @@ def run(
     log: Callable[[str], None] = lambda message: None,
     transient: tuple[type[BaseException], ...] = (OSError,),
     backoff: tuple[float, ...] = BACKOFF,
+    router: Router | None = None,
 ) -> None:
     """Poll until ``stop()``: connect, take new mail, wait (IDLE or sleep); on a lost connection to the mailbox or the
     database, or any other failure of a poll, close, wait the next backoff delay and start again (intake is
     idempotent, so nothing is redone). A message's own failure never reaches here: intake quarantines it. Only a
-    connection refused for a reason that waiting cannot mend (a setting) ends the loop."""
+    connection refused for a reason that waiting cannot mend (a setting) ends the loop. ``router``: as poll_once's."""
     failures = 0
     while not stop():
         source: Source | None = None
         try:
             source = connect()
             while not stop():
-                summary = poll_once(source, intake)
+                summary = poll_once(source, intake) if router is None else poll_once(source, intake, router=router)
                 failures = 0
                 if summary.messages:
                     log(

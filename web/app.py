@@ -187,6 +187,9 @@ def create_app(
     from web import approvals  # four-eyes: Aprobaciones pendientes
 
     app.register_blueprint(approvals.bp)
+    from web import company_switch  # several companies: the header's switcher
+
+    app.register_blueprint(company_switch.bp)
     from web import audit_chain  # auditors: verify the audit log's hash chain now
 
     app.register_blueprint(audit_chain.bp)

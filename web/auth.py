@@ -23,7 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from store import audit
 from store.models import ApiToken, AuditEntry, LoginThrottle, Role, User
-from web import tenant
+from web import company_switch, tenant
 from web.access import Principal, hash_token, home_endpoint, new_token, public, roles, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -309,11 +309,12 @@ def login() -> Any:
         return redirect(safe_next(request.args.get("next")) or url_for(home_endpoint(current_user.role)))
     if request.method == "GET":
         return _render()
-    db = _db()
     now = datetime.now(UTC)
     address = (request.remote_addr or "unknown")[:64]
     name = request.form.get("username", "").strip().lower()[:80]
     password = request.form.get("password", "")[:MAX_PASSWORD_LENGTH]
+    members = company_switch.sign_in_companies(name, password)  # several companies: which one signs in
+    db = _db()
     subject = f"user:{name}" if name else None
 
     def throttled(reason: str) -> Any:
@@ -357,6 +358,7 @@ def login() -> Any:
     target = safe_next(request.form.get("next")) or url_for(home_endpoint(principal.role))
     session.clear()  # nothing from before the login (a pre-login CSRF token included) carries over
     login_user(principal)
+    company_switch.remember(members, principal)
     session.permanent = True  # bounded by PERMANENT_SESSION_LIFETIME, renewed while in use
     return redirect(target)
 

@@ -43,6 +43,7 @@ def poll(settings: Settings, once: bool) -> None:
                 stop=lambda: False,
                 log=lambda message: click.echo(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z {message}"),
                 transient=TRANSIENT,
+                router=runtime.router(intake),  # a mail for another company of the install goes to its intake
             )
         except KeyboardInterrupt:
             click.echo("detenido")
@@ -62,15 +63,21 @@ def import_(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:
     summary = Summary()
     with current_runtime(settings) as runtime:
         intake = runtime.intake(actor="system:import")
-        for mail_id in intake.pending(source.mailbox):  # left by an import that died half-way
-            result = intake.process(mail_id)
-            if not result.earlier:
-                summary.add(result)
+        router = runtime.router(intake)  # a file addressed to another company of the install goes to its intake
+        for company, target in ((None, intake),) if router is None else router.targets:
+            for mail_id in target.pending(source.mailbox):  # left by an import that died half-way
+                result = target.process(mail_id)
+                if not result.earlier:
+                    summary.add(result, company)
         envelopes = (source.fetch(Handle(key=path)) for path in files)
         with click.progressbar(length=len(files), label="Importando", file=sys.stderr, show_pos=True) as bar:
-            for batch in batches(envelopes):  # each batch's outcomes commit together
-                for result in intake.take_many(batch):
-                    summary.add(result)
+            for batch in batches(envelopes):  # each batch's outcomes commit together (per company)
+                if router is None:
+                    for result in intake.take_many(batch):
+                        summary.add(result)
+                else:
+                    for company, _, result in router.take_many(batch):
+                        summary.add(result, company)
                 bar.update(len(batch))
     if as_json:
         click.echo(json.dumps(summary.to_dict(), sort_keys=True))
@@ -91,4 +98,5 @@ def summary_text(summary: Any) -> str:
     total = sum(summary.quarantined.values())
     lines.append(f"en cuarentena: {total}")
     lines.extend(f"  {reason}: {count}" for reason, count in sorted(summary.quarantined.items()))
+    lines.extend(f"para la empresa {nit}: {count}" for nit, count in sorted(getattr(summary, "routed", {}).items()))
     return "\n".join(lines)

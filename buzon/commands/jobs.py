@@ -24,8 +24,11 @@ def scheduler(settings: Settings) -> None:
         click.echo(f"scheduler started with {len(jobs)} job(s): {', '.join(j.id for j in jobs) or 'none yet'}")
 
     with current_runtime(settings) as runtime:
-        runtime.check_certificate()
-        sched.run(runtime, on_started=announce)
+        others = [rt for rt in runtime.peers.values() if rt is not runtime]
+        for rt in (runtime, *others):
+            rt.check_schema()
+            rt.check_certificate()
+        sched.run(runtime, on_started=announce, others=others)
     click.echo("scheduler stopped")
 
 

@@ -15,6 +15,7 @@ import click
 from buzon import local_dian
 from buzon.commands.options import with_settings
 from buzon.config import ConfigError, Settings
+from buzon.group import Group, each_company
 from buzon.runtime import Runtime
 
 
@@ -31,17 +32,16 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
 
     host = host or settings.web.host
     port = port or settings.web.port
-    checked = Runtime.from_settings(settings)
-    checked.check_schema()  # before anything starts: an unreachable or old database is one line, exit 2
-    checked.check_certificate()
+    checked = Group.from_settings(settings)
+    checked.check()  # before anything starts: an unreachable, old or another company's database is one line, exit 2
     with ExitStack() as running:
         running.callback(checked.close)
         settings = _with_local_simulator(settings, running)
         sent_mail = None
         if settings.demo:
             settings, sent_mail = _with_mail_sink(settings, running)
-        runtime = Runtime.from_settings(settings, engine=checked.engine)
-        app = web_app(runtime, sent_mail=sent_mail)
+        group = Group([Runtime.from_settings(s, engine=c.engine) for s, c in zip(settings.group, checked, strict=True)])
+        app = web_app(group, sent_mail=sent_mail)
         # Our own socket, bound before werkzeug sees it: werkzeug's bind calls sys.exit() when the port is taken.
         try:
             listening = socket.create_server((host, port))
@@ -51,7 +51,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
         server = make_server(host, port, app, threaded=True, fd=listening.fileno())
         click.echo(f"Buzón at http://{host}:{port}/ (configuration: {settings.loaded_from})")
         if settings.scheduler.embedded:  # after the web listens: its first runs then never delay the first page
-            _with_scheduler(runtime, running)
+            _with_scheduler(group, running)
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             server.serve_forever()
@@ -81,7 +81,8 @@ def _with_local_simulator(settings: Settings, running: ExitStack) -> Settings:
     running.callback(server.simulator.close)
     running.callback(server.stop)
     click.echo(f"DIAN simulator at {server.url}")
-    return dataclasses.replace(settings, dian=dataclasses.replace(settings.dian, simulator_port=server.port))
+    return each_company(settings, lambda s: dataclasses.replace(s, dian=dataclasses.replace(s.dian,
+                                                                                            simulator_port=server.port)))
 
 
 def _with_mail_sink(settings: Settings, running: ExitStack) -> tuple[Settings, Any]:
@@ -91,15 +92,20 @@ def _with_mail_sink(settings: Settings, running: ExitStack) -> tuple[Settings, A
     sink = MailSink(settings.data_path / FOLDER).start()
     running.callback(sink.stop)
     click.echo(f"demo mail: SMTP sink at 127.0.0.1:{sink.port}, shown under «Correo enviado»")
-    smtp = dataclasses.replace(settings.smtp, host="127.0.0.1", port=sink.port, tls="none", user="", password="")
-    return dataclasses.replace(settings, smtp=smtp), sink.folder
+    def to_sink(s: Settings) -> Settings:
+        return dataclasses.replace(s, smtp=dataclasses.replace(s.smtp, host="127.0.0.1", port=sink.port, tls="none",
+                                                               user="", password=""))  # fmt: skip
+
+    return each_company(settings, to_sink), sink.folder
 
 
-def _with_scheduler(runtime: Runtime, running: ExitStack) -> None:
-    """The scheduler's jobs in this process (each once now, then at its interval), stopped when serving ends."""
-    from buzon.scheduler import start_in_background  # start-up time: APScheduler only with the embedded scheduler
+def _with_scheduler(group: Group, running: ExitStack) -> None:
+    """The scheduler's jobs in this process, every company's (each once now, then at its interval), stopped when
+    serving ends."""
+    from buzon.scheduler import start_all_in_background  # start-up time: APScheduler only with the embedded scheduler
 
-    scheduler = start_in_background(runtime)
-    running.callback(lambda: scheduler.shutdown(wait=False))
-    jobs = scheduler.get_jobs()
-    click.echo(f"scheduler: {len(jobs)} job(s) running in this process ({', '.join(j.id for j in jobs)})")
+    for rt, scheduler in zip(group, start_all_in_background(list(group)), strict=True):
+        running.callback(lambda s=scheduler: s.shutdown(wait=False))
+        jobs = scheduler.get_jobs()
+        whose = f" for {rt.settings.company.name}" if len(group) > 1 else ""
+        click.echo(f"scheduler: {len(jobs)} job(s) running in this process{whose} ({', '.join(j.id for j in jobs)})")

@@ -15,7 +15,7 @@ from store.models import QuarantineReason
 
 # What a clerk reads on the quarantine screen (es-CO), one sentence per reason code.
 REASON_TEXT = {
-    QuarantineReason.NOT_FOR_US: "El documento no está dirigido a nuestro NIT",
+    QuarantineReason.NOT_FOR_US: "El documento no es para ninguna de nuestras empresas",
     QuarantineReason.SIGNATURE_INVALID: "La firma del documento no es válida",
     QuarantineReason.NOT_VALIDATED: "El documento no está validado por la DIAN",
     QuarantineReason.NO_DOCUMENT: "El correo no trae ningún documento electrónico",

@@ -1,0 +1,98 @@
+"""Signing in to, and switching between, the install's companies (several NITs in one install; web/tenant.py).
+
+Each company keeps its own users (its own database): a person who works for two companies has an account in each,
+with a role in each. At sign-in the name and password are tried in every company; the browser may then switch to
+each company where they are right and the account is active (``session["empresas"]``), and to no other: a company's
+administrator who sets a password in their own company gains nothing in another. With one company nothing here runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_user
+from werkzeug.security import check_password_hash
+
+from store import audit
+from store.models import Role, User
+from web import tenant
+from web.access import Principal, home_endpoint, roles
+
+bp = Blueprint("companies", __name__)
+
+ACTION_SWITCHED = "auth.company_switched"
+NOT_MEMBER = "Su usuario no tiene acceso a esa empresa (o su contraseña allí cambió): ingrese de nuevo."
+
+
+def _use(company: tenant.Company) -> None:
+    """Make ``company`` the request's, dropping a session opened on another company's database."""
+    if g.get("company") is not company:
+        old = g.pop("db", None)
+        if old is not None:
+            old.close()
+        g.company = company
+
+
+def sign_in_companies(name: str, password: str) -> dict[str, str]:
+    """Before a sign-in is checked: the companies where this name and password are right and the account active,
+    as {key: flask-login id}; the request's company becomes the first of them (else the first where the name
+    exists), so that the sign-in's checks, throttling and audit happen there. Empty with one company."""
+    found = tenant.companies()
+    if len(found) == 1 or not name:
+        return {}
+    members: dict[str, str] = {}
+    chosen = named = None
+    for company in found.values():
+        with company.sessions() as s:
+            user = s.scalar(sa.select(User).where(User.username == name))
+        if user is None:
+            continue
+        named = named or company
+        if user.active and user.password_hash and check_password_hash(user.password_hash, password):
+            members[company.key] = Principal.of(user).get_id()
+            chosen = chosen or company
+    if chosen or named:
+        _use(chosen or named)  # type: ignore[arg-type]
+    return members
+
+
+def remember(members: dict[str, str], principal: Principal) -> None:
+    """After a sign-in: the companies the browser may switch to, and the one it is in now."""
+    if len(tenant.companies()) == 1:
+        return
+    session[tenant.MEMBER_KEY] = {**members, tenant.tenant().key: principal.get_id()}
+    session[tenant.COMPANY_KEY] = tenant.tenant().key
+
+
+@bp.post("/empresa")
+@roles(*Role)
+def switch() -> Any:
+    """Switch the session to another of the user's companies; the page then is that company's home for the role."""
+    key = request.form.get("empresa", "")
+    members = tenant.memberships()
+    company = tenant.companies().get(key)
+    if company is None or key not in members:
+        flash(NOT_MEMBER, "empresa-error")
+        return redirect(url_for(home_endpoint(current_user.role)))
+    ident, _, _ = members[key].partition(".")
+    with company.sessions() as s:
+        user = s.get(User, int(ident)) if ident.isdigit() else None
+    principal = Principal.of(user) if user is not None and user.active else None
+    if principal is None or principal.get_id() != members[key]:
+        members.pop(key, None)
+        session[tenant.MEMBER_KEY] = members
+        flash(NOT_MEMBER, "empresa-error")
+        return redirect(url_for(home_endpoint(current_user.role)))
+    before = tenant.tenant()
+    _use(company)
+    login_user(principal)
+    session[tenant.COMPANY_KEY] = key
+    db = tenant.db()
+    audit.record(db, actor=principal.actor, action=ACTION_SWITCHED, subject=f"user:{principal.username}",
+                 source=request.remote_addr, data={"from": before.settings.company.nit})  # fmt: skip
+    db.commit()
+    flash(f"Ahora trabaja en {company.name} (NIT {company.settings.company.nit}) como {principal.role_label}.",
+          "empresa")  # fmt: skip
+    return redirect(url_for(home_endpoint(principal.role)))
