@@ -1,0 +1,79 @@
+"""Several companies in one install, through the real command line on SQLite and PostgreSQL: `buzon init` makes and
+stamps each company's database, --company picks whose users and data a command reaches, and a configuration that
+points one company at another's database is refused before anything is read or written."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.services import fresh_postgres_database
+
+pytestmark = pytest.mark.integration
+
+BUZON = [sys.executable, "-m", "buzon.cli"]
+
+
+@contextlib.contextmanager
+def two_urls(kind: str, folder: Path) -> Iterator[tuple[str, str]]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'uno.sqlite3'}", f"sqlite:///{folder / 'dos.sqlite3'}"
+        return
+    with fresh_postgres_database() as first, fresh_postgres_database() as second:
+        yield first, second
+
+
+def config(folder: Path, first: str, second: str) -> Path:
+    path = folder / "buzon.toml"
+    path.write_text(f"""data_dir = "{folder / 'var'}"
+[database]
+url = "{first}"
+[company]
+nit = "900123456-8"
+name = "Uno S.A.S."
+[[companies]]
+[companies.database]
+url = "{second}"
+[companies.company]
+nit = "800197268-4"
+name = "Dos S.A.S."
+""")
+    return path
+
+
+def run(path: Path, *args: str, code: int = 0, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([*BUZON, *args, "--config", str(path)], capture_output=True, text=True, timeout=120,
+                          input=stdin)  # fmt: skip
+    assert done.returncode == code, (args, done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    return done
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_each_company_has_its_own_stamped_database_and_commands_act_for_one(tmp_path: Path, kind: str) -> None:
+    with two_urls(kind, tmp_path) as (first, second):
+        path = config(tmp_path, first, second)
+        out = run(path, "init").stdout
+        assert "Uno S.A.S. (900123456-8): database" in out and "Dos S.A.S. (800197268-4): database" in out
+        assert run(path, "init").stdout.count("is up to date") == 2  # twice changes nothing
+
+        run(path, "user", "add", "ana", "--role", "clerk", "--password-stdin", stdin="una-clave-larga\n")
+        run(path, "user", "add", "beto", "--role", "admin", "--company", "800197268", "--password-stdin",
+            stdin="otra-clave-larga\n")  # fmt: skip
+        first_users = run(path, "user", "list").stdout
+        second_users = run(path, "user", "list", "--company", "800197268-4").stdout
+        assert "ana" in first_users and "beto" not in first_users
+        assert "beto" in second_users and "ana" not in second_users
+        run(path, "user", "list", "--company", "811111111", code=2)
+
+        # Company 2 pointed at company 1's database: refused, naming whose it is; nothing is created in it.
+        swapped = config(tmp_path, second, first)  # each company named the other's database
+        refused = run(swapped, "user", "list", code=2)
+        assert "belongs to the company with NIT 800197268-4, not 900123456-8" in refused.stderr
+        refused = run(swapped, "init", code=2)
+        assert "belongs to the company with NIT" in refused.stderr
