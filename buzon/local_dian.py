@@ -7,6 +7,8 @@ simulator, so that commands which never meet it (`buzon import`, `buzon user`) d
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 SANDBOX_P12 = "company-sandbox.p12"
 SANDBOX_PASSWORD = b"buzon-sandbox"  # the sandbox certificate's, issued by the local simulator's CA
+
+_SANDBOX_LOCK = threading.Lock()
 
 
 def data_dir(settings: Settings) -> Path:
@@ -42,15 +46,23 @@ def url(settings: Settings) -> str:
 def sandbox_identity(settings: Settings) -> SigningIdentity:
     """A sandbox certificate for the company's NIT, issued once under the simulator's CA and kept under the data
     directory, so that a trainee or an integrator can work without a real certificate."""
+
+    from dian.trust import load_pkcs12
+
+    # The first company's beside the simulator's state; another company's in its own folder (one NIT each).
+    path = (settings.data_path if settings.dian.simulator_dir else data_dir(settings)) / SANDBOX_P12
+    with _SANDBOX_LOCK:  # the scheduler's first runs ask for it at once: one issues it, the others read it
+        if path.exists():
+            return load_pkcs12(path, SANDBOX_PASSWORD)
+        return _issue_sandbox(settings, path)
+
+
+def _issue_sandbox(settings: Settings, path: Path) -> SigningIdentity:
     from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
 
     from dian.simulator import Simulator  # start-up time: see the module's docstring
     from dian.trust import load_pkcs12
 
-    # The first company's beside the simulator's state; another company's in its own folder (one NIT each).
-    path = (settings.data_path if settings.dian.simulator_dir else data_dir(settings)) / SANDBOX_P12
-    if path.exists():
-        return load_pkcs12(path, SANDBOX_PASSWORD)
     simulator = Simulator(data_dir(settings))
     try:
         identity = simulator.issue_identity(settings.company.nit_number, settings.company.name)
@@ -61,8 +73,10 @@ def sandbox_identity(settings: Settings) -> SigningIdentity:
         BestAvailableEncryption(SANDBOX_PASSWORD),
     )  # fmt: skip
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    path.chmod(0o600)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_bytes(data)
+    partial.chmod(0o600)
+    partial.replace(path)  # whole or absent: another process never reads half a file
     return load_pkcs12(path, SANDBOX_PASSWORD)
 
 
