@@ -85,6 +85,7 @@ def title_payload(title: ValueTitle, alert: TitleAlert, at: datetime) -> dict[st
             "invoice_cufe": title.invoice_cufe,
             "invoice_number": title.invoice_number,
             "supplier": {"nit": title.issuer_nit, "name": title.issuer_name},
+            "debtor_nit": title.debtor_nit,  # our company's: an install of several companies may share one URL
             "previous_payee": {"nit": alert.from_nit, "name": alert.from_name} if alert.from_nit else None,
             "payee": {"nit": title.payee_nit, "name": title.payee_name},
             "holder": {"nit": title.holder_nit, "name": title.holder_name},

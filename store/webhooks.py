@@ -33,6 +33,7 @@ def state_changed_payload(document: ReceivedDocument, previous: str | None, at: 
             "document_type": _value(document.document_type),
             "issuer_nit": document.issuer_nit,
             "issuer_name": document.issuer_name,
+            "buyer_nit": document.buyer_nit,  # our company's: an install of several companies may share one URL
             "issue_date": document.issue_date.isoformat() if document.issue_date else None,
             "payable_amount": str(document.payable_amount) if document.payable_amount is not None else None,
             "currency": document.currency,

@@ -306,6 +306,7 @@ _SCHEMAS: dict[str, Any] = {
                     "document_type": {"type": "string"},
                     "issuer_nit": {"type": "string"},
                     "issuer_name": {"type": "string"},
+                    "buyer_nit": {"type": "string", "description": "Our company's NIT (which of the install's)."},
                     "issue_date": _DATE,
                     "payable_amount": {"type": "string"},
                     "currency": {"type": "string"},
@@ -394,7 +395,8 @@ _PAYABLE_SCHEMAS: dict[str, Any] = {
             "event": {"type": "string", "enum": ["title.holder_changed", "title.limited"]},
             "occurred_at": _DATETIME,
             "alert": {"type": "object"},
-            "title": {"type": "object", "description": "Factura, proveedor, beneficiario anterior y nuevo, saldo."},
+            "title": {"type": "object", "description": ("Factura, proveedor, NIT del deudor (nuestra empresa), "
+                                                        "beneficiario anterior y nuevo, saldo.")},
         },
     },
 }  # fmt: skip

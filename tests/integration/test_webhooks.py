@@ -111,7 +111,8 @@ def test_a_state_change_enqueues_once_with_the_change_and_a_rollback_enqueues_no
         assert delivery.payload["event"] == "document.state_changed"
         assert delivery.payload["document"] | {"window_ends_at": None} == {
             "cufe": doc.cufe, "number": "FE900", "document_type": "01", "issuer_nit": "900000001",
-            "issuer_name": "Proveedor Webhook S.A.S.", "issue_date": "2025-03-03", "payable_amount": "119.0000",
+            "issuer_name": "Proveedor Webhook S.A.S.", "buyer_nit": "900123456", "issue_date": "2025-03-03",
+            "payable_amount": "119.0000",
             "currency": "COP", "state": "acknowledged", "previous_state": "validated", "window_ends_at": None,
         }  # fmt: skip
 
