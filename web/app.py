@@ -122,16 +122,21 @@ def create_app(
     @app.get("/health")
     @public
     def health() -> Any:
-        """Liveness and readiness: the database answers and its schema is current; with a configured company
-        certificate, its status and warning (30 days before it expires; it never makes the probe fail)."""
+        """Liveness and readiness: the database answers and its schema is current (every company's, when the install
+        has several: ``companies`` lists each NIT's revision); with a configured company certificate, its status and
+        warning (30 days before it expires; it never makes the probe fail)."""
+        others = [c for c in tenant.companies().values() if c is not first]
         try:
             db().execute(text("SELECT 1"))
             revision = current_revision(engine)
+            revisions = {c.settings.company.nit: current_revision(c.engine) for c in others}
         except Exception as exc:  # the probe reports any database failure as a 503
             return jsonify(status="error", database=f"unreachable: {exc.__class__.__name__}"), 503
         head = head_revision()
-        status = "ok" if revision == head else "migration_needed"
+        status = "ok" if revision == head and all(r == head for r in revisions.values()) else "migration_needed"
         body: dict[str, Any] = {"status": status, "database": "ok", "revision": revision, "expected_revision": head}
+        if others:
+            body["companies"] = {first.settings.company.nit: revision, **revisions}
         certificate = company_certificate_status(tenant.settings())
         if certificate is not None:
             body["certificate"] = certificate.to_dict()

@@ -25,6 +25,7 @@ ACTIONS: dict[str, str] = {
     "auth.login.throttled": "rechazó un intento de inicio de sesión: demasiados intentos fallidos",
     "auth.login.refused": "intentó iniciar sesión con una cuenta desactivada",
     "auth.logout": "cerró sesión",
+    "auth.company_switched": "pasó a trabajar en esta empresa",
     # Users and tokens (web/auth.py, web/users.py)
     "user.created": "creó el usuario",
     "user.password_changed": "cambió la contraseña del usuario",

@@ -66,6 +66,23 @@ def remember(members: dict[str, str], principal: Principal) -> None:
     session[tenant.COMPANY_KEY] = tenant.tenant().key
 
 
+def sign_out_elsewhere() -> None:
+    """At sign-out: end the user's sessions in the install's other companies too (a copied cookie then reaches none)."""
+    from web.auth import end_sessions  # web.auth signs in through this module
+
+    current = tenant.tenant().key
+    for key, ident in tenant.memberships().items():
+        company = tenant.companies().get(key)
+        number = ident.partition(".")[0]
+        if key == current or company is None or not number.isdigit():
+            continue
+        with company.sessions() as s:
+            user = s.get(User, int(number))
+            if user is not None:
+                end_sessions(user)
+                s.commit()
+
+
 @bp.post("/empresa")
 @roles(*Role)
 def switch() -> Any:
