@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
+from buzon import companies
 from dian.nit import check_digit
 
 ENV_PREFIX = "env:"
@@ -646,9 +647,7 @@ def parse_settings(
     """Settings from an already-parsed TOML mapping; a ConfigError lists every problem found. Each [[companies]]
     table is another company of the install (buzon/companies.py), kept in ``companies``."""
     if "companies" in data:
-        from buzon.companies import with_companies  # the group's rules live beside the noun they own
-
-        return with_companies(data, base=base, env=env, source=source)
+        return _with_companies(data, base=base, env=env, source=source)
     problems = _Problems()
     settings = _build(Settings, data, "", os.environ if env is None else env, problems)
     settings = _absolute(dataclasses.replace(settings, loaded_from=source), base)
@@ -656,6 +655,32 @@ def parse_settings(
     _validate(settings, problems)
     problems.raise_any()
     return settings
+
+
+def _with_companies(data: Mapping[str, Any], *, base: Path, env: Mapping[str, str] | None, source: str) -> Settings:
+    """The first company's settings (the top level) holding the others' in ``companies`` (buzon/companies.py's
+    rules); a ConfigError names the company (``companies[2]``) and the key of every problem."""
+    top = {k: v for k, v in data.items() if k != "companies"}
+    entries = data["companies"]
+    if not isinstance(entries, list):
+        raise ConfigError("companies: expected [[companies]] tables, one per company")
+    first = parse_settings(top, base=base, env=env, source=source)
+    others: list[Settings] = []
+    problems: list[str] = []
+    for number, entry in enumerate(entries, start=2):
+        problem = companies.entry_problem(entry)
+        if problem is not None:
+            problems.append(f"companies[{number}]{problem}")
+            continue
+        try:
+            others.append(parse_settings(companies.company_table(top, entry, first), base=base, env=env,
+                                         source=source))  # fmt: skip
+        except ConfigError as exc:
+            problems.extend(f"companies[{number}].{problem}" for problem in exc.problems)
+    problems.extend(companies.clashes((first, *others)))
+    if problems:
+        raise ConfigError(*problems)
+    return dataclasses.replace(first, companies=tuple(others))
 
 
 def default_settings(*, base: Path | None = None) -> Settings:

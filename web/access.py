@@ -210,6 +210,12 @@ def bearer_token(req: Request) -> str | None:
     return value.strip()
 
 
+def token_digest(req: Request) -> str | None:
+    """The hash of the request's API bearer token (as stored), None without one: web/tenant.py finds its company."""
+    raw = bearer_token(req)
+    return None if raw is None else hash_token(raw)
+
+
 def _load_session_user(user_id: str) -> Principal | None:
     """flask-login's user loader: the session's user while it is active and its password unchanged."""
     if bearer_token(request) is not None:

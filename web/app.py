@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 
 from store.db import current_revision, head_revision, make_engine
 from web import tenant
-from web.access import init_access, public
+from web.access import init_access, public, token_digest
 from web.certificate import company_certificate_status
 
 
@@ -102,7 +102,7 @@ def create_app(
     first = tenant.install(app, tenant.CompanyWiring(
         settings, engine=engine, events=events, intake=intake, titles=titles, issuing=issuing,
         issued_mail=issued_mail, company_identity=company_identity, dian_client=dian_client, run_job=run_job,
-        jobs=jobs), companies, make_engine)  # fmt: skip
+        jobs=jobs), companies, make_engine, token_digest)  # fmt: skip
     engine = first.engine
     # The demo's outgoing mail, kept by the shell's local SMTP sink (a Maildir): the "Correo enviado" page, demo only.
     app.extensions["buzon.sent_mail"] = sent_mail

@@ -370,7 +370,7 @@ def logout() -> Any:
     db = _db()
     user = current_user.load(db)
     end_sessions(user)  # a copy of the cookie kept elsewhere stops working too
-    company_switch.sign_out_elsewhere()  # and in the install's other companies
+    company_switch.sign_out_elsewhere(end_sessions)  # and in the install's other companies
     audit.record(
         db,
         actor=current_user.actor,

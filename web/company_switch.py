@@ -8,6 +8,7 @@ administrator who sets a password in their own company gains nothing in another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,10 +67,9 @@ def remember(members: dict[str, str], principal: Principal) -> None:
     session[tenant.COMPANY_KEY] = tenant.tenant().key
 
 
-def sign_out_elsewhere() -> None:
-    """At sign-out: end the user's sessions in the install's other companies too (a copied cookie then reaches none)."""
-    from web.auth import end_sessions  # web.auth signs in through this module
-
+def sign_out_elsewhere(end_sessions: Callable[[User], None]) -> None:
+    """At sign-out: end the user's sessions in the install's other companies too (a copied cookie then reaches none);
+    ``end_sessions`` is web.auth's."""
     current = tenant.tenant().key
     for key, ident in tenant.memberships().items():
         company = tenant.companies().get(key)

@@ -36,7 +36,7 @@ VERDICT_LABELS = {
 DIAN_VALIDATED = frozenset({"valid", "valid_with_warnings"})
 
 QUARANTINE_LABELS = {
-    "not_for_us": "No está dirigida a nuestro NIT",
+    "not_for_us": "No es para ninguna de nuestras empresas",
     "signature_invalid": "Firma inválida",
     "not_validated": "Sin validación de la DIAN",
     "no_document": "Sin documento electrónico",

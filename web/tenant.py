@@ -146,12 +146,10 @@ def memberships() -> dict[str, str]:
     return dict(found) if isinstance(found, dict) else {}
 
 
-def _token_company(raw: str) -> Company | None:
+def _token_company(digest: str) -> Company | None:
     """The company whose database holds this API token (by its hash), or None."""
     from store.models import ApiToken
-    from web.access import hash_token
 
-    digest = hash_token(raw)
     for company in companies().values():
         with company.sessions() as s:
             if s.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == digest)) is not None:
@@ -165,20 +163,21 @@ def select_company() -> None:
     if len(found) == 1:
         g.company = next(iter(found.values()))
         return
-    from web.access import bearer_token
-
-    raw = bearer_token(request)
-    if raw is not None:
-        g.company = _token_company(raw) or next(iter(found.values()))
+    token_digest = current_app.extensions["buzon.token_digest"]  # web.access's: the request's bearer token hashed
+    digest = token_digest(request)
+    if digest is not None:
+        g.company = _token_company(digest) or next(iter(found.values()))
         return
     key = session.get(COMPANY_KEY)
     chosen = found.get(key) if isinstance(key, str) and key in memberships() else None
     g.company = chosen or next(iter(found.values()))
 
 
-def install(app: Flask, first: CompanyWiring, others: Sequence[CompanyWiring],
-            make_engine: Callable[[str], Engine]) -> Company:  # fmt: skip
-    """Register the companies on the app and the request's choice of company (before any other hook)."""
+def install(app: Flask, first: CompanyWiring, others: Sequence[CompanyWiring], make_engine: Callable[[str], Engine],
+            token_digest: Callable[[Any], str | None]) -> Company:  # fmt: skip
+    """Register the companies on the app and the request's choice of company (before any other hook);
+    ``token_digest(request)`` is the hash of the request's API bearer token, None without one (web.access)."""
+    app.extensions["buzon.token_digest"] = token_digest
     built = [Company.wired(first, make_engine, config=app.config, ext=app.extensions),
              *(Company.wired(w, make_engine) for w in others)]  # fmt: skip
     app.extensions["buzon.companies"] = {c.key: c for c in built}

@@ -147,6 +147,25 @@ def too_large(_exc: Any) -> Any:
     )
 
 
+def _another_company(name: str, data: bytes) -> str | None:
+    """Why a file is not taken here: it is addressed to another company of this install (an upload acts only for the
+    company the user is in, so it is neither stored here nor there). None otherwise, or with one company."""
+    others = {c.key: c for c in tenant.companies().values() if c is not tenant.tenant()}
+    if not others:
+        return None
+    from inbox.routing import addressed_to  # start-up time: the peek only in an install of several companies
+
+    nits = addressed_to(data, name)
+    if tenant.tenant().key in nits:
+        return None
+    for nit in nits:
+        if nit in others:
+            company = others[nit]
+            return (f"es para {company.name} (NIT {company.settings.company.nit}), otra empresa de este Buzón: "
+                    "súbalo desde esa empresa (selector «Empresa» arriba) o pídaselo a alguien de ella.")  # fmt: skip
+    return None
+
+
 @bp.post("/subir")
 @roles(*UPLOADERS)
 def upload() -> Any:
@@ -180,7 +199,7 @@ def upload() -> Any:
                 )
             )
             continue
-        why = sniff(name, data)
+        why = sniff(name, data) or _another_company(name, data)
         if why:
             outcomes.append(Outcome(name, len(data), "refused", KIND_LABELS["refused"], why))
             continue

@@ -71,8 +71,10 @@ def test_two_companies_may_not_share_a_nit_or_a_database(tmp_path: Path) -> None
 
 
 def test_companies_must_be_tables(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"companies: expected \[\[companies\]\] tables"):
+    with pytest.raises(ConfigError, match=r"companies\[2\]: expected a \[\[companies\]\] table"):
         parse_settings({**TOP, "companies": ["800197268-4"]}, base=tmp_path)
+    with pytest.raises(ConfigError, match=r"companies: expected \[\[companies\]\] tables"):
+        parse_settings({**TOP, "companies": {"nit": "800197268-4"}}, base=tmp_path)
 
 
 def test_company_option_picks_by_nit_with_or_without_check_digit(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_samples_are_filed_valid_unconfirmed_quarantined_and_duplicate(app_and_d
         ("refused", "notas.txt"),
     ]
     assert "Archivado como válido" in page and "Archivado sin confirmar" in page
-    assert "No está dirigida a nuestro NIT" in page
+    assert "No es para ninguna de nuestras empresas" in page
     assert "tipo de archivo no admitido" in page
     assert 'role="status"' in page and 'id="resultado"' in page
     filed = session.scalar(sa.select(ReceivedDocument).where(ReceivedDocument.number == "DP20602"))
