@@ -43,14 +43,19 @@ def url(settings: Settings) -> str:
     return settings.dian.endpoint or f"http://127.0.0.1:{settings.dian.simulator_port}{SERVICE_PATH}"
 
 
+def sandbox_path(settings: Settings) -> Path:
+    """Where the company's sandbox certificate is kept: the first company's beside the simulator's state, another
+    company's in its own data folder (one NIT each)."""
+    return (settings.data_path if settings.dian.simulator_dir else data_dir(settings)) / SANDBOX_P12
+
+
 def sandbox_identity(settings: Settings) -> SigningIdentity:
     """A sandbox certificate for the company's NIT, issued once under the simulator's CA and kept under the data
     directory, so that a trainee or an integrator can work without a real certificate."""
 
     from dian.trust import load_pkcs12
 
-    # The first company's beside the simulator's state; another company's in its own folder (one NIT each).
-    path = (settings.data_path if settings.dian.simulator_dir else data_dir(settings)) / SANDBOX_P12
+    path = sandbox_path(settings)
     with _SANDBOX_LOCK:  # the scheduler's first runs ask for it at once: one issues it, the others read it
         if path.exists():
             return load_pkcs12(path, SANDBOX_PASSWORD)

@@ -246,7 +246,7 @@ class Runtime:
                 f"certificate.pkcs12_path: DIAN's {self.settings.dian.environment} environment needs the company's "
                 "certificate"
             )
-        sandbox = local_dian.data_dir(self.settings) / local_dian.SANDBOX_P12
+        sandbox = local_dian.sandbox_path(self.settings)
         if not sandbox.exists():
             return local_dian.sandbox_identity(self.settings)  # issued now; opened from the cache next time
         return self._certificates.load(sandbox, local_dian.SANDBOX_PASSWORD, load_pkcs12)

@@ -71,6 +71,15 @@ def test_each_company_has_its_own_stamped_database_and_commands_act_for_one(tmp_
         assert "beto" in second_users and "ana" not in second_users
         run(path, "user", "list", "--company", "811111111", code=2)
 
+        # Each company's auditor pack is sealed with that company's own certificate (here: the local DIAN's sandbox).
+        for nit in ("900123456", "800197268"):
+            pack = tmp_path / f"pack-{nit}.zip"
+            run(path, "archive", "export", "--from", "2026-01-01", "--to", "2026-12-31", "--company", nit,
+                "--out", str(pack))  # fmt: skip
+            checked = subprocess.run([*BUZON, "archive", "verify", str(pack)], capture_output=True, text=True,
+                                     timeout=120).stdout  # fmt: skip  # offline: no configuration
+            assert f"(NIT {nit})" in checked and "intact" in checked, checked
+
         # Company 2 pointed at company 1's database: refused, naming whose it is; nothing is created in it.
         swapped = config(tmp_path, second, first)  # each company named the other's database
         refused = run(swapped, "user", "list", code=2)
