@@ -24,9 +24,9 @@ OWN = frozenset({"company", "database", "data_dir", "inbox", "imap"})
 
 def company_table(top: Mapping[str, Any], entry: Mapping[str, Any], first: Any) -> dict[str, Any]:
     """One company's configuration: the top level's shared sections with the company's own values over them; its
-    data folder ``<data_dir>/empresas/<NIT>`` unless it names one; the local DIAN simulator's state and the trust
-    folder the first company's (``first``: its parsed settings) unless it names its own: there is one DIAN, and a
-    group trusts the same certificate authorities."""
+    data folder ``<data_dir>/empresas/<NIT>`` unless it names one; the local DIAN simulator's state the first
+    company's (``first``: its parsed settings), for there is one DIAN. (A ``dian.trust_store`` set at the top level
+    is shared like any key; unset, each company's default folder is its own.)"""
     merged: dict[str, Any] = {k: v for k, v in top.items() if k not in OWN and k != "companies"}
     for key, value in entry.items():
         shared = merged.get(key)
@@ -34,9 +34,7 @@ def company_table(top: Mapping[str, Any], entry: Mapping[str, Any], first: Any) 
     nit = entry["company"]["nit"]
     merged.setdefault("data_dir", (Path(first.data_dir) / "empresas" / nit.partition("-")[0]).as_posix())
     simulator = first.dian.simulator_dir or (Path(first.data_dir) / "dian-sim").as_posix()
-    # The CAs the group trusts are the first company's folder unless the company names its own.
-    trust = first.trust_store_path.as_posix()
-    merged["dian"] = {"simulator_dir": simulator, "trust_store": trust, **merged.get("dian", {})}
+    merged["dian"] = {"simulator_dir": simulator, **merged.get("dian", {})}
     return merged
 
 

@@ -3,7 +3,9 @@
 Each company keeps its own users (its own database): a person who works for two companies has an account in each,
 with a role in each. At sign-in the name and password are tried in every company; the browser may then switch to
 each company where they are right and the account is active (``session["empresas"]``), and to no other: a company's
-administrator who sets a password in their own company gains nothing in another. With one company nothing here runs.
+administrator who sets a password in their own company gains nothing in another. Two accounts of one name whose
+e-mail or identification number differ are different people, and are never joined (``same_person``). With one
+company nothing here runs.
 """
 
 from __future__ import annotations
@@ -44,19 +46,33 @@ def sign_in_companies(name: str, password: str) -> dict[str, str]:
     if len(found) == 1 or not name:
         return {}
     members: dict[str, str] = {}
-    chosen = named = None
+    chosen = named = person = None
     for company in found.values():
         with company.sessions() as s:
             user = s.scalar(sa.select(User).where(User.username == name))
         if user is None:
             continue
         named = named or company
-        if user.active and user.password_hash and check_password_hash(user.password_hash, password):
-            members[company.key] = Principal.of(user).get_id()
-            chosen = chosen or company
+        if not (user.active and user.password_hash and check_password_hash(user.password_hash, password)):
+            continue
+        if person is not None and not same_person(person, user):
+            continue  # the same name and password, but another person's account
+        person = person or user
+        members[company.key] = Principal.of(user).get_id()
+        chosen = chosen or company
     if chosen or named:
         _use(chosen or named)  # type: ignore[arg-type]
     return members
+
+
+def same_person(one: User, other: User) -> bool:
+    """Whether two companies' accounts of one name are one person: where both record an e-mail or an identification
+    number, they agree (two people who happen to share a name and an initial password are not merged)."""
+    for field in ("email", "id_number"):
+        a, b = getattr(one, field), getattr(other, field)
+        if a and b and a.strip().lower() != b.strip().lower():
+            return False
+    return True
 
 
 def remember(members: dict[str, str], principal: Principal) -> None:

@@ -38,7 +38,8 @@ def test_a_company_takes_the_shared_sections_and_keeps_its_own(tmp_path: Path) -
     assert second.dian.software_id == first.dian.software_id
     assert second.approvals.enabled and second.approvals.amount_threshold == 5000000
     assert Path(second.dian.simulator_dir) == Path(first.data_dir) / "dian-sim"
-    assert second.trust_store_path == first.trust_store_path  # one group, the same CAs
+    shared = parsed(tmp_path, SECOND, dian={"trust_store": str(tmp_path / "ca")}).companies[0]
+    assert shared.trust_store_path == tmp_path / "ca"  # set at the top level: one group, the same CAs
     own = parsed(tmp_path, {**SECOND, "dian": {"trust_store": str(tmp_path / "dos-ca")}}).companies[0]
     assert own.trust_store_path == tmp_path / "dos-ca" and own.dian.software_id == first.dian.software_id
     assert not first.dian.simulator_dir

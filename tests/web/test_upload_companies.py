@@ -4,49 +4,21 @@ from that company it is taken."""
 
 from __future__ import annotations
 
-import contextlib
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from buzon.config import parse_settings
 from buzon.group import Group
 from buzon.webapp import web_app
-from store.db import migrate
-from store.models import MailMessage, Role
+from store.models import MailMessage
 from tests.conftest import sample_bytes
-from tests.services import fresh_postgres_database
-from web.auth import create_user
+from tests.web.companies_bed import PASSWORD, two_companies
 
 pytestmark = pytest.mark.integration
 
 SAMPLE = "attached_aragon_FE6711_sw890930534.xml"  # its buyer: NIT 805007280-8, our second company here
-PASSWORD = "una-clave-de-prueba"
-
-
-@contextlib.contextmanager
-def two_companies(kind: str, folder: Path) -> Iterator[Group]:
-    with contextlib.ExitStack() as stack:
-        if kind == "sqlite":
-            urls = [f"sqlite:///{folder / 'uno.sqlite3'}", f"sqlite:///{folder / 'dos.sqlite3'}"]
-        else:
-            urls = [stack.enter_context(fresh_postgres_database()) for _ in range(2)]
-        settings = parse_settings({
-            "data_dir": str(folder / "var"), "database": {"url": urls[0]},
-            "company": {"nit": "900123456-8", "name": "Uno S.A.S."},
-            "companies": [{"company": {"nit": "805007280-8", "name": "Dos S.A.S."}, "database": {"url": urls[1]}}],
-        }, base=folder)  # fmt: skip
-        group = Group.from_settings(settings)
-        stack.callback(group.close)
-        for runtime in group:
-            migrate(runtime.engine)
-            with runtime.sessions() as s:
-                create_user(s, "ana", role=Role.CLERK, password=PASSWORD, actor="test")
-                s.commit()
-        yield group
 
 
 def mails(group: Group) -> list[int]:
