@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,14 @@ def wiring(runtime: Runtime, group: list[Runtime]) -> CompanyWiring:
     )
 
 
-def web_app(runtime: Runtime | Group, *, sent_mail: Path | None = None) -> Flask:
+def web_app(runtime: Runtime | Group, *, sent_mail: Path | dict[str, Path] | None = None) -> Flask:
     """The Flask app of this runtime, or of every company of this group (`buzon serve`, `buzon.wsgi:app`);
-    ``sent_mail``, the demo's Maildir of the mail Buzón sent ("Correo enviado")."""
+    ``sent_mail``, the demo's Maildir of the mail Buzón sent ("Correo enviado"): the first company's, or each
+    company's by its key."""
     runtimes = list(runtime) if isinstance(runtime, Group) else [runtime]
-    first, *others = (wiring(rt, runtimes) for rt in runtimes)
+    folders = sent_mail if isinstance(sent_mail, dict) else {runtimes[0].settings.key: sent_mail}
+    first, *others = (dataclasses.replace(wiring(rt, runtimes), sent_mail=folders.get(rt.settings.key))
+                      for rt in runtimes)  # fmt: skip
     return create_app(
         first.settings,
         engine=first.engine,
@@ -54,7 +58,7 @@ def web_app(runtime: Runtime | Group, *, sent_mail: Path | None = None) -> Flask
         jobs=first.jobs,
         run_job=first.run_job,
         dian_client=first.dian_client,
-        sent_mail=sent_mail,
+        sent_mail=first.sent_mail,
         titles=first.titles,
         issuing=first.issuing,
         issued_mail=first.issued_mail,

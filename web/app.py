@@ -102,10 +102,8 @@ def create_app(
     first = tenant.install(app, tenant.CompanyWiring(
         settings, engine=engine, events=events, intake=intake, titles=titles, issuing=issuing,
         issued_mail=issued_mail, company_identity=company_identity, dian_client=dian_client, run_job=run_job,
-        jobs=jobs), companies, make_engine, token_digest)  # fmt: skip
+        jobs=jobs, sent_mail=sent_mail), companies, make_engine, token_digest)  # fmt: skip
     engine = first.engine
-    # The demo's outgoing mail, kept by the shell's local SMTP sink (a Maildir): the "Correo enviado" page, demo only.
-    app.extensions["buzon.sent_mail"] = sent_mail
     db = tenant.db
 
     # Every <int:…> in a URL is an id of ours: one larger than the databases' integer names nothing (404) instead of

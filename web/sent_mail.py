@@ -14,10 +14,11 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from dian.calendar import BOGOTA
 from store.models import Role
+from web import tenant
 from web.access import roles
 
 bp = Blueprint("sent_mail", __name__)
@@ -79,6 +80,6 @@ def sent_messages(folder: Path) -> list[SentMessage]:
 @roles(Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 def index() -> Any:
     """Every message the demo's SMTP sink received, newest first, each readable in place."""
-    folder: Path = current_app.extensions["buzon.sent_mail"]
-    messages = sent_messages(folder)
+    folder: Path | None = tenant.service("sent_mail")  # the request's company's own sink
+    messages = sent_messages(folder) if folder is not None else []
     return render_template("sent_mail.html", messages=messages, shown=SHOWN)

@@ -43,6 +43,7 @@ class CompanyWiring:
     dian_client: Callable[[], Any] | None = None
     run_job: Callable[[str], Any] | None = None
     jobs: Callable[[], Any] | None = None
+    sent_mail: Any = None  # the demo's Maildir of the mail this company sent (a Path), else None
 
 
 class Company:
@@ -67,7 +68,7 @@ class Company:
         for name in ("events", "intake", "titles", "issuing"):
             factory = getattr(wiring, name)
             ext[f"buzon.{name}"] = factory(sessions) if factory is not None else None
-        for name in ("issued_mail", "company_identity", "dian_client", "run_job", "jobs"):
+        for name in ("issued_mail", "company_identity", "dian_client", "run_job", "jobs", "sent_mail"):
             ext[f"buzon.{name}"] = getattr(wiring, name)
         company = cls(config, ext)
 
@@ -85,7 +86,7 @@ class Company:
 
     def service(self, name: str) -> Any:
         """A service by its wiring name (events, intake, titles, issuing, issued_mail, company_identity, dian_client,
-        run_job, jobs), None when the shell gave none."""
+        run_job, jobs, sent_mail), None when the shell gave none."""
         return self.ext.get(f"buzon.{name}")
 
     @property

@@ -85,18 +85,25 @@ def _with_local_simulator(settings: Settings, running: ExitStack) -> Settings:
                                                                                             simulator_port=server.port)))
 
 
-def _with_mail_sink(settings: Settings, running: ExitStack) -> tuple[Settings, Any]:
-    """Demo mode: the mail Buzón sends goes to a local SMTP sink kept under the data directory, never out."""
+def _with_mail_sink(settings: Settings, running: ExitStack) -> tuple[Settings, dict[str, Any]]:
+    """Demo mode: the mail Buzón sends goes to a local SMTP sink kept under each company's data directory, never out
+    (one sink per company, so each company's «Correo enviado» shows its own mail only)."""
     from buzon.mail_sink import FOLDER, MailSink  # start-up time: aiosmtpd only in demo mode
 
-    sink = MailSink(settings.data_path / FOLDER).start()
-    running.callback(sink.stop)
-    click.echo(f"demo mail: SMTP sink at 127.0.0.1:{sink.port}, shown under «Correo enviado»")
+    sinks = {}
+    for company in settings.group:
+        sink = MailSink(company.data_path / FOLDER).start()
+        running.callback(sink.stop)
+        sinks[company.key] = sink
+        click.echo(f"demo mail: SMTP sink at 127.0.0.1:{sink.port}, shown under «Correo enviado»"
+                   + (f" ({company.company.name})" if settings.companies else ""))  # fmt: skip
+
     def to_sink(s: Settings) -> Settings:
-        return dataclasses.replace(s, smtp=dataclasses.replace(s.smtp, host="127.0.0.1", port=sink.port, tls="none",
+        port = sinks[s.key].port
+        return dataclasses.replace(s, smtp=dataclasses.replace(s.smtp, host="127.0.0.1", port=port, tls="none",
                                                                user="", password=""))  # fmt: skip
 
-    return each_company(settings, to_sink), sink.folder
+    return each_company(settings, to_sink), {key: sink.folder for key, sink in sinks.items()}
 
 
 def _with_scheduler(group: Group, running: ExitStack) -> None:
