@@ -71,6 +71,17 @@ def fresh_postgres_database() -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def two_databases(kind: str, folder: Path) -> Iterator[tuple[str, str]]:
+    """Two empty databases' URLs, one per company of a two-company install: two SQLite files in ``folder``, or two
+    fresh PostgreSQL databases (dropped afterwards)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'a.sqlite3'}", f"sqlite:///{folder / 'b.sqlite3'}"
+        return
+    with fresh_postgres_database() as first, fresh_postgres_database() as second:
+        yield first, second
+
+
+@contextlib.contextmanager
 def migrated_database(kind: str, folder: Path) -> Iterator[sa.Engine]:
     """A migrated database of a test's own, with real commits: a new SQLite file in ``folder``, or a fresh PostgreSQL
     database (dropped afterwards)."""

@@ -4,28 +4,17 @@ points one company at another's database is refused before anything is read or w
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.services import fresh_postgres_database
+from tests.services import two_databases
 
 pytestmark = pytest.mark.integration
 
 BUZON = [sys.executable, "-m", "buzon.cli"]
-
-
-@contextlib.contextmanager
-def two_urls(kind: str, folder: Path) -> Iterator[tuple[str, str]]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'uno.sqlite3'}", f"sqlite:///{folder / 'dos.sqlite3'}"
-        return
-    with fresh_postgres_database() as first, fresh_postgres_database() as second:
-        yield first, second
 
 
 def config(folder: Path, first: str, second: str) -> Path:
@@ -56,7 +45,7 @@ def run(path: Path, *args: str, code: int = 0, stdin: str | None = None) -> subp
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_each_company_has_its_own_stamped_database_and_commands_act_for_one(tmp_path: Path, kind: str) -> None:
-    with two_urls(kind, tmp_path) as (first, second):
+    with two_databases(kind, tmp_path) as (first, second):
         path = config(tmp_path, first, second)
         out = run(path, "init").stdout
         assert "Uno S.A.S. (900123456-8): database" in out and "Dos S.A.S. (800197268-4): database" in out

@@ -34,7 +34,7 @@ from store.blobs import BlobStore
 from store.db import make_engine
 from store.models import MailStatus
 from tests.integration.inbox_fixtures import NOW, append, mail
-from tests.services import fresh_postgres_database, migrated_database
+from tests.services import migrated_database, two_databases
 
 pytestmark = pytest.mark.integration
 
@@ -68,16 +68,6 @@ def documents() -> Documents:
         invoices[buyer] = demo.make_document(pki, demo.SUPPLIERS[0], number, (("Resmas", 10, "18500.00"),),
                                              buyer=party, issued=NOW)  # fmt: skip
     return Documents(pki, invoices)
-
-
-@contextlib.contextmanager
-def two_databases(kind: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A database URL for each company: two SQLite files, or two scratch PostgreSQL databases (dropped after)."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp_path / 'a.sqlite3'}", f"sqlite:///{tmp_path / 'b.sqlite3'}"
-        return
-    with fresh_postgres_database() as url_a, fresh_postgres_database() as url_b:
-        yield url_a, url_b
 
 
 def configure(tmp_path: Path, url_a: str, url_b: str) -> Path:

@@ -12,7 +12,7 @@ from buzon.config import parse_settings
 from buzon.group import Group
 from store.db import migrate
 from store.models import Role
-from tests.services import fresh_postgres_database
+from tests.services import two_databases
 from web.auth import create_user
 
 PASSWORD = "una-clave-de-prueba"
@@ -23,10 +23,7 @@ def two_companies(kind: str, folder: Path, users: dict[str, list[dict[str, Any]]
     """The install's Group; ``users``: {company key: [create_user keywords]}, by default "ana", a clerk in both with
     PASSWORD."""
     with contextlib.ExitStack() as stack:
-        if kind == "sqlite":
-            urls = [f"sqlite:///{folder / 'uno.sqlite3'}", f"sqlite:///{folder / 'dos.sqlite3'}"]
-        else:
-            urls = [stack.enter_context(fresh_postgres_database()) for _ in range(2)]
+        urls = stack.enter_context(two_databases(kind, folder))
         settings = parse_settings({
             "data_dir": str(folder / "var"), "database": {"url": urls[0]},
             "company": {"nit": "900123456-8", "name": "Uno S.A.S."},

@@ -40,7 +40,7 @@ from store import company
 from store.blobs import FILENAME, BlobStore
 from store.db import migrate
 from store.models import ApiToken, JobRun, ReceivedDocument, Role, User
-from tests.services import fresh_postgres_database
+from tests.services import two_databases
 from tests.web.conftest import PASSWORD, csrf_token, log_in
 from tests.web.test_inbox_page import add_document
 from web.access import declared_roles, is_public
@@ -86,16 +86,6 @@ class Install:
 
 
 # --- Setting up ---------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _database_urls(kind: str, folder: Path) -> Iterator[tuple[str, str]]:
-    """Two empty databases, one per company."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'a.sqlite3'}", f"sqlite:///{folder / 'b.sqlite3'}"
-        return
-    with fresh_postgres_database() as a, fresh_postgres_database() as b:
-        yield a, b
 
 
 def _seed(rt: Runtime, letter: str, *, documents: int, extra: bool = False, foreign_blob: str | None = None) -> Side:
@@ -146,7 +136,7 @@ def two_companies(folder: Path, a_url: str, b_url: str) -> Settings:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def install(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Install]:
-    with _database_urls(request.param, tmp_path) as (a_url, b_url):
+    with two_databases(request.param, tmp_path) as (a_url, b_url):
         settings = two_companies(tmp_path, a_url, b_url)
         group = Group.from_settings(settings)
         try:
