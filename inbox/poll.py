@@ -102,10 +102,7 @@ def poll_once(
         fetched = _fetched(source, intake if router is None else router, claims)
         for batch in batches(fetched, weight=lambda taken: len(taken[1].data)):
             try:
-                if router is None:
-                    _take(source, intake, batch, summary, on_result)
-                else:
-                    _take_routed(source, router, batch, summary, on_result)
+                _take(source, intake if router is None else router, batch, summary, on_result)
             finally:
                 for _, _, key in batch:
                     claims.release(key)
@@ -149,32 +146,18 @@ def _fetched(source: Source, intake: Intake | Router, claims: Claims) -> Iterato
 
 def _take(
     source: Source,
-    intake: Intake,
+    taker: Intake | Router,
     batch: list[tuple[Handle, Envelope, int]],
     summary: Summary,
     on_result: Callable[[Result], None] | None,
 ) -> None:
-    """Take a batch of fetched messages (their outcomes commit together), then settle each, in order."""
-    for (handle, _, _), result in zip(batch, intake.take_many([e for _, e, _ in batch]), strict=True):
-        if result.status == MailStatus.PENDING:
-            continue  # another process holds it; that process settles it
-        source.settle(handle, result.status)
-        intake.hook("settled")
-        summary.add(result)
-        if on_result is not None:
-            on_result(result)
-
-
-def _take_routed(
-    source: Source,
-    router: Router,
-    batch: list[tuple[Handle, Envelope, int]],
-    summary: Summary,
-    on_result: Callable[[Result], None] | None,
-) -> None:
-    """Take a batch with each message in its company's intake (each company's part commits in its own database),
-    then settle each, in the batch's order: every message's outcome is committed before any is settled."""
-    taken = router.take_many([e for _, e, _ in batch])
+    """Take a batch of fetched messages (their outcomes commit together; with a router, each company's part in its
+    own database), then settle each, in the batch's order: every outcome is committed before any is settled."""
+    envelopes = [e for _, e, _ in batch]
+    if isinstance(taker, Router):
+        taken = taker.take_many(envelopes)
+    else:
+        taken = [(None, taker, result) for result in taker.take_many(envelopes)]
     for (handle, _, _), (company, intake, result) in zip(batch, taken, strict=True):
         if result.status == MailStatus.PENDING:
             continue  # another process holds it; that process settles it
