@@ -8,6 +8,7 @@ from buzon.commands.approvals import approvals_group
 from buzon.commands.archive import archive
 from buzon.commands.audit import audit_group
 from buzon.commands.backup import backup, restore
+from buzon.commands.companies import companies
 from buzon.commands.config import check_config
 from buzon.commands.contingency import contingency
 from buzon.commands.dian_sim import dian_sim
@@ -41,6 +42,7 @@ for command in (backup, restore):
 main.add_command(archive)
 main.add_command(soporte)
 main.add_command(approvals_group)
+main.add_command(companies)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

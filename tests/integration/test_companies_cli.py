@@ -50,6 +50,8 @@ def test_each_company_has_its_own_stamped_database_and_commands_act_for_one(tmp_
         out = run(path, "init").stdout
         assert "Uno S.A.S. (900123456-8): database" in out and "Dos S.A.S. (800197268-4): database" in out
         assert run(path, "init").stdout.count("is up to date") == 2  # twice changes nothing
+        listed = run(path, "companies").stdout
+        assert listed.count("state: ready") == 2 and "800197268-4    Dos S.A.S." in listed
 
         run(path, "user", "add", "ana", "--role", "clerk", "--password-stdin", stdin="una-clave-larga\n")
         run(path, "user", "add", "beto", "--role", "admin", "--company", "800197268", "--password-stdin",
@@ -75,3 +77,5 @@ def test_each_company_has_its_own_stamped_database_and_commands_act_for_one(tmp_
         assert "belongs to the company with NIT 800197268-4, not 900123456-8" in refused.stderr
         refused = run(swapped, "init", code=2)
         assert "belongs to the company with NIT" in refused.stderr
+        listed = run(swapped, "companies", "--json", code=1).stdout  # each company's state, for the operator
+        assert listed.count("belongs to the company with NIT") == 2
