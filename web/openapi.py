@@ -421,6 +421,8 @@ def openapi_document() -> dict[str, Any]:
             "description": (
                 "Facturas y notas recibidas, su verificación y sus eventos (030–033) para integrar el ERP. "
                 "Autenticación: Authorization: Bearer <token> (buzon token create --user NOMBRE). "
+                "Cada token es de una empresa: en una instalación de varias, solo ve y actúa en la suya "
+                "(buzon token create --company NIT). "
                 "Los errores son JSON con error y message (en español)."
             ),
         },
