@@ -33,7 +33,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.get("/me")
-@roles(Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
+@roles(*Role)
 def me() -> Any:
     """Who the token (or session) belongs to, with the role that decides what else the API allows."""
     return jsonify(

@@ -209,6 +209,19 @@ def test_logout_ends_the_session_and_is_audited(app_and_db):
     assert session.scalar(sa.select(AuditEntry.actor).where(AuditEntry.action == "auth.logout")) == "user:ana"
 
 
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_can_sign_out_and_ask_who_it_is(app_and_db, role):
+    """Billing could not sign out (403) nor read /api/v1/me when those routes listed the four older roles."""
+    app, session = app_and_db
+    add_user(session, "quien", role)
+    client = app.test_client()
+    assert log_in(client, "quien").status_code == 302
+    assert client.get("/api/v1/me").get_json()["role"] == role.value
+    response = client.post("/salir", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 302 and response.location.startswith(LOGIN_PATH)
+    assert client.get("/api/v1/me").status_code == 401
+
+
 def test_inactive_user_is_refused_and_deactivation_ends_open_sessions(app_and_db):
     app, session = app_and_db
     user = add_user(session, "ana", Role.CLERK)
