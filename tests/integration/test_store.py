@@ -54,6 +54,7 @@ def test_migrating_twice_changes_nothing_and_both_backends_get_one_schema(tmp_pa
         "api_tokens",
         "approvals",
         "audit_entries",
+        "company_stamp",
         "dian_certificates",
         "document_comments",
         "login_throttles",
