@@ -16,6 +16,7 @@ import lzma
 import re
 import secrets
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -189,14 +190,18 @@ _METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP
 
 class _Sink:
     """Where one member is inflated: each step's bytes are judged against the size cap and against the compressed
-    bytes consumed so far, then written into one growing buffer (no list of chunks joined at the end)."""
+    bytes consumed so far, then written into one growing buffer (no list of chunks joined at the end).
 
-    def __init__(self, cap: int, ratio: float, refuse: Callable[[str], UnpackError]) -> None:
+    An LZMA member is written to a temporary file instead (``spool``) and read back once its decompressor is gone:
+    liblzma keeps a dictionary of up to the whole member (8 MiB at zipfile's default preset) beside what it wrote,
+    so in memory the member would peak at up to twice its size; spooled, at its size."""
+
+    def __init__(self, cap: int, ratio: float, refuse: Callable[[str], UnpackError], *, spool: bool = False) -> None:
         self.cap = cap
         self.ratio = ratio
         self.refuse = refuse
         self.size = 0
-        self.buffer = io.BytesIO()
+        self.buffer: io.BytesIO | io.FileIO = tempfile.TemporaryFile(buffering=0) if spool else io.BytesIO()
 
     def write(self, chunk: bytes, consumed: int) -> None:
         self.size += len(chunk)
@@ -207,7 +212,14 @@ class _Sink:
         self.buffer.write(chunk)
 
     def value(self) -> bytes:
-        return self.buffer.getvalue()  # BytesIO hands its own buffer over, trimmed: no copy
+        """The member's bytes; called after the decompressor is released."""
+        if isinstance(self.buffer, io.BytesIO):
+            return self.buffer.getvalue()  # BytesIO hands its own buffer over, trimmed: no copy
+        self.buffer.seek(0)
+        return self.buffer.readall()  # one allocation of the file's size
+
+    def close(self) -> None:
+        self.buffer.close()
 
 
 def _read_member(
@@ -221,12 +233,15 @@ def _read_member(
     def refuse(why: str) -> UnpackError:
         return UnpackError("too_large", f"{name}: el archivo interno {member} {why}")
 
-    sink = _Sink(min(limits.max_member_bytes, limits.max_total_bytes - budget.total), limits.max_ratio, refuse)
+    cap = min(limits.max_member_bytes, limits.max_total_bytes - budget.total)
+    sink = _Sink(cap, limits.max_ratio, refuse, spool=info.compress_type == zipfile.ZIP_LZMA)
     try:
-        _inflate(data, info, sink)
+        _inflate(data, info, sink)  # its decompressor is freed on return, before the member is read back
+        return sink.value()
     except _ZIP_ERRORS as exc:
         raise UnpackError("unreadable", f"{name}: el archivo interno {member} no se puede leer ({_why(exc)})") from exc
-    return sink.value()
+    finally:
+        sink.close()
 
 
 class _Stored:
