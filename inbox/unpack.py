@@ -201,7 +201,8 @@ class _Sink:
         self.ratio = ratio
         self.refuse = refuse
         self.size = 0
-        self.buffer: io.BytesIO | io.FileIO = tempfile.TemporaryFile(buffering=0) if spool else io.BytesIO()
+        # Closed by _read_member (finally), which owns the sink for the member's whole read.
+        self.buffer: io.BytesIO | io.FileIO = tempfile.TemporaryFile(buffering=0) if spool else io.BytesIO()  # noqa: SIM115
 
     def write(self, chunk: bytes, consumed: int) -> None:
         self.size += len(chunk)
