@@ -43,24 +43,35 @@ class Claims:
 
     def take(self, key: int) -> bool:
         """Claim a message; False when another process holds it."""
-        if key in self.held:
-            self.held[key] += 1
-            return True
-        if self.conn is not None and not locks.try_lock(self.conn, key):
-            return False
-        self.held[key] = 1
-        return True
+        return key in self.take_many([key])
+
+    def take_many(self, keys: list[int]) -> set[int]:
+        """Claim several messages in one round trip; the keys granted (those another process holds are not)."""
+        wanted = list(dict.fromkeys(keys))
+        new = [key for key in wanted if key not in self.held]
+        granted = set(wanted) - set(new)
+        if new:
+            granted |= locks.try_lock_many(self.conn, new) if self.conn is not None else set(new)
+        for key in granted:
+            self.held[key] = self.held.get(key, 0) + 1
+        return granted
+
+    def release_many(self, keys: list[int]) -> None:
+        """Give several claims back in one round trip."""
+        freed = []
+        for key in keys:
+            count = self.held.get(key, 0)
+            if count > 1:
+                self.held[key] = count - 1
+            elif count == 1:
+                del self.held[key]
+                freed.append(key)
+        if freed and self.conn is not None:
+            locks.unlock_many(self.conn, freed)
 
     def release(self, key: int) -> None:
         """Give a claim back (after the message is settled, or when it is left for later)."""
-        count = self.held.get(key, 0)
-        if count > 1:
-            self.held[key] = count - 1
-            return
-        if count == 1:
-            del self.held[key]
-            if self.conn is not None:
-                locks.unlock(self.conn, key)
+        self.release_many([key])
 
     def pending(self, sessions: sessionmaker[Session], mailbox: str) -> list[tuple[int, int]]:
         """The mail rows of ``mailbox`` recorded but not decided (a run died after ``recorded``), oldest first, each

@@ -7,7 +7,7 @@ from __future__ import annotations
 import imaplib
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -194,22 +194,30 @@ class ImapSource:
 
     def settle(self, handle: Handle, status: MailStatus) -> None:
         """Flag the message \\Seen and move it to the processed or quarantine folder (called after the commit)."""
+        self.settle_many([(handle, status)])
+
+    def settle_many(self, settled: Sequence[tuple[Handle, MailStatus]]) -> None:
+        """Settle a batch in a few commands, whatever its size: one STORE of \\Seen, then one MOVE per target folder
+        (each a UID set; a UID another poller moved meanwhile is simply not there)."""
         client = self._client()
-        uid = handle.uid
-        assert uid is not None
-        if handle.uidvalidity != self.uidvalidity:
-            return  # the folder was re-created meanwhile: that UID now names another message
-        client.add_flags([uid], [SEEN])
-        target = self._targets.get(status)
-        if not target:
+        # A handle of an older UIDVALIDITY is skipped: the folder was re-created, that UID names another message now.
+        current = [(h.uid, status) for h, status in settled if h.uid is not None and h.uidvalidity == self.uidvalidity]
+        if not current:
             return
-        if client.has_capability("MOVE"):
-            client.move([uid], target)
-        else:
-            client.copy([uid], target)
-            client.delete_messages([uid])
+        client.add_flags([uid for uid, _ in current], [SEEN])
+        by_target: dict[str, list[int]] = {}
+        for uid, status in current:
+            target = self._targets.get(status)
+            if target:
+                by_target.setdefault(target, []).append(uid)
+        for target, uids in by_target.items():
+            if client.has_capability("MOVE"):
+                client.move(uids, target)
+                continue
+            client.copy(uids, target)
+            client.delete_messages(uids)
             if client.has_capability("UIDPLUS"):
-                client.uid_expunge([uid])
+                client.uid_expunge(uids)
             else:  # pragma: no cover - Dovecot offers UIDPLUS; plain EXPUNGE also removes others' \\Deleted mail
                 client.expunge()
 

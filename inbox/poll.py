@@ -104,33 +104,50 @@ def poll_once(
             try:
                 _take(source, intake if router is None else router, batch, summary, on_result)
             finally:
-                for _, _, key in batch:
-                    claims.release(key)
+                claims.release_many([key for _, _, key in batch])
     return summary
 
 
 def _fetched(source: Source, intake: Intake | Router, claims: Claims) -> Iterator[tuple[Handle, Envelope, int]]:
     """The new messages of the source, each claimed and fetched (with its claim); those an earlier run decided are
     settled on the way, and those another poller holds (or settled meanwhile) are left to it. A router answers what
-    is recorded from every company's database."""
-    for handle in source.scan(intake):  # type: ignore[arg-type]  # a Router answers the scan's questions as Intake
-        key = None
-        if handle.uid is not None:
-            key = message_key(source.mailbox, handle.uidvalidity, handle.uid, None)
-            if not claims.take(key):
-                continue
-            status = handle.status
-            if claims.shared:  # another poller may have decided it since the scan
-                known = intake.known(source.mailbox, handle.uidvalidity or 0, handle.uid)
-                status = known[1] if known else None
-            if status is not None and status != MailStatus.PENDING:
-                # Decided and committed by an earlier run that died before settling it: just settle it now.
-                try:
-                    source.settle(handle, status)
-                    intake.hook("settled")
-                finally:
-                    claims.release(key)
-                continue
+    is recorded from every company's database. Handles are claimed and looked up a batch at a time (one round trip to
+    the database for each), so the cost of sharing a mailbox does not grow with every message."""
+    for chunk in batches(source.scan(intake), weight=lambda handle: 0):  # type: ignore[arg-type]  # a Router scans too
+        yield from _fetched_chunk(source, intake, claims, chunk)
+
+
+def _fetched_chunk(
+    source: Source, intake: Intake | Router, claims: Claims, chunk: list[Handle]
+) -> Iterator[tuple[Handle, Envelope, int]]:
+    keys = {h.uid: message_key(source.mailbox, h.uidvalidity, h.uid, None) for h in chunk if h.uid is not None}
+    granted = claims.take_many(list(keys.values()))
+    statuses = {h.uid: h.status for h in chunk if h.uid is not None}
+    if claims.shared:  # another poller may have decided some since the scan
+        by_validity: dict[int, list[int]] = {}
+        for h in chunk:
+            if h.uid is not None and keys[h.uid] in granted:
+                by_validity.setdefault(h.uidvalidity or 0, []).append(h.uid)
+        for validity, uids in by_validity.items():
+            known = intake.known_many(source.mailbox, validity, uids)
+            statuses.update({uid: known[uid][1] if uid in known else None for uid in uids})
+    decided = []  # decided and committed by an earlier run that died before settling them: just settle them now
+    todo = []
+    for handle in chunk:
+        if handle.uid is None:
+            todo.append(handle)
+        elif keys[handle.uid] in granted:
+            status = statuses.get(handle.uid)
+            (decided if status is not None and status != MailStatus.PENDING else todo).append(handle)
+    if decided:
+        try:
+            source.settle_many([(h, statuses[h.uid]) for h in decided])  # type: ignore[misc]
+            for _ in decided:
+                intake.hook("settled")
+        finally:
+            claims.release_many([keys[h.uid] for h in decided])
+    for handle in todo:
+        key = keys.get(handle.uid)
         try:
             envelope = source.fetch(handle)
         except Gone:
@@ -158,10 +175,11 @@ def _take(
         taken = taker.take_many(envelopes)
     else:
         taken = [(None, taker, result) for result in taker.take_many(envelopes)]
-    for (handle, _, _), (company, intake, result) in zip(batch, taken, strict=True):
-        if result.status == MailStatus.PENDING:
-            continue  # another process holds it; that process settles it
-        source.settle(handle, result.status)
+    # A message another process holds stays PENDING here: that process settles it.
+    done = [(handle, *outcome) for (handle, _, _), outcome in zip(batch, taken, strict=True)
+            if outcome[2].status != MailStatus.PENDING]  # fmt: skip
+    source.settle_many([(handle, result.status) for handle, _, _, result in done])
+    for _, company, intake, result in done:
         intake.hook("settled")
         summary.add(result, company)
         if on_result is not None:

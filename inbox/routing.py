@@ -166,14 +166,13 @@ class Router:
     # What a source's scan asks of intake (inbox.sources.Source.scan), over every company's database: a message of
     # this mailbox routed to another company is recorded in that company's database only.
 
-    def known(self, mailbox: str, uidvalidity: int, uid: int) -> tuple[int, MailStatus] | None:
-        """The id and status of the message recorded under (mailbox, UIDVALIDITY, UID) in any company's database
-        (a decided one before a pending one)."""
-        found = None
+    def known_many(self, mailbox: str, uidvalidity: int, uids: list[int]) -> dict[int, tuple[int, MailStatus]]:
+        """``known`` for several UIDs, one query per company's database."""
+        found: dict[int, tuple[int, MailStatus]] = {}
         for intake in self.intakes:
-            row = intake.known(mailbox, uidvalidity, uid)
-            if row is not None and (found is None or found[1] == MailStatus.PENDING):
-                found = row
+            for uid, row in intake.known_many(mailbox, uidvalidity, uids).items():
+                if uid not in found or found[uid][1] == MailStatus.PENDING:
+                    found[uid] = row
         return found
 
     def known_uids(self, mailbox: str, uidvalidity: int) -> dict[int, MailStatus]:

@@ -1,14 +1,15 @@
 """Where messages come from: a folder of files, a Maildir, a list of paths (IMAP lives in inbox/imap.py).
 
 Every source offers the same three verbs to the poll loop: ``scan`` (the handles of messages present), ``fetch`` (one
-message's bytes as an Envelope) and ``settle`` (move or flag it, called only after intake committed its outcome).
+message's bytes as an Envelope) and ``settle`` (move or flag it, called only after intake committed its outcome; the
+poll settles a batch at once through ``settle_many``).
 """
 
 from __future__ import annotations
 
 import mailbox as stdlib_mailbox
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,16 +50,30 @@ class Source(Protocol):
 
     def settle(self, handle: Handle, status: MailStatus) -> None: ...
 
+    def settle_many(self, settled: Sequence[tuple[Handle, MailStatus]]) -> None: ...
+
     def wait(self, seconds: float, sleep: Callable[[float], None], stop: Callable[[], bool]) -> None: ...
 
     def close(self) -> None: ...
+
+
+class OneAtATime:
+    """A source whose messages are settled one by one (files: each is its own move)."""
+
+    def settle(self, handle: Handle, status: MailStatus) -> None:
+        raise NotImplementedError
+
+    def settle_many(self, settled: Sequence[tuple[Handle, MailStatus]]) -> None:
+        """Settle each message, in order."""
+        for handle, status in settled:
+            self.settle(handle, status)
 
 
 def _mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
 
-class FolderSource:
+class FolderSource(OneAtATime):
     """A plain folder where .eml, .zip and .xml files are dropped; settled files move to procesados/ or cuarentena/.
 
     The demo delivers its supplier mail here (settings.mailbox_path), and another tool's export can be pointed at it.
@@ -102,7 +117,7 @@ class FolderSource:
         return None
 
 
-class PathsSource:
+class PathsSource(OneAtATime):
     """Files and folders named on the command line (`buzon import`): read in place, never moved."""
 
     def __init__(self, paths: list[Path], *, mailbox: str = "import") -> None:
@@ -136,7 +151,7 @@ class PathsSource:
         return None
 
 
-class MaildirSource:
+class MaildirSource(OneAtATime):
     """A Maildir (new/ and cur/), e.g. one exported by another tool; settled messages move to Maildir++ subfolders
     ``.Buzon.Procesados`` and ``.Buzon.Cuarentena``."""
 

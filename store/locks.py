@@ -22,6 +22,10 @@ _UNLOCK = sa.text("SELECT pg_advisory_unlock(:lock_id)")
 _UNLOCK_ALL = sa.text("SELECT pg_advisory_unlock_all()")
 _XACT = sa.text("SELECT pg_advisory_xact_lock(:lock_id)")
 _TRY_XACT = sa.text("SELECT pg_try_advisory_xact_lock(:lock_id)")
+_TRY_MANY = sa.text(
+    "SELECT lock_id FROM unnest(CAST(:lock_ids AS BIGINT[])) AS lock_id WHERE pg_try_advisory_lock(lock_id)"
+)
+_UNLOCK_MANY = sa.text("SELECT pg_advisory_unlock(lock_id) FROM unnest(CAST(:lock_ids AS BIGINT[])) AS lock_id")
 
 
 def key(*parts: object) -> int:
@@ -44,6 +48,22 @@ def try_lock(conn: sa.Connection, lock_id: int) -> bool:
     if not shared(conn):
         return True
     return bool(conn.execute(_TRY, {"lock_id": lock_id}).scalar())
+
+
+def try_lock_many(conn: sa.Connection, lock_ids: list[int]) -> set[int]:
+    """Take several session locks without waiting, in one round trip: the ids granted (all of them on SQLite).
+    ``lock_ids`` must be distinct: a lock taken twice needs two unlocks."""
+    if not shared(conn):
+        return set(lock_ids)
+    if not lock_ids:
+        return set()
+    return set(conn.execute(_TRY_MANY, {"lock_ids": lock_ids}).scalars())
+
+
+def unlock_many(conn: sa.Connection, lock_ids: list[int]) -> None:
+    """Give back several session locks taken on this connection, in one round trip."""
+    if shared(conn) and lock_ids:
+        conn.execute(_UNLOCK_MANY, {"lock_ids": lock_ids})
 
 
 def unlock(conn: sa.Connection, lock_id: int) -> None:

@@ -119,15 +119,17 @@ class Intake:
 
     # --- what is recorded ---------------------------------------------------------------------------------------
 
-    def known(self, mailbox: str, uidvalidity: int, uid: int) -> tuple[int, MailStatus] | None:
-        """The id and status of the message recorded under (mailbox, UIDVALIDITY, UID), if any."""
+    def known_many(self, mailbox: str, uidvalidity: int, uids: list[int]) -> dict[int, tuple[int, MailStatus]]:
+        """The id and status of each of these UIDs recorded under (mailbox, UIDVALIDITY), in one query."""
+        if not uids:
+            return {}
         with self.sessions() as s:
-            row = s.execute(
-                sa.select(MailMessage.id, MailMessage.status).where(
-                    MailMessage.mailbox == mailbox, MailMessage.uidvalidity == uidvalidity, MailMessage.uid == uid
+            rows = s.execute(
+                sa.select(MailMessage.uid, MailMessage.id, MailMessage.status).where(
+                    MailMessage.mailbox == mailbox, MailMessage.uidvalidity == uidvalidity, MailMessage.uid.in_(uids)
                 )
-            ).first()
-        return (row[0], row[1]) if row else None
+            ).all()
+        return {uid: (mail_id, status) for uid, mail_id, status in rows}
 
     def known_uids(self, mailbox: str, uidvalidity: int) -> dict[int, MailStatus]:
         """Every UID recorded for this mailbox and UIDVALIDITY, with its status."""

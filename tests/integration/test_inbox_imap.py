@@ -119,6 +119,33 @@ def test_poll_files_quarantines_and_moves_after_commit(dovecot, box, store) -> N
         src.close()
 
 
+def test_a_batch_is_settled_in_one_store_and_one_move_per_folder(dovecot, box, store) -> None:
+    """Settling costs a few IMAP commands per batch, not two per message: one STORE of \\Seen for the batch, one MOVE
+    of a UID set per target folder."""
+    append(dovecot, box["folder"], sample_mail(), mail(("ad.xml", tampered())), mail(("ad.xml", XXE)), mail())
+    src = source(dovecot, box)
+    calls: list[tuple[str, int]] = []
+    for name in ("add_flags", "move", "copy"):
+        original = getattr(src.client, name)
+
+        def counted(uids, *args, _original=original, _name=name, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append((_name, len(uids)))
+            return _original(uids, *args, **kwargs)
+
+        setattr(src.client, name, counted)
+    try:
+        summary = poll_once(src, intake(store))
+    finally:
+        src.close()
+    assert summary.messages == 4 and summary.filed == 1
+    assert sorted(calls) == [("add_flags", 4), ("move", 1), ("move", 3)]
+    assert folder_counts(dovecot, box["folder"], box["processed"], box["quarantine"]) == {
+        box["folder"]: 0,
+        box["processed"]: 1,
+        box["quarantine"]: 3,
+    }
+
+
 def test_dovecot_restart_in_the_middle_of_a_poll(dovecot, box, store) -> None:
     """Dovecot restarts and our connection drops while the second message is half-way; the loop reconnects after a
     backoff delay and finishes: every message decided once, every one moved once."""
