@@ -27,7 +27,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     IMAPClientError,
 )
 SEEN = b"\\Seen"
+# Messages read by one FETCH (fetch_many): at most this many, and no more bytes than this by their scanned sizes.
 FETCH_BATCH = 25
+FETCH_BYTES = 2 * 1024 * 1024
 
 
 class ImapConfigError(Exception):
@@ -170,27 +172,62 @@ class ImapSource:
 
     def fetch(self, handle: Handle) -> Envelope:
         """The message's bytes (BODY.PEEK: fetching does not mark it read); only its headers when it is too large."""
+        ((_, envelope),) = self._fetch_group([handle])
+        if envelope is None:
+            raise Gone(f"UID {handle.uid} vanished from {self.options.folder} while it was being read")
+        return envelope
+
+    def fetch_many(self, handles: Sequence[Handle]) -> Iterator[tuple[Handle, Envelope | None]]:
+        """Each message's bytes, in order, several per FETCH (up to FETCH_BATCH messages and FETCH_BYTES by their
+        scanned sizes, so what is read at once stays small); None for one gone since the scan. One too large is
+        read alone, its headers only."""
+        group: list[Handle] = []
+        size = 0
+        for handle in handles:
+            if self._oversize(handle) is not None:
+                yield from self._fetch_group(group)
+                group, size = [], 0
+                yield from self._fetch_group([handle])
+                continue
+            group.append(handle)
+            size += handle.size or 0
+            if len(group) >= FETCH_BATCH or size >= FETCH_BYTES:
+                yield from self._fetch_group(group)
+                group, size = [], 0
+        yield from self._fetch_group(group)
+
+    def _oversize(self, handle: Handle) -> int | None:
+        return handle.size if handle.size and handle.size > self.options.max_message_bytes else None
+
+    def _fetch_group(self, handles: list[Handle]) -> list[tuple[Handle, Envelope | None]]:
+        """One FETCH for these messages (all of normal size, or one oversize)."""
+        if not handles:
+            return []
         client = self._client()
-        uid = handle.uid
-        assert uid is not None
-        oversize = handle.size if handle.size and handle.size > self.options.max_message_bytes else None
+        oversize = self._oversize(handles[0])
         part = b"BODY[HEADER]" if oversize else b"BODY[]"
-        response = client.fetch([uid], [b"BODY.PEEK[HEADER]" if oversize else b"BODY.PEEK[]", b"INTERNALDATE"])
-        data = response.get(uid)
-        if data is None or part not in data:
-            raise Gone(f"UID {uid} vanished from {self.options.folder} while it was being read")
-        received = data.get(b"INTERNALDATE")
-        if isinstance(received, datetime):
-            received = received.replace(tzinfo=received.tzinfo or UTC)
-        return Envelope(
-            mailbox=self.mailbox,
-            data=bytes(data[part]),
-            name=f"uid-{uid}.eml",
-            uidvalidity=handle.uidvalidity,
-            uid=uid,
-            received_at=received if isinstance(received, datetime) else None,
-            oversize=oversize,
-        )
+        uids = [h.uid for h in handles]
+        response = client.fetch(uids, [b"BODY.PEEK[HEADER]" if oversize else b"BODY.PEEK[]", b"INTERNALDATE"])
+        out: list[tuple[Handle, Envelope | None]] = []
+        for handle in handles:
+            data = response.get(handle.uid)
+            if data is None or part not in data:
+                out.append((handle, None))
+                continue
+            received = data.get(b"INTERNALDATE")
+            if isinstance(received, datetime):
+                received = received.replace(tzinfo=received.tzinfo or UTC)
+            envelope = Envelope(
+                mailbox=self.mailbox,
+                data=bytes(data[part]),
+                name=f"uid-{handle.uid}.eml",
+                uidvalidity=handle.uidvalidity,
+                uid=handle.uid,
+                received_at=received if isinstance(received, datetime) else None,
+                oversize=oversize,
+            )
+            out.append((handle, envelope))
+        return out
 
     def settle(self, handle: Handle, status: MailStatus) -> None:
         """Flag the message \\Seen and move it to the processed or quarantine folder (called after the commit)."""

@@ -13,7 +13,7 @@ from inbox.claims import Claims, claims_for, message_key
 from inbox.faults import lost_connection, one_line
 from inbox.intake import Envelope, Intake, Result
 from inbox.routing import Router
-from inbox.sources import Gone, Handle, Source
+from inbox.sources import Handle, Source
 from store.blobs import BlobStore
 from store.models import MailStatus
 
@@ -146,14 +146,12 @@ def _fetched_chunk(
                 intake.hook("settled")
         finally:
             claims.release_many([keys[h.uid] for h in decided])
-    for handle in todo:
+    for handle, envelope in source.fetch_many(todo):
         key = keys.get(handle.uid)
-        try:
-            envelope = source.fetch(handle)
-        except Gone:
+        if envelope is None:  # settled by another poller since the scan
             if key is not None:
                 claims.release(key)
-            continue  # settled by another poller since the scan
+            continue
         if key is None:  # no UIDs: the message is known by its bytes
             key = message_key(source.mailbox, None, None, BlobStore.key_of(envelope.data))
             if not claims.take(key):

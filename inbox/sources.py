@@ -48,6 +48,8 @@ class Source(Protocol):
 
     def fetch(self, handle: Handle) -> Envelope: ...
 
+    def fetch_many(self, handles: Sequence[Handle]) -> Iterator[tuple[Handle, Envelope | None]]: ...
+
     def settle(self, handle: Handle, status: MailStatus) -> None: ...
 
     def settle_many(self, settled: Sequence[tuple[Handle, MailStatus]]) -> None: ...
@@ -58,10 +60,21 @@ class Source(Protocol):
 
 
 class OneAtATime:
-    """A source whose messages are settled one by one (files: each is its own move)."""
+    """A source whose messages are read and settled one by one (files: each is its own read and its own move)."""
+
+    def fetch(self, handle: Handle) -> Envelope:
+        raise NotImplementedError
 
     def settle(self, handle: Handle, status: MailStatus) -> None:
         raise NotImplementedError
+
+    def fetch_many(self, handles: Sequence[Handle]) -> Iterator[tuple[Handle, Envelope | None]]:
+        """Each message read in turn; None for one gone since the scan."""
+        for handle in handles:
+            try:
+                yield handle, self.fetch(handle)
+            except Gone:
+                yield handle, None
 
     def settle_many(self, settled: Sequence[tuple[Handle, MailStatus]]) -> None:
         """Settle each message, in order."""

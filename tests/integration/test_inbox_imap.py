@@ -52,7 +52,7 @@ def store(tmp_path: Path):
     engine.dispose()
 
 
-def source(dovecot, box, *, moves: bool = True) -> ImapSource:
+def source(dovecot, box, *, moves: bool = True, max_message_bytes: int = 10 * 1024 * 1024) -> ImapSource:
     return ImapSource(
         ImapOptions(
             host=dovecot.host,
@@ -63,6 +63,7 @@ def source(dovecot, box, *, moves: bool = True) -> ImapSource:
             folder=box["folder"],
             processed_folder=box["processed"] if moves else "",
             quarantine_folder=box["quarantine"] if moves else "",
+            max_message_bytes=max_message_bytes,
             timeout=10,
         )
     ).connect()
@@ -119,13 +120,13 @@ def test_poll_files_quarantines_and_moves_after_commit(dovecot, box, store) -> N
         src.close()
 
 
-def test_a_batch_is_settled_in_one_store_and_one_move_per_folder(dovecot, box, store) -> None:
-    """Settling costs a few IMAP commands per batch, not two per message: one STORE of \\Seen for the batch, one MOVE
-    of a UID set per target folder."""
+def test_a_batch_is_read_and_settled_in_a_few_commands(dovecot, box, store) -> None:
+    """Reading and settling cost a few IMAP commands per batch, not three per message: one FETCH of the batch's
+    bodies, one STORE of \\Seen, one MOVE of a UID set per target folder."""
     append(dovecot, box["folder"], sample_mail(), mail(("ad.xml", tampered())), mail(("ad.xml", XXE)), mail())
     src = source(dovecot, box)
     calls: list[tuple[str, int]] = []
-    for name in ("add_flags", "move", "copy"):
+    for name in ("fetch", "add_flags", "move", "copy"):
         original = getattr(src.client, name)
 
         def counted(uids, *args, _original=original, _name=name, **kwargs):  # type: ignore[no-untyped-def]
@@ -138,12 +139,34 @@ def test_a_batch_is_settled_in_one_store_and_one_move_per_folder(dovecot, box, s
     finally:
         src.close()
     assert summary.messages == 4 and summary.filed == 1
-    assert sorted(calls) == [("add_flags", 4), ("move", 1), ("move", 3)]
+    # The scan's sizes, then the four messages in one FETCH; one STORE; one MOVE per folder.
+    assert sorted(calls) == [("add_flags", 4), ("fetch", 4), ("fetch", 4), ("move", 1), ("move", 3)]
     assert folder_counts(dovecot, box["folder"], box["processed"], box["quarantine"]) == {
         box["folder"]: 0,
         box["processed"]: 1,
         box["quarantine"]: 3,
     }
+
+
+def test_a_message_past_the_size_limit_is_read_alone_its_headers_only(dovecot, box, store) -> None:
+    big = mail(("fv.pdf", b"%PDF-1.4\n" + bytes(300_000)))
+    append(dovecot, box["folder"], sample_mail(), big, mail())
+    src = source(dovecot, box, max_message_bytes=200_000)
+    read: list[tuple[int, bytes]] = []
+    original = src.client.fetch
+
+    def counted(uids, parts, *args, **kwargs):  # type: ignore[no-untyped-def]
+        read.append((len(uids), parts[0]))
+        return original(uids, parts, *args, **kwargs)
+
+    src.client.fetch = counted
+    try:
+        summary = poll_once(src, intake(store))
+    finally:
+        src.close()
+    assert summary.filed == 1 and summary.quarantined == {"too_large": 1, "no_document": 1}
+    # The sizes, then the first message, the large one's headers alone, the last message.
+    assert read == [(3, "RFC822.SIZE"), (1, b"BODY.PEEK[]"), (1, b"BODY.PEEK[HEADER]"), (1, b"BODY.PEEK[]")]
 
 
 def test_dovecot_restart_in_the_middle_of_a_poll(dovecot, box, store) -> None:

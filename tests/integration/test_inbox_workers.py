@@ -16,12 +16,13 @@ _names = itertools.count(1)
 
 
 def test_two_pollers_killed_at_random_take_every_message_once(dovecot, tmp_path: Path) -> None:
-    mails = real_mails(120)
+    # Enough mail that the kills land in the work: two polls take a few hundred mails a second once started.
+    mails = real_mails(400)
     with fresh_postgres_database() as url:
         pollers = Pollers(tmp_path, url, dovecot, folder=f"Workers{next(_names)}")
         pollers.init()
         pollers.deliver([data for _, data in mails])
-        pollers.run_with_kills(len(mails), workers=2, every=(0.2, 0.9), timeout=120)
+        pollers.run_with_kills(len(mails), workers=2, every=(0.1, 0.5), timeout=120)
         counts = check_taken_once(pollers, mails)
     # The run was interrupted more than once (a kill waits for the mail to move on since the last one, so how many
     # fit depends on the machine's speed: two is what a fast, quiet machine still gives).
