@@ -61,6 +61,7 @@ _ALLOWED_ENCODINGS = frozenset(
     {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso8859-1", "windows-1252", "cp1252"}
 )
 _LIBXML_WHERE = re.compile(r", line [0-9]+, column [0-9]+$")
+_FIRST_MARKUP = re.compile(rb"[ \t\r\n]*<")
 _UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
@@ -201,14 +202,14 @@ def parse_xml(
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ParseError(f"XML must be given as bytes, got {type(data).__name__}")
     data = bytes(data)
-    if not data.strip():
+    if not data or data.isspace():  # what strip() would leave empty, without copying the document
         raise ParseError("empty input: no XML document")
     if len(data) > max_bytes:
         raise ParseError(f"document too large: {len(data)} bytes, the limit is {max_bytes}")
     if data.startswith(_WIDE_BOMS) or data[:2] in (b"\x00<", b"<\x00"):
         raise ParseError("UTF-16/UTF-32 documents are refused: DIAN documents are UTF-8", where="line 1")
     head = data[3:] if data.startswith(_UTF8_BOM) else data
-    if not head.lstrip(b" \t\r\n").startswith(b"<"):
+    if _FIRST_MARKUP.match(head) is None:  # lstrip(" \t\r\n").startswith("<"), without copying the document
         raise ParseError(f"not XML: the input starts with {head[:20]!r}", where="line 1")
     declared = _ENCODING_DECL.match(head)
     if declared and declared.group(1).decode("ascii").lower() not in _ALLOWED_ENCODINGS:
