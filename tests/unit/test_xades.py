@@ -507,3 +507,21 @@ def test_missing_signing_time_fails_and_the_clock_is_not_read(signed_invoice: by
     assert report.verdict == Verdict.INVALID
     late = verify(root, trust=full_store(), now=dt.datetime(2046, 1, 1, tzinfo=dt.UTC))
     assert late.outcome("certificate.validity") == Outcome.FAIL
+
+
+def test_properties_behind_an_empty_first_object_are_read_from_the_one_that_holds_them(signed_invoice: bytes) -> None:
+    """Paths such as ds:Object/xades:QualifyingProperties and xades:SigningCertificate/xades:Cert are looked up as
+    XPath does, the first match in document order across every parent: an empty ds:Object or SigningCertificate
+    put before the real ones (outside everything the signature digests) changes no check of the report."""
+    root = parse_xml(signed_invoice)
+    sig = root.find(f".//{{{DS}}}Signature")
+    sig.find(f"{{{DS}}}Object").addprevious(etree.Element(f"{{{DS}}}Object"))
+    expected = verify(signed_invoice, trust=full_store(), expected_nits=[SUPPLIER_NIT])
+    report = verify(root, trust=full_store(), expected_nits=[SUPPLIER_NIT])
+    assert report.checks == expected.checks and report.verdict == Verdict.VALID
+    assert report.signing_time == expected.signing_time and report.claimed_role == expected.claimed_role == "supplier"
+    # Only the first ds:Object is looked into by a lookup that stops at the first parent: the properties go missing.
+    first_only = copy.deepcopy(root)
+    first_only_sig = first_only.find(f".//{{{DS}}}Signature")
+    assert first_only_sig.find(f"{{{DS}}}Object/{{{XADES}}}QualifyingProperties") is not None
+    assert first_only_sig.find(f"{{{DS}}}Object").find(f"{{{XADES}}}QualifyingProperties") is None
