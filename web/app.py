@@ -18,6 +18,7 @@ from store.db import current_revision, head_revision, make_engine
 from web import tenant
 from web.access import init_access, public, token_digest
 from web.certificate import company_certificate_status
+from web.nav import init_nav
 
 
 def _secret_key(settings: Any) -> str:
@@ -110,6 +111,7 @@ def create_app(
     # overflowing SQLite's driver into a 500. Set before any route is added.
     app.url_map.converters["int"] = DatabaseId
     init_access(app)
+    init_nav(app)
 
     @app.teardown_appcontext
     def _close_db(_exc: BaseException | None) -> None:

@@ -206,3 +206,44 @@ def test_the_phone_menu_opens_and_the_skip_link_reaches_the_content(browser, sit
     assert skip.inner_text() == "Saltar al contenido"
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.id") == "contenido"
+
+
+def test_many_areas_are_grouped_in_menus_and_a_few_stay_on_one_line(browser, site):
+    """web/nav.py: the administrator's sixteen areas under four menus of the bar, one open at a time, the page's own
+    menu marked; the clerk's areas listed as they are; each bar on one line at 1440 px."""
+    page = new_page(browser)
+    page.set_viewport_size(DESKTOP)
+    log_in(page, site, "admin")
+    page.goto(f"{site.url}/tareas")
+    groups = page.locator("nav.areas li.nav-group > details > summary")
+    assert groups.all_text_contents() == ["Recepción", "Tesorería", "Facturación", "Control"]
+    assert page.locator("nav.areas details.here > summary").text_content() == "Control"
+    assert page.locator("nav.areas a[aria-current=page]").text_content() == "Tareas"
+    assert page.locator("nav.areas > ul").bounding_box()["height"] < 40  # one line
+    assert not page.locator("nav.areas >> text=Títulos valor").is_visible()
+    groups.nth(1).click()
+    assert page.locator("nav.areas >> text=Títulos valor").is_visible()
+    groups.nth(0).click()  # <details name="areas">: opening one menu closes the other
+    assert page.locator("nav.areas >> text=Bandeja").is_visible()
+    assert not page.locator("nav.areas >> text=Títulos valor").is_visible()
+    page.click("nav.areas >> text=Bandeja")
+    page.wait_for_load_state()
+    assert page.locator("nav.areas details.here > summary").text_content() == "Recepción"
+
+    clerk = new_page(browser)
+    clerk.set_viewport_size(DESKTOP)
+    log_in(clerk, site, "auxiliar")
+    assert clerk.locator("nav.areas li.nav-group").count() == 0
+    assert clerk.locator("nav.areas >> text=Bandeja").is_visible()
+    assert clerk.locator("nav.areas >> text=Títulos valor").is_visible()
+    assert clerk.locator("nav.areas > ul").bounding_box()["height"] < 40
+
+
+def test_on_a_phone_the_groups_are_headings_of_the_open_menu(browser, site):
+    page = new_page(browser)
+    log_in(page, site, "admin")
+    page.click("details.menu > summary")
+    for label in ("Bandeja", "Títulos valor", "Facturas emitidas", "Administración"):
+        assert page.locator(f"nav.areas >> text={label}").is_visible(), label
+    heading = page.locator("nav.areas li.nav-group summary", has_text="Control")
+    assert heading.evaluate("el => getComputedStyle(el).pointerEvents") == "none"  # a heading: a tap cannot fold it
