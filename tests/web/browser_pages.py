@@ -1,6 +1,6 @@
 """What the browser tests of the issuing pages share (test_browser_issued.py, test_browser_support.py,
 test_browser_archive.py, test_browser_audit_chain.py): screenshots at both sizes with the page walk's phone checks,
-and the preview PDF posted with the preview page's own fields."""
+the preview PDF posted with the preview page's own fields, and going to an area through the bar's menus."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ from typing import Any
 from tests.web.test_browser_titles import SIZES
 from tests.web.test_page_walk import AUDIT_JS
 
-__all__ = ["preview_pdf", "shoot"]
+__all__ = ["go_to_area", "preview_pdf", "shoot"]
+
+
+def go_to_area(page: Any, label: str) -> None:
+    """Click an area of the bar, opening its menu first where the role's areas are grouped (web/nav.py)."""
+    link = page.locator("nav.areas a", has_text=label)
+    if not link.is_visible():
+        menu = page.locator("nav.areas li.nav-group", has=page.locator("a", has_text=label))
+        menu.locator("summary").click()
+    link.click()
 
 
 def shoot(page: Any, directory: Path, name: str, *, copy_to: Path | None = None) -> None:

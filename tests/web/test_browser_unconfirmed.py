@@ -16,6 +16,7 @@ from dian.ubl import parse_document
 from store.models import DianCertificate, Verdict
 from tests.integration.dian_fixtures import BUYER_NIT, SELLER_NIT
 from tests.integration.inbox_fixtures import append, mail
+from tests.web import browser_pages
 from tests.web.test_browser import browser, log_in, screenshot, site  # noqa: F401 - fixtures and helpers
 from tests.web.test_browser import events_bed as events_bed  # the fixture, re-exported
 
@@ -102,7 +103,7 @@ def test_unconfirmed_document_inbox_filter_and_certificates_page(browser, site, 
     log_in(page, site, "olga")
     if size == "phone":  # the areas fold behind "Menú" on a phone
         page.locator("details.menu > summary").click()
-    page.get_by_role("link", name="Certificados DIAN").click()
+    browser_pages.go_to_area(page, "Certificados DIAN")  # in the Control menu on a wide screen (web/nav.py)
     page.wait_for_url(f"{site.url}/certificados-dian")
     learned = page.locator("#certificados-aprendidos tbody tr")
     assert learned.count() == 1
