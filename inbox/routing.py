@@ -167,7 +167,8 @@ class Router:
     # this mailbox routed to another company is recorded in that company's database only.
 
     def known_many(self, mailbox: str, uidvalidity: int, uids: list[int]) -> dict[int, tuple[int, MailStatus]]:
-        """``known`` for several UIDs, one query per company's database."""
+        """The id and status of each of these UIDs recorded in any company's database (a decided one before a pending
+        one), one query per company's database."""
         found: dict[int, tuple[int, MailStatus]] = {}
         for intake in self.intakes:
             for uid, row in intake.known_many(mailbox, uidvalidity, uids).items():
