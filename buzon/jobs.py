@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from buzon.config import ConfigError, Settings
 from buzon.runtime import Runtime, dian_keys, trust_store
 from store import locks
-from store.models import JobRun
+from store.models import Approval, ApprovalState, JobRun
 
 log = logging.getLogger("buzon.jobs")
 
@@ -222,7 +222,14 @@ def _deadlines(rt: Runtime) -> dict[str, Any]:
 def _approvals(rt: Runtime) -> dict[str, Any]:
     from events.approval_alerts import sweep
 
-    return sweep(rt.sessions, rt.ctx, from_address=rt.settings.smtp.from_address, now=_now).as_dict()
+    from_address = rt.settings.smtp.from_address
+    report = sweep(rt.sessions, rt.ctx, from_address=from_address, now=_now).as_dict()
+    # Requests on titles the rules now refuse lapse (radian.approving); the titles façade only when one waits.
+    with rt.sessions() as s:
+        waiting = s.scalar(sa.select(sa.func.count()).select_from(Approval).where(
+            Approval.state == ApprovalState.PENDING, Approval.title_id.is_not(None)))  # fmt: skip
+    report["lapsed"] = len(rt.titles.lapse_refused(from_address=from_address, now=_now())) if waiting else 0
+    return report
 
 
 def _deliver_webhooks(rt: Runtime) -> dict[str, Any]:
@@ -355,7 +362,8 @@ def deadlines() -> dict[str, Any]:
 
 
 def approvals() -> dict[str, Any]:
-    """Four-eyes: expire pending approvals whose claim window ended; mail approvers the day before it ends."""
+    """Four-eyes: expire pending approvals whose claim window ended; mail approvers the day before it ends; let
+    requests on titles that have since moved on lapse."""
     return recorded("approvals", _approvals)
 
 

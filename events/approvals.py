@@ -7,7 +7,8 @@ CLI, the policy jobs) and ``radian.service.TitleService.act`` (RADIAN's registra
 (asking again points at the one that waits), audited ``approval.requested``. Approving (``take`` then ``mark_sent``,
 inside the emitting transaction) signs the exact action stored, through the same path, and audits
 ``approval.approved`` and ``approval.sent``; when the rules now refuse it nothing is written and it stays pending.
-``refuse`` needs a reason; ``expire`` closes the ones whose legal window ended. Nobody approves their own request.
+``refuse`` needs a reason; ``expire`` closes the ones whose legal window ended, and a request on a title the rules
+now refuse lapses (radian.approving.lapse_refused). Nobody approves their own request.
 """
 
 from __future__ import annotations

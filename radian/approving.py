@@ -1,20 +1,31 @@
 """Four-eyes on value titles (issue 20): which RADIAN actions wait for a second user, and the exact action kept with
 the request so that approving signs what was asked — the registration (036), endorsements (037-039) and our payments
 as debtor (045/051). The policy and the approval rows are events/approvals.py's; TitleService.act asks here.
+
+A title moves on while a request waits (the debtor pays it, a judge limits it, DIAN registers another endorsement):
+``lapse_refused`` (the ``approvals`` job) lets each pending request the rules now refuse lapse — ``expired``, the
+rules' reason kept as its note, audited ``approval.lapsed``, the requester mailed — so nobody approves, or keeps
+counting, a request about a title that is no longer what it was asked on. A refusal that may pass (a limitation
+lifted later) lapses too: the requester asks again about the title as it then is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.orm import Session
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
 
 from events import approvals
 from events.context import EventContext
+from events.notify import enqueue, new_message
 from radian.actions import Action, ActionError, Counterparty, Endorse, PayTransfer, RecordPayment, Register
+from store.audit import record
+from store.models import Approval, ApprovalState, MailKind, User, ValueTitle
 
 _KINDS = {"register": Register, "endorse": Endorse, "payment": RecordPayment, "transfer_payment": PayTransfer}
 _NAMES = {cls: name for name, cls in _KINDS.items()}
@@ -38,6 +49,12 @@ def action_dict(action: Action) -> dict[str, Any] | None:
     assert isinstance(action, RecordPayment | PayTransfer)
     return {"kind": name, "amount": None if action.amount is None else str(action.amount),
             "paid_on": action.paid_on.isoformat() if action.paid_on else None}  # fmt: skip
+
+
+def unreadable(exc: Exception) -> str:
+    """Why a kept action cannot be read back (a sentence for the approver)."""
+    detail = f"le falta el dato {exc}" if isinstance(exc, KeyError) else str(exc)
+    return f"La acción guardada no se puede leer: {detail}"
 
 
 def action_of(data: dict[str, Any]) -> Action:
@@ -85,7 +102,6 @@ def gate(ctx: EventContext, code: Any, action: Action, *, value: Decimal | None,
     return None if reason is None else Gate(reason, amount, nit, name)
 
 
-
 @dataclass(frozen=True)
 class Waiting:
     """The request four-eyes keeps: its approval and what the requester is told."""
@@ -115,3 +131,72 @@ def hold_action(s: Session, ctx: EventContext, *, title_id: int, invoice: Any, a
     )  # fmt: skip
     s.commit()
     return Waiting(waiting.approval_id, waiting.words(code, held.reason))
+
+
+# --- requests the title has outgrown -------------------------------------------------------------------------------
+
+
+class Decision(Protocol):
+    allowed: bool
+    reason: str
+
+
+def lapse_refused(sessions: sessionmaker[Session], make_context: Callable[[], EventContext],
+                  check: Callable[[int, Action, datetime], Decision], *, now: datetime, from_address: str,
+                  actor: str = "job:approvals") -> list[int]:  # fmt: skip
+    """Each pending request on a title whose action ``check`` (TitleService.check: the rules, nothing written) now
+    refuses lapses, one transaction each; the ids. A request decided meanwhile is left as it was decided. The event
+    context (the mail outbox's) is built only when one lapses."""
+    with sessions() as s:
+        waiting = s.execute(
+            sa.select(Approval.id, Approval.title_id, Approval.action)
+            .where(Approval.state == ApprovalState.PENDING, Approval.title_id.is_not(None))
+            .order_by(Approval.id)
+        ).all()
+    lapsed = []
+    for approval_id, title_id, kept in waiting:
+        try:
+            decision = check(title_id, action_of(dict(kept)), now)
+        except (ActionError, KeyError, TypeError, ValueError) as exc:
+            reason = unreadable(exc)
+        else:
+            if decision.allowed:
+                continue
+            reason = decision.reason
+        with sessions() as s:
+            if _lapse(s, make_context(), approval_id, reason, now=now, from_address=from_address, actor=actor):
+                lapsed.append(approval_id)
+            s.commit()
+    return lapsed
+
+
+def _lapse(s: Session, ctx: EventContext, approval_id: int, reason: str, *, now: datetime, from_address: str,
+           actor: str) -> bool:  # fmt: skip
+    row = s.execute(
+        sa.select(Approval).where(Approval.id == approval_id, Approval.state == ApprovalState.PENDING).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        return False
+    row.state, row.decided_at = ApprovalState.EXPIRED, now
+    row.decision_note = f"Ya no procede: {reason}"[: approvals.REASON_MAX]
+    cufe = s.execute(sa.select(ValueTitle.invoice_cufe).where(ValueTitle.id == row.title_id)).scalar() or row.subject
+    data = {"approval_id": row.id, "code": row.code.value, "requested_by": row.requested_by, "reason": reason}
+    record(s, actor=actor, action="approval.lapsed", subject=cufe, at=now, data=data)
+    address = s.execute(
+        sa.select(User.email).where(User.username == row.requested_by.removeprefix("user:"), User.active.is_(True))
+    ).scalar() if row.requested_by.startswith("user:") else None  # fmt: skip
+    if address and "@" in address:
+        message = new_message(
+            to=address,
+            subject=f"Su solicitud n.º {row.id} venció: la factura {row.invoice_number} cambió",
+            body=(
+                f"Su solicitud de aprobación n.º {row.id} del evento {row.code.value} ({row.code.label}) sobre la "
+                f"factura {row.invoice_number} ya no se puede aprobar y quedó vencida:\n\n{reason}\n\n"
+                "Si aún corresponde, pídalo de nuevo en Buzón sobre el título como está ahora (Títulos valor).\n"
+            ),
+            from_address=from_address,
+            now=now,
+            key=f"approval.{row.id}.lapsed",
+        )
+        enqueue(s, ctx, kind=MailKind.REMINDER, dedupe_key=f"approval:{row.id}:lapsed", message=message, now=now)
+    return True

@@ -43,7 +43,7 @@ from radian.actions import (
     endorsement_price,
     operation_of,
 )
-from radian.approving import action_of, hold_action
+from radian.approving import action_of, hold_action, lapse_refused, unreadable
 from radian.emission import next_number, sign_and_queue
 from radian.importing import Imported, ImportRefused, import_invoice
 from radian.store import RADIAN_CODES, counted, derived_title, facts_of, load, refresh_title
@@ -280,7 +280,7 @@ class TitleService:
         try:
             action = action_of(kept)
         except (ActionError, KeyError, TypeError, ValueError) as exc:
-            return _refused(f"La acción guardada no se puede leer: {exc}")
+            return _refused(unreadable(exc))
         return self.act(title_id, action, actor=approver, source=source, deliver=True, approval=approval_id)
 
     def refuse(self, approval_id: int, *, approver: str, note: str, source: str | None = None) -> None:
@@ -288,6 +288,12 @@ class TitleService:
         with self.sessions() as s:
             approvals.refuse(s, approval_id, approver=approver, note=note, now=self.clock(), source=source)
             s.commit()
+
+    def lapse_refused(self, *, from_address: str, actor: str = "job:approvals",
+                      now: datetime | None = None) -> list[int]:  # fmt: skip
+        """Pending requests on titles that the rules now refuse lapse (radian.approving.lapse_refused); the ids."""
+        return lapse_refused(self.sessions, self._ctx, lambda title_id, action, at: self.check(title_id, action,
+                             now=at), now=now or self.clock(), from_address=from_address, actor=actor)  # fmt: skip
 
     @staticmethod
     def _invoice(s: Session, title_id: int) -> OutboundDocument | ReceivedDocument:

@@ -114,6 +114,7 @@ ACTIONS: dict[str, str] = {
     "approval.sent": "firmó y puso en cola para la DIAN un evento aprobado",
     "approval.refused": "rechazó, con su motivo, un evento pedido por otra persona",
     "approval.expired": "dio por vencida una aprobación pendiente: el plazo legal terminó sin decisión",
+    "approval.lapsed": "dio por vencida una aprobación pendiente sobre un título: las reglas ya no permiten la acción",
     "approval.alerted": "avisó a quienes aprueban que una aprobación pendiente está por perder el plazo legal",
     # Backup and restore (store/backup.py, store/restore.py: buzon backup, buzon restore)
     "backup.created": "sacó una copia de seguridad completa (base de datos y archivos)",

@@ -18,7 +18,16 @@ from buzon import jobs
 from buzon.config import ApprovalSettings
 from dian.codes import EventCode
 from radian.actions import Counterparty, Endorse, RecordPayment, Register
-from store.models import Approval, ApprovalState, AuditEntry, DocumentEvent, Role, TitleState, ValueTitle
+from store.models import (
+    Approval,
+    ApprovalState,
+    AuditEntry,
+    DocumentEvent,
+    OutgoingMail,
+    Role,
+    TitleState,
+    ValueTitle,
+)
 from tests.integration.events_fixtures import events_bed as events_bed  # the fixture, re-exported
 from tests.integration.titles_fixtures import FACTOR_NAME, FACTOR_NIT, TitlesBed
 from tests.web.conftest import PASSWORD, password_hash
@@ -141,3 +150,66 @@ def test_our_payment_to_a_listed_payee_waits_and_is_paid_to_the_replays_payee(ev
     with bed.sessions() as s:
         title = s.get(ValueTitle, title_id)
         assert title is not None and title.outstanding == Decimal("100000.00")
+
+
+def test_a_request_on_a_title_that_moved_on_lapses_and_its_requester_is_told(titles_bed: TitlesBed) -> None:
+    bed = titles_bed
+    settings = dataclasses.replace(bed.settings, approvals=ApprovalSettings(
+        enabled=True, amount_threshold=100_000, events=("037",)))  # fmt: skip
+    bed.settings, bed.runtime = settings, jobs.configure(settings, engine=bed.runtime.engine)
+    with bed.sessions() as s:
+        for name in ("tere", "tomas"):
+            create_user(s, name, role=Role.TREASURY, password=PASSWORD, password_hash=password_hash(PASSWORD),
+                        actor="test", email=f"{name}@vendedora.test")  # fmt: skip
+        s.commit()
+    endorse = Endorse(Counterparty(FACTOR_NIT, FACTOR_NAME), rate=Decimal("2.5"))
+    waiting = {}
+    for label in ("limited", "unchanged"):
+        title_id, _ = bed.imported_title(at=_ago(5))
+        assert bed.titles.act(title_id, Register(), actor="user:tere", deliver=True).state == "registered"
+        held = bed.titles.act(title_id, endorse, actor="user:tere", deliver=True)
+        assert held.pending_approval is not None, held
+        waiting[label] = (title_id, held.pending_approval)
+    # A request whose kept action cannot be read back (a damaged row) lapses saying so.
+    with bed.sessions() as s:
+        broken = Approval(subject=f"title:{waiting['unchanged'][0]}", title_id=waiting["unchanged"][0],
+                          code=EventCode.ENDOSO_GARANTIA, action={"kind": "endorse"}, reason="prueba",
+                          requested_by="user:tere")  # fmt: skip
+        s.add(broken)
+        s.commit()
+        broken_id = broken.id
+    # Nothing else moved: the sweep leaves both waiting.
+    first = jobs.approvals()
+    assert first["outcome"] == "ok" and first["summary"]["lapsed"] == 1, first
+    with bed.sessions() as s:
+        damaged = s.get(Approval, broken_id)
+        assert damaged is not None and damaged.state is ApprovalState.EXPIRED
+        assert damaged.decision_note == "Ya no procede: La acción guardada no se puede leer: le falta el dato 'to'"
+    # A judge limits the first title's circulation (041); Buzón learns it from DIAN.
+    limited_id, lapsing = waiting["limited"]
+    judged = bed.counterpart("limit", bed.title(limited_id).invoice_cufe)
+    assert judged["registered"], judged
+    assert "041" in " ".join(bed.titles.sync(limited_id, actor="test").observed)
+    assert bed.title(limited_id).limited
+
+    swept = jobs.approvals()
+    assert swept["outcome"] == "ok" and swept["summary"]["lapsed"] == 1, swept
+    with bed.sessions() as s:
+        row = s.get(Approval, lapsing)
+        assert row is not None and row.state is ApprovalState.EXPIRED and row.decided_at is not None
+        assert (row.decision_note or "").startswith("Ya no procede: "), row.decision_note
+        kept = s.get(Approval, waiting["unchanged"][1])
+        assert kept is not None and kept.state is ApprovalState.PENDING
+        (entry,) = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "approval.lapsed",
+                                                         AuditEntry.data["approval_id"].as_integer() == lapsing)).all()
+        assert entry.subject == bed.title(limited_id).invoice_cufe and entry.data["approval_id"] == lapsing
+        assert entry.data["reason"] and entry.data["reason"] in (row.decision_note or "")
+        (mail,) = s.scalars(sa.select(OutgoingMail).where(OutgoingMail.dedupe_key == f"approval:{lapsing}:lapsed"))
+        assert mail.to_address == "tere@vendedora.test" and f"n.º {lapsing} venció" in mail.subject, mail.subject
+    # It can no longer be approved, and the next sweep finds nothing more.
+    late = bed.titles.approve(lapsing, approver="user:tomas")
+    assert not late.allowed and late.event_id is None and "vencida" in late.reason, late
+    assert jobs.approvals()["summary"]["lapsed"] == 0
+    # The other one is still approved as it was asked.
+    done = bed.titles.approve(waiting["unchanged"][1], approver="user:tomas")
+    assert done.allowed and done.state == "registered", done
