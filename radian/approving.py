@@ -11,6 +11,7 @@ lifted later) lapses too: the requester asks again about the title as it then is
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,6 +27,8 @@ from events.notify import enqueue, new_message
 from radian.actions import Action, ActionError, Counterparty, Endorse, PayTransfer, RecordPayment, Register
 from store.audit import record
 from store.models import Approval, ApprovalState, MailKind, User, ValueTitle
+
+log = logging.getLogger(__name__)
 
 _KINDS = {"register": Register, "endorse": Endorse, "payment": RecordPayment, "transfer_payment": PayTransfer}
 _NAMES = {cls: name for name, cls in _KINDS.items()}
@@ -156,10 +159,15 @@ def lapse_refused(sessions: sessionmaker[Session], make_context: Callable[[], Ev
     lapsed = []
     for approval_id, title_id, kept in waiting:
         try:
-            decision = check(title_id, action_of(dict(kept)), now)
+            action = action_of(dict(kept))
         except (ActionError, KeyError, TypeError, ValueError) as exc:
             reason = unreadable(exc)
         else:
+            try:
+                decision = check(title_id, action, now)
+            except Exception:  # one title the rules cannot judge stays pending; the others are still looked at
+                log.exception("approval %s: the rules could not judge title %s: left pending", approval_id, title_id)
+                continue
             if decision.allowed:
                 continue
             reason = decision.reason

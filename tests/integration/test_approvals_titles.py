@@ -18,6 +18,7 @@ from buzon import jobs
 from buzon.config import ApprovalSettings
 from dian.codes import EventCode
 from radian.actions import Counterparty, Endorse, RecordPayment, Register
+from radian.approving import lapse_refused
 from store.models import (
     Approval,
     ApprovalState,
@@ -185,6 +186,18 @@ def test_a_request_on_a_title_that_moved_on_lapses_and_its_requester_is_told(tit
         damaged = s.get(Approval, broken_id)
         assert damaged is not None and damaged.state is ApprovalState.EXPIRED
         assert damaged.decision_note == "Ya no procede: La acción guardada no se puede leer: le falta el dato 'to'"
+    # Rules that cannot judge a title (an unexpected error) leave its request pending and go on to the next.
+    judged: list[int] = []
+
+    def failing(title_id: int, action: object, at: dt.datetime) -> object:
+        judged.append(title_id)
+        raise RuntimeError("prueba")
+
+    context = lambda: bed.runtime.event_context(bed.sessions)  # noqa: E731
+    assert lapse_refused(bed.sessions, context, failing, now=_ago(0), from_address="buzon@vendedora.test") == []
+    assert sorted(judged) == sorted(title_id for title_id, _ in waiting.values())
+    with bed.sessions() as s:
+        assert [s.get(Approval, a).state for _, a in waiting.values()] == [ApprovalState.PENDING] * 2
     # A judge limits the first title's circulation (041); Buzón learns it from DIAN.
     limited_id, lapsing = waiting["limited"]
     judged = bed.counterpart("limit", bed.title(limited_id).invoice_cufe)
