@@ -287,12 +287,14 @@ def make_document(
     credit_note_for: DemoDocument | None = None,
     validate: Callable[[bytes, dt.datetime], bytes] | None = None,
     numbered_on: dt.date | None = None,
+    order_reference: str | None = None,
 ) -> DemoDocument:
     """Build, sign and have DIAN validate one invoice (or a credit note for ``credit_note_for``).
 
     ``validate(signed, at)`` returns DIAN's signed answer: the DIAN simulator's in `buzon init`; without it the
     demo "DIAN" certificate signs the answer (fast, for tests). ``numbered_on``: the day the supplier's numbering
     range was made known to the simulator (its dates must match the authorization's; default the issue day).
+    ``order_reference``: the buyer's purchase order the invoice cites (cac:OrderReference).
     """
     lines, total, iva = _lines(items)
     local = issued.astimezone(BOGOTA)
@@ -316,6 +318,7 @@ def make_document(
                 number=credit_note_for.number, uuid=credit_note_for.cufe, issue_date=local.date() - dt.timedelta(days=3)
             ),
         ),
+        order_reference=order_reference,
         discrepancy_response=None
         if credit_note_for is None
         else DiscrepancyResponse(reference_id=credit_note_for.number, code="2", description="Anulación parcial"),
@@ -496,7 +499,7 @@ def generate_mail(
         issued = now - dt.timedelta(days=12 - index, hours=index % 5)
         document = make_document(
             pki, supplier, 1000 + index * 7, items, buyer=buyer, issued=issued, credit=credit, validate=validate,
-            numbered_on=today,
+            numbered_on=today, order_reference=str(4500012300 + index) if credit and index % 3 == 0 else None,
         )
         documents.append(document)
         pdf = _pdf(

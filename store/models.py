@@ -269,6 +269,14 @@ class ReceivedDocument(Timestamps, Base):
             sqlite_where=sa.text(EVENTS_SYNC_WATCHED),
             postgresql_where=sa.text(EVENTS_SYNC_WATCHED),
         ),
+        # The buyer's purchase order, found by the inbox's order filter and the API (migration 0020).
+        sa.Index(
+            "ix_received_documents_order_reference",
+            "order_reference",
+            "id",
+            sqlite_where=sa.text("order_reference IS NOT NULL"),
+            postgresql_where=sa.text("order_reference IS NOT NULL"),
+        ),
         sa.Index(
             "ix_received_documents_events_aged_out",
             "events_sync_aged_out",
@@ -325,6 +333,8 @@ class ReceivedDocument(Timestamps, Base):
     mail_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mail_messages.id"), index=True)
     referenced_cufe: Mapped[str | None] = mapped_column(sa.String(96), index=True)
     referenced_document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("received_documents.id"), index=True)
+    # The buyer's purchase order as the supplier wrote it (cac:OrderReference/cbc:ID); NULL when it names none.
+    order_reference: Mapped[str | None] = mapped_column(sa.String(100))
     # Number, NIT and name folded for the inbox search (store/search.py fills it on every insert).
     search_text: Mapped[str] = mapped_column(sa.String(MAX_SEARCH_LENGTH), default=search_default, server_default="")
 

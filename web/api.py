@@ -84,6 +84,7 @@ def document_summary(doc: ReceivedDocument, now: datetime, calendar: BusinessCal
         "issue_date": _iso(doc.issue_date),
         "issued_at": _iso(doc.issued_at),
         "due_date": _iso(doc.due_date),
+        "order_reference": doc.order_reference,
         "payable_amount": _money(doc.payable_amount),
         "currency": doc.currency,
         "state": doc.state.value,
@@ -146,8 +147,7 @@ def documents() -> Any:
     )
 
 
-_LIST_PARAMS = ("status", "verdict", "supplier", "q", "from", "to", "min_amount", "max_amount", "closing_within",
-                "quarantined", "sort", "cursor", "limit")  # fmt: skip
+_LIST_PARAMS = (*(name for _, name in InboxQuery.PARAMS), "cursor", "limit")  # the filters' names, and the page's
 
 
 def _filter_field(message: str) -> str | None:

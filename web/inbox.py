@@ -275,6 +275,7 @@ CSV_COLUMNS = (
     ("Proveedor", ReceivedDocument.issuer_name),
     ("Tipo", ReceivedDocument.document_type),
     ("Número", ReceivedDocument.number),
+    ("Orden de compra", ReceivedDocument.order_reference),
     ("Fecha de emisión", ReceivedDocument.issue_date),
     ("Vencimiento", ReceivedDocument.due_date),
     ("Valor a pagar", ReceivedDocument.payable_amount),

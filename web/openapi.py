@@ -88,6 +88,12 @@ _LIST_PARAMETERS = [
     ),
     _query("q", "Buscar por número, CUFE o NIT.", {**_TEXT, "maxLength": shape.MAX_QUERY_TEXT}),
     _query(
+        "order",
+        "Orden de compra del comprador, exacta como la escribió el proveedor (cac:OrderReference/cbc:ID); los "
+        "espacios alrededor no cuentan.",
+        {**_TEXT, "maxLength": 100},
+    ),
+    _query(
         "sort",
         "Orden: " + "; ".join(f"{s.key} ({s.label})" for s in SORTS.values()) + ".",
         {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},
@@ -143,6 +149,12 @@ _SCHEMAS: dict[str, Any] = {
             "issue_date": _DATE,
             "issued_at": _DATETIME,
             "due_date": {"type": ["string", "null"], "format": "date"},
+            "order_reference": {
+                **_NULLABLE_STRING,
+                "description": "La orden de compra del comprador que cita el documento (cac:OrderReference/cbc:ID); "
+                "null si no cita ninguna o se recibió antes de guardarse este dato (la página del documento la lee "
+                "del XML).",
+            },
             "payable_amount": _MONEY,
             "currency": {"type": "string"},
             "state": {"type": "string", "enum": [s.value for s in DocumentState]},

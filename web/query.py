@@ -92,6 +92,7 @@ class InboxQuery:
     quarantined: bool = False  # only documents marked invalid or whose mail is in quarantine
     search: str = ""  # part of a number or supplier name (accents and case ignored), a CUFE's start, or a NIT
     assigned: str = ""  # the username the documents are assigned to
+    order: str = ""  # the buyer's purchase order, exactly as the supplier wrote it (spaces around it ignored)
     dian: str = ""  # a key of DIAN_FILTERS
     sort: str = DEFAULT_SORT
 
@@ -109,6 +110,7 @@ class InboxQuery:
         ("quarantined", "quarantined"),
         ("search", "q"),
         ("assigned", "assigned"),
+        ("order", "order"),
         ("dian", "dian"),
         ("sort", "sort"),
     )
@@ -161,6 +163,7 @@ class InboxQuery:
                 raise FilterError("assigned: «me» necesita un usuario con sesión iniciada.")
             assigned = user
         values["assigned"] = assigned
+        values["order"] = _text(args.get("order", ""), "order", 100)
         dian = args.get("dian", "").strip()
         if dian and dian not in DIAN_FILTERS:
             raise FilterError(f"dian: use uno de: {', '.join(DIAN_FILTERS)}, no {dian!r}.")
@@ -538,6 +541,8 @@ def conditions(
         where += [D.open_window_ends_at >= now, D.open_window_ends_at < due_cutoff(now, query.due, calendar)]
     if query.assigned:
         where.append(D.assigned_to == query.assigned)
+    if query.order:
+        where.append(D.order_reference == query.order)
     if query.dian:
         where.append(dian_condition(query.dian))
     if query.quarantined:

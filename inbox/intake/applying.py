@@ -231,6 +231,7 @@ def file_document(
         mail_message_id=mail.id,
         referenced_cufe=referenced,
         referenced_document_id=referenced_id,
+        order_reference=clip(doc.order_reference, 100) or None,
     )
     on_file = known.documents[item.cufe] = OnFile(
         None, keys["signed"], doc.supplier.nit, doc.customer.nit, verdict.value
