@@ -152,8 +152,7 @@ _SCHEMAS: dict[str, Any] = {
             "order_reference": {
                 **_NULLABLE_STRING,
                 "description": "La orden de compra del comprador que cita el documento (cac:OrderReference/cbc:ID); "
-                "null si no cita ninguna o se recibió antes de guardarse este dato (la página del documento la lee "
-                "del XML).",
+                "null si no cita ninguna.",
             },
             "payable_amount": _MONEY,
             "currency": {"type": "string"},

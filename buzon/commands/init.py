@@ -45,6 +45,22 @@ def _stamp(runtime: Runtime, settings: Settings) -> None:
             raise ConfigError(f"database.url: {redact(settings.database_url)}: {exc}") from exc
 
 
+def _fill_orders(settings: Settings, before: str | None, after: str | None) -> None:
+    """Across migration 0020: the purchase order of each document already on file, read from its XML."""
+    from inbox.order_backfill import crosses, fill_order_references
+
+    if not crosses(before, after):
+        return
+    runtime = Runtime.from_settings(settings)
+    try:
+        filled = fill_order_references(runtime.sessions, runtime.blobs)
+    finally:
+        runtime.close()
+    unreadable = f"; {filled.unreadable} whose XML could not be read keep none" if filled.unreadable else ""
+    click.echo(f"{settings.company.name}: purchase orders read from {filled.read} documents already on file, "
+               f"{filled.found} cite one{unreadable}")  # fmt: skip
+
+
 @click.command()
 @with_settings
 def init(settings: Settings) -> None:
@@ -79,6 +95,7 @@ def _init_one(settings: Settings) -> None:
         click.echo(f"{name}: database {where} is up to date (revision {after})")
     else:
         click.echo(f"{name}: database {where} upgraded from {before or 'empty'} to revision {after}")
+        _fill_orders(settings, before, after)
     assert after == head_revision()
     if settings.demo:
         from buzon import demo, demo_events, demo_users  # start-up time: the demo only in demo mode

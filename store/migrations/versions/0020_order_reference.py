@@ -1,8 +1,8 @@
 """The buyer's purchase order on a received document (cac:OrderReference/cbc:ID): kept in a column so that the inbox,
 its CSV and the API can show it and find a document by it (an ERP matching an invoice to its order asks for it).
 
-Documents filed before this revision keep NULL here: their page still shows the order, read from their signed XML;
-the order filter finds the documents filed from now on.
+The rows already on file get theirs from their signed XML right after, in `buzon init` (inbox/order_backfill.py): a
+migration has no blob store to read them from.
 
 Revision ID: 0020
 Revises: 0019
