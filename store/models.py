@@ -27,6 +27,11 @@ NAMING = {
 }
 
 
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> sa.Index:
+    """An index of the rows ``where`` holds, on PostgreSQL and SQLite alike (both take the same predicate text)."""
+    return sa.Index(name, *columns, unique=unique, sqlite_where=sa.text(where), postgresql_where=sa.text(where))
+
+
 def utcnow() -> datetime:
     """Now, aware, in UTC (the default for created/updated columns)."""
     return datetime.now(UTC)
@@ -233,56 +238,30 @@ class ReceivedDocument(Timestamps, Base):
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
         # The unconfirmed documents, counted by the dashboard and listed by the inbox (migration 0009).
-        sa.Index(
-            "ix_received_documents_unconfirmed",
-            "issued_at",
-            "id",
-            sqlite_where=sa.text("verdict = 'unconfirmed'"),
-            postgresql_where=sa.text("verdict = 'unconfirmed'"),
-        ),
+        partial_index("ix_received_documents_unconfirmed", "issued_at", "id", where="verdict = 'unconfirmed'"),
         # The running claim windows with their amounts, summed by the dashboard from the index alone (0009).
-        sa.Index(
+        partial_index(
             "ix_received_documents_open_windows",
             "open_window_ends_at",
             "payable_amount",
-            sqlite_where=sa.text("open_window_ends_at IS NOT NULL"),
-            postgresql_where=sa.text("open_window_ends_at IS NOT NULL"),
+            where="open_window_ends_at IS NOT NULL",
         ),
         # What a search text finds, read without the wide rows (web/query.py asks it first; migration 0010).
         sa.Index("ix_received_documents_search_text_id", "search_text", "id"),
         # "Mis facturas": the assigned documents only, newest first (migration 0010).
-        sa.Index(
-            "ix_received_documents_assigned",
-            "assigned_to",
-            "issued_at",
-            "id",
-            sqlite_where=sa.text("assigned_to IS NOT NULL"),
-            postgresql_where=sa.text("assigned_to IS NOT NULL"),
+        partial_index(
+            "ix_received_documents_assigned", "assigned_to", "issued_at", "id", where="assigned_to IS NOT NULL"
         ),
         # The events sync's queue: never-asked first, then the longest unasked, issued_at along to judge the horizon
         # without the wide rows; the documents it found too old stay out, found again by the second index (0012).
-        sa.Index(
-            "ix_received_documents_events_sync",
-            "events_synced_at",
-            "id",
-            "issued_at",
-            sqlite_where=sa.text(EVENTS_SYNC_WATCHED),
-            postgresql_where=sa.text(EVENTS_SYNC_WATCHED),
+        partial_index(
+            "ix_received_documents_events_sync", "events_synced_at", "id", "issued_at", where=EVENTS_SYNC_WATCHED
         ),
         # The buyer's purchase order, found by the inbox's order filter and the API (migration 0020).
-        sa.Index(
-            "ix_received_documents_order_reference",
-            "order_reference",
-            "id",
-            sqlite_where=sa.text("order_reference IS NOT NULL"),
-            postgresql_where=sa.text("order_reference IS NOT NULL"),
+        partial_index(
+            "ix_received_documents_order_reference", "order_reference", "id", where="order_reference IS NOT NULL"
         ),
-        sa.Index(
-            "ix_received_documents_events_aged_out",
-            "events_sync_aged_out",
-            sqlite_where=sa.text(AGED_OUT),
-            postgresql_where=sa.text(AGED_OUT),
-        ),
+        partial_index("ix_received_documents_events_aged_out", "events_sync_aged_out", where=AGED_OUT),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -423,13 +402,7 @@ class OutboundDocument(Timestamps, Base):
         # An ERP's retried request finds the first document (0013).
         sa.Index("uq_outbound_documents_idempotency", "client_key", "idempotency_key", unique=True),
         # The issuing outbox's queue (0013).
-        sa.Index(
-            "ix_outbound_documents_outbox",
-            "next_attempt_at",
-            "id",
-            sqlite_where=sa.text(OUTBOUND_DUE),
-            postgresql_where=sa.text(OUTBOUND_DUE),
-        ),
+        partial_index("ix_outbound_documents_outbox", "next_attempt_at", "id", where=OUTBOUND_DUE),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -509,24 +482,14 @@ class DocumentEvent(Timestamps, Base):
     __table_args__ = (
         # Never two live emitted events of one code on one document (a rejected one may be redone).
         # RADIAN events repeat (451 partial payments, 037 after 037), so the index covers 030-034 only (0011).
-        sa.Index(
-            "uq_document_events_live_emitted",
-            "document_id",
-            "code",
-            unique=True,
-            sqlite_where=sa.text(LIVE_EMITTED_RECEPTION_EVENT),
-            postgresql_where=sa.text(LIVE_EMITTED_RECEPTION_EVENT),
+        partial_index(
+            "uq_document_events_live_emitted", "document_id", "code", where=LIVE_EMITTED_RECEPTION_EVENT, unique=True
         ),
         sa.Index("ix_document_events_outbox", "submission_state", "next_attempt_at"),
         # Our events still open — queued or rejected — for the dashboard (0009); queries add OPEN_EMITTED_EVENTS
         # word for word, which is what lets SQLite use a partial index.
-        sa.Index(
-            "ix_document_events_open_emitted",
-            "submission_state",
-            "document_id",
-            "code",
-            sqlite_where=sa.text(OPEN_EMITTED_EVENTS),
-            postgresql_where=sa.text(OPEN_EMITTED_EVENTS),
+        partial_index(
+            "ix_document_events_open_emitted", "submission_state", "document_id", "code", where=OPEN_EMITTED_EVENTS
         ),
     )
 
@@ -743,12 +706,7 @@ class AuditEntry(Base):
 
     __table_args__ = (
         sa.Index("ix_audit_entries_chain_seq", "chain_seq", unique=True),
-        sa.Index(
-            "ix_audit_entries_unsealed",
-            "id",
-            sqlite_where=sa.text("chain_seq IS NULL"),
-            postgresql_where=sa.text("chain_seq IS NULL"),
-        ),
+        partial_index("ix_audit_entries_unsealed", "id", where="chain_seq IS NULL"),
     )
 
 
@@ -922,14 +880,7 @@ class Approval(Base):
     __table_args__ = (
         sa.Index("ix_approvals_state_requested_at", "state", "requested_at"),
         # One pending request per subject and event: asking again points at the one that waits.
-        sa.Index(
-            "uq_approvals_pending",
-            "subject",
-            "code",
-            unique=True,
-            sqlite_where=sa.text("state = 'pending'"),
-            postgresql_where=sa.text("state = 'pending'"),
-        ),
+        partial_index("uq_approvals_pending", "subject", "code", where="state = 'pending'", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
