@@ -81,15 +81,18 @@ class ReceptionReport(CheckResults):
     @property
     def attached(self) -> AttachedDocument | None:
         """The container's own fields (its parties, dates, ids: unsigned, shown, never trusted), read from
-        ``container_xml`` on first use: verification needs only the payloads it carries (``attached_payloads``)."""
+        ``container_xml`` on first use: verification needs only the payloads it carries (``attached_payloads``).
+        None when the container's own fields cannot be read as an AttachedDocument (verification reads the payloads
+        liberally; this strict reading refuses, say, a root outside the UBL namespace): never raises."""
         if self.container_xml is None:
             return None
-        cached = self.__dict__.get("_attached")
-        if cached is None:
-            parsed = parse_document(self.container_xml)
-            cached = parsed if isinstance(parsed, AttachedDocument) else None
-            object.__setattr__(self, "_attached", cached)
-        return cached
+        if "_attached" not in self.__dict__:
+            try:
+                parsed = parse_document(self.container_xml)
+            except ParseError:
+                parsed = None
+            object.__setattr__(self, "_attached", parsed if isinstance(parsed, AttachedDocument) else None)
+        return self.__dict__["_attached"]
 
     @property
     def unreadable(self) -> bool:
