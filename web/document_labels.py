@@ -34,6 +34,7 @@ CHECK_NAMES = {
     "notifications": "Notificaciones de la DIAN",
     "online": "Consulta en línea a la DIAN",
     "proof": "Prueba de la validación de la DIAN",
+    "number": "Número sin repetir del proveedor",
 }
 OUTCOME_LABELS = {"pass": "Correcto", "warn": "Advertencia", "fail": "Falla"}
 OUTCOME_MARKS = {"pass": "✓", "warn": "!", "fail": "✗"}

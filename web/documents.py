@@ -29,7 +29,7 @@ from flask import (
 from flask_login import current_user
 
 from dian.calendar import BusinessCalendar
-from dian.codes import ClaimReason, DocumentState, EventCode
+from dian.codes import ClaimReason, DocumentState, DocumentType, EventCode
 from dian.soap import DianFault, DianTransportError
 from dian.soap.results import NOT_FINAL_CODES
 from dian.ubl import Person, parse_document
@@ -211,6 +211,22 @@ def checks_view(report: dict[str, Any], *, unconfirmed: bool = False) -> list[di
     if unconfirmed and not any(r["code"].startswith("dian.") and r["outcome"] in ("warn", "fail") for r in rows):
         rows.append(_check_row("dian.response", "warn", UNPROVEN_DETAIL))
     return rows
+
+
+def same_number_view(db: Any, doc: ReceivedDocument) -> list[dict[str, Any]]:
+    """The supplier's other documents on file under this number in the same numbering (its invoices of every kind
+    share one; each kind of note has its own): DIAN validates one per number, so the clerk must not pay both."""
+    kinds = [t for t in DocumentType if t.is_invoice] if doc.document_type.is_invoice else [doc.document_type]
+    others = db.execute(
+        sa.select(ReceivedDocument.id, ReceivedDocument.cufe, ReceivedDocument.state, ReceivedDocument.verdict,
+                  ReceivedDocument.issued_at)
+        .where(ReceivedDocument.issuer_nit == doc.issuer_nit, ReceivedDocument.number == doc.number,
+               ReceivedDocument.document_type.in_(kinds), ReceivedDocument.id != doc.id)
+        .order_by(ReceivedDocument.id)
+    ).all()  # fmt: skip
+    return [{"id": o.id, "cufe": o.cufe, "state": STATE_LABELS.get(o.state, o.state),
+             "verdict": VERDICT_LABELS.get(o.verdict, o.verdict), "issued": local_time(o.issued_at)}
+            for o in others]  # fmt: skip
 
 
 def unconfirmed_view(doc: ReceivedDocument, mail: MailMessage | None) -> dict[str, Any]:
@@ -592,6 +608,7 @@ def show(document_id: int) -> str:
         mail=mail,
         unconfirmed=unconfirmed_view(doc, mail) if unconfirmed else None,
         payee=payee_view(doc),  # RADIAN: "Pagar a" the factor, a 041's frozen payment (web/payments.py)
+        same_number=same_number_view(db, doc),
     )
 
 

@@ -22,7 +22,7 @@ from dian.ubl import TaxTotal
 from dian.xades import Check, Outcome, Verdict, verdict_of
 from inbox.intake import events
 from inbox.intake.keys import RunKeys
-from inbox.intake.known import Known, OnFile, referenced_cufe
+from inbox.intake.known import Known, OnFile, number_key, referenced_cufe
 from inbox.intake.plan import Item, Mail, Plan
 from inbox.intake.terms import Result
 from inbox.intake.tx import Tx
@@ -236,6 +236,7 @@ def file_document(
     on_file = known.documents[item.cufe] = OnFile(
         None, keys["signed"], doc.supplier.nit, doc.customer.nit, verdict.value
     )
+    known.filed_number(number_key(doc.supplier.nit, doc.document_type, doc.number), item.cufe, None)
     audit_data = {
         "mail_message_id": mail.id,
         "document_id": None,  # written by the flush, with the id

@@ -9,6 +9,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from dian.codes import DocumentType
 from dian.ubl import ApplicationResponse, CommercialDocument
 from inbox.intake.plan import Plan
 from inbox.intake.tx import Tx
@@ -44,7 +45,22 @@ _KNOWN = sa.union_all(
     sa.select(sa.literal_column("'answer'"), _LOOSE.c.cufe, sa.null(), _LOOSE.c.blob_key, *_NULLS[:3]).where(
         _LOOSE.c.cufe.in_(_FILING), _LOOSE.c.document_id.is_(None)
     ),
+    # The documents on file under the (supplier, number) of the batch's documents: another CUFE there is a number
+    # used twice (columns: its CUFE, id, number, supplier, type).
+    sa.select(sa.literal_column("'number'"), _DOCS.c.cufe, _DOCS.c.id, _DOCS.c.number, _DOCS.c.issuer_nit,
+              _DOCS.c.document_type, sa.null()).where(
+        sa.tuple_(_DOCS.c.issuer_nit, _DOCS.c.number).in_(sa.bindparam("numbers", expanding=True))
+    ),
 )  # fmt: skip
+
+
+NumberKey = tuple[str, str, str]  # (supplier NIT, "invoice" or the note's type, number): one numbering
+
+
+def number_key(nit: str, document_type: DocumentType, number: str) -> NumberKey:
+    """The numbering a document's number belongs to: a supplier's invoices (sale, export, contingency) share one, each
+    kind of note has its own."""
+    return nit, "invoice" if document_type.is_invoice else document_type.value, number
 
 
 @dataclass
@@ -76,6 +92,7 @@ class Known:
         cufes: set[str] = set()
         filing: set[str] = set()
         cudes: set[str] = set()
+        numbers: set[tuple[str, str]] = set()
         for plan in plans:
             for item in plan.items:
                 if item.reason is not None or item.cufe is None:
@@ -84,6 +101,7 @@ class Known:
                 if item.kind == "document":
                     assert item.report is not None and item.report.document is not None
                     filing.add(item.cufe)
+                    numbers.add((item.report.document.supplier.nit, item.report.document.number))
                     if referenced := referenced_cufe(item.report.document):
                         cufes.add(referenced)
                 elif item.event is not None and (event_cude := cude(item.event)):
@@ -96,11 +114,15 @@ class Known:
         self.waiting_events: set[str] = set()  # CUFEs that events on file are about without being linked to them
         self.cudes: set[str] = set()  # CUDEs of events on file
         self.answers: dict[str, list[str]] = {}  # CUFE -> blobs of DIAN answers that arrived before the document
+        self.numbers: dict[NumberKey, dict[str, int | None]] = {}  # numbering -> {CUFE: id} of the documents on file
         if not cufes and not cudes:
             return
-        rows = conn.execute(_KNOWN, {"cufes": sorted(cufes), "filing": sorted(filing), "cudes": sorted(cudes)})
+        rows = conn.execute(_KNOWN, {"cufes": sorted(cufes), "filing": sorted(filing), "cudes": sorted(cudes),
+                                     "numbers": sorted(numbers)})  # fmt: skip
         for what, key, document_id, blob, issuer, buyer, verdict in rows:
-            if what == "document":
+            if what == "number":
+                self.filed_number(number_key(issuer, DocumentType(buyer), blob), key, document_id)
+            elif what == "document":
                 self.documents[key] = OnFile(document_id, blob, issuer, buyer, verdict)
             elif what == "outbound":
                 self.outbound[key] = OnFile(document_id, None, None, buyer)
@@ -112,6 +134,10 @@ class Known:
                 self.waiting_events.add(key)
             else:
                 self.cudes.add(key)
+
+    def filed_number(self, key: NumberKey, cufe: str, document_id: int | None) -> None:
+        """A document on file (or filed by the batch) under this numbering."""
+        self.numbers.setdefault(key, {})[cufe] = document_id
 
     def id_of(self, cufe: str) -> int | None:
         """The id of the document on file under cufe (inserting the batch's documents first if it is one of them)."""

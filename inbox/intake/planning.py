@@ -17,7 +17,7 @@ from dian.ubl import CommercialDocument
 from dian.xades import Check, Outcome, Verdict
 from inbox.intake import events
 from inbox.intake.keys import RunKeys
-from inbox.intake.known import Known
+from inbox.intake.known import Known, number_key
 from inbox.intake.plan import Item, Mail, Plan
 from inbox.intake.reasons import REASON_TEXT, first_failure, quarantine_reason
 from inbox.intake.terms import IntakePolicy
@@ -170,6 +170,7 @@ class Planner:
                 if not item.duplicate and item.reason is None:
                     self._match_loose_answers(item, known)
                     self._require_validation(item)
+                    _number_reused(item, known)
             elif item.kind == "answer":
                 self._resolve_answer(item, known)
             elif item.event is not None:
@@ -246,6 +247,27 @@ class Planner:
         else:
             item.duplicate = True  # unproven: it proves nothing more than what is on file
             item.detail = "la respuesta atribuida a DIAN no está probada; el documento sigue sin confirmar"
+
+
+def _number_reused(item: Item, known: Known) -> None:
+    """A warning when the supplier's number is already on file under another CUFE: DIAN validates one document per
+    number, so two are a duplicate, a document of DIAN's test environment or one DIAN never saw — pay one at most."""
+    assert item.report is not None and item.report.document is not None
+    document = item.report.document
+    others = {
+        cufe: document_id
+        for cufe, document_id in known.numbers.get(number_key(document.supplier.nit, document.document_type,
+                                                              document.number), {}).items()
+        if cufe != item.cufe
+    }  # fmt: skip
+    if not others:
+        return
+    cufe, document_id = sorted(others.items())[0]
+    where = f"el documento #{document_id}" if document_id is not None else "otro documento de este mismo lote"
+    item.extra_checks.append(Check("document.number", Outcome.WARN, (
+        f"el proveedor ya tiene archivado el número {document.number} con otro CUFE ({where}, CUFE {cufe[:16]}…): "
+        "la DIAN valida un solo documento por número; revise que no sea un duplicado antes de pagarlo"
+    )))  # fmt: skip
 
 
 def _claims(document: CommercialDocument) -> str:

@@ -143,6 +143,16 @@ def resigned(s: Signed) -> bytes:
     return again.signed
 
 
+def numbered(s: Signed, number: int, quantity: int) -> demo.DemoDocument:
+    """Another invoice of the pair's supplier under ``number``: other content, so another CUFE."""
+    buyer = Party(
+        nit=s.company_nit, dv=check_digit(s.company_nit), registration_name="EMPRESA COMPRADORA S.A.S.",
+        organization_type="1",
+    )  # fmt: skip
+    items = (("Resmas", quantity, "18500.00"),)
+    return demo.make_document(s.pki, demo.SUPPLIERS[0], number, items, buyer=buyer, issued=NOW)
+
+
 def event_xml(s: Signed, code: EventCode = EventCode.ACEPTACION_TACITA, number: str = "EV1") -> bytes:
     """The seller's signed event about the invoice (034 goes to DIAN, dian-facts 2.4)."""
     supplier = demo.SUPPLIERS[0]

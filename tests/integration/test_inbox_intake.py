@@ -30,6 +30,7 @@ from tests.integration.inbox_fixtures import (
     bed_fixture,  # noqa: F401 - the `bed` fixture
     event_xml,
     mail,
+    numbered,
     resigned,
     sample_mail,
     signed,
@@ -187,6 +188,31 @@ def test_same_cufe_with_other_signed_content_is_quarantined_as_duplicate(bed) ->
     result = intake.take(envelope(mail(("fv.xml", resigned(s_))), uid=2))
     assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.DUPLICATE)
     assert "ya está archivado" in result.detail
+
+
+def test_a_supplier_number_filed_again_under_another_cufe_is_filed_with_a_warning(bed) -> None:
+    s_ = signed()
+    intake = bed.intake(s_.company_nit, trust=s_.trust)
+    first = intake.take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=1))
+    other = numbered(s_, 42, quantity=11)  # the same supplier and number, other content: another CUFE
+    assert other.number == s_.invoice.number and other.cufe != s_.invoice.cufe
+    again = intake.take(envelope(mail(("ad.xml", other.attached)), uid=2))
+    # Two more under one number in one batch: the second is warned about the first, not yet inserted.
+    batch = [numbered(s_, 43, quantity=q) for q in (3, 4)]
+    both = intake.take_many([envelope(mail(("ad.xml", d.attached)), uid=3 + i) for i, d in enumerate(batch)])
+    assert [r.status for r in (first, again, *both)] == [MailStatus.FILED] * 4, [r.detail for r in both]
+    with bed.session() as s:
+        rows = {d.cufe: d for d in s.scalars(sa.select(ReceivedDocument))}
+    warned = {cufe: [c for c in d.report["checks"] if c["name"] == "document.number"] for cufe, d in rows.items()}
+    first_id = rows[s_.invoice.cufe.lower()].id
+    assert warned[s_.invoice.cufe.lower()] == [] and warned[batch[0].cufe.lower()] == []
+    assert rows[s_.invoice.cufe.lower()].verdict == Verdict.VALID
+    (check,) = warned[other.cufe.lower()]
+    assert check["outcome"] == "warn" and f"número {other.number}" in check["detail"], check
+    assert f"documento #{first_id}" in check["detail"] and s_.invoice.cufe.lower()[:16] in check["detail"]
+    assert rows[other.cufe.lower()].verdict == Verdict.VALID_WITH_WARNINGS  # filed, its signatures all pass
+    (in_batch,) = warned[batch[1].cufe.lower()]
+    assert "otro documento de este mismo lote" in in_batch["detail"], in_batch
 
 
 def test_credit_note_links_to_its_invoice_whichever_arrives_first(bed) -> None:

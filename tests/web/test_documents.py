@@ -240,9 +240,34 @@ def test_page_shows_parties_lines_taxes_totals_checks_and_the_xml_made_readable(
     assert f'href="/correos/{document.mail_message_id}/original"' in page
 
 
+def test_a_number_the_supplier_used_twice_is_flagged_on_both_documents(app_and_db, document, client_as):
+    _, session = app_and_db
+    client = client_as(Role.CLERK)
+    assert 'id="numero-repetido"' not in client.get(f"/documentos/{document.id}").get_data(as_text=True)
+
+    def copy(n: int, **changes: Any) -> ReceivedDocument:
+        row = ReceivedDocument(**{**{c.key: getattr(document, c.key) for c in ReceivedDocument.__table__.columns
+                                     if c.key not in ("id", "search_text", "created_at", "updated_at")},
+                                  "cufe": f"{n:02x}" * 48, "mail_message_id": None, **changes})  # fmt: skip
+        session.add(row)
+        session.flush()
+        return row
+
+    again = copy(1, document_type=DocumentType.EXPORT_INVOICE)  # an invoice of another kind: the same numbering
+    copy(2, document_type=DocumentType.CREDIT_NOTE)  # a note has its own numbering
+    copy(3, issuer_nit="800999111")  # another supplier's number
+    page = client.get(f"/documentos/{document.id}").get_data(as_text=True)
+    banner = page[page.index('id="numero-repetido"') : page.index("</section>", page.index('id="numero-repetido"'))]
+    assert "otro documento con el número SETP990000007" in banner and "No pague los dos" in banner, banner
+    assert re.findall(r'href="/documentos/(\d+)"', banner) == [str(again.id)]
+    other = client.get(f"/documentos/{again.id}").get_data(as_text=True)
+    assert f'href="/documentos/{document.id}"' in other[other.index('id="numero-repetido"') :]
+
+
 def test_check_labels_in_spanish():
     assert check_label("dian.certificate.chain") == "Respuesta de la DIAN · Cadena de confianza del certificado"
     assert check_label("buyer.nit") == "Adquirente: nuestro NIT"
+    assert check_label("document.number") == "Documento · Número sin repetir del proveedor"
     assert check_label("algo.nuevo") == "algo.nuevo"  # unknown names stay readable as they are
 
 
