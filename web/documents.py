@@ -220,7 +220,8 @@ def same_number_view(db: Any, doc: ReceivedDocument) -> list[dict[str, Any]]:
     others = db.execute(
         sa.select(ReceivedDocument.id, ReceivedDocument.cufe, ReceivedDocument.state, ReceivedDocument.verdict,
                   ReceivedDocument.issued_at)
-        .where(ReceivedDocument.issuer_nit == doc.issuer_nit, ReceivedDocument.number == doc.number,
+        # By the number's index: a supplier's index would walk all its documents ("|| ''" keeps the planner off it).
+        .where((ReceivedDocument.issuer_nit + "") == doc.issuer_nit, ReceivedDocument.number == doc.number,
                ReceivedDocument.document_type.in_(kinds), ReceivedDocument.id != doc.id)
         .order_by(ReceivedDocument.id)
     ).all()  # fmt: skip

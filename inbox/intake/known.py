@@ -24,6 +24,17 @@ _LOOSE = LooseAnswer.__table__
 # waiting to be linked to them (they arrived first), and which of its events' CUDEs are already recorded.
 _FILING = sa.bindparam("filing", expanding=True)
 _NULLS = (sa.null(), sa.null(), sa.null(), sa.null(), sa.null())
+# The documents on file under the numbers and suppliers of the batch's documents, read through the number's index (a
+# row value IN is a table scan on SQLite, and a supplier's index walks all its documents: "|| ''" keeps the planners
+# off it); the pairs that match are picked in Python: another CUFE under a document's own (supplier, number) is a
+# number used twice (columns: its CUFE, id, number, supplier, type).
+_NUMBERS = sa.select(
+    sa.literal_column("'number'"), _DOCS.c.cufe, _DOCS.c.id, _DOCS.c.number, _DOCS.c.issuer_nit,
+    _DOCS.c.document_type, sa.null(),
+).where(
+    _DOCS.c.number.in_(sa.bindparam("numbers", expanding=True)),
+    (_DOCS.c.issuer_nit + "").in_(sa.bindparam("issuers", expanding=True)),
+)  # fmt: skip
 _KNOWN = sa.union_all(
     sa.select(
         sa.literal_column("'document'"), _DOCS.c.cufe, _DOCS.c.id, _DOCS.c.signed_xml_blob, _DOCS.c.issuer_nit,
@@ -45,12 +56,7 @@ _KNOWN = sa.union_all(
     sa.select(sa.literal_column("'answer'"), _LOOSE.c.cufe, sa.null(), _LOOSE.c.blob_key, *_NULLS[:3]).where(
         _LOOSE.c.cufe.in_(_FILING), _LOOSE.c.document_id.is_(None)
     ),
-    # The documents on file under the (supplier, number) of the batch's documents: another CUFE there is a number
-    # used twice (columns: its CUFE, id, number, supplier, type).
-    sa.select(sa.literal_column("'number'"), _DOCS.c.cufe, _DOCS.c.id, _DOCS.c.number, _DOCS.c.issuer_nit,
-              _DOCS.c.document_type, sa.null()).where(
-        sa.tuple_(_DOCS.c.issuer_nit, _DOCS.c.number).in_(sa.bindparam("numbers", expanding=True))
-    ),
+    _NUMBERS,
 )  # fmt: skip
 
 
@@ -118,7 +124,8 @@ class Known:
         if not cufes and not cudes:
             return
         rows = conn.execute(_KNOWN, {"cufes": sorted(cufes), "filing": sorted(filing), "cudes": sorted(cudes),
-                                     "numbers": sorted(numbers)})  # fmt: skip
+                                     "numbers": sorted({n for _, n in numbers}),
+                                     "issuers": sorted({nit for nit, _ in numbers})})  # fmt: skip
         for what, key, document_id, blob, issuer, buyer, verdict in rows:
             if what == "number":
                 self.filed_number(number_key(issuer, DocumentType(buyer), blob), key, document_id)
