@@ -80,11 +80,30 @@ def reference_seconds(rounds: int = REFERENCE_ROUNDS) -> float:
 
 def reference_line(rounds: int = REFERENCE_ROUNDS) -> str:
     """One printable line naming the machine's reference time, to print with a benchmark's figures."""
+    before = _cpu_ticks()
     seconds = reference_seconds(rounds)
+    after = _cpu_ticks()
+    # What else slows the figures: other processes on these cores (the load) and, on a virtual machine, the time the
+    # host gave to others (steal); the reference loop alone moves with both (69 to 118 ms seen on one machine).
+    busy = " ".join(f"{load:.2f}" for load in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    steal = ""
+    if before and after and sum(after) > sum(before):
+        steal = f", steal {100 * (after[7] - before[7]) / (sum(after) - sum(before)):.0f} %"
     return (
         f"machine reference loop: {seconds * 1000:.1f} ms CPU (median of {rounds}; Python "
-        f"{platform.python_version()}, {platform.machine()}; divide a figure by it to compare machines)"
+        f"{platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores, load average {busy}{steal}; "
+        "divide a figure by it to compare machines)"
     )
+
+
+def _cpu_ticks() -> list[int]:
+    """The machine's CPU time by kind (/proc/stat's first line: user nice system idle iowait irq softirq steal …);
+    empty where there is no /proc."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            return [int(field) for field in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return []
 
 
 # --- PostgreSQL server CPU -------------------------------------------------------------------------------------------
