@@ -25,6 +25,12 @@ class DocumentType(StrEnum):
         return self.value in {"01", "02", "03", "04"}
 
     @property
+    def numbering(self) -> str:
+        """The numbering an issuer's document number belongs to: every kind of invoice shares one ("invoice"; DIAN
+        validates one document per number in it), each other kind has its own (its code)."""
+        return "invoice" if self.is_invoice else self.value
+
+    @property
     def is_support(self) -> bool:
         """True for the documento soporte (05) and its adjustment note (95): we are their buyer and issuer."""
         return self.value in {"05", "95"}

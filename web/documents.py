@@ -216,7 +216,7 @@ def checks_view(report: dict[str, Any], *, unconfirmed: bool = False) -> list[di
 def same_number_view(db: Any, doc: ReceivedDocument) -> list[dict[str, Any]]:
     """The supplier's other documents on file under this number in the same numbering (its invoices of every kind
     share one; each kind of note has its own): DIAN validates one per number, so the clerk must not pay both."""
-    kinds = [t for t in DocumentType if t.is_invoice] if doc.document_type.is_invoice else [doc.document_type]
+    kinds = [t for t in DocumentType if t.numbering == doc.document_type.numbering]
     others = db.execute(
         sa.select(ReceivedDocument.id, ReceivedDocument.cufe, ReceivedDocument.state, ReceivedDocument.verdict,
                   ReceivedDocument.issued_at)

@@ -66,7 +66,7 @@ NumberKey = tuple[str, str, str]  # (supplier NIT, "invoice" or the note's type,
 def number_key(nit: str, document_type: DocumentType, number: str) -> NumberKey:
     """The numbering a document's number belongs to: a supplier's invoices (sale, export, contingency) share one, each
     kind of note has its own."""
-    return nit, "invoice" if document_type.is_invoice else document_type.value, number
+    return nit, document_type.numbering, number
 
 
 @dataclass
