@@ -73,6 +73,14 @@ class IssuingBed:
         answer = requests.post(f"{self.world.server.base_url}/_sim/seed", json=data, timeout=10)
         assert answer.status_code == 200, answer.text
 
+    def due_at(self, at: dt.datetime) -> None:
+        """Set every queued document's next attempt (see EventsBed.due_at: no race with the one-second backoff)."""
+        with self.sessions() as s:
+            s.execute(
+                sa.update(OutboundDocument).where(OutboundDocument.next_attempt_at.is_not(None)).values(next_attempt_at=at)
+            )
+            s.commit()
+
     def row(self, document_id: int) -> OutboundDocument:
         with self.sessions() as s:
             row = s.get(OutboundDocument, document_id)

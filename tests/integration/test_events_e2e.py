@@ -159,9 +159,11 @@ def test_dian_unreachable_for_a_while_then_every_queued_event_registers_once(eve
         (event,) = bed.events(doc_id)
         assert event.submission_state is SubmissionState.SEND_FAILED
         assert "503" in event.last_error and event.attempts == 1
-    assert bed.deliver()["events"]["retrying"] == 0  # nothing is due before its backoff ends
+    bed.due_at(now + dt.timedelta(hours=1))
+    nothing = {"registered": 0, "rejected": 0, "retrying": 0, "waiting": 0}
+    assert bed.deliver()["events"] == nothing  # nothing is due before its backoff ends
     bed.world.simulator.faults.clear()
-    time.sleep(1.2)  # retry_seconds = 1 in the bed's configuration
+    bed.due_at(dt.datetime.now(dt.UTC))
     second = bed.deliver()
     assert second["events"]["registered"] == 3, second
     for doc_id in docs:
@@ -170,7 +172,7 @@ def test_dian_unreachable_for_a_while_then_every_queued_event_registers_once(eve
         assert event.submission_state is SubmissionState.REGISTERED and event.attempts == 2
         assert _registered_at_simulator(bed, doc.cufe) == [("030", event.cude)]
         assert doc.state is DocumentState.ACKNOWLEDGED
-    assert bed.deliver()["events"] == {"registered": 0, "rejected": 0, "retrying": 0, "waiting": 0}
+    assert bed.deliver()["events"] == nothing
 
 
 def test_commit_then_drop_the_response_ends_registered_without_a_duplicate(events_bed: EventsBed) -> None:
@@ -183,7 +185,7 @@ def test_commit_then_drop_the_response_ends_registered_without_a_duplicate(event
     assert event.submission_state is SubmissionState.SEND_FAILED
     doc = bed.document(doc_id)
     assert _registered_at_simulator(bed, doc.cufe) == [("030", event.cude)]  # DIAN has it already
-    time.sleep(1.2)
+    bed.due_at(dt.datetime.now(dt.UTC))
     assert bed.deliver()["events"]["registered"] == 1
     (event,) = bed.events(doc_id)
     assert event.submission_state is SubmissionState.REGISTERED
@@ -337,7 +339,7 @@ def test_an_answer_that_is_not_dianss_registers_nothing_until_a_trusted_one_conf
     assert event.submission_state is SubmissionState.SEND_FAILED
     assert "Respuesta de la DIAN rechazada" in event.last_error and "no verifica" in event.last_error
     assert bed.document(doc_id).state is DocumentState.VALIDATED
-    time.sleep(1.2)
+    bed.due_at(dt.datetime.now(dt.UTC))
     assert bed.deliver()["events"]["registered"] == 1  # the trusted answer, through Regla 90
     (event,) = bed.events(doc_id)
     assert event.submission_state is SubmissionState.REGISTERED

@@ -11,7 +11,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -140,15 +139,16 @@ def test_an_outage_is_queued_and_retried_not_rejected(issuing_bed: IssuingBed) -
     assert done.state is OutboundState.SEND_FAILED and done.dian_status_code is None
     row = issuing_bed.row(done.id)
     assert row.next_attempt_at is not None and row.attempts == 1 and "503" in (row.last_error or "")
-    # Not due before its backoff (1 s in these settings).
+    # Not due before its backoff: set an hour away rather than racing the bed's one second on a loaded machine.
+    issuing_bed.due_at(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert issuing_bed.issuing.deliver().as_dict() == {"accepted": 0, "rejected": 0, "retrying": 0, "waiting": 0,
                                                         "unresolved": 0}  # fmt: skip
     issuing_bed.fault("SendBillSync", "timeout")  # held longer than the client's read timeout
-    time.sleep(1.2)
+    issuing_bed.due_at(dt.datetime.now(dt.UTC))
     result = jobs.deliver_issued()
     assert result["outcome"] == "ok" and result["summary"]["retrying"] == 1, result
     assert issuing_bed.row(done.id).attempts == 2
-    time.sleep(2.2)
+    issuing_bed.due_at(dt.datetime.now(dt.UTC))
     result = jobs.deliver_issued()
     assert result["summary"]["accepted"] == 1, result
     row = issuing_bed.row(done.id)
@@ -162,7 +162,7 @@ def test_regla_90_takes_the_earlier_answer(issuing_bed: IssuingBed) -> None:
     done = issuing_bed.issue(invoice_data(), deliver=True)
     assert done.state is OutboundState.SEND_FAILED
     assert issuing_bed.world.simulator.get_status(done.uuid).status_code == "00"  # DIAN has it
-    time.sleep(1.2)
+    issuing_bed.due_at(dt.datetime.now(dt.UTC))
     report = issuing_bed.issuing.deliver()
     assert report.accepted == [done.number], report
     row = issuing_bed.row(done.id)

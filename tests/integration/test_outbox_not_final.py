@@ -6,7 +6,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -46,9 +45,10 @@ def test_98_en_proceso_is_retried_with_backoff_and_then_registered_once(events_b
     assert _audit(bed, "event.030.rejected") == []
     (failed,) = _audit(bed, "event.030.send_failed")
     assert failed.data["status_code"] == "98" and failed.data["next_attempt_at"]
-    assert bed.deliver()["events"]["retrying"] == 0  # not due before its backoff ends
+    bed.due_at(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+    assert bed.deliver()["events"] == {"registered": 0, "rejected": 0, "retrying": 0, "waiting": 0}  # not due yet
 
-    time.sleep(1.2)  # retry_seconds = 1 in the bed's configuration
+    bed.due_at(dt.datetime.now(dt.UTC))
     second = bed.deliver()
     assert second["events"]["registered"] == 1, second
     (event,) = bed.events(doc_id)
@@ -72,7 +72,7 @@ def test_66_not_found_yet_is_retried_and_the_resend_registers(events_bed: Events
     assert _at_simulator(bed, doc.cufe) == []  # DIAN never took it
     assert _audit(bed, "event.030.rejected") == []
 
-    time.sleep(1.2)
+    bed.due_at(dt.datetime.now(dt.UTC))
     assert bed.deliver()["events"]["registered"] == 1
     (event,) = bed.events(doc_id)
     assert event.submission_state is SubmissionState.REGISTERED and event.dian_status_code == "00"
