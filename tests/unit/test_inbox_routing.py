@@ -94,9 +94,7 @@ def _too_deep_mail() -> bytes:
             b"<Invoice><AccountingCustomerParty><CompanyID>805007280</CompanyID></AccountingCustomerParty></Invoice>",
         ),
         ("zip bomb", mail(("bomba.zip", zip_bomb()))),
-        ("cut zip", mail(("z.zip", zip_bytes(("ad.xml", sample_bytes(OUR_SAMPLE)))[:-40]))),
         ("bare zip header", b"PK\x03\x04" + b"\x00" * 60),
-        ("too deep", _too_deep_mail()),
         (
             "nested multiparts",
             b"MIME-Version: 1.0\nFrom: a@b\nContent-Type: multipart/mixed; boundary=x\n\n"
@@ -109,6 +107,18 @@ def _too_deep_mail() -> bytes:
     ],
 )
 def test_what_cannot_be_peeked_is_addressed_to_no_one(name: str, data: bytes) -> None:
+    assert addressed_to(data, "adjunto.eml" if data.startswith(b"MIME") else "adjunto") == ()
+
+
+def _cut_zip_mail() -> bytes:
+    return mail(("z.zip", zip_bytes(("ad.xml", sample_bytes(OUR_SAMPLE)))[:-40]))
+
+
+# Cases built from a real sample are built in the test: a parameter is built at import, where a missing sample could
+# not skip its one test.
+@pytest.mark.parametrize("build", [_cut_zip_mail, _too_deep_mail], ids=["cut zip", "too deep"])
+def test_what_cannot_be_peeked_in_a_samples_mail_is_addressed_to_no_one(build: Any) -> None:
+    data = build()
     assert addressed_to(data, "adjunto.eml" if data.startswith(b"MIME") else "adjunto") == ()
 
 
