@@ -140,7 +140,9 @@ class EventsBed:
         """Set every queued event's next attempt: a test checks "not sent before its backoff" with one an hour away
         and then makes it due, instead of racing the bed's one-second backoff on a loaded machine."""
         with self.sessions() as s:
-            s.execute(sa.update(DocumentEvent).where(DocumentEvent.next_attempt_at.is_not(None)).values(next_attempt_at=at))
+            s.execute(
+                sa.update(DocumentEvent).where(DocumentEvent.next_attempt_at.is_not(None)).values(next_attempt_at=at)
+            )
             s.commit()
 
     def deliver(self) -> dict[str, Any]:

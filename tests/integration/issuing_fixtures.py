@@ -77,7 +77,9 @@ class IssuingBed:
         """Set every queued document's next attempt (see EventsBed.due_at: no race with the one-second backoff)."""
         with self.sessions() as s:
             s.execute(
-                sa.update(OutboundDocument).where(OutboundDocument.next_attempt_at.is_not(None)).values(next_attempt_at=at)
+                sa.update(OutboundDocument)
+                .where(OutboundDocument.next_attempt_at.is_not(None))
+                .values(next_attempt_at=at)
             )
             s.commit()
 
