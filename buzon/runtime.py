@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from dian.calendar import BusinessCalendar
+    from dian.codes import Environment
     from dian.proof import DianKeys, OnlineAnswer
     from dian.soap import DianClient
     from dian.trust import SigningIdentity, TrustStore
@@ -318,20 +319,24 @@ class Runtime:
                       id_type=e.person_id_type or "13", job_title=e.person_job_title or None,
                       department=e.person_department or None)  # fmt: skip
 
+    def dian_environment(self) -> Environment:
+        """The DIAN environment our events and invoices go to: production, or habilitación (also the simulator's)."""
+        from dian.codes import Environment
+
+        return Environment.PRODUCTION if self.settings.dian.environment == "produccion" else Environment.TESTING
+
     def event_context(self, sessions: Any = None) -> EventContext:
         """Everything events/ needs (the certificate is loaded here); with ``sessions``, DIAN's answers are weighed
         with the certificates learned from DIAN too."""
-        from dian.codes import Environment
         from dian.ubl import Party
         from events.context import Backoff, EventContext
 
         settings = self.settings
-        environment = Environment.PRODUCTION if settings.dian.environment == "produccion" else Environment.TESTING
         return EventContext(
             company=Party(nit=settings.company.nit_number, dv=settings.company.dv,
                           registration_name=settings.company.name),
             software=self.software(),
-            environment=environment,
+            environment=self.dian_environment(),
             identity=self.company_identity(),
             blobs=self.blobs,
             calendar=self.calendar,
@@ -436,7 +441,6 @@ class Runtime:
     def issuing_context(self, sessions: Any = None) -> IssuingContext:
         """Everything issuing/ needs: our company as issuer with its software and certificate, the environment, the
         blobs, DIAN's keys (with ``sessions``, the learned ones too) and the retry pacing of [events]."""
-        from dian.codes import Environment
         from issuing.context import Backoff, IssuingContext
         from issuing.document import Issuer
 
@@ -444,7 +448,7 @@ class Runtime:
         return IssuingContext(
             issuer=Issuer(party=issuer_party(settings.company), software=self.software(),
                           identity=self.company_identity()),
-            environment=Environment.PRODUCTION if settings.dian.environment == "produccion" else Environment.TESTING,
+            environment=self.dian_environment(),
             blobs=self.blobs,
             keys=self.dian_keys(sessions),
             backoff=Backoff(base_seconds=settings.events.retry_seconds, max_seconds=settings.events.retry_max_seconds),
@@ -495,6 +499,7 @@ class Runtime:
             max_message_bytes=settings.inbox.max_message_bytes,
             online_check=self.online_check(),
             require_dian_validation=settings.dian.require_validation,
+            environment=None if settings.dian.environment == "simulator" else self.dian_environment(),
             on_documents=lambda ids: refresh_documents(sessions, ids, self.calendar),
             on_receivables=lambda ids: self.mailed_receivable_events(ids, sessions),
         )

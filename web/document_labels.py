@@ -35,6 +35,7 @@ CHECK_NAMES = {
     "online": "Consulta en línea a la DIAN",
     "proof": "Prueba de la validación de la DIAN",
     "number": "Número sin repetir del proveedor",
+    "environment": "Ambiente de la DIAN (producción o pruebas)",
 }
 OUTCOME_LABELS = {"pass": "Correcto", "warn": "Advertencia", "fail": "Falla"}
 OUTCOME_MARKS = {"pass": "✓", "warn": "!", "fail": "✗"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from email.message import Message
 
+from dian.codes import Environment
 from dian.proof import Level, confirm_online
 from dian.reception import ReceptionReport, verify_received
 from dian.ubl import CommercialDocument
@@ -110,7 +111,8 @@ class Planner:
             return
         assert report.document is not None
         item.cufe = report.document.uuid.strip().lower()
-        if not report.dian_validated:
+        _environment(item, self.policy.environment)
+        if item.reason is None and not report.dian_validated:
             self._online(item)
         plan.items.append(item)
 
@@ -247,6 +249,29 @@ class Planner:
         else:
             item.duplicate = True  # unproven: it proves nothing more than what is on file
             item.detail = "la respuesta atribuida a DIAN no está probada; el documento sigue sin confirmar"
+
+
+def _environment(item: Item, ours: Environment | None) -> None:
+    """The document's DIAN environment (its signed ProfileExecutionID) against the one our events go to: a document of
+    DIAN's test environment has no fiscal validity, even with DIAN's answer (habilitación signs them too), so a
+    production install quarantines it; an install in habilitación files a production document with a warning."""
+    assert item.report is not None and item.report.document is not None
+    theirs = item.report.document.environment
+    if ours is None or theirs is ours:
+        return
+    if ours is Environment.PRODUCTION:
+        detail = (
+            "es un documento del ambiente de pruebas (habilitación) de la DIAN (ProfileExecutionID 2): no tiene "
+            "validez fiscal ni se puede aceptar o pagar como factura; pida al proveedor el documento de producción"
+        )
+        item.extra_checks.append(Check("dian.environment", Outcome.FAIL, detail))
+        item.reason = QuarantineReason.NOT_VALIDATED
+        item.detail = f"{REASON_TEXT[item.reason]}: {detail}"
+        return
+    item.extra_checks.append(Check("dian.environment", Outcome.WARN, (
+        "es un documento del ambiente de producción y este Buzón trabaja en el de habilitación: los eventos que "
+        "envíe por él no llegan a la DIAN de producción"
+    )))  # fmt: skip
 
 
 def _number_reused(item: Item, known: Known) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dian.codes import Environment
 from dian.proof import OnlineAnswer
 from dian.trust import TrustStore
 from inbox.unpack import Limits
@@ -51,6 +52,9 @@ class IntakePolicy:
     limits: Limits = field(default_factory=Limits)
     online_check: Callable[[str], OnlineAnswer] | None = None
     require_dian_validation: bool = False  # quarantine documents whose DIAN validation stays unproven
+    # The DIAN environment our events go to (None: DIAN's simulator, no check). A production install quarantines a
+    # document of DIAN's test environment (no fiscal validity); one in habilitación warns of a production document.
+    environment: Environment | None = None
     # Called after the commit with the ids of documents whose events changed (an observed event recorded, or events
     # seen earlier linked to a newly filed invoice), so their state is derived again; its failure is logged, and the
     # sync job derives the state again anyway.

@@ -7,7 +7,7 @@ import hashlib
 
 import sqlalchemy as sa
 
-from dian.codes import DocumentState, DocumentType, EventCode
+from dian.codes import DocumentState, DocumentType, Environment, EventCode
 from dian.proof import OnlineAnswer
 from inbox.intake import Envelope
 from store.models import (
@@ -213,6 +213,37 @@ def test_a_supplier_number_filed_again_under_another_cufe_is_filed_with_a_warnin
     assert rows[other.cufe.lower()].verdict == Verdict.VALID_WITH_WARNINGS  # filed, its signatures all pass
     (in_batch,) = warned[batch[1].cufe.lower()]
     assert "otro documento de este mismo lote" in in_batch["detail"], in_batch
+
+
+def test_a_document_of_another_dian_environment_is_quarantined_in_production_and_warned_in_habilitacion(bed) -> None:
+    # The demo documents are of DIAN's test environment (ProfileExecutionID 2) and carry a DIAN answer that verifies:
+    # a production install still must not file one as an invoice.
+    s_ = signed()
+    production = bed.intake(s_.company_nit, trust=s_.trust, environment=Environment.PRODUCTION)
+    result = production.take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=1))
+    assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.NOT_VALIDATED)
+    assert "ambiente de pruebas (habilitación)" in result.detail and "validez fiscal" in result.detail, result.detail
+    with bed.session() as s:
+        assert s.scalars(sa.select(ReceivedDocument)).all() == []
+    # The real samples are production documents: filed by a production install without a word on the environment,
+    # and by an install in habilitación with a warning.
+    filed = bed.intake(environment=Environment.PRODUCTION).take(envelope(sample_mail(), uid=2))
+    assert filed.status == MailStatus.FILED, filed.detail
+    other = bed.intake(environment=Environment.TESTING).take(envelope(sample_mail(OTHER_BUYER_SAMPLE), uid=3))
+    assert other.status == MailStatus.QUARANTINED  # another buyer: the environment does not hide the real reason
+    with bed.session() as s:
+        (doc,) = s.scalars(sa.select(ReceivedDocument)).all()
+    assert [c for c in doc.report["checks"] if c["name"] == "dian.environment"] == []
+    testing = bed.intake(environment=Environment.TESTING)
+    again = testing.take(envelope(mail(("ad.xml", sample_bytes(OUR_BARE))), uid=4))
+    assert again.status == MailStatus.FILED, again.detail
+    with bed.session() as s:
+        bare = s.scalars(sa.select(ReceivedDocument).where(ReceivedDocument.id != doc.id)).one()
+    (check,) = [c for c in bare.report["checks"] if c["name"] == "dian.environment"]
+    assert check["outcome"] == "warn" and "ambiente de producción" in check["detail"], check
+    # Nothing is checked without an environment (DIAN's simulator): the test document is filed.
+    assert bed.intake(s_.company_nit, trust=s_.trust).take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=5)
+                      ).status == MailStatus.FILED  # fmt: skip
 
 
 def test_credit_note_links_to_its_invoice_whichever_arrives_first(bed) -> None:

@@ -268,6 +268,7 @@ def test_check_labels_in_spanish():
     assert check_label("dian.certificate.chain") == "Respuesta de la DIAN · Cadena de confianza del certificado"
     assert check_label("buyer.nit") == "Adquirente: nuestro NIT"
     assert check_label("document.number") == "Documento · Número sin repetir del proveedor"
+    assert check_label("dian.environment") == "Respuesta de la DIAN · Ambiente de la DIAN (producción o pruebas)"
     assert check_label("algo.nuevo") == "algo.nuevo"  # unknown names stay readable as they are
 
 
