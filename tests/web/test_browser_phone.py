@@ -1,6 +1,7 @@
-"""The quarantine list on a phone, in Debian's Chromium against the real app: each mail is a card whose reason and
-detail are on screen without scrolling sideways (the clerk acts on that sentence), and at 1440×900 it stays a table.
-Screenshots go to test-artifacts/ for a person to look at."""
+"""Pages on a phone, in Debian's Chromium against the real app: the quarantine list is one card per mail whose reason
+and detail are on screen without scrolling sideways (the clerk acts on that sentence), and a document page's tables
+(lines, taxes, the verification's checks) fit the screen; at 1440×900 they stay tables. Screenshots go to
+test-artifacts/ for a person to look at."""
 
 from __future__ import annotations
 
@@ -40,4 +41,30 @@ def test_a_quarantined_mail_reads_as_a_card_on_a_phone(browser: Any, site: Any) 
             named = row.locator("td[data-label='Motivo']").evaluate("td => getComputedStyle(td, '::before').content")
             assert named == '"Motivo: "', named  # each cell of the card is named
         screenshot(page, f"cuarentena-{width}.png")
+        context.close()
+
+
+# Tables in a document page that scroll sideways inside their own box on this width (none should).
+_OVERFLOWING = """() => [...document.querySelectorAll('table')]
+    .filter(t => t.scrollWidth > t.clientWidth + 2)
+    .map(t => `${t.className} in #${(t.closest('section') || {}).id}: ${t.scrollWidth}/${t.clientWidth}`)"""
+
+
+@pytest.mark.parametrize("events_bed", ["sqlite"], indirect=True)
+def test_a_document_page_fits_a_phone(browser: Any, site: Any) -> None:
+    for width, height in ((390, 844), (1440, 900)):
+        context = browser.new_context(locale="es-CO", viewport={"width": width, "height": height})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        log_in(page, site, "ana")
+        page.goto(f"{site.url}/documentos/{site.document_id}")
+        assert page.evaluate(_OVERFLOWING) == [], width
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+        detail = page.locator("table.checks tbody tr").first.locator("td").last
+        box = detail.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, (width, box)
+        if width < 768:  # on a phone the detail takes the card's width, not a squeezed fourth column
+            assert box["width"] > width / 2, box
+        assert page.locator("table.lines").first.locator("td[data-label='Valor']").first.is_visible()
+        screenshot(page, f"documento-{width}.png")
         context.close()
