@@ -257,8 +257,8 @@ def _environment(item: Item, ours: Environment | None) -> None:
     production install quarantines it; an install in habilitación files a production document with a warning."""
     assert item.report is not None and item.report.document is not None
     theirs = item.report.document.environment
-    if ours is None or theirs is ours:
-        return
+    if ours is None or theirs is None or theirs is ours:
+        return  # no ProfileExecutionID declares no environment to judge (DIAN's own validation requires one)
     if ours is Environment.PRODUCTION:
         detail = (
             "es un documento del ambiente de pruebas (habilitación) de la DIAN (ProfileExecutionID 2): no tiene "
