@@ -111,5 +111,6 @@ def test_a_taken_web_port_is_one_line(tmp_path):
     assert run(["init"], tmp_path, "").returncode == 0
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        line = one_line(run(["serve", "--port", str(port)], tmp_path, ""))
+        # The simulator on a free port too: its default (8090) may be taken, which serve reports on a line of its own.
+        line = one_line(run(["serve", "--port", str(port)], tmp_path, f"[dian]\nsimulator_port = {free_port()}\n"))
     assert line.startswith(f"error: web.bind: cannot listen on 127.0.0.1:{port} (Address already in use"), line
