@@ -71,7 +71,8 @@ FIELD_LABELS = {
     "status": "Estado", "verdict": "Verificación", "supplier": "Proveedor", "from": "Emitida desde",
     "to": "Emitida hasta", "min_amount": "Valor desde", "max_amount": "Valor hasta", "due": "Plazo vence",
     "closing_within": "Plazo por vencer", "quarantined": "Solo en cuarentena", "q": "Buscar", "sort": "Orden",
-    "assigned": "Asignado a", "dian": "Eventos ante la DIAN",
+    "assigned": "Asignado a", "dian": "Eventos ante la DIAN", "order": "Orden de compra",
+    "no_order": "Sin orden de compra",
 }  # fmt: skip
 
 

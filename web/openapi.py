@@ -94,6 +94,11 @@ _LIST_PARAMETERS = [
         {**_TEXT, "maxLength": 100},
     ),
     _query(
+        "no_order",
+        "1: solo facturas que no citan orden de compra (las notas citan su factura, no una orden).",
+        {"type": "string", "enum": ["0", "1", "true", "false"]},
+    ),
+    _query(
         "sort",
         "Orden: " + "; ".join(f"{s.key} ({s.label})" for s in SORTS.values()) + ".",
         {"type": "string", "enum": list(SORTS), "default": DEFAULT_SORT},

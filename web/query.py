@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from dian.calendar import BOGOTA, BusinessCalendar
-from dian.codes import DocumentState
+from dian.codes import DocumentState, DocumentType
 from store.models import Direction, DocumentEvent, MailMessage, MailStatus, ReceivedDocument, SubmissionState, Verdict
 from store.search import SEPARATOR, fold
 from store.state import IN_FLIGHT
@@ -72,6 +72,8 @@ DEFAULT_SORT = "-issued"
 
 # The states a filter may ask for, in the order of the document's life (DESIGN.md section 4).
 STATES = tuple(DocumentState)
+# The invoices of every kind (a note cites its invoice, not a purchase order): what "no_order" looks among.
+INVOICE_TYPES = tuple(t for t in DocumentType if t.is_invoice)
 # The verification verdicts a filter may ask for: "unconfirmed" is validación DIAN sin confirmar (DESIGN.md 5a).
 VERDICTS = tuple(Verdict)
 
@@ -93,6 +95,7 @@ class InboxQuery:
     search: str = ""  # part of a number or supplier name (accents and case ignored), a CUFE's start, or a NIT
     assigned: str = ""  # the username the documents are assigned to
     order: str = ""  # the buyer's purchase order, exactly as the supplier wrote it (spaces around it ignored)
+    no_order: bool = False  # only invoices that cite no purchase order (what a buyer who demands one chases)
     dian: str = ""  # a key of DIAN_FILTERS
     sort: str = DEFAULT_SORT
 
@@ -111,6 +114,7 @@ class InboxQuery:
         ("search", "q"),
         ("assigned", "assigned"),
         ("order", "order"),
+        ("no_order", "no_order"),
         ("dian", "dian"),
         ("sort", "sort"),
     )
@@ -168,10 +172,8 @@ class InboxQuery:
         if dian and dian not in DIAN_FILTERS:
             raise FilterError(f"dian: use uno de: {', '.join(DIAN_FILTERS)}, no {dian!r}.")
         values["dian"] = dian
-        quarantined = args.get("quarantined", "").strip().lower()
-        if quarantined not in ("", "0", "1", "true", "false", "on", "si", "sí"):
-            raise FilterError(f"quarantined: use 1 o 0, no {quarantined!r}.")
-        values["quarantined"] = quarantined in ("1", "true", "on", "si", "sí")
+        values["quarantined"] = _flag(args, "quarantined")
+        values["no_order"] = _flag(args, "no_order")
         sort = args.get("sort", "").strip() or DEFAULT_SORT
         if sort not in SORTS:
             raise FilterError(f"sort: orden desconocido {sort!r}; use uno de: {', '.join(SORTS)}.")
@@ -191,7 +193,7 @@ class InboxQuery:
             if attr in ("states", "verdicts"):
                 if value:
                     out[name] = [s.value for s in value]
-            elif attr == "quarantined":
+            elif attr in ("quarantined", "no_order"):
                 if value:
                     out[name] = "1"
             elif attr == "sort":
@@ -212,6 +214,14 @@ def _text(value: str, name: str, limit: int) -> str:
     if len(value) > limit:
         raise FilterError(f"{name}: el texto es demasiado largo (máximo {limit} caracteres).")
     return value
+
+
+def _flag(args: Any, name: str) -> bool:
+    """A yes/no parameter: 1/true/on/sí or 0/false/empty; anything else is refused by name."""
+    value = args.get(name, "").strip().lower()
+    if value not in ("", "0", "1", "true", "false", "on", "si", "sí"):
+        raise FilterError(f"{name}: use 1 o 0, no {value!r}.")
+    return value in ("1", "true", "on", "si", "sí")
 
 
 def _digits(value: str) -> bool:
@@ -543,6 +553,9 @@ def conditions(
         where.append(D.assigned_to == query.assigned)
     if query.order:
         where.append(D.order_reference == query.order)
+    if query.no_order:
+        where.append(D.order_reference.is_(None))
+        where.append(D.document_type.in_(INVOICE_TYPES))  # a note cites its invoice, not an order
     if query.dian:
         where.append(dian_condition(query.dian))
     if query.quarantined:

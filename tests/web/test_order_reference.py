@@ -54,3 +54,37 @@ def test_the_order_a_supplier_cites_is_kept_shown_and_found(app_and_db, intake, 
     assert {d["order_reference"] for d in every} == {None, ORDER}
     too_long = api.get("/api/v1/documents", query_string={"order": "9" * 101}, headers=auth)
     assert too_long.status_code == 400 and too_long.json["field"] == "order", too_long.json
+
+
+def test_invoices_that_cite_no_order_are_found_and_a_note_is_not_among_them(
+    app_and_db, intake, client_as, token_for
+) -> None:
+    app, session = app_and_db
+    client = client_as(Role.CLERK)
+    assert upload(client, (OUR_SAMPLE, sample_bytes(OUR_SAMPLE)), (OUR_BARE, sample_bytes(OUR_BARE))).status_code == 200
+    numbers = dict(session.execute(sa.select(ReceivedDocument.number, ReceivedDocument.id)).all())
+    without = [n for n in numbers if n != "FV937"]  # the sample that cites no order
+
+    def page_numbers(**args: str) -> list[str]:
+        page = client.get("/", query_string=args).get_data(as_text=True)
+        return re.findall(r'<td class="number"[^>]*>(\w+) ', page)
+
+    assert page_numbers(no_order="1") == without
+    assert 'name="no_order" value="1" checked' in client.get("/?no_order=1").get_data(as_text=True)
+    assert page_numbers(no_order="1", order=ORDER) == []  # both asked: nothing is both
+    exported = client.get("/exportar.csv", query_string={"no_order": "1"}).get_data(as_text=True)
+    table = list(csv.reader(io.StringIO(exported.lstrip("\ufeff")), delimiter=";"))
+    assert [row[table[0].index("Número")] for row in table[1:]] == without
+    api = app.test_client()
+    auth = token_for(Role.TREASURY)
+    found = api.get("/api/v1/documents", query_string={"no_order": "1"}, headers=auth).json["documents"]
+    assert [d["number"] for d in found] == without
+    refused = api.get("/api/v1/documents", query_string={"no_order": "quizas"}, headers=auth)
+    assert refused.status_code == 400 and refused.json["field"] == "no_order", refused.json
+    assert "Sin orden de compra" in client.get("/?no_order=quizas").get_data(as_text=True)  # the form's words
+
+    # A credit note cites its invoice, not an order: it is no "invoice without an order".
+    session.execute(sa.update(ReceivedDocument).where(ReceivedDocument.number.in_(without)).values(document_type="91"))
+    session.commit()
+    assert page_numbers(no_order="1") == []
+    assert len(page_numbers()) == 2
