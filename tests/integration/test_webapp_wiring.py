@@ -10,11 +10,13 @@ from buzon.config import default_settings
 from buzon.runtime import Runtime
 from buzon.webapp import web_app
 from store.db import migrate
+from tests.services import free_port
 
 
 def test_the_web_gets_what_the_shell_built(tmp_path):
     settings = default_settings(base=tmp_path)
-    settings = dataclasses.replace(settings, dian=dataclasses.replace(settings.dian, simulator_port=18090))
+    port = free_port()  # nothing listens on it here; the client is only built (a test never counts on a fixed port)
+    settings = dataclasses.replace(settings, dian=dataclasses.replace(settings.dian, simulator_port=port))
     runtime = Runtime.from_settings(settings)
     try:
         migrate(runtime.engine)
@@ -27,7 +29,7 @@ def test_the_web_gets_what_the_shell_built(tmp_path):
         assert jobs.runtime() is runtime
         client = ext["buzon.dian_client"]()
         try:
-            assert client.endpoint.startswith("http://127.0.0.1:18090/")
+            assert client.endpoint.startswith(f"http://127.0.0.1:{port}/")
         finally:
             client.close()
         assert ext["buzon.events"].sessions is ext["buzon.sessions"]
