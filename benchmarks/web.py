@@ -148,7 +148,7 @@ def fill(url: str, count: int) -> None:
         raw.commit()
         # What autovacuum does to a table soon after a large insert: statistics, and the visibility map that lets an
         # index-only scan (the search's first look, web/query.py) skip the wide rows.
-        raw.autocommit = True
+        raw.driver_connection.autocommit = True  # the DBAPI connection, not the pool proxy (which would keep it)
         cur.execute("VACUUM ANALYZE received_documents")
     finally:
         raw.close()
