@@ -10,7 +10,7 @@ derives the title again and raises a claim's alert."""
 
 from __future__ import annotations
 
-from dian.codes import DIAN_NIT, ClaimReason, EventCode
+from dian.codes import DIAN_NIT, ClaimReason, Environment, EventCode
 from dian.nit import nit_digits
 from dian.reception import ReceptionReport
 from dian.rules import sender_refusal
@@ -27,9 +27,11 @@ from store.models import Direction, DocumentEvent, QuarantineReason, SubmissionS
 _INSERT_EVENT = DocumentEvent.__table__.insert()
 
 
-def consider(name: str, report: ReceptionReport, plan: Plan) -> None:
+def consider(name: str, report: ReceptionReport, plan: Plan, *, ours: Environment | None = None) -> None:
     """A counterpart's event as reception verified it: recorded as observed, pending DIAN's confirmation, unless
-    its DIAN answer is proven; forged when its signer or its DIAN answer do not match."""
+    its DIAN answer is proven; forged when its signer or its DIAN answer do not match. An install in production
+    (``ours``) quarantines an event of DIAN's test environment: it has no effect on a real invoice, and production
+    DIAN would never confirm it."""
     item = Item(kind="event", part=name, event_xml=report.event_xml, event_answer_xml=report.dian_response_xml)
     plan.items.append(item)
     event = report.event
@@ -53,6 +55,13 @@ def consider(name: str, report: ReceptionReport, plan: Plan) -> None:
         else:
             item.reason = QuarantineReason.SIGNATURE_INVALID
         item.detail = f"{REASON_TEXT[item.reason]}: evento {event.response_code}: {first_failure(report.checks)}"
+        return
+    if ours is Environment.PRODUCTION and event.environment is Environment.TESTING:
+        item.reason = QuarantineReason.NOT_VALIDATED
+        item.detail = (
+            f"{REASON_TEXT[item.reason]}: el evento {event.response_code} es del ambiente de pruebas (habilitación) de "
+            "la DIAN (ProfileExecutionID 2): no tiene efecto sobre una factura real"
+        )
         return
     if not item.cufe:
         item.reason = QuarantineReason.UNREADABLE

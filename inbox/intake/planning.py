@@ -90,7 +90,7 @@ class Planner:
             unreadable.append(f"{short}: {first_failure(report.checks)}")
             return
         if report.kind == "event":
-            events.consider(part.name, report, plan)
+            events.consider(part.name, report, plan, ours=self.policy.environment)
             return
         if report.kind == "dian_answer":
             self._consider_answer(part.name, report, plan)

@@ -131,7 +131,6 @@ def test_online_check_refusal_quarantines_and_an_undecided_answer_files_it_uncon
     assert len(asked) == before
 
 
-
 def test_dian_down_files_the_document_unconfirmed(bed) -> None:
     def down(cufe: str) -> OnlineAnswer:
         raise TimeoutError("sin respuesta")
@@ -284,6 +283,19 @@ def test_counterpart_event_is_recorded_as_observed_and_linked(bed) -> None:
         doc = s.execute(sa.select(ReceivedDocument)).scalar_one()
         assert row.document_id == doc.id
         assert s.execute(sa.select(AuditEntry).where(AuditEntry.action == "document.event.observed")).scalar_one()
+
+
+def test_an_event_of_dians_test_environment_is_quarantined_in_production(bed) -> None:
+    s_ = signed()
+    event = event_xml(s_)  # ProfileExecutionID 2, as the demo's documents
+    production = bed.intake(s_.company_nit, trust=s_.trust, environment=Environment.PRODUCTION)
+    result = production.take(envelope(mail(("ar.xml", event)), uid=1))
+    assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.NOT_VALIDATED)
+    assert "el evento 034 es del ambiente de pruebas" in result.detail, result.detail
+    with bed.session() as s:
+        assert s.scalars(sa.select(DocumentEvent)).all() == []
+    testing = bed.intake(s_.company_nit, trust=s_.trust, environment=Environment.TESTING)
+    assert testing.take(envelope(mail(("ar.xml", event)), uid=2)).status == MailStatus.FILED  # its own environment
 
 
 def test_forged_event_is_quarantined(bed) -> None:
