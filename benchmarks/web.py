@@ -22,7 +22,8 @@ for a document page.
   about 40 000 rows down that state's keyset order); a supplier's deep page; a search by CUFE; a sort by amount;
   the one search box as people type (an accent-less name word matching a few hundred documents, one matching a
   tenth of them, part of an invoice number, a CUFE prefix, a NIT with dots and check digit); the deadline filter;
-  the saved views; each with its "N documentos coinciden" counter.
+  the saved views; a purchase order, and the invoices that cite none (98 % of the rows cite one: a buyer who demands
+  them); each with its "N documentos coinciden" counter.
 * Document: ``GET /documentos/<id>`` for random documents (the events service is not configured, so the page states
   that the actions are unavailable instead of evaluating dian.rules); ``GET /api/v1/documents/<cufe>`` likewise.
 """
@@ -76,7 +77,7 @@ COLUMNS = (
     "buyer_name", "issue_date", "issued_at", "due_date", "payment_means", "currency", "line_extension_amount",
     "tax_exclusive_amount", "tax_inclusive_amount", "payable_amount", "taxes", "lines", "line_count",
     "signed_xml_blob", "pdf_blob", "verdict", "report", "state", "window_ends_at", "open_window_ends_at", "created_at",
-    "updated_at", "search_text",
+    "updated_at", "search_text", "order_reference",
 )  # fmt: skip
 # Supplier names as Colombian suppliers write them: accents, Ñ, upper case, S.A.S.
 TRADES = ("Papelería", "Café", "Ferretería", "Panadería", "Distribuciones", "Tecnología", "Logística", "Droguería",
@@ -124,12 +125,14 @@ def rows(count: int, seed: int = 7):
         # As the state writer and the deadline sweep keep it: the windows still running.
         running = window if state is DocumentState.GOODS_RECEIVED and window > now else None
         number = f"FE{n}"
+        # A buyer who demands purchase orders: 98 % of the invoices cite one, so "without an order" is the rare case.
+        order = None if n % 50 == 0 else f"45{n:08d}"
         yield (
             cufe_of(n), "01", "1", number, "FE", nit, "7", name, "900123456", "Empresa Demo S.A.S.",
             issued.date(), issued, issued.date() + timedelta(days=30), "2", "COP", base, base, base + tax,
             base + tax, json.dumps(taxes), json.dumps(lines), 3, "b" * 64, "c" * 64,
             "invalid" if state is DocumentState.INVALID else "valid", report, state.value, window, running,
-            issued, issued, search_text(number, nit, name),
+            issued, issued, search_text(number, nit, name), order,
         )  # fmt: skip
 
 
@@ -309,6 +312,8 @@ def _figures(session, documents: int) -> list[tuple[str, list[str], int]]:
         ("saved view 'Vencen hoy'", ["/?due=0&sort=window"], 100),
         ("saved view 'Rechazadas por DIAN'", ["/?dian=rejected"], 100),
         ("saved view 'Mis facturas'", ["/?assigned=me"], 100),
+        ("purchase order filter (order=…)", [f"/?order=45{i - 1:08d}" for i in ids], 100),
+        ("invoices without a purchase order (2 %), with counter", ["/?no_order=1"], 100),
         (
             "status + dates + amount, with counter",
             ["/?status=accepted&from=2024-03-01&to=2024-09-30&min_amount=100000"],
