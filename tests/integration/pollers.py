@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from store.models import AuditEntry, MailMessage, MailStatus, ReceivedDocument
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, missing
 from tests.integration.inbox_fixtures import OUR_NIT, append, folder_counts, sample_mail
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +34,8 @@ def real_mails(count: int) -> list[tuple[str, bytes]]:
     """``count`` supplier mails, each a zip with one real sample and a PDF and a Message-ID of its own, the samples
     taken in turn (so each invoice arrives in several mails, as when a supplier sends it again)."""
     names = sample_names()
+    if not names:
+        missing(f"the real samples are not at {SAMPLES}")
     return [
         (names[i % len(names)], sample_mail(names[i % len(names)], message_id=make_msgid(domain=f"m{i}.test")))
         for i in range(count)

@@ -252,7 +252,8 @@ def test_idle_wakes_up_when_mail_arrives(dovecot, box, store) -> None:
     try:
         poll_once(src, intake(store))
         assert src.client.has_capability("IDLE")
-        timer = threading.Timer(0.5, lambda: append(dovecot, box["folder"], sample_mail()))
+        arriving = sample_mail()  # read here: a missing sample skips the test, not the timer's thread
+        timer = threading.Timer(0.5, lambda: append(dovecot, box["folder"], arriving))
         timer.start()
         started = time.monotonic()
         src.wait(30, time.sleep, lambda: False)
