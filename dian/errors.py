@@ -12,7 +12,7 @@ class ParseError(DianError):
 
     def __init__(self, message: str, *, where: str | None = None) -> None:
         self.where = where
-        super().__init__(f"{message} (at {where})" if where else message)
+        super().__init__(f"{message} (en {where})" if where else message)
 
 
 class BuildError(DianError):

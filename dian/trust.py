@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import errno
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -378,29 +379,51 @@ def _looks_like_pfx(data: bytes) -> bool:
     return data[0] == 0x30 and tag == 0x02 and data[value:stop] == b"\x03" and stop < end
 
 
+_OS_REASONS = {
+    errno.ENOENT: "no existe",
+    errno.EISDIR: "es una carpeta, no un archivo",
+    errno.EACCES: "no hay permiso para leerlo",
+    errno.EPERM: "no hay permiso para leerlo",
+}
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why a file could not be read, in Spanish for the usual causes (the system's own words otherwise)."""
+    return _OS_REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__
+
+
+def pkcs12_unreadable(path: str | Path, exc: OSError) -> str:
+    """The sentence for a PKCS#12 file that cannot be read (missing, a folder, no permission)."""
+    return f"no se puede leer el archivo PKCS#12 {path}: {_os_reason(exc)}"
+
+
 def load_pkcs12(path: str | Path, password: str | bytes | None) -> SigningIdentity:
     """Load a PKCS#12 file into a SigningIdentity; CertificateError names the file on any problem."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CertificateError(f"cannot read the PKCS#12 file {path}: {exc.strerror}") from exc
+        raise CertificateError(pkcs12_unreadable(path, exc)) from exc
     if isinstance(password, str):
         password = password.encode()
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, password)
     except ValueError as exc:
         if _looks_like_pfx(data):
-            raise PasswordError(f"cannot open the PKCS#12 file {path}: wrong password") from exc
-        raise CertificateError(f"cannot open the PKCS#12 file {path}: not a PKCS#12 file") from exc
+            raise PasswordError(
+                f"no se puede abrir el archivo PKCS#12 {path}: la contraseña no es la correcta"
+            ) from exc
+        raise CertificateError(f"no se puede abrir el archivo PKCS#12 {path}: no es un archivo PKCS#12") from exc
     if key is None:
-        raise CertificateError(f"the PKCS#12 file {path} holds no private key")
+        raise CertificateError(f"el archivo PKCS#12 {path} no contiene la llave privada")
     if cert is None:
-        raise CertificateError(f"the PKCS#12 file {path} holds no certificate for its key")
+        raise CertificateError(f"el archivo PKCS#12 {path} no contiene el certificado de su llave")
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise CertificateError(f"the PKCS#12 file {path} holds an unsupported key type {type(key).__name__}")
+        raise CertificateError(
+            f"el archivo PKCS#12 {path} contiene una llave de un tipo no admitido ({type(key).__name__})"
+        )
     if cert.public_key().public_numbers() != key.public_key().public_numbers():
-        raise CertificateError(f"the PKCS#12 file {path}: the certificate does not match the private key")
+        raise CertificateError(f"el archivo PKCS#12 {path}: el certificado no corresponde a la llave privada")
     return SigningIdentity(key=key, certificate=cert, chain=tuple(extra or ()), source=str(path))
 
 
@@ -482,7 +505,7 @@ class TrustStore:
         """Load every .pem/.crt/.cer/.der file of ``folder`` (PEM bundles or DER); CertificateError names bad files."""
         folder = Path(folder)
         if not folder.is_dir():
-            raise CertificateError(f"the trust folder {folder} does not exist")
+            raise CertificateError(f"la carpeta de raíces de confianza {folder} no existe")
         anchors: list[x509.Certificate] = []
         for path in sorted(folder.iterdir()):
             if path.suffix.lower() not in _CERT_SUFFIXES or not path.is_file():
@@ -578,10 +601,10 @@ def load_certificate_file(path: Path) -> list[x509.Certificate]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CertificateError(f"cannot read the certificate file {path}: {exc.strerror}") from exc
+        raise CertificateError(f"no se puede leer el archivo de certificado {path}: {_os_reason(exc)}") from exc
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
             return list(x509.load_pem_x509_certificates(data))
         return [load_der(data)]
     except ValueError as exc:
-        raise CertificateError(f"the file {path} is not a PEM or DER certificate") from exc
+        raise CertificateError(f"el archivo {path} no es un certificado PEM ni DER") from exc

@@ -165,27 +165,28 @@ def _check_markup(data: bytes, max_markup: int, max_namespace_work: int, max_att
             markup, declarations = _outside_text_sections(data, markup, declarations)
         if markup > max_markup:
             raise ParseError(
-                f"too many nodes: {markup} tags, comments or PIs (counted by '<'); the limit is {max_markup}"
+                f"demasiados nodos: {markup} etiquetas, comentarios o instrucciones (contados por '<'); "
+                f"el límite es {max_markup}"
             )
         if declarations * declarations * markup > max_namespace_work:
             raise ParseError(
-                f"too many namespace declarations for the size of the document: {declarations} declarations and "
-                f"{markup} tags (declarations² × tags = {declarations * declarations * markup}, the limit is "
-                f"{max_namespace_work})"
+                f"demasiadas declaraciones de espacio de nombres para el tamaño del documento: {declarations} "
+                f"declaraciones y {markup} etiquetas (declaraciones² × etiquetas = "
+                f"{declarations * declarations * markup}, el límite es {max_namespace_work})"
             )
     if size > max_attribute_chars and (found := _long_attribute(max_attribute_chars).search(data)) is not None:
         raise ParseError(
-            f"an attribute value is longer than {max_attribute_chars} characters",
-            where=f"line {_line_of(data, found.start())}",
+            f"el valor de un atributo tiene más de {max_attribute_chars} caracteres",
+            where=f"línea {_line_of(data, found.start())}",
         )
 
 
 def _resource_message(message: str, max_depth: int) -> str | None:
     """A clear reason for libxml2's own resource limits (huge_tree off), naming the limit; None for other errors."""
     if "Excessive depth" in message:
-        return f"document nests deeper than {LIBXML_MAX_DEPTH} levels (the limit is {max_depth})"
+        return f"el documento anida más de {LIBXML_MAX_DEPTH} niveles (el límite es {max_depth})"
     if "Text node too long" in message or "Buffer size limit" in message or "huge" in message.lower():
-        return f"a text node or attribute value is larger than libxml2's limit of {LIBXML_MAX_TEXT_BYTES} bytes"
+        return f"un texto o el valor de un atributo supera el límite de libxml2 de {LIBXML_MAX_TEXT_BYTES} bytes"
     return None
 
 
@@ -200,29 +201,32 @@ def parse_xml(
 ) -> etree._Element:
     """Parse untrusted XML bytes into an lxml root element, refusing DTDs, entities, oversize and hostile shapes."""
     if not isinstance(data, bytes | bytearray | memoryview):
-        raise ParseError(f"XML must be given as bytes, got {type(data).__name__}")
+        raise ParseError(f"el XML debe llegar como bytes, no como {type(data).__name__}")
     data = bytes(data)
     if not data or data.isspace():  # what strip() would leave empty, without copying the document
-        raise ParseError("empty input: no XML document")
+        raise ParseError("entrada vacía: no hay un documento XML")
     if len(data) > max_bytes:
-        raise ParseError(f"document too large: {len(data)} bytes, the limit is {max_bytes}")
+        raise ParseError(f"documento demasiado grande: {len(data)} bytes; el límite es {max_bytes}")
     if data.startswith(_WIDE_BOMS) or data[:2] in (b"\x00<", b"<\x00"):
-        raise ParseError("UTF-16/UTF-32 documents are refused: DIAN documents are UTF-8", where="line 1")
+        raise ParseError(
+            "se rechazan los documentos en UTF-16 o UTF-32: los documentos de la DIAN van en UTF-8", where="línea 1"
+        )
     head = data[3:] if data.startswith(_UTF8_BOM) else data
     if _FIRST_MARKUP.match(head) is None:  # lstrip(" \t\r\n").startswith("<"), without copying the document
-        raise ParseError(f"not XML: the input starts with {head[:20]!r}", where="line 1")
+        raise ParseError(f"no es XML: la entrada empieza por {head[:20]!r}", where="línea 1")
     declared = _ENCODING_DECL.match(head)
     if declared and declared.group(1).decode("ascii").lower() not in _ALLOWED_ENCODINGS:
         raise ParseError(
-            f"encoding {declared.group(1).decode('ascii')!r} is refused: DIAN documents are UTF-8", where="line 1"
+            f"se rechaza la codificación {declared.group(1).decode('ascii')!r}: los documentos de la DIAN van en UTF-8",
+            where="línea 1",
         )
     # XXE and billion laughs both need a DOCTYPE, which can only sit in the prolog; refuse it before libxml2 reads a
     # single declaration. Scanning just the prolog keeps this O(prolog), not O(document).
     doctype = _declaration_in_prolog(data)
     if doctype is not None:
         raise ParseError(
-            "DOCTYPE declarations are refused (external entities, entity expansion)",
-            where=f"line {_line_of(data, doctype)}",
+            "se rechazan las declaraciones DOCTYPE (entidades externas, expansión de entidades)",
+            where=f"línea {_line_of(data, doctype)}",
         )
     _check_markup(data, max_markup, max_namespace_work, max_attribute_chars)
     try:
@@ -231,12 +235,14 @@ def parse_xml(
         line, column = exc.position if exc.position else (exc.lineno, 0)
         message = _LIBXML_WHERE.sub("", exc.msg or "syntax error")
         resource = _resource_message(message, max_depth)
-        raise ParseError(resource or f"malformed XML: {message}", where=f"line {line}, column {column}") from None
+        raise ParseError(
+            resource or f"XML mal formado (según libxml2: {message})", where=f"línea {line}, columna {column}"
+        ) from None
     if root is None:  # lxml returns None for some recover-mode inputs; keep the contract anyway
-        raise ParseError("no root element")
+        raise ParseError("no hay elemento raíz")
     if _too_deep(max_depth)(root):
-        raise ParseError(f"document nests deeper than {max_depth} levels")
+        raise ParseError(f"el documento anida más de {max_depth} niveles")
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # defence in depth: the byte scan should have caught it
-        raise ParseError("DOCTYPE declarations are refused (external entities, entity expansion)")
+        raise ParseError("se rechazan las declaraciones DOCTYPE (entidades externas, expansión de entidades)")
     return root

@@ -18,7 +18,7 @@ from cryptography import x509
 
 from dian.calendar import bogota_date
 from dian.errors import CertificateError
-from dian.trust import common_name, expiry_warning, load_pkcs12, validity_problem
+from dian.trust import common_name, expiry_warning, load_pkcs12, pkcs12_unreadable, validity_problem
 
 WARNING_DAYS = 30
 CONFIG_KEY = "certificate.pkcs12_path"
@@ -73,7 +73,7 @@ def company_certificate_status(settings: Any, now: datetime | None = None) -> Ce
         st = os.stat(path)
         loaded = _certificate(path, (st.st_ino, st.st_size, st.st_mtime_ns), settings.certificate.password)
     except OSError as exc:
-        loaded = f"cannot read the PKCS#12 file {path}: {exc.strerror}"
+        loaded = pkcs12_unreadable(path, exc)
     if isinstance(loaded, str):
         return CertificateStatus(
             "unreadable",

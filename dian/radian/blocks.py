@@ -80,7 +80,7 @@ class ValueBlock:
             text = pairs.get(name)
             if text is None or not text.strip():
                 if position < cls.REQUIRED:
-                    raise ParseError(f"value block {cls.GROUP} lacks {name}", where=f"{where}/{cls.GROUP}")
+                    raise ParseError(f"al bloque de valores {cls.GROUP} le falta {name}", where=f"{where}/{cls.GROUP}")
                 values[attribute] = None
                 continue
             values[attribute] = _read(text.strip(), kind, f"{where}/{cls.GROUP}/{name}")
@@ -112,7 +112,7 @@ def _read(text: str, kind: str, where: str) -> object:
         return text
     # [0-9], never \d or Decimal() alone: both read Unicode digits (see dian/ubl/parse.py).
     if not _DECIMAL.match(text):
-        raise ParseError(f"not a non-negative decimal number: {text!r}", where=where)
+        raise ParseError(f"no es un número decimal no negativo: {text!r}", where=where)
     return Decimal(text)
 
 
@@ -333,7 +333,7 @@ def read_block(content: etree._Element, code: EventCode, where: str) -> ValueBlo
             name = etree.QName(group).localname
             if kind is None or name != kind.GROUP:
                 raise ParseError(
-                    f"value block {name} does not belong to event {code.value}",
+                    f"el bloque de valores {name} no corresponde al evento {code.value}",
                     where=f"{where}/{VALUE_BLOCK_ROOT}/{name}",
                 )
             return kind.from_pairs(_pairs(group, f"{where}/{VALUE_BLOCK_ROOT}"), f"{where}/{VALUE_BLOCK_ROOT}")
@@ -352,7 +352,7 @@ def _pairs(group: etree._Element, where: str) -> dict[str, str]:
             pending = text
         elif local == "Value" and pending is not None:
             if pending in pairs:
-                raise ParseError(f"value block {etree.QName(group).localname} repeats {pending}", where=where)
+                raise ParseError(f"el bloque de valores {etree.QName(group).localname} repite {pending}", where=where)
             pairs[pending] = text
             pending = None
     return pairs

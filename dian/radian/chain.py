@@ -140,7 +140,7 @@ def read_status_events(xml: bytes | etree._Element) -> tuple[ChainEntry, ...]:
     in the shape of a validation 02/04 lists no events). Call it on XML whose DIAN signature was already weighed."""
     root = parse_xml(bytes(xml)) if isinstance(xml, bytes | bytearray | memoryview) else xml
     if etree.QName(root).localname != "ApplicationResponse":
-        raise ParseError("not an ApplicationResponse", where=etree.QName(root).localname)
+        raise ParseError("no es una respuesta ApplicationResponse", where=etree.QName(root).localname)
     known = {code.value for code in EventCode}
     entries = []
     for index, block in enumerate(root.xpath("cac:DocumentResponse", namespaces=_NS), start=1):
@@ -150,7 +150,7 @@ def read_status_events(xml: bytes | etree._Element) -> tuple[ChainEntry, ...]:
             continue
         cude = _text(block, "cac:DocumentReference/cbc:UUID").lower()
         if not cude:
-            raise ParseError("missing mandatory element cbc:UUID", where=f"{where}/cac:DocumentReference/cbc:UUID")
+            raise ParseError("falta el elemento obligatorio cbc:UUID", where=f"{where}/cac:DocumentReference/cbc:UUID")
         line = _text(block, "cac:Response/cbc:ReferenceID")
         entries.append(
             ChainEntry(

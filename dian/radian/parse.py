@@ -11,6 +11,7 @@ import base64
 import binascii
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from lxml import etree
 
@@ -37,6 +38,7 @@ __all__ = ["parse_radian_event"]
 
 _NS = {"cac": ns.CAC, "cbc": ns.CBC, "ext": ns.EXT}
 _WHERE = "ApplicationResponse"
+_Code = TypeVar("_Code", MandanteType, MandatarioType, MandateScope)
 
 
 def _x(element: etree._Element, path: str) -> list[etree._Element]:
@@ -58,7 +60,7 @@ def _amount(text: str | None, where: str) -> Decimal | None:
         return None
     digits = text.replace(".", "", 1)
     if not (digits.isascii() and digits.isdigit()):
-        raise ParseError(f"not an amount: {text!r}", where=where)
+        raise ParseError(f"no es un valor numérico válido: {text!r}", where=where)
     return Decimal(text)
 
 
@@ -71,7 +73,7 @@ def _shares(party: etree._Element | None, where: str) -> tuple[Share, ...]:
         company = legal.find(ns.clark("cbc:CompanyID"))
         nit = (company.text or "").strip() if company is not None else ""
         if not nit:
-            raise ParseError("missing mandatory element cbc:CompanyID", where=here)
+            raise ParseError("falta el elemento obligatorio cbc:CompanyID", where=here)
         shares.append(
             Share(
                 nit=nit,
@@ -90,12 +92,12 @@ def _operation(ar: ApplicationResponse, code: EventCode) -> Operation:
         operation = Operation(ar.customization_id or "")
     except ValueError:
         raise ParseError(
-            f"unknown operation {ar.customization_id!r} for event {code.value} (A.2)",
+            f"la operación {ar.customization_id!r} no existe para el evento {code.value} (A.2)",
             where=f"{_WHERE}/cbc:CustomizationID",
         ) from None
     if operation.event is not code:
         raise ParseError(
-            f"operation {operation.value} belongs to event {operation.event.value}, not {code.value} (A.2)",
+            f"la operación {operation.value} corresponde al evento {operation.event.value}, no al {code.value} (A.2)",
             where=f"{_WHERE}/cbc:CustomizationID",
         )
     return operation
@@ -108,7 +110,7 @@ def _list_id(ar: ApplicationResponse, code: EventCode) -> str | None:
         return None
     if kind is None or list_id not in {member.value for member in kind}:  # type: ignore[attr-defined]
         raise ParseError(
-            f"event {code.value} takes no listID {list_id!r} (A.4)",
+            f"el evento {code.value} no admite el listID {list_id!r} (A.4)",
             where=f"{_WHERE}/cac:DocumentResponse/cac:Response/cbc:ResponseCode/@listID",
         )
     return list_id
@@ -117,15 +119,24 @@ def _list_id(ar: ApplicationResponse, code: EventCode) -> str | None:
 def _reference(element: etree._Element, where: str) -> TitleReference:
     number = _text(element, "cbc:ID")
     if number is None:
-        raise ParseError("missing mandatory element cbc:ID", where=f"{where}/cbc:ID")
+        raise ParseError("falta el elemento obligatorio cbc:ID", where=f"{where}/cbc:ID")
     return TitleReference(number, _text(element, "cbc:UUID"), _text(element, "cbc:DocumentTypeCode") or "01")
 
 
 def _power(block: etree._Element, path: str, where: str) -> etree._Element:
     found = _x(block, path)
     if not found:
-        raise ParseError(f"missing mandatory element {path}", where=f"{where}/{path}")
+        raise ParseError(f"falta el elemento obligatorio {path}", where=f"{where}/{path}")
     return found[0]
+
+
+def _coded(kind: type[_Code], value: str | None, what: str, table: str, where: str) -> _Code:
+    """The 043 code ``value`` as a member of ``kind``; a missing or unknown code is a ParseError naming its table."""
+    try:
+        return kind(value or "")
+    except ValueError:
+        problem = f"{what} {value!r} no es un código válido" if value else f"falta {what}"
+        raise ParseError(f"mandato 043: {problem} ({table})", where=where) from None
 
 
 def _mandate(root: etree._Element, first: etree._Element, list_id: str | None) -> Mandate:
@@ -134,16 +145,13 @@ def _mandate(root: etree._Element, first: etree._Element, list_id: str | None) -
     mandatario_power = _power(first, "cac:IssuerParty/cac:PowerOfAttorney", where)
     mandante_code = _text(sender_power, "cac:AgentParty/cac:PartyIdentification/cbc:ID")
     mandatario_code = _text(mandatario_power, "cac:AgentParty/cac:PartyIdentification/cbc:ID")
-    try:
-        mandante_type = MandanteType(mandante_code or "")
-        mandatario_type = MandatarioType(mandatario_code or "")
-        scope = MandateScope(list_id or "")
-    except ValueError as exc:
-        raise ParseError(f"043 mandate: {exc} (tables 13.2.5, 13.2.8, A.4)", where=where) from None
+    mandante_type = _coded(MandanteType, mandante_code, "el tipo de mandante", "tabla 13.2.5", where)
+    mandatario_type = _coded(MandatarioType, mandatario_code, "el tipo de mandatario", "tabla 13.2.8", where)
+    scope = _coded(MandateScope, list_id, "el alcance del mandato", "listID, A.4", where)
     nit_element = mandatario_power.find(ns.clark("cbc:ID"))
     nit = (nit_element.text or "").strip() if nit_element is not None else ""
     if not nit:
-        raise ParseError("043 mandate: the mandatario's NIT is missing", where=f"{where}/cac:IssuerParty")
+        raise ParseError("mandato 043: falta el NIT del mandatario", where=f"{where}/cac:IssuerParty")
     references = [_reference(element, where) for element in _x(first, "cac:DocumentReference")]
     period = _x(first, "cac:DocumentReference[1]/cac:ValidityPeriod")
     start = _day(period[0], "cbc:StartDate", where) if period else None
@@ -156,7 +164,8 @@ def _mandate(root: etree._Element, first: etree._Element, list_id: str | None) -
         evidence = MandateEvidence(scheme)
     except ValueError:
         raise ParseError(
-            f"043: unknown CustomizationID/@schemeID {scheme!r}", where=f"{_WHERE}/cbc:CustomizationID"
+            f"mandato 043: CustomizationID/@schemeID {scheme!r} no es un valor conocido",
+            where=f"{_WHERE}/cbc:CustomizationID",
         ) from None
     return Mandate(
         mandante_type=mandante_type,
@@ -181,7 +190,7 @@ def _attachments(block: etree._Element, where: str) -> tuple[Attachment, ...]:
         try:
             content = base64.b64decode("".join((binary.text or "").split()), validate=True)  # type: ignore[union-attr]
         except (binascii.Error, ValueError):
-            raise ParseError("attachment is not base64", where=f"{where}/cac:LineResponse[{index}]") from None
+            raise ParseError("el adjunto no está en base64", where=f"{where}/cac:LineResponse[{index}]") from None
         name = binary.get("filename") or _text(reference, "cbc:ID") or f"anexo-{index}.pdf"  # type: ignore[union-attr]
         out.append(Attachment(name, content))
     return tuple(out)
@@ -192,17 +201,17 @@ def parse_radian_event(xml: bytes | etree._Element) -> RadianEvent:
     root = parse_xml(bytes(xml)) if isinstance(xml, bytes | bytearray | memoryview) else xml
     ar = parse_document(root)
     if not isinstance(ar, ApplicationResponse) or ar.event_code is None:
-        raise ParseError("not an event ApplicationResponse", where=_WHERE)
+        raise ParseError("no es un evento (ApplicationResponse)", where=_WHERE)
     code = ar.event_code
     if code < EventCode.AVAL:
-        raise ParseError(f"event {code.value} is not a RADIAN event 035-051; read it with parse_document", where=_WHERE)
+        raise ParseError(f"el evento {code.value} no es un evento RADIAN (035 a 051)", where=_WHERE)
     operation = _operation(ar, code)
     list_id = _list_id(ar, code)
     first = _x(root, "cac:DocumentResponse[1]")[0]
     where = f"{_WHERE}/cac:DocumentResponse[1]"
     references = _x(first, "cac:DocumentReference")
     if not references:
-        raise ParseError("missing mandatory element cac:DocumentReference", where=f"{where}/cac:DocumentReference")
+        raise ParseError("falta el elemento obligatorio cac:DocumentReference", where=f"{where}/cac:DocumentReference")
     reference_element = references[0]
     debtor_element = reference_element.find(ns.clark("cac:IssuerParty"))
     debtor: Party | None = None
@@ -214,7 +223,7 @@ def parse_radian_event(xml: bytes | etree._Element) -> RadianEvent:
         found = read_block(content, code, f"{_WHERE}/ext:UBLExtensions/ext:UBLExtension[{index}]/ext:ExtensionContent")
         if found is not None:
             if block is not None:
-                raise ParseError(f"two {literals.VALUE_BLOCK_ROOT} blocks", where=f"{_WHERE}/ext:UBLExtensions")
+                raise ParseError(f"hay dos bloques {literals.VALUE_BLOCK_ROOT}", where=f"{_WHERE}/ext:UBLExtensions")
             block = found
     mandate = _mandate(root, first, list_id) if code is EventCode.MANDATO else None
     return RadianEvent(

@@ -171,7 +171,7 @@ class _Record:
         value = fields[name]
         if value is None:
             path = self.paths[name]
-            raise ParseError(f"missing mandatory element {path}", where=f"{where}/{path}")
+            raise ParseError(f"falta el elemento obligatorio {path}", where=f"{where}/{path}")
         return value
 
 
@@ -215,13 +215,13 @@ def _decimal(value: str | None, where: str) -> Decimal | None:
         return None
     # Decimal() also reads Unicode digits and "1_000": an xs:decimal is neither.
     if not value.isascii() or "_" in value:
-        raise ParseError(f"not a decimal amount: {value!r}", where=where)
+        raise ParseError(f"no es un valor numérico válido: {value!r}", where=where)
     try:
         result = Decimal(value)
     except InvalidOperation:
-        raise ParseError(f"not a decimal amount: {value!r}", where=where) from None
+        raise ParseError(f"no es un valor numérico válido: {value!r}", where=where) from None
     if not result.is_finite():
-        raise ParseError(f"not a finite amount: {value!r}", where=where)
+        raise ParseError(f"no es un valor finito: {value!r}", where=where)
     return result
 
 
@@ -238,13 +238,13 @@ def _date(value: str | None, where: str) -> date | None:
         return None
     # xs:date may carry a zone suffix ("2025-04-04-05:00"); the calendar date is the first ten characters.
     if _DATE.match(value) is None:
-        raise ParseError(f"not a date (YYYY-MM-DD): {value!r}", where=where)
+        raise ParseError(f"no es una fecha (AAAA-MM-DD): {value!r}", where=where)
     try:
         result = date.fromisoformat(value[:10])
     except ValueError:
-        raise ParseError(f"not a date: {value!r}", where=where) from None
+        raise ParseError(f"no es una fecha válida: {value!r}", where=where) from None
     if result.year not in _YEARS:
-        raise ParseError(f"date out of range ({_YEARS[0]}-{_YEARS[-1]}): {value!r}", where=where)
+        raise ParseError(f"fecha fuera de rango ({_YEARS[0]} a {_YEARS[-1]}): {value!r}", where=where)
     return result
 
 
@@ -256,7 +256,7 @@ def parse_time(value: str, *, where: str = "cbc:IssueTime") -> tuple[time, bool]
     """Parse an xs:time as DIAN writes it; return an aware time and whether -05:00 had to be assumed."""
     match = _TIME.match(value.strip(_XML_WS))
     if match is None:
-        raise ParseError(f"not a time: {value!r}", where=where)
+        raise ParseError(f"no es una hora válida: {value!r}", where=where)
     hour, minute, second, fraction, zone = match.groups()
     micro = int((fraction or "0").ljust(6, "0")[:6])
     if zone is None:
@@ -270,13 +270,13 @@ def parse_time(value: str, *, where: str = "cbc:IssueTime") -> tuple[time, bool]
         hours, minutes = int(digits[:2]), int(digits[2:])
         # xs:time offsets run from -14:00 to +14:00; timezone() itself refuses ±24:00 with a ValueError.
         if hours > 14 or minutes > 59 or (hours == 14 and minutes):
-            raise ParseError(f"not a time: {value!r} (UTC offset out of range)", where=where)
+            raise ParseError(f"no es una hora válida: {value!r} (desfase UTC fuera de rango)", where=where)
         tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
         assumed = False
     try:
         return time(int(hour), int(minute), int(second), micro, tzinfo=tz), assumed
     except ValueError:
-        raise ParseError(f"not a time: {value!r}", where=where) from None
+        raise ParseError(f"no es una hora válida: {value!r}", where=where) from None
 
 
 def _issued(record: _Record, fields: _Fields, where: str) -> tuple[date, str, datetime, bool]:
@@ -293,7 +293,9 @@ def _environment(value: str | None, where: str) -> Environment | None:
     try:
         return Environment(value)
     except ValueError:
-        raise ParseError(f"unknown environment {value!r}", where=f"{where}/cbc:ProfileExecutionID") from None
+        raise ParseError(
+            f"ambiente desconocido {value!r} (1 producción, 2 pruebas)", where=f"{where}/cbc:ProfileExecutionID"
+        ) from None
 
 
 def _own_text(found: list[etree._Element]) -> str | None:
@@ -365,7 +367,7 @@ def _party(party: etree._Element, where: str, organization_type: str | None = No
             break
     else:
         raise ParseError(
-            "missing mandatory element cac:PartyTaxScheme/cbc:CompanyID", where=f"{where}/cac:PartyTaxScheme"
+            "falta el elemento obligatorio cac:PartyTaxScheme/cbc:CompanyID", where=f"{where}/cac:PartyTaxScheme"
         )
     address = None
     for key in ("reg", "phys"):
@@ -399,7 +401,7 @@ def _party(party: etree._Element, where: str, organization_type: str | None = No
 def _required_party(found: list[etree._Element], path: str, where: str, organization_type: str | None = None) -> Party:
     """The first party element found at ``path`` (a record's list), or ParseError naming the path."""
     if not found:
-        raise ParseError(f"missing mandatory element {path}", where=f"{where}/{path}")
+        raise ParseError(f"falta el elemento obligatorio {path}", where=f"{where}/{path}")
     return _party(found[0], f"{where}/{path}", organization_type)
 
 
@@ -475,7 +477,7 @@ def _extensions(found: list[etree._Element], where: str) -> tuple[_Fields, Invoi
         if value is None:
             return None
         if _INTEGER.fullmatch(value) is None:
-            raise ParseError(f"not a number: {value!r}", where=f"{where}/{record.paths[name]}")
+            raise ParseError(f"no es un número: {value!r}", where=f"{where}/{record.paths[name]}")
         return int(value)
 
     control = InvoiceControl(
@@ -520,7 +522,7 @@ def _tax_total(element: etree._Element, where: str) -> TaxTotal:
         )
     value = _own_text(total["amount"])
     if not value:
-        raise ParseError("missing mandatory element cbc:TaxAmount", where=f"{where}/cbc:TaxAmount")
+        raise ParseError("falta el elemento obligatorio cbc:TaxAmount", where=f"{where}/cbc:TaxAmount")
     return TaxTotal(amount=_decimal(value, f"{where}/cbc:TaxAmount"), subtotals=tuple(subtotals))  # type: ignore[arg-type]
 
 
@@ -663,9 +665,13 @@ def _document_type(code: str | None, local: str, where: str, note_code: str | No
     try:
         document_type = DocumentType(code)
     except ValueError:
-        raise ParseError(f"unsupported invoice type code {code!r}", where=f"{where}/cbc:InvoiceTypeCode") from None
+        raise ParseError(
+            f"tipo de documento {code!r} no admitido: Buzón lee facturas electrónicas de venta (tipos 01 a 04), sus "
+            "notas y documentos soporte",
+            where=f"{where}/cbc:InvoiceTypeCode",
+        ) from None
     if not (document_type.is_invoice or document_type is DocumentType.SUPPORT_DOCUMENT):
-        raise ParseError(f"invoice type code {code!r} is a note code", where=f"{where}/cbc:InvoiceTypeCode")
+        raise ParseError(f"el tipo {code!r} es de una nota, no de una factura", where=f"{where}/cbc:InvoiceTypeCode")
     return document_type
 
 
@@ -707,7 +713,7 @@ def _commercial(root: etree._Element, local: str) -> CommercialDocument:
             record, f = alternative, g
     if f["has_totals"] != "true":
         name = "cac:RequestedMonetaryTotal" if local == "DebitNote" else "cac:LegalMonetaryTotal"
-        raise ParseError(f"missing mandatory element {name}", where=f"{where}/{name}")
+        raise ParseError(f"falta el elemento obligatorio {name}", where=f"{where}/{name}")
     ext, control = _extensions(f["extensions"], where)
     number = record.need(f, "number", where)
     issue_date, issue_time, issued_at, assumed = _issued(record, f, where)
@@ -841,7 +847,7 @@ def _application_response(root: etree._Element) -> ApplicationResponse:
                     )
                 )
     if not responses:
-        raise ParseError("missing mandatory element cac:DocumentResponse", where=f"{where}/cac:DocumentResponse")
+        raise ParseError("falta el elemento obligatorio cac:DocumentResponse", where=f"{where}/cac:DocumentResponse")
     return ApplicationResponse(
         id=_APPLICATION_RESPONSE.need(f, "number", where),
         uuid=f["uuid"],
@@ -943,7 +949,7 @@ def attached_payloads(root: etree._Element, source: bytes | None = None) -> tupl
 def _payloads(root: etree._Element, source: bytes | None, f: _Fields) -> tuple[bytes, bytes | None, bool]:
     description = f["document"][0] if f["document"] else None
     if description is None or not (description.text or "").strip(_XML_WS):
-        raise ParseError(f"missing mandatory element {_PAYLOAD}", where=f"AttachedDocument/{_PAYLOAD}")
+        raise ParseError(f"falta el elemento obligatorio {_PAYLOAD}", where=f"AttachedDocument/{_PAYLOAD}")
     payloads = _Payloads(root, source)
     document_xml, exact = payloads.take(description)
     answer_xml = None
@@ -1010,13 +1016,13 @@ def parse_document(xml: bytes | etree._Element | etree._ElementTree, *, source: 
         # ``source`` (the bytes it was parsed from) only serves to cut exact CDATA payloads out of an AttachedDocument.
         root = xml
     else:
-        raise ParseError(f"expected XML bytes or an lxml element, got {type(xml).__name__}")
+        raise ParseError(f"se esperaban los bytes de un XML o un elemento lxml, no {type(xml).__name__}")
     tag = root.tag
     if not isinstance(tag, str):
-        raise ParseError("not a DIAN document: the root is not an element")
+        raise ParseError("no es un documento de la DIAN: la raíz no es un elemento")
     namespace, _, local = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
     if ns.ROOT_NAMESPACES.get(local) != namespace:
-        raise ParseError(f"not a DIAN document: root is {tag}")
+        raise ParseError(f"no es un documento de la DIAN: su raíz es {tag}")
     if local == "AttachedDocument":
         return _attached(root, source)
     if local == "ApplicationResponse":

@@ -89,16 +89,19 @@ def test_a_wrong_password_names_the_password_key(tmp_path) -> None:
     result = _check(tmp_path, p12, secret="otra")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"error: certificate.password: cannot open the PKCS#12 file {p12}: wrong password"
+        f"error: certificate.password: no se puede abrir el archivo PKCS#12 {p12}: la contraseña no es la correcta"
     ]
 
 
 @pytest.mark.parametrize(
     ("make", "problem"),
     [
-        (lambda d: d / "nada.p12", "cannot read the PKCS#12 file {path}: No such file or directory"),
-        (lambda d: d, "cannot read the PKCS#12 file {path}: Is a directory"),
-        (lambda d: _write(d / "firma.p12", b"no soy"), "cannot open the PKCS#12 file {path}: not a PKCS#12 file"),
+        (lambda d: d / "nada.p12", "no se puede leer el archivo PKCS#12 {path}: no existe"),
+        (lambda d: d, "no se puede leer el archivo PKCS#12 {path}: es una carpeta, no un archivo"),
+        (
+            lambda d: _write(d / "firma.p12", b"no soy"),
+            "no se puede abrir el archivo PKCS#12 {path}: no es un archivo PKCS#12",
+        ),
     ],
     ids=["missing", "directory", "not-pkcs12"],
 )

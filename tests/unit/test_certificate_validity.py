@@ -94,12 +94,12 @@ def test_signing_identity_check_valid_at(cert) -> None:
 
 def test_wrong_password_and_not_a_pkcs12_are_told_apart(tmp_path) -> None:
     path = write_pkcs12(pki().company, tmp_path / "empresa.p12")
-    with pytest.raises(PasswordError, match=r"empresa\.p12: wrong password"):
+    with pytest.raises(PasswordError, match=r"empresa\.p12: la contraseña no es la correcta"):
         load_pkcs12(path, "otra")
     with pytest.raises(PasswordError):
         load_pkcs12(path, None)
     garbage = tmp_path / "firma.p12"
     garbage.write_bytes(b"-----BEGIN CERTIFICATE-----\nno\n")
-    with pytest.raises(CertificateError, match=r"firma\.p12: not a PKCS#12 file") as info:
+    with pytest.raises(CertificateError, match=r"firma\.p12: no es un archivo PKCS#12") as info:
         load_pkcs12(garbage, "prueba")
     assert not isinstance(info.value, PasswordError)

@@ -69,15 +69,15 @@ def _refused(data: bytes, **limits: int) -> ParseError:
 def test_twenty_megabytes_of_empty_elements_are_refused_by_counting_markup() -> None:
     data = b"<r>" + b"<a/>" * 5_200_000 + b"</r>"  # ~20 MB, 5.2 million elements: 740 MB of tree before
     error = _refused(data)
-    assert f"the limit is {DEFAULT_MAX_MARKUP}" in str(error)
-    assert "5200002 tags" in str(error)
+    assert f"el límite es {DEFAULT_MAX_MARKUP}" in str(error)
+    assert "5200002 etiquetas" in str(error)
 
 
 def test_markup_limit_is_exact_and_overridable() -> None:
     body = b"<r>" + b"<a/>" * 48 + b"</r>"  # 50 "<"
     assert parse_xml(body, max_markup=50) is not None
     error = _refused(b"<r>" + b"<a/>" * 49 + b"</r>", max_markup=50)
-    assert "51 tags" in str(error) and "the limit is 50" in str(error)
+    assert "51 etiquetas" in str(error) and "el límite es 50" in str(error)
 
 
 def test_markup_inside_cdata_and_comments_is_text_not_nodes() -> None:
@@ -90,7 +90,7 @@ def test_markup_inside_cdata_and_comments_is_text_not_nodes() -> None:
 def test_a_cdata_opener_inside_a_comment_hides_nothing() -> None:
     data = b"<r><!-- <![CDATA[ -->" + b"<a/>" * 100 + b"<!-- ]]> --></r>"
     error = _refused(data, max_markup=50)
-    assert "the limit is 50" in str(error)
+    assert "el límite es 50" in str(error)
 
 
 def test_namespace_declarations_times_elements_are_bounded() -> None:
@@ -98,29 +98,29 @@ def test_namespace_declarations_times_elements_are_bounded() -> None:
     declarations = b" ".join(b'xmlns:p%d="urn:x:%d"' % (i, i) for i in range(300))
     data = b"<r " + declarations + b">" + b"<a/>" * 10_000 + b"</r>"
     error = _refused(data)
-    assert "300 declarations" in str(error) and f"the limit is {DEFAULT_MAX_NAMESPACE_WORK}" in str(error)
+    assert "300 declaraciones" in str(error) and f"el límite es {DEFAULT_MAX_NAMESPACE_WORK}" in str(error)
 
 
 def test_namespace_budget_ignores_declarations_in_a_cdata_payload() -> None:
     inner = b"".join(b'<x xmlns:p%d="urn:x:%d"/>' % (i, i) for i in range(100))
     data = b"<r><d><![CDATA[" + inner + b"]]></d>" + b"<a/>" * 100 + b"</r>"
     assert parse_xml(data, max_namespace_work=10_000) is not None
-    assert "declarations" in str(_refused(b"<r>" + inner + b"<a/>" * 100 + b"</r>", max_namespace_work=10_000))
+    assert "declaraciones" in str(_refused(b"<r>" + inner + b"<a/>" * 100 + b"</r>", max_namespace_work=10_000))
 
 
 @pytest.mark.parametrize("quote", [b'"', b"'"])
 def test_attribute_longer_than_the_limit_is_refused_with_its_line(quote: bytes) -> None:
     long = b"<r>\n<a b=" + quote + b"x" * (DEFAULT_MAX_ATTRIBUTE_CHARS + 1) + quote + b"/></r>"
     error = _refused(long)
-    assert f"longer than {DEFAULT_MAX_ATTRIBUTE_CHARS}" in str(error)
-    assert error.where == "line 2"
+    assert f"más de {DEFAULT_MAX_ATTRIBUTE_CHARS} caracteres" in str(error)
+    assert error.where == "línea 2"
     exact = b"<r>\n<a b=" + quote + b"x" * DEFAULT_MAX_ATTRIBUTE_CHARS + quote + b"/></r>"
     assert len(parse_xml(exact).find("a").get("b")) == DEFAULT_MAX_ATTRIBUTE_CHARS
 
 
 def test_attribute_limit_is_overridable() -> None:
     assert parse_xml(b'<r a="12345"/>', max_attribute_chars=5) is not None
-    assert "longer than 4" in str(_refused(b'<r a="12345"/>', max_attribute_chars=4))
+    assert "más de 4 caracteres" in str(_refused(b'<r a="12345"/>', max_attribute_chars=4))
 
 
 def test_long_text_is_not_an_attribute() -> None:
@@ -131,9 +131,9 @@ def test_long_text_is_not_an_attribute() -> None:
 
 def test_deep_nesting_names_both_depth_limits() -> None:
     error = _refused(b"<a>" * 300 + b"</a>" * 300)
-    assert f"deeper than {LIBXML_MAX_DEPTH} levels (the limit is 64)" in str(error)
+    assert f"anida más de {LIBXML_MAX_DEPTH} niveles (el límite es 64)" in str(error)
     error = _refused(b"<a>" * 5_000_000)  # 15 MB of openings: refused by the markup count, never parsed
-    assert "the limit is" in str(error)
+    assert "el límite es" in str(error)
 
 
 def test_text_node_beyond_libxml2s_limit_is_named() -> None:

@@ -66,6 +66,8 @@ def test_an_event_without_its_cude_is_a_parse_error() -> None:
     with pytest.raises(ParseError) as error:
         read_status_events(xml)
     assert "DocumentResponse[1]/cac:DocumentReference/cbc:UUID" in str(error.value)
+    assert "falta el elemento obligatorio cbc:UUID" in str(error.value)
+    assert error.value.where == "ApplicationResponse/cac:DocumentResponse[1]/cac:DocumentReference/cbc:UUID"
 
 
 def test_the_answer_uuid_hashes_the_invoice_meta() -> None:

@@ -322,28 +322,75 @@ def _xml(operation: Operation) -> bytes:
     return build_radian_event(event, software=own_software(event))
 
 
+def _second_value_block(xml: bytes) -> bytes:
+    start = xml.index(b"<ext:UBLExtension><ext:ExtensionContent><CustomTagGeneral>")
+    end = xml.index(b"</ext:UBLExtension>", start) + len(b"</ext:UBLExtension>")
+    return xml[:end] + xml[start:end] + xml[end:]
+
+
+def _bad_attachment(xml: bytes) -> bytes:
+    tag = b'<cbc:EmbeddedDocumentBinaryObject mimeCode="application/pdf" filename="contrato.pdf">'
+    assert tag in xml
+    return xml.replace(tag, tag + b"no-es-base64!")
+
+
 BAD_DOCUMENTS = {
-    "unknown operation": (_xml(OP.TOTAL_PAYMENT).replace(b">452<", b">459<"), "unknown operation '459'"),
-    "operation of another event": (_xml(OP.TOTAL_PAYMENT).replace(b">452<", b">371<"), "belongs to event 037"),
+    "unknown operation": (
+        _xml(OP.TOTAL_PAYMENT).replace(b">452<", b">459<"),
+        "la operación '459' no existe para el evento 045 (A.2)",
+    ),
+    "operation of another event": (
+        _xml(OP.TOTAL_PAYMENT).replace(b">452<", b">371<"),
+        "la operación 371 corresponde al evento 037, no al 045 (A.2)",
+    ),
     "listID the event does not take": (
         _xml(OP.PAYMENT_REPORT).replace(b"<cbc:ResponseCode>046<", b'<cbc:ResponseCode listID="9">046<'),
-        "takes no listID",
+        "el evento 046 no admite el listID '9' (A.4)",
     ),
     "unreadable amount in the block": (
         _xml(OP.PAYMENT_REPORT).replace(b"<Value>1000.00</Value>", b"<Value>1.000,00</Value>"),
-        "not a non-negative decimal",
+        "no es un número decimal no negativo: '1.000,00'",
+    ),
+    "unreadable amount of a share": (
+        _xml(OP.AVAL).replace(
+            b'"COP">1000.00</cbc:CorporateStockAmount>', b'"COP">1.000,00</cbc:CorporateStockAmount>'
+        ),
+        "no es un valor numérico válido: '1.000,00'",
     ),
     "block of another event": (
         _xml(OP.PAYMENT_REPORT).replace(b"InformacionParaelPago", b"InformacionPagos"),
-        "does not belong to event 046",
+        "el bloque de valores InformacionPagos no corresponde al evento 046",
     ),
     "a block missing a name": (
         _xml(OP.TOTAL_PAYMENT).replace(b"ValorPendienteTituloValor", b"Otro"),
-        "lacks ValorPendienteTituloValor",
+        "al bloque de valores InformacionPagos le falta ValorPendienteTituloValor",
     ),
+    "a block repeating a name": (
+        _xml(OP.TOTAL_PAYMENT).replace(b"<Name>ValorPendienteTituloValor<", b"<Name>ValorActualTituloValor<"),
+        "el bloque de valores InformacionPagos repite ValorActualTituloValor",
+    ),
+    "two value blocks": (_second_value_block(_xml(OP.TOTAL_PAYMENT)), "hay dos bloques CustomTagGeneral"),
     "a 030-034 event": (
         _xml(OP.TOTAL_PAYMENT).replace(b">045<", b">033<"),
-        "not a RADIAN event",
+        "el evento 033 no es un evento RADIAN (035 a 051)",
+    ),
+    "a mandate with an unknown mandante type": (
+        _xml(OP.MANDATE_GENERAL_LIMITED_TIME).replace(b">Mandante-FE<", b">Mandante-XX<"),
+        "mandato 043: el tipo de mandante 'Mandante-XX' no es un código válido (tabla 13.2.5)",
+    ),
+    "a mandate without the mandatario's NIT": (
+        _xml(OP.MANDATE_GENERAL_LIMITED_TIME).replace(
+            b">800111222</cbc:ID><cbc:Description>Mandatario", b"></cbc:ID><cbc:Description>Mandatario"
+        ),
+        "mandato 043: falta el NIT del mandatario",
+    ),
+    "a mandate with an unknown schemeID": (
+        _xml(OP.MANDATE_GENERAL_LIMITED_TIME).replace(b'schemeID="1">431<', b'schemeID="7">431<'),
+        "mandato 043: CustomizationID/@schemeID '7' no es un valor conocido",
+    ),
+    "an attachment that is not base64": (
+        _bad_attachment(_xml(OP.MANDATE_LIMITED_LIMITED_TIME)),
+        "el adjunto no está en base64",
     ),
 }
 

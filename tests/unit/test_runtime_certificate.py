@@ -69,10 +69,10 @@ def test_an_unreadable_certificate_is_still_a_config_error_after_a_good_load(tmp
     runtime = _runtime(tmp_path, p12)
     runtime.company_identity()
     p12.write_bytes(b"no es un PKCS#12")
-    with pytest.raises(ConfigError, match=r"certificate\.pkcs12_path: .*not a PKCS#12 file"):
+    with pytest.raises(ConfigError, match=r"certificate\.pkcs12_path: .*no es un archivo PKCS#12"):
         runtime.company_identity()
     p12.unlink()
-    with pytest.raises(ConfigError, match=r"certificate\.pkcs12_path: cannot read"):
+    with pytest.raises(ConfigError, match=r"certificate\.pkcs12_path: no se puede leer"):
         runtime.company_identity()
 
 

@@ -43,7 +43,7 @@ def test_load_pkcs12_gives_key_certificate_and_chain(tmp_path) -> None:
 
 def test_load_pkcs12_wrong_password_names_the_file(tmp_path) -> None:
     path = write_pkcs12(pki().supplier, tmp_path / "supplier.p12")
-    with pytest.raises(CertificateError, match=r"supplier\.p12.*wrong password"):
+    with pytest.raises(CertificateError, match=r"supplier\.p12.*la contraseña no es la correcta"):
         load_pkcs12(path, b"otra")
 
 
@@ -54,7 +54,7 @@ def test_load_pkcs12_without_key_names_the_file(tmp_path) -> None:
     )
     path = tmp_path / "certs-only.p12"
     path.write_bytes(data)
-    with pytest.raises(CertificateError, match=r"certs-only\.p12 holds no private key"):
+    with pytest.raises(CertificateError, match=r"certs-only\.p12 no contiene la llave privada"):
         load_pkcs12(path, "x")
 
 
@@ -100,7 +100,7 @@ def test_store_from_folder_names_a_bad_file(tmp_path) -> None:
     (tmp_path / "roto.pem").write_bytes(b"-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")
     with pytest.raises(CertificateError, match=r"roto\.pem"):
         TrustStore.from_folder(tmp_path)
-    with pytest.raises(CertificateError, match="does not exist"):
+    with pytest.raises(CertificateError, match=r"carpeta de raíces de confianza .* no existe"):
         TrustStore.from_folder(tmp_path / "no-existe")
 
 

@@ -40,14 +40,14 @@ def _remove(path: str):
 
 
 def test_root_that_is_not_a_dian_document() -> None:
-    with pytest.raises(ParseError, match=r"^not a DIAN document: root is \{urn:example\}foo$"):
+    with pytest.raises(ParseError, match=r"^no es un documento de la DIAN: su raíz es \{urn:example\}foo$"):
         parse_document(b'<foo xmlns="urn:example"/>')
-    with pytest.raises(ParseError, match="root is Invoice"):
+    with pytest.raises(ParseError, match="su raíz es Invoice"):
         parse_document(b"<Invoice/>")  # right name, no UBL namespace
 
 
 def test_parse_document_refuses_other_types() -> None:
-    with pytest.raises(ParseError, match="expected XML bytes or an lxml element, got str"):
+    with pytest.raises(ParseError, match="se esperaban los bytes de un XML o un elemento lxml, no str"):
         parse_document("<Invoice/>")  # type: ignore[arg-type]
 
 
@@ -72,7 +72,7 @@ def test_missing_mandatory_element_names_its_path(invoice_xml: bytes, path: str,
     with pytest.raises(ParseError) as caught:
         parse_document(_edit(invoice_xml, _remove(path)))
     assert caught.value.where == where
-    assert "missing mandatory element" in str(caught.value)
+    assert "falta el elemento obligatorio" in str(caught.value)
 
 
 def test_party_without_any_identification(invoice_xml: bytes) -> None:
@@ -95,12 +95,12 @@ def test_nit_falls_back_to_party_legal_entity(invoice_xml: bytes) -> None:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("cac:LegalMonetaryTotal/cbc:PayableAmount", "1.190.000,00", "not a decimal amount"),
-        ("cbc:IssueDate", "10/03/2025", "not a date"),
-        ("cbc:IssueTime", "25:99:00-05:00", "not a time"),
-        ("cbc:ProfileExecutionID", "3", "unknown environment"),
-        ("cbc:InvoiceTypeCode", "06", "unsupported invoice type code"),
-        ("cbc:InvoiceTypeCode", "91", "is a note code"),
+        ("cac:LegalMonetaryTotal/cbc:PayableAmount", "1.190.000,00", "no es un valor numérico válido"),
+        ("cbc:IssueDate", "10/03/2025", "no es una fecha"),
+        ("cbc:IssueTime", "25:99:00-05:00", "no es una hora válida"),
+        ("cbc:ProfileExecutionID", "3", "ambiente desconocido"),
+        ("cbc:InvoiceTypeCode", "06", "tipo de documento '06' no admitido"),
+        ("cbc:InvoiceTypeCode", "91", "es de una nota, no de una factura"),
     ],
 )
 def test_bad_values_name_the_element(invoice_xml: bytes, path: str, value: str, message: str) -> None:

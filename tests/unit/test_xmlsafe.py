@@ -39,12 +39,12 @@ def _refused(data: bytes, **limits: int) -> ParseError:
 def test_doctype_is_refused_before_any_expansion(data: bytes) -> None:
     error = _refused(data)
     assert "DOCTYPE" in str(error)
-    assert error.where == "line 2"
+    assert error.where == "línea 2"
 
 
 def test_doctype_after_comments_and_processing_instructions_is_refused() -> None:
     error = _refused(b'<?xml version="1.0"?><?pi ?>\n<!-- <r> -->\n<!doctype r><r/>')
-    assert "DOCTYPE" in str(error) and error.where == "line 3"
+    assert "DOCTYPE" in str(error) and error.where == "línea 3"
 
 
 def test_doctype_text_inside_content_is_only_text() -> None:
@@ -57,7 +57,7 @@ def test_doctype_text_inside_content_is_only_text() -> None:
 def test_too_deep_tree() -> None:
     depth = 100
     error = _refused(b"<a>" * depth + b"</a>" * depth, max_depth=64)
-    assert "deeper than 64" in str(error)
+    assert "anida más de 64" in str(error)
 
 
 def test_depth_limit_is_exact() -> None:
@@ -67,17 +67,17 @@ def test_depth_limit_is_exact() -> None:
 
 def test_oversized_input() -> None:
     error = _refused(b"<r>" + b"x" * 2000 + b"</r>", max_bytes=1000)
-    assert "too large" in str(error) and "1000" in str(error)
+    assert "demasiado grande" in str(error) and "1000" in str(error)
 
 
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
-        (b"%PDF-1.7 not xml", "not XML"),
-        (b"", "empty"),
-        (b"   \n", "empty"),
-        (b"<a><b></a>", "malformed XML"),
-        (b"<a>&undefined;</a>", "malformed XML"),
+        (b"%PDF-1.7 not xml", "no es XML"),
+        (b"", "entrada vacía"),
+        (b"   \n", "entrada vacía"),
+        (b"<a><b></a>", "XML mal formado"),
+        (b"<a>&undefined;</a>", "XML mal formado"),
         ("<a/>".encode("utf-16"), "UTF-16"),
         (b'<?xml version="1.0" encoding="UTF-7"?><a/>', "UTF-7"),
     ],
@@ -89,8 +89,9 @@ def test_non_xml_gives_a_readable_reason(data: bytes, reason: str) -> None:
 
 def test_malformed_input_names_line_and_column() -> None:
     error = _refused(b"<a>\n<b>\n</a>")
-    assert error.where is not None and error.where.startswith("line 3")
-    assert str(error).count("line 3") == 1  # libxml2's own position suffix is not repeated in the message
+    assert error.where is not None and error.where.startswith("línea 3")
+    # libxml2's own (English) position suffix is not repeated in the message.
+    assert str(error).count("línea 3") == 1 and "line 3" not in str(error)
 
 
 def test_non_bytes_input_is_refused() -> None:

@@ -130,7 +130,7 @@ def test_a_certificate_that_cannot_be_opened_is_an_error(app_and_db, client_as, 
     assert css == "error"
     assert text.startswith("No se pudo abrir el certificado de firma de la empresa (certificate.pkcs12_path)")
     assert str(path) in text
-    assert ("wrong password" if problem == "password" else "No such file or directory") in text
+    assert ("la contraseña no es la correcta" if problem == "password" else "no existe") in text
 
 
 def test_no_certificate_configured_says_nothing(app_and_db, client_as) -> None:
