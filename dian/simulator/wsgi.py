@@ -216,7 +216,7 @@ class SimulatorApp:
         try:
             caller = check_request(envelope, now=now, clock_skew=self.clock_skew)
         except SecurityHeaderError as exc:
-            subcode = "MessageExpired" if "expired" in str(exc) or "future" in str(exc) else "InvalidSecurity"
+            subcode = "MessageExpired" if exc.expired else "InvalidSecurity"
             return _fault("Sender", ("o", subcode), f"Seguridad WS-Security inválida: {exc}")
         chain = self.simulator.trust.evaluate(caller.certificate, at=now)
         if not chain.trusted:

@@ -162,7 +162,12 @@ class WsSecurity:
 
 
 class SecurityHeaderError(DianError):
-    """A request's WS-Security header is missing, malformed, expired or does not verify; the message says which."""
+    """A request's WS-Security header is missing, malformed, expired or does not verify; the message says which.
+    ``expired``: the header's timestamp is outside its window (SOAP's MessageExpired), not a malformed or forged one."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
 
 
 @dataclass(frozen=True)
@@ -232,9 +237,9 @@ def check_request(
     if expires <= created:
         raise SecurityHeaderError(f"wsu:Timestamp expires ({expires.isoformat()}) before it is created")
     if created - clock_skew > now:
-        raise SecurityHeaderError(f"wsu:Timestamp Created {created.isoformat()} is in the future")
+        raise SecurityHeaderError(f"wsu:Timestamp Created {created.isoformat()} is in the future", expired=True)
     if expires + clock_skew < now:
-        raise SecurityHeaderError(f"wsu:Timestamp expired at {expires.isoformat()}")
+        raise SecurityHeaderError(f"wsu:Timestamp expired at {expires.isoformat()}", expired=True)
 
     signature = security.find(_q(DS, "Signature"))
     if signature is None:

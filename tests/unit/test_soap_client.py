@@ -136,10 +136,15 @@ def test_the_real_request_signature_verifies_and_tampering_is_caught() -> None:
     at = dt.datetime(2025, 7, 22, 17, 19, tzinfo=dt.UTC)
     caller = check_request(etree.fromstring(raw), now=at)
     assert "DIGITAL BUHO" in caller.certificate.subject.rfc4514_string()
-    with pytest.raises(SecurityHeaderError, match="digest"):
+    with pytest.raises(SecurityHeaderError, match="digest") as forged:
         check_request(etree.fromstring(raw.replace(b"vpfe-hab.dian.gov.co/W", b"vpfe-hab.dian.gov.co/X")), now=at)
-    with pytest.raises(SecurityHeaderError, match="expired"):
+    assert not forged.value.expired  # a forged header is no MessageExpired
+    with pytest.raises(SecurityHeaderError, match="expired") as late:
         check_request(etree.fromstring(raw), now=at + dt.timedelta(days=2))
+    assert late.value.expired
+    with pytest.raises(SecurityHeaderError, match="in the future") as early:
+        check_request(etree.fromstring(raw), now=at - dt.timedelta(days=2))
+    assert early.value.expired
 
 
 @pytest.mark.parametrize(
