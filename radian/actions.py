@@ -28,6 +28,7 @@ from dian.codes import (
 )
 from dian.nit import check_digit
 from dian.radian.blocks import (
+    RATE_PLACES,
     Negotiation,
     PaymentRecord,
     PaymentReport,
@@ -233,11 +234,42 @@ Action = (
 PAYMENTS = (RecordPayment, PayTransfer)
 
 
+_CENT = Decimal("0.01")
+_RATE_STEP = Decimal(1).scaleb(-RATE_PLACES)
+
+
+def _typed(number: Decimal) -> str:
+    """A number as the treasurer typed it, with the Colombian decimal comma ("100,123", not "100.123", which reads
+    as a hundred thousand)."""
+    return f"{number:f}".replace(".", ",")
+
+
+def _pesos(amount: Decimal, field: str) -> Decimal:
+    """``amount`` as DIAN's value blocks carry it, pesos to the cent; ActionError naming ``field`` otherwise (before
+    anything is quoted or numbered: "100,123" is a typing slip, not 100 pesos and a fraction of a cent)."""
+    if amount != amount.quantize(_CENT):
+        raise ActionError(
+            f"{field}: {_typed(amount)} tiene más de dos decimales; escriba pesos y centavos (por ejemplo 119000,50)."
+        )
+    return amount
+
+
+def _rate(rate: Decimal) -> Decimal:
+    """A discount rate as a value block carries it: 0 to under 100, at most RATE_PLACES decimals (trailing zeros past
+    them dropped); ActionError otherwise."""
+    if not Decimal(0) <= rate < Decimal(100):
+        raise ActionError(f"Tasa de descuento: debe estar entre 0 y 100 (por ciento), no {_typed(rate)}.")
+    if rate.as_tuple().exponent >= -RATE_PLACES:  # type: ignore[operator]
+        return rate
+    exact = rate.quantize(_RATE_STEP)
+    if exact != rate:
+        raise ActionError(f"Tasa de descuento: {_typed(rate)} tiene más de {RATE_PLACES} decimales.")
+    return exact
+
+
 def endorsement_price(value: Decimal, rate: Decimal) -> Decimal:
     """What the factor pays: value × (100 − rate) / 100, to the cent (AAI07b) — shown before signing."""
-    if not Decimal(0) <= rate < Decimal(100):
-        raise ActionError(f"Tasa de descuento: debe estar entre 0 y 100 (por ciento), no {rate}.")
-    return discounted_price(value, rate)
+    return discounted_price(value, _rate(rate))
 
 
 def operation_of(action: Action, title: TitleSnapshot) -> Operation:
@@ -329,10 +361,11 @@ def draft(
         case Endorse(to=to, rate=rate, kind=kind, blank=blank, amount=amount):
             if to.nit == company.nit:
                 raise ActionError("Endosatario: no puede endosar la factura a su propia empresa.")
-            total = amount if amount is not None else value
+            total = _pesos(amount, "Valor del endoso") if amount is not None else value
             if total <= 0 or total > value:
                 raise ActionError(f"Valor del endoso: debe estar entre 0 y el saldo del título ({pesos(value)}).")
             if kind == "property":
+                rate = _rate(rate)
                 block = Negotiation(total, endorsement_price(total, rate), rate, PAYMENT_MEANS_CODE)
             elif rate:
                 raise ActionError("Tasa de descuento: solo el endoso en propiedad lleva precio y tasa (A.6).")
@@ -379,7 +412,7 @@ def draft(
         case ReportForPayment():
             return RadianEvent(**{**base, "receiver": title.debtor}, block=PaymentReport(title.value))
         case RecordPayment(amount=amount, paid_on=paid_on) | PayTransfer(amount=amount, paid_on=paid_on):
-            paid = amount if amount is not None else value
+            paid = _pesos(amount, "Valor pagado") if amount is not None else value
             if paid <= 0 or paid > value:
                 raise ActionError(f"Valor pagado: mayor que 0 y no más que el saldo del título ({pesos(value)}).")
             if paid_on is not None and paid_on > issue_date:
@@ -406,9 +439,10 @@ def draft(
                 notes=("Con protesto",),
             )
         case TransferRights(to=to, rate=rate, amount=amount):
-            total = amount if amount is not None else value
+            total = _pesos(amount, "Valor transferido") if amount is not None else value
             if total <= 0 or total > value:
                 raise ActionError(f"Valor transferido: debe estar entre 0 y el saldo del título ({pesos(value)}).")
+            rate = _rate(rate)
             return RadianEvent(
                 **{**base, "receiver": to.party},
                 debtor=title.debtor,

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 _CENT = Decimal("0.01")
-_RATE_PLACES = 7
+RATE_PLACES = 7  # the decimals a rate may carry in a value block
 _MONEY, _RATE, _CODE = "money", "rate", "code"
 _DECIMAL = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
 
@@ -102,8 +102,8 @@ def _format(value: object, kind: str, field: str) -> str:
         return f"{value.quantize(_CENT):f}"
     if value > 100:
         raise BuildError(f"{field}: {value} is a percent above 100")
-    if value.as_tuple().exponent < -_RATE_PLACES:  # type: ignore[operator]
-        raise BuildError(f"{field}: {value} has more than {_RATE_PLACES} decimals")
+    if value.as_tuple().exponent < -RATE_PLACES:  # type: ignore[operator]
+        raise BuildError(f"{field}: {value} has more than {RATE_PLACES} decimals")
     return f"{value:f}"
 
 

@@ -19,6 +19,7 @@ from radian.actions import (
     RecordPayment,
     Register,
     ReportForPayment,
+    TransferRights,
 )
 from store.models import DocumentEvent
 from tests.integration.dian_fixtures import SELLER_NIT
@@ -92,6 +93,17 @@ CASES: dict[str, tuple[Callable[[TitlesBed], int], object, str | None, str]] = {
     "a discount rate of 100 %": (_registered, Endorse(FACTOR, rate=Decimal("100")), None, "entre 0 y 100"),
     "an endorsement to ourselves": (_registered, Endorse(Counterparty(SELLER_NIT, "NOSOTROS"), rate=Decimal("1")),
                                     None, "propia empresa"),
+    # Figures a value block cannot carry: refused in the treasurer's words, not as the builder's English.
+    "an endorsement of a fraction of a cent": (_registered,
+                                               Endorse(FACTOR, rate=Decimal("2"), amount=Decimal("100.123")),
+                                               None, "Valor del endoso: 100,123 tiene más de dos decimales"),
+    "a payment of a fraction of a cent": (_registered, RecordPayment(Decimal("50.005")), None,
+                                          "Valor pagado: 50,005 tiene más de dos decimales"),
+    "a transfer of a fraction of a cent": (_registered, TransferRights(FACTOR, rate=Decimal("1"),
+                                                                       amount=Decimal("10.0001")),
+                                           None, "Valor transferido: 10,0001 tiene más de dos decimales"),
+    "a rate with eight decimals": (_registered, Endorse(FACTOR, rate=Decimal("2.12345678")), None,
+                                   "Tasa de descuento: 2,12345678 tiene más de 7 decimales"),
 }  # fmt: skip
 
 
@@ -132,7 +144,9 @@ def test_a_blank_endorsement_and_one_in_guarantee_are_registered_and_the_guarant
     assert not while_pledged.allowed and "038" in while_pledged.reason
     cancelled = bed.titles.act(title_id, CancelEndorsement(guarantee.cude), actor="t", deliver=True)
     assert cancelled.state == "registered" and cancelled.operation.value == "401", cancelled
-    blank = bed.titles.act(title_id, Endorse(FACTOR, rate=Decimal("1.5"), blank=True), actor="t", deliver=True)
+    # The rate as a spreadsheet may hand it over, zeros past the block's seven decimals: written as 1.5000000.
+    blank = bed.titles.act(title_id, Endorse(FACTOR, rate=Decimal("1.500000000"), blank=True), actor="t", deliver=True)
     assert blank.state == "registered", blank  # DIAN's blank-endorsement CUDE (no sender NIT) accepted
+    assert blank.quote is not None and blank.quote.price == Decimal("117215.00"), blank.quote
     assert bed.title(title_id).holder_nit == FACTOR_NIT
     assert EventCode.ENDOSO_PROPIEDAD.value in {c for c, _ in bed.at_simulator(bed.title(title_id).invoice_cufe)}

@@ -87,6 +87,11 @@ def test_treasury_imports_registers_and_sees_the_price_before_endorsing(titles_b
     assert _signed(bed, EventCode.ENDOSO_PROPIEDAD) == 0
     bad = _page(_post(client, f"/titulos/{title_id}/acciones/endosar", nit="12ab", nombre=FACTOR_NAME, tasa="2.5"))
     assert "no es un NIT" in bad and _signed(bed, EventCode.ENDOSO_PROPIEDAD) == 0
+    # A slip of the comma ("100,123"): refused at the quote, in the form's words, not priced and not signed.
+    slip = _page(_post(client, f"/titulos/{title_id}/acciones/endosar", nit=FACTOR_NIT, nombre=FACTOR_NAME,
+                       tasa="2.5", valor="100,123", responsabilidad="con"))  # fmt: skip
+    assert "Valor del endoso: 100,123 tiene más de dos decimales" in slip and 'id="precio"' not in slip
+    assert _signed(bed, EventCode.ENDOSO_PROPIEDAD) == 0
     endorsed = _page(_post(client, f"/titulos/{title_id}/acciones/endosar", nit=FACTOR_NIT, nombre=FACTOR_NAME,
                            tasa="2.5", valor="119000.00", responsabilidad="con", confirmado="1"))  # fmt: skip
     assert "Endoso en propiedad (037) n.º" in endorsed and "registrado por la DIAN" in endorsed
