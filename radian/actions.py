@@ -391,6 +391,11 @@ def draft(
                 notes=(reason.strip(),) if reason and reason.strip() else (),
             )
         case GrantMandate(to=to, mandatario_type=kind, end_date=end, start_date=start):
+            if end is not None and end < (start or issue_date):
+                raise ActionError(
+                    f"Vigente hasta: el {end:%d/%m/%Y} es anterior al comienzo del mandato, el "
+                    f"{start or issue_date:%d/%m/%Y}."
+                )
             mandate = Mandate(
                 mandante_type=MandanteType.ISSUER if title.holder_is_issuer else MandanteType.HOLDER,
                 mandatario_nit=to.nit,

@@ -15,6 +15,7 @@ from radian.actions import (
     CancelEndorsement,
     Counterparty,
     Endorse,
+    GrantMandate,
     Protest_,
     RecordPayment,
     Register,
@@ -104,6 +105,8 @@ CASES: dict[str, tuple[Callable[[TitlesBed], int], object, str | None, str]] = {
                                            None, "Valor transferido: 10,0001 tiene más de dos decimales"),
     "a rate with eight decimals": (_registered, Endorse(FACTOR, rate=Decimal("2.12345678")), None,
                                    "Tasa de descuento: 2,12345678 tiene más de 7 decimales"),
+    "a mandate that ends before it starts": (_registered, GrantMandate(FACTOR, end_date=dt.date(2020, 1, 31)), None,
+                                             "Vigente hasta: el 31/01/2020 es anterior al comienzo del mandato"),
 }  # fmt: skip
 
 
