@@ -195,6 +195,11 @@ class MailMessage(Timestamps, Base):
 
     documents: Mapped[list[ReceivedDocument]] = relationship(back_populates="mail_message")
 
+    @property
+    def is_file(self) -> bool:
+        """A file uploaded or imported as it is (an XML or a zip, no mail around it): no sender, no Message-ID."""
+        return not self.sender and not self.message_id
+
 
 # The invoices the events sync (events/sync.py) still asks DIAN about: open to a counterpart's event (RADIAN goes on
 # after acceptance) and not yet found older than its horizon. Its queries add it word for word, which is what lets

@@ -8,13 +8,16 @@ message quarantined for a fixable reason (the trust store, our NIT, a DIAN check
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, datetime
+from pathlib import PurePath
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
+from inbox.unpack import is_mail
 from store import audit
 from store.blobs import BlobError
 from store.models import MailMessage, MailStatus, ReceivedDocument, Role
@@ -50,17 +53,26 @@ def _back() -> Any:
 @bp.get("/correos/<int:mail_id>/original")
 @roles(*READERS)
 def raw(mail_id: int) -> Response:
-    """The message exactly as received (RFC 5322), to open in a mail program."""
+    """The message exactly as received (RFC 5322), to open in a mail program; a file uploaded or imported as it is
+    (an XML, a zip) under its own name and type."""
     mail = _mail(mail_id)
     try:
         data = blobs().get(mail.blob_key)
     except (BlobError, OSError):
         log.exception("mail %s: raw message blob %s is missing", mail.id, mail.blob_key)
         abort(404)
-    response = Response(data, mimetype="message/rfc822")
-    response.headers["Content-Disposition"] = f'attachment; filename="correo-{mail.id}.eml"'
+    name, mimetype = f"correo-{mail.id}.eml", "message/rfc822"
+    if mail.is_file and not is_mail(data, mail.subject):
+        name = _SAFE_NAME.sub("_", mail.subject).strip("._")[:120] or f"archivo-{mail.id}"
+        mimetype = _FILE_TYPES.get(PurePath(name).suffix.lower(), "application/octet-stream")
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # what a Content-Disposition file name may carry unquoted
+_FILE_TYPES = {".xml": "application/xml", ".zip": "application/zip", ".pdf": "application/pdf"}  # what uploads take
 
 
 def _settle_check(mail_id: int) -> MailMessage:

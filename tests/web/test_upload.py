@@ -188,3 +188,29 @@ def test_sniff_names_what_is_wrong():
     assert sniff("a.eml", b"From: a@b.co\r\nSubject: x\r\n\r\nbody") is None
     assert "no admitido" in (sniff("a.pdf", b"%PDF") or "")
     assert "no admitido" in (sniff("sin-extension", b"<a/>") or "")
+
+
+def test_a_quarantined_upload_downloads_as_the_file_it_was(app_and_db, intake, client_as):
+    """An uploaded XML is no e-mail: the quarantine offers it under its own name and type, not as "correo-N.eml"
+    (message/rfc822, which a mail program would show as garbage); an uploaded e-mail still comes back as .eml."""
+    _, session = app_and_db
+    client = client_as(Role.CLERK)
+    broken = b'<?xml version="1.0"?>\n<AttachedDocument>\n<cbc:ID>1</cbc:ID>\n</AttachedDocument>'
+    forwarded = mail(("ad.zip", zip_bytes(("ad.xml", broken))))
+    upload(client, ("AD roto ñ.xml", broken), ("reenviado.eml", forwarded))
+    by_subject = {m.subject: m for m in session.scalars(sa.select(MailMessage).where(MailMessage.mailbox == "subida"))}
+    loose = by_subject["AD roto ñ.xml"]
+    wrapped = next(m for name, m in by_subject.items() if name != "AD roto ñ.xml")
+    assert loose.status is wrapped.status is MailStatus.QUARANTINED
+    assert loose.is_file and not wrapped.is_file
+    page = client.get("/cuarentena").get_data(as_text=True)
+    assert "XML mal formado" in page and "(en línea 3, columna" in page  # the parser's reason, in Spanish
+    link = f'<a href="/correos/{loose.id}/original">Descargar el archivo</a>'
+    assert link in page and f'<a href="/correos/{wrapped.id}/original">Descargar (.eml)</a>' in page
+    raw = client.get(f"/correos/{loose.id}/original")
+    assert raw.status_code == 200 and raw.data == broken
+    assert raw.mimetype == "application/xml"
+    assert raw.headers["Content-Disposition"] == 'attachment; filename="AD_roto_.xml"'
+    eml = client.get(f"/correos/{wrapped.id}/original")
+    assert eml.mimetype == "message/rfc822" and eml.data == forwarded
+    assert eml.headers["Content-Disposition"] == f'attachment; filename="correo-{wrapped.id}.eml"'
