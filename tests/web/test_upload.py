@@ -81,6 +81,8 @@ def test_samples_are_filed_valid_unconfirmed_quarantined_and_duplicate(app_and_d
     filed = session.scalar(sa.select(ReceivedDocument).where(ReceivedDocument.number == "DP20602"))
     assert filed is not None and filed.verdict is Verdict.VALID_WITH_WARNINGS
     assert f'href="/documentos/{filed.id}"' in page
+    document_page = client.get(f"/documentos/{filed.id}").get_data(as_text=True)
+    assert "Archivo original (subido o importado)" in document_page and "Correo original (.eml)" not in document_page
     bare = session.scalar(sa.select(ReceivedDocument).where(ReceivedDocument.number == "FV937"))
     assert bare is not None and bare.verdict is Verdict.UNCONFIRMED
     mails = session.scalars(sa.select(MailMessage).where(MailMessage.mailbox == "subida")).all()
@@ -207,6 +209,7 @@ def test_a_quarantined_upload_downloads_as_the_file_it_was(app_and_db, intake, c
     assert "XML mal formado" in page and "(en línea 3, columna" in page  # the parser's reason, in Spanish
     link = f'<a href="/correos/{loose.id}/original">Descargar el archivo</a>'
     assert link in page and f'<a href="/correos/{wrapped.id}/original">Descargar (.eml)</a>' in page
+    assert page.count("(archivo subido o importado)") == 1  # in the place of the sender it does not have
     raw = client.get(f"/correos/{loose.id}/original")
     assert raw.status_code == 200 and raw.data == broken
     assert raw.mimetype == "application/xml"
