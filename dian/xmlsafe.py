@@ -181,6 +181,57 @@ def _check_markup(data: bytes, max_markup: int, max_namespace_work: int, max_att
         )
 
 
+# libxml2's syntax errors a supplier's broken file commonly raises, in the words a clerk can forward to the supplier;
+# any other is quoted as libxml2 wrote it.
+_SYNTAX_WORDS = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (
+            r"Opening and ending tag mismatch: (\S+) line ([0-9]+) and (\S+)",
+            "la etiqueta <{0}> (abierta en la línea {1}) se cierra como </{2}>",
+        ),
+        (
+            r"Premature end of data in tag (\S+) line ([0-9]+)",
+            "el documento termina antes de cerrar <{0}> (abierta en la línea {1}): parece cortado",
+        ),
+        (r"Couldn't find end of Start Tag (\S+) line ([0-9]+)", "la etiqueta <{0}> (línea {1}) no se cierra"),
+        (r"Extra content at the end of the document", "hay contenido después del final del documento"),
+        (r"Start tag expected, '<' not found", "no hay ningún elemento: se esperaba «<»"),
+        (r"Document is empty", "el documento está vacío"),
+        (
+            r"(?:EntityRef: expecting ';'|xmlParseEntityRef: no name)",
+            "hay un «&» sin escapar (en XML se escribe &amp;)",
+        ),
+        (r"Entity '(.+)' not defined", "la entidad &{0}; no está definida"),
+        (r"AttValue: \" or ' expected", "el valor de un atributo no está entre comillas"),
+        (r"Attribute (\S+) redefined", "el atributo {0} está repetido"),
+        (r"Unescaped '<' not allowed in attributes values", "hay un «<» sin escapar en el valor de un atributo"),
+        (
+            r"Namespace prefix (\S+) on (\S+) is not defined",
+            "el prefijo «{0}» de <{0}:{1}> no está declarado (falta xmlns:{0})",
+        ),
+        (r"xmlns:(\S+): Empty XML namespace is not allowed", "el espacio de nombres xmlns:{0} está vacío"),
+        (r"(?:Invalid bytes in character encoding|Input is not proper UTF-8.*)", "hay bytes que no son UTF-8 válido"),
+        (r"Invalid character: Char (0x[0-9A-Fa-f]+) out of allowed range", "hay un carácter que XML no permite ({0})"),
+        (r"PCDATA invalid Char value ([0-9]+)", "hay un carácter de control que XML no permite (código {0})"),
+        (r"Comment not terminated", "un comentario <!-- no se cierra"),
+        (r"CData section not finished.*", "una sección CDATA no se cierra"),
+        (r"Sequence ']]>' not allowed in content", "la secuencia «]]>» no está permitida en el texto"),
+        (r"StartTag: invalid element name", "un nombre de elemento no es válido"),
+    )
+)
+
+
+def _syntax_words(message: str) -> str:
+    """libxml2's syntax error in Spanish where it is a common one; else its own words, on one line."""
+    text = " ".join(message.split())
+    for pattern, words in _SYNTAX_WORDS:
+        found = pattern.fullmatch(text)
+        if found is not None:
+            return words.format(*found.groups())
+    return f"según libxml2: {text}"
+
+
 def _resource_message(message: str, max_depth: int) -> str | None:
     """A clear reason for libxml2's own resource limits (huge_tree off), naming the limit; None for other errors."""
     if "Excessive depth" in message:
@@ -236,7 +287,7 @@ def parse_xml(
         message = _LIBXML_WHERE.sub("", exc.msg or "syntax error")
         resource = _resource_message(message, max_depth)
         raise ParseError(
-            resource or f"XML mal formado (según libxml2: {message})", where=f"línea {line}, columna {column}"
+            resource or f"XML mal formado: {_syntax_words(message)}", where=f"línea {line}, columna {column}"
         ) from None
     if root is None:  # lxml returns None for some recover-mode inputs; keep the contract anyway
         raise ParseError("no hay elemento raíz")

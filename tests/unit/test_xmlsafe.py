@@ -120,3 +120,31 @@ def test_relative_namespace_uri_parses() -> None:
 def test_real_samples_parse(samples_dir) -> None:
     for path in sorted(samples_dir.glob("*.xml")):
         assert parse_xml(path.read_bytes()) is not None, path.name
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"<a>\n<b></a>", "XML mal formado: la etiqueta <b> (abierta en la línea 2) se cierra como </a>"),
+        (b"<Invoice><cbc:ID>1", "XML mal formado: el prefijo «cbc» de <cbc:ID> no está declarado (falta xmlns:cbc)"),
+        (
+            b"<a><b>",
+            "XML mal formado: el documento termina antes de cerrar <b> (abierta en la línea 1): parece cortado",
+        ),
+        (b"<a/><b/>", "XML mal formado: hay contenido después del final del documento"),
+        (b"<a>Pan & Cia</a>", "XML mal formado: hay un «&» sin escapar (en XML se escribe &amp;)"),
+        (b"<a>\xff\xfe</a>", "XML mal formado: hay bytes que no son UTF-8 válido"),
+        (b"<a>\x00</a>", "XML mal formado: hay un carácter que XML no permite (0x0)"),
+        (b"<a><![CDATA[x</a>", "XML mal formado: una sección CDATA no se cierra"),
+    ],
+    ids=["mismatch", "prefix", "cut", "extra", "ampersand", "bytes", "nul", "cdata"],
+)
+def test_common_syntax_errors_are_said_in_spanish(data: bytes, words: str) -> None:
+    error = _refused(data)
+    assert str(error).startswith(words + " (en línea "), str(error)
+
+
+def test_an_uncommon_syntax_error_quotes_libxml2_on_one_line() -> None:
+    # An XML declaration after the start: not in the glossary, so libxml2's own words, named as such.
+    message = str(_refused(b"<a/>\n<?xml version='1.0'?>"))
+    assert message.startswith("XML mal formado: según libxml2: ") and "\n" not in message

@@ -206,7 +206,9 @@ def test_a_quarantined_upload_downloads_as_the_file_it_was(app_and_db, intake, c
     assert loose.status is wrapped.status is MailStatus.QUARANTINED
     assert loose.is_file and not wrapped.is_file
     page = client.get("/cuarentena").get_data(as_text=True)
-    assert "XML mal formado" in page and "(en línea 3, columna" in page  # the parser's reason, in Spanish
+    # The parser's reason, in Spanish, with where it is.
+    assert "XML mal formado: el prefijo «cbc» de &lt;cbc:ID&gt; no está declarado" in page
+    assert "(en línea 3, columna" in page
     link = f'<a href="/correos/{loose.id}/original">Descargar el archivo</a>'
     assert link in page and f'<a href="/correos/{wrapped.id}/original">Descargar (.eml)</a>' in page
     assert page.count("(archivo subido o importado)") == 1  # in the place of the sender it does not have
