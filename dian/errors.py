@@ -15,6 +15,11 @@ class ParseError(DianError):
         super().__init__(f"{message} (en {where})" if where else message)
 
 
+class UnsupportedTypeError(ParseError):
+    """A well-formed DIAN document of a type Buzón does not take (InvoiceTypeCode outside its codes: a documento
+    equivalente, say): readable, but nothing Buzón may file as an invoice or answer with events."""
+
+
 class BuildError(DianError):
     """A document could not be built from the given values; the message names the field."""
 

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from dian.codes import DIAN_NIT, EventCode
-from dian.errors import ParseError
+from dian.errors import ParseError, UnsupportedTypeError
 from dian.nit import same_nit
 from dian.proof import UNCONFIRMED, DianKeys, Level, level_of
 from dian.trust import TrustStore, certificate_nits, nit_matches
@@ -314,6 +314,8 @@ def _verify_received(
         doc_root = outer = None  # type: ignore[assignment]
         try:
             parsed_doc = parse_document(doc_report.signed_element)
+        except UnsupportedTypeError as exc:  # signed and readable, of a type Buzón does not take
+            checks.append(Check("document.type", Outcome.FAIL, str(exc)))
         except ParseError as exc:
             checks.append(Check("document.parse", Outcome.FAIL, f"el documento firmado no se puede leer: {exc}"))
         else:

@@ -54,6 +54,7 @@ class QuarantineReason(StrEnum):
     UNREADABLE = "unreadable"
     FORGED = "forged"  # an event or DIAN answer whose signer, parties or DIAN registration do not match
     INTERNAL_ERROR = "error_interno"  # an unexpected failure tied to this one message (its one-line summary kept)
+    UNSUPPORTED = "unsupported"  # signed and readable, of a type Buzón does not take (a documento equivalente)
 
 
 class Verdict(StrEnum):

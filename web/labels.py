@@ -45,6 +45,7 @@ QUARANTINE_LABELS = {
     "unreadable": "Ilegible",
     "forged": "Falsificado: firmante, partes o registro en la DIAN no coinciden",
     "error_interno": "Error interno al procesar este correo",
+    "unsupported": "Tipo de documento no admitido",
 }
 
 

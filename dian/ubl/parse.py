@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from lxml import etree
 
 from dian.codes import DocumentType, Environment, PaymentMeans
-from dian.errors import ParseError
+from dian.errors import ParseError, UnsupportedTypeError
 from dian.ubl import namespaces as ns
 from dian.ubl.model import (
     Address,
@@ -665,7 +665,7 @@ def _document_type(code: str | None, local: str, where: str, note_code: str | No
     try:
         document_type = DocumentType(code)
     except ValueError:
-        raise ParseError(
+        raise UnsupportedTypeError(
             f"tipo de documento {code!r} no admitido: Buzón lee facturas electrónicas de venta (tipos 01 a 04), sus "
             "notas y documentos soporte",
             where=f"{where}/cbc:InvoiceTypeCode",

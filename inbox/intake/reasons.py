@@ -24,6 +24,7 @@ REASON_TEXT = {
     QuarantineReason.UNREADABLE: "El adjunto no se puede leer",
     QuarantineReason.INTERNAL_ERROR: "Error interno al procesar el correo",
     QuarantineReason.FORGED: "El evento o la respuesta de DIAN no corresponde a quien dice enviarlo",
+    QuarantineReason.UNSUPPORTED: "El documento es de un tipo que Buzón no recibe como factura",
 }
 
 # Checks on the shape of signed identifiers (dian.reception): their failure is not the signature's.
@@ -39,6 +40,8 @@ def quarantine_reason(report: ReceptionReport) -> QuarantineReason | None:
     if report.verdict != Verdict.INVALID:
         return None
     failed = [c.name for c in report.checks if c.outcome == Outcome.FAIL]
+    if "document.type" in failed:  # its signature held (the check is made only then): readable, not ours to take
+        return QuarantineReason.UNSUPPORTED
     if report.document is None:
         signature = report.document_signature
         if signature is not None and any(n.startswith("document.") and n != "document.parse" for n in failed):

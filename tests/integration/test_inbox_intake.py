@@ -4,11 +4,13 @@ reason a clerk can read, duplicates never filed twice, notes linked to their inv
 from __future__ import annotations
 
 import hashlib
+import re
 
 import sqlalchemy as sa
 
 from dian.codes import DocumentState, DocumentType, Environment, EventCode
 from dian.proof import OnlineAnswer
+from dian.xades import sign
 from inbox.intake import Envelope
 from store.models import (
     AuditEntry,
@@ -22,6 +24,7 @@ from store.models import (
 )
 from tests.conftest import sample_bytes
 from tests.integration.inbox_fixtures import (
+    NOW,
     OTHER_BUYER_SAMPLE,
     OUR_BARE,
     OUR_SAMPLE,
@@ -243,6 +246,28 @@ def test_a_document_of_another_dian_environment_is_quarantined_in_production_and
     # Nothing is checked without an environment (DIAN's simulator): the test document is filed.
     assert bed.intake(s_.company_nit, trust=s_.trust).take(envelope(mail(("ad.xml", s_.invoice.attached)), uid=5)
                       ).status == MailStatus.FILED  # fmt: skip
+
+
+def test_a_signed_document_of_a_type_buzon_does_not_take_is_quarantined_as_such(bed) -> None:
+    # The demo invoice re-signed by its supplier as InvoiceTypeCode 20 (a code outside 01-05): its signature holds and
+    # it reads, so it is not "Ilegible"; it is not an invoice Buzón may file or answer with events.
+    s_ = signed()
+    unsigned = re.sub(rb"<ds:Signature .*</ds:Signature>", b'<ds:Signature Id="placeholder"/>', s_.invoice.signed,
+                      flags=re.S).replace(b">01</cbc:InvoiceTypeCode>", b">20</cbc:InvoiceTypeCode>")  # fmt: skip
+    assert b">20</cbc:InvoiceTypeCode>" in unsigned
+    other_type = sign(unsigned, s_.pki.suppliers[s_.invoice.supplier.nit], signing_time=NOW, role="supplier")
+    result = bed.intake(s_.company_nit, trust=s_.trust).take(envelope(mail(("pos.xml", other_type)), uid=1))
+    assert (result.status, result.reason) == (MailStatus.QUARANTINED, QuarantineReason.UNSUPPORTED), result.detail
+    assert result.detail.startswith("El documento es de un tipo que Buzón no recibe como factura: tipo de documento "
+                                    "'20' no admitido"), result.detail  # fmt: skip
+    with bed.session() as s:
+        assert s.scalars(sa.select(ReceivedDocument)).all() == []
+        row = s.get(MailMessage, result.mail_id)
+        assert (row.status, row.reason) == (MailStatus.QUARANTINED, QuarantineReason.UNSUPPORTED)
+    # The same bytes with the type changed after signing: the signature no longer holds, and that is what it says.
+    forged = other_type.replace(b">20</cbc:InvoiceTypeCode>", b">21</cbc:InvoiceTypeCode>")
+    broken = bed.intake(s_.company_nit, trust=s_.trust).take(envelope(mail(("pos.xml", forged)), uid=2))
+    assert broken.reason == QuarantineReason.SIGNATURE_INVALID, broken.detail
 
 
 def test_credit_note_links_to_its_invoice_whichever_arrives_first(bed) -> None:
