@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
@@ -37,6 +37,7 @@ __all__ = [
     "zip_budget",
 ]
 
+_EPOCH = datetime(1980, 1, 1, 5, tzinfo=UTC)  # zip's first date, in Bogotá; for a row that has no moment yet
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024  # dian-facts 4.1: 2 MB per message
 NO_ADDRESS = "no_address"
 TOO_LARGE = "too_large"
@@ -103,11 +104,14 @@ class BuyerPackage:
     note: str | None = None  # e.g. the PDF went without its logo
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
+def _zip(members: dict[str, bytes], moment: datetime | None) -> bytes:
+    """The members, each dated ``moment`` in Bogotá (the document's, not the clock's: the same document makes the
+    same bytes on every build, so a resend or a second build within the same call matches the first)."""
+    stamp = (moment or _EPOCH).astimezone(BOGOTA).timetuple()[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
-            archive.writestr(name, data)
+            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
@@ -127,11 +131,15 @@ def buyer_package(row: OutboundDocument, ctx: IssuingContext, settings: MailSett
     pdf_name = xml_name[:-4] + ".pdf"
     zip_name = zip_file_name(**naming)
     budget = zip_budget(settings.max_bytes)
-    data = _zip({xml_name: attached, pdf_name: render_pdf(signed, validated_at=row.validated_at, options=settings.pdf)})
+    moment = row.validated_at or row.signed_at or row.issued_at
+    data = _zip(
+        {xml_name: attached, pdf_name: render_pdf(signed, validated_at=row.validated_at, options=settings.pdf)}, moment
+    )
     note = None
     if len(data) > budget and settings.pdf.logo is not None:
         plain = replace(settings.pdf, logo=None)
-        data = _zip({xml_name: attached, pdf_name: render_pdf(signed, validated_at=row.validated_at, options=plain)})
+        data = _zip({xml_name: attached, pdf_name: render_pdf(signed, validated_at=row.validated_at, options=plain)},
+                    moment)  # fmt: skip
         note = "La representación gráfica se envió sin el logo para no superar 2 MB por correo."
     if len(data) > budget:
         raise DeliveryProblem(TOO_LARGE, (

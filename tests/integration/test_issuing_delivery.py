@@ -216,6 +216,12 @@ def test_over_two_megabytes_the_logo_goes_then_the_mail_is_refused(bed: IssuingB
     with_logo = buyer_package(row, ctx, MailSettings("f@p.test", pdf=PdfOptions(logo=logo)))
     plain = buyer_package(row, ctx, MailSettings("f@p.test"))
     assert with_logo.note is None and len(with_logo.data) > len(plain.data) + 500_000
+    # The members are dated by the document (DIAN's validation, in Bogotá), not the clock: the same document makes the
+    # same bytes however far apart two builds are (the comparison below once failed across a 2-second boundary).
+    validated = row.validated_at.astimezone(dt.timezone(dt.timedelta(hours=-5)))
+    with zipfile.ZipFile(io.BytesIO(plain.data)) as archive:
+        stamps = {info.date_time for info in archive.infolist()}
+    assert stamps == {(*validated.timetuple()[:5], validated.second // 2 * 2)}, stamps
     # A limit between the two (scaled from 2 MB): the PDF goes without its logo, and the mail says so.
     middle = (len(plain.data) + len(with_logo.data)) // 2
     limit = middle * 4 // 3 + 16 * 1024
