@@ -366,7 +366,7 @@ def draft(
                 raise ActionError(f"Valor del endoso: debe estar entre 0 y el saldo del título ({pesos(value)}).")
             if kind == "property":
                 rate = _rate(rate)
-                block = Negotiation(total, endorsement_price(total, rate), rate, PAYMENT_MEANS_CODE)
+                block = Negotiation(total, discounted_price(total, rate), rate, PAYMENT_MEANS_CODE)
             elif rate:
                 raise ActionError("Tasa de descuento: solo el endoso en propiedad lleva precio y tasa (A.6).")
             else:
@@ -453,7 +453,7 @@ def draft(
                 debtor=title.debtor,
                 sender_shares=(Share(me.nit, me.registration_name, me.dv, amount=total),),
                 receiver_shares=(to.share(total),),
-                block=RightsTransfer(total, endorsement_price(total, rate), rate, PAYMENT_MEANS_CODE),
+                block=RightsTransfer(total, discounted_price(total, rate), rate, PAYMENT_MEANS_CODE),
                 notes=("Cedente y cesionario suscribieron contrato de cesión de derechos económicos.",),
             )
         case NotifyTransfer():

@@ -33,6 +33,8 @@ bp = Blueprint("quarantine", __name__)
 READERS = (Role.CLERK, Role.TREASURY, Role.ADMIN, Role.AUDITOR)
 NOTE_MAX = 300
 UNAVAILABLE = "El reprocesamiento no está disponible en esta instalación."
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # what a Content-Disposition file name may carry unquoted
+_FILE_TYPES = {".xml": "application/xml", ".zip": "application/zip", ".pdf": "application/pdf"}  # what uploads take
 
 
 def _db() -> Any:
@@ -69,10 +71,6 @@ def raw(mail_id: int) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")  # what a Content-Disposition file name may carry unquoted
-_FILE_TYPES = {".xml": "application/xml", ".zip": "application/zip", ".pdf": "application/pdf"}  # what uploads take
 
 
 def _settle_check(mail_id: int) -> MailMessage:
