@@ -129,7 +129,8 @@ def test_each_refusal_says_why(titles_bed: TitlesBed, case: str) -> None:
 @pytest.mark.parametrize("titles_bed", ["postgresql"], indirect=True)
 def test_refusals_on_postgresql_too(titles_bed: TitlesBed) -> None:
     bed = titles_bed
-    for name in ("037 before 036", "no circulation under a 041"):
+    for name in ("037 before 036", "no circulation under a 041", "an endorsement of a fraction of a cent",
+                 "a mandate that ends before it starts"):  # fmt: skip
         setup, action, rule, words = CASES[name]
         refused = bed.titles.act(setup(bed), action, actor="test:treasury")  # type: ignore[arg-type]
         assert (refused.allowed, refused.rule) == (False, rule) and words in refused.reason, refused
