@@ -22,7 +22,7 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from dian.soap import DianFault, DianRejected, DianResponse, DianTransportError
+from dian.soap import DianFault, DianRejected, DianResponse, DianServiceError, DianTransportError
 from dian.soap.packaging import document_file_name
 from dian.soap.results import NOT_FINAL_CODES
 from events.answers import ForgedAnswer, checked_answer, listed_events
@@ -242,8 +242,9 @@ def _confirm_regla_90(
     return True, None, "confirmado con GetStatusEvent tras Regla 90 (sin la respuesta original)"
 
 
-# What one submission came to: kind (registered, rejected, not_final, retry), DIAN's answer, its XML, a detail.
-Outcome = tuple[str, DianResponse | DianRejected | NotFinal | None, bytes | None, str]
+# What one submission came to: kind (registered, rejected, not_final, retry), DIAN's answer (for a retry, the error),
+# its XML, a detail in the clerk's words (kept as the event's last_error).
+Outcome = tuple[str, DianResponse | DianRejected | NotFinal | DianServiceError | ForgedAnswer | None, bytes | None, str]
 
 
 def _retry(event: DocumentEvent, ctx: EventContext, now: datetime, error: str, status_code: str | None = None) -> None:
@@ -296,8 +297,10 @@ def deliver_events(
                     ok, answer, detail = _confirm_regla_90(ctx, client, event, refused)
                 except NotFinal as exc:
                     outcome = ("not_final", exc, None, f"Regla 90 sin confirmar: {exc}")
-                except (DianTransportError, DianFault, ForgedAnswer) as exc:
-                    outcome = ("retry", None, None, f"Regla 90 sin confirmar: {exc}")
+                except (DianTransportError, DianFault) as exc:
+                    outcome = ("retry", exc, None, f"Regla 90 sin confirmar: {exc.words}")
+                except ForgedAnswer as exc:
+                    outcome = ("retry", exc, None, f"Regla 90 sin confirmar: {exc}")
                 else:
                     outcome = (
                         ("registered", refused.response, answer, detail) if ok else ("rejected", refused, None, detail)
@@ -305,9 +308,9 @@ def deliver_events(
             else:
                 outcome = ("rejected", refused, None, "")
         except ForgedAnswer as exc:
-            outcome = ("retry", None, None, f"Respuesta de la DIAN rechazada: {exc}")
+            outcome = ("retry", exc, None, f"respuesta de la DIAN rechazada: {exc}")
         except (DianTransportError, DianFault) as exc:
-            outcome = ("retry", None, None, str(exc))
+            outcome = ("retry", exc, None, exc.words)
         _record(sessions, ctx, event_id, outcome, now(), actor, on_registered, report, max_attempts)
     return report
 
@@ -365,6 +368,7 @@ def _record(
                 action=f"event.{event.code.value}.send_failed",
                 subject=event.referenced_cufe,
                 data={"event_id": event.id, "cude": cude, "attempts": event.attempts, "error": detail,
+                      "cause": str(answer)[:500] if answer is not None else None,
                       "next_attempt_at": event.next_attempt_at.isoformat() if event.next_attempt_at else None},
                 at=at,
             )  # fmt: skip

@@ -22,6 +22,7 @@ from dian.calendar import BusinessCalendar
 from dian.errors import DianError
 from dian.proof import DianKeys, LearnedCertificate, Level, OnlineAnswer, confirm_online
 from dian.reception import ONLINE_SETTLED, ReceptionReport, settle_confirmed, verify_received
+from dian.soap.errors import words_of
 from dian.xades import Verdict as ReportVerdict
 from store.audit import record
 from store.blobs import BlobError, BlobStore
@@ -162,8 +163,7 @@ def _weigh(
     try:
         online = online_check(doc.cufe)
     except (DianError, OSError) as exc:
-        return _Outcome("error", f"no se pudo consultar el documento en DIAN ({type(exc).__name__}: {exc}); se "
-                        "reintenta")  # fmt: skip
+        return _Outcome("error", f"no se pudo consultar el documento en DIAN: {words_of(exc)}; se reintenta")
     proof = confirm_online(online, keys, cufe=doc.cufe, number=doc.number, issuer_nit=doc.issuer_nit,
                            signed_xml=signed, now=now)  # fmt: skip
     if proof.level is Level.CONFIRMED:

@@ -220,7 +220,7 @@ class _Run:
             try:
                 result = self.client.send_test_set_async(file_name, xml, self.test_set_id)
             except (DianTransportError, DianFault) as exc:
-                doc.messages = [f"no se pudo enviar: {exc}"]
+                doc.messages = [f"no se pudo enviar: {exc.words}. Detalle: {exc}"]
                 continue
             doc.uploads += 1
             if not result.zip_key:
@@ -245,7 +245,7 @@ class _Run:
                 try:
                     answers = self.client.get_status_zip(zip_key)
                 except (DianTransportError, DianFault) as exc:
-                    waiting[zip_key].messages = [f"GetStatusZip: {exc}"]
+                    waiting[zip_key].messages = [f"GetStatusZip: {exc.words}. Detalle: {exc}"]
                     continue
                 if all(a.not_final for a in answers):
                     continue

@@ -117,7 +117,8 @@ class _Outcome:
     response: DianResponse | None = None
     answer: ApplicationResponse | None = None
     answer_xml: bytes | None = None
-    detail: str = ""
+    detail: str = ""  # in the clerk's words: the row's last_error
+    cause: str | None = None  # the technical account of a failed call (English), for the audit record
 
 
 def _reconcile(ctx: IssuingContext, client: DianBills, uuid: str, refused: DianRejected) -> _Outcome:
@@ -125,7 +126,7 @@ def _reconcile(ctx: IssuingContext, client: DianBills, uuid: str, refused: DianR
     try:
         status = client.get_status(uuid)
     except (DianTransportError, DianFault) as exc:
-        return _Outcome("retry", detail=f"Regla 90 sin confirmar (GetStatus): {exc}")
+        return _Outcome("retry", detail=f"Regla 90 sin confirmar (GetStatus): {exc.words}", cause=str(exc))
     if status.accepted:
         try:
             answer = checked_answer(status.xml, ctx, uuid)
@@ -152,7 +153,7 @@ def _submit(ctx: IssuingContext, client: DianBills, uuid: str, file_name: str, x
             return _reconcile(ctx, client, uuid, refused)
         return _Outcome("rejected", refused.response)
     except (DianTransportError, DianFault) as exc:
-        return _Outcome("retry", detail=str(exc))
+        return _Outcome("retry", detail=exc.words, cause=str(exc))
     try:
         answer = checked_answer(response.xml, ctx, uuid)
     except ForgedAnswer as exc:
@@ -230,7 +231,7 @@ def _record(sessions: sessionmaker[Session], ctx: IssuingContext, document_id: i
         else:
             _retry(row, ctx, outcome, at, max_attempts)
             record(s, actor=actor, action="outbound.send_failed", subject=row.cufe,
-                   data={**data, "error": outcome.detail, "status_code": row.dian_status_code,
+                   data={**data, "error": outcome.detail, "cause": outcome.cause, "status_code": row.dian_status_code,
                          "next_attempt_at": row.next_attempt_at.isoformat() if row.next_attempt_at else None},
                    at=at)  # fmt: skip
             (report.retrying if row.next_attempt_at is not None else report.unresolved).append(row.number)

@@ -87,7 +87,7 @@ def sync_title(session: Session, ctx: EventContext, client: Any, title: ValueTit
         status = client.get_status_event(cufe)
         listing = [] if status.status_code == "67" else listed_events(status, cufe, ctx.keys)
     except (DianTransportError, DianFault) as exc:
-        result.error = f"No se pudo consultar la DIAN: {exc}"
+        result.error = f"No se pudo consultar la DIAN: {exc.words}."
         return result
     except ForgedAnswer as exc:
         result.error = f"La respuesta de la DIAN no es auténtica: {exc}"

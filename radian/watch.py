@@ -324,7 +324,7 @@ def look(client: DianWatch, due: Due, *, rate: RateLimit | None = None) -> Look:
     try:
         response = client.get_status_event(due.cufe)
     except (DianTransportError, DianFault) as exc:
-        return Look(due, None, error=f"{exc.__class__.__name__}: {exc}"[:500])
+        return Look(due, None, error=exc.words[:500])
     code = (response.status_code or "").strip()
     if code == "67":  # no events yet (A.12)
         return Look(due, code, response=response)

@@ -68,7 +68,7 @@ from web.document_labels import (
     UNRESOLVED_LABEL,
     check_label,
 )
-from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, outcome_of, transport_reason
+from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, failure_words, outcome_of
 from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
 from web.payments import payee_view
 
@@ -273,11 +273,11 @@ def _who(event: DocumentEvent, doc: ReceivedDocument) -> str:
 
 
 def _timeline_error(event: DocumentEvent) -> str | None:
-    """DIAN's refusal as DIAN wrote it (Spanish); a failed send in Spanish words, never the outbox's English log."""
+    """DIAN's refusal as DIAN wrote it; a failed send as the outbox told it (both Spanish)."""
     if event.submission_state is SubmissionState.REJECTED:
         return event.last_error
     if event.submission_state is SubmissionState.SEND_FAILED:
-        reason = transport_reason(event.last_error)
+        reason = failure_words(event).rstrip(".")
         return reason[:1].upper() + reason[1:] + "."
     return None
 
@@ -904,7 +904,7 @@ def ask_dian(document_id: int) -> Any:
     try:
         answer = service.document_status(doc.cufe)
     except (DianTransportError, DianFault) as exc:
-        reason = transport_reason(str(exc))
+        reason = exc.words
         record(_db(), actor=current_user.actor, action="document.dian.status_failed", subject=doc.cufe,
                source=request.remote_addr,
                data={"document_id": doc.id, "number": doc.number, "error": str(exc)[:500]})  # fmt: skip

@@ -3,12 +3,11 @@
 Three honest kinds, each with its own colour and words: ``registered`` (green: DIAN registered it), ``queued`` (amber:
 DIAN did not answer, or answered 98/66 that is not final; it will be sent again at a given time and can be retried
 now), ``rejected`` (red: DIAN refused it; each rule code explained in Spanish with a next step). DIAN's own texts are
-Spanish; a transport failure (recorded by the outbox in English, for the log) is told in Spanish instead.
+Spanish, and so is the outbox's record of a failed send (``last_error``, written from the error's attributes).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -25,37 +24,16 @@ _SEVERITY = {REGISTERED: 0, QUEUED: 1, REJECTED: 2, ERROR: 2}
 # Flask's flash categories as result kinds.
 FLASH_KINDS = {"success": REGISTERED, "info": QUEUED, "warning": QUEUED, "message": QUEUED, "error": ERROR}
 
-_HTTP = {
-    500: "error interno del servidor",
-    502: "puerta de enlace inválida",
-    503: "servicio no disponible",
-    504: "tiempo de espera de la puerta de enlace agotado",
-    408: "tiempo de espera agotado",
-    429: "demasiadas solicitudes",
-}
+
+def _undecided(event: DocumentEvent) -> str:
+    """DIAN's not-final answer in words, from the status code the outbox kept (98 or 66)."""
+    code = event.dian_status_code or ""
+    return f"{code} {NOT_FINAL_CODES.get(code, 'sin respuesta definitiva')}".strip()
 
 
-def transport_reason(error: str | None) -> str:
-    """Why DIAN gave no answer, in Spanish, from the outbox's (English) record of the failure."""
-    text = error or ""
-    if text.startswith(("DIAN aún", "Regla 90 sin confirmar: DIAN aún")):
-        return text.split("; se volverá", 1)[0]  # already Spanish (events.outbox.not_final_text)
-    status = re.search(r"HTTP (\d{3})", text)
-    if status:
-        code = int(status.group(1))
-        return f"el servicio de la DIAN respondió HTTP {code} ({_HTTP.get(code, 'error del servidor')})"
-    lowered = text.lower()
-    if "timed out" in lowered or "timeout" in lowered:
-        return "la DIAN no respondió a tiempo"
-    if "tls" in lowered or "ssl" in lowered:
-        return "falló la conexión segura (TLS) con la DIAN"
-    if "connection" in lowered or "reset" in lowered:
-        return "no se pudo conectar con el servicio de la DIAN"
-    if "soap fault" in lowered:
-        return "el servicio de la DIAN respondió con un error (SOAP)"
-    if "unreadable" in lowered or "respuesta de la dian rechazada" in lowered:
-        return "la respuesta de la DIAN no se pudo leer o no está firmada por la DIAN"
-    return "la DIAN no dio una respuesta válida"
+def failure_words(event: DocumentEvent) -> str:
+    """Why the last send got no DIAN answer, as the outbox wrote it for the clerk (Spanish, at the source)."""
+    return event.last_error or "la DIAN no dio una respuesta válida"
 
 
 def at_time(moment: datetime, now: datetime | None = None) -> str:
@@ -105,7 +83,7 @@ def outcome_of(event: DocumentEvent, now: datetime | None = None) -> EventOutcom
             **base,
             kind=QUEUED,
             title=f"{name}: la DIAN no da respuesta definitiva.",
-            detail=f"Tras {event.attempts} intentos la DIAN sigue sin decidir ({transport_reason(event.last_error)}); "
+            detail=f"Tras {event.attempts} intentos la DIAN sigue sin decidir ({_undecided(event)}); "
             "ya no se consulta sola. Reintente, o revise el evento en el portal de la DIAN.",
             retry=True,
         )
@@ -114,7 +92,7 @@ def outcome_of(event: DocumentEvent, now: datetime | None = None) -> EventOutcom
             **base,
             kind=QUEUED,
             title=f"{name}: la DIAN aún no da respuesta definitiva; se volverá a consultar a {when}.",
-            detail=f"La DIAN lo recibió pero no ha decidido ({transport_reason(event.last_error)}).",
+            detail=f"La DIAN lo recibió pero no ha decidido ({_undecided(event)}).",
             retry=True,
         )
     if state is SubmissionState.SEND_FAILED:
@@ -122,7 +100,7 @@ def outcome_of(event: DocumentEvent, now: datetime | None = None) -> EventOutcom
             **base,
             kind=QUEUED,
             title=f"{name}: la DIAN no respondió; se reintentará a {when}.",
-            detail=f"El evento está firmado y en cola: {transport_reason(event.last_error)}. Se enviará solo; "
+            detail=f"El evento está firmado y en cola: {failure_words(event)}. Se enviará solo; "
             "puede reintentar ahora.",
             retry=True,
         )

@@ -14,11 +14,39 @@ from dian.errors import DianError
 if TYPE_CHECKING:
     from dian.soap.results import DianMessage, DianResponse
 
-__all__ = ["DianFault", "DianRejected", "DianServiceError", "DianTransportError"]
+__all__ = ["DianFault", "DianRejected", "DianServiceError", "DianTransportError", "words_of"]
 
 
 class DianServiceError(DianError):
-    """Base of every error of the DIAN web-service client."""
+    """Base of every error of the DIAN web-service client.
+
+    ``str(error)`` is the technical account, in English, for the log and the audit record; ``words`` says the same to
+    a person, in Spanish, from the error's own attributes (never from its message).
+    """
+
+    @property
+    def words(self) -> str:
+        return "la DIAN no dio una respuesta válida"
+
+
+# The statuses a gateway in front of DIAN's service commonly answers without a SOAP body, in words.
+_HTTP_WORDS = {
+    408: "tiempo de espera agotado",
+    429: "demasiadas solicitudes",
+    500: "error interno del servidor",
+    502: "puerta de enlace inválida",
+    503: "servicio no disponible",
+    504: "tiempo de espera de la puerta de enlace agotado",
+}
+
+
+def words_of(error: BaseException) -> str:
+    """Why a call to DIAN failed, in a person's words: the error's own ``words``, or a socket's failure."""
+    if isinstance(error, DianServiceError):
+        return error.words
+    if isinstance(error, OSError):
+        return "no se pudo conectar con el servicio de la DIAN"
+    return f"error inesperado al consultar la DIAN ({type(error).__name__}: {error})"
 
 
 class DianTransportError(DianServiceError):
@@ -36,6 +64,19 @@ class DianTransportError(DianServiceError):
         self.kind = kind or ("http" if status is not None and status != 200 else "unreadable")
         super().__init__(message)
 
+    @property
+    def words(self) -> str:
+        if self.kind == "tls":
+            return "falló la conexión segura (TLS) con la DIAN"
+        if self.kind == "timeout":
+            return "la DIAN no respondió a tiempo"
+        if self.kind == "connection":
+            return "no se pudo conectar con el servicio de la DIAN"
+        if self.kind == "http" and self.status is not None:
+            said = _HTTP_WORDS.get(self.status, "error del servidor")
+            return f"el servicio de la DIAN respondió HTTP {self.status} ({said})"
+        return "la respuesta de la DIAN no se pudo leer"
+
 
 class DianFault(DianServiceError):
     """DIAN (or the simulator) answered with a SOAP fault; ``code`` is the fault code, ``subcodes`` its details."""
@@ -47,6 +88,10 @@ class DianFault(DianServiceError):
         self.subcodes = subcodes
         super().__init__(f"SOAP fault {code or '?'}: {message}")
         self.reason = message
+
+    @property
+    def words(self) -> str:
+        return f"el servicio de la DIAN respondió con un error SOAP ({self.code or 'sin código'}): {self.reason}"
 
 
 class DianRejected(DianServiceError):
@@ -61,6 +106,11 @@ class DianRejected(DianServiceError):
         rejections = [m for m in response.messages if m.kind != "Notificación"] or list(response.messages)
         detail = "; ".join(m.render() for m in rejections[:5]) or response.status_description or "sin detalle"
         super().__init__(f"DIAN StatusCode {response.status_code}: {detail}")
+        self.detail = detail
+
+    @property
+    def words(self) -> str:
+        return f"la DIAN respondió {self.status_code}: {self.detail}"
 
     @property
     def rejections(self) -> tuple[DianMessage, ...]:

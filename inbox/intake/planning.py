@@ -14,6 +14,7 @@ from email.message import Message
 from dian.codes import Environment
 from dian.proof import Level, confirm_online
 from dian.reception import ReceptionReport, verify_received
+from dian.soap.errors import words_of
 from dian.ubl import CommercialDocument
 from dian.xades import Check, Outcome, Verdict
 from inbox.intake import events
@@ -134,9 +135,8 @@ class Planner:
                 signed_xml=report.document_xml or b"",
             )
         except Exception as exc:  # DIAN down must not block intake: file it "sin confirmar"; the job asks again
-            item.extra_checks.append(
-                Check("dian.online", Outcome.WARN, f"no se pudo consultar el documento en DIAN: {exc}; se reintenta")
-            )
+            said = f"no se pudo consultar el documento en DIAN: {words_of(exc)}; se reintenta"
+            item.extra_checks.append(Check("dian.online", Outcome.WARN, said))
             return
         if proof.level is Level.CONFIRMED:
             item.confirmed_online, item.learned = True, proof.learned

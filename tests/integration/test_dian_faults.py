@@ -32,6 +32,7 @@ def test_http_errors_are_retryable_transport_errors(dian_world: DianWorld, kind:
     with pytest.raises(DianTransportError) as caught:
         client.get_status("x")
     assert (caught.value.status, caught.value.retryable) == (status, True)
+    assert caught.value.words.startswith(f"el servicio de la DIAN respondió HTTP {status} (")
     assert client.get_status("x").status_code == "66"  # count 1: the next call is answered
     assert _admin(dian_world, "GET")["faults"] == []
 
@@ -41,6 +42,7 @@ def test_connection_reset_is_retryable(dian_world: DianWorld) -> None:
     with pytest.raises(DianTransportError) as caught:
         dian_world.client(dian_world.seller).get_status("x")
     assert caught.value.retryable
+    assert caught.value.words == "no se pudo conectar con el servicio de la DIAN"
 
 
 def test_timeout_is_retryable(dian_world: DianWorld) -> None:
@@ -50,7 +52,8 @@ def test_timeout_is_retryable(dian_world: DianWorld) -> None:
     with pytest.raises(DianTransportError) as caught:
         client.get_status("x")
     assert caught.value.retryable
-    assert "timed out" in str(caught.value)
+    assert "timed out" in str(caught.value)  # the technical account, for the log
+    assert caught.value.words == "la DIAN no respondió a tiempo"  # what a person reads
     assert time.monotonic() - started < 3
 
 

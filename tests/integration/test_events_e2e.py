@@ -158,7 +158,11 @@ def test_dian_unreachable_for_a_while_then_every_queued_event_registers_once(eve
     for doc_id in docs:
         (event,) = bed.events(doc_id)
         assert event.submission_state is SubmissionState.SEND_FAILED
-        assert "503" in event.last_error and event.attempts == 1
+        # The clerk's words, written by the outbox from the error's status; the client's English in the audit.
+        assert event.last_error == "el servicio de la DIAN respondió HTTP 503 (servicio no disponible)"
+        assert event.attempts == 1
+    causes = [entry.data["cause"] for entry in _audit(bed, "event.030.send_failed")]
+    assert len(causes) == 3 and all("HTTP 503" in cause for cause in causes), causes
     bed.due_at(now + dt.timedelta(hours=1))
     nothing = {"registered": 0, "rejected": 0, "retrying": 0, "waiting": 0}
     assert bed.deliver()["events"] == nothing  # nothing is due before its backoff ends
@@ -337,7 +341,7 @@ def test_an_answer_that_is_not_dianss_registers_nothing_until_a_trusted_one_conf
     assert report.registered == [] and len(report.retrying) == 1
     (event,) = bed.events(doc_id)
     assert event.submission_state is SubmissionState.SEND_FAILED
-    assert "Respuesta de la DIAN rechazada" in event.last_error and "no verifica" in event.last_error
+    assert event.last_error.startswith("respuesta de la DIAN rechazada: ") and "no verifica" in event.last_error
     assert bed.document(doc_id).state is DocumentState.VALIDATED
     bed.due_at(dt.datetime.now(dt.UTC))
     assert bed.deliver()["events"]["registered"] == 1  # the trusted answer, through Regla 90

@@ -138,7 +138,10 @@ def test_an_outage_is_queued_and_retried_not_rejected(issuing_bed: IssuingBed) -
     done = issuing_bed.issue(invoice_data(), deliver=True)
     assert done.state is OutboundState.SEND_FAILED and done.dian_status_code is None
     row = issuing_bed.row(done.id)
-    assert row.next_attempt_at is not None and row.attempts == 1 and "503" in (row.last_error or "")
+    assert row.next_attempt_at is not None and row.attempts == 1
+    assert row.last_error == "el servicio de la DIAN respondió HTTP 503 (servicio no disponible)"
+    (failed,) = issuing_bed.audit("outbound.send_failed")
+    assert "SendBillSync" in failed.data["cause"] and "503" in failed.data["cause"]
     # Not due before its backoff: set an hour away rather than racing the bed's one second on a loaded machine.
     issuing_bed.due_at(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert issuing_bed.issuing.deliver().as_dict() == {"accepted": 0, "rejected": 0, "retrying": 0, "waiting": 0,

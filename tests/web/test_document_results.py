@@ -21,7 +21,6 @@ from tests.web.conftest import PASSWORD, csrf_token, password_hash, sign_in
 from web.app import create_app
 from web.auth import create_user
 from web.dian_rules_es import RULES, explain, explain_all
-from web.event_outcome import transport_reason
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -201,16 +200,3 @@ def test_every_rule_dian_rules_and_the_simulator_give_for_030_033_is_in_the_tabl
     missing = sorted(c for c in codes if c not in RULES)
     assert missing == [], missing
 
-
-def test_transport_failures_are_told_in_spanish():
-    assert transport_reason("SendEventUpdateStatus: HTTP 503 without a SOAP answer") == (
-        "el servicio de la DIAN respondió HTTP 503 (servicio no disponible)"
-    )
-    assert transport_reason("SendEventUpdateStatus: timed out after (2, 5) s: x") == "la DIAN no respondió a tiempo"
-    assert transport_reason("GetStatus: connection failed or reset: boom") == (
-        "no se pudo conectar con el servicio de la DIAN"
-    )
-    assert transport_reason("DIAN aún procesa el evento (98 En Proceso); se volverá a consultar (intento 1 de 8).") == (
-        "DIAN aún procesa el evento (98 En Proceso)"
-    )
-    assert transport_reason("something else entirely") == "la DIAN no dio una respuesta válida"

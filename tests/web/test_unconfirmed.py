@@ -204,6 +204,7 @@ def test_an_event_dian_answers_98_for_says_so_and_once_unresolved_asks_for_revie
     page = client_as(Role.CLERK).get(f"/documentos/{retrying.id}").get_data(as_text=True)
     assert f'class="sub-state sub-not_final">{NOT_FINAL_LABEL}<' in page
     assert "DIAN aún procesa el evento (98 En Proceso)" in page
+    assert "La DIAN lo recibió pero no ha decidido (98 en proceso)." in page  # from the status code, not the text
 
     stuck = add_document(session, 11, state=DocumentState.VALIDATED)
     _event(session, stuck, state=SubmissionState.SEND_FAILED, code="66",
@@ -211,6 +212,7 @@ def test_an_event_dian_answers_98_for_says_so_and_once_unresolved_asks_for_revie
     page = client_as(Role.AUDITOR).get(f"/documentos/{stuck.id}").get_data(as_text=True)
     assert f'class="sub-state sub-unresolved">{UNRESOLVED_LABEL}<' in page
     assert "ya no se consulta sola" in page  # said in Spanish atop the page, not the outbox's raw error
+    assert "Tras 3 intentos la DIAN sigue sin decidir (66 no encontrado o el lote aún se está validando)" in page
 
 
 def test_the_api_says_which_events_are_unresolved(app_and_db, token_for):  # noqa: F811
