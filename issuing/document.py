@@ -8,13 +8,12 @@ environment and the moment of issue — nothing is read from configuration, file
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
 from dataclasses import dataclass
 from decimal import Decimal
 
 from dian.codes import DocumentType, Environment, PaymentMeans
 from dian.errors import BuildError, SignatureError
+from dian.soap.packaging import zip_one
 from dian.trust import SigningIdentity
 from dian.ubl.build import (
     AdditionalReference,
@@ -93,7 +92,11 @@ class IssuedDocument:
     xml: bytes  # the exact signed bytes; never re-serialize them (DESIGN.md 5)
     file_name: str
     zip_name: str
-    zip_bytes: bytes
+
+    @property
+    def zip_bytes(self) -> bytes:
+        """The zip DIAN receives: what the client sends (``zip_one``), byte for byte."""
+        return zip_one(self.file_name, self.xml)
 
     @property
     def uuid(self) -> str:
@@ -305,16 +308,6 @@ def _date_problems(payload: Payload, day: dt.date) -> list[Problem]:
     return problems
 
 
-def _zip(file_name: str, xml: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        # A fixed timestamp keeps the zip a function of the signed bytes alone.
-        info = zipfile.ZipInfo(file_name, date_time=(2000, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, xml)
-    return buffer.getvalue()
-
-
 def issue_document(
     payload: Payload,
     *,
@@ -366,5 +359,4 @@ def issue_document(
         xml=signed,
         file_name=file_name,
         zip_name=zip_name,
-        zip_bytes=_zip(file_name, signed),
     )

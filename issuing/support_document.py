@@ -16,11 +16,12 @@ from decimal import Decimal
 
 from dian.codes import DocumentType, Environment
 from dian.errors import BuildError, SignatureError
+from dian.soap.packaging import zip_one
 from dian.support.build import Generation, SupportDraft, SupportKey, build_support, support_key
 from dian.ubl.build import DraftLine
 from dian.ubl.model import BillingReference, DiscrepancyResponse, TaxTotal
 from dian.xades import sign
-from issuing.document import BOGOTA, Issuer, Numbering, _numbering_problems, _subtotal, _tax_totals, _zip, draft_of
+from issuing.document import BOGOTA, Issuer, Numbering, _numbering_problems, _subtotal, _tax_totals, draft_of
 from issuing.problems import PayloadError, Problem
 from issuing.support_request import SupportRequest
 from issuing.totals import TaxAmount, TaxGroup, Totals, check_declared, compute_totals, group_amounts, percent_of
@@ -44,7 +45,11 @@ class IssuedSupport:
     xml: bytes
     file_name: str
     zip_name: str
-    zip_bytes: bytes
+
+    @property
+    def zip_bytes(self) -> bytes:
+        """The zip DIAN receives: what the client sends (``zip_one``), byte for byte."""
+        return zip_one(self.file_name, self.xml)
 
     @property
     def uuid(self) -> str:
@@ -159,5 +164,4 @@ def issue_support(
     file_name = f"{_FILE_PREFIX[request.kind]}{stem}.xml"
     zip_name = f"z{stem}.zip"
     return IssuedSupport(request=request, totals=totals, line_withholdings=withholdings, number=number,
-                         issued_at=issued_at, key=key, xml=signed, file_name=file_name, zip_name=zip_name,
-                         zip_bytes=_zip(file_name, signed))  # fmt: skip
+                         issued_at=issued_at, key=key, xml=signed, file_name=file_name, zip_name=zip_name)  # fmt: skip
