@@ -7,10 +7,8 @@ commit can send a message twice, so each carries a stable Message-ID the receive
 
 from __future__ import annotations
 
-import io
 import smtplib
 import ssl
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dian.calendar import BOGOTA
 from dian.errors import ParseError
 from dian.nit import check_digit
-from dian.soap.packaging import document_file_name
+from dian.soap.packaging import document_file_name, zip_dated
 from dian.ubl import Party, parse_document
 from dian.ubl.build import AttachedDraft, build_attached_document
 from events.context import EventContext, utc_now
@@ -183,9 +181,7 @@ def event_notice(
         )
     )
     name = document_file_name("ad", ctx.company.nit, year=local.year, consecutive=event.id)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(name, container)
+    archive = zip_dated({name: container}, local)  # dated as the container's IssueDate and IssueTime
     message = EmailMessage()
     message["From"] = from_address
     message["To"] = to
@@ -203,7 +199,7 @@ def event_notice(
         f"{ctx.company.registration_name}\n"
     )
     message.add_attachment(
-        buffer.getvalue(), maintype="application", subtype="zip", filename=name.replace("ad", "z", 1)[:-4] + ".zip"
+        archive, maintype="application", subtype="zip", filename=name.replace("ad", "z", 1)[:-4] + ".zip"
     )
     return message
 

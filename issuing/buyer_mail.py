@@ -5,8 +5,6 @@ it."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -15,7 +13,7 @@ from email.utils import format_datetime
 
 from dian.calendar import BOGOTA
 from dian.codes import DocumentType
-from dian.soap.packaging import document_file_name, zip_file_name
+from dian.soap.packaging import document_file_name, zip_dated, zip_file_name
 from dian.ubl import CommercialDocument
 from issuing.context import IssuingContext, utc_now
 from issuing.pdf import PdfOptions, render_pdf
@@ -105,14 +103,9 @@ class BuyerPackage:
 
 
 def _zip(members: dict[str, bytes], moment: datetime | None) -> bytes:
-    """The members, each dated ``moment`` in Bogotá (the document's, not the clock's: the same document makes the
-    same bytes on every build, so a resend or a second build within the same call matches the first)."""
-    stamp = (moment or _EPOCH).astimezone(BOGOTA).timetuple()[:6]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
+    """The members, dated by the document's moment (the same document makes the same bytes on every build, so a
+    resend or a second build within the same call matches the first)."""
+    return zip_dated(members, moment or _EPOCH)
 
 
 def buyer_package(row: OutboundDocument, ctx: IssuingContext, settings: MailSettings) -> BuyerPackage:

@@ -8,9 +8,7 @@ work is what we receive, not what we sell). The hand-issuing form is web/issued_
 
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
 from datetime import date
 from typing import Any
 
@@ -19,6 +17,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 
 from dian.codes import DocumentType
+from dian.soap.packaging import zip_dated
 from store.models import Direction, DocumentEvent, OutboundDocument, OutboundState, Role
 from web import tenant
 from web.access import roles
@@ -228,12 +227,11 @@ def zip_file(document_id: int) -> Response:
     if row.state is not OutboundState.ACCEPTED or not row.attached_blob:
         abort(404)
     stem = (row.file_name or row.number).rsplit(".", 1)[0]
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        attached_name = f"ad{stem[2:] if stem[:2] in ('fv', 'nc', 'nd') else stem}.xml"
-        archive.writestr(attached_name, stored_blob(row.attached_blob))
-        archive.writestr(f"{row.number}.pdf", pdf_bytes(row))
-    return Response(buffer.getvalue(), mimetype="application/zip",
+    attached_name = f"ad{stem[2:] if stem[:2] in ('fv', 'nc', 'nd') else stem}"
+    # Named and dated as the buyer's mail names and dates them (issuing.buyer_mail): ad….xml and ad….pdf.
+    data = zip_dated({f"{attached_name}.xml": stored_blob(row.attached_blob), f"{attached_name}.pdf": pdf_bytes(row)},
+                     row.validated_at or row.signed_at or row.issued_at or row.created_at)  # fmt: skip
+    return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="z{stem[2:]}.zip"'})  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""Payload packaging for DIAN's web service: DIAN file names and the one-XML zip (dian-facts 4.3, 6.4).
+"""Payload packaging for DIAN's web service and DIAN's mail: DIAN file names, the one-XML zip (dian-facts 4.3, 6.4)
+and the zips mailed to a counterpart (4.1).
 
 Sign exactly the bytes you send (DESIGN.md 5): the XML goes into the zip byte for byte, never re-serialized.
 """
@@ -9,8 +10,11 @@ import io
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
+from dian.calendar import BOGOTA
 from dian.errors import DianError
 
 __all__ = [
@@ -18,6 +22,7 @@ __all__ = [
     "ZipMember",
     "document_file_name",
     "read_zip",
+    "zip_dated",
     "zip_file_name",
     "zip_one",
 ]
@@ -90,6 +95,17 @@ def zip_one(xml_name: str, xml: bytes) -> bytes:
     directory = len(local) + len(name) + packed
     end = _END.pack(b"PK\x05\x06", 0, 0, 1, 1, len(central) + len(name), directory, 0)
     return b"".join((local, name, data, central, name, end))
+
+
+def zip_dated(members: Mapping[str, bytes], moment: datetime) -> bytes:
+    """A zip of ``members`` (deflated, in order), each dated ``moment`` as a Colombian reads it (zip dates carry no
+    zone): the document's moment, not the clock's, so the same members at the same moment make the same bytes."""
+    stamp = moment.astimezone(BOGOTA).timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=stamp), data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from buzon import jobs
+from dian.calendar import BOGOTA
 from dian.codes import ClaimReason, DocumentState, EventCode, PaymentMeans
 from dian.soap.packaging import document_file_name
 from dian.ubl import AttachedDocument, Person, parse_document
@@ -95,9 +96,13 @@ def test_a_credit_invoice_goes_030_032_033_and_the_supplier_gets_each_event(even
         with zipfile.ZipFile(io.BytesIO(attachment.get_payload(decode=True))) as archive:
             (name,) = archive.namelist()
             container = archive.read(name)
+            stamp = archive.getinfo(name).date_time
         assert name == document_file_name("ad", BUYER_NIT, year=event.signing_time.year, consecutive=event.id)
         parsed = parse_document(container)
         assert isinstance(parsed, AttachedDocument)
+        # The member is dated as the container says it was issued (Bogotá; a zip keeps even seconds).
+        issued = parsed.issued_at.astimezone(BOGOTA).replace(tzinfo=None)
+        assert stamp == (*issued.timetuple()[:5], issued.second // 2 * 2), (stamp, issued)
         ours = bed.runtime.ctx.blobs.get(event.signed_xml_blob)
         answer = bed.runtime.ctx.blobs.get(event.dian_response_blob)
         assert ours in container and answer in container  # verbatim, in CDATA
@@ -350,7 +355,6 @@ def test_an_answer_that_is_not_dianss_registers_nothing_until_a_trusted_one_conf
 
 
 def test_the_sellers_034_mailed_to_us_makes_the_invoice_tacitly_accepted_at_intake(events_bed: EventsBed) -> None:
-    from dian.calendar import BOGOTA
     from dian.codes import Environment
     from dian.ubl.build import AttachedDraft, build_attached_document
     from tests.integration.dian_fixtures import BUYER, SELLER
@@ -385,7 +389,6 @@ def test_the_sellers_034_mailed_to_us_makes_the_invoice_tacitly_accepted_at_inta
 def _event_issued_on(bed: EventsBed, code: EventCode, invoice: bytes, *, signed_at: dt.datetime,
                      issued_on: dt.datetime) -> bytes:  # fmt: skip
     """The buyer's event whose IssueDate/IssueTime say ``issued_on`` while its xades:SigningTime says ``signed_at``."""
-    from dian.calendar import BOGOTA
     from dian.codes import Environment
     from dian.ubl.build import EventDraft, build_event
     from dian.xades import sign
@@ -405,7 +408,6 @@ def _event_issued_on(bed: EventsBed, code: EventCode, invoice: bytes, *, signed_
 def test_an_observed_032_is_timed_by_its_signing_time_and_the_window_runs_from_it(events_bed: EventsBed) -> None:
     """The 032 DIAN lists was signed at T1 but says IssueDate five days later: the claim window ends 3 business days
     after T1 (dian-facts 2.2), neither after its IssueDate nor after the sync."""
-    from dian.calendar import BOGOTA
 
     bed = events_bed
     issued = days_ago(12)

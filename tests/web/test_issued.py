@@ -6,7 +6,9 @@ two clicks, and who may see and do what (billing acts, treasury and auditors rea
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+import zipfile
 from decimal import Decimal
 from typing import Any
 
@@ -80,6 +82,14 @@ def test_billing_issues_by_hand_and_dian_validates(issuing_bed: IssuingBed) -> N
     assert diana.get(f"/facturas-emitidas/{row.id}/pdf").data.startswith(b"%PDF")
     zipped = diana.get(f"/facturas-emitidas/{row.id}/zip")
     assert zipped.status_code == 200 and zipped.data.startswith(b"PK")
+    with zipfile.ZipFile(io.BytesIO(zipped.data)) as archive:  # as the buyer's mail has it: ad….xml and ad….pdf
+        xml_name, pdf_name = archive.namelist()
+        assert xml_name.startswith("ad") and pdf_name == xml_name[:-4] + ".pdf", archive.namelist()
+        assert archive.read(pdf_name).startswith(b"%PDF") and b"AttachedDocument" in archive.read(xml_name)
+        *minute, second = row.validated_at.astimezone(BOGOTA).timetuple()[:6]
+        # The document's moment, in Bogotá (a zip keeps even seconds).
+        assert {info.date_time for info in archive.infolist()} == {(*minute, second // 2 * 2)}
+    assert diana.get(f"/facturas-emitidas/{row.id}/zip").data == zipped.data  # the same bytes every time
 
     # A credit note in two clicks: the invoice's page → Nota crédito (prefilled) → Enviar.
     detail = text(diana.get(f"/facturas-emitidas/{row.id}"))
