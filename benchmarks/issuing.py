@@ -28,11 +28,12 @@ from cryptography.x509.oid import NameOID  # noqa: E402
 from benchmarks._measure import reference_line  # noqa: E402
 from dian.codes import Environment  # noqa: E402
 from dian.pki import issue_certificate  # noqa: E402
+from dian.soap.packaging import zip_one  # noqa: E402
 from dian.trust import SigningIdentity  # noqa: E402
 from dian.ubl.build import NumberingRange, Software, build_invoice  # noqa: E402
 from dian.ubl.model import Address, Party  # noqa: E402
 from dian.xades import sign  # noqa: E402
-from issuing.document import BOGOTA, Issuer, Numbering, _zip, draft_of, issue_document  # noqa: E402
+from issuing.document import BOGOTA, Issuer, Numbering, draft_of, issue_document  # noqa: E402
 from issuing.pdf import render_pdf  # noqa: E402
 from issuing.totals import compute_totals  # noqa: E402
 from issuing.validation import require_payload  # noqa: E402
@@ -124,7 +125,7 @@ def main() -> None:
         t3 = time.perf_counter()
         signed = sign(unsigned, issuer.identity, signing_time=at)
         t4 = time.perf_counter()
-        _zip("fv.xml", signed)
+        zip_one("fv.xml", signed)  # the zip the client sends DIAN
         t5 = time.perf_counter()
         pdf_bytes = render_pdf(signed, validated_at=at)
         t6 = time.perf_counter()
