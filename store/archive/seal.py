@@ -1,9 +1,9 @@
 """The pack's seal: a small XML naming the period, the company, the audit chain's head and the SHA-256 of the pack's
-SHA256SUMS, signed with the company certificate in DIAN's XAdES shape (dian/xades.py), so xmlsec1 checks it offline.
+SHA256SUMS, signed with the company certificate in DIAN's XAdES shape (dian/xades/), so xmlsec1 checks it offline.
 
 The seal covers SHA256SUMS; SHA256SUMS covers every other file. Signing one small document rather than every sum
 keeps the export's memory flat whatever the number of files (the sums go to a temporary file as the members are
-written). XAdES rather than CMS: dian/xades.py both signs and verifies it in-process (cryptography 51 can build a
+written). XAdES rather than CMS: dian/xades/ both signs and verifies it in-process (cryptography 51 can build a
 PKCS#7 signature but not verify one), and xmlsec1 verifies it independently.
 """
 
@@ -18,7 +18,7 @@ from dian.xades import Outcome, sign, verify
 
 NAMESPACE = "urn:buzon:paquete-auditoria:1"
 DS = "http://www.w3.org/2000/09/xmldsig#"
-# The signature sits where DIAN documents carry theirs (dian/xades.py looks for it there).
+# The signature sits where DIAN documents carry theirs (dian/xades/references.py looks for it there).
 EXT = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
 SEAL_NAME = "SELLO.xml"
 SUMS_NAME = "SHA256SUMS"

@@ -17,13 +17,23 @@ import time
 import pytest
 from lxml import etree
 
-import dian.xades as xades
 from dian.errors import ParseError
 from dian.reception import verify_received
 from dian.trust import SigningIdentity, TrustStore
 from dian.ubl import AttachedDocument, CommercialDocument, parse_document
 from dian.ubl.parse import parse_time
-from dian.xades import MAX_CERTIFICATES, MAX_REFERENCES, MAX_TRANSFORMS, Outcome, Verdict, sign, verify
+from dian.xades import (
+    MAX_CERTIFICATES,
+    MAX_REFERENCES,
+    MAX_TRANSFORMS,
+    Outcome,
+    Verdict,
+    certificates,
+    parse_signing_time,
+    references,
+    sign,
+    verify,
+)
 from dian.xmlsafe import (
     DEFAULT_MAX_ATTRIBUTE_CHARS,
     DEFAULT_MAX_MARKUP,
@@ -224,13 +234,13 @@ def test_reference_limit_is_a_parameter(signed: bytes) -> None:
 
 def test_repeated_references_are_canonicalized_once(signed: bytes, monkeypatch) -> None:
     calls: list[object] = []
-    real = xades._Canon.c14n
+    real = references._Canon.c14n
 
     def counting(self, node, method, prefixes=None):
         calls.append(node)
         return real(self, node, method, prefixes)
 
-    monkeypatch.setattr(xades._Canon, "c14n", counting)
+    monkeypatch.setattr(references._Canon, "c14n", counting)
     verify(_with_references(signed, MAX_REFERENCES, index=0), trust=TrustStore())
     # SignedInfo, the document (once for 14 identical enveloped references), KeyInfo, SignedProperties.
     assert len(calls) == 4
@@ -248,9 +258,9 @@ def _with_certificates(data: bytes, count: int) -> bytes:
 
 def test_too_many_certificates_in_key_info_are_refused_before_reading_them(signed: bytes, monkeypatch) -> None:
     loaded: list[str] = []
-    real = xades.load_base64
-    monkeypatch.setattr(xades, "load_base64", lambda text: loaded.append(text) or real(text))
-    xades._certificate.cache_clear()  # each distinct certificate text is read once, then remembered
+    real = certificates.load_base64
+    monkeypatch.setattr(certificates, "load_base64", lambda text: loaded.append(text) or real(text))
+    certificates._certificate.cache_clear()  # each distinct certificate text is read once, then remembered
     report = verify(_with_certificates(signed, MAX_CERTIFICATES + 1), trust=TrustStore())
     assert f"{MAX_CERTIFICATES + 1} certificados" in report.check("signature").detail
     assert loaded == []
@@ -301,7 +311,7 @@ def test_a_signing_certificate_list_longer_than_any_chain_fails(signed: bytes) -
     ],
 )
 def test_signing_time_is_ascii_and_in_range(signing_time: str, readable: bool) -> None:
-    parsed, _ = xades.parse_signing_time(signing_time)
+    parsed, _ = parse_signing_time(signing_time)
     assert (parsed is not None) is readable
 
 

@@ -533,7 +533,7 @@ def test_attached_document_for_an_event_mailed_to_the_supplier() -> None:
 
 
 def test_built_documents_sign_and_verify_with_the_signer() -> None:
-    # The placeholder and the root's prefixes are what dian/xades.py expects (dian-facts.md 11).
+    # The placeholder and the root's prefixes are what dian/xades/sign.py expects (dian-facts.md 11).
     import datetime as dt
 
     from dian.trust import SigningIdentity, TrustStore
