@@ -4,7 +4,6 @@ refusal, a not-final answer and a row that is not queued are left as they were."
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,10 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from dian.codes import DocumentType, Environment, EventCode
-from store.db import alembic_config, make_engine
 from store.models import Direction, DocumentEvent, OutboundDocument, OutboundState, SubmissionState
-from tests.integration.test_order_backfill import _init
-from tests.services import fresh_postgres_database
+from tests.integration.upgrade_bed import database_at, init
 
 pytestmark = pytest.mark.integration
 
@@ -47,36 +44,23 @@ def _event(n: int, state: SubmissionState, error: str) -> dict[str, object]:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_init_puts_the_old_english_of_queued_sends_in_words(kind: str, tmp_path: Path) -> None:
-    from alembic import command
-
-    url = f"sqlite:///{tmp_path / 'at-0020.sqlite3'}"
-    with fresh_postgres_database() if kind == "postgresql" else contextlib.nullcontext(url) as url:
-        engine = make_engine(url)
-        try:
-            command.upgrade(alembic_config(engine), "0020")
-            english = "SendBillSync: HTTP 502 without a SOAP answer"
-            with engine.begin() as conn:
-                for n, error in enumerate(EVENTS, 1):
-                    conn.execute(sa.insert(DocumentEvent.__table__).values(**_event(n, SubmissionState.SEND_FAILED,
-                                                                                      error)))  # fmt: skip
-                # DIAN's refusal and a registered event's last words are not a queued send's: untouched.
-                conn.execute(sa.insert(DocumentEvent.__table__).values(**_event(90, SubmissionState.REJECTED, english)))
-                conn.execute(sa.insert(DocumentEvent.__table__).values(**_event(91, SubmissionState.REGISTERED,
-                                                                                  english)))  # fmt: skip
-                conn.execute(sa.insert(OutboundDocument.__table__).values(
-                    id=1, document_type=DocumentType.INVOICE, environment=Environment.TESTING, number="SETP990000001",
-                    buyer_nit="900654321", buyer_name="Cliente S.A.S.", payable_amount=Decimal("119000.00"),
-                    state=OutboundState.SEND_FAILED, attempts=1,
-                    last_error=english, created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))  # fmt: skip
-            config = tmp_path / "buzon.toml"
-            company = '[company]\nnit = "805007280-8"\nname = "EMPRESA S.A.S."\n'
-            config.write_text(f'data_dir = "{tmp_path}"\n[database]\nurl = "{url}"\n{company}', encoding="utf-8")
-            assert "upgraded from 0020" in _init(config)
-            with engine.connect() as conn:
-                errors = dict(conn.execute(sa.select(DocumentEvent.id, DocumentEvent.last_error)).all())
-                invoice = conn.scalar(sa.select(OutboundDocument.last_error))
-            assert [errors[n] for n in range(1, len(EVENTS) + 1)] == list(EVENTS.values())
-            assert errors[90] == errors[91] == english
-            assert invoice == "el servicio de la DIAN respondió HTTP 502 (puerta de enlace inválida)"
-        finally:
-            engine.dispose()
+    english = "SendBillSync: HTTP 502 without a SOAP answer"
+    with database_at(kind, tmp_path, "0020") as (engine, config):
+        with engine.begin() as conn:
+            for n, error in enumerate(EVENTS, 1):
+                conn.execute(sa.insert(DocumentEvent.__table__).values(**_event(n, SubmissionState.SEND_FAILED, error)))
+            # DIAN's refusal and a registered event's last words are not a queued send's: untouched.
+            conn.execute(sa.insert(DocumentEvent.__table__).values(**_event(90, SubmissionState.REJECTED, english)))
+            conn.execute(sa.insert(DocumentEvent.__table__).values(**_event(91, SubmissionState.REGISTERED, english)))
+            conn.execute(sa.insert(OutboundDocument.__table__).values(
+                id=1, document_type=DocumentType.INVOICE, environment=Environment.TESTING, number="SETP990000001",
+                buyer_nit="900654321", buyer_name="Cliente S.A.S.", payable_amount=Decimal("119000.00"),
+                state=OutboundState.SEND_FAILED, attempts=1, last_error=english,
+                created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))  # fmt: skip
+        assert "upgraded from 0020" in init(config)
+        with engine.connect() as conn:
+            errors = dict(conn.execute(sa.select(DocumentEvent.id, DocumentEvent.last_error)).all())
+            invoice = conn.scalar(sa.select(OutboundDocument.last_error))
+        assert [errors[n] for n in range(1, len(EVENTS) + 1)] == list(EVENTS.values())
+        assert errors[90] == errors[91] == english
+        assert invoice == "el servicio de la DIAN respondió HTTP 502 (puerta de enlace inválida)"
