@@ -7,6 +7,19 @@ class DianError(Exception):
     """Base of every error raised by the dian package."""
 
 
+def words_of(error: BaseException) -> str:
+    """Why a call to DIAN failed, in a person's words: the error's own ``words`` (every DIAN web-service error has
+    them, ``dian.soap.errors``), a socket's failure, or the unexpected error named as it is."""
+    words = getattr(error, "words", None)
+    if isinstance(words, str):
+        return words
+    if isinstance(error, TimeoutError):
+        return "la DIAN no respondió a tiempo"
+    if isinstance(error, OSError):
+        return "no se pudo conectar con el servicio de la DIAN"
+    return f"error inesperado al consultar la DIAN ({type(error).__name__}: {error})"
+
+
 class ParseError(DianError):
     """An XML document is malformed, hostile or not a DIAN document; the message says what and where."""
 

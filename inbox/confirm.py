@@ -19,10 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from dian.calendar import BusinessCalendar
-from dian.errors import DianError
+from dian.errors import DianError, words_of
 from dian.proof import DianKeys, LearnedCertificate, Level, OnlineAnswer, confirm_online
 from dian.reception import ONLINE_SETTLED, ReceptionReport, settle_confirmed, verify_received
-from dian.soap.errors import words_of
 from dian.xades import Verdict as ReportVerdict
 from store.audit import record
 from store.blobs import BlobError, BlobStore

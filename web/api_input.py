@@ -15,6 +15,7 @@ from typing import Any
 from dian.codes import ClaimReason, DocumentState, IdentificationType
 from store.models import Verdict
 from web.query import MAX_CLOSING_WITHIN, SORTS
+from web.query import TEXT_PATTERN as TEXT_PATTERN  # the OpenAPI document reads it here, beside the others
 
 MAX_LIMIT = 200
 MAX_BODY_BYTES = 16 * 1024  # an event request is a few hundred bytes
@@ -39,7 +40,6 @@ AMOUNT = re.compile(AMOUNT_PATTERN.strip("^$") + r"\Z")
 # Characters an XML 1.0 document can carry (and PostgreSQL can store): tab, newline, carriage return and the rest of
 # the BMP outside the C0 controls, surrogates and U+FFFE/U+FFFF; plus the astral planes.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\uFFFE\\uFFFF]*$"
 BODY_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\uD800-\\uDFFF\\uFFFE\\uFFFF]*$"
 ID_TYPES = tuple(t.value for t in IdentificationType)  # DIAN's identification types (11 … 91)
 ID_TYPES_ALL_DIGITS = ("11", "12", "13", "31", "91")  # registro civil, tarjeta de identidad, cédula, NIT, NUIP

@@ -38,6 +38,11 @@ MIN_CUFE_PREFIX = 8  # hexadecimal characters before a search is also read as th
 DIAN_FILTERS = {"pending": "Evento en cola o esperando a la DIAN", "rejected": "Evento rechazado por la DIAN"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# The text parameters' characters (q, supplier, assigned, order): what an XML document can carry, as the OpenAPI
+# document promises with TEXT_PATTERN; C0 controls (but tab, newline, carriage return) and U+FFFE/U+FFFF are refused.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\uFFFE\\uFFFF]*$"
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
 
 class FilterError(ValueError):
     """A filter, sort or cursor the user (or an ERP) sent is malformed; the message is Spanish, for a 400."""
@@ -211,6 +216,10 @@ class InboxQuery:
 
 def _text(value: str, name: str, limit: int) -> str:
     value = value.strip()
+    bad = _NOT_TEXT.search(value)
+    if bad is not None:
+        raise FilterError(f"{name}: contiene un carácter no permitido (U+{ord(bad.group()):04X}); use texto sin "
+                          "controles.")  # fmt: skip
     if len(value) > limit:
         raise FilterError(f"{name}: el texto es demasiado largo (máximo {limit} caracteres).")
     return value

@@ -1,7 +1,7 @@
 """DIAN's web service WcfDianCustomerServices: a typed SOAP 1.2 client with WS-Security (dian-facts 6, 11)."""
 
 from dian.soap.client import ENDPOINTS, DianClient, endpoint_for, zip_name_for
-from dian.soap.errors import DianFault, DianRejected, DianServiceError, DianTransportError, words_of
+from dian.soap.errors import DianFault, DianRejected, DianServiceError, DianTransportError
 from dian.soap.packaging import document_file_name, read_zip, zip_file_name, zip_one
 from dian.soap.results import (
     Acquirer,
@@ -47,7 +47,6 @@ __all__ = [
     "endpoint_for",
     "parse_message",
     "read_zip",
-    "words_of",
     "zip_file_name",
     "zip_name_for",
     "zip_one",

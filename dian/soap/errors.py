@@ -14,7 +14,7 @@ from dian.errors import DianError
 if TYPE_CHECKING:
     from dian.soap.results import DianMessage, DianResponse
 
-__all__ = ["DianFault", "DianRejected", "DianServiceError", "DianTransportError", "words_of"]
+__all__ = ["DianFault", "DianRejected", "DianServiceError", "DianTransportError"]
 
 
 class DianServiceError(DianError):
@@ -38,15 +38,6 @@ _HTTP_WORDS = {
     503: "servicio no disponible",
     504: "tiempo de espera de la puerta de enlace agotado",
 }
-
-
-def words_of(error: BaseException) -> str:
-    """Why a call to DIAN failed, in a person's words: the error's own ``words``, or a socket's failure."""
-    if isinstance(error, DianServiceError):
-        return error.words
-    if isinstance(error, OSError):
-        return "no se pudo conectar con el servicio de la DIAN"
-    return f"error inesperado al consultar la DIAN ({type(error).__name__}: {error})"
 
 
 class DianTransportError(DianServiceError):

@@ -12,9 +12,9 @@ from __future__ import annotations
 from email.message import Message
 
 from dian.codes import Environment
+from dian.errors import words_of
 from dian.proof import Level, confirm_online
 from dian.reception import ReceptionReport, verify_received
-from dian.soap.errors import words_of
 from dian.ubl import CommercialDocument
 from dian.xades import Check, Outcome, Verdict
 from inbox.intake import events

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from dian.soap.errors import DianFault, DianTransportError, words_of
+from dian.errors import words_of
+from dian.soap.errors import DianFault, DianTransportError
 
 
 @pytest.mark.parametrize(
@@ -35,4 +36,5 @@ def test_the_words_do_not_read_the_message() -> None:
 
 def test_a_socket_error_and_anything_else() -> None:
     assert words_of(ConnectionResetError(104, "reset")) == "no se pudo conectar con el servicio de la DIAN"
+    assert words_of(TimeoutError("timed out")) == "la DIAN no respondió a tiempo"
     assert words_of(ValueError("bad")) == "error inesperado al consultar la DIAN (ValueError: bad)"

@@ -55,6 +55,11 @@ def events(app_and_db):
         ("quarantined=si", "quarantined"),
         ("cursor=", "cursor"),
         ("max_amount=²", "max_amount"),
+        # Found by schemathesis: control characters the published pattern refuses, in any text parameter.
+        ("order=Gd%C3%A9%08%03%C2%A3HT%1E", "order"),
+        ("q=a%00b", "q"),
+        ("supplier=%1F", "supplier"),
+        ("assigned=%EF%BF%BF", "assigned"),
     ],
 )
 def test_bad_list_parameters_name_the_field(app_and_db, token_for, query, field):  # noqa: F811
@@ -176,3 +181,15 @@ def test_a_body_that_is_not_json_or_not_declared_json(app_and_db, token_for, doc
         assert response.status_code == 400
         assert response.json["field"] == "body"
     assert events.calls == []
+
+
+def test_the_text_check_and_the_published_pattern_refuse_the_same_characters():
+    import re
+
+    from web.query import _NOT_TEXT, TEXT_PATTERN
+
+    published = re.compile(TEXT_PATTERN)
+    differ = [hex(code) for code in range(0x10000)
+              if (published.match(chr(code)) is None) != (_NOT_TEXT.search(chr(code)) is not None)]  # fmt: skip
+    assert differ == []
+    assert _NOT_TEXT.search("\x08") and not _NOT_TEXT.search("tab\tand newline\n, ñandú")
