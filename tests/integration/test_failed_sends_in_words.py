@@ -30,6 +30,7 @@ EVENTS = {
     "SOAP fault s:Sender: An error occurred when verifying security for the message.":
         "el servicio de la DIAN respondió con un error SOAP",
     "SendEventUpdateStatus: unreadable answer: no SOAP 1.2 envelope": "la respuesta de la DIAN no se pudo leer",
+    "GetStatusEvent: the answer is longer than 10485760 bytes": "la respuesta de la DIAN no se pudo leer",
     # Already Spanish: left as written.
     "DIAN aún procesa el evento (98 En Proceso); se volverá a consultar (intento 1 de 8).":
         "DIAN aún procesa el evento (98 En Proceso); se volverá a consultar (intento 1 de 8).",

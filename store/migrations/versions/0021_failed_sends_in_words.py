@@ -26,7 +26,7 @@ _TABLES = (("document_events", "submission_state"), ("outbound_documents", "stat
 # The old account: an optional Spanish prefix, then the client's English ("<Operation>: …" or "SOAP fault …").
 _OLD = re.compile(
     r"(?P<prefix>Regla 90 sin confirmar(?: \(GetStatus\))?: )?"
-    r"(?P<said>(?:[A-Za-z]+: (?:TLS failed|timed out|connection failed|unreadable answer|HTTP [0-9]{3}|.*too large)"
+    r"(?P<said>(?:[A-Za-z]+: (?:TLS failed|timed out|connection failed|unreadable answer|HTTP [0-9]{3}|the answer is)"
     r"|SOAP fault ).*)",
     re.DOTALL,
 )
