@@ -32,6 +32,7 @@ __all__ = [
     "buyer_message",
     "buyer_package",
     "mail_subject",
+    "package_moment",
     "zip_budget",
 ]
 
@@ -102,10 +103,10 @@ class BuyerPackage:
     note: str | None = None  # e.g. the PDF went without its logo
 
 
-def _zip(members: dict[str, bytes], moment: datetime | None) -> bytes:
-    """The members, dated by the document's moment (the same document makes the same bytes on every build, so a
-    resend or a second build within the same call matches the first)."""
-    return zip_dated(members, moment or _EPOCH)
+def package_moment(row: OutboundDocument) -> datetime:
+    """The date the buyer's zip gives its members: the document's (DIAN's validation, else its signing or issue), not
+    the clock's, so the same document makes the same bytes on every build — a resend, the page's download."""
+    return row.validated_at or row.signed_at or row.issued_at or _EPOCH
 
 
 def buyer_package(row: OutboundDocument, ctx: IssuingContext, settings: MailSettings) -> BuyerPackage:
@@ -124,15 +125,15 @@ def buyer_package(row: OutboundDocument, ctx: IssuingContext, settings: MailSett
     pdf_name = xml_name[:-4] + ".pdf"
     zip_name = zip_file_name(**naming)
     budget = zip_budget(settings.max_bytes)
-    moment = row.validated_at or row.signed_at or row.issued_at
-    data = _zip(
+    moment = package_moment(row)
+    data = zip_dated(
         {xml_name: attached, pdf_name: render_pdf(signed, validated_at=row.validated_at, options=settings.pdf)}, moment
     )
     note = None
     if len(data) > budget and settings.pdf.logo is not None:
         plain = replace(settings.pdf, logo=None)
-        data = _zip({xml_name: attached, pdf_name: render_pdf(signed, validated_at=row.validated_at, options=plain)},
-                    moment)  # fmt: skip
+        pdf = render_pdf(signed, validated_at=row.validated_at, options=plain)
+        data = zip_dated({xml_name: attached, pdf_name: pdf}, moment)
         note = "La representación gráfica se envió sin el logo para no superar 2 MB por correo."
     if len(data) > budget:
         raise DeliveryProblem(TOO_LARGE, (

@@ -226,11 +226,13 @@ def zip_file(document_id: int) -> Response:
     row = get_document(document_id)
     if row.state is not OutboundState.ACCEPTED or not row.attached_blob:
         abort(404)
+    from issuing.buyer_mail import package_moment  # here, not at import: it loads reportlab, which the app defers
+
     stem = (row.file_name or row.number).rsplit(".", 1)[0]
     attached_name = f"ad{stem[2:] if stem[:2] in ('fv', 'nc', 'nd') else stem}"
     # Named and dated as the buyer's mail names and dates them (issuing.buyer_mail): ad….xml and ad….pdf.
     data = zip_dated({f"{attached_name}.xml": stored_blob(row.attached_blob), f"{attached_name}.pdf": pdf_bytes(row)},
-                     row.validated_at or row.signed_at or row.issued_at or row.created_at)  # fmt: skip
+                     package_moment(row))  # fmt: skip
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="z{stem[2:]}.zip"'})  # fmt: skip
 
