@@ -110,7 +110,7 @@ def _format(value: object, kind: str, field: str) -> str:
 def _read(text: str, kind: str, where: str) -> object:
     if kind == _CODE:
         return text
-    # [0-9], never \d or Decimal() alone: both read Unicode digits (see dian/ubl/parse.py).
+    # [0-9], never \d or Decimal() alone: both read Unicode digits (see dian/ubl/parse/values.py).
     if not _DECIMAL.match(text):
         raise ParseError(f"no es un número decimal no negativo: {text!r}", where=where)
     return Decimal(text)

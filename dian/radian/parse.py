@@ -31,7 +31,9 @@ from dian.ubl import namespaces as ns
 from dian.ubl.model import ApplicationResponse, Party, Person
 
 # The 030-034 parser's readers of a party, a person and a date: one reading of the shared structure.
-from dian.ubl.parse import _date, _party, _person, parse_document
+from dian.ubl.parse import parse_document
+from dian.ubl.parse.parties import read_party, read_person
+from dian.ubl.parse.values import parse_date
 from dian.xmlsafe import parse_xml
 
 __all__ = ["parse_radian_event"]
@@ -52,7 +54,7 @@ def _text(element: etree._Element, path: str) -> str | None:
 
 
 def _day(element: etree._Element, path: str, where: str) -> date | None:
-    return _date(_text(element, path), f"{where}/{path}")
+    return parse_date(_text(element, path), f"{where}/{path}")
 
 
 def _amount(text: str | None, where: str) -> Decimal | None:
@@ -158,7 +160,7 @@ def _mandate(root: etree._Element, first: etree._Element, list_id: str | None) -
     end = _day(period[0], "cbc:EndDate", where) if period else None
     powers_text = _text(root, "cac:DocumentResponse[2]/cac:Response/cbc:ResponseCode") or ""
     person_element = mandatario_power.find(ns.clark("cac:AgentParty/cac:Person"))
-    representative: Person | None = _person(person_element, f"{where}/cac:IssuerParty/cac:PowerOfAttorney")
+    representative: Person | None = read_person(person_element, f"{where}/cac:IssuerParty/cac:PowerOfAttorney")
     scheme = root.find(ns.clark("cbc:CustomizationID")).get("schemeID") or "1"  # type: ignore[union-attr]
     try:
         evidence = MandateEvidence(scheme)
@@ -216,7 +218,7 @@ def parse_radian_event(xml: bytes | etree._Element) -> RadianEvent:
     debtor_element = reference_element.find(ns.clark("cac:IssuerParty"))
     debtor: Party | None = None
     if debtor_element is not None:
-        debtor = _party(debtor_element, f"{where}/cac:DocumentReference/cac:IssuerParty")
+        debtor = read_party(debtor_element, f"{where}/cac:DocumentReference/cac:IssuerParty")
     counterpart = _shares(first.find(ns.clark("cac:IssuerParty")), f"{where}/cac:IssuerParty")
     block = None
     for index, content in enumerate(_x(root, "ext:UBLExtensions/ext:UBLExtension/ext:ExtensionContent"), start=1):
