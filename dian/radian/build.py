@@ -39,17 +39,10 @@ from dian.radian.model import LIST_IDS, Mandate, RadianEvent, Share, TitleRefere
 from dian.ubl import namespaces as ns
 
 # The 030-034 builder's XML helpers: one spelling of the header, the DIAN extensions and the parties.
-from dian.ubl.build import (
-    Software,
-    _check_party,
-    _check_time,
-    _extensions,
-    _header,
-    _party_tax_scheme,
-    _serialize,
-    _sub,
-    qr_url,
-)
+from dian.ubl.build import Software, qr_url
+from dian.ubl.build.elements import check_time, serialize, sub
+from dian.ubl.build.envelope import dian_extensions, header
+from dian.ubl.build.parties import check_party, party_tax_scheme
 
 __all__ = ["MAX_MANDATE_INVOICES", "build_radian_event", "radian_cude"]
 
@@ -239,9 +232,9 @@ def _check(event: RadianEvent, software: Software) -> None:
         raise BuildError(f"operation: events 030-034 are built by dian.ubl.build, got {operation.value}")
     if not event.number:
         raise BuildError("number: the event's own consecutive is required (rule AAD05)")
-    _check_time(event.issue_time, "issue_time")
+    check_time(event.issue_time, "issue_time")
     for field, party in (("sender", event.sender), ("receiver", event.receiver)):
-        _check_party(party, field)
+        check_party(party, field)
         if not party.dv:
             raise BuildError(f"{field}.dv: CompanyID/@schemeID carries the check digit (dian-facts.md 2.5)")
     if code in _TO_DIAN and event.receiver.nit != DIAN_NIT:
@@ -266,7 +259,7 @@ def _check(event: RadianEvent, software: Software) -> None:
     if code in _NEEDS_DEBTOR and event.debtor is None:
         raise BuildError(f"debtor: event {code.value} names the debtor in DocumentReference/IssuerParty (A.4)")
     if event.debtor is not None:
-        _check_party(event.debtor, "debtor")
+        check_party(event.debtor, "debtor")
     if (operation in _DIRECT) != (event.counterpart is not None and code is E.INSCRIPCION_TITULO):
         if operation in _DIRECT:
             raise BuildError(f"counterpart: {operation.value} names the pre-agreed buyer (A.5 item 9)")
@@ -312,9 +305,9 @@ def _check(event: RadianEvent, software: Software) -> None:
 
 def _shares(parent: etree._Element, shares: tuple[Share, ...], currency: str) -> None:
     for share in shares:
-        legal = _sub(parent, "cac:PartyLegalEntity")
-        _sub(legal, "cbc:RegistrationName", share.registration_name)
-        _sub(
+        legal = sub(parent, "cac:PartyLegalEntity")
+        sub(legal, "cbc:RegistrationName", share.registration_name)
+        sub(
             legal,
             "cbc:CompanyID",
             share.nit,
@@ -323,14 +316,14 @@ def _shares(parent: etree._Element, shares: tuple[Share, ...], currency: str) ->
             schemeName=share.id_scheme,
         )
         if share.legal_form_code is not None:
-            _sub(legal, "cbc:CompanyLegalFormCode", share.legal_form_code)
+            sub(legal, "cbc:CompanyLegalFormCode", share.legal_form_code)
         if share.amount is not None:
-            _sub(legal, "cbc:CorporateStockAmount", f"{share.amount.quantize(Decimal('0.01')):f}", currencyID=currency)
+            sub(legal, "cbc:CorporateStockAmount", f"{share.amount.quantize(Decimal('0.01')):f}", currencyID=currency)
 
 
 def _party(root: etree._Element, role: str, event: RadianEvent, shares: tuple[Share, ...]) -> etree._Element:
-    element = _sub(root, role)
-    _party_tax_scheme(element, event.sender if role == "cac:SenderParty" else event.receiver, with_address=False)
+    element = sub(root, role)
+    party_tax_scheme(element, event.sender if role == "cac:SenderParty" else event.receiver, with_address=False)
     _shares(element, shares, "COP")
     return element
 
@@ -338,11 +331,11 @@ def _party(root: etree._Element, role: str, event: RadianEvent, shares: tuple[Sh
 def _power_of_attorney(
     parent: etree._Element, nit: str, dv: str | None, description: str, agent: str
 ) -> etree._Element:
-    power = _sub(parent, "cac:PowerOfAttorney")
-    _sub(power, "cbc:ID", nit, schemeAgencyID="195", schemeID=dv, schemeName="31" if dv else None)
-    _sub(power, "cbc:Description", description)
-    agent_party = _sub(power, "cac:AgentParty")
-    _sub(agent_party, "cac:PartyIdentification/cbc:ID", agent)
+    power = sub(parent, "cac:PowerOfAttorney")
+    sub(power, "cbc:ID", nit, schemeAgencyID="195", schemeID=dv, schemeName="31" if dv else None)
+    sub(power, "cbc:Description", description)
+    agent_party = sub(power, "cac:AgentParty")
+    sub(agent_party, "cac:PartyIdentification/cbc:ID", agent)
     return agent_party
 
 
@@ -354,25 +347,25 @@ def _reference(
     period: tuple[object, object, str | None, str | None] | None = None,
     debtor: bool = False,
 ) -> None:
-    element = _sub(parent, "cac:DocumentReference")
-    _sub(element, "cbc:ID", reference.id)
+    element = sub(parent, "cac:DocumentReference")
+    sub(element, "cbc:ID", reference.id)
     if reference.uuid:
-        _sub(element, "cbc:UUID", reference.uuid, schemeName=reference.uuid_scheme)
-    _sub(element, "cbc:DocumentTypeCode", reference.type_code)
+        sub(element, "cbc:UUID", reference.uuid, schemeName=reference.uuid_scheme)
+    sub(element, "cbc:DocumentTypeCode", reference.type_code)
     if period is not None:
         start, end, code, text = period
         if any(value is not None for value in period):
-            validity = _sub(element, "cac:ValidityPeriod")
+            validity = sub(element, "cac:ValidityPeriod")
             if start is not None:
-                _sub(validity, "cbc:StartDate", start.isoformat())  # type: ignore[attr-defined]
+                sub(validity, "cbc:StartDate", start.isoformat())  # type: ignore[attr-defined]
             if end is not None:
-                _sub(validity, "cbc:EndDate", end.isoformat())  # type: ignore[attr-defined]
+                sub(validity, "cbc:EndDate", end.isoformat())  # type: ignore[attr-defined]
             if code is not None:
-                _sub(validity, "cbc:DescriptionCode", code)
+                sub(validity, "cbc:DescriptionCode", code)
             if text is not None:
-                _sub(validity, "cbc:Description", text)
+                sub(validity, "cbc:Description", text)
     if debtor and event.debtor is not None:
-        _party_tax_scheme(_sub(element, "cac:IssuerParty"), event.debtor, with_address=False)
+        party_tax_scheme(sub(element, "cac:IssuerParty"), event.debtor, with_address=False)
 
 
 def _mandate_period(event: RadianEvent, mandate: Mandate) -> tuple[object, object, str, str]:
@@ -393,19 +386,19 @@ def _mandate_references(event: RadianEvent, mandate: Mandate) -> tuple[TitleRefe
 
 def _attachments(block: etree._Element, event: RadianEvent) -> None:
     for index, attachment in enumerate(event.attachments, start=1):
-        line = _sub(block, "cac:LineResponse")
-        reference = _sub(line, "cac:LineReference")
-        _sub(reference, "cbc:LineID", str(index))
-        document = _sub(reference, "cac:DocumentReference")
-        _sub(document, "cbc:ID", attachment.filename)
-        _sub(
+        line = sub(block, "cac:LineResponse")
+        reference = sub(line, "cac:LineReference")
+        sub(reference, "cbc:LineID", str(index))
+        document = sub(reference, "cac:DocumentReference")
+        sub(document, "cbc:ID", attachment.filename)
+        sub(
             document,
             "cac:Attachment/cbc:EmbeddedDocumentBinaryObject",
             base64.b64encode(attachment.content).decode("ascii"),
             mimeCode=literals.ATTACHMENT_MIME,
             filename=attachment.filename,
         )
-        _sub(line, "cac:Response/cbc:ResponseCode", event.code.value)
+        sub(line, "cac:Response/cbc:ResponseCode", event.code.value)
 
 
 def build_radian_event(event: RadianEvent, *, software: Software) -> bytes:
@@ -415,7 +408,7 @@ def build_radian_event(event: RadianEvent, *, software: Software) -> bytes:
     root = etree.Element(
         f"{{{ns.APPLICATION_RESPONSE}}}ApplicationResponse", nsmap={None: ns.APPLICATION_RESPONSE, **ns.NSMAP}
     )
-    _extensions(
+    dian_extensions(
         root,
         provider_nit=software.provider_nit,
         provider_dv=software.provider_dv,
@@ -430,14 +423,14 @@ def build_radian_event(event: RadianEvent, *, software: Software) -> bytes:
         slot = etree.Element(ns.clark("ext:UBLExtension"))
         etree.SubElement(slot, ns.clark("ext:ExtensionContent")).append(block_element(event.block))
         extensions.insert(len(extensions) - 1, slot)  # before the signature placeholder
-    _header(root, event.operation.value, literals.PROFILE_ID, event.environment, event.number)
+    header(root, event.operation.value, literals.PROFILE_ID, event.environment, event.number)
     if event.mandate is not None:
         root.find(ns.clark("cbc:CustomizationID")).set("schemeID", event.mandate.evidence.value)  # type: ignore[union-attr]
-    _sub(root, "cbc:UUID", cude, schemeID=event.environment.value, schemeName="CUDE-SHA384")
-    _sub(root, "cbc:IssueDate", event.issue_date.isoformat())
-    _sub(root, "cbc:IssueTime", event.issue_time)
+    sub(root, "cbc:UUID", cude, schemeID=event.environment.value, schemeName="CUDE-SHA384")
+    sub(root, "cbc:IssueDate", event.issue_date.isoformat())
+    sub(root, "cbc:IssueTime", event.issue_time)
     for note in event.notes:
-        _sub(root, "cbc:Note", note)
+        sub(root, "cbc:Note", note)
     sender = _party(root, "cac:SenderParty", event, event.sender_shares)
     mandate = event.mandate
     if mandate is not None:
@@ -446,19 +439,19 @@ def build_radian_event(event: RadianEvent, *, software: Software) -> bytes:
         )
     _party(root, "cac:ReceiverParty", event, event.receiver_shares)
 
-    block = _sub(root, "cac:DocumentResponse")
-    response = _sub(block, "cac:Response")
+    block = sub(root, "cac:DocumentResponse")
+    response = sub(block, "cac:Response")
     list_id = mandate.scope.value if mandate is not None else event.list_id
-    _sub(response, "cbc:ResponseCode", event.code.value, listID=list_id)
-    _sub(response, "cbc:Description", event.code.label)
+    sub(response, "cbc:ResponseCode", event.code.value, listID=list_id)
+    sub(response, "cbc:Description", event.code.label)
     if event.effective_date is not None:
-        _sub(response, "cbc:EffectiveDate", event.effective_date.isoformat())
+        sub(response, "cbc:EffectiveDate", event.effective_date.isoformat())
     if mandate is not None:
         references = _mandate_references(event, mandate)
         for reference in references:
             _reference(block, reference, event, period=_mandate_period(event, mandate))
         agent = _power_of_attorney(
-            _sub(block, "cac:IssuerParty"),
+            sub(block, "cac:IssuerParty"),
             mandate.mandatario_nit,
             mandate.mandatario_dv,
             mandate.mandatario_type.description,
@@ -466,28 +459,28 @@ def build_radian_event(event: RadianEvent, *, software: Software) -> bytes:
         )
         person = mandate.representative
         if person is not None:
-            element = _sub(agent, "cac:Person")
-            _sub(element, "cbc:ID", person.id, schemeID=person.dv, schemeName=person.id_type)
-            _sub(element, "cbc:FirstName", person.first_name)
-            _sub(element, "cbc:FamilyName", person.family_name)
+            element = sub(agent, "cac:Person")
+            sub(element, "cbc:ID", person.id, schemeID=person.dv, schemeName=person.id_type)
+            sub(element, "cbc:FirstName", person.first_name)
+            sub(element, "cbc:FamilyName", person.family_name)
             if person.job_title is not None:
-                _sub(element, "cbc:JobTitle", person.job_title)
+                sub(element, "cbc:JobTitle", person.job_title)
             if person.department is not None:
-                _sub(element, "cbc:OrganizationDepartment", person.department)
+                sub(element, "cbc:OrganizationDepartment", person.department)
     else:
         period = (None, event.due_date, None, None) if event.due_date is not None else None
         _reference(block, event.reference, event, period=period, debtor=True)
         if event.counterpart is not None:
-            issuer = _sub(block, "cac:IssuerParty")
+            issuer = sub(block, "cac:IssuerParty")
             _shares(issuer, (event.counterpart,), "COP")
     _attachments(block, event)
     if mandate is not None:
         # The powers: one more DocumentResponse whose DocumentReferences mirror the first (AAL02/AAL03/AAL05/AAL07).
-        powers = _sub(root, "cac:DocumentResponse")
-        answer = _sub(powers, "cac:Response")
-        _sub(answer, "cbc:ResponseCode", ";".join(mandate.powers))
+        powers = sub(root, "cac:DocumentResponse")
+        answer = sub(powers, "cac:Response")
+        sub(answer, "cbc:ResponseCode", ";".join(mandate.powers))
         general = event.operation in _GENERAL_MANDATES
-        _sub(answer, "cbc:Description", literals.MANDATE_POWERS_GENERAL if general else literals.MANDATE_POWERS_LIMITED)
+        sub(answer, "cbc:Description", literals.MANDATE_POWERS_GENERAL if general else literals.MANDATE_POWERS_LIMITED)
         for reference in _mandate_references(event, mandate):
             _reference(powers, reference, event)
-    return _serialize(root)
+    return serialize(root)

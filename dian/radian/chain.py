@@ -23,7 +23,8 @@ from dian.codes import DIAN_DV, DIAN_NIT, Environment, EventCode
 from dian.cufe import sha384_hex
 from dian.errors import ParseError
 from dian.ubl import namespaces as ns
-from dian.ubl.build import _extensions, _header, _serialize, _sub
+from dian.ubl.build.elements import serialize, sub
+from dian.ubl.build.envelope import dian_extensions, header
 from dian.ubl.model import Party
 from dian.xmlsafe import parse_xml
 
@@ -56,12 +57,12 @@ def status_answer_uuid(*, issuer_nit: str, buyer_nit: str, invoice_number: str, 
 
 
 def _tax_party(parent: etree._Element, path: str, party: Party) -> None:
-    scheme = _sub(parent, f"{path}/cac:PartyTaxScheme")
-    _sub(scheme, "cbc:RegistrationName", party.registration_name or "")
-    _sub(scheme, "cbc:CompanyID", party.nit, schemeID=party.dv, schemeName=party.id_scheme or "31")
-    tax = _sub(scheme, "cac:TaxScheme")
-    _sub(tax, "cbc:ID", "01")
-    _sub(tax, "cbc:Name", "IVA")
+    scheme = sub(parent, f"{path}/cac:PartyTaxScheme")
+    sub(scheme, "cbc:RegistrationName", party.registration_name or "")
+    sub(scheme, "cbc:CompanyID", party.nit, schemeID=party.dv, schemeName=party.id_scheme or "31")
+    tax = sub(scheme, "cac:TaxScheme")
+    sub(tax, "cbc:ID", "01")
+    sub(tax, "cbc:Name", "IVA")
 
 
 def build_status_events(
@@ -78,29 +79,31 @@ def build_status_events(
     root = etree.Element(
         f"{{{ns.APPLICATION_RESPONSE}}}ApplicationResponse", nsmap={None: ns.APPLICATION_RESPONSE, **ns.NSMAP}
     )
-    _extensions(root, provider_nit=DIAN_NIT, provider_dv=DIAN_DV, software_id="...", security_code="...", qr_code=None)
-    _header(root, "1", "DIAN 2.1", environment, number)
-    _sub(root, "cbc:UUID", uuid, schemeID=environment.value, schemeName="CUDE-SHA384")
-    _sub(root, "cbc:IssueDate", issue_date.isoformat())
-    _sub(root, "cbc:IssueTime", issue_time)
+    dian_extensions(
+        root, provider_nit=DIAN_NIT, provider_dv=DIAN_DV, software_id="...", security_code="...", qr_code=None
+    )
+    header(root, "1", "DIAN 2.1", environment, number)
+    sub(root, "cbc:UUID", uuid, schemeID=environment.value, schemeName="CUDE-SHA384")
+    sub(root, "cbc:IssueDate", issue_date.isoformat())
+    sub(root, "cbc:IssueTime", issue_time)
     _tax_party(root, "cac:SenderParty", _DIAN)
     _tax_party(root, "cac:ReceiverParty", issuer)
     for entry in entries:
-        block = _sub(root, "cac:DocumentResponse")
-        response = _sub(block, "cac:Response")
-        _sub(response, "cbc:ReferenceID", str(entry.line))
-        _sub(response, "cbc:ResponseCode", entry.code.value)
-        _sub(response, "cbc:Description", entry.description)
+        block = sub(root, "cac:DocumentResponse")
+        response = sub(block, "cac:Response")
+        sub(response, "cbc:ReferenceID", str(entry.line))
+        sub(response, "cbc:ResponseCode", entry.code.value)
+        sub(response, "cbc:Description", entry.description)
         if entry.signed_at is not None:
             local = entry.signed_at.astimezone(BOGOTA)
-            _sub(response, "cbc:EffectiveDate", local.date().isoformat())
-            _sub(response, "cbc:EffectiveTime", local.strftime("%H-%M-%S") + "-05:00")  # DIAN's dashes (A.12)
-        reference = _sub(block, "cac:DocumentReference")
-        _sub(reference, "cbc:ID", entry.number)
-        _sub(reference, "cbc:UUID", entry.cude, schemeName="CUDE-SHA384")
+            sub(response, "cbc:EffectiveDate", local.date().isoformat())
+            sub(response, "cbc:EffectiveTime", local.strftime("%H-%M-%S") + "-05:00")  # DIAN's dashes (A.12)
+        reference = sub(block, "cac:DocumentReference")
+        sub(reference, "cbc:ID", entry.number)
+        sub(reference, "cbc:UUID", entry.cude, schemeName="CUDE-SHA384")
         _tax_party(block, "cac:IssuerParty", entry.sender)
         _tax_party(block, "cac:RecipientParty", entry.receiver)
-    return _serialize(root)
+    return serialize(root)
 
 
 def _text(element: etree._Element, path: str) -> str:

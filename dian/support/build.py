@@ -20,27 +20,12 @@ from dian.cufe import software_security_code
 from dian.errors import BuildError
 from dian.support import literals
 from dian.support.cuds import CudsFields, cuds_fields, qr_text, qr_url
-from dian.ubl.build import (
-    DocumentDraft,
-    DraftLine,
-    NumberingRange,
-    Software,
-    _accounting_party,
-    _allowance_charges,
-    _check_draft,
-    _exchange_rate,
-    _extensions,
-    _header,
-    _key_and_dates,
-    _line_item,
-    _line_start,
-    _monetary_total,
-    _new_root,
-    _payment,
-    _serialize,
-    _sub,
-    _tax_totals,
-)
+from dian.ubl.build import DocumentDraft, DraftLine, NumberingRange, Software
+from dian.ubl.build.commercial import check_draft, exchange_rate, key_and_dates, monetary_total, payment_means
+from dian.ubl.build.elements import new_root, serialize, sub
+from dian.ubl.build.envelope import dian_extensions, header
+from dian.ubl.build.lines import allowance_charges, line_item, line_start, tax_totals
+from dian.ubl.build.parties import accounting_party
 
 __all__ = ["Generation", "SupportDraft", "SupportKey", "build_support", "support_key"]
 
@@ -109,7 +94,7 @@ def _zero():
 
 def _check(support: SupportDraft, numbering: NumberingRange | None) -> None:
     draft = support.draft
-    _check_draft(draft)
+    check_draft(draft)
     kind = support.document_type
     if kind is DocumentType.SUPPORT_DOCUMENT:
         if numbering is None:
@@ -144,21 +129,21 @@ def _lines(root, support: SupportDraft, local: str) -> None:
     line_name, quantity_name = invoice if local == "Invoice" else ("cac:CreditNoteLine", "cbc:CreditedQuantity")
     for index, line in enumerate(draft.lines, start=1):
         field = f"lines[{index}]"
-        element = _line_start(root, line_name, quantity_name, line, draft.currency)
+        element = line_start(root, line_name, quantity_name, line, draft.currency)
         charges = line.allowance_charges if isinstance(line, DraftLine) else ()
         if local == "Invoice":
             generation = support.generations[index - 1]
-            period = _sub(element, "cac:InvoicePeriod")
-            _sub(period, "cbc:StartDate", generation.start.isoformat())
-            _sub(period, "cbc:DescriptionCode", generation.mode)
-            _sub(period, "cbc:Description", literals.GENERATION_MODES[generation.mode])
-            _allowance_charges(element, charges, draft.currency, f"{field}.allowance_charges")
-            _tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
-            _tax_totals(element, "cac:WithholdingTaxTotal", line.withholdings, draft.currency, f"{field}.withholdings")
+            period = sub(element, "cac:InvoicePeriod")
+            sub(period, "cbc:StartDate", generation.start.isoformat())
+            sub(period, "cbc:DescriptionCode", generation.mode)
+            sub(period, "cbc:Description", literals.GENERATION_MODES[generation.mode])
+            allowance_charges(element, charges, draft.currency, f"{field}.allowance_charges")
+            tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
+            tax_totals(element, "cac:WithholdingTaxTotal", line.withholdings, draft.currency, f"{field}.withholdings")
         else:
-            _tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
-            _allowance_charges(element, charges, draft.currency, f"{field}.allowance_charges")
-        _line_item(element, line, draft.currency, field, base_quantity=line.base_quantity or line.quantity)
+            tax_totals(element, "cac:TaxTotal", line.taxes, draft.currency, f"{field}.taxes")
+            allowance_charges(element, charges, draft.currency, f"{field}.allowance_charges")
+        line_item(element, line, draft.currency, field, base_quantity=line.base_quantity or line.quantity)
 
 
 def build_support(support: SupportDraft, *, software: Software, numbering: NumberingRange | None = None) -> bytes:
@@ -168,8 +153,8 @@ def build_support(support: SupportDraft, *, software: Software, numbering: Numbe
     kind = support.document_type
     key = support_key(support, pin=software.pin)
     local = "Invoice" if kind is DocumentType.SUPPORT_DOCUMENT else "CreditNote"
-    root = _new_root(local)
-    _extensions(
+    root = new_root(local)
+    dian_extensions(
         root,
         provider_nit=software.provider_nit,
         provider_dv=software.provider_dv,
@@ -182,31 +167,31 @@ def build_support(support: SupportDraft, *, software: Software, numbering: Numbe
     customization = support.customization_id
     if local == "CreditNote":
         customization = literals.ADJUSTMENT_CUSTOMIZATION[customization]
-    _header(root, customization, profile, draft.environment, draft.number)
-    _key_and_dates(root, local, draft, kind, key)
+    header(root, customization, profile, draft.environment, draft.number)
+    key_and_dates(root, local, draft, kind, key)
     if draft.discrepancy_response is not None:
-        discrepancy = _sub(root, "cac:DiscrepancyResponse")
+        discrepancy = sub(root, "cac:DiscrepancyResponse")
         response = draft.discrepancy_response
-        _sub(discrepancy, "cbc:ReferenceID", response.reference_id or draft.billing_references[0].number)
-        _sub(discrepancy, "cbc:ResponseCode", response.code)
-        _sub(discrepancy, "cbc:Description", response.description or literals.ADJUSTMENT_CONCEPTS[response.code])
+        sub(discrepancy, "cbc:ReferenceID", response.reference_id or draft.billing_references[0].number)
+        sub(discrepancy, "cbc:ResponseCode", response.code)
+        sub(discrepancy, "cbc:Description", response.description or literals.ADJUSTMENT_CONCEPTS[response.code])
     for reference in draft.billing_references:
-        element = _sub(root, "cac:BillingReference/cac:InvoiceDocumentReference")
-        _sub(element, "cbc:ID", reference.number)
-        _sub(element, "cbc:UUID", reference.uuid, schemeName=literals.CUDS_SCHEME)
+        element = sub(root, "cac:BillingReference/cac:InvoiceDocumentReference")
+        sub(element, "cbc:ID", reference.number)
+        sub(element, "cbc:UUID", reference.uuid, schemeName=literals.CUDS_SCHEME)
         if reference.issue_date is not None:
-            _sub(element, "cbc:IssueDate", reference.issue_date.isoformat())
-    _accounting_party(root, "cac:AccountingSupplierParty", draft.supplier)
-    _accounting_party(root, "cac:AccountingCustomerParty", draft.customer)
-    _payment(root, draft)
+            sub(element, "cbc:IssueDate", reference.issue_date.isoformat())
+    accounting_party(root, "cac:AccountingSupplierParty", draft.supplier)
+    accounting_party(root, "cac:AccountingCustomerParty", draft.customer)
+    payment_means(root, draft)
     if local == "Invoice":
-        _allowance_charges(root, draft.allowance_charges, draft.currency, "allowance_charges")
-        _exchange_rate(root, draft)
+        allowance_charges(root, draft.allowance_charges, draft.currency, "allowance_charges")
+        exchange_rate(root, draft)
     else:
-        _exchange_rate(root, draft)
-        _allowance_charges(root, draft.allowance_charges, draft.currency, "allowance_charges")
-    _tax_totals(root, "cac:TaxTotal", draft.tax_totals, draft.currency, "tax_totals")
-    _tax_totals(root, "cac:WithholdingTaxTotal", draft.withholdings, draft.currency, "withholdings")
-    _monetary_total(root, "cac:LegalMonetaryTotal", draft.monetary_total, draft.currency)
+        exchange_rate(root, draft)
+        allowance_charges(root, draft.allowance_charges, draft.currency, "allowance_charges")
+    tax_totals(root, "cac:TaxTotal", draft.tax_totals, draft.currency, "tax_totals")
+    tax_totals(root, "cac:WithholdingTaxTotal", draft.withholdings, draft.currency, "withholdings")
+    monetary_total(root, "cac:LegalMonetaryTotal", draft.monetary_total, draft.currency)
     _lines(root, support, local)
-    return _serialize(root)
+    return serialize(root)
