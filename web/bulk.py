@@ -2,7 +2,7 @@
 confirmation page listing what will be sent) and assign to a clerk, on the ticked rows or on every document the
 filters match.
 
-Events go through events.service.emit_many (dian/rules.py decides per document), then deliver_now, as the document
+Events go through events.service.emit_many (dian.rules decides per document), then deliver_now, as the document
 page does; assignment goes through web.assignment.assign. The answer is a page with one row per document saying
 honestly what became of it: registered, queued (DIAN did not answer; the outbox retries), rejected by DIAN with its
 reason, or not sent and why.

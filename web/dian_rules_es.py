@@ -1,7 +1,8 @@
 """DIAN's rule codes for the events 030-033, told to a clerk: what the rejection means and what to do next (es-CO).
 
 DIAN answers a refused event with lines like ``Regla: AAB27b, Rechazo: Huella no corresponde…`` (dian-facts.md 6,
-and dian/simulator/core.py for the rules the simulator applies; dian/rules.py holds the codes Buzón predicts itself).
+and dian/simulator/core.py for the rules the simulator applies; dian/rules/table.py holds the codes Buzón predicts
+itself).
 ``explain`` turns one such line into the rule code, a sentence on its meaning, the next step and DIAN's own text;
 a code not in the table still shows DIAN's text with a generic next step.
 """
@@ -24,7 +25,7 @@ class RuleHelp:
     next_step: str
 
 
-# Rule code -> (meaning, next step). Sources: dian-facts.md 2.2, 2.5, 6; dian/rules.py; dian/simulator/core.py.
+# Rule code -> (meaning, next step). Sources: dian-facts.md 2.2, 2.5, 6; dian/rules/table.py; dian/simulator/core.py.
 RULES: dict[str, RuleHelp] = {
     "90": RuleHelp(
         "La DIAN ya había recibido este mismo evento (documento procesado anteriormente).",

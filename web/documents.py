@@ -1,7 +1,7 @@
 """The document page: parties, lines, taxes and totals, the verification report, the supplier's PDF (or the XML made
 readable), downloads, the event timeline, the claim-window countdown, and the clerk's actions 030, 032, 033 and 031.
 
-The actions only go through events.service (dian/rules.py decides); a refusal is a flash message, never a 500.
+The actions only go through events.service (dian.rules decides); a refusal is a flash message, never a 500.
 After signing, the event is delivered to DIAN at once so the timeline shows DIAN's answer on the next page.
 """
 
