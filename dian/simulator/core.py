@@ -9,12 +9,10 @@ Where the facts do not name DIAN's code the simulator says so with its own ``SIM
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import threading
 import tomllib
 import uuid
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +46,7 @@ from dian.simulator.replies import (
 from dian.simulator.store import Store
 from dian.simulator.support import issuer_of
 from dian.simulator.testsets import TestSets
-from dian.soap.packaging import ZipMember
+from dian.soap.packaging import ZipMember, zip_dated
 from dian.trust import SigningIdentity, TrustStore, load_certificate_file
 from dian.ubl import parse_document
 from dian.ubl.build import ValidationDraft, build_validation_response
@@ -807,11 +805,9 @@ class Simulator:
         replies = [Reply.from_json(json.loads(r["reply"])) for r in rows]
         if len(replies) == 1:
             return replies
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for position, reply in enumerate(replies):
-                if reply.xml:
-                    archive.writestr(f"ar{reply.file_name or position}.xml", reply.xml)
+        # The answers' zip is dated when the batch's validation ended, not by the machine's clock.
+        finished = _from_iso(ready["ready_at"]) if ready is not None else self.clock()
+        answers = {f"ar{r.file_name or position}.xml": r.xml for position, r in enumerate(replies) if r.xml}
         accepted = sum(1 for r in replies if r.is_valid)
         return [
             Reply(
@@ -819,7 +815,7 @@ class Simulator:
                 "00",
                 OK,
                 f"Batch procesado: {accepted} de {len(replies)} documentos validados.",
-                xml=buffer.getvalue(),
+                xml=zip_dated(answers, finished),
             )
         ]
 

@@ -352,9 +352,13 @@ def test_a_note_in_the_same_batch_as_its_invoice_is_refused_and_the_batch_answer
 
     upload = upload_result_from(world.client._call("SendTestSetAsync", fileName="z.zip", contentFile=buffer.getvalue(),
                                                    testSetId="ts-2"))  # fmt: skip
+    uploaded = dt.datetime.now(BOGOTA).replace(tzinfo=None, microsecond=0)
     (answer,) = world.client.get_status_zip(upload.zip_key)
     assert answer.status_code == "00"
     with zipfile.ZipFile(io.BytesIO(answer.xml)) as archive:
+        # Dated when the batch was validated (no delay here: at its upload), in Bogotá; a zip keeps even seconds.
+        stamps = {dt.datetime(*info.date_time) for info in archive.infolist()}
+        assert len(stamps) == 1 and abs(stamps.pop() - uploaded) <= dt.timedelta(seconds=3)
         verdicts = {parse_document(archive.read(n)).document_reference.uuid: parse_document(archive.read(n))
                     for n in archive.namelist()}  # fmt: skip
     assert verdicts[invoice.uuid].response_code == "02"
