@@ -1,7 +1,7 @@
 """GetDocumentInfo: an invoice's summary, its events and its current legitimate holder (peers-wave2.md 1.6).
 
-Not in DIAN's 2024 WSDL copy; the request and answer follow the shape Buzón's client reads (/tmp/buzon's
-GETDOCUMENTINFO.md, from generated clients of DIAN's later WSDL): WCF data contracts, members in alphabetical
+Not in DIAN's 2024 WSDL copy; the request and answer follow the shape Buzón's client reads (as
+generated clients of DIAN's later WSDL have it): WCF data contracts, members in alphabetical
 order, each type's members in its own ``http://schemas.datacontract.org/2004/07/<Type>`` namespace. DIAN names the
 holder by name only (``LegitimoTenedor/Nombre``); its NIT is the last 037's ``Receptor/NumeroDoc``. The states are
 the portal's RADIAN labels (radian-issuing-facts.md A.12) with DIAN's ``RadianDocumentStatus`` numbers.

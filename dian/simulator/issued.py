@@ -7,7 +7,7 @@ window of 03/04 (B.3) and, for notes, the referenced invoice (B.4). Each refusal
 
 Rule ids: DIAN's where the facts name them (FAB27b, FAB05b/07/08b/10b/11b/12b, FAD06/CAD06/DAD06, FAD09e, FAU04,
 FAU06, FAS02, FAU14 with the wording of DIAN's real GetStatusZip answer, CBG04a/DBG04a, VLR02, CTG01); where they do
-not, the simulator's own ``SIM…`` id rather than an invented one (the list is in /tmp/buzon/ISSUED-SIM.md).
+not, the simulator's own ``SIM…`` id rather than an invented one, written beside its check.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 * ``POST /_sim/buyer-policy`` ``{"policy": "off|accept|claim|silence", "buyer_nit"?, "concept"?}`` → 200;
   ``GET /_sim/buyer-policy`` → 200 ``{"policies": [...], "log": [...]}``.
 
-Bad input answers 400 ``{"error": "…"}``. The shapes are documented in /tmp/buzon/ISSUED-SIM.md.
+Bad input answers 400 ``{"error": "…"}``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ WS-Security header (fault otherwise), dispatches on the body element, and answer
 namespaces, ``i:nil``, an unsigned Timestamp in the reply header). ``/_sim/…`` is the admin API (loopback only):
 ``GET /_sim/health``, ``GET|POST|DELETE /_sim/faults``, ``POST /_sim/seed``, and RADIAN's counterparts:
 ``POST /_sim/invoices``, ``GET /_sim/invoices/<cufe>``, ``POST /_sim/counterparts`` (counterparts.py); what we issue:
-``/_sim/test-sets``, ``/_sim/contingencies``, ``/_sim/buyer-policy`` (issued_admin.py, /tmp/buzon/ISSUED-SIM.md).
+``/_sim/test-sets``, ``/_sim/contingencies``, ``/_sim/buyer-policy`` (issued_admin.py).
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ STATUS_66 = _answer(
 )
 
 
-# GetDocumentInfo in the shape of /tmp/buzon/GETDOCUMENTINFO.md (DIAN's data contracts; not a recorded DIAN answer).
+# GetDocumentInfo in the shape of generated clients of DIAN's later WSDL (data contracts; not a recorded DIAN answer).
 _ENTIDAD = "http://schemas.datacontract.org/2004/07/Entidad"
 DOCUMENT_INFO = _answer(
     "GetDocumentInfo",

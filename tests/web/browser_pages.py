@@ -4,7 +4,6 @@ the preview PDF posted with the preview page's own fields, and going to an area 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +22,14 @@ def go_to_area(page: Any, label: str) -> None:
     link.click()
 
 
-def shoot(page: Any, directory: Path, name: str, *, copy_to: Path | None = None) -> None:
-    """The page at both sizes (full page) into ``directory`` (and a copy into ``copy_to``); on the phone no sideways
-    scroll, one h1 and every control labelled."""
+def shoot(page: Any, directory: Path, name: str) -> None:
+    """The page at both sizes (full page) into ``directory``; on the phone no sideways scroll, one h1 and every control
+    labelled."""
     directory.mkdir(parents=True, exist_ok=True)
-    if copy_to is not None:
-        copy_to.mkdir(parents=True, exist_ok=True)
     for size, viewport in SIZES.items():
         page.set_viewport_size(viewport)
         path = directory / f"{name}-{size}.png"
         page.screenshot(path=str(path), full_page=True)
-        if copy_to is not None:
-            shutil.copy(path, copy_to / path.name)
         if size == "390x844":
             found = page.evaluate(AUDIT_JS)
             assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at 390 px: {found['wide']}"

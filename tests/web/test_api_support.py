@@ -28,7 +28,7 @@ from tests.web.test_api_issuing import make_api
 
 pytestmark = pytest.mark.integration
 
-SHOTS = Path("/tmp/buzon/shots/h3-soporte")
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "soporte-api"
 
 
 def _verify_cli(bed, paths: list[Path], tmp_path: Path) -> str:

@@ -1,11 +1,9 @@
 """The seller of a documento soporte, reached from the DS's page in Debian's Chromium: a farmer we only bought from
 with DS (no invoice, no suppliers row) has a supplier page with its DS and 95, at 1440x900 and 390x844 (screenshots
-to /tmp/buzon/shots/m3-followups-19/ and test-artifacts/soporte/); the real app, issuing service and the DIAN
+to test-artifacts/soporte/); the real app, issuing service and the DIAN
 simulator over HTTP."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +15,6 @@ from tests.integration.support_fixtures import (  # noqa: F401 - fixtures
     support_bed,
     support_data,
 )
-from tests.web import test_browser_support
 from tests.web.test_browser import browser as browser  # the fixture (Debian's Chromium), shared
 from tests.web.test_browser_support import shoot
 from tests.web.test_browser_titles import log_in, serve
@@ -25,12 +22,8 @@ from tests.web.test_support_pages import app_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
-SHOTS = Path("/tmp/buzon/shots/m3-followups-19")
-
-
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
 def test_the_ds_seller_link_opens_its_history(browser, support_bed, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(test_browser_support, "SHOTS", SHOTS)  # shoot() copies there
     ds = issue_support(support_bed, support_data(), deliver=True)
     note = issue_support(support_bed, adjustment_data(ds, concept="4") | {"lines": [
         {"description": "Descuento por calidad", "quantity": "1", "unit_price": "50000",

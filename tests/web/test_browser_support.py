@@ -3,7 +3,7 @@ the DIAN simulator over HTTP: the running estimate while typing, "Calcular" with
 the preview, "Firmar y enviar a la DIAN" coming back validated with the CUDS, the list, the annulment (95) from the
 DS's page in two clicks, and the week's purchases gathered into one DS.
 
-Screenshots at 1440x900 and 390x844 go to /tmp/buzon/shots/h4-soporte-ui/ (and test-artifacts/soporte/).
+Screenshots at 1440x900 and 390x844 go to test-artifacts/soporte/.
 """
 
 from __future__ import annotations
@@ -25,12 +25,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "soporte"
-SHOTS = Path("/tmp/buzon/shots/h4-soporte-ui")
 
 
 def shoot(page: Any, name: str) -> None:
-    """The page at both sizes, also into SHOTS (tests/web/browser_pages.py)."""
-    browser_pages.shoot(page, ARTIFACTS, name, copy_to=SHOTS)
+    """The page at both sizes (tests/web/browser_pages.py)."""
+    browser_pages.shoot(page, ARTIFACTS, name)
 
 
 @pytest.mark.parametrize("issuing_bed", ["sqlite"], indirect=True)
@@ -124,9 +123,9 @@ def _pdf_png(data: bytes, name: str) -> None:
     """The PDF's first page as a PNG beside the screenshots, for a person to look at (pdftoppm when installed)."""
     if shutil.which("pdftoppm") is None:
         return
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    source = SHOTS / f"{name}.pdf"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    source = ARTIFACTS / f"{name}.pdf"
     source.write_bytes(data)
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(source), str(SHOTS / name)], check=True,
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", str(source), str(ARTIFACTS / name)], check=True,
                    timeout=60)  # fmt: skip
     source.unlink()

@@ -3,12 +3,11 @@ list at /facturas-emitidas shows every state buzon/demo_issued.py seeded through
 simulator (validated, rejected by DIAN, a credit note, the buyer's acceptance, its claim and our tacit acceptance),
 and the documents' pages tell the buyer's mail: delivered (the scheduler's SMTP run to a real aiosmtpd server, then
 settled, as `make run` does with its sink), or not sent for want of an address, with "Reenviar al comprador".
-Screenshots at 1440x900 and 390x844 go to test-artifacts/demo/ (copied to /tmp/buzon/shots/h2-billing-ui/)."""
+Screenshots at 1440x900 and 390x844 go to test-artifacts/demo/."""
 
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from tests.web.test_page_walk import AUDIT_JS, log_in, new_page
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "demo"
-SHOTS = Path("/tmp/buzon/shots/h2-billing-ui")
 SIZES = {"1440x900": {"width": 1440, "height": 900}, "390x844": {"width": 390, "height": 844}}
 
 
@@ -41,9 +39,6 @@ def shoot(page, name: str) -> None:
         page.set_viewport_size(viewport)
         path = ARTIFACTS / f"{name}-{size}.png"
         page.screenshot(path=str(path), full_page=True)
-        if SHOTS.parents[1].is_dir():  # /tmp/buzon: the team's shared folder, when there is one
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, SHOTS / path.name)
         found = page.evaluate(AUDIT_JS)
         assert found["scrollWidth"] <= found["innerWidth"], f"{name} scrolls sideways at {size}: {found['wide']}"
 
