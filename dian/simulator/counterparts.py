@@ -6,7 +6,25 @@ who registers (036), endorses (037) and reports it for payment (046), an authori
 lifts the limit (042), a debtor who pays (045). Each event is built by ``dian.ubl.build`` or ``dian.radian.build``,
 signed with a certificate for the acting NIT issued by the simulator's CA (``pki.py``), and registered through the same
 checks as SendEventUpdateStatus: a counterpart cannot do what DIAN would refuse. ``register_invoice`` makes an invoice
-issued elsewhere known, as DIAN would know it. The JSON shapes are in ``wsgi.py``'s admin API (``/_sim/counterparts``).
+issued elsewhere known, as DIAN would know it.
+
+The admin API (loopback JSON, served by ``wsgi.py``); a party is ``{"nit", "name"}`` (the NIT without its check digit):
+
+* ``POST /_sim/invoices`` ``{"xml": base64}`` or ``{"xml_text": "…"}`` → 201 (200 when already known) the invoice as
+  ``GET /_sim/invoices/<cufe>`` answers it: cufe, number, issuer and buyer (``*_nit``, ``*_name``), payment_means,
+  due_date, payable, current_value, signed_at, holders ``[{nit, name}]`` and events ``[{code, operation, cude,
+  sender_nit, receiver_nits, signed_at}]``; 404 for an unknown CUFE.
+* ``POST /_sim/counterparts`` ``{"action", "cufe", "from"?, "at"? (ISO-8601 with offset; default the simulator's
+  clock), "number"? (default a consecutive of the sender)}`` and per action: ``acknowledge`` and ``receipt``
+  (``person``? ``{id, first_name, family_name}`` who signs), ``accept``, ``claim`` (``concept`` 01–04, default 02),
+  ``tacit``; ``register`` (``operation``? 361 first or 363 later); ``endorse`` (``to`` party, ``operation``? 371
+  with or 372 without responsibility, ``amount``? default the current value, ``rate``?, ``blank``?); ``report``
+  (046); ``limit`` (``authority``?, ``operation``? 411 seizure or 412 payment order, ``amount``?); ``lift``
+  (``limitation`` the 041's CUDE, ``operation``? 421 by judgment or 422 early); ``pay`` (``payer``?, ``amount``?
+  default the current value — all of it a 452, less a 451 —, ``date``? ISO date). → 200 ``{registered: true, code,
+  operation, cude, number, sender_nit, receiver_nit, signed_at, xml, answer (DIAN's ApplicationResponse, base64),
+  holders}``, or ``{registered: false, status_code, errors, xml}`` when DIAN's checks refuse it; a request that
+  cannot be made (unknown action, bad field) → 400 ``{"error": "…"}`` naming the field.
 """
 
 from __future__ import annotations
@@ -97,7 +115,7 @@ class Outcome:
     holders: tuple[Share, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The admin API's answer (RADIAN-SIM.md section 2)."""
+        """The admin API's answer (the module docstring)."""
         if not self.reply.is_valid:
             return {
                 "registered": False,
@@ -199,7 +217,7 @@ class Counterparts:
         return self.describe(key), known is None
 
     def describe(self, cufe: str) -> dict[str, Any]:
-        """An invoice the simulator holds, its current holder(s) and its events (RADIAN-SIM.md section 1)."""
+        """An invoice the simulator holds, its holder(s) and its events (``GET /_sim/invoices/<cufe>``)."""
         title = self.sim.radian.title_of(cufe)
         if title is None:
             raise CounterpartError(f"cufe: the simulator holds no invoice {cufe!r}")
@@ -234,7 +252,7 @@ class Counterparts:
     # -- acting -------------------------------------------------------------------------------------------------
 
     def act(self, spec: dict[str, Any]) -> Outcome:
-        """Carry out one admin action (RADIAN-SIM.md section 2); CounterpartError for a request that cannot be."""
+        """Carry out one admin action (the module docstring); CounterpartError for a request that cannot be."""
         action = str(spec.get("action", ""))
         if action not in ACTIONS:
             raise CounterpartError(f"action: one of {', '.join(ACTIONS)}, got {action!r}")

@@ -211,8 +211,9 @@ ASSIGNEE = {"nit": "901555444", "name": "CESIONARIA DE PRUEBA S.A.S."}
 
 
 def _as_party(bed: EventsBed, cufe: str, what: str, **fields: object) -> None:
-    """The factor's own 049/050, signed by the simulator as the factor and registered through DIAN's checks. The admin
-    API has no action for them (RADIAN-SIM.md section 2), so the simulator's counterparts are driven in process."""
+    """The factor's own 049/050, signed by the simulator as the factor and registered through DIAN's checks. The
+    admin API has no action for them (dian/simulator/counterparts.py), so the simulator's counterparts are driven in
+    process."""
     from dian.nit import check_digit
     from dian.ubl.model import Party
 

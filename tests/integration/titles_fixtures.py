@@ -77,7 +77,8 @@ class TitlesBed:
         return invoice, attached
 
     def counterpart(self, action: str, cufe: str, *, at: dt.datetime | None = None, **fields: Any) -> dict[str, Any]:
-        """One action of a party the simulator plays, through its admin endpoint over HTTP (RADIAN-SIM.md 2)."""
+        """One action of a party the simulator plays, through its admin endpoint over HTTP (its shapes: the docstring
+        of dian/simulator/counterparts.py)."""
         body = {"action": action, "cufe": cufe, **fields}
         if at is not None:
             body["at"] = at.isoformat()
