@@ -10,8 +10,6 @@ from dian.ubl.build.elements import check_time, new_root, serialize, sub
 from dian.ubl.build.envelope import header, signature_placeholder
 from dian.ubl.build.parties import application_party, check_party
 
-__all__ = ["build_attached_document"]
-
 
 def _cdata(payload: bytes, field: str) -> etree.CDATA:
     if not payload.strip():

@@ -19,18 +19,6 @@ from dian.ubl.build.lines import allowance_charges, line_extras, line_item, line
 from dian.ubl.build.parties import accounting_party, check_party
 from dian.ubl.model import MonetaryTotal
 
-__all__ = [
-    "build_credit_note",
-    "build_debit_note",
-    "build_invoice",
-    "check_draft",
-    "exchange_rate",
-    "key_and_dates",
-    "monetary_total",
-    "payment_means",
-]
-
-
 _DOCUMENTS = {
     # root: (line element, quantity element, monetary total, profile, default customization)
     "Invoice": (

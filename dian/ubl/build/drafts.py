@@ -20,22 +20,6 @@ from dian.ubl.model import (
     TaxTotal,
 )
 
-__all__ = [
-    "AdditionalReference",
-    "AllowanceCharge",
-    "AttachedDraft",
-    "DocumentDraft",
-    "DocumentKey",
-    "DraftLine",
-    "EventDraft",
-    "ExchangeRate",
-    "InvoicePeriod",
-    "NumberingRange",
-    "Software",
-    "UnitTaxSubtotal",
-    "ValidationDraft",
-]
-
 
 @dataclass(frozen=True)
 class Software:

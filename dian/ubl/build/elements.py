@@ -13,9 +13,6 @@ from dian.cufe import format_amount
 from dian.errors import BuildError
 from dian.ubl import namespaces as ns
 
-__all__ = ["AGENCY_ID", "AGENCY_NAME", "check_time", "money", "new_root", "number", "serialize", "sts", "sub"]
-
-
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>'
 AGENCY_ID = "195"
 AGENCY_NAME = "CO, DIAN (Dirección de Impuestos y Aduanas Nacionales)"

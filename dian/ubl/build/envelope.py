@@ -10,9 +10,6 @@ from dian.ubl import namespaces as ns
 from dian.ubl.build.drafts import NumberingRange
 from dian.ubl.build.elements import AGENCY_ID, AGENCY_NAME, sts, sub
 
-__all__ = ["dian_extensions", "header", "qr_url", "signature_placeholder"]
-
-
 _PLACEHOLDER_ID = "placeholder"
 
 

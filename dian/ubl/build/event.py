@@ -10,9 +10,6 @@ from dian.ubl.build.elements import check_time, new_root, serialize, sub
 from dian.ubl.build.envelope import dian_extensions, header, qr_url
 from dian.ubl.build.parties import application_party, check_party
 
-__all__ = ["build_event"]
-
-
 _EVENTS = frozenset(
     {
         EventCode.ACUSE_RECIBO,

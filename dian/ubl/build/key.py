@@ -11,8 +11,6 @@ from dian.errors import BuildError
 from dian.ubl.build.drafts import DocumentDraft, DocumentKey, NumberingRange, Software
 from dian.ubl.build.envelope import qr_url
 
-__all__ = ["document_key"]
-
 
 def _tax_amounts(draft: DocumentDraft) -> dict[str, Decimal]:
     sums: dict[str, Decimal] = {}

@@ -14,8 +14,6 @@ from dian.ubl.build.drafts import AllowanceCharge, DraftLine, UnitTaxSubtotal
 from dian.ubl.build.elements import money, number, sub
 from dian.ubl.model import ItemCode, Line, TaxTotal
 
-__all__ = ["allowance_charges", "line_extras", "line_item", "line_start", "tax_totals"]
-
 
 def tax_totals(parent: etree._Element, name: str, totals: Iterable[TaxTotal], currency: str, field: str) -> None:
     for index, total in enumerate(totals, start=1):

@@ -11,9 +11,6 @@ from dian.errors import BuildError
 from dian.ubl.build.elements import AGENCY_ID, AGENCY_NAME, sub
 from dian.ubl.model import Party
 
-__all__ = ["accounting_party", "application_party", "check_party", "party_tax_scheme"]
-
-
 _FOREIGN_ID = re.compile(r"^[A-Za-z0-9-]{1,20}$")
 
 

@@ -10,9 +10,6 @@ from dian.ubl.build.envelope import dian_extensions, header
 from dian.ubl.build.parties import application_party, check_party
 from dian.ubl.model import Party
 
-__all__ = ["DIAN_PARTY", "build_validation_response"]
-
-
 _VALIDATION_TEXT = {
     ValidationCode.VALIDATED: "Documento validado por la DIAN",
     ValidationCode.REJECTED: "Documento rechazado por la DIAN",
