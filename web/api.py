@@ -55,11 +55,6 @@ def _db() -> Session:
     return tenant.db()
 
 
-def _calendar() -> BusinessCalendar:
-    settings = tenant.settings()
-    return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
-
-
 def _error(status: int, error: str, message: str, **extra: Any) -> Any:
     return jsonify(error=error, message=message, **extra), status
 
@@ -131,7 +126,7 @@ def event_json(event: DocumentEvent) -> dict[str, Any]:
 def documents() -> Any:
     """The inbox's documents with its filters (web/query.py), in keyset pages: pass `next_cursor` back as `cursor`."""
     now = datetime.now(UTC)
-    calendar = _calendar()
+    calendar = tenant.calendar()
     try:
         checked = api_input.list_args(request.args)
         filters = InboxQuery.from_args(request.args)
@@ -183,7 +178,7 @@ def document(cufe: str) -> Any:
     db = _db()
     doc = _by_cufe(cufe)
     now = datetime.now(UTC)
-    body = document_summary(doc, now, _calendar())
+    body = document_summary(doc, now, tenant.calendar())
     body.update(
         prefix=doc.prefix,
         environment=doc.environment.value,

@@ -44,11 +44,6 @@ def _db() -> Any:
     return tenant.db()
 
 
-def _calendar() -> BusinessCalendar:
-    settings = tenant.settings()
-    return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
-
-
 @dataclass
 class Row:
     """One request as the page shows it."""
@@ -127,7 +122,7 @@ def rows(db: Any, states: tuple[ApprovalState, ...], now: datetime, *, limit: in
     names = _names(db, {a.requested_by for a, _ in found} | {a.decided_by or "" for a, _ in found})
     events = {e.id: e for e in db.scalars(sa.select(DocumentEvent).where(
         DocumentEvent.id.in_([a.event_id for a, _ in found if a.event_id])))}  # fmt: skip
-    calendar, me = _calendar(), current_user.actor
+    calendar, me = tenant.calendar(), current_user.actor
     out = []
     for approval, end in found:
         kind = "title" if approval.title_id is not None else "document"

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from dian.calendar import BOGOTA
 from store.archive.pack import PackRequest, stream_pack
 from store.archive.retention import RETENTION_YEARS, describe, list_holds
-from store.blobs import BlobStore
 from store.models import LegalHold, Role
 from web import tenant
 from web.access import roles
@@ -33,10 +32,6 @@ class PeriodError(ValueError):
 
 def _db() -> Session:
     return tenant.db()
-
-
-def _blobs() -> BlobStore:
-    return tenant.tenant().blobs
 
 
 def _day(value: str, label: str) -> date:
@@ -118,7 +113,7 @@ def download() -> Any:
 
     name = f"paquete-auditoria-{first}-{last}.zip"
     return Response(
-        stream_with_context(stream_pack(_db(), _blobs(), identity, pack, render_pdf=render_pdf)),
+        stream_with_context(stream_pack(_db(), tenant.blobs(), identity, pack, render_pdf=render_pdf)),
         mimetype="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )

@@ -28,7 +28,7 @@ from store.state import IN_FLIGHT
 from web import query, tenant
 from web.assignment import AssignmentRefused, assign, assignable_users, display_name
 from web.document_labels import EVENT_SHORT
-from web.documents import UNAVAILABLE, calendar, person_of, profile_person
+from web.documents import UNAVAILABLE, person_of, profile_person
 from web.labels import local_time, money
 
 MAX_SELECTED = 200
@@ -135,7 +135,7 @@ def run_bulk(form: Any) -> tuple[str, int]:
         return _page("Acción masiva", status=400, problem="Acción desconocida.")
     title = "Asignar" if action == ASSIGN else BULK_ACTIONS[action][0]
     try:
-        ids = chosen_ids(db, form, calendar())
+        ids = chosen_ids(db, form, tenant.calendar())
     except Refusal as exc:
         return _page(title, status=400, problem=str(exc))
     if not ids:

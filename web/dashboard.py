@@ -271,11 +271,6 @@ def overview(s: Session, now: datetime, calendar: BusinessCalendar, period: Peri
     )
 
 
-def _calendar() -> BusinessCalendar:
-    settings = tenant.settings()
-    return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
-
-
 @bp.get("/resumen")
 @roles(*VIEWERS)
 def index() -> tuple[str, int]:
@@ -288,7 +283,7 @@ def index() -> tuple[str, int]:
     except PeriodError as exc:
         problem, chosen = str(exc), period(None, today)
     db = tenant.db()
-    data = overview(db, now, _calendar(), chosen)
+    data = overview(db, now, tenant.calendar(), chosen)
     due_top = max((d.count for d in data.due), default=0) or 1
     page = render_template(
         "dashboard.html",

@@ -28,7 +28,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from dian.calendar import BusinessCalendar
 from dian.codes import ClaimReason, DocumentState, DocumentType, EventCode
 from dian.soap import DianFault, DianTransportError
 from dian.soap.results import NOT_FINAL_CODES
@@ -37,7 +36,7 @@ from dian.ubl.build import qr_url
 from events.emit import ApprovalPending, EventRefused, EventRequest
 from events.outbox import unresolved
 from store.audit import record
-from store.blobs import BlobError, BlobStore
+from store.blobs import BlobError
 from store.models import (
     AuditEntry,
     Direction,
@@ -94,17 +93,6 @@ def _db() -> Any:
 def events_service() -> Any:
     """The events façade (events.service.EventService), or None when the app was built without one."""
     return tenant.service("events")
-
-
-def blobs() -> BlobStore:
-    """The request's company's blob store: one per company, so each serving thread keeps its connection between
-    requests."""
-    return tenant.tenant().blobs
-
-
-def calendar() -> BusinessCalendar:
-    settings = tenant.settings()
-    return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
 def _document(document_id: int) -> ReceivedDocument:
@@ -324,7 +312,7 @@ def window_view(doc: ReceivedDocument, now: datetime) -> dict[str, Any]:
     if doc.window_ends_at is None:
         return {"open": False, "text": "El plazo de 3 días hábiles para reclamar o aceptar empieza con el recibo "
                 "del bien o servicio (032) registrado."}  # fmt: skip
-    remaining = calendar().remaining(now, doc.window_ends_at)
+    remaining = tenant.calendar().remaining(now, doc.window_ends_at)
     ends = local_time(doc.window_ends_at)
     if remaining.expired:  # no 031 or 033 of ours was registered in time (DESIGN.md section 4)
         text = (f"El plazo para reclamar o aceptar expresamente venció el {ends} sin reclamo ni aceptación: la factura "
@@ -343,7 +331,7 @@ def window_view(doc: ReceivedDocument, now: datetime) -> dict[str, Any]:
 def _xml_rendering(doc: ReceivedDocument) -> dict[str, Any] | None:
     """The signed XML made readable (when the supplier sent no PDF): parties, lines, taxes, totals and notes."""
     try:
-        parsed = parse_document(blobs().get(doc.signed_xml_blob))
+        parsed = parse_document(tenant.blobs().get(doc.signed_xml_blob))
     except Exception:  # a stored document parsed once already; if it no longer does, say so instead of failing
         log.exception("document %s: the signed XML could not be rendered", doc.id)
         return None
@@ -620,7 +608,7 @@ def _blob_response(key: str | None, mimetype: str, filename: str, *, inline: boo
     if not key:
         abort(404)
     try:
-        data = blobs().get(key)
+        data = tenant.blobs().get(key)
     except (BlobError, OSError):
         log.exception("blob %s is missing or corrupt", key)
         abort(404)
@@ -917,7 +905,7 @@ def ask_dian(document_id: int) -> Any:
         return _back(document_id)
     kind, meaning = STATUS_MEANINGS.get(answer.status_code, ("queued", "Respuesta no esperada de la DIAN."))
     db = _db()
-    blob = blobs().put(answer.xml) if answer.xml else None
+    blob = tenant.blobs().put(answer.xml) if answer.xml else None
     messages = [m.render() for m in answer.messages]
     record(db, actor=current_user.actor, action=STATUS_ACTION, subject=doc.cufe, source=request.remote_addr,
            data={"document_id": doc.id, "number": doc.number, "status_code": answer.status_code,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask_login import current_user
 
-from dian.calendar import BOGOTA, BusinessCalendar
+from dian.calendar import BOGOTA
 from dian.codes import DocumentState, DocumentType
 from store.models import (
     Direction,
@@ -41,11 +41,6 @@ PAGE_SIZE = 50
 
 def _db() -> Any:
     return tenant.db()
-
-
-def _calendar() -> BusinessCalendar:
-    settings = tenant.settings()
-    return BusinessCalendar(saturday_is_business_day=settings.scheduler.saturday_is_business_day)
 
 
 # Everyone reads the inbox and the quarantine: treasury read-only, the auditor everything, and the admin too,
@@ -96,7 +91,7 @@ def index() -> tuple[str, int]:
     A filter the inbox cannot use (a date out of range, a bad value) is told on the page, beside the form, as a 400."""
     db = _db()
     now = datetime.now(UTC)
-    calendar = _calendar()
+    calendar = tenant.calendar()
     problem = None
     try:
         filters = InboxQuery.from_args(request.args, user=_me())
@@ -320,7 +315,7 @@ def export_csv() -> Any:
     except FilterError as exc:
         # Refused before the first byte: a bad filter never turns into a CSV that stops half-way.
         return Response(f"No se exportó: {refusal(exc)}\n", status=400, mimetype="text/plain")
-    calendar = _calendar()
+    calendar = tenant.calendar()
     columns = [column for _, column in CSV_COLUMNS]
 
     def lines() -> Iterator[str]:

@@ -21,7 +21,6 @@ from dian.soap.packaging import zip_dated
 from store.models import Direction, DocumentEvent, OutboundDocument, OutboundState, Role
 from web import tenant
 from web.access import roles
-from web.documents import blobs
 from web.issued_delivery import delivery_marker, delivery_view, mail_settings, pdf_options
 from web.issued_labels import BUYER_EVENTS, STATE_HINTS, STATE_LABELS, TYPE_LABELS, explain_rules
 from web.labels import local_time, money
@@ -189,7 +188,7 @@ def stored_blob(key: str | None) -> bytes:
     """A stored blob (the signed XML, the AttachedDocument) of an issued document, or a 404 when it has none."""
     if not key:
         abort(404)
-    return blobs().get(key)
+    return tenant.blobs().get(key)
 
 
 @bp.get("/facturas-emitidas/<int:document_id>/xml")

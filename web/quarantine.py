@@ -23,7 +23,6 @@ from store.blobs import BlobError
 from store.models import MailMessage, MailStatus, ReceivedDocument, Role
 from web import tenant
 from web.access import roles
-from web.documents import blobs
 from web.labels import QUARANTINE_LABELS
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ def raw(mail_id: int) -> Response:
     (an XML, a zip) under its own name and type."""
     mail = _mail(mail_id)
     try:
-        data = blobs().get(mail.blob_key)
+        data = tenant.blobs().get(mail.blob_key)
     except (BlobError, OSError):
         log.exception("mail %s: raw message blob %s is missing", mail.id, mail.blob_key)
         abort(404)

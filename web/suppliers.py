@@ -155,10 +155,9 @@ def _invoice_address(document: ReceivedDocument | None) -> str | None:
     """The e-mail the supplier wrote on its latest invoice, if any (as the notice job would read it)."""
     if document is None:
         return None
-    from web.documents import blobs  # web.documents is heavy; only this page needs it
 
     try:
-        parsed = parse_document(blobs().get(document.signed_xml_blob))
+        parsed = parse_document(tenant.blobs().get(document.signed_xml_blob))
     except (ParseError, BlobError, OSError, ValueError):
         return None
     email = getattr(getattr(parsed, "supplier", None), "email", None)

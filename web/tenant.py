@@ -20,6 +20,7 @@ from flask import Flask, current_app, g, request, session
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from dian.calendar import BusinessCalendar
 from store.blobs import BlobStore
 from store.db import session_factory
 
@@ -135,6 +136,17 @@ def db() -> Session:
     """The request's database session, on the request's company's database; closed when the request ends."""
     session: Session = tenant().ext["buzon.db"]()
     return session
+
+
+def blobs() -> BlobStore:
+    """The request's company's blob store: one per company, so each serving thread keeps its connection between
+    requests."""
+    return tenant().blobs
+
+
+def calendar() -> BusinessCalendar:
+    """The business days of the request's company (its scheduler's Saturday setting)."""
+    return BusinessCalendar(saturday_is_business_day=settings().scheduler.saturday_is_business_day)
 
 
 def service(name: str) -> Any:

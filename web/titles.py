@@ -43,7 +43,6 @@ from store.models import (
 )
 from web import tenant
 from web.access import roles
-from web.documents import blobs
 from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, outcome_of
 from web.labels import local_time, money
 from web.title_labels import (
@@ -223,7 +222,7 @@ def timeline(events: list[DocumentEvent], title: ValueTitle) -> list[dict[str, A
 def standing(title: ValueTitle) -> dict[str, list[dict[str, str]]]:
     """The active limitations (041) and mandates (043) by DIAN's replay (radian.title), for the page."""
     try:
-        derived = derived_title(load(_db(), blobs(), title), Share(title.issuer_nit, title.issuer_name))
+        derived = derived_title(load(_db(), tenant.blobs(), title), Share(title.issuer_nit, title.issuer_name))
     except Exception:  # a broken stored event must not take the page down; the row's columns still show
         log.exception("title %s: the chain could not be replayed", title.id)
         return {"limitations": [], "mandates": []}
