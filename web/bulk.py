@@ -28,7 +28,7 @@ from store.state import IN_FLIGHT
 from web import query, tenant
 from web.assignment import AssignmentRefused, assign, assignable_users, display_name
 from web.document_labels import EVENT_SHORT
-from web.documents import UNAVAILABLE, person_of, profile_person
+from web.document_view import UNAVAILABLE, person_of, profile_person
 from web.labels import local_time, money
 
 MAX_SELECTED = 200

@@ -347,6 +347,6 @@ def export_csv() -> Any:
 @roles(Role.CLERK)
 def bulk() -> Any:
     """Acknowledge (030) or mark received (030 + 032) the ticked documents; the result is shown row by row."""
-    from web.bulk import run_bulk  # web.bulk imports web.documents; imported here to keep this module's imports lean
+    from web.bulk import run_bulk  # web.bulk imports web.document_view; imported here to keep imports lean
 
     return run_bulk(request.form)
