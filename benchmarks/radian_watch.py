@@ -247,6 +247,7 @@ def timed_sweep(rt: Any, sim_pid: int, profile: Path | None = None) -> tuple[Any
     """One sweep as the job runs it: its report and wall, client, PostgreSQL and simulator CPU seconds."""
     from buzon.jobs import watch_plan
     from radian import watch
+    from radian.watch import sweeping
 
     plan = watch_plan(rt.settings)
     engine = rt.engine
@@ -258,7 +259,7 @@ def timed_sweep(rt: Any, sim_pid: int, profile: Path | None = None) -> tuple[Any
     for conn in held:
         conn.close()
     sim_before = process_cpu_seconds(sim_pid) or 0.0
-    with ServerCPU(pids) as server, Phases(watch) as phases:
+    with ServerCPU(pids) as server, Phases(sweeping) as phases:
         wall, cpu = time.perf_counter(), time.process_time()
         if profile is None:
             report = watch.sweep(rt.sessions, rt.ctx, rt.dian_client, plan)

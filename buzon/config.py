@@ -217,7 +217,7 @@ class WebhookSettings:
 
 @dataclass(frozen=True)
 class RadianSettings:
-    # The endorsement watch (radian/watch.py): each unpaid received credit invoice is asked about (GetStatusEvent) at
+    # The endorsement watch (radian/watch/): each unpaid received credit invoice is asked about (GetStatusEvent) at
     # most once per watch_interval seconds, until watch_past_due_days after its due date; DIAN is asked by
     # watch_concurrency threads together at most watch_rate_per_second times a second, watch_batch invoices per run.
     watch_interval: int = 3600

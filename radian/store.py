@@ -360,7 +360,7 @@ def on_registered(blobs: BlobStore, *, our_nit: str, our_name: str) -> Any:
     invoice's title row, when it has one or the event is a RADIAN one, is derived again in the same transaction."""
 
     def hook(session: Session, event: DocumentEvent, now: datetime) -> None:
-        # A received invoice's title (payable) is the watch's (radian/watch.py), which proves what DIAN says and raises
+        # A received invoice's title (payable) is the watch's (radian/watch/), which proves what DIAN says and raises
         # the payee alerts with their mail and webhook — except our own payment as its debtor (045/051), derived here.
         if event.outbound_document_id is None:
             if event.direction is Direction.EMITTED and event.code in RADIAN_CODES and event.document_id is not None:

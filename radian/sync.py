@@ -8,7 +8,7 @@ buyer's claim (031) on one of our invoices raises a ``claimed`` alert (in-app, a
 addresses, e.g. billing): the invoice can no longer become a title.
 
 ``sync_receivables`` is the scheduled sweep (job ``title_sync``) over our receivables, the counterpart of the
-endorsement watch (radian/watch.py) and paced by the same [radian] settings: the holder titles whose ``next_watch_at``
+endorsement watch (radian/watch/) and paced by the same [radian] settings: the holder titles whose ``next_watch_at``
 is due (index ``ix_value_titles_watch``), not paid, not long past due, are asked about with GetStatusEvent
 (``concurrency`` threads, at most ``rate_per_second`` calls a second); a title where DIAN lists nothing new is only
 re-scheduled (in bulk), one with something new is synced as above in its own transaction; failures back off.

@@ -45,7 +45,7 @@ ACTIONS: dict[str, str] = {
     "mail.reminder.send_failed": "no pudo enviar por correo un recordatorio de plazo (se reintentará)",
     "mail.title_alert.sent": "envió por correo un aviso de título valor (cambio de tenedor o pago congelado)",
     "mail.title_alert.send_failed": "no pudo enviar por correo un aviso de título valor (se reintentará)",
-    # The endorsement watch (radian/watch.py, radian/alerts.py)
+    # The endorsement watch (radian/watch/, radian/alerts.py)
     "title.alert.raised": "avisó a tesorería y cuentas por pagar de un cambio en un título valor por pagar",
     "title.watch.refused": "no aceptó lo que la DIAN dijo de un título valor por pagar (respuesta sin verificar)",
     "title.alert.seen": "marcó como vistos avisos de títulos valor",  # web/alerts.py

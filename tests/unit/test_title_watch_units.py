@@ -13,7 +13,7 @@ import pytest
 from dian.soap.results import DocumentInfo, DocumentXml
 from radian import watch
 from radian.payables import export_csv, payable_line
-from radian.watch import Due, Look, RateLimit
+from radian.watch import Due, Look, RateLimit, asking, settling
 from store.models import AlertKind, DocumentState, TitleState, Verdict
 
 
@@ -110,7 +110,7 @@ class _FakeDian:
 
 
 def _listing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(watch, "read_status_events", lambda xml: [SimpleNamespace(cude=c) for c in ("A1", "B2")])
+    monkeypatch.setattr(asking, "read_status_events", lambda xml: [SimpleNamespace(cude=c) for c in ("A1", "B2")])
 
 
 def test_a_look_with_something_new_fetches_the_new_events_xml_and_documentinfo_each_call_paced(
@@ -130,7 +130,7 @@ def test_a_look_with_something_new_fetches_the_new_events_xml_and_documentinfo_e
     quiet = watch.look(dian, Due(1, 1, "c" * 96, frozenset({"a1", "b2"})), rate=rate)  # type: ignore[arg-type]
     assert not quiet.changed and dian.calls == [("status", "c" * 96)] and quiet.info is None
     # Settling reads the fetched XML once, then asks DIAN (a second read is a new call).
-    answered = watch._Answered(dian, "c" * 96, found.response, found.fetched)  # type: ignore[arg-type]
+    answered = settling._Answered(dian, "c" * 96, found.response, found.fetched)  # type: ignore[arg-type]
     dian.calls.clear()
     assert answered.get_xml_by_document_key("B2").xml == b"<event>b2</event>" and dian.calls == []
     answered.get_xml_by_document_key("B2")
