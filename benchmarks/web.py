@@ -61,7 +61,8 @@ from store.search import search_text  # noqa: E402
 from tests.services import PG_ADMIN_URL, fresh_postgres_database  # noqa: E402
 from tests.web.conftest import add_user, sign_in  # noqa: E402
 from web.app import create_app  # noqa: E402
-from web.query import SORTS, InboxQuery, encode_cursor, statement  # noqa: E402
+from web.query import SORTS, InboxQuery, encode_cursor  # noqa: E402
+from web.search import statement  # noqa: E402
 
 STATES = [  # roughly how a year of invoices is spread
     (DocumentState.ACCEPTED, 40),
@@ -150,7 +151,7 @@ def fill(url: str, count: int) -> None:
                 copy.write_row(row)
         raw.commit()
         # What autovacuum does to a table soon after a large insert: statistics, and the visibility map that lets an
-        # index-only scan (the search's first look, web/query.py) skip the wide rows.
+        # index-only scan (the search's first look, web/search.py) skip the wide rows.
         raw.driver_connection.autocommit = True  # the DBAPI connection, not the pool proxy (which would keep it)
         cur.execute("VACUUM ANALYZE received_documents")
     finally:

@@ -22,7 +22,7 @@ from events.emit import BUYER_EVENTS, ApprovalPending, EventRefused, EventReques
 from events.outbox import unresolved
 from store.models import DocumentEvent, ReceivedDocument, Role, User
 from store.state import events_of
-from web import api_input, query, tenant
+from web import api_input, search, tenant
 from web.access import roles
 from web.api_input import InputError
 from web.labels import STATE_LABELS, VERDICT_LABELS, claim_window_left, dian_validated
@@ -130,7 +130,7 @@ def documents() -> Any:
     try:
         checked = api_input.list_args(request.args)
         filters = InboxQuery.from_args(request.args)
-        found = query.page(_db(), filters, now=now, calendar=calendar, cursor=request.args.get("cursor") or None,
+        found = search.page(_db(), filters, now=now, calendar=calendar, cursor=request.args.get("cursor") or None,
                            limit=checked["limit"])  # fmt: skip
     except InputError as exc:
         return _refused(exc)

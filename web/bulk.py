@@ -25,7 +25,7 @@ from events.approvals import PENDING_WORDS
 from events.emit import EventRequest
 from store.models import Direction, DocumentEvent, ReceivedDocument, SubmissionState
 from store.state import IN_FLIGHT
-from web import query, tenant
+from web import query, search, tenant
 from web.assignment import AssignmentRefused, assign, assignable_users, display_name
 from web.document_labels import EVENT_SHORT
 from web.document_view import UNAVAILABLE, person_of, profile_person
@@ -100,7 +100,7 @@ def chosen_ids(db: Any, form: Any, calendar: BusinessCalendar) -> list[int]:
     """The documents the action is for: the ticked ones, or (scope=all) every one the inbox's filters match."""
     if form.get("scope") == "all":
         filters = _filters(form)
-        ids = query.matching_ids(db, filters, now=datetime.now(UTC), calendar=calendar, limit=MAX_SELECTED + 1)
+        ids = search.matching_ids(db, filters, now=datetime.now(UTC), calendar=calendar, limit=MAX_SELECTED + 1)
         if len(ids) > MAX_SELECTED:
             raise Refusal(
                 f"Los filtros abarcan más de {MAX_SELECTED} documentos; una acción masiva llega hasta {MAX_SELECTED} "

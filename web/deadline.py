@@ -3,7 +3,7 @@
 "Vence hoy", "Vence mañana", "Vence en 2 días hábiles", "Vence en 3 días hábiles": the number of business days from
 today (America/Bogota) to the day the window ends, counted by dian.calendar like the countdown ("Quedan 3 días
 hábiles y 9 h" ends on the third business day after today). The inbox filter ``due=N`` keeps exactly the windows
-whose number is at most N (web/query.py, ``due_cutoff``), so a row and the filter it is found under say the same.
+whose number is at most N (web/search.py, ``due_cutoff``), so a row and the filter it is found under say the same.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from store.models import (
     Verdict,
 )
 from store.state import IN_FLIGHT
-from web import query, tenant
+from web import query, search, tenant
 from web.access import roles
 from web.assignment import assignable_users, display_name
 from web.deadline import DUE_CHOICES, deadline
@@ -95,11 +95,11 @@ def index() -> tuple[str, int]:
     problem = None
     try:
         filters = InboxQuery.from_args(request.args, user=_me())
-        found = query.page(db, filters, now=now, calendar=calendar, cursor=request.args.get("after") or None,
+        found = search.page(db, filters, now=now, calendar=calendar, cursor=request.args.get("after") or None,
                            limit=PAGE_SIZE)  # fmt: skip
     except FilterError as exc:
         problem = refusal(exc)
-        filters, found = InboxQuery(), query.Page([], None)
+        filters, found = InboxQuery(), search.Page([], None)
     rows = found.documents
     events = _event_tags([d.id for d in rows])
     names = _assignee_names(db, {d.assigned_to for d in rows if d.assigned_to})
@@ -123,7 +123,7 @@ def index() -> tuple[str, int]:
     total, total_estimated = _document_count(db)
     matching = None
     if filters.filtered and problem is None:
-        matching = query.count(db, filters, now=now, calendar=calendar, cap=COUNT_CAP)
+        matching = search.count(db, filters, now=now, calendar=calendar, cap=COUNT_CAP)
     page = render_template(
         "inbox.html",
         documents=documents,
@@ -234,7 +234,7 @@ def quarantine() -> str:
     )
 
 
-# --- Filters, search, sort and the CSV export (web/query.py builds the one query all three share) ---------------
+# --- Filters, search, sort and the CSV export (web/query.py reads the query all three share, web/search.py runs it) ---
 
 
 # Past this many documents PostgreSQL's own estimate is shown: count(*) reads every row (75 ms at 200k).
@@ -323,7 +323,7 @@ def export_csv() -> Any:
         writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
         writer.writerow([title for title, _ in CSV_COLUMNS])
         yield "\ufeff" + out.getvalue()
-        for row in query.iterate(db, filters, columns, now=now, calendar=calendar):
+        for row in search.iterate(db, filters, columns, now=now, calendar=calendar):
             out.seek(0)
             out.truncate()
             writer.writerow([_csv_cell(v) for v in row[: len(columns)]])

@@ -10,7 +10,8 @@ import pytest
 
 from dian.calendar import BusinessCalendar
 from tests.integration.plans import plan_of
-from web.query import SORTS, InboxQuery, statement
+from web.query import SORTS, InboxQuery
+from web.search import statement
 
 pytestmark = pytest.mark.integration
 

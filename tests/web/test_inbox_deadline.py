@@ -13,7 +13,7 @@ from dian.calendar import BOGOTA, BusinessCalendar
 from dian.codes import DocumentState
 from store.models import Role
 from tests.web.test_inbox_page import add_document
-from web import query
+from web import search
 from web.deadline import deadline, due_day
 from web.query import InboxQuery
 
@@ -26,7 +26,7 @@ def bogota(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def _found(session, now: datetime, due: int) -> set[str]:
-    found = query.page(session, InboxQuery(due=due), now=now, calendar=CALENDAR, limit=500)
+    found = search.page(session, InboxQuery(due=due), now=now, calendar=CALENDAR, limit=500)
     return {d.number for d in found.documents}
 
 

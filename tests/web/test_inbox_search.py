@@ -17,7 +17,7 @@ from store.models import Direction, DocumentEvent, ReceivedDocument, Role, Submi
 from store.search import fold, search_text
 from tests.web.conftest import add_user, sign_in
 from tests.web.test_inbox_page import add_document
-from web import query
+from web import search
 from web.query import SORTS, InboxQuery
 
 pytestmark = pytest.mark.integration
@@ -108,8 +108,8 @@ def test_a_text_that_finds_many_is_checked_while_walking_the_order_and_finds_the
 ):
     # PROBE 0: every text that finds anything counts as "many", so the page walks its order checking each row (the
     # path of "cafe" at 200k documents) instead of sorting the ids the indexes found; two rows a batch here.
-    monkeypatch.setattr("web.query.PROBE", 0)
-    monkeypatch.setattr("web.query.WALK_BATCH", 2)
+    monkeypatch.setattr("web.search.PROBE", 0)
+    monkeypatch.setattr("web.search.WALK_BATCH", 2)
     assert listed(client, q=typed) == found
     body = client.get("/exportar.csv", query_string={"q": typed}).get_data().decode("utf-8-sig")
     assert sorted(r[4] for r in list(csv.reader(io.StringIO(body), delimiter=";"))[1:]) == found
@@ -135,7 +135,7 @@ def test_supplier_filter_folds_accents_and_reads_nits(client, documents):
 
 @pytest.mark.parametrize("probe", [1000, 0])
 def test_supplier_text_found_through_the_index_or_by_walking(client, documents, monkeypatch, probe):
-    monkeypatch.setattr("web.query.PROBE", probe)
+    monkeypatch.setattr("web.search.PROBE", probe)
     assert listed(client, supplier="ferreteria") == ["FE77"]
     assert listed(client, supplier="a") == ["FE77", "FEV20631", "SETT9", "STI1063"]
     assert listed(client, supplier="sti") == []
@@ -268,7 +268,7 @@ def test_the_counter_is_exact_up_to_the_cap_whether_the_search_was_few_or_many(
     for n in range(1, 8):
         add_document(session, n, issuer_name="Café Uno", payable_amount=Decimal(n))
     add_document(session, 8, issuer_name="Otro")
-    monkeypatch.setattr("web.query.PROBE", probe)
+    monkeypatch.setattr("web.search.PROBE", probe)
     monkeypatch.setattr("web.inbox.COUNT_CAP", cap)
     page = client.get("/", query_string={"q": "cafe"}).get_data(as_text=True)
     expected = "Más de 5 documentos" if cap == 5 else "7 documentos"
@@ -289,10 +289,10 @@ def test_keyset_pages_of_a_search_list_every_match_once_in_order(app_and_db, mon
         add_document(session, n, issuer_name=f"Café {'ABC'[n % 3]}", payable_amount=Decimal(n % 4), state=state,
                      window_ends_at=now + timedelta(hours=n % 5 + 1))  # fmt: skip
     add_document(session, 20, issuer_name="Otro")
-    monkeypatch.setattr("web.query.PROBE", probe)
-    monkeypatch.setattr("web.query.WALK_BATCH", batch)
+    monkeypatch.setattr("web.search.PROBE", probe)
+    monkeypatch.setattr("web.search.WALK_BATCH", batch)
     filters = InboxQuery(search="cafe", sort=sort)
-    whole = query.page(session, filters, now=now, calendar=BusinessCalendar(), limit=100).documents
+    whole = search.page(session, filters, now=now, calendar=BusinessCalendar(), limit=100).documents
     way = SORTS[sort]
     cafes = [d for d in session.scalars(sa.select(ReceivedDocument)) if d.issuer_name.startswith("Café")]
     valued = [d for d in cafes if getattr(d, way.column.key) is not None]
@@ -301,13 +301,13 @@ def test_keyset_pages_of_a_search_list_every_match_once_in_order(app_and_db, mon
     assert [d.id for d in whole] == [d.id for d in expected]
     seen, cursor = [], None
     while True:
-        found = query.page(session, filters, now=now, calendar=BusinessCalendar(), cursor=cursor, limit=4)
+        found = search.page(session, filters, now=now, calendar=BusinessCalendar(), cursor=cursor, limit=4)
         seen += found.documents
         if found.next_cursor is None:
             break
         cursor = found.next_cursor
     assert [d.id for d in seen] == [d.id for d in whole]
-    ids = query.matching_ids(session, filters, now=now, calendar=BusinessCalendar(), limit=5)
+    ids = search.matching_ids(session, filters, now=now, calendar=BusinessCalendar(), limit=5)
     assert ids == [d.id for d in whole[:5]]
 
 
@@ -316,10 +316,10 @@ def test_a_search_sees_what_was_written_since_it_was_last_asked(app_and_db):
     now = datetime.now(UTC)  # one "request" (the same now) before and after a write in the same session
     add_document(session, 1, issuer_name="Café Uno")
     filters = InboxQuery(search="cafe")
-    assert len(query.page(session, filters, now=now, calendar=BusinessCalendar()).documents) == 1
+    assert len(search.page(session, filters, now=now, calendar=BusinessCalendar()).documents) == 1
     add_document(session, 2, issuer_name="Café Dos")
-    assert len(query.page(session, filters, now=now, calendar=BusinessCalendar()).documents) == 2
-    assert query.count(session, filters, now=now, calendar=BusinessCalendar(), cap=1000) == 2
+    assert len(search.page(session, filters, now=now, calendar=BusinessCalendar()).documents) == 2
+    assert search.count(session, filters, now=now, calendar=BusinessCalendar(), cap=1000) == 2
 
 
 def test_window_rows_and_views_in_one_language(app_and_db, client):
@@ -343,6 +343,6 @@ def test_the_first_look_leaves_postgresqls_parallel_setting_as_it_was(app_and_db
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("a PostgreSQL setting")
     session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 3"))
-    found = query.page(session, InboxQuery(search="cafe"), now=datetime.now(UTC), calendar=BusinessCalendar())
+    found = search.page(session, InboxQuery(search="cafe"), now=datetime.now(UTC), calendar=BusinessCalendar())
     assert [d.number for d in found.documents] == ["FE1"]
     assert session.scalar(sa.text("SHOW max_parallel_workers_per_gather")) == "3"

@@ -5,7 +5,7 @@
   (every unassigned document is NULL), walked the whole table in issued_at order instead (0.8 s for a clerk with no
   documents). The partial index holds only assigned documents, so its statistics say what a clerk's list costs, and
   it hands them over in the inbox's newest-first order.
-* ix_received_documents_search_text_id: (search_text, id), a narrow copy of what the search box reads. web/query.py
+* ix_received_documents_search_text_id: (search_text, id), a narrow copy of what the search box reads. web/search.py
   first asks which ids a text finds, stopping at 1 001: a common word ("cafe") is then found by reading this index
   alone instead of the wide rows (97 pages instead of 2 500 on PostgreSQL at 200k, where the trigram index serves
   rare words and is no help for common ones). On SQLite it is the covering index that search already scanned.
