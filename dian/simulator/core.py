@@ -22,26 +22,31 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from dian.calendar import BOGOTA, BusinessCalendar
-from dian.codes import DIAN_NIT, DocumentType, Environment, EventCode, PaymentMeans, ValidationCode
-from dian.cufe import event_cude, software_security_code
+from dian.codes import Environment, EventCode, ValidationCode
 from dian.errors import DianError, ParseError
-from dian.rules import DocumentFacts, Role
-from dian.rules import check as check_event
 from dian.simulator.buyer import BuyerPlay
+from dian.simulator.events import EventDesk
 from dian.simulator.issued import IssuedRules
 from dian.simulator.numbering import ranges_for
 from dian.simulator.pki import SimulatorPKI, issue_identity, load_or_create
 from dian.simulator.replies import (
     ERRORS,
-    FUTURE_TOLERANCE,
     NOT_FOUND,
     OK,
     PROCESSED_BEFORE,
+    AcquirerReply,
+    EmailsReply,
+    RangesReply,
     Reply,
+    SimulatorRejected,
+    UploadReply,
+    XmlReply,
     _packaging,
     _processed_before,
     _rule,
     _unreadable,
+    iso,
+    reply_stem,
 )
 from dian.simulator.store import Store
 from dian.simulator.support import issuer_of
@@ -50,8 +55,8 @@ from dian.soap.packaging import ZipMember, zip_dated
 from dian.trust import SigningIdentity, TrustStore, load_certificate_file
 from dian.ubl import parse_document
 from dian.ubl.build import ValidationDraft, build_validation_response
-from dian.ubl.model import ApplicationResponse, CommercialDocument, LineResponse, Party
-from dian.xades import Outcome, sign, verify
+from dian.ubl.model import CommercialDocument, LineResponse, Party
+from dian.xades import sign, verify
 from dian.xmlsafe import parse_xml
 
 __all__ = [
@@ -75,70 +80,6 @@ _AUTHORIZED_TEXT = {
 MAX_BATCH = 50  # documents in one asynchronous upload (radian-issuing-facts B.7)
 IN_PROCESS = "Batch en proceso de validación."
 RUT01 = ("RUT01", "La validación del estado del RUT próximamente estará disponible.")
-
-
-@dataclass(frozen=True)
-class UploadReply:
-    """``UploadDocumentResponse``: a ZipKey, or errors (document key, message, file name)."""
-
-    zip_key: str | None
-    errors: tuple[tuple[str | None, str, str | None], ...] = ()
-
-
-@dataclass(frozen=True)
-class XmlReply:
-    """``EventResponse`` of GetXmlByDocumentKey."""
-
-    code: str
-    message: str
-    validation_date: str | None = None
-    xml: bytes | None = None
-
-
-@dataclass(frozen=True)
-class RangesReply:
-    """``NumberRangeResponseList``."""
-
-    operation_code: str
-    description: str
-    ranges: tuple[dict[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class EmailsReply:
-    """``ExchangeEmailResponse``."""
-
-    success: bool
-    status_code: str
-    message: str
-    csv: bytes | None
-
-
-@dataclass(frozen=True)
-class AcquirerReply:
-    """``AdquirienteResponse``."""
-
-    status_code: str
-    message: str
-    name: str | None
-    email: str | None
-
-
-def _stem(file_name: str | None) -> str | None:
-    """The file name a sender gave, without folders or .xml (DIAN answers with it)."""
-    return (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
-
-
-class SimulatorRejected(DianError):
-    """The in-process API refused a document; ``reply`` holds DIAN's answer."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-        super().__init__(f"StatusCode {reply.status_code}: {'; '.join(reply.errors) or reply.status_description}")
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat()
 
 
 def _from_iso(text: str) -> dt.datetime:
@@ -190,6 +131,7 @@ class Simulator:
         self.faults = FaultPlan()
         from dian.simulator.counterparts import Counterparts
 
+        self.events = EventDesk(self)  # events 030-034 (events.py)
         self.radian = TitleDesk(self)  # RADIAN 035-051 and GetStatusEvent's chain (radian.py)
         self.counterparts = Counterparts(self)  # the parties the admin API plays (counterparts.py)
         self.issued = IssuedRules(self)  # DIAN's checks of invoices and notes, contingency windows (issued.py)
@@ -346,7 +288,7 @@ class Simulator:
         """Validate one invoice or note as SendBillSync does and keep it when valid (issued.py's rules);
         ``batch``: keys validated earlier in the same upload, which a note cannot reference yet."""
         now = now or self.clock()
-        stem = _stem(file_name)
+        stem = reply_stem(file_name)
         try:
             root = parse_xml(xml)
         except ParseError as exc:
@@ -403,7 +345,7 @@ class Simulator:
             if not validated:
                 db.execute(
                     "INSERT OR REPLACE INTO rejection VALUES (?, ?, ?, ?, ?, ?)",
-                    (doc.uuid, doc.number, stem, json.dumps(checked.errors + checked.notifications), answer, _iso(now)),
+                    (doc.uuid, doc.number, stem, json.dumps(checked.errors + checked.notifications), answer, iso(now)),
                 )
                 return Reply(
                     False,
@@ -424,11 +366,11 @@ class Simulator:
                     doc.customer.nit,
                     doc.document_type.value,
                     doc.payment_means.value if doc.payment_means else None,
-                    _iso(report.signing_time) if report.signing_time else None,
+                    iso(report.signing_time) if report.signing_time else None,
                     stem,
                     xml,
                     answer,
-                    _iso(now),
+                    iso(now),
                 ),
             )
             db.execute("DELETE FROM rejection WHERE key = ?", (doc.uuid,))
@@ -450,125 +392,8 @@ class Simulator:
     def process_event(
         self, xml: bytes, *, file_name: str | None, caller_nit: str | None, now: dt.datetime | None = None
     ) -> Reply:
-        """SendEventUpdateStatus: check one signed event 030-051 against DIAN's rules and register it."""
-        now = now or self.clock()
-        stem = _stem(file_name)
-        try:
-            root = parse_xml(xml)
-        except ParseError as exc:
-            return _unreadable(exc)
-        if etree_local(root) != "ApplicationResponse":
-            return _packaging(f"El archivo contiene un {etree_local(root)}, no un ApplicationResponse.")
-        report = verify(root, trust=self.trust, now=now)
-        try:
-            parsed = parse_document(report.signed_element if report.signed_element is not None else root)
-        except ParseError as exc:
-            return _unreadable(exc)
-        assert isinstance(parsed, ApplicationResponse)
-        event = parsed
-        code = event.event_code
-        if code is not None and code >= EventCode.AVAL:
-            return self.radian.process(xml, file_name=stem, caller_nit=caller_nit, now=now, report=report)
-        reference = event.document_reference
-        if code is None or reference is None or not reference.uuid:
-            return Reply(
-                False, "99", ERRORS, errors=(_rule("SIM40", "El documento no es un evento sobre una factura."),)
-            )
-        if not self._authorized(caller_nit, event.sender.nit, event.software_provider_nit):
-            return _packaging(f"NIT {caller_nit} no autorizado para enviar eventos del NIT {event.sender.nit}.")
-
-        errors: list[str] = []
-        signed_at = report.signing_time
-        if not report.core_valid:
-            errors.append(_rule("SIM10", f"La firma del evento no es válida: {'; '.join(report.reasons()[:2])}"))
-        elif report.outcome("certificate.chain") != Outcome.PASS:
-            errors.append(
-                _rule("SIM11", "El certificado firmante no proviene de una entidad de certificación reconocida.")
-            )
-        if signed_at is None:
-            errors.append(_rule("SIM41", "El evento no tiene xades:SigningTime."))
-        elif signed_at > now + FUTURE_TOLERANCE:
-            # dian-facts 2.2: an event dated in the future relative to DIAN's clock is rejected (DC24).
-            errors.append(_rule("DC24", "La fecha de firma del evento es posterior a la fecha de recepción."))
-        software = self._software(event.software_id)
-        if software is None or event.software_security_code != software_security_code(
-            software["software_id"], software["pin"], event.id
-        ):
-            errors.append(_rule("AAB27b", "Huella no corresponde a un software autorizado para este emisor."))
-        elif event.uuid != event_cude(
-            number=event.id,
-            issue_date=event.issue_date,
-            issue_time=event.issue_time,
-            sender_nit=event.sender.nit,
-            receiver_nit=event.receiver.nit,
-            response_code=code.value,
-            document_number=reference.id,
-            document_type_code=reference.type_code or "01",
-            software_pin=software["pin"],
-        ):
-            errors.append(_rule("AAD06", "Valor del CUDE no está calculado correctamente."))
-
-        with self.store.transaction() as db:
-            invoice = db.execute("SELECT * FROM document WHERE key = ?", (reference.uuid.strip().lower(),)).fetchone()
-            if invoice is None:
-                invoice = db.execute("SELECT * FROM document WHERE key = ?", (reference.uuid.strip(),)).fetchone()
-            duplicate = db.execute(
-                "SELECT cude, file_name, answer FROM event WHERE cude = ? OR (sender_nit = ? AND number = ?)",
-                (event.uuid, event.sender.nit, event.id),
-            ).fetchone()
-            if duplicate is None and invoice is not None and code.value in _ONCE:
-                duplicate = db.execute(
-                    "SELECT cude, file_name, answer FROM event WHERE invoice_key = ? AND code = ? AND sender_nit = ?",
-                    (invoice["key"], code.value, event.sender.nit),
-                ).fetchone()
-            if duplicate is not None:
-                return _processed_before(duplicate, "cude")
-            if invoice is None:
-                errors.append(_rule("SIM42", f"La factura referenciada {reference.id} no existe en la DIAN."))
-            elif invoice["kind"] != "invoice" or invoice["number"] != reference.id:
-                errors.append(
-                    _rule("SIM43", f"El documento referenciado {reference.id} no corresponde a la factura registrada.")
-                )
-            if errors or invoice is None or signed_at is None:
-                return Reply(False, "99", ERRORS, errors=tuple(errors), key=event.uuid, file_name=stem)
-            errors.extend(self._event_rules(db, event, code, invoice, signed_at))
-            if errors:
-                return Reply(False, "99", ERRORS, errors=tuple(errors), key=event.uuid, file_name=stem)
-            answer = self._answer(
-                db,
-                receiver=event.sender,
-                document_number=event.id,
-                document_uuid=event.uuid or "",
-                scheme="CUDE-SHA384",
-                code=ValidationCode.VALIDATED,
-                lines=[LineResponse(line_id="1", code="0000", description="0")],
-                now=now,
-            )
-            db.execute(
-                "INSERT INTO event VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.uuid,
-                    invoice["key"],
-                    code.value,
-                    event.id,
-                    event.sender.nit,
-                    event.receiver.nit,
-                    _iso(signed_at),
-                    stem,
-                    xml,
-                    answer,
-                    _iso(now),
-                ),
-            )
-        return Reply(
-            True,
-            "00",
-            OK,
-            f"El evento {code.value} ({code.label}) {event.id}, ha sido registrado.",
-            xml=answer,
-            key=event.uuid,
-            file_name=stem,
-        )
+        """SendEventUpdateStatus: check one signed event 030-051 against DIAN's rules and register it (events.py)."""
+        return self.events.process(xml, file_name=file_name, caller_nit=caller_nit, now=now)
 
     def _event_answer(
         self, db: Any, sender: Party, number: str, cude: str, notices: list[str], now: dt.datetime
@@ -585,37 +410,6 @@ class Simulator:
             lines=self._lines(checked, True),
             now=now,
         )
-
-    def _event_rules(
-        self, db: Any, event: ApplicationResponse, code: EventCode, invoice: Any, signed_at: dt.datetime
-    ) -> list[str]:
-        sender, receiver = event.sender.nit, event.receiver.nit
-        if sender == invoice["receiver_nit"]:
-            role = Role.BUYER
-        elif sender == invoice["issuer_nit"]:
-            role = Role.SELLER
-        else:
-            role = Role.THIRD_PARTY
-        # dian-facts 2.1: 030-033 go from the buyer to the seller; 034 from the seller to DIAN.
-        expected_receiver = {
-            EventCode.ACEPTACION_TACITA: DIAN_NIT,
-        }.get(code, invoice["issuer_nit"] if role is Role.BUYER else None)
-        if code in _COMMERCIAL_EVENTS and expected_receiver and receiver != expected_receiver:
-            return [_rule("SIM44", f"El receptor del evento ({receiver}) debe ser el NIT {expected_receiver}.")]
-        registered: dict[EventCode, list[dt.datetime]] = {}
-        for row in db.execute("SELECT code, signing_time FROM event WHERE invoice_key = ?", (invoice["key"],)):
-            registered.setdefault(EventCode(row["code"]), []).append(_from_iso(row["signing_time"]))
-        facts = DocumentFacts(
-            document_type=DocumentType(invoice["type_code"]),
-            payment_means=PaymentMeans(invoice["payment_means"]) if invoice["payment_means"] else None,
-            signed_at=_from_iso(invoice["signing_time"]) if invoice["signing_time"] else None,
-            events=registered,
-        )
-        decision = check_event(code, role=role, facts=facts, at=signed_at, calendar=self.calendar)
-        if decision.allowed:
-            return []
-        # dian.rules has no DIAN code for some refusals (e.g. 031 after 033): say so with the simulator's own code.
-        return [_rule(decision.rule or "SIM50", decision.reason)]
 
     # -- queries ------------------------------------------------------------------------------------------------
 
@@ -782,8 +576,8 @@ class Simulator:
         test_set = (test_set_id or "").strip() or None
         delay = self.test_sets.delay(test_set) if test_set else self.async_delay
         with self.store.transaction() as db:
-            db.execute("INSERT INTO upload VALUES (?, ?, ?)", (zip_key, test_set, _iso(now)))
-            db.execute("INSERT INTO upload_ready VALUES (?, ?)", (zip_key, _iso(now + dt.timedelta(seconds=delay))))
+            db.execute("INSERT INTO upload VALUES (?, ?, ?)", (zip_key, test_set, iso(now)))
+            db.execute("INSERT INTO upload_ready VALUES (?, ?)", (zip_key, iso(now + dt.timedelta(seconds=delay))))
             for position, (_kind, _number, reply) in enumerate(documents):
                 db.execute(
                     "INSERT INTO upload_item VALUES (?, ?, ?)", (zip_key, position, Store.dumps(reply.to_json()))
@@ -829,18 +623,6 @@ def _kind_and_number(xml: bytes) -> tuple[str, str | None]:
     local = etree_local(root)
     number = root.findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}ID")
     return _COMMERCIAL.get(local, local), (number or "").strip() or None
-
-
-_ONCE = frozenset({"030", "031", "032", "033", "034"})
-_COMMERCIAL_EVENTS = frozenset(
-    {
-        EventCode.ACUSE_RECIBO,
-        EventCode.RECLAMO,
-        EventCode.RECIBO_BIEN,
-        EventCode.ACEPTACION_EXPRESA,
-        EventCode.ACEPTACION_TACITA,
-    }
-)
 
 
 def etree_local(root: Any) -> str:

@@ -12,11 +12,24 @@ from typing import Any, Protocol
 
 from dian.calendar import BusinessCalendar
 from dian.codes import Environment
-from dian.errors import ParseError
+from dian.errors import DianError, ParseError
 from dian.trust import SigningIdentity, TrustStore
 from dian.ubl.model import Party
 
-__all__ = ["ERRORS", "FUTURE_TOLERANCE", "NOT_FOUND", "OK", "Host", "Reply"]
+__all__ = [
+    "ERRORS",
+    "FUTURE_TOLERANCE",
+    "NOT_FOUND",
+    "OK",
+    "AcquirerReply",
+    "EmailsReply",
+    "Host",
+    "RangesReply",
+    "Reply",
+    "SimulatorRejected",
+    "UploadReply",
+    "XmlReply",
+]
 
 OK = "Procesado Correctamente."
 ERRORS = "Validación contiene errores en campos mandatorios."
@@ -51,6 +64,71 @@ class Reply:
         values["errors"] = tuple(values["errors"])
         values["xml"] = base64.b64decode(values["xml"]) if values["xml"] else None
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class UploadReply:
+    """``UploadDocumentResponse``: a ZipKey, or errors (document key, message, file name)."""
+
+    zip_key: str | None
+    errors: tuple[tuple[str | None, str, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class XmlReply:
+    """``EventResponse`` of GetXmlByDocumentKey."""
+
+    code: str
+    message: str
+    validation_date: str | None = None
+    xml: bytes | None = None
+
+
+@dataclass(frozen=True)
+class RangesReply:
+    """``NumberRangeResponseList``."""
+
+    operation_code: str
+    description: str
+    ranges: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class EmailsReply:
+    """``ExchangeEmailResponse``."""
+
+    success: bool
+    status_code: str
+    message: str
+    csv: bytes | None
+
+
+@dataclass(frozen=True)
+class AcquirerReply:
+    """``AdquirienteResponse``."""
+
+    status_code: str
+    message: str
+    name: str | None
+    email: str | None
+
+
+class SimulatorRejected(DianError):
+    """The in-process API refused a document; ``reply`` holds DIAN's answer."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        super().__init__(f"StatusCode {reply.status_code}: {'; '.join(reply.errors) or reply.status_description}")
+
+
+def reply_stem(file_name: str | None) -> str | None:
+    """The file name a sender gave, without folders or .xml (DIAN answers with it)."""
+    return (file_name or "").rsplit("/", 1)[-1].removesuffix(".xml") or None
+
+
+def iso(moment: dt.datetime) -> str:
+    """A moment as the simulator's store keeps it: ISO 8601 in UTC."""
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 def _unreadable(exc: ParseError) -> Reply:

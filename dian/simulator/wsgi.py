@@ -23,9 +23,10 @@ from lxml import etree
 from werkzeug.wrappers import Request, Response
 
 from dian.errors import ParseError
-from dian.simulator.core import AcquirerReply, EmailsReply, RangesReply, Reply, Simulator, UploadReply, XmlReply
+from dian.simulator.core import Simulator
 from dian.simulator.document_info import DocumentInfoReply, write_document_info
 from dian.simulator.issued_admin import issued_admin
+from dian.simulator.replies import AcquirerReply, EmailsReply, RangesReply, Reply, UploadReply, XmlReply
 from dian.soap.client import WSDL_PATH
 from dian.soap.packaging import PackagingError, read_zip
 from dian.soap.wsse import SOAP12, WSA, WSSE, WSU, SecurityHeaderError, check_request
