@@ -10,13 +10,12 @@ from typing import Any
 from lxml import etree
 
 from dian.codes import DIAN_NIT, DocumentType, EventCode, PaymentMeans
-from dian.cufe import event_cude, software_security_code
+from dian.cufe import event_cude
 from dian.errors import ParseError
 from dian.rules import DocumentFacts, Role
 from dian.rules import check as check_event
 from dian.simulator.replies import (
     ERRORS,
-    FUTURE_TOLERANCE,
     OK,
     Host,
     Reply,
@@ -24,8 +23,10 @@ from dian.simulator.replies import (
     _processed_before,
     _rule,
     _unreadable,
+    fingerprint_problem,
     iso,
     reply_stem,
+    signing_time_problem,
 )
 from dian.ubl import parse_document
 from dian.ubl.model import ApplicationResponse
@@ -90,16 +91,11 @@ class EventDesk:
             errors.append(
                 _rule("SIM11", "El certificado firmante no proviene de una entidad de certificación reconocida.")
             )
-        if signed_at is None:
-            errors.append(_rule("SIM41", "El evento no tiene xades:SigningTime."))
-        elif signed_at > now + FUTURE_TOLERANCE:
-            # dian-facts 2.2: an event dated in the future relative to DIAN's clock is rejected (DC24).
-            errors.append(_rule("DC24", "La fecha de firma del evento es posterior a la fecha de recepción."))
+        if (late := signing_time_problem(signed_at, now)) is not None:
+            errors.append(late)
         software = self.sim._software(event.software_id)
-        if software is None or event.software_security_code != software_security_code(
-            software["software_id"], software["pin"], event.id
-        ):
-            errors.append(_rule("AAB27b", "Huella no corresponde a un software autorizado para este emisor."))
+        if (fingerprint := fingerprint_problem(software, event.software_security_code, event.id)) is not None:
+            errors.append(fingerprint)
         elif event.uuid != event_cude(
             number=event.id,
             issue_date=event.issue_date,

@@ -21,7 +21,6 @@ from typing import Any
 
 from dian.calendar import BOGOTA
 from dian.codes import DIAN_NIT, EventCode, Operation
-from dian.cufe import software_security_code
 from dian.errors import ParseError
 from dian.nit import check_digit, same_nit
 from dian.radian.blocks import PaymentRecord
@@ -34,7 +33,6 @@ from dian.rules import DocumentFacts, Role, Sending, check, title_role
 from dian.simulator.document_info import DocumentInfoReply, document_info
 from dian.simulator.replies import (
     ERRORS,
-    FUTURE_TOLERANCE,
     NOT_FOUND,
     OK,
     Host,
@@ -43,6 +41,8 @@ from dian.simulator.replies import (
     _processed_before,
     _rule,
     _unreadable,
+    fingerprint_problem,
+    signing_time_problem,
 )
 from dian.simulator.title import Title
 from dian.trust import certificate_nit, nit_matches
@@ -204,16 +204,11 @@ class TitleDesk:
                     f"(NIT {event.sender.nit}) ni de su proveedor tecnológico.",
                 )
             )
-        signed_at = report.signing_time
-        if signed_at is None:
-            errors.append(_rule("SIM41", "El evento no tiene xades:SigningTime."))
-        elif signed_at > now + FUTURE_TOLERANCE:
-            errors.append(_rule("DC24", "La fecha de firma del evento es posterior a la fecha de recepción."))
+        if (late := signing_time_problem(report.signing_time, now)) is not None:
+            errors.append(late)
         software = self.sim._software(event.software_id)
-        if software is None or event.software_security_code != software_security_code(
-            software["software_id"], software["pin"], event.number
-        ):
-            errors.append(_rule("AAB27b", "Huella no corresponde a un software autorizado para este emisor."))
+        if (fingerprint := fingerprint_problem(software, event.software_security_code, event.number)) is not None:
+            errors.append(fingerprint)
         elif (event.cude or "").lower() != radian_cude(event, software["pin"]):
             # A.4: a blank endorsement (037/038/039, listID 2) hashes no sender NIT and the listID after the code.
             what = "endoso en blanco " if event.blank else ""

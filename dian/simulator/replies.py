@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from dian.calendar import BusinessCalendar
 from dian.codes import Environment
+from dian.cufe import software_security_code
 from dian.errors import DianError, ParseError
 from dian.trust import SigningIdentity, TrustStore
 from dian.ubl.model import Party
@@ -155,6 +156,23 @@ def _processed_before(stored: Mapping[str, Any], key_column: str) -> Reply:
         key=stored[key_column],
         file_name=stored["file_name"],
     )
+
+
+def signing_time_problem(signed_at: dt.datetime | None, now: dt.datetime) -> str | None:
+    """The rule an event's xades:SigningTime breaks: none (SIM41), or later than DIAN's clock allows (DC24, dian-facts
+    2.2); None when it holds."""
+    if signed_at is None:
+        return _rule("SIM41", "El evento no tiene xades:SigningTime.")
+    if signed_at > now + FUTURE_TOLERANCE:
+        return _rule("DC24", "La fecha de firma del evento es posterior a la fecha de recepción.")
+    return None
+
+
+def fingerprint_problem(software: Mapping[str, Any] | None, security_code: str | None, number: str) -> str | None:
+    """AAB27b when the software is unknown or the event's SoftwareSecurityCode is not its fingerprint; else None."""
+    if software is None or security_code != software_security_code(software["software_id"], software["pin"], number):
+        return _rule("AAB27b", "Huella no corresponde a un software autorizado para este emisor.")
+    return None
 
 
 def _packaging(message: str) -> Reply:

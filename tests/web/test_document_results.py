@@ -191,7 +191,10 @@ def test_every_rule_dian_rules_and_the_simulator_give_for_030_033_is_in_the_tabl
         rule = EVENT_RULES[code]
         codes |= {rule.sender_rule, rule.requires_any_rule, rule.window_rule, rule.duplicate_rule}
         codes |= {r for _, r in (*rule.requires, *rule.excluded_by)} | {a.rule for a in rule.after}
-    source = inspect.getsource(EventDesk.process) + inspect.getsource(EventDesk._rules)
+    source = "".join(
+        inspect.getsource(f)
+        for f in (EventDesk.process, EventDesk._rules, replies.signing_time_problem, replies.fingerprint_problem)
+    )
     codes |= set(re.findall(r'_rule\("([A-Za-z0-9]+)"', source)) - {"SIM40"}  # SIM40: not an event at all
     if "_processed_before(" in source:  # Regla 90's answer, built in dian/simulator/replies.py
         codes.add(re.search(r'PROCESSED_BEFORE = _rule\("([0-9]+)"', inspect.getsource(replies)).group(1))
