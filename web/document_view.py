@@ -46,7 +46,7 @@ from web.document_labels import (
     UNRESOLVED_LABEL,
     check_label,
 )
-from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, failure_words, outcome_of
+from web.event_outcome import WAITING, Result, failure_words, result_box
 from web.labels import STATE_LABELS, VERDICT_LABELS, local_time, money
 
 log = logging.getLogger(__name__)
@@ -418,26 +418,7 @@ STATUS_ACTION = "document.dian.status_checked"
 def result_view(doc: ReceivedDocument, events: list[DocumentEvent]) -> tuple[Result | None, bool]:
     """The result box: what the last action came to (flashed by it; focused), else our events still waiting for
     DIAN (not focused). Returns (result, focus)."""
-    ids: list[int] = []
-    notes: list[tuple[str, str]] = []
-    for category, message in get_flashed_messages(with_categories=True):
-        if category == "draft":
-            continue  # a refused comment's text, given back to its form (comment_draft)
-        if category == "outcome" and isinstance(message, dict):
-            ids.extend(int(i) for i in message.get("events", []) if str(i).isdigit())
-        else:
-            notes.append((FLASH_KINDS.get(category, QUEUED), str(message)))
-    by_id = {e.id: e for e in events}
-    items: list[EventOutcome] = [outcome_of(by_id[i]) for i in ids if i in by_id]
-    if items or notes:
-        return Result(items, notes), True
-    waiting = [
-        outcome_of(e)
-        for e in events
-        if e.direction is Direction.EMITTED
-        and e.submission_state in (SubmissionState.SIGNED, SubmissionState.SENT, SubmissionState.SEND_FAILED)
-    ]
-    return (Result(waiting), False) if waiting else (None, False)
+    return result_box(events, lambda e: e.direction is Direction.EMITTED and e.submission_state in WAITING)
 
 
 def comment_draft() -> str:

@@ -8,8 +8,11 @@ Spanish, and so is the outbox's record of a failed send (``last_error``, written
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from flask import get_flashed_messages
 
 from dian.calendar import BOGOTA
 from dian.soap.results import NOT_FINAL_CODES
@@ -21,6 +24,8 @@ from web.document_labels import EVENT_SHORT
 REGISTERED, QUEUED, REJECTED = "registered", "queued", "rejected"
 ERROR = "error"  # not DIAN's answer: the action itself could not be done (a refusal here, a form problem)
 _SEVERITY = {REGISTERED: 0, QUEUED: 1, REJECTED: 2, ERROR: 2}
+# Our events still waiting for DIAN's word: signed, sent, or sent and failed (to be sent again).
+WAITING = (SubmissionState.SIGNED, SubmissionState.SENT, SubmissionState.SEND_FAILED)
 # Flask's flash categories as result kinds.
 FLASH_KINDS = {"success": REGISTERED, "info": QUEUED, "warning": QUEUED, "message": QUEUED, "error": ERROR}
 
@@ -142,3 +147,24 @@ class Result:
     @property
     def retry(self) -> bool:
         return any(i.retry for i in self.items)
+
+
+def result_box(events: list[DocumentEvent], waiting: Callable[[DocumentEvent], bool]) -> tuple[Result | None, bool]:
+    """The result box of a page whose actions send events: what the last action came to (flashed by it; focused),
+    else the page's events still waiting for DIAN (``waiting``; not focused). Returns (result, focus). A refused
+    comment's text (category "draft") belongs to its form, not to the box."""
+    ids: list[int] = []
+    notes: list[tuple[str, str]] = []
+    for category, message in get_flashed_messages(with_categories=True):
+        if category == "draft":
+            continue
+        if category == "outcome" and isinstance(message, dict):
+            ids.extend(int(i) for i in message.get("events", []) if str(i).isdigit())
+        else:
+            notes.append((FLASH_KINDS.get(category, QUEUED), str(message)))
+    by_id = {e.id: e for e in events}
+    items: list[EventOutcome] = [outcome_of(by_id[i]) for i in ids if i in by_id]
+    if items or notes:
+        return Result(items, notes), True
+    pending = [outcome_of(e) for e in events if waiting(e)]
+    return (Result(pending), False) if pending else (None, False)

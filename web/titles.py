@@ -17,7 +17,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    get_flashed_messages,
     redirect,
     render_template,
     request,
@@ -43,7 +42,7 @@ from store.models import (
 )
 from web import tenant
 from web.access import roles
-from web.event_outcome import FLASH_KINDS, QUEUED, EventOutcome, Result, outcome_of
+from web.event_outcome import WAITING, Result, outcome_of, result_box
 from web.labels import local_time, money
 from web.title_labels import (
     ALARMING_ALWAYS,
@@ -238,22 +237,9 @@ def standing(title: ValueTitle) -> dict[str, list[dict[str, str]]]:
     return {"limitations": view(derived.limitations), "mandates": view(derived.mandates)}
 
 
-def result_box(events: list[DocumentEvent]) -> tuple[Result | None, bool]:
-    """What the last action came to (flashed by it, focused), else our events still waiting for DIAN."""
-    ids: list[int] = []
-    notes: list[tuple[str, str]] = []
-    for category, message in get_flashed_messages(with_categories=True):
-        if category == "outcome" and isinstance(message, dict):
-            ids.extend(int(i) for i in message.get("events", []) if str(i).isdigit())
-        else:
-            notes.append((FLASH_KINDS.get(category, QUEUED), str(message)))
-    by_id = {e.id: e for e in events}
-    items: list[EventOutcome] = [outcome_of(by_id[i]) for i in ids if i in by_id]
-    if items or notes:
-        return Result(items, notes), True
-    waiting = [outcome_of(e) for e in events if e.code in RADIAN_CODES and e.submission_state in
-               (SubmissionState.SIGNED, SubmissionState.SENT, SubmissionState.SEND_FAILED)]  # fmt: skip
-    return (Result(waiting), False) if waiting else (None, False)
+def title_result(events: list[DocumentEvent]) -> tuple[Result | None, bool]:
+    """What the last action came to (flashed by it, focused), else our RADIAN events still waiting for DIAN."""
+    return result_box(events, lambda e: e.code in RADIAN_CODES and e.submission_state in WAITING)
 
 
 @bp.get("/titulos/<int:title_id>")
@@ -263,7 +249,7 @@ def show(title_id: int) -> str:
     title = get_title(title_id)
     invoice = _invoice(title)
     events = _events(title)
-    result, focus = result_box(events)
+    result, focus = title_result(events)
     service = title_service()
     may_act = current_user.role in ACTORS  # ours: circulate it; a supplier's: record our payment (045/051)
     actions = availability(service, title) if may_act and service is not None else []
