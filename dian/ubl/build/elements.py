@@ -35,16 +35,15 @@ def sub(parent: etree._Element, path: str, text: str | None = None, **attributes
     element = parent
     for step in _steps(path):
         element = etree.SubElement(element, step)
-    if text is not None:
-        element.text = text
-    for name, value in attributes.items():
-        if value is not None:
-            element.set(name, value)
-    return element
+    return _fill(element, text, attributes)
 
 
 def sts(parent: etree._Element, local: str, text: str | None = None, **attributes: str | None) -> etree._Element:
-    element = etree.SubElement(parent, f"{{{ns.STS}}}{local}")
+    return _fill(etree.SubElement(parent, f"{{{ns.STS}}}{local}"), text, attributes)
+
+
+def _fill(element: etree._Element, text: str | None, attributes: dict[str, str | None]) -> etree._Element:
+    """Set an element's text and its attributes that are not None."""
     if text is not None:
         element.text = text
     for name, value in attributes.items():
