@@ -84,6 +84,12 @@ def plan_of(report: ReceptionReport) -> Plan:
     )
 
 
+def outcomes(report: ReceptionReport) -> list[bool]:
+    """Whether each signature Buzón checked verified, in the order the floors check them."""
+    checked = (report.container_signature, report.document_signature, report.dian_signature)
+    return [signature.core_valid for signature in checked if signature is not None]
+
+
 def _trees(data: bytes, plan: Plan) -> list[etree._Element]:
     """The floor's own reading of the raw file: the trees whose signatures Buzón checked, in the same order."""
     root = etree.fromstring(data, PARSER)
@@ -177,17 +183,16 @@ def bench_verification(files: list[Path], label: str, trust: TrustStore, rounds:
         plan = plan_of(report)
         jobs: dict[str, Callable[[], object]] = {"buzon": lambda data=data: verify_received(data, trust=trust)}
         usable = {}
+        ours = outcomes(report)
         for name, floor in floors.items():
             try:
-                outcomes = floor(data, plan)
+                theirs = floor(data, plan)
             except Exception:
                 usable[name] = False
                 continue
-            ours = [s.core_valid for s in (report.container_signature, report.document_signature,
-                                           report.dian_signature) if s is not None]  # fmt: skip
             # A floor that cannot verify what Buzón verified (the relative-namespace sample: libxml2's C14N refuses
             # it) stopped early: its time is no floor for that file.
-            usable[name] = outcomes == ours
+            usable[name] = theirs == ours
             if usable[name]:
                 jobs[name] = lambda data=data, floor=floor, plan=plan: floor(data, plan)
         samples: dict[str, list[float]] = {name: [] for name in jobs}
