@@ -45,6 +45,7 @@ from dian.simulator.replies import (
     _processed_before,
     _rule,
     _unreadable,
+    covered,
     iso,
     reply_stem,
 )
@@ -300,8 +301,9 @@ class Simulator:
                 False, "99", ERRORS, errors=(_rule("ZB01", f"El documento {local} no es una factura ni una nota."),)
             )
         report = verify(root, trust=self.trust, now=now)
+        signed_root = covered(report, root)
         try:
-            parsed = parse_document(report.signed_element if report.signed_element is not None else root)
+            parsed = parse_document(signed_root)
         except ParseError as exc:
             return _unreadable(exc)
         assert isinstance(parsed, CommercialDocument)
@@ -311,7 +313,6 @@ class Simulator:
             return _packaging(f"NIT {caller_nit} no autorizado para enviar documentos del emisor {supplier}.")
 
         checked = _Checked()
-        signed_root = report.signed_element if report.signed_element is not None else root
         checked.errors.extend(self.issued.check(doc, signed_root, report, kind, now, batch=batch))
         if doc.environment != self.environment:
             checked.errors.append(

@@ -23,6 +23,7 @@ from dian.simulator.replies import (
     _processed_before,
     _rule,
     _unreadable,
+    covered,
     fingerprint_problem,
     iso,
     reply_stem,
@@ -67,7 +68,7 @@ class EventDesk:
             return _packaging(f"El archivo contiene un {etree.QName(root).localname}, no un ApplicationResponse.")
         report = verify(root, trust=self.sim.trust, now=now)
         try:
-            parsed = parse_document(report.signed_element if report.signed_element is not None else root)
+            parsed = parse_document(covered(report, root))
         except ParseError as exc:
             return _unreadable(exc)
         assert isinstance(parsed, ApplicationResponse)

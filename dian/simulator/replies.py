@@ -10,12 +10,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from lxml import etree
+
 from dian.calendar import BusinessCalendar
 from dian.codes import Environment
 from dian.cufe import software_security_code
 from dian.errors import DianError, ParseError
 from dian.trust import SigningIdentity, TrustStore
 from dian.ubl.model import Party
+from dian.xades import SignatureReport
 
 __all__ = [
     "ERRORS",
@@ -130,6 +133,12 @@ def reply_stem(file_name: str | None) -> str | None:
 def iso(moment: dt.datetime) -> str:
     """A moment as the simulator's store keeps it: ISO 8601 in UTC."""
     return moment.astimezone(dt.UTC).isoformat()
+
+
+def covered(report: SignatureReport, root: etree._Element) -> etree._Element:
+    """What the simulator reads a document from: the element its signature covers, else the document as it came (a
+    document whose signature fails is still read, so that DIAN's answer can name the rules it breaks)."""
+    return report.signed_element if report.signed_element is not None else root
 
 
 def _unreadable(exc: ParseError) -> Reply:
