@@ -221,6 +221,7 @@ def run(
         source: Source | None = None
         try:
             source = connect()
+            caught_up = False  # said once per connection: the operator sees the poll start, and come back after a loss
             while not stop():
                 summary = poll_once(source, intake) if router is None else poll_once(source, intake, router=router)
                 failures = 0
@@ -229,6 +230,9 @@ def run(
                         f"{summary.messages} mensaje(s): {summary.filed} archivado(s), "
                         f"{summary.duplicates} duplicado(s), {sum(summary.quarantined.values())} en cuarentena"
                     )
+                if not caught_up:
+                    log("buzón al día; esperando correo nuevo")
+                    caught_up = True
                 source.wait(wait_seconds, sleep, stop)
         except Exception as exc:
             lost = isinstance(exc, transient) or lost_connection(exc)

@@ -112,6 +112,25 @@ poll_interval = {self.poll_interval}
         self.processes.append(process)
         return process
 
+    def log_text(self, process: subprocess.Popen) -> str:
+        return (self.root / f"poll-{self.processes.index(process)}.log").read_text(errors="replace")
+
+    def wait_logged(self, text: str, timeout: float) -> None:
+        """Wait until every poll started has written ``text`` to its log (and none has ended)."""
+        deadline = time.monotonic() + timeout
+        while not all(text in self.log_text(p) for p in self.processes):
+            assert not [p for p in self.processes if p.poll() is not None], self.logs()
+            assert time.monotonic() < deadline, f"not logged in {timeout} s: {text!r}\n{self.logs()}"
+            time.sleep(0.05)
+
+    def wait_done(self, count: int, timeout: float) -> None:
+        """Wait until the ``count`` messages are decided and the folder is empty, every poll still running."""
+        deadline = time.monotonic() + timeout
+        while not self.done(count):
+            assert not [p for p in self.processes if p.poll() is not None], self.logs()
+            assert time.monotonic() < deadline, f"not done in {timeout} s: {self.progress()}\n{self.logs()}"
+            time.sleep(0.1)
+
     def live(self) -> list[subprocess.Popen]:
         return [p for p in self.processes if p.poll() is None]
 

@@ -4,6 +4,7 @@ again: every message is recorded once, decided once, filed at most once per CUFE
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 
 import pytest
@@ -32,19 +33,23 @@ def test_two_pollers_killed_at_random_take_every_message_once(dovecot, tmp_path:
 
 
 def test_two_pollers_split_the_mail(dovecot, tmp_path: Path) -> None:
-    """Both take part (each records some of the messages) and neither takes one the other took."""
-    mails = real_mails(60)
+    """Two looping polls, both connected and waiting when the mail arrives (so the test does not hang on which process
+    starts faster): both take part (each records some of the messages) and neither takes one the other took."""
+    mails = real_mails(200)
     with fresh_postgres_database() as url:
         pollers = Pollers(tmp_path, url, dovecot, folder=f"Split{next(_names)}")
         pollers.init()
-        pollers.deliver([data for _, data in mails])
-        pollers.run_once(2)
+        pollers.deliver([])  # the folder, empty
+        try:
+            running = [pollers.start(), pollers.start()]
+            pollers.wait_logged("esperando correo nuevo", timeout=120)
+            pollers.deliver([data for _, data in mails])
+            pollers.wait_done(len(mails), timeout=300)
+        finally:
+            pollers.stop()
         check_taken_once(pollers, mails)
-    taken = []
-    for log in sorted(tmp_path.glob("poll-*.log")):
-        figures = dict(line.split(": ") for line in log.read_text().splitlines() if line.count(": ") == 1)
-        taken.append(sum(int(figures[k]) for k in ("archivados", "duplicados", "en cuarentena")))
-    # Each mail holds one document: each process's figures count the messages it took; none counted twice.
+    # Each mail holds one document: each process's lines count the messages it took ("… 50 mensaje(s): …").
+    taken = [sum(int(n) for n in re.findall(r"Z (\d+) mensaje\(s\):", pollers.log_text(p))) for p in running]
     assert sum(taken) == len(mails) and min(taken) > 0, taken
 
 

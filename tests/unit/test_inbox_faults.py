@@ -122,6 +122,7 @@ def test_the_poll_loop_survives_a_failed_poll_and_backs_off(monkeypatch: pytest.
     assert sleeps == [1.0, 1.0, 1.0, 7]
     assert logged[0] == "la lectura del buzón falló (RuntimeError: settle broke); nuevo intento en 1 s"
     assert logged[1].startswith("la lectura del buzón falló (DataError: ")
+    assert logged[2:] == ["buzón al día; esperando correo nuevo"]  # once the poll works again, said once
 
 
 def test_a_lost_connection_is_logged_as_such() -> None:
