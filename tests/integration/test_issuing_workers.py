@@ -94,14 +94,13 @@ def test_two_workers_share_a_range_without_gap_or_double(tmp_path: Path, total: 
             setup = Runtime.from_settings(settings, engine=engine)
             setup.issuing.sync_ranges(actor="test:admin")
             context = multiprocessing.get_context("spawn")
-            start, results = context.Event(), context.Queue()
+            start, results = context.Barrier(WORKERS + 1), context.Queue()  # the race starts once every worker is ready
             workers = [context.Process(target=_worker, args=(settings, total // WORKERS, full, start, results))
                        for _ in range(WORKERS)]  # fmt: skip
             for worker in workers:
                 worker.start()
-            time.sleep(0.5)
+            start.wait(timeout=300)
             began = time.perf_counter()
-            start.set()
             for _ in range(3):  # meanwhile, three processes die holding a number they took
                 crasher = context.Process(target=_crash, args=(settings,))
                 crasher.start()
