@@ -11,10 +11,8 @@ import binascii
 import bz2
 import email
 import io
-import itertools
 import lzma
 import re
-import secrets
 import struct
 import tempfile
 import zipfile
@@ -26,6 +24,8 @@ from typing import Literal
 
 from mailparser.dates import parse_mail_date
 from mailparser.utils import decode_headers, get_addresses
+
+from inbox import skeleton
 
 PartKind = Literal["xml", "pdf", "other"]
 
@@ -492,88 +492,19 @@ def is_mail(data: bytes, name: str = "") -> bool:
 def parse_mail(data: bytes) -> Message:
     """The mail as Python's e-mail parser reads it (what mail-parser reads too); parse it once, hand it around.
 
-    Python's parser reads a mail a line at a time (a 1.35 MB attachment is 18,000 base64 lines, about 50 ms and
-    several copies of it); so the long runs of body lines that cannot matter to its reading are set aside first
-    (``_set_aside``), the rest is parsed, and each run is put back, as text, where the parser left its placeholder.
+    The parser reads the mail's skeleton (inbox.skeleton: long body runs set aside, boundaries renamed to names the
+    ``re`` module's cache keeps), and the message is then made whole: the same message as parsing the mail itself.
     """
     try:
-        skeleton, runs = _set_aside(data)
-        message = email.message_from_bytes(skeleton)
-        if runs:
-            _put_back(message, runs)
+        shape = skeleton.make(data)
+        message = email.message_from_bytes(shape.data)
+        if not shape.restore(message):  # a boundary the parser read otherwise than the renaming did
+            shape = shape.without_renaming()
+            message = email.message_from_bytes(shape.data)
+            shape.restore(message)
         return message
     except RecursionError as exc:  # multiparts nested thousands deep: refuse the mail, do not crash intake
         raise UnpackError("unreadable", "las partes del correo están anidadas a demasiada profundidad") from exc
-
-
-_SET_ASIDE_FROM = 2048  # mails smaller than this are parsed as they are
-_RUN_MIN = 512  # shorter body runs are left in place
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
-
-
-def _set_aside(data: bytes) -> tuple[bytes, dict[str, str]]:
-    """The mail with long runs of body lines each replaced by one placeholder line, and the runs by placeholder.
-
-    A run is taken only where the parser's reading cannot depend on it: inside a part's body (after the first blank
-    line that follows a line starting with "--", or the mail's own headers), between two lines starting with "--"
-    (every MIME boundary is such a line, so none is inside a run), leaving out the body's last line (whose line end
-    the parser gives to the boundary after it), and only when the run holds no ":" (no headers of a forwarded mail,
-    which the parser reads: base64 never holds one). Line ends must be CRLF or LF (the parser also splits on a lone
-    CR, which the search for "--" would not see), else the mail is parsed as it is.
-    """
-    if len(data) < _SET_ASIDE_FROM or data.count(b"\r") != data.count(b"\r\n"):
-        return data, {}
-    token = secrets.token_hex(8).upper()
-    if token.encode() in data:
-        return data, {}
-    starts = [0]  # where each stretch begins: the top, and every line starting with "--"
-    position = data.find(b"\n--")
-    while position >= 0:
-        starts.append(position + 1)
-        position = data.find(b"\n--", position + 1)
-    starts.append(len(data))
-    pieces: list[bytes] = []
-    runs: dict[str, str] = {}
-    kept = 0
-    for start, end in itertools.pairwise(starts):
-        if end - start < _RUN_MIN:
-            continue
-        blank = _HEADER_END.search(data, start, end)
-        if blank is None:
-            continue
-        body = blank.end()
-        last = data.rfind(b"\n", body, end - 1)  # the body's last line stays, with its line end
-        if last <= body or last + 1 - body < _RUN_MIN or data.find(b":", body, last + 1) >= 0:
-            continue
-        ending = b"\r\n" if data[last - 1 : last] == b"\r" else b"\n"
-        placeholder = f"BUZON{token}X{len(runs)}".encode() + ending
-        runs[placeholder.decode("ascii")] = data[body : last + 1].decode("ascii", "surrogateescape")
-        pieces += (data[kept:body], placeholder)
-        kept = last + 1
-    if not runs:
-        return data, {}
-    pieces.append(data[kept:])
-    return b"".join(pieces), runs
-
-
-def _put_back(message: Message, runs: dict[str, str]) -> None:
-    """Each run set aside back in the payload, preamble or epilogue where the parser left its placeholder."""
-    prefix = next(iter(runs))[: len("BUZON") + 16]
-
-    def restored(text: str) -> str:
-        for placeholder, run in runs.items():
-            text = text.replace(placeholder, run, 1)
-        return text
-
-    for part in message.walk():
-        # The payload as the parser stored it: get_payload() would hand 8-bit text back with its bytes replaced.
-        payload = part._payload
-        if isinstance(payload, str) and prefix in payload:
-            part.set_payload(restored(payload))
-        for side in ("preamble", "epilogue"):
-            text = getattr(part, side)
-            if isinstance(text, str) and prefix in text:
-                setattr(part, side, restored(text))
 
 
 _INFO_HEADERS = frozenset({"message-id", "from", "subject", "date"})

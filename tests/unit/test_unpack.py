@@ -445,57 +445,6 @@ def test_an_lzma_header_claiming_a_huge_dictionary_reserves_no_more_than_the_mem
     assert peak < 1 * MiB
 
 
-# --- large mails: the long runs of body lines set aside while Python's parser reads the rest ----------------------
-
-
-def _facts(message) -> list:
-    """What anyone reads of a parsed mail: each part's type, headers, raw and decoded payload, preamble, epilogue,
-    defects."""
-    out = []
-    for part in message.walk():
-        leaf = not part.is_multipart()
-        out.append((part.get_content_type(), [(k, str(v)) for k, v in part.items()],
-                    part._payload if leaf else len(part.get_payload()),
-                    part.get_payload(decode=True) if leaf else None,
-                    part.preamble, part.epilogue, [type(d).__name__ for d in part.defects]))  # fmt: skip
-    return out
-
-
-def _big_mail(line_end: bytes = b"\n") -> bytes:
-    rng = random.Random(12)
-    forwarded = make_mail(("reenviado.zip", rng.randbytes(120_000), "application", "zip"))
-    msg = make_mail(
-        ("fe1.zip", rng.randbytes(300_000), "application", "zip"),
-        ("fv.pdf", PDF + rng.randbytes(90_000), "application", "pdf"),
-        ("nota.txt", "línea: con dos puntos\n".encode() * 3000, "text", "plain"),
-    )
-    msg.add_attachment(forwarded)
-    data = msg.as_bytes()
-    return data.replace(b"\n", line_end) if line_end != b"\n" else data
-
-
-@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"], ids=["LF", "CRLF"])
-def test_a_large_mail_parses_as_pythons_parser_reads_it(line_end: bytes) -> None:
-    import email
-
-    data = _big_mail(line_end)
-    assert len(data) > 500_000
-    skeleton, runs = unpack_module._set_aside(data)
-    assert len(runs) >= 3 and len(skeleton) < 20_000  # the base64 bodies were set aside, the text one stays
-    assert _facts(parse_mail(data)) == _facts(email.message_from_bytes(data))
-
-
-def test_8bit_bodies_and_lone_carriage_returns_read_as_pythons_parser_reads_them() -> None:
-    import email
-
-    data = _big_mail() + b"\n--trailing\n" + "cola en 8 bits: electrónica\n".encode() * 10
-    data = data.replace(b"Adjuntamos la factura.", "Adjuntamos la factura electrónica.".encode("latin-1"))
-    assert _facts(parse_mail(data)) == _facts(email.message_from_bytes(data))
-    lone_cr = _big_mail().replace(b"\n", b"\r", 40)  # the parser splits lines on a lone CR: parsed as it is
-    assert unpack_module._set_aside(lone_cr)[1] == {}
-    assert _facts(parse_mail(lone_cr)) == _facts(email.message_from_bytes(lone_cr))
-
-
 def test_a_base64_body_that_is_not_valid_base64_decodes_as_the_parser_decodes_it() -> None:
     import email
 
