@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import make_msgid
 from pathlib import Path
@@ -117,18 +118,17 @@ poll_interval = {self.poll_interval}
 
     def wait_logged(self, text: str, timeout: float) -> None:
         """Wait until every poll started has written ``text`` to its log (and none has ended)."""
-        deadline = time.monotonic() + timeout
-        while not all(text in self.log_text(p) for p in self.processes):
-            assert not [p for p in self.processes if p.poll() is not None], self.logs()
-            assert time.monotonic() < deadline, f"not logged in {timeout} s: {text!r}\n{self.logs()}"
-            time.sleep(0.05)
+        self._wait(lambda: all(text in self.log_text(p) for p in self.processes), timeout, f"logged {text!r}")
 
     def wait_done(self, count: int, timeout: float) -> None:
         """Wait until the ``count`` messages are decided and the folder is empty, every poll still running."""
+        self._wait(lambda: self.done(count), timeout, f"done: {count} messages")
+
+    def _wait(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
-        while not self.done(count):
-            assert not [p for p in self.processes if p.poll() is not None], self.logs()
-            assert time.monotonic() < deadline, f"not done in {timeout} s: {self.progress()}\n{self.logs()}"
+        while not condition():
+            assert not [p for p in self.processes if p.poll() is not None], self.logs()  # no poll may end meanwhile
+            assert time.monotonic() < deadline, f"not {what} in {timeout} s: {self.progress()}\n{self.logs()}"
             time.sleep(0.1)
 
     def live(self) -> list[subprocess.Popen]:

@@ -33,8 +33,8 @@ def test_two_pollers_killed_at_random_take_every_message_once(dovecot, tmp_path:
 
 
 def test_two_pollers_split_the_mail(dovecot, tmp_path: Path) -> None:
-    """Two looping polls, both connected and waiting when the mail arrives (so the test does not hang on which process
-    starts faster): both take part (each records some of the messages) and neither takes one the other took."""
+    """Two looping polls, both connected and waiting when the mail arrives (so the outcome does not depend on which
+    process starts faster): both take part (each records some of the messages) and neither takes one the other took."""
     mails = real_mails(200)
     with fresh_postgres_database() as url:
         pollers = Pollers(tmp_path, url, dovecot, folder=f"Split{next(_names)}")
