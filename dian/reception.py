@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from dian.cdata import SetAside, parse_aside
 from dian.codes import DIAN_NIT, EventCode
 from dian.errors import ParseError, UnsupportedTypeError
 from dian.nit import same_nit
@@ -248,10 +249,14 @@ def _verify_received(
 ) -> ReceptionReport:
     checks: list[Check] = []
     try:
-        outer = parse_xml(data)
+        # A container's payloads (large CDATA sections) are set aside while it is parsed: they are taken as the
+        # file's bytes, and put back into the tree only for what reads them there (dian.cdata).
+        outer, aside = parse_aside(data)
     except ParseError as exc:
         return _unreadable("input.parse", f"el archivo no es un XML legible: {exc}")
     local = _local(outer)
+    if local != "AttachedDocument":
+        aside.restore(outer)
     container_xml: bytes | None = None
     container = _Container()
     answer_xml: bytes | None = None
@@ -259,10 +264,11 @@ def _verify_received(
         kind = "attached_document"
         container_xml = bytes(data)
         try:
-            document_xml, answer_xml, _ = attached_payloads(outer, container_xml)
+            document_xml, answer_xml, _ = attached_payloads(outer, container_xml, aside)
         except ParseError as exc:
             return _unreadable("container.parse", f"AttachedDocument ilegible: {exc}", kind)
-        container = _Container(outer if has_signature(outer) else None, trust, now)
+        aside.restore(outer)  # any section but the two payloads (a certificate written as CDATA, say)
+        container = _Container(outer if has_signature(outer) else None, trust, now, aside)
         outer = None  # type: ignore[assignment]
         try:
             doc_root = parse_xml(document_xml)
@@ -611,6 +617,7 @@ class _Container:
     root: etree._Element | None = None  # the container's tree, held while a signature on it is pending
     trust: TrustStore | None = None
     now: dt.datetime | None = None
+    aside: SetAside | None = None  # the payloads set aside when the tree was parsed: C14N puts their text back
     report: SignatureReport | None = None
     signed: bool = field(init=False, default=False)
 
@@ -631,7 +638,8 @@ class _Container:
             )
         else:
             assert root is not None and self.trust is not None
-            self.report = report = verify(root, trust=self.trust, now=self.now, owned=True)
+            aside = self.aside.canonical() if self.aside is not None else ()
+            self.report = report = verify(root, trust=self.trust, now=self.now, owned=True, set_aside=aside)
             if report.core_valid:
                 check = Check(
                     "container.signature", Outcome.PASS, f"la firma del contenedor verifica ({report.signer_subject})"

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dian.cdata import parse_aside
 from dian.errors import ParseError
 from dian.nit import nit_digits
 from dian.ubl.namespaces import CAC, CBC
@@ -77,18 +78,20 @@ def _part_nits(data: bytes, name: str) -> list[str]:
 def _document_nits(data: bytes) -> list[str]:
     """Whom one XML document is addressed to (see the module's docstring); an AttachedDocument that names no
     receiver is read for its embedded document's buyer."""
-    root = parse_xml(data)
+    root, aside = parse_aside(data)  # a container's payloads are cut from its bytes, not read into its tree
     local = _local(root)
     if local == "AttachedDocument":
-        nits = _party_nits(root, _RECEIVER)
-        if nits:
-            return nits
         try:
-            document_xml, _, _ = attached_payloads(root, data)
+            document_xml: bytes | None = attached_payloads(root, data, aside)[0]
         except ParseError:
-            return []
+            document_xml = None
+        aside.restore(root)
+        nits = _party_nits(root, _RECEIVER)
+        if nits or document_xml is None:
+            return nits
         root = parse_xml(document_xml)
         return _party_nits(root, _CUSTOMER) if _local(root) in _COMMERCIAL else []
+    aside.restore(root)
     if local in _COMMERCIAL:
         return _party_nits(root, _CUSTOMER)
     if local == "ApplicationResponse":

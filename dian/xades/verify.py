@@ -104,6 +104,7 @@ def verify(
     owned: bool = False,
     max_references: int = MAX_REFERENCES,
     max_certificates: int = MAX_CERTIFICATES,
+    set_aside: tuple[tuple[bytes, bytes], ...] = (),
 ) -> SignatureReport:
     """Verify the XAdES signature of a DIAN document and grade every aspect; never raises on a parsed document.
 
@@ -111,7 +112,8 @@ def verify(
     given and left untouched unless ``owned`` is True (the caller parsed it for this call alone: the signature is
     then detached in place for the enveloped digest, which saves a copy). ``now`` only flags future signing times.
     A signature with more than ``max_references`` references or ``max_certificates`` certificates in KeyInfo fails
-    at once, before any digest.
+    at once, before any digest. ``set_aside``: text left out of the tree when it was parsed (``dian.cdata``), each
+    placeholder with the canonical form of the text it stands for, put back into every canonical output.
     """
     if isinstance(xml, bytes | bytearray | memoryview):
         root, owned = parse_xml(bytes(xml)), True
@@ -124,11 +126,12 @@ def verify(
     limits = _Limits(references=max_references, certificates=max_certificates)
     try:
         try:
-            return _verify(_Canon(root, owned=owned), trust, expected, now, limits)
+            return _verify(_Canon(root, set_aside, owned=owned), trust, expected, now, limits)
         except _RelativeNamespace:
             canon = _rewrite_relative_namespaces(root)
             if canon is None:
                 raise
+            canon.restore += set_aside
             return _verify(canon, trust, expected, now, limits, relative=True)
     except _RelativeNamespace as exc:
         b = _Builder()

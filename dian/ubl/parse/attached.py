@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from lxml import etree
 
+from dian.cdata import SetAside
 from dian.errors import ParseError
 from dian.ubl.model import AttachedDocument
 from dian.ubl.parse.parties import required_party
@@ -24,13 +25,17 @@ _UTF8_NAMES = frozenset({None, "", "utf-8", "utf8", "us-ascii", "ascii"})
 class _Payloads:
     """Cuts CDATA payloads out of the original bytes, in document order, checking each against the parsed text."""
 
-    def __init__(self, root: etree._Element, source: bytes | None) -> None:
+    def __init__(self, root: etree._Element, source: bytes | None, aside: SetAside | None = None) -> None:
         encoding = root.getroottree().docinfo.encoding
         self._source = source if encoding is None or encoding.lower() in _UTF8_NAMES else None
+        self._aside = aside
         self._cursor = 0
 
     def take(self, element: etree._Element) -> tuple[bytes, bool]:
         """The payload's exact bytes and True, or its text re-encoded as UTF-8 and False when no source matches."""
+        if self._aside is not None and (held := self._aside.payload(element)) is not None:
+            raw, self._cursor = held  # a section set aside while parsing (dian.cdata): the file's bytes already
+            return raw, True
         expected = (element.text or "").strip(XML_WS).encode("utf-8")
         source = self._source
         if source is not None:
@@ -84,18 +89,23 @@ def _lenient(read: Callable[[], _T]) -> _T | None:
 _ATTACHED_PAYLOADS = Record(lists={"document": _PAYLOAD, "answer": f"{_LINE_REFERENCE}/{_PAYLOAD}"})
 
 
-def attached_payloads(root: etree._Element, source: bytes | None = None) -> tuple[bytes, bytes | None, bool]:
+def attached_payloads(
+    root: etree._Element, source: bytes | None = None, aside: SetAside | None = None
+) -> tuple[bytes, bytes | None, bool]:
     """What an AttachedDocument carries — the signed document's bytes, DIAN's answer's (or None) and whether both are
     the exact bytes of ``source`` — without reading the container's own fields (unsigned: for display only), which
-    ``parse_document`` reads as well. ParseError when the document is missing, as ``parse_document`` says it."""
-    return _payloads(root, source, _ATTACHED_PAYLOADS(root))
+    ``parse_document`` reads as well. ParseError when the document is missing, as ``parse_document`` says it.
+    ``aside``: the sections set aside when ``root`` was parsed from ``source`` (``dian.cdata.parse_aside``)."""
+    return _payloads(root, source, _ATTACHED_PAYLOADS(root), aside)
 
 
-def _payloads(root: etree._Element, source: bytes | None, f: Fields) -> tuple[bytes, bytes | None, bool]:
+def _payloads(
+    root: etree._Element, source: bytes | None, f: Fields, aside: SetAside | None = None
+) -> tuple[bytes, bytes | None, bool]:
     description = f["document"][0] if f["document"] else None
     if description is None or not (description.text or "").strip(XML_WS):
         raise ParseError(f"falta el elemento obligatorio {_PAYLOAD}", where=f"AttachedDocument/{_PAYLOAD}")
-    payloads = _Payloads(root, source)
+    payloads = _Payloads(root, source, aside)
     document_xml, exact = payloads.take(description)
     answer_xml = None
     answer = f["answer"][0] if f["answer"] else None
