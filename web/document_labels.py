@@ -5,7 +5,7 @@ from __future__ import annotations
 from dian.codes import ClaimReason
 from store.models import Direction, SubmissionState
 
-# The report's check names are "<where>.<check>" (dian/reception.py prefixes dian/xades/verify.py's names).
+# The report's check names are "<where>.<check>" (dian/reception/ prefixes dian/xades/verify.py's names).
 CHECK_PLACES = {
     "document": "Documento",
     "dian": "Respuesta de la DIAN",

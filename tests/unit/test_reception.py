@@ -236,12 +236,12 @@ def test_attached_document_holding_garbage(answer: bytes) -> None:
 
 
 def test_an_unexpected_error_becomes_a_failed_check(invoice: bytes, answer: bytes, monkeypatch) -> None:
-    import dian.reception
+    import dian.reception.documents
 
     def boom(*args, **kwargs):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(dian.reception, "parse_document", boom)
+    monkeypatch.setattr(dian.reception.documents, "parse_document", boom)
     report = verify_received(attached_document_xml(invoice, answer), trust=full_store())
     assert report.verdict == Verdict.INVALID
     assert "parser bug" in report.check("input.parse").detail
