@@ -9,6 +9,7 @@ import json
 import pytest
 from lxml import etree
 
+from dian.cdata import parse_aside
 from dian.reception import verify_received
 from dian.trust import SigningIdentity, TrustStore, fingerprint
 from dian.xades import Outcome, Verdict, sign
@@ -24,6 +25,7 @@ from tests.pki import (
 )
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 INV = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 SIGNED_AT = dt.datetime(2025, 3, 3, 14, 0, tzinfo=dt.UTC)
 
@@ -260,3 +262,40 @@ def test_signed_identifiers_of_the_wrong_shape_are_refused_by_name() -> None:
     from store.models import QuarantineReason
 
     assert quarantine_reason(report) == QuarantineReason.UNREADABLE
+
+
+def _signed_container(invoice: bytes, answer: bytes) -> bytes:
+    """A container signed by the supplier, its two payloads and its own certificate written as CDATA sections (as
+    real containers write them); sign() writes escaped text there, which C14N reads alike: the signature holds."""
+    placeholder = (
+        b'<ext:UBLExtensions><ext:UBLExtension><ext:ExtensionContent><ds:Signature Id="placeholder"/>'
+        b"</ext:ExtensionContent></ext:UBLExtension></ext:UBLExtensions>"
+    )
+    unsigned = attached_document_xml(invoice, answer)
+    signed = _sign(unsigned.replace(b"<cbc:UBLVersionID>", placeholder + b"<cbc:UBLVersionID>", 1), pki().supplier)
+    root = etree.fromstring(signed)
+    for element in root.iter(f"{{{CBC}}}Description", f"{{{DS}}}X509Certificate"):
+        element.text = etree.CDATA(element.text)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_a_signed_containers_own_signature_is_verified_with_its_payloads_set_aside(
+    invoice: bytes, answer: bytes
+) -> None:
+    data = _signed_container(invoice, answer)
+    _, aside = parse_aside(data)
+    assert len(aside.spans) == 3  # the invoice, DIAN's answer and the container's certificate: none read into the tree
+    report = verify_received(data, trust=full_store(), our_nit=COMPANY_NIT)
+    assert report.verdict == Verdict.VALID, report.reasons() or non_pass(report)
+    check = report.check("container.signature")
+    assert check.outcome == Outcome.PASS and "la firma del contenedor verifica" in check.detail
+    assert report.container_signature is not None and report.container_signature.core_valid
+    assert report.document_xml == invoice and report.dian_response_xml == answer
+    # White space inside the invoice's section: the payload reads the same, the container's digest does not.
+    moved = data.replace(b"<cbc:Description><![CDATA[", b"<cbc:Description><![CDATA[\n ", 1)
+    assert moved != data
+    report = verify_received(moved, trust=full_store(), our_nit=COMPANY_NIT)
+    assert report.document_xml == invoice
+    check = report.check("container.signature")
+    assert check.outcome == Outcome.WARN and "no verifica" in check.detail
+    assert report.verdict == Verdict.VALID_WITH_WARNINGS
