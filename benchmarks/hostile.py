@@ -89,6 +89,10 @@ def build_inputs(folder: Path) -> dict[str, Path]:
         "nesting-200k": b"".join((b"<a>" * 200_000, b"</a>" * 200_000)),
         "attribute-9MB": b"".join((b'<r a="', b"x" * 9_000_000, b'"/>')),
         "namespaces-300x10k": _with_namespaces(signed, 300, 10_000),
+        # What the walk for CDATA sections to set aside (dian.cdata) must not pay for per marker: a million sections
+        # and comments, and a section that is a run of "]" (each a candidate end).
+        "cdata-1M-sections": b"".join((b"<a>", b"<![CDATA[]]><!---->" * 900_000, b"</a>")),
+        "cdata-9MB-of-]": b"".join((b"<a>", b"<![CDATA[", b"]" * 9_000_000, b"]]></a>")),
     }
     paths = {}
     for name, data in inputs.items():

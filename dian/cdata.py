@@ -29,12 +29,20 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from dian.errors import ParseError
-from dian.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
+from dian.xmlsafe import DEFAULT_MAX_BYTES, LIBXML_MAX_TEXT_BYTES, parse_xml
 
 __all__ = ["MIN_SECTION", "SetAside", "parse_aside"]
 
 # Sections shorter than this stay in place: a placeholder saves libxml2 little there.
 MIN_SECTION = 1024
+# A container has two or three sections and few comments: the walk stops after this many comments, PIs and sections
+# (a file of a million of them is walked no further; what lies past stays in place), and a candidate search after
+# this many misses, so no file makes the walk cost more than a few searches in C.
+_MAX_STEPS = 64
+_CANDIDATES = 8
+# libxml2 refuses a text over LIBXML_MAX_TEXT_BYTES without huge_tree: a file with a section near that is parsed as
+# it is, so the refusal (or not) is libxml2's own.
+_MAX_SECTION = LIBXML_MAX_TEXT_BYTES * 9 // 10
 _OPEN = b"<![CDATA["
 _CLOSE = b"]]>"
 _MARK = b"BuzonCDATA"  # placeholders are _MARK and six digits; a file that holds _MARK is parsed as it is
@@ -144,6 +152,8 @@ def _set_aside(data: bytes) -> SetAside | None:
         return None
     spans: dict[str, tuple[int, int]] = {}
     for start, end, after_tag in _sections(data):
+        if end - start > _MAX_SECTION:
+            return None  # near libxml2's own limit on a text: whether it refuses the file is its own to say
         if end - start < MIN_SECTION or not after_tag or not _before_end_tag(data, end):
             continue
         content = data[start:end]
@@ -162,14 +172,18 @@ def _set_aside(data: bytes) -> SetAside | None:
 
 def _find(data: bytes, pair: bytes, start: int, end: int = -1) -> int:
     """``data.find(pair, start, end)`` for two bytes whose second is rare in markup ("<!", "<?", "]]" of "]]>"):
-    each candidate found by a one-byte search (memchr), many times faster than CPython's search for the pair."""
+    each candidate found by a one-byte search (memchr), many times faster than CPython's search for the pair; after
+    a few candidates that are not the pair (a run of "!" in a text), the pair's own search."""
     end = len(data) if end < 0 else end
     position = start + 1
-    while (found := data.find(pair[1:], position, end)) >= 0:
+    for _ in range(_CANDIDATES):
+        found = data.find(pair[1:], position, end)
+        if found < 0:
+            return -1
         if data[found - 1] == pair[0]:
             return found - 1
         position = found + 1
-    return -1
+    return data.find(pair, position - 1, end)
 
 
 def _sections(data: bytes) -> list[tuple[int, int, bool]]:
@@ -178,7 +192,10 @@ def _sections(data: bytes) -> list[tuple[int, int, bool]]:
     text is never taken for markup; a "<" elsewhere opens a tag (it cannot stand in text or in an attribute value)."""
     found = []
     position = 0  # where the bytes not yet walked begin; every comment, PI and section before it stepped over
-    while (opening := _find(data, b"<!", position)) >= 0:
+    for _ in range(_MAX_STEPS):  # past them, the rest stays in place (libxml2 reads it as it is)
+        opening = _find(data, b"<!", position)
+        if opening < 0:
+            break
         instruction = _find(data, b"<?", position, opening)
         if instruction >= 0:
             end = data.find(b"?>", instruction + 2)
@@ -206,11 +223,12 @@ def _sections(data: bytes) -> list[tuple[int, int, bool]]:
 def _close(data: bytes, start: int) -> int:
     """Where the section whose content starts at ``start`` ends: the first "]]>" (XML 1.0 section 2.7)."""
     position = start
-    while (found := _find(data, b"]]", position)) >= 0:
-        if data.startswith(_CLOSE, found):
+    for _ in range(_CANDIDATES):
+        found = _find(data, b"]]", position)
+        if found < 0 or data.startswith(_CLOSE, found):
             return found
         position = found + 1
-    return -1
+    return data.find(_CLOSE, position)
 
 
 def _after_start_tag(data: bytes, walked: int, opening: int) -> bool:

@@ -140,6 +140,21 @@ def test_a_payload_is_the_files_exact_bytes(name: str) -> None:
     assert held.replace(b"\r\n", b"\n").replace(b"\r", b"\n") == full.text.strip().encode()
 
 
+HOSTILE = {
+    "a million sections and comments": b"<a>" + b"<![CDATA[]]><!---->" * 200_000 + b"</a>",
+    "a section of a million ']'": b"<a><![CDATA[" + b"]" * 1_000_000 + b"]]></a>",
+    "a million '!' and '?' in a text": b"<a><b>" + b"!?" * 500_000 + b"</b><c><![CDATA[" + b"x" * 2000 + b"]]></c></a>",
+    "a section over libxml2's limit on a text": b"<a><![CDATA[" + b"x" * 10_000_001 + b"]]></a>",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_file_is_walked_a_bounded_number_of_steps_and_parses_as_parse_xml_reads_it(name: str) -> None:
+    data = HOSTILE[name]
+    assert len(cdata._sections(data)) <= cdata._MAX_STEPS
+    assert _outcome(data, aside=True) == _outcome(data, aside=False)
+
+
 def _take_payloads(root: etree._Element, aside: cdata.SetAside) -> int:
     """Take every element whose whole text is a placeholder as a payload, as attached_payloads does; how many."""
     return sum(aside.payload(element) is not None for element in root.iter() if isinstance(element.tag, str))
