@@ -48,10 +48,9 @@ _CLOSE = b"]]>"
 _MARK = b"BuzonCDATA"  # placeholders are _MARK and six digits; a file that holds _MARK is parsed as it is
 _XML_WS = b" \t\r\n"
 _XML_WS_TEXT = " \t\r\n"
-# Bytes that are no XML character (XML 1.0 section 2.2): the C0 controls but tab, LF and CR; and, in UTF-8, U+FFFE
-# and U+FFFF. UTF-8 itself (surrogates included) is checked by decoding.
+# Bytes that are no XML character (XML 1.0 section 2.2): the C0 controls but tab, LF and CR. UTF-8 (surrogates
+# included) is checked by decoding, and U+FFFE and U+FFFF in the text decoded.
 _CONTROLS = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
-_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 _DECLARED = re.compile(rb"""<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _UTF8 = frozenset({b"utf-8", b"utf8"})
 _UTF8_BOM = b"\xef\xbb\xbf"
