@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from dian.errors import ParseError
-from dian.xmlsafe import DEFAULT_MAX_BYTES, LIBXML_MAX_TEXT_BYTES, parse_xml
+from dian.xmlsafe import DEFAULT_MAX_BYTES, LIBXML_MAX_TEXT_BYTES, declared_encoding, parse_xml
 
 __all__ = ["MIN_SECTION", "SetAside", "parse_aside"]
 
@@ -51,9 +51,7 @@ _XML_WS_TEXT = " \t\r\n"
 # Bytes that are no XML character (XML 1.0 section 2.2): the C0 controls but tab, LF and CR. UTF-8 (surrogates
 # included) is checked by decoding, and U+FFFE and U+FFFF in the text decoded.
 _CONTROLS = bytes(byte for byte in range(32) if byte not in (9, 10, 13))
-_DECLARED = re.compile(rb"""<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_UTF8 = frozenset({b"utf-8", b"utf8"})
-_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF8 = frozenset({"utf-8", "utf8"})
 _WHITE = re.compile(rb"[ \t\r\n]*")
 _NAME = rb"[^ \t\r\n/>!?<\"'=]+"
 _ATTRIBUTE = rb"""[ \t\r\n]+%s[ \t\r\n]*=[ \t\r\n]*(?:"[^"<]*"|'[^'<]*')""" % _NAME
@@ -146,8 +144,7 @@ def _set_aside(data: bytes) -> SetAside | None:
     """The sections worth setting aside, or None (none, or the file not fit for it)."""
     if data.find(_OPEN) < 0:
         return None
-    head = data[len(_UTF8_BOM) :] if data.startswith(_UTF8_BOM) else data
-    if head.startswith(b"<?xml") and (declared := _DECLARED.match(head)) and declared.group(1).lower() not in _UTF8:
+    if (declared := declared_encoding(data)) is not None and declared.lower() not in _UTF8:
         return None
     spans: dict[str, tuple[int, int]] = {}
     for start, end, after_tag in _sections(data):

@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_MAX_NAMESPACE_WORK",
     "LIBXML_MAX_DEPTH",
     "LIBXML_MAX_TEXT_BYTES",
+    "declared_encoding",
     "parse_xml",
 ]
 
@@ -54,7 +55,8 @@ DEFAULT_MAX_ATTRIBUTE_CHARS = 65_536
 # libxml2's own cap on one text node without huge_tree; an AttachedDocument's CDATA payload must fit in it.
 LIBXML_MAX_TEXT_BYTES = 10_000_000
 
-_ENCODING_DECL = re.compile(rb"""^<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+# Matched at the document's start (after a UTF-8 byte order mark): match() anchors it there.
+_ENCODING_DECL = re.compile(rb"""<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 # Only ASCII-compatible encodings: the DOCTYPE byte scan above must see the markup as ASCII bytes. DIAN documents are
 # UTF-8; anything exotic (UTF-7, UTF-16, EBCDIC) is an evasion risk, not a real supplier.
 _ALLOWED_ENCODINGS = frozenset(
@@ -241,6 +243,12 @@ def _resource_message(message: str, max_depth: int) -> str | None:
     return None
 
 
+def declared_encoding(data: bytes) -> str | None:
+    """The encoding the XML declaration names, as written (after a UTF-8 byte order mark); None without one."""
+    declared = _ENCODING_DECL.match(data, len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0)
+    return declared.group(1).decode("ascii") if declared else None
+
+
 def parse_xml(
     data: bytes,
     *,
@@ -265,11 +273,10 @@ def parse_xml(
     head = data[3:] if data.startswith(_UTF8_BOM) else data
     if _FIRST_MARKUP.match(head) is None:  # lstrip(" \t\r\n").startswith("<"), without copying the document
         raise ParseError(f"no es XML: la entrada empieza por {head[:20]!r}", where="línea 1")
-    declared = _ENCODING_DECL.match(head)
-    if declared and declared.group(1).decode("ascii").lower() not in _ALLOWED_ENCODINGS:
+    declared = declared_encoding(data)
+    if declared and declared.lower() not in _ALLOWED_ENCODINGS:
         raise ParseError(
-            f"se rechaza la codificación {declared.group(1).decode('ascii')!r}: los documentos de la DIAN van en UTF-8",
-            where="línea 1",
+            f"se rechaza la codificación {declared!r}: los documentos de la DIAN van en UTF-8", where="línea 1"
         )
     # XXE and billion laughs both need a DOCTYPE, which can only sit in the prolog; refuse it before libxml2 reads a
     # single declaration. Scanning just the prolog keeps this O(prolog), not O(document).
